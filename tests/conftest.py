@@ -1,0 +1,201 @@
+"""pytest wiring: the gateway simulator on sys.path, the script-library import hook, and
+database fixtures.
+
+Database: ``WORKFLOWS_TEST_DSN`` (a libpq DSN of a server where we may CREATE DATABASE) if
+set, else a throwaway embedded PostgreSQL started on first use. Either way the session gets
+its own database ``wf_test_<pid>_<random>``, dropped at the end.
+
+Fixtures:
+  pgServer        (session) admin DSN of the server
+  embeddedServer  (session) the EmbeddedPostgres object (for restart/outage tests);
+                  skips the test when WORKFLOWS_TEST_DSN points at an external server
+  testDatabase    (session) DSN of the session's test database
+  gw              (function) the simulated gateway wired to the test database as
+                  "WorkflowsDB" (the default datasource), with clean globals and tags.
+Unittest-style modules that define a module-level ``dsnProvider = None`` get it set to a
+function returning the test database DSN (started lazily), see test_simulator_contract.py.
+"""
+import os
+import random
+import sys
+
+TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
+for _p in (os.path.join(TESTS_DIR, "gateway"), TESTS_DIR):
+    if _p not in sys.path:
+        sys.path.insert(0, _p)
+
+import psycopg2  # noqa: E402
+import psycopg2.extensions  # noqa: E402
+import pytest  # noqa: E402
+
+from helpers import waitFor  # noqa: E402,F401  (re-exported for tests)
+from simulator import gateway, loader, pgserver  # noqa: E402
+
+DSN_ENV = "WORKFLOWS_TEST_DSN"
+DB_NAME = "WorkflowsDB"
+EXAMPLE_PROJECT = os.path.join(TESTS_DIR, "example_project")
+FIXTURE_PROJECT = os.path.join(TESTS_DIR, "fixture_project")  # test-only workflows, if any
+
+if not os.path.isdir(loader.projectRoot(EXAMPLE_PROJECT)):
+    os.makedirs(loader.projectRoot(EXAMPLE_PROJECT))
+SCRIPT_ROOTS = [loader.engineRoot(), loader.projectRoot(EXAMPLE_PROJECT)]
+if os.path.isdir(loader.projectRoot(FIXTURE_PROJECT)):
+    SCRIPT_ROOTS.append(loader.projectRoot(FIXTURE_PROJECT))
+loader.install(SCRIPT_ROOTS)
+
+# Engine-level fixtures (``engine`` ...) live in tests/engine_fixtures.py when present.
+pytest_plugins = ["engine_fixtures"] if os.path.isfile(
+    os.path.join(TESTS_DIR, "engine_fixtures.py")) else []
+
+
+class _SessionDatabase(object):
+    """Lazily started server + per-session database, torn down once at session end."""
+
+    def __init__(self):
+        self._adminDsn = None
+        self._stopper = None
+        self._dbName = None
+        self._dsn = None
+
+    @property
+    def server(self):
+        self.adminDsn()
+        return getattr(self._stopper, "server", None)
+
+    def adminDsn(self):
+        if self._adminDsn is None:
+            self._adminDsn, self._stopper = pgserver.serverFromEnv(DSN_ENV)
+        return self._adminDsn
+
+    def _admin(self, statement):
+        conn = psycopg2.connect(self.adminDsn())
+        try:
+            conn.autocommit = True
+            conn.cursor().execute(statement)
+        finally:
+            conn.close()
+
+    def testDsn(self):
+        if self._dsn is None:
+            name = "wf_test_%d_%06x" % (os.getpid(), random.getrandbits(24))
+            self._admin('CREATE DATABASE "%s"' % name)
+            self._dbName = name
+            self._dsn = psycopg2.extensions.make_dsn(self.adminDsn(), dbname=name)
+        return self._dsn
+
+    def close(self):
+        try:
+            gateway.closeAll()
+            if self._dbName is not None:
+                self._admin('DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % self._dbName)
+        finally:
+            self._dbName = self._dsn = None
+            if self._stopper is not None:
+                self._stopper()
+            self._adminDsn = self._stopper = None
+
+
+_session = _SessionDatabase()
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: a test that takes more than a few seconds")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    for item in items:
+        module = getattr(item, "module", None)
+        if module is not None and hasattr(module, "dsnProvider") and module.dsnProvider is None:
+            module.dsnProvider = _session.testDsn
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _sessionDatabaseTeardown():
+    yield
+    _session.close()
+
+
+@pytest.fixture(scope="session")
+def pgServer():
+    """Admin DSN (dbname=postgres) of the test server."""
+    return _session.adminDsn()
+
+
+@pytest.fixture(scope="session")
+def embeddedServer():
+    """The EmbeddedPostgres (restart(), stopServer(), startServer()); skips on an external
+    server given by WORKFLOWS_TEST_DSN."""
+    server = _session.server
+    if server is None:
+        pytest.skip("needs the embedded server (unset %s)" % DSN_ENV)
+    return server
+
+
+@pytest.fixture(scope="session")
+def testDatabase():
+    """DSN of this session's database (created once, dropped at the end)."""
+    return _session.testDsn()
+
+
+class GatewayHandle(object):
+    """What the ``gw`` fixture returns.
+
+    .dsn, .dbName ("WorkflowsDB"); .sql(query, *args) runs raw SQL through psycopg2 on its
+    own autocommit connection (psycopg2 ``%s`` placeholders; without args ``%`` needs no
+    escaping) and returns a list of tuples, or None for statements without a result;
+    .addCleanup(fn, *args, **kwargs) runs after the test (last added first);
+    .allowOpenTransactions = True disables the leaked-transaction check."""
+
+    dbName = DB_NAME
+
+    def __init__(self, dsn):
+        self.dsn = dsn
+        self.allowOpenTransactions = False
+        self._conn = None
+        self._cleanups = []
+
+    def sql(self, query, *args):
+        if self._conn is None or self._conn.closed:
+            self._conn = psycopg2.connect(self.dsn)
+            self._conn.autocommit = True
+        cur = self._conn.cursor()
+        try:
+            cur.execute(query, args if args else None)
+            return cur.fetchall() if cur.description is not None else None
+        finally:
+            cur.close()
+
+    def addCleanup(self, fn, *args, **kwargs):
+        self._cleanups.append((fn, args, kwargs))
+
+    def _finish(self):
+        errors = []
+        while self._cleanups:
+            fn, args, kwargs = self._cleanups.pop()
+            try:
+                fn(*args, **kwargs)
+            except Exception as e:  # keep cleaning, report at the end
+                errors.append(e)
+        leaked = gateway.openTransactionCount()
+        gateway.closeAll()
+        gateway.resetTags()
+        if self._conn is not None:
+            self._conn.close()
+        if errors:
+            raise errors[0]
+        if leaked and not self.allowOpenTransactions:
+            pytest.fail("test left %d system.db transaction(s) open" % leaked)
+
+
+@pytest.fixture
+def gw(testDatabase):
+    """The simulated gateway, "WorkflowsDB" -> the test database (default datasource),
+    clean globals and tags; cleanups, closeAll() and a leaked-transaction check after."""
+    gateway.closeAll()
+    gateway.resetGlobals()
+    gateway.resetTags()
+    gateway.addDatabase(DB_NAME, testDatabase)
+    gateway.setDefaultDatabase(DB_NAME)
+    handle = GatewayHandle(testDatabase)
+    yield handle
+    handle._finish()

