@@ -1,0 +1,157 @@
+"""Every statement on ``workflow_runs``: enqueue, claim, start, finish, cancel, read.
+
+Each status write names the status (and the owner) it expects, so a late writer (a zombie
+thread, a cancelled run) changes nothing once the run has moved on. The owner of a claimed
+run is the pair (executor_id, attempts): every claim increments ``attempts``, so it doubles
+as a fencing token.
+"""
+from __future__ import absolute_import, division, print_function
+
+from exchange.workflows.db import sql, tx
+
+RUN_COLUMNS = ("workflow_id", "workflow_name", "status", "queue_name", "priority",
+               "partition_key", "deduplication_id", "inputs", "output", "error", "executor_id",
+               "attempts", "timeout_ms", "deadline_ms", "created_at_ms", "updated_at_ms",
+               "claimed_at_ms", "started_at_ms", "completed_at_ms")
+_SELECT_RUN = """SELECT workflow_id, workflow_name, status, queue_name, priority, partition_key,
+       deduplication_id, inputs::text, output::text, error::text, executor_id, attempts,
+       timeout_ms, deadline_ms, created_at_ms, updated_at_ms, claimed_at_ms, started_at_ms,
+       completed_at_ms
+  FROM {schema}.workflow_runs"""
+
+_INSERT = """INSERT INTO {schema}.workflow_runs
+    (workflow_id, workflow_name, status, queue_name, priority, partition_key, deduplication_id,
+     inputs, timeout_ms)
+VALUES (?, ?, 'ENQUEUED', ?, ?, ?, ?, CAST(? AS jsonb), ?)
+ON CONFLICT DO NOTHING
+RETURNING workflow_id"""
+
+_DEDUP_HOLDER = """SELECT workflow_id FROM {schema}.workflow_runs
+ WHERE queue_name = ? AND deduplication_id = ? AND status IN ('ENQUEUED', 'PENDING', 'RUNNING')"""
+
+# The CTE fences the LIMIT: rows are locked (skipping those another dispatcher holds) and
+# only then updated, so one claim never takes more than it asked for.
+_CLAIM = """WITH picked AS (
+    SELECT workflow_id FROM {schema}.workflow_runs
+     WHERE status = 'ENQUEUED'
+     ORDER BY priority, enqueue_seq
+     LIMIT ?
+     FOR UPDATE SKIP LOCKED)
+UPDATE {schema}.workflow_runs r
+   SET status = 'PENDING', executor_id = ?, attempts = r.attempts + 1,
+       claimed_at_ms = {schema}.now_ms(), updated_at_ms = {schema}.now_ms()
+  FROM picked
+ WHERE r.workflow_id = picked.workflow_id AND r.status = 'ENQUEUED'
+RETURNING r.workflow_id, r.attempts"""
+
+_RELEASE = """UPDATE {schema}.workflow_runs
+   SET status = 'ENQUEUED', executor_id = NULL, claimed_at_ms = NULL,
+       updated_at_ms = {schema}.now_ms()
+ WHERE workflow_id = ? AND status = 'PENDING' AND executor_id = ? AND attempts = ?"""
+
+# One round trip: move the run to RUNNING and read its inputs and its step log. The inputs
+# ride on the first row only, so a long log does not repeat a large input document.
+_START = """WITH started AS (
+    UPDATE {schema}.workflow_runs
+       SET status = 'RUNNING', updated_at_ms = {schema}.now_ms(),
+           started_at_ms = COALESCE(started_at_ms, {schema}.now_ms()),
+           deadline_ms = COALESCE(deadline_ms, {schema}.now_ms() + timeout_ms)
+     WHERE workflow_id = ? AND status = 'PENDING' AND executor_id = ? AND attempts = ?
+    RETURNING workflow_id, workflow_name, inputs, deadline_ms)
+SELECT s.workflow_name,
+       CASE WHEN row_number() OVER (ORDER BY o.step_position) = 1 THEN s.inputs::text END,
+       s.deadline_ms, o.step_position, o.step_name, o.status, o.output::text, o.error::text
+  FROM started s
+  LEFT JOIN {schema}.step_outputs o ON o.workflow_id = s.workflow_id
+ ORDER BY o.step_position"""
+
+_FINISH = """UPDATE {schema}.workflow_runs
+   SET status = ?, output = CAST(? AS jsonb), error = CAST(? AS jsonb),
+       completed_at_ms = {schema}.now_ms(), updated_at_ms = {schema}.now_ms()
+ WHERE workflow_id = ? AND status = 'RUNNING' AND executor_id = ? AND attempts = ?"""
+
+_CANCEL = """UPDATE {schema}.workflow_runs
+   SET status = 'CANCELLED', error = CAST(? AS jsonb),
+       completed_at_ms = {schema}.now_ms(), updated_at_ms = {schema}.now_ms()
+ WHERE workflow_id = ? AND status IN ('ENQUEUED', 'PENDING', 'RUNNING')
+RETURNING workflow_id"""
+
+_OWNER = """SELECT status, executor_id, attempts FROM {schema}.workflow_runs
+ WHERE workflow_id = ?"""
+
+_LIST = _SELECT_RUN + """
+ WHERE (CAST(? AS text) IS NULL OR status = ANY (string_to_array(?, ',')))
+   AND (CAST(? AS text) IS NULL OR workflow_name = ?)
+   AND (CAST(? AS text) IS NULL OR queue_name = ?)
+   AND (CAST(? AS bigint) IS NULL OR created_at_ms >= ?)
+   AND (CAST(? AS bigint) IS NULL OR created_at_ms < ?)
+ ORDER BY created_at_ms DESC, enqueue_seq DESC
+ LIMIT ? OFFSET ?"""
+
+
+def insert(dbName, workflowId, workflowName, queueName, priority, partitionKey,
+           deduplicationId, inputsJson, timeoutMs):
+    """Insert one ENQUEUED run; False when its id or active dedup id is already taken."""
+    rows = tx.query(dbName, sql.bind(_INSERT, dbName),
+                    [workflowId, workflowName, queueName, priority, partitionKey,
+                     deduplicationId, inputsJson, timeoutMs])
+    return bool(rows)
+
+
+def dedupHolder(dbName, queueName, deduplicationId):
+    """The id of the active run holding a deduplication id, or None."""
+    return tx.scalar(dbName, sql.bind(_DEDUP_HOLDER, dbName), [queueName, deduplicationId])
+
+
+def claim(dbName, executorId, limit):
+    """Claim up to ``limit`` runnable rows for this executor: [(workflowId, attempt)]."""
+    rows = tx.query(dbName, sql.bind(_CLAIM, dbName), [limit, executorId])
+    return [(row[0], row[1]) for row in rows]
+
+
+def release(dbName, workflowId, executorId, attempt):
+    """Give a claimed but never started run back to the queue; True when it was ours."""
+    return tx.update(dbName, sql.bind(_RELEASE, dbName), [workflowId, executorId, attempt]) == 1
+
+
+def start(dbName, workflowId, executorId, attempt):
+    """PENDING -> RUNNING for the claim's owner; (name, inputsJson, deadline, stepRows) or None.
+
+    ``stepRows`` are (position, name, status, outputJson, errorJson) in position order.
+    """
+    rows = tx.query(dbName, sql.bind(_START, dbName), [workflowId, executorId, attempt])
+    if not rows:
+        return None
+    steps = [tuple(row[3:8]) for row in rows if row[3] is not None]
+    return rows[0][0], rows[0][1], rows[0][2], steps
+
+
+def finish(dbName, workflowId, executorId, attempt, status, outputJson, errorJson):
+    """The terminal write, guarded by RUNNING and the owner; True when it took effect."""
+    return tx.update(dbName, sql.bind(_FINISH, dbName),
+                     [status, outputJson, errorJson, workflowId, executorId, attempt]) == 1
+
+
+def cancel(dbName, workflowId, errorJson):
+    """Mark an active run CANCELLED; True when it was active."""
+    return bool(tx.query(dbName, sql.bind(_CANCEL, dbName), [errorJson, workflowId]))
+
+
+def owner(dbName, workflowId):
+    """(status, executorId, attempts) of a run, or None."""
+    rows = tx.query(dbName, sql.bind(_OWNER, dbName), [workflowId])
+    return tuple(rows[0]) if rows else None
+
+
+def get(dbName, workflowId):
+    """One run as a dict keyed by RUN_COLUMNS, or None."""
+    rows = tx.query(dbName, sql.bind(_SELECT_RUN + " WHERE workflow_id = ?", dbName), [workflowId])
+    return dict(zip(RUN_COLUMNS, rows[0])) if rows else None
+
+
+def listRuns(dbName, statuses, workflowName, queueName, createdFromMs, createdToMs, limit, offset):
+    """Runs matching the filters (None = any), newest first."""
+    rows = tx.query(dbName, sql.bind(_LIST, dbName),
+                    [statuses, statuses, workflowName, workflowName, queueName, queueName,
+                     createdFromMs, createdFromMs, createdToMs, createdToMs, limit, offset])
+    return [dict(zip(RUN_COLUMNS, row)) for row in rows]

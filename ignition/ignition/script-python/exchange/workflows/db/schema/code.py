@@ -1,0 +1,136 @@
+"""The system database's schema: ordered migrations, installed once, safely in parallel.
+
+Each migration is a list of statements (never split at run time, so function bodies are
+safe) applied in one transaction together with its row in ``schema_migrations``. Installers
+serialise on a transaction-scoped advisory lock, so any number of executors may start at
+once against an empty database. New capabilities add migrations at the end; an applied
+migration is never edited.
+"""
+from __future__ import absolute_import, division, print_function
+
+from exchange.workflows.db import sql, tx
+
+_ACTIVE = "'ENQUEUED', 'PENDING', 'RUNNING'"
+_TERMINAL = "'SUCCESS', 'ERROR', 'CANCELLED'"
+
+MIGRATIONS = [
+    (1, "workflow runs and step outputs", [
+        """CREATE OR REPLACE FUNCTION {schema}.now_ms() RETURNS bigint LANGUAGE sql VOLATILE
+           AS $$ SELECT CAST(extract(epoch FROM clock_timestamp()) * 1000 AS bigint) $$""",
+        """CREATE TABLE {schema}.workflow_runs (
+            workflow_id      text PRIMARY KEY,
+            workflow_name    text NOT NULL,
+            status           text NOT NULL,
+            queue_name       text NOT NULL,
+            priority         integer NOT NULL DEFAULT 0,
+            partition_key    text,
+            deduplication_id text,
+            inputs           jsonb NOT NULL,
+            output           jsonb,
+            error            jsonb,
+            executor_id      text,
+            attempts         integer NOT NULL DEFAULT 0,
+            timeout_ms       bigint,
+            deadline_ms      bigint,
+            enqueue_seq      bigint GENERATED ALWAYS AS IDENTITY,
+            created_at_ms    bigint NOT NULL DEFAULT {schema}.now_ms(),
+            updated_at_ms    bigint NOT NULL DEFAULT {schema}.now_ms(),
+            claimed_at_ms    bigint,
+            started_at_ms    bigint,
+            completed_at_ms  bigint,
+            CONSTRAINT workflow_runs_status_known CHECK (status IN (%(active)s, %(terminal)s)),
+            CONSTRAINT workflow_runs_id_length CHECK (length(workflow_id) BETWEEN 1 AND 200),
+            CONSTRAINT workflow_runs_name_length CHECK (length(workflow_name) BETWEEN 1 AND 200),
+            CONSTRAINT workflow_runs_queue_length CHECK (length(queue_name) BETWEEN 1 AND 200),
+            CONSTRAINT workflow_runs_partition_length CHECK (length(partition_key) BETWEEN 1 AND 200),
+            CONSTRAINT workflow_runs_dedup_length CHECK (length(deduplication_id) BETWEEN 1 AND 200),
+            CONSTRAINT workflow_runs_inputs_object CHECK (jsonb_typeof(inputs) = 'object'),
+            CONSTRAINT workflow_runs_owner_when_claimed
+                CHECK (status NOT IN ('PENDING', 'RUNNING') OR executor_id IS NOT NULL),
+            CONSTRAINT workflow_runs_completed_iff_terminal
+                CHECK ((status IN (%(terminal)s)) = (completed_at_ms IS NOT NULL)),
+            CONSTRAINT workflow_runs_success_has_output CHECK (status <> 'SUCCESS' OR output IS NOT NULL),
+            CONSTRAINT workflow_runs_error_has_error CHECK (status <> 'ERROR' OR error IS NOT NULL),
+            CONSTRAINT workflow_runs_timeout_positive CHECK (timeout_ms IS NULL OR timeout_ms > 0)
+        )""" % {"active": _ACTIVE, "terminal": _TERMINAL},
+        """CREATE INDEX workflow_runs_claim_idx ON {schema}.workflow_runs (priority, enqueue_seq)
+           WHERE status = 'ENQUEUED'""",
+        """CREATE UNIQUE INDEX workflow_runs_dedup_active_idx
+           ON {schema}.workflow_runs (queue_name, deduplication_id)
+           WHERE deduplication_id IS NOT NULL AND status IN (%s)""" % _ACTIVE,
+        """CREATE INDEX workflow_runs_owner_idx ON {schema}.workflow_runs (executor_id)
+           WHERE status IN ('PENDING', 'RUNNING')""",
+        "CREATE INDEX workflow_runs_created_idx ON {schema}.workflow_runs (created_at_ms)",
+        """CREATE INDEX workflow_runs_name_created_idx
+           ON {schema}.workflow_runs (workflow_name, created_at_ms)""",
+        """CREATE INDEX workflow_runs_status_created_idx
+           ON {schema}.workflow_runs (status, created_at_ms)""",
+        """CREATE TABLE {schema}.step_outputs (
+            workflow_id     text NOT NULL
+                            REFERENCES {schema}.workflow_runs (workflow_id) ON DELETE CASCADE,
+            step_position   integer NOT NULL,
+            step_name       text NOT NULL,
+            status          text NOT NULL,
+            output          jsonb,
+            error           jsonb,
+            attempts        integer NOT NULL,
+            executor_id     text,
+            started_at_ms   bigint NOT NULL,
+            completed_at_ms bigint NOT NULL,
+            PRIMARY KEY (workflow_id, step_position),
+            CONSTRAINT step_outputs_position_positive CHECK (step_position >= 1),
+            CONSTRAINT step_outputs_status_known CHECK (status IN ('SUCCESS', 'ERROR')),
+            CONSTRAINT step_outputs_outcome
+                CHECK ((status = 'SUCCESS' AND output IS NOT NULL AND error IS NULL)
+                    OR (status = 'ERROR' AND error IS NOT NULL AND output IS NULL)),
+            CONSTRAINT step_outputs_attempts_positive CHECK (attempts >= 1)
+        )""",
+    ]),
+]
+
+LATEST_VERSION = MIGRATIONS[-1][0]
+
+_LOCK = "SELECT pg_advisory_xact_lock(hashtext(?))"
+_BOOTSTRAP = [
+    "CREATE SCHEMA IF NOT EXISTS {schema}",
+    """CREATE TABLE IF NOT EXISTS {schema}.schema_migrations (
+        version       integer PRIMARY KEY,
+        name          text NOT NULL,
+        applied_at_ms bigint NOT NULL)""",
+]
+_APPLIED = "SELECT version FROM {schema}.schema_migrations ORDER BY version"
+_RECORD = """INSERT INTO {schema}.schema_migrations (version, name, applied_at_ms)
+             VALUES (?, ?, CAST(extract(epoch FROM clock_timestamp()) * 1000 AS bigint))"""
+_MIGRATIONS_TABLE = "SELECT to_regclass(?) IS NOT NULL"
+
+
+def install(dbName=None):
+    """Create or upgrade the schema; returns the versions applied by this call."""
+    from exchange.workflows.engine import settings
+    schema = settings.schemaName(dbName)
+
+    def work(t):
+        tx.query(dbName, _LOCK, ["exchange.workflows:" + schema], t)
+        for statement in _BOOTSTRAP:
+            tx.update(dbName, sql.bind(statement, dbName), [], t)
+        applied = set(row[0] for row in tx.query(dbName, sql.bind(_APPLIED, dbName), [], t))
+        done = []
+        for version, name, statements in MIGRATIONS:
+            if version in applied:
+                continue
+            for statement in statements:
+                tx.update(dbName, sql.bind(statement, dbName), [], t)
+            tx.update(dbName, sql.bind(_RECORD, dbName), [version, name], t)
+            done.append(version)
+        return done
+
+    return tx.inTransaction(dbName, work)
+
+
+def appliedVersions(dbName=None):
+    """The migration versions recorded in the database ([] when nothing is installed)."""
+    from exchange.workflows.engine import settings
+    table = settings.schemaName(dbName) + ".schema_migrations"
+    if not tx.scalar(dbName, _MIGRATIONS_TABLE, [table]):
+        return []
+    return [row[0] for row in tx.query(dbName, sql.bind(_APPLIED, dbName))]

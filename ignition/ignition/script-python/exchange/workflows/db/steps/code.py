@@ -1,0 +1,47 @@
+"""Every statement on ``step_outputs``: the checkpoint write and the log read.
+
+The checkpoint is one INSERT that also checks, in the same statement, that the run is still
+RUNNING under this owner: on the happy path a step costs exactly one statement. A retried
+write whose first commit did land is harmless (the primary key keeps one row).
+"""
+from __future__ import absolute_import, division, print_function
+
+from exchange.workflows.db import sql, tx
+
+STEP_COLUMNS = ("step_position", "step_name", "status", "output", "error", "attempts",
+                "executor_id", "started_at_ms", "completed_at_ms")
+
+_RECORD = """INSERT INTO {schema}.step_outputs
+    (workflow_id, step_position, step_name, status, output, error, attempts, executor_id,
+     started_at_ms, completed_at_ms)
+SELECT ?, ?, ?, ?, CAST(? AS jsonb), CAST(? AS jsonb), ?, ?, ?, ?
+ WHERE EXISTS (SELECT 1 FROM {schema}.workflow_runs
+                WHERE workflow_id = ? AND status = 'RUNNING' AND executor_id = ? AND attempts = ?)
+ON CONFLICT (workflow_id, step_position) DO NOTHING"""
+
+_AT = """SELECT step_name, executor_id FROM {schema}.step_outputs
+ WHERE workflow_id = ? AND step_position = ?"""
+
+_LIST = """SELECT step_position, step_name, status, output::text, error::text, attempts,
+       executor_id, started_at_ms, completed_at_ms
+  FROM {schema}.step_outputs WHERE workflow_id = ? ORDER BY step_position"""
+
+
+def record(dbName, workflowId, executorId, attempt, position, name, status, outputJson,
+           errorJson, attempts, startedMs, completedMs):
+    """Write one step's outcome if the run is still ours; True when a row was inserted."""
+    return tx.update(dbName, sql.bind(_RECORD, dbName),
+                     [workflowId, position, name, status, outputJson, errorJson, attempts,
+                      executorId, startedMs, completedMs, workflowId, executorId, attempt]) == 1
+
+
+def at(dbName, workflowId, position):
+    """(stepName, executorId) recorded at a position, or None."""
+    rows = tx.query(dbName, sql.bind(_AT, dbName), [workflowId, position])
+    return tuple(rows[0]) if rows else None
+
+
+def listSteps(dbName, workflowId):
+    """The step log of a run, in position order, as dicts keyed by STEP_COLUMNS."""
+    rows = tx.query(dbName, sql.bind(_LIST, dbName), [workflowId])
+    return [dict(zip(STEP_COLUMNS, row)) for row in rows]

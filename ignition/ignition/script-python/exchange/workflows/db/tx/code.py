@@ -1,0 +1,136 @@
+"""The only door to the database: ``system.db`` prepared statements and transactions.
+
+Rows come back as lists of plain Python values (``cell`` converts the Java types a gateway
+returns), so the SQL modules above never see a PyDataSet or a Java object. A transaction is
+always opened, used and closed inside one call here: none stays open across user code.
+"""
+from __future__ import absolute_import, division, print_function
+
+import system
+
+from exchange.workflows.engine import compat, settings
+
+
+def cell(value):
+    """A database cell as a plain Python value (Java Long, String, BigDecimal, Date...)."""
+    if value is None or not compat.IS_JYTHON:
+        return value
+    from java.lang import Number, String  # novm
+    from java.util import Date  # novm
+    if isinstance(value, String):
+        return compat.toText(value)
+    if isinstance(value, Date):
+        return int(value.getTime())
+    if isinstance(value, Number):
+        text = value.toString()
+        return float(text) if ("." in text or "E" in text) else int(text)
+    return value
+
+
+def _rows(dataset):
+    count = len(dataset)
+    if not count:
+        return []
+    width = len(dataset.getColumnNames())
+    result = []
+    for index in range(count):
+        row = dataset[index]
+        result.append([cell(row[col]) for col in range(width)])
+    return result
+
+
+def query(dbName, sql, args=(), tx=None):
+    """Run a statement that returns rows (SELECT, or DML with RETURNING); list of row lists."""
+    return _rows(system.db.runPrepQuery(sql, list(args), settings.databaseName(dbName), tx))
+
+
+def update(dbName, sql, args=(), tx=None):
+    """Run a statement that returns no rows; the number of rows it changed."""
+    return system.db.runPrepUpdate(sql, list(args), settings.databaseName(dbName), tx)
+
+
+def scalar(dbName, sql, args=(), tx=None):
+    """First column of the first row, or None."""
+    return cell(system.db.runScalarPrepQuery(sql, list(args), settings.databaseName(dbName), tx))
+
+
+def inTransaction(dbName, work, isolationLevel=None, timeoutMs=None):
+    """Run ``work(tx)`` in one transaction: commit on success, roll back on any error, close."""
+    database = settings.databaseName(dbName)
+    tx = system.db.beginTransaction(database, isolationLevel, timeoutMs or settings.TX_TIMEOUT_MS)
+    try:
+        result = work(tx)
+        system.db.commitTransaction(tx)
+        return result
+    except compat.CATCHABLE:
+        _quietly(system.db.rollbackTransaction, tx)
+        raise
+    finally:
+        _quietly(system.db.closeTransaction, tx)
+
+
+def _quietly(function, tx):
+    try:
+        function(tx)
+    except compat.CATCHABLE:
+        pass
+
+
+def sqlState(error):
+    """The SQLSTATE behind a ``system.db`` error (Python or Java), or None."""
+    seen = 0
+    current = error
+    while current is not None and seen < 10:
+        seen += 1
+        state = getattr(current, "sqlState", None)
+        if state is None and hasattr(current, "getSQLState"):
+            try:
+                state = current.getSQLState()
+            except compat.CATCHABLE:
+                state = None
+        if state:
+            return compat.toText(state)
+        nxt = getattr(current, "cause", None)
+        if nxt is None and hasattr(current, "getCause"):
+            try:
+                nxt = current.getCause()
+            except compat.CATCHABLE:
+                nxt = None
+        current = nxt if nxt is not current else None
+    return None
+
+
+def databaseExists(dbName):
+    """Whether the gateway has a database connection of that name."""
+    try:
+        info = system.db.getConnectionInfo(settings.databaseName(dbName))
+        return len(info) > 0
+    except compat.CATCHABLE:
+        return False
+
+
+# SQLSTATE classes worth retrying: connection lost, out of resources, operator intervention,
+# serialization failure / deadlock. No SQLSTATE at all usually means no connection either.
+_TRANSIENT_CLASSES = ("08", "53", "57", "40")
+
+
+def isTransient(error):
+    """Whether a database error may succeed when simply tried again."""
+    state = sqlState(error)
+    return state is None or state[:2] in _TRANSIENT_CLASSES
+
+
+def retrying(work, tries=6, firstDelayMs=50, maxDelayMs=2000):
+    """Call ``work()``, retrying transient database errors with exponential backoff.
+
+    Only for statements that are safe to repeat (guarded or idempotent writes, reads).
+    """
+    delay = firstDelayMs
+    for attempt in range(1, tries + 1):
+        try:
+            return work()
+        except compat.CATCHABLE as error:
+            if attempt == tries or not isTransient(error):
+                raise
+            compat.sleepMs(delay)
+            delay = min(maxDelayMs, delay * 2)

@@ -1,0 +1,54 @@
+"""JSON encoding of everything the engine stores: inputs, step outputs, results, errors.
+
+JSON only (no pickle): rows stay readable from SQL and the console, and CPython workers and
+Jython gateways read each other's records. Keys are sorted because Jython dicts are unordered.
+"""
+from __future__ import absolute_import, division, print_function
+
+import json
+
+from exchange.workflows.engine import compat
+
+
+class NotSerializable(ValueError):
+    """A value that cannot be stored as JSON (a Java object, NaN, a set, a non-text key...)."""
+
+
+def _javaToPython(value):
+    """Convert the Java values a gateway commonly hands back (boxed numbers, strings, dates)."""
+    if not compat.IS_JYTHON:
+        raise TypeError("not JSON serializable: %s" % type(value).__name__)
+    from java.lang import Number, String, Boolean  # novm
+    from java.util import Date  # novm
+    if isinstance(value, Boolean):
+        return bool(value.booleanValue())
+    if isinstance(value, Number):
+        text = value.toString()
+        return float(text) if ("." in text or "E" in text) else int(text)
+    if isinstance(value, String):
+        return compat.toText(value)
+    if isinstance(value, Date):
+        return int(value.getTime())
+    raise TypeError("not JSON serializable: %s" % type(value).__name__)
+
+
+def encode(value):
+    """Serialise to compact JSON text, or raise NotSerializable saying why."""
+    try:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False,
+                          ensure_ascii=False, default=_javaToPython)
+    except compat.CATCHABLE as error:
+        raise NotSerializable(compat.describeError(error)[1])
+
+
+def decode(text):
+    """Parse JSON text from the database (None stays None)."""
+    if text is None:
+        return None
+    return json.loads(text)
+
+
+def roundTrip(value):
+    """The value as a replay will see it, so a live run and its replay behave the same."""
+    text = encode(value)
+    return text, json.loads(text)

@@ -1,0 +1,101 @@
+"""The Python 2.7 (Jython) / Python 3 differences, in one place.
+
+Every other module imports its shims from here, so the rest of the library is written once
+for both interpreters. Lines that only run on one side are marked ``# novm`` for vermin.
+"""
+from __future__ import absolute_import, division, print_function
+
+import sys
+import time
+
+IS_JYTHON = sys.platform.startswith("java")
+PY2 = sys.version_info[0] == 2
+
+if PY2:
+    text_type = unicode  # noqa: F821  # novm
+    string_types = (str, unicode)  # noqa: F821  # novm
+    integer_types = (int, long)  # noqa: F821  # novm
+else:
+    text_type = str
+    string_types = (str,)
+    integer_types = (int,)
+
+if IS_JYTHON:
+    from java.lang import Throwable as JavaThrowable  # novm
+    from java.lang import System as _JavaSystem  # novm
+
+    def monotonicMs():
+        """Milliseconds from an arbitrary origin that never goes backwards."""
+        return _JavaSystem.nanoTime() // 1000000
+else:
+    class JavaThrowable(Exception):
+        """Stand-in so ``except (Exception, JavaThrowable)`` is valid off the JVM."""
+
+    def monotonicMs():
+        """Milliseconds from an arbitrary origin that never goes backwards."""
+        return int(time.monotonic() * 1000)  # novm
+
+# What a boundary must catch so nothing leaks: Python errors and, on Jython, Java ones.
+CATCHABLE = (Exception, JavaThrowable)
+
+
+def nowMs():
+    """Wall-clock epoch milliseconds of this process (the database clock is preferred in SQL)."""
+    return int(time.time() * 1000)
+
+
+def toText(value):
+    """Text of any value without ever raising on non-ASCII (``str()`` does on Jython)."""
+    if value is None:
+        return u""
+    if isinstance(value, text_type):
+        return value
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    try:
+        return text_type(value)
+    except CATCHABLE:
+        try:
+            return repr(value).decode("utf-8", "replace") if PY2 else repr(value)
+        except CATCHABLE:
+            return u"<unprintable %s>" % type(value).__name__
+
+
+def describeError(error):
+    """(type name, message) of a Python or Java exception, for records and envelopes."""
+    if IS_JYTHON and isinstance(error, JavaThrowable):
+        typeName = error.getClass().getName()
+        message = error.getMessage()
+        return typeName, toText(message) if message is not None else u""
+    typeName = type(error).__name__
+    module = getattr(type(error), "__module__", "")
+    if module not in (None, "builtins", "exceptions", "__builtin__"):
+        typeName = "%s.%s" % (module, typeName)
+    if error.args:
+        message = u", ".join(toText(a) for a in error.args) if len(error.args) > 1 else toText(error.args[0])
+    else:
+        message = toText(error)
+    return toText(typeName), message
+
+
+def formatTraceback(error, tracebackObj=None):
+    """A traceback text for a Python or Java exception; never raises."""
+    try:
+        if IS_JYTHON and isinstance(error, JavaThrowable):
+            from java.io import StringWriter, PrintWriter  # novm
+            writer = StringWriter()
+            error.printStackTrace(PrintWriter(writer))
+            return toText(writer.toString())
+        import traceback
+        if tracebackObj is None:
+            tracebackObj = sys.exc_info()[2]
+        lines = traceback.format_exception(type(error), error, tracebackObj)
+        return u"".join(toText(line) for line in lines)
+    except CATCHABLE:
+        return u""
+
+
+def sleepMs(ms):
+    """Sleep for a number of milliseconds (no-op when not positive)."""
+    if ms > 0:
+        time.sleep(ms / 1000.0)

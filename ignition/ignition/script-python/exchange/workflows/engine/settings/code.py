@@ -1,0 +1,99 @@
+"""Defaults and the per-gateway configuration of the engine.
+
+Configuration lives in the JVM-wide kernel (see engine.kernel) as plain strings and numbers,
+so a project save keeps it; defaults are the named constants below.
+"""
+from __future__ import absolute_import, division, print_function
+
+import re
+
+DEFAULT_DATABASE = "WorkflowsDB"
+DEFAULT_SCHEMA = "workflows"
+DEFAULT_QUEUE = "default"
+DEFAULT_WORKER_THREADS = 8
+DEFAULT_CLAIM_BATCH = 32
+MAX_NAME_LENGTH = 200
+MAX_INPUTS_BYTES = 1024 * 1024
+TX_TIMEOUT_MS = 30000
+
+STATUS_ENQUEUED = "ENQUEUED"
+STATUS_PENDING = "PENDING"
+STATUS_RUNNING = "RUNNING"
+STATUS_SUCCESS = "SUCCESS"
+STATUS_ERROR = "ERROR"
+STATUS_CANCELLED = "CANCELLED"
+ACTIVE_STATUSES = (STATUS_ENQUEUED, STATUS_PENDING, STATUS_RUNNING)
+TERMINAL_STATUSES = (STATUS_SUCCESS, STATUS_ERROR, STATUS_CANCELLED)
+ALL_STATUSES = ACTIVE_STATUSES + TERMINAL_STATUSES
+
+_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def isValidSchemaName(name):
+    """A schema name is spliced into SQL text, so only plain lower-case identifiers pass."""
+    return bool(name) and bool(_IDENTIFIER.match(name))
+
+
+def _config():
+    from exchange.workflows.engine import kernel
+    return kernel.getKernel().config
+
+
+def databaseName(dbName=None):
+    """The database connection to use: the argument, else the configured default."""
+    if dbName:
+        return dbName
+    return _config().getOrDefault("database", DEFAULT_DATABASE)
+
+
+def schemaName(dbName=None):
+    """The schema of the system tables in a database connection (configurable per connection)."""
+    return _config().getOrDefault("schema:" + databaseName(dbName), DEFAULT_SCHEMA)
+
+
+def workerThreads():
+    """How many workflows this executor runs at once."""
+    return int(_config().getOrDefault("workerThreads", DEFAULT_WORKER_THREADS))
+
+
+def claimBatch():
+    """The most rows one dispatch claims."""
+    return int(_config().getOrDefault("claimBatch", DEFAULT_CLAIM_BATCH))
+
+
+def setDefaultDatabase(name):
+    """Name the database connection used when a call passes no dbName."""
+    _requireName("database", name)
+    _config().put("database", name)
+
+
+def setSchema(schema, dbName=None):
+    """Use another schema for the system tables of one database connection."""
+    if not isValidSchemaName(schema):
+        from exchange.workflows.engine.errors import InvalidArgument
+        raise InvalidArgument(u"schema must match [a-z_][a-z0-9_]{0,62}: %r" % (schema,))
+    _config().put("schema:" + databaseName(dbName), schema)
+
+
+def setLimit(key, value):
+    """Set a positive integer limit (workerThreads, claimBatch)."""
+    if key not in ("workerThreads", "claimBatch"):
+        from exchange.workflows.engine.errors import InvalidArgument
+        raise InvalidArgument(u"unknown setting %r" % (key,))
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = 0
+    if number < 1:
+        from exchange.workflows.engine.errors import InvalidArgument
+        raise InvalidArgument(u"%s must be a whole number of at least 1" % key)
+    _config().put(key, number)
+
+
+def _requireName(what, value):
+    from exchange.workflows.engine import compat
+    from exchange.workflows.engine.errors import InvalidArgument
+    if not isinstance(value, compat.string_types) or not value.strip():
+        raise InvalidArgument(u"%s must be a non-empty string" % what)
+    if len(value) > MAX_NAME_LENGTH:
+        raise InvalidArgument(u"%s is longer than %d characters" % (what, MAX_NAME_LENGTH))
