@@ -1,0 +1,118 @@
+"""Administration: the schema, the configuration, user workflow modules, engine facts, retention.
+
+Every call returns an envelope ``{ok, code, message, data}``.
+"""
+from __future__ import absolute_import, division, print_function
+
+from exchange.workflows.api import envelope
+from exchange.workflows.api.envelope import guarded
+from exchange.workflows.db import schema
+from exchange.workflows.engine import compat, kernel, platform, runtime, settings
+from exchange.workflows.engine.errors import InvalidArgument
+from exchange.workflows.maintenance import retention
+
+
+@guarded
+def installSchema(dbName=None):
+    """Create or upgrade the system tables; safe to call from every gateway at every start."""
+    applied = schema.install(dbName)
+    return envelope.ok("SCHEMA_INSTALLED", u"schema %s at version %d (%d migration(s) applied)"
+                       % (settings.schemaName(dbName), schema.LATEST_VERSION, len(applied)),
+                       {"schema": settings.schemaName(dbName), "applied": applied,
+                        "version": schema.LATEST_VERSION})
+
+
+@guarded
+def checkSchema(dbName=None):
+    """Whether the system tables are installed and current."""
+    versions = schema.appliedVersions(dbName)
+    current = max(versions) if versions else 0
+    pending = [m[0] for m in schema.MIGRATIONS if m[0] not in versions]
+    data = {"schema": settings.schemaName(dbName), "version": current,
+            "latestVersion": schema.LATEST_VERSION, "pending": pending}
+    if not versions:
+        return envelope.fail("SCHEMA_NOT_INSTALLED", u"schema %s is not installed"
+                             % data["schema"], data)
+    if pending:
+        return envelope.fail("SCHEMA_OUTDATED", u"schema %s needs migration(s) %s"
+                             % (data["schema"], pending), data)
+    return envelope.ok("SCHEMA_CURRENT", u"schema %s is at version %d" % (data["schema"], current),
+                       data)
+
+
+@guarded
+def configure(defaultDatabase=None, schemaName=None, dbName=None, workerThreads=None,
+              claimBatch=None):
+    """Change the engine's configuration for this gateway (kept across project saves).
+
+    ``schemaName`` applies to the connection ``dbName`` (default: the default database).
+    """
+    if defaultDatabase is not None:
+        settings.setDefaultDatabase(defaultDatabase)
+    if schemaName is not None:
+        settings.setSchema(schemaName, dbName)
+    if workerThreads is not None:
+        settings.setLimit("workerThreads", workerThreads)
+    if claimBatch is not None:
+        settings.setLimit("claimBatch", claimBatch)
+    return envelope.ok("CONFIGURED", u"configuration updated", _configuration(dbName))
+
+
+def _configuration(dbName=None):
+    return {"defaultDatabase": settings.databaseName(None),
+            "schema": settings.schemaName(dbName),
+            "workerThreads": settings.workerThreads(),
+            "claimBatch": settings.claimBatch()}
+
+
+@guarded
+def registerWorkflowModules(moduleNames):
+    """Import user modules that define workflows and remember them across project saves.
+
+    Call it from the gateway startup script, e.g.
+    ``registerWorkflowModules(["plant.workflows.batch"])``.
+    """
+    if isinstance(moduleNames, compat.string_types):
+        moduleNames = [moduleNames]
+    failed = {}
+    for name in moduleNames:
+        try:
+            runtime.registerModule(name)
+        except compat.CATCHABLE as error:
+            failed[name] = u"%s: %s" % compat.describeError(error)
+    data = {"modules": runtime.registeredModules(), "workflows": runtime.registeredNames(),
+            "failed": failed}
+    if failed:
+        return envelope.fail("MODULE_IMPORT_FAILED", u"could not import %s"
+                             % u", ".join(sorted(failed)), data)
+    return envelope.ok("MODULES_REGISTERED", u"%d module(s) registered" % len(data["modules"]),
+                       data)
+
+
+@guarded
+def getEngineInfo():
+    """This executor's id, configuration and load (for diagnostics)."""
+    k = kernel.getKernel()
+    pool = k.state.get("pool")
+    data = _configuration()
+    data.update({"executorId": k.executorId, "generation": k.generation.get(),
+                 "inFlight": k.inFlight.get(),
+                 "poolThreads": platform.poolSize(pool) if pool is not None else 0,
+                 "poolActive": platform.activeCount(pool) if pool is not None else 0,
+                 "modules": runtime.registeredModules()})
+    return envelope.ok("ENGINE_INFO", u"executor %s" % k.executorId, data)
+
+
+@guarded
+def applyRetention(olderThanDays, dbName=None):
+    """Delete runs that ended more than ``olderThanDays`` days ago (active runs are kept)."""
+    try:
+        days = float(olderThanDays)
+    except (TypeError, ValueError):
+        days = -1
+    if not days >= 0:
+        raise InvalidArgument(u"olderThanDays must be a number >= 0")
+    cutoff = compat.nowMs() - int(days * 86400000)
+    deleted = retention.deleteCompletedBefore(dbName, cutoff)
+    return envelope.ok("RETENTION_APPLIED", u"%d run(s) deleted" % deleted,
+                       {"deleted": deleted, "cutoffMs": cutoff})

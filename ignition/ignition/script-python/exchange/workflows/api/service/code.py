@@ -1,0 +1,261 @@
+"""The calls of buttons, tag scripts, the gateway timer and the console.
+
+Start work durably (``enqueue``, alias ``start``), run the dispatch cycle (``dispatch``), read
+runs and their steps, and cancel. Every call returns an envelope ``{ok, code, message,
+data}``; nothing is written when a call is refused.
+"""
+from __future__ import absolute_import, division, print_function
+
+import uuid
+
+from exchange.workflows.api import envelope
+from exchange.workflows.api.envelope import guarded
+from exchange.workflows.db import runs, steps as stepLog
+from exchange.workflows.engine import codec, compat, dispatcher, runtime, settings
+from exchange.workflows.engine.errors import InvalidArgument
+
+_RUN_KEYS = {"workflow_id": "workflowId", "workflow_name": "workflowName", "status": "status",
+             "queue_name": "queueName", "priority": "priority", "partition_key": "partitionKey",
+             "deduplication_id": "deduplicationId", "inputs": "inputs", "output": "output",
+             "error": "error", "executor_id": "executorId", "attempts": "attempts",
+             "timeout_ms": "timeoutMs", "deadline_ms": "deadlineMs",
+             "created_at_ms": "createdAtMs", "updated_at_ms": "updatedAtMs",
+             "claimed_at_ms": "claimedAtMs", "started_at_ms": "startedAtMs",
+             "completed_at_ms": "completedAtMs"}
+_STEP_KEYS = {"step_position": "position", "step_name": "name", "status": "status",
+              "output": "output", "error": "error", "attempts": "attempts",
+              "executor_id": "executorId", "started_at_ms": "startedAtMs",
+              "completed_at_ms": "completedAtMs"}
+
+
+def _name(what, value, required=True):
+    """Validate a name-like argument (1 to 200 characters of text)."""
+    if value is None:
+        if required:
+            raise InvalidArgument(u"%s is required" % what, "MISSING_ARGUMENT")
+        return None
+    if not isinstance(value, compat.string_types) or not value.strip():
+        raise InvalidArgument(u"%s must be non-empty text" % what)
+    if len(value) > settings.MAX_NAME_LENGTH:
+        raise InvalidArgument(u"%s is %d characters long; the limit is %d"
+                              % (what, len(value), settings.MAX_NAME_LENGTH), "VALUE_TOO_LONG")
+    return value
+
+
+def _definition(workflowName):
+    definition = runtime.lookup(workflowName)
+    if definition is None:
+        raise InvalidArgument(u"no workflow named %r is registered" % workflowName,
+                              "UNKNOWN_WORKFLOW", {"workflowName": workflowName})
+    return definition
+
+
+def _inputsJson(definition, inputs):
+    if inputs is None:
+        inputs = {}
+    if not isinstance(inputs, dict):
+        raise InvalidArgument(u"inputs must be a dict of keyword arguments, not %s"
+                              % type(inputs).__name__, "INVALID_INPUTS")
+    for key in inputs:
+        if not isinstance(key, compat.string_types):
+            raise InvalidArgument(u"input names must be text: %r" % (key,), "INVALID_INPUTS")
+        _name("input name", key)
+    problem = runtime.inputProblem(definition, inputs)
+    if problem:
+        raise InvalidArgument(problem, "INVALID_INPUTS")
+    try:
+        text = codec.encode(inputs)
+    except codec.NotSerializable as error:
+        raise InvalidArgument(u"inputs cannot be stored as JSON: %s" % error.args[0],
+                              "INPUTS_NOT_SERIALIZABLE")
+    if len(text) > settings.MAX_INPUTS_BYTES:
+        raise InvalidArgument(u"inputs are %d characters of JSON; the limit is %d"
+                              % (len(text), settings.MAX_INPUTS_BYTES), "INPUTS_TOO_LARGE")
+    return text
+
+
+def _timeoutMs(definition, timeoutSeconds):
+    if timeoutSeconds is None:
+        timeoutSeconds = definition.timeoutSeconds
+    if timeoutSeconds is None:
+        return None
+    try:
+        value = float(timeoutSeconds)
+    except (TypeError, ValueError):
+        value = -1
+    if not value > 0:
+        raise InvalidArgument(u"timeoutSeconds must be a positive number", "INVALID_ARGUMENT")
+    return int(value * 1000)
+
+
+@guarded
+def enqueue(workflowName, inputs=None, queueName=None, partitionKey=None, priority=0,
+            deduplicationId=None, workflowId=None, timeoutSeconds=None, dbName=None):
+    """Start a workflow durably: one INSERT, then back to the caller.
+
+    With a caller-supplied ``workflowId`` the call is idempotent: a second call returns the
+    same id (code WORKFLOW_EXISTS) and creates nothing.
+    """
+    _name("workflowName", workflowName)
+    definition = _definition(workflowName)
+    inputsJson = _inputsJson(definition, inputs)
+    queueName = _name("queueName", queueName, False) or settings.DEFAULT_QUEUE
+    _name("partitionKey", partitionKey, False)
+    _name("deduplicationId", deduplicationId, False)
+    _name("workflowId", workflowId, False)
+    if isinstance(priority, bool) or not isinstance(priority, compat.integer_types) \
+            or not -2147483648 <= priority <= 2147483647:
+        raise InvalidArgument(u"priority must be a whole number", "INVALID_ARGUMENT")
+    timeoutMs = _timeoutMs(definition, timeoutSeconds)
+    newId = workflowId or compat.toText(uuid.uuid4())
+    for _ in range(3):
+        if runs.insert(dbName, newId, workflowName, queueName, priority, partitionKey,
+                       deduplicationId, inputsJson, timeoutMs):
+            return envelope.ok("WORKFLOW_ENQUEUED", u"workflow %s enqueued" % workflowName,
+                               {"workflowId": newId, "workflowName": workflowName,
+                                "created": True})
+        existing = runs.get(dbName, newId)
+        if existing is not None:
+            return _existing(existing, workflowName)
+        holder = runs.dedupHolder(dbName, queueName, deduplicationId) if deduplicationId else None
+        if holder is not None:
+            return envelope.fail("DUPLICATE_DEDUPLICATION_ID",
+                                 u"deduplication id %r is held by active workflow %s"
+                                 % (deduplicationId, holder),
+                                 {"workflowId": holder, "deduplicationId": deduplicationId})
+        # the holder ended between our insert and our look-up: the id is free, try again
+    return envelope.fail(envelope.INTERNAL_ERROR, u"could not enqueue after 3 tries")
+
+
+def _existing(row, workflowName):
+    if row["workflow_name"] != workflowName:
+        return envelope.fail("WORKFLOW_ID_CONFLICT",
+                             u"workflow id %s already belongs to a run of %s"
+                             % (row["workflow_id"], row["workflow_name"]),
+                             {"workflowId": row["workflow_id"],
+                              "workflowName": row["workflow_name"]})
+    return envelope.ok("WORKFLOW_EXISTS", u"workflow %s already exists; nothing was created"
+                       % row["workflow_id"],
+                       {"workflowId": row["workflow_id"], "workflowName": workflowName,
+                        "created": False, "status": row["status"]})
+
+
+start = enqueue
+
+
+@guarded
+def dispatch(dbName=None):
+    """One dispatch cycle (the gateway timer calls this every second, fixed delay)."""
+    counts = dispatcher.dispatch(dbName)
+    return envelope.ok("DISPATCHED", u"claimed %d, submitted %d"
+                       % (counts["claimed"], counts["submitted"]), counts)
+
+
+def _present(row, keys):
+    result = {}
+    for column, value in row.items():
+        if column in ("inputs", "output", "error"):
+            value = codec.decode(value)
+        result[keys[column]] = value
+    return result
+
+
+@guarded
+def getStatus(workflowId, dbName=None):
+    """A run's status and record (inputs, output, error decoded from JSON)."""
+    _name("workflowId", workflowId)
+    row = runs.get(dbName, workflowId)
+    if row is None:
+        return envelope.fail("WORKFLOW_NOT_FOUND", u"no workflow %s" % workflowId,
+                             {"workflowId": workflowId})
+    return envelope.ok("WORKFLOW_FOUND", u"workflow %s is %s" % (workflowId, row["status"]),
+                       _present(row, _RUN_KEYS))
+
+
+@guarded
+def getResult(workflowId, timeoutSeconds=10.0, dbName=None):
+    """Wait up to ``timeoutSeconds`` for a run to end; its output or error.
+
+    ok is True only for SUCCESS. Codes: WORKFLOW_SUCCEEDED, WORKFLOW_FAILED,
+    WORKFLOW_CANCELLED, RESULT_TIMEOUT (still active), WORKFLOW_NOT_FOUND.
+    """
+    _name("workflowId", workflowId)
+    deadline = compat.monotonicMs() + int(float(timeoutSeconds or 0) * 1000)
+    pause = 10
+    while True:
+        row = runs.get(dbName, workflowId)
+        if row is None:
+            return envelope.fail("WORKFLOW_NOT_FOUND", u"no workflow %s" % workflowId,
+                                 {"workflowId": workflowId})
+        status = row["status"]
+        if status in settings.TERMINAL_STATUSES or compat.monotonicMs() >= deadline:
+            break
+        compat.sleepMs(min(pause, max(1, deadline - compat.monotonicMs())))
+        pause = min(200, pause * 2)
+    data = _present(row, _RUN_KEYS)
+    if status == settings.STATUS_SUCCESS:
+        return envelope.ok("WORKFLOW_SUCCEEDED", u"workflow %s succeeded" % workflowId, data)
+    if status == settings.STATUS_ERROR:
+        return envelope.fail("WORKFLOW_FAILED", u"workflow %s failed: %s"
+                             % (workflowId, (data["error"] or {}).get("message")), data)
+    if status == settings.STATUS_CANCELLED:
+        return envelope.fail("WORKFLOW_CANCELLED", u"workflow %s was cancelled" % workflowId,
+                             data)
+    return envelope.fail("RESULT_TIMEOUT", u"workflow %s is still %s" % (workflowId, status),
+                         data)
+
+
+@guarded
+def listWorkflows(status=None, workflowName=None, queueName=None, createdFromMs=None,
+                  createdToMs=None, limit=100, offset=0, dbName=None):
+    """Runs, newest first. ``status`` is one status or a list; times are epoch ms [from, to)."""
+    if isinstance(status, (list, tuple)):
+        status = u",".join(status) if status else None
+    if status is not None:
+        for one in status.split(","):
+            if one not in settings.ALL_STATUSES:
+                raise InvalidArgument(u"unknown status %r" % one, "INVALID_ARGUMENT")
+    _name("workflowName", workflowName, False)
+    _name("queueName", queueName, False)
+    for what, value in (("limit", limit), ("offset", offset)):
+        if isinstance(value, bool) or not isinstance(value, compat.integer_types) or value < 0:
+            raise InvalidArgument(u"%s must be a whole number >= 0" % what, "INVALID_ARGUMENT")
+    rows = runs.listRuns(dbName, status, workflowName, queueName, createdFromMs, createdToMs,
+                         min(limit, 10000), offset)
+    workflows = [_present(row, _RUN_KEYS) for row in rows]
+    return envelope.ok("WORKFLOWS_LISTED", u"%d workflow(s)" % len(workflows),
+                       {"workflows": workflows, "count": len(workflows)})
+
+
+@guarded
+def listSteps(workflowId, dbName=None):
+    """The recorded steps of a run, in execution order."""
+    _name("workflowId", workflowId)
+    steps = [_present(row, _STEP_KEYS) for row in stepLog.listSteps(dbName, workflowId)]
+    return envelope.ok("STEPS_LISTED", u"%d step(s)" % len(steps),
+                       {"workflowId": workflowId, "steps": steps, "count": len(steps)})
+
+
+@guarded
+def cancel(workflowId, reason=None, dbName=None):
+    """Cancel an active run: queued runs never start; a running one stops at its next step."""
+    _name("workflowId", workflowId)
+    errorJson = codec.encode({"type": "Cancelled", "message": compat.toText(reason or u"cancelled")})
+    if runs.cancel(dbName, workflowId, errorJson):
+        return envelope.ok("WORKFLOW_CANCELLED", u"workflow %s cancelled" % workflowId,
+                           {"workflowId": workflowId})
+    row = runs.get(dbName, workflowId)
+    if row is None:
+        return envelope.fail("WORKFLOW_NOT_FOUND", u"no workflow %s" % workflowId,
+                             {"workflowId": workflowId})
+    return envelope.fail("NOT_CANCELLABLE", u"workflow %s is already %s"
+                         % (workflowId, row["status"]),
+                         {"workflowId": workflowId, "status": row["status"]})
+
+
+@guarded
+def listRegisteredWorkflows():
+    """Names of the workflows this gateway can run (for dropdowns)."""
+    names = runtime.registeredNames()
+    return envelope.ok("WORKFLOWS_REGISTERED", u"%d workflow(s)" % len(names),
+                       {"names": names, "options": [{"label": n, "value": n} for n in names]})

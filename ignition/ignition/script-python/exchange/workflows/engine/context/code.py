@@ -1,0 +1,43 @@
+"""The state of the workflow run on the current thread.
+
+Steps find their run through a thread-local, so workflow code stays plain Python calls.
+"""
+from __future__ import absolute_import, division, print_function
+
+import threading
+
+_local = threading.local()
+
+
+class WorkflowContext(object):
+    """One run being executed: its owner fence, its recorded steps and the step counter."""
+
+    def __init__(self, dbName, workflowId, workflowName, executorId, attempt, recorded):
+        self.dbName = dbName
+        self.workflowId = workflowId
+        self.workflowName = workflowName
+        self.executorId = executorId
+        self.attempt = attempt
+        self.recorded = recorded  # position -> (name, status, outputJson, errorJson)
+        self.position = 0
+        self.inStep = False
+
+    def nextPosition(self):
+        """The position of the next step call (1-based, in call order)."""
+        self.position += 1
+        return self.position
+
+
+def current():
+    """The context of the run on this thread, or None."""
+    return getattr(_local, "context", None)
+
+
+def activate(ctx):
+    """Bind a run to this thread (the runner does this around the workflow body)."""
+    _local.context = ctx
+
+
+def deactivate():
+    """Unbind whatever run is bound to this thread."""
+    _local.context = None

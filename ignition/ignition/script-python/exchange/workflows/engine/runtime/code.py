@@ -1,0 +1,184 @@
+"""What workflow authors import: ``@workflow``, ``@step``, the registry and in-workflow helpers.
+
+A workflow is called with its inputs as keyword arguments (``mix_batch(recipe="A", kg=50)``).
+The registry maps names to functions in this interpreter. A project save builds a new
+interpreter with an empty registry, so user modules are registered by name
+(``registerModule``); the names live in the JVM-wide kernel and the modules are imported
+again on first lookup in the new interpreter.
+"""
+from __future__ import absolute_import, division, print_function
+
+import functools
+import inspect
+import threading
+
+from exchange.workflows.engine import compat
+from exchange.workflows.engine.errors import InvalidArgument
+
+_registry = {}
+_lock = threading.RLock()
+
+
+class WorkflowDefinition(object):
+    """A registered workflow: its name, function and run defaults."""
+
+    def __init__(self, name, function, timeoutSeconds):
+        self.name = name
+        self.function = function
+        self.timeoutSeconds = timeoutSeconds
+        self.source = "%s.%s" % (getattr(function, "__module__", "?"), function.__name__)
+
+
+class StepDefinition(object):
+    """A step's name and retry policy (DBOS defaults: off; 3 attempts, 1 s, x2)."""
+
+    def __init__(self, name, function, retriesAllowed, maxAttempts, intervalSeconds, backoffRate):
+        self.name = name
+        self.function = function
+        self.retriesAllowed = bool(retriesAllowed)
+        self.maxAttempts = int(maxAttempts)
+        self.intervalSeconds = float(intervalSeconds)
+        self.backoffRate = float(backoffRate)
+
+    def delayMs(self, failedAttempt):
+        """Wait after the n-th failed attempt: interval * rate^(n-1)."""
+        return int(1000 * self.intervalSeconds * (self.backoffRate ** (failedAttempt - 1)))
+
+
+def workflow(name=None, timeoutSeconds=None):
+    """Register a function as a durable workflow (``@workflow`` or ``@workflow(name=...)``)."""
+    if hasattr(name, "__call__"):
+        return workflow()(name)
+
+    def register(function):
+        definition = WorkflowDefinition(name or function.__name__, function, timeoutSeconds)
+        _validateName(definition.name)
+        with _lock:
+            existing = _registry.get(definition.name)
+            if existing is not None and existing.source != definition.source:
+                raise InvalidArgument(u"workflow name %r is already registered by %s"
+                                      % (definition.name, existing.source), "DUPLICATE_WORKFLOW")
+            _registry[definition.name] = definition
+        function.workflowName = definition.name
+        return function
+
+    return register
+
+
+def step(name=None, retriesAllowed=False, maxAttempts=3, intervalSeconds=1.0, backoffRate=2.0):
+    """Make a function a checkpointed step (``@step`` or ``@step(retriesAllowed=True, ...)``)."""
+    if hasattr(name, "__call__"):
+        return step()(name)
+    if int(maxAttempts) < 1 or float(intervalSeconds) < 0 or float(backoffRate) < 1:
+        raise InvalidArgument(u"step policy needs maxAttempts >= 1, intervalSeconds >= 0, "
+                              u"backoffRate >= 1")
+
+    def wrap(function):
+        definition = StepDefinition(name or function.__name__, function, retriesAllowed,
+                                    maxAttempts, intervalSeconds, backoffRate)
+
+        @functools.wraps(function)
+        def runAsStep(*args, **kwargs):
+            from exchange.workflows.engine import steps
+            return steps.run(definition, args, kwargs)
+
+        runAsStep.stepDefinition = definition
+        return runAsStep
+
+    return wrap
+
+
+def _validateName(name):
+    if not isinstance(name, compat.string_types) or not name.strip() or len(name) > 200:
+        raise InvalidArgument(u"workflow names are 1 to 200 characters: %r" % (name,))
+
+
+def registerModule(moduleName):
+    """Remember a user module that defines workflows, and import it now.
+
+    The name is kept JVM-wide, so after a project save (or in a worker thread of a new
+    interpreter) the module is imported again when one of its workflows is looked up.
+    """
+    from exchange.workflows.engine import kernel
+    _import(moduleName)
+    kernel.getKernel().modules.put(moduleName, True)
+
+
+def registeredModules():
+    """The user workflow modules registered in this JVM."""
+    from exchange.workflows.engine import kernel
+    return sorted(kernel.getKernel().modules.keySet())
+
+
+def _import(moduleName):
+    module = __import__(moduleName)
+    for part in moduleName.split(".")[1:]:
+        module = getattr(module, part)
+    return module
+
+
+def _loadRegisteredModules():
+    for moduleName in registeredModules():
+        if not any(d.source.startswith(moduleName + ".") for d in list(_registry.values())):
+            _import(moduleName)
+
+
+def lookup(name):
+    """The definition of a workflow name in this interpreter, importing user modules if needed."""
+    definition = _registry.get(name)
+    if definition is None:
+        with _lock:
+            _loadRegisteredModules()
+        definition = _registry.get(name)
+    return definition
+
+
+def registeredNames():
+    """All workflow names known in this interpreter, sorted."""
+    with _lock:
+        _loadRegisteredModules()
+        return sorted(_registry.keys())
+
+
+def inputProblem(definition, inputs):
+    """Why ``inputs`` cannot be passed to the workflow as keyword arguments, or None."""
+    function = definition.function
+    try:
+        spec = inspect.getfullargspec(function)  # novm
+        names, varkw, defaults = spec.args, spec.varkw, spec.defaults
+    except AttributeError:
+        spec = inspect.getargspec(function)  # novm
+        names, varkw, defaults = spec.args, spec.keywords, spec.defaults
+    required = names[:len(names) - len(defaults or ())]
+    missing = [n for n in required if n not in inputs]
+    unknown = [k for k in inputs if k not in names] if varkw is None else []
+    if missing or unknown:
+        parts = []
+        if missing:
+            parts.append(u"missing %s" % u", ".join(sorted(missing)))
+        if unknown:
+            parts.append(u"unexpected %s" % u", ".join(sorted(compat.toText(k) for k in unknown)))
+        return u"inputs do not match %s(%s): %s" % (definition.name, u", ".join(names),
+                                                     u"; ".join(parts))
+    return None
+
+
+def currentWorkflowId():
+    """The id of the workflow running on this thread, or None outside a workflow."""
+    from exchange.workflows.engine import context
+    ctx = context.current()
+    return ctx.workflowId if ctx is not None else None
+
+
+def checkCancelled():
+    """Raise WorkflowCancelled if this run was cancelled; call it inside long steps."""
+    from exchange.workflows.engine import context
+    from exchange.workflows.db import runs
+    from exchange.workflows.engine.errors import WorkflowCancelled
+    ctx = context.current()
+    if ctx is None:
+        return
+    state = runs.owner(ctx.dbName, ctx.workflowId)
+    if state is None or state[0] != "RUNNING" or state[1] != ctx.executorId \
+            or state[2] != ctx.attempt:
+        raise WorkflowCancelled(u"workflow %s is no longer running here" % ctx.workflowId)

@@ -1,0 +1,148 @@
+"""Workflows for the behaviour suite, written as a plant engineer would write them.
+
+Each step body records what it did in the table ``side_effects`` (outside the engine's own
+writes), so a test can count how often a step really ran, across re-runs and interpreters.
+Test controls travel in the inputs (``crash``: where to die the first time) or through
+``system.util.getGlobals()`` (gates a test opens to let a step finish).
+"""
+from __future__ import absolute_import, division, print_function
+
+import time
+
+import system
+
+from exchange.workflows.engine.runtime import step, workflow
+
+DB = "WorkflowsDB"
+
+
+class SimulatedCrash(BaseException):
+    """Stands for the executor dying: nothing after it runs, nothing catches it."""
+
+
+def note(kind, value=None):
+    """Record one side effect of the current workflow."""
+    from exchange.workflows.engine.runtime import currentWorkflowId
+    system.db.runPrepUpdate(
+        "INSERT INTO public.side_effects (workflow_id, kind, value, at_ms) VALUES (?, ?, ?, ?)",
+        [currentWorkflowId(), kind, value, int(time.time() * 1000)], DB)
+
+
+def times(kind):
+    """How often the current workflow recorded ``kind``."""
+    from exchange.workflows.engine.runtime import currentWorkflowId
+    return system.db.runScalarPrepQuery(
+        "SELECT count(*) FROM public.side_effects WHERE workflow_id = ? AND kind = ?",
+        [currentWorkflowId(), kind], DB)
+
+
+def crashOnce(crash, where):
+    """Die the first time the run reaches ``where`` (when the test asked for it)."""
+    if crash == where and times("crash:" + where) == 0:
+        note("crash:" + where)
+        raise SimulatedCrash(where)
+
+
+@step
+def weigh(material, kg, crash=None):
+    note("weigh", material)
+    crashOnce(crash, "in-weigh")
+    return {"material": material, "kg": kg}
+
+
+@step
+def mix(batch, crash=None):
+    note("mix")
+    crashOnce(crash, "in-mix")
+    return sum(item["kg"] for item in batch)
+
+
+@step
+def label(total):
+    note("label")
+    return u"batch of %s kg" % total
+
+
+@workflow
+def three_steps(material="flour", kg=10, crash=None):
+    first = weigh(material, kg, crash)
+    crashOnce(crash, "after-weigh")
+    total = mix([first, {"material": "water", "kg": 5}], crash)
+    return {"total": total, "label": label(total)}
+
+
+@step(retriesAllowed=True, maxAttempts=4, intervalSeconds=0.05, backoffRate=2.0)
+def flaky(failures):
+    note("flaky")
+    if times("flaky") <= failures:
+        raise IOError("scale not answering (try %d)" % times("flaky"))
+    return "read"
+
+
+@workflow
+def retrying(failures=2):
+    return flaky(failures)
+
+
+@step
+def once_failing():
+    note("once_failing")
+    raise ValueError("valve V-101 did not open")
+
+
+@workflow
+def step_fails_then_recovers():
+    try:
+        once_failing()
+    except Exception as error:
+        return {"caught": type(error).__name__, "errorType": error.errorType,
+                "message": error.errorMessage}
+    return {"caught": None}
+
+
+@workflow
+def body_fails():
+    weigh("salt", 1)
+    raise RuntimeError(u"hopper H-2 not empty \u2013 operator check needed")
+
+
+@step
+def unstorable():
+    note("unstorable")
+    return object()
+
+
+@workflow
+def bad_step_result():
+    try:
+        unstorable()
+    except Exception as error:
+        return {"errorType": error.errorType}
+    return {"errorType": None}
+
+
+@workflow
+def bad_result():
+    return set([1, 2])
+
+
+@step
+def wait_for_gate(gateName):
+    note("gate-wait")
+    gate = system.util.getGlobals().get(gateName)
+    deadline = time.time() + 20
+    while not gate.is_set() and time.time() < deadline:
+        gate.wait(0.01)
+    note("gate-passed")
+    return "passed"
+
+
+@workflow
+def gated(gateName):
+    wait_for_gate(gateName)
+    return label(1)
+
+
+@workflow(name="renamed.flow", timeoutSeconds=30)
+def with_custom_name(x):
+    return x * 2

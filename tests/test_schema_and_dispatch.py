@@ -1,0 +1,130 @@
+"""The system schema (install, check, concurrent installers) and the dispatch cycle."""
+from __future__ import absolute_import, division, print_function
+
+import threading
+
+
+def test_install_is_idempotent_and_check_reports_it(gw):
+    import exchange.workflows.api.admin as admin
+    admin.configure(schemaName="wf_install_check")
+    gw.addCleanup(lambda: gw.sql("DROP SCHEMA IF EXISTS wf_install_check CASCADE"))
+    before = admin.checkSchema()
+    assert before["code"] == "SCHEMA_NOT_INSTALLED" and before["data"]["version"] == 0
+    first = admin.installSchema()
+    assert first["ok"] and first["data"]["applied"] == [1]
+    second = admin.installSchema()
+    assert second["ok"] and second["data"]["applied"] == []
+    after = admin.checkSchema()
+    assert after["code"] == "SCHEMA_CURRENT" and after["data"]["pending"] == []
+    rows = gw.sql("SELECT version FROM wf_install_check.schema_migrations")
+    assert rows == [(1,)]
+
+
+def test_many_executors_installing_at_once_apply_each_migration_once(gw):
+    import exchange.workflows.api.admin as admin
+    admin.configure(schemaName="wf_concurrent")
+    gw.addCleanup(lambda: gw.sql("DROP SCHEMA IF EXISTS wf_concurrent CASCADE"))
+    results = []
+    start = threading.Event()
+
+    def install():
+        start.wait(5)
+        results.append(admin.installSchema())
+
+    threads = [threading.Thread(target=install) for _ in range(6)]
+    for t in threads:
+        t.start()
+    start.set()
+    for t in threads:
+        t.join(30)
+    assert len(results) == 6 and all(r["ok"] for r in results), results
+    assert sorted(len(r["data"]["applied"]) for r in results) == [0, 0, 0, 0, 0, 1]
+    assert gw.sql("SELECT count(*) FROM wf_concurrent.schema_migrations") == [(1,)]
+
+
+def test_invalid_schema_name_is_refused(gw):
+    import exchange.workflows.api.admin as admin
+    result = admin.configure(schemaName="workflows; DROP TABLE x")
+    assert result["ok"] is False and result["code"] == "INVALID_ARGUMENT"
+
+
+def test_dispatch_claims_only_free_capacity(engine):
+    import system
+    engine.admin.configure(workerThreads=2)
+    gate = threading.Event()
+    system.util.getGlobals()["gate.capacity"] = gate
+    ids = [engine.enqueue("gated", inputs={"gateName": "gate.capacity"}) for _ in range(5)]
+    first = engine.service.dispatch()["data"]
+    assert first["claimed"] == 2 and first["submitted"] == 2
+    assert engine.service.dispatch()["data"]["claimed"] == 0, "claimed beyond capacity"
+    statuses = sorted(engine.status(w) for w in ids)
+    assert statuses.count("ENQUEUED") == 3
+    gate.set()
+    assert engine.runToEnd(*ids) == ["SUCCESS"] * 5
+
+
+def test_priority_then_fifo_order_of_claims(engine):
+    engine.admin.configure(workerThreads=1)
+    low = engine.enqueue("three_steps", priority=5)
+    first = engine.enqueue("three_steps", priority=1)
+    second = engine.enqueue("three_steps", priority=1)
+    order = []
+    for _ in range(3):
+        engine.waitIdle()
+        assert engine.service.dispatch()["data"]["claimed"] == 1
+        engine.waitIdle()
+        order.extend(r[0] for r in engine.gw.sql(
+            "SELECT workflow_id FROM workflows.workflow_runs "
+            "WHERE status <> 'ENQUEUED' AND NOT (workflow_id = ANY(%s))", order))
+    assert order == [first, second, low], "lower priority value first, FIFO within a value"
+
+
+def test_refused_submission_returns_the_row_and_the_counter(engine):
+    from exchange.workflows.engine import kernel, platform
+    wf = engine.enqueue("three_steps")
+    platform.shutdownPool(kernel.getKernel().pool())
+    result = engine.service.dispatch()["data"]
+    assert result["claimed"] == 1 and result["released"] == 1 and result["submitted"] == 0
+    assert engine.status(wf) == "ENQUEUED"
+    assert kernel.getKernel().inFlight.get() == 0
+    kernel.getKernel().replacePool()
+    assert engine.runToEnd(wf) == ["SUCCESS"]
+
+
+def test_workflow_modules_survive_a_project_save(engine):
+    from simulator import loader
+    wf = engine.enqueue("three_steps")
+    loader.simulateProjectSave()
+    import exchange.workflows.api.service as fresh_service
+    assert fresh_service is not engine.service, "the save did not create new modules"
+    # the new interpreter's registry is empty; the module names kept JVM-wide bring it back
+    again = fresh_service.enqueue("three_steps")
+    assert again["ok"], again
+    def done():
+        fresh_service.dispatch()
+        return engine.status(wf) == "SUCCESS" and engine.status(again["data"]["workflowId"]) \
+            == "SUCCESS"
+    from helpers import waitFor
+    waitFor(done, 20, 0.01, "both runs finish after the save")
+
+
+def test_engine_info_reports_executor_and_limits(engine):
+    info = engine.admin.getEngineInfo()
+    assert info["ok"] and ":" in info["data"]["executorId"]
+    assert info["data"]["workerThreads"] == 8 and info["data"]["modules"] == ["testing.flows"]
+
+
+def test_retention_deletes_only_old_terminal_runs(engine):
+    done = engine.enqueue("three_steps")
+    engine.runToEnd(done)
+    waiting = engine.enqueue("three_steps")
+    assert engine.admin.applyRetention(1)["data"]["deleted"] == 0
+    engine.gw.sql("UPDATE workflows.workflow_runs SET completed_at_ms = completed_at_ms - "
+                  "2 * 86400000 WHERE workflow_id = %s", done)
+    result = engine.admin.applyRetention(1)
+    assert result["ok"] and result["data"]["deleted"] == 1
+    assert engine.service.getStatus(done)["code"] == "WORKFLOW_NOT_FOUND"
+    assert engine.gw.sql("SELECT count(*) FROM workflows.step_outputs WHERE workflow_id = %s",
+                         done) == [(0,)]
+    assert engine.status(waiting) == "ENQUEUED"
+    assert engine.admin.applyRetention("soon")["code"] == "INVALID_ARGUMENT"
