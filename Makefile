@@ -1,0 +1,48 @@
+# exchange.workflows: one command to run the engine for real, one to test it.
+#   make demo   headless executor + example workflows on an embedded PostgreSQL
+#   make test   gates (vermin, Jython compile) and the behaviour suite
+# WORKFLOWS_DSN (demo) / WORKFLOWS_TEST_DSN (tests) point at an existing server instead.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+LIBRARY := ignition/ignition/script-python
+
+.PHONY: test demo gates vermin jython-compile venv clean docs
+
+$(STAMP): requirements-test.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-test.txt
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+test: $(STAMP) gates
+	$(PY) -m pytest -q tests
+
+gates: vermin jython-compile
+
+vermin: $(STAMP)
+	$(VENV)/bin/vermin -q -t=2.7- -t=3- --no-tips --violations $$(find $(LIBRARY) tests/example_project tests/fixture_project -name code.py)
+	@echo "vermin: every code.py runs on Python 2.7 and 3"
+
+jython-compile:
+	@sh tests/tools/ensure-jython.sh
+	@if command -v jython >/dev/null 2>&1; then \
+	  tmp=$$(mktemp -d) && cp -r $(LIBRARY) tests/example_project tests/fixture_project $$tmp/ && \
+	  jython -m compileall -q $$tmp >$$tmp.log 2>&1; rc=$$?; \
+	  if [ $$rc -ne 0 ] || grep -q "Error" $$tmp.log; then cat $$tmp.log; rm -rf $$tmp $$tmp.log; exit 1; fi; \
+	  rm -rf $$tmp $$tmp.log; echo "jython: every code.py compiles under Jython 2.7"; \
+	else echo "jython: NOT FOUND - the Jython 2.7 compile gate was skipped (install the Debian package jython)"; fi
+
+demo: $(STAMP)
+	$(PY) tests/gateway/simulator/demo.py $(DEMO_ARGS)
+
+docs: $(STAMP)
+	$(PY) -m pip install --quiet mkdocs-material
+	$(VENV)/bin/mkdocs build --strict
+
+clean:
+	rm -rf $(VENV) site .pytest_cache
