@@ -34,18 +34,14 @@ from simulator import gateway, loader, pgserver  # noqa: E402
 DSN_ENV = "WORKFLOWS_TEST_DSN"
 DB_NAME = "WorkflowsDB"
 EXAMPLE_PROJECT = os.path.join(TESTS_DIR, "example_project")
-FIXTURE_PROJECT = os.path.join(TESTS_DIR, "fixture_project")  # test-only workflows, if any
+FIXTURE_PROJECT = os.path.join(TESTS_DIR, "fixture_project")  # the suite's own workflows
 
-if not os.path.isdir(loader.projectRoot(EXAMPLE_PROJECT)):
-    os.makedirs(loader.projectRoot(EXAMPLE_PROJECT))
-SCRIPT_ROOTS = [loader.engineRoot(), loader.projectRoot(EXAMPLE_PROJECT)]
-if os.path.isdir(loader.projectRoot(FIXTURE_PROJECT)):
-    SCRIPT_ROOTS.append(loader.projectRoot(FIXTURE_PROJECT))
+SCRIPT_ROOTS = [loader.engineRoot(), loader.projectRoot(EXAMPLE_PROJECT),
+                loader.projectRoot(FIXTURE_PROJECT)]
 loader.install(SCRIPT_ROOTS)
 
-# Engine-level fixtures (``engine`` ...) live in tests/engine_fixtures.py when present.
-pytest_plugins = ["engine_fixtures"] if os.path.isfile(
-    os.path.join(TESTS_DIR, "engine_fixtures.py")) else []
+# Engine-level fixtures (``engine`` ...) live in tests/engine_fixtures.py.
+pytest_plugins = ["engine_fixtures"]
 
 
 class _SessionDatabase(object):

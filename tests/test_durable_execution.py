@@ -167,3 +167,28 @@ def test_many_workflows_finish_on_a_small_pool(engine):
     totals = sorted(engine.service.getResult(w, 1)["data"]["output"]["total"] for w in ids)
     assert totals == sorted(i + 5 for i in range(30))
     waitFor(lambda: engine.admin.getEngineInfo()["data"]["inFlight"] == 0, 5)
+
+
+def test_replay_meeting_another_step_is_a_non_determinism_error(engine):
+    import system
+    wf = engine.enqueue("order_from_globals", inputs={"crash": "after-both"})
+    engine.runUntil(lambda: engine.sideEffects(wf, "crash:after-both") == 1)
+    engine.waitIdle()
+    system.util.getGlobals()["order.swap"] = True  # the code changed under the run
+    engine.simulateCrashRecovery(wf)
+    assert engine.runToEnd(wf) == ["ERROR"]
+    error = engine.service.getStatus(wf)["data"]["error"]
+    assert error["code"] == "NON_DETERMINISTIC_REPLAY"
+    assert "#1" in error["message"] and "'step_a'" in error["message"] \
+        and "'step_b'" in error["message"]
+    assert engine.sideEffects(wf, "a") == 1 and engine.sideEffects(wf, "b") == 1
+
+
+def test_check_cancelled_stops_a_long_step(engine):
+    wf = engine.enqueue("cancellable")
+    engine.runUntil(lambda: engine.sideEffects(wf, "poll-start") == 1)
+    assert engine.service.cancel(wf)["ok"]
+    engine.waitIdle()
+    assert engine.status(wf) == "CANCELLED"
+    assert engine.service.listSteps(wf)["data"]["count"] == 0
+    assert engine.sideEffects(wf, "label") == 0

@@ -128,3 +128,28 @@ def test_retention_deletes_only_old_terminal_runs(engine):
                          done) == [(0,)]
     assert engine.status(waiting) == "ENQUEUED"
     assert engine.admin.applyRetention("soon")["code"] == "INVALID_ARGUMENT"
+
+
+def test_worker_threads_resize_the_live_pool(engine):
+    import system
+    gate = threading.Event()
+    system.util.getGlobals()["gate.resize"] = gate
+    engine.admin.configure(workerThreads=1)
+    ids = [engine.enqueue("gated", inputs={"gateName": "gate.resize"}) for _ in range(4)]
+    assert engine.service.dispatch()["data"]["claimed"] == 1
+    engine.admin.configure(workerThreads=4)
+    assert engine.service.dispatch()["data"]["claimed"] == 3
+    from helpers import waitFor
+    waitFor(lambda: engine.sideEffects(ids[3], "gate-wait") == 1 and all(
+        engine.sideEffects(w, "gate-wait") == 1 for w in ids), 10, 0.01,
+        "four runs in their step at once")
+    assert engine.admin.getEngineInfo()["data"]["poolActive"] == 4
+    gate.set()
+    assert engine.runToEnd(*ids) == ["SUCCESS"] * 4
+
+
+def test_registering_a_missing_module_is_refused_and_not_remembered(engine):
+    result = engine.admin.registerWorkflowModules(["testing.no_such_module"])
+    assert result["ok"] is False and result["code"] == "MODULE_IMPORT_FAILED"
+    assert "testing.no_such_module" in result["data"]["failed"]
+    assert result["data"]["modules"] == ["testing.flows"]

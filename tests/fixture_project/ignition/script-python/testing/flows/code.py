@@ -146,3 +146,42 @@ def gated(gateName):
 @workflow(name="renamed.flow", timeoutSeconds=30)
 def with_custom_name(x):
     return x * 2
+
+
+@step
+def step_a():
+    note("a")
+    return "a"
+
+
+@step
+def step_b():
+    note("b")
+    return "b"
+
+
+@workflow
+def order_from_globals(crash=None):
+    """Calls its steps in an order a test can flip: a replay must notice."""
+    if system.util.getGlobals().get("order.swap"):
+        result = [step_b(), step_a()]
+    else:
+        result = [step_a(), step_b()]
+    crashOnce(crash, "after-both")
+    return result
+
+
+@step
+def long_poll():
+    from exchange.workflows.engine.runtime import checkCancelled
+    note("poll-start")
+    for _ in range(2000):
+        checkCancelled()
+        time.sleep(0.01)
+    return "finished"
+
+
+@workflow
+def cancellable():
+    long_poll()
+    return label(1)

@@ -53,6 +53,9 @@ def configure(defaultDatabase=None, schemaName=None, dbName=None, workerThreads=
         settings.setSchema(schemaName, dbName)
     if workerThreads is not None:
         settings.setLimit("workerThreads", workerThreads)
+        pool = kernel.getKernel().state.get("pool")
+        if pool is not None:
+            platform.resizePool(pool, settings.workerThreads())
     if claimBatch is not None:
         settings.setLimit("claimBatch", claimBatch)
     return envelope.ok("CONFIGURED", u"configuration updated", _configuration(dbName))

@@ -76,6 +76,14 @@ _CANCEL = """UPDATE {schema}.workflow_runs
  WHERE workflow_id = ? AND status IN ('ENQUEUED', 'PENDING', 'RUNNING')
 RETURNING workflow_id"""
 
+_DELETE_COMPLETED = """DELETE FROM {schema}.workflow_runs
+ WHERE workflow_id IN (
+       SELECT workflow_id FROM {schema}.workflow_runs
+        WHERE status IN ('SUCCESS', 'ERROR', 'CANCELLED') AND completed_at_ms < ?
+        ORDER BY completed_at_ms
+        LIMIT ?
+          FOR UPDATE SKIP LOCKED)"""
+
 _OWNER = """SELECT status, executor_id, attempts FROM {schema}.workflow_runs
  WHERE workflow_id = ?"""
 
@@ -155,3 +163,8 @@ def listRuns(dbName, statuses, workflowName, queueName, createdFromMs, createdTo
                     [statuses, statuses, workflowName, workflowName, queueName, queueName,
                      createdFromMs, createdFromMs, createdToMs, createdToMs, limit, offset])
     return [dict(zip(RUN_COLUMNS, row)) for row in rows]
+
+
+def deleteCompleted(dbName, cutoffMs, limit):
+    """Delete up to ``limit`` terminal runs completed before ``cutoffMs`` (steps cascade)."""
+    return tx.update(dbName, sql.bind(_DELETE_COMPLETED, dbName), [cutoffMs, limit])

@@ -71,6 +71,15 @@ if compat.IS_JYTHON:  # pragma: no cover - exercised by the Jython suite
     def shutdownPool(pool):
         """Stop accepting work; running tasks finish."""
         pool.shutdown()
+
+    def resizePool(pool, threads):
+        """Change the number of threads of a live pool."""
+        if threads > pool.getMaximumPoolSize():
+            pool.setMaximumPoolSize(threads)
+            pool.setCorePoolSize(threads)
+        else:
+            pool.setCorePoolSize(threads)
+            pool.setMaximumPoolSize(threads)
 else:
     from concurrent.futures import ThreadPoolExecutor as _PyPool  # novm
 
@@ -171,6 +180,12 @@ else:
         def shutdown(self):
             self._pool.shutdown(wait=False)
 
+        def resize(self, threads):
+            # ThreadPoolExecutor starts threads lazily up to this bound; extra idle threads
+            # of a shrunk pool stay parked, and dispatch never gives them more work.
+            self._pool._max_workers = threads
+            self.maxThreads = threads
+
         def isShutdown(self):
             return self._pool._shutdown
 
@@ -201,3 +216,7 @@ else:
     def shutdownPool(pool):
         """Stop accepting work; running tasks finish."""
         pool.shutdown()
+
+    def resizePool(pool, threads):
+        """Change the number of threads of a live pool."""
+        pool.resize(threads)

@@ -38,7 +38,12 @@ def execute(dbName, workflowId, executorId, attempt):
 
 def _runBody(dbName, workflowId, workflowName, executorId, attempt, inputsJson, recorded):
     """(status, outputJson, errorJson), or None when the run must be abandoned."""
-    definition = runtime.lookup(workflowName)
+    try:
+        definition = runtime.lookup(workflowName)
+    except compat.CATCHABLE as error:
+        errorType, message = compat.describeError(error)
+        return _error("WorkflowModuleImportFailed", u"importing the workflow modules failed: "
+                      u"%s: %s" % (errorType, message), compat.formatTraceback(error))
     if definition is None:
         return _error("WorkflowNotRegistered",
                       u"no workflow named %r is registered on executor %s"
@@ -46,9 +51,7 @@ def _runBody(dbName, workflowId, workflowName, executorId, attempt, inputsJson, 
     ctx = context.WorkflowContext(dbName, workflowId, workflowName, executorId, attempt, recorded)
     context.activate(ctx)
     try:
-        inputs = codec.decode(inputsJson) or {}
-        result = definition.function(**dict((compat.toText(k) if compat.PY2 else k, v)
-                                            for k, v in inputs.items()))
+        result = definition.function(**(codec.decode(inputsJson) or {}))
     except WorkflowCancelled:
         return None
     except OwnershipLost as signal:

@@ -5,22 +5,14 @@ the hot table for long. Active runs are never touched.
 """
 from __future__ import absolute_import, division, print_function
 
-from exchange.workflows.db import sql, tx
-
-_DELETE_BATCH = """DELETE FROM {schema}.workflow_runs
- WHERE workflow_id IN (
-       SELECT workflow_id FROM {schema}.workflow_runs
-        WHERE status IN ('SUCCESS', 'ERROR', 'CANCELLED') AND completed_at_ms < ?
-        ORDER BY completed_at_ms
-        LIMIT ?
-          FOR UPDATE SKIP LOCKED)"""
+from exchange.workflows.db import runs
 
 
 def deleteCompletedBefore(dbName, cutoffMs, batchSize=1000, maxBatches=100):
     """Delete terminal runs completed before ``cutoffMs``; the number deleted."""
     total = 0
     for _ in range(maxBatches):
-        deleted = tx.update(dbName, sql.bind(_DELETE_BATCH, dbName), [cutoffMs, batchSize])
+        deleted = runs.deleteCompleted(dbName, cutoffMs, batchSize)
         total += deleted
         if deleted < batchSize:
             break
