@@ -76,27 +76,28 @@ def _quietly(function, tx):
         pass
 
 
+def _field(obj, attribute, getter):
+    """A Python attribute, else the value of a Java getter, else None."""
+    value = getattr(obj, attribute, None)
+    if value is None and hasattr(obj, getter):
+        try:
+            value = getattr(obj, getter)()
+        except compat.CATCHABLE:
+            value = None
+    return value
+
+
 def sqlState(error):
     """The SQLSTATE behind a ``system.db`` error (Python or Java), or None."""
-    seen = 0
     current = error
-    while current is not None and seen < 10:
-        seen += 1
-        state = getattr(current, "sqlState", None)
-        if state is None and hasattr(current, "getSQLState"):
-            try:
-                state = current.getSQLState()
-            except compat.CATCHABLE:
-                state = None
+    for _ in range(10):
+        if current is None:
+            return None
+        state = _field(current, "sqlState", "getSQLState")
         if state:
             return compat.toText(state)
-        nxt = getattr(current, "cause", None)
-        if nxt is None and hasattr(current, "getCause"):
-            try:
-                nxt = current.getCause()
-            except compat.CATCHABLE:
-                nxt = None
-        current = nxt if nxt is not current else None
+        cause = _field(current, "cause", "getCause")
+        current = cause if cause is not current else None
     return None
 
 

@@ -56,30 +56,9 @@ if compat.IS_JYTHON:  # pragma: no cover - exercised by the Jython suite
         def run(self):
             self.function()
 
-    def submit(pool, function):
-        """Run ``function()`` on the pool; raises RejectedExecutionException when shut down."""
-        return pool.execute(_Task(function))
+    def _asTask(function):
+        return _Task(function)
 
-    def activeCount(pool):
-        """Threads of the pool busy right now."""
-        return pool.getActiveCount()
-
-    def poolSize(pool):
-        """Threads the pool has started."""
-        return pool.getPoolSize()
-
-    def shutdownPool(pool):
-        """Stop accepting work; running tasks finish."""
-        pool.shutdown()
-
-    def resizePool(pool, threads):
-        """Change the number of threads of a live pool."""
-        if threads > pool.getMaximumPoolSize():
-            pool.setMaximumPoolSize(threads)
-            pool.setCorePoolSize(threads)
-        else:
-            pool.setCorePoolSize(threads)
-            pool.setMaximumPoolSize(threads)
 else:
     from concurrent.futures import ThreadPoolExecutor as _PyPool  # novm
 
@@ -160,7 +139,6 @@ else:
         def __init__(self, name, threads):
             self._pool = _PyPool(max_workers=threads, thread_name_prefix=name)
             self._active = _PyAtomicLong(0)
-            self.maxThreads = threads
 
         def execute(self, function):
             def task():
@@ -180,11 +158,16 @@ else:
         def shutdown(self):
             self._pool.shutdown(wait=False)
 
-        def resize(self, threads):
+        def getMaximumPoolSize(self):
+            return self._pool._max_workers
+
+        def setMaximumPoolSize(self, threads):
             # ThreadPoolExecutor starts threads lazily up to this bound; extra idle threads
             # of a shrunk pool stay parked, and dispatch never gives them more work.
             self._pool._max_workers = threads
-            self.maxThreads = threads
+
+        def setCorePoolSize(self, threads):
+            pass  # Python pools have no separate core size
 
         def isShutdown(self):
             return self._pool._shutdown
@@ -201,22 +184,36 @@ else:
         """A fixed pool of named daemon threads."""
         return _PyPoolFacade(name, threads)
 
-    def submit(pool, function):
-        """Run ``function()`` on the pool; raises RuntimeError when the pool is shut down."""
-        return pool.execute(function)
+    def _asTask(function):
+        return function
 
-    def activeCount(pool):
-        """Threads of the pool busy right now."""
-        return pool.getActiveCount()
 
-    def poolSize(pool):
-        """Threads the pool has started."""
-        return pool.getPoolSize()
+def submit(pool, function):
+    """Run ``function()`` on the pool; raises (RejectedExecutionException on the JVM) when the
+    pool is shut down."""
+    return pool.execute(_asTask(function))
 
-    def shutdownPool(pool):
-        """Stop accepting work; running tasks finish."""
-        pool.shutdown()
 
-    def resizePool(pool, threads):
-        """Change the number of threads of a live pool."""
-        pool.resize(threads)
+def activeCount(pool):
+    """Threads of the pool busy right now."""
+    return pool.getActiveCount()
+
+
+def poolSize(pool):
+    """Threads the pool has started."""
+    return pool.getPoolSize()
+
+
+def shutdownPool(pool):
+    """Stop accepting work; running tasks finish."""
+    pool.shutdown()
+
+
+def resizePool(pool, threads):
+    """Change the number of threads of a live pool (grow the bound first, shrink it last)."""
+    if threads > pool.getMaximumPoolSize():
+        pool.setMaximumPoolSize(threads)
+        pool.setCorePoolSize(threads)
+    else:
+        pool.setCorePoolSize(threads)
+        pool.setMaximumPoolSize(threads)
