@@ -182,6 +182,8 @@ def test_replay_meeting_another_step_is_a_non_determinism_error(engine):
     assert "#1" in error["message"] and "'step_a'" in error["message"] \
         and "'step_b'" in error["message"]
     assert engine.sideEffects(wf, "a") == 1 and engine.sideEffects(wf, "b") == 1
+    from exchange.workflows.engine.errors import NonDeterminismError
+    assert not issubclass(NonDeterminismError, Exception), "a workflow could swallow it"
 
 
 def test_check_cancelled_stops_a_long_step(engine):
@@ -192,3 +194,24 @@ def test_check_cancelled_stops_a_long_step(engine):
     assert engine.status(wf) == "CANCELLED"
     assert engine.service.listSteps(wf)["data"]["count"] == 0
     assert engine.sideEffects(wf, "label") == 0
+
+
+def test_replay_returns_exactly_what_the_live_run_saw(engine):
+    wf = engine.enqueue("replay_fidelity", inputs={"crash": "after-big"})
+    engine.runUntil(lambda: engine.sideEffects(wf, "crash:after-big") == 1)
+    engine.waitIdle()
+    engine.simulateCrashRecovery(wf)
+    assert engine.runToEnd(wf) == ["SUCCESS"]
+    output = engine.service.getResult(wf, 1)["data"]["output"]
+    assert output["type"] == "float", "the replayed step output changed type"
+    assert output["seen"] == {"reading": 1e16, "nested": [1.5, u"caf\u00e9"]}
+    assert engine.sideEffects(wf, "big") == 1
+
+
+def test_step_result_with_nul_text_fails_the_step_clearly(engine):
+    wf = engine.enqueue("nul_result")
+    assert engine.runToEnd(wf) == ["SUCCESS"]
+    assert engine.service.getResult(wf, 1)["data"]["output"] == "NotSerializable"
+    step = engine.service.listSteps(wf)["data"]["steps"][0]
+    assert step["status"] == "ERROR" and "NUL" in step["error"]["message"]
+

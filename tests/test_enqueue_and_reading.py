@@ -58,6 +58,7 @@ def test_active_deduplication_id_is_refused_and_free_after_the_end(engine):
     ({"inputs": {"kg": object()}}, "INPUTS_NOT_SERIALIZABLE"),
     ({"inputs": {"kg": float("nan")}}, "INPUTS_NOT_SERIALIZABLE"),
     ({"inputs": {"kg": set([1])}}, "INPUTS_NOT_SERIALIZABLE"),
+    ({"inputs": {"material": u"flour\x00"}}, "INPUTS_NOT_SERIALIZABLE"),
     ({"inputs": {1: "one"}}, "INVALID_INPUTS"),
     ({"inputs": {"k" * 201: 1}}, "VALUE_TOO_LONG"),
     ({"inputs": {"unknown_parameter": 1}}, "INVALID_INPUTS"),
@@ -66,6 +67,8 @@ def test_active_deduplication_id_is_refused_and_free_after_the_end(engine):
     ({"deduplicationId": "d" * 201}, "VALUE_TOO_LONG"),
     ({"workflowId": "w" * 201}, "VALUE_TOO_LONG"),
     ({"priority": "high"}, "INVALID_ARGUMENT"),
+    ({"priority": True}, "INVALID_ARGUMENT"),
+    ({"priority": 2 ** 40}, "INVALID_ARGUMENT"),
     ({"timeoutSeconds": -5}, "INVALID_ARGUMENT"),
     ({"timeoutSeconds": "soon"}, "INVALID_ARGUMENT"),
     ({"dbName": "NoSuchDatabase"}, "DATABASE_NOT_FOUND"),
@@ -122,11 +125,12 @@ def test_list_workflows_filters(engine):
     assert engine.service.listWorkflows(createdToMs=created)["data"]["count"] == 0
     assert engine.service.listWorkflows(status="DONE")["code"] == "INVALID_ARGUMENT"
     assert engine.service.listWorkflows(limit=-1)["code"] == "INVALID_ARGUMENT"
+    assert engine.service.listWorkflows(createdFromMs="yesterday")["code"] == "INVALID_ARGUMENT"
 
 
 def test_cancel_a_queued_run_means_it_never_starts(engine):
     wf = engine.enqueue("three_steps")
-    assert engine.service.cancel(wf, "wrong recipe")["code"] == "WORKFLOW_CANCELLED"
+    assert engine.service.cancel(wf, "wrong recipe")["code"] == "CANCEL_REQUESTED"
     engine.service.dispatch()
     engine.waitIdle()
     assert engine.status(wf) == "CANCELLED"
@@ -138,3 +142,22 @@ def test_cancel_a_queued_run_means_it_never_starts(engine):
 def test_registered_workflows_are_listed(engine):
     names = engine.service.listRegisteredWorkflows()["data"]["names"]
     assert "three_steps" in names and "renamed.flow" in names
+
+
+def test_reading_calls_refuse_bad_arguments_with_codes(engine):
+    assert engine.service.getResult("x", timeoutSeconds="soon")["code"] == "INVALID_ARGUMENT"
+    assert engine.service.getStatus(None)["code"] == "MISSING_ARGUMENT"
+    assert engine.service.listSteps("nope")["code"] == "WORKFLOW_NOT_FOUND"
+    assert engine.service.getStatus("x", "NoSuchDatabase")["code"] == "DATABASE_NOT_FOUND", \
+        "dbName passed by position"
+    assert engine.admin.registerWorkflowModules(None)["code"] == "INVALID_ARGUMENT"
+
+
+def test_configure_is_all_or_nothing(engine):
+    before = engine.admin.getEngineInfo()["data"]
+    result = engine.admin.configure(defaultDatabase="Other", schemaName="Bad-Name")
+    assert result["code"] == "INVALID_ARGUMENT"
+    after = engine.admin.getEngineInfo()["data"]
+    assert after["defaultDatabase"] == before["defaultDatabase"] == "WorkflowsDB"
+    assert engine.admin.configure(workerThreads=0)["code"] == "INVALID_ARGUMENT"
+    assert engine.admin.configure(defaultDatabase="d" * 201)["code"] == "VALUE_TOO_LONG"

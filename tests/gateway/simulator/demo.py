@@ -33,7 +33,7 @@ def pressStartButton(recipe, batchKg, unit):
     """The onActionPerformed script of a Perspective 'Start batch' button."""
     import exchange.workflows.api.service as service
     result = service.enqueue("mix_batch", inputs={"recipe": recipe, "batchKg": batchKg,
-                                                  "unit": unit}, partitionKey=unit)
+                                                  "unit": unit})
     print("button  : %s -> %s" % (result["code"], result["data"].get("workflowId")))
     return result
 

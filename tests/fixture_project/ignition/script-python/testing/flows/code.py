@@ -185,3 +185,31 @@ def long_poll():
 def cancellable():
     long_poll()
     return label(1)
+
+
+@step
+def big_number():
+    note("big")
+    return {"reading": 1e16, "nested": [1.5, u"caf\u00e9"]}
+
+
+@workflow
+def replay_fidelity(crash=None):
+    first = big_number()
+    crashOnce(crash, "after-big")
+    return {"seen": first, "type": type(first["reading"]).__name__}
+
+
+@step
+def nul_text():
+    note("nul")
+    return u"tag\x00value"
+
+
+@workflow
+def nul_result():
+    try:
+        nul_text()
+    except Exception as error:
+        return error.errorType
+    return None

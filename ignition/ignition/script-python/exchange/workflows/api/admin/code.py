@@ -7,7 +7,7 @@ from __future__ import absolute_import, division, print_function
 from exchange.workflows.api import envelope
 from exchange.workflows.api.envelope import guarded
 from exchange.workflows.db import schema
-from exchange.workflows.engine import compat, kernel, platform, runtime, settings
+from exchange.workflows.engine import compat, kernel, platform, runtime, settings, validate
 from exchange.workflows.engine.errors import InvalidArgument
 from exchange.workflows.maintenance import retention
 
@@ -46,7 +46,14 @@ def configure(defaultDatabase=None, schemaName=None, dbName=None, workerThreads=
     """Change the engine's configuration for this gateway (kept across project saves).
 
     ``schemaName`` applies to the connection ``dbName`` (default: the default database).
+    Every value is checked before any is applied, so a refused call changes nothing.
     """
+    validate.name("defaultDatabase", defaultDatabase, required=False)
+    validate.name("dbName", dbName, required=False)
+    if schemaName is not None:
+        settings.checkSchemaName(schemaName)
+    validate.wholeNumber("workerThreads", workerThreads, 1, required=False)
+    validate.wholeNumber("claimBatch", claimBatch, 1, required=False)
     if defaultDatabase is not None:
         settings.setDefaultDatabase(defaultDatabase)
     if schemaName is not None:
@@ -77,6 +84,10 @@ def registerWorkflowModules(moduleNames):
     """
     if isinstance(moduleNames, compat.string_types):
         moduleNames = [moduleNames]
+    if not isinstance(moduleNames, (list, tuple)) or not moduleNames:
+        raise InvalidArgument(u"moduleNames must be a module name or a list of them")
+    for name in moduleNames:
+        validate.name("module name", name)
     failed = {}
     for name in moduleNames:
         try:
@@ -109,13 +120,8 @@ def getEngineInfo():
 @guarded
 def applyRetention(olderThanDays, dbName=None):
     """Delete runs that ended more than ``olderThanDays`` days ago (active runs are kept)."""
-    try:
-        days = float(olderThanDays)
-    except (TypeError, ValueError):
-        days = -1
-    if not days >= 0:
-        raise InvalidArgument(u"olderThanDays must be a number >= 0")
-    cutoff = compat.nowMs() - int(days * 86400000)
-    deleted = retention.deleteCompletedBefore(dbName, cutoff)
+    days = validate.number("olderThanDays", olderThanDays, allowZero=True)
+    olderThanMs = int(days * 86400000)
+    deleted = retention.deleteCompletedOlderThan(dbName, olderThanMs)
     return envelope.ok("RETENTION_APPLIED", u"%d run(s) deleted" % deleted,
-                       {"deleted": deleted, "cutoffMs": cutoff})
+                       {"deleted": deleted, "olderThanMs": olderThanMs})

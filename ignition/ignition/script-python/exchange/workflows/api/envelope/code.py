@@ -6,6 +6,7 @@ button or timer script never sees an exception from the library.
 from __future__ import absolute_import, division, print_function
 
 import functools
+import inspect
 
 from exchange.workflows.engine import compat
 from exchange.workflows.engine.errors import WorkflowsError
@@ -16,7 +17,8 @@ SCHEMA_NOT_INSTALLED = "SCHEMA_NOT_INSTALLED"
 DATABASE_ERROR = "DATABASE_ERROR"
 INTERNAL_ERROR = "INTERNAL_ERROR"
 
-_UNDEFINED_OBJECT_STATES = ("42P01", "3F000", "42883")
+# undefined_table, invalid_schema_name: the schema was never installed in this database.
+_UNDEFINED_OBJECT_STATES = ("42P01", "3F000")
 
 
 def ok(code, message, data=None):
@@ -59,16 +61,29 @@ def _isDatabaseError(error, state):
 
 def guarded(function):
     """Decorate a public API function so it always returns an envelope."""
+    names = _argumentNames(function)
+    dbIndex = names.index("dbName") if "dbName" in names else None
+
     @functools.wraps(function)
     def call(*args, **kwargs):
         try:
             return function(*args, **kwargs)
         except compat.CATCHABLE as error:
-            envelope = fromError(error, kwargs.get("dbName"))
+            dbName = kwargs.get("dbName")
+            if dbName is None and dbIndex is not None and len(args) > dbIndex:
+                dbName = args[dbIndex]
+            envelope = fromError(error, dbName)
             if envelope["code"] in (INTERNAL_ERROR,):
                 _log(function.__name__, error)
             return envelope
     return call
+
+
+def _argumentNames(function):
+    try:
+        return list(inspect.getfullargspec(function).args)  # novm
+    except AttributeError:
+        return list(inspect.getargspec(function).args)  # novm
 
 
 def _log(name, error):

@@ -11,7 +11,7 @@ import uuid
 from exchange.workflows.api import envelope
 from exchange.workflows.api.envelope import guarded
 from exchange.workflows.db import runs, steps as stepLog
-from exchange.workflows.engine import codec, compat, dispatcher, runtime, settings
+from exchange.workflows.engine import codec, compat, dispatcher, runtime, settings, validate
 from exchange.workflows.engine.errors import InvalidArgument
 
 _RUN_KEYS = {"workflow_id": "workflowId", "workflow_name": "workflowName", "status": "status",
@@ -26,20 +26,6 @@ _STEP_KEYS = {"step_position": "position", "step_name": "name", "status": "statu
               "output": "output", "error": "error", "attempts": "attempts",
               "executor_id": "executorId", "started_at_ms": "startedAtMs",
               "completed_at_ms": "completedAtMs"}
-
-
-def _name(what, value, required=True):
-    """Validate a name-like argument (1 to 200 characters of text)."""
-    if value is None:
-        if required:
-            raise InvalidArgument(u"%s is required" % what, "MISSING_ARGUMENT")
-        return None
-    if not isinstance(value, compat.string_types) or not value.strip():
-        raise InvalidArgument(u"%s must be non-empty text" % what)
-    if len(value) > settings.MAX_NAME_LENGTH:
-        raise InvalidArgument(u"%s is %d characters long; the limit is %d"
-                              % (what, len(value), settings.MAX_NAME_LENGTH), "VALUE_TOO_LONG")
-    return value
 
 
 def _definition(workflowName):
@@ -59,7 +45,7 @@ def _inputsJson(definition, inputs):
     for key in inputs:
         if not isinstance(key, compat.string_types):
             raise InvalidArgument(u"input names must be text: %r" % (key,), "INVALID_INPUTS")
-        _name("input name", key)
+        validate.name("input name", key)
     problem = runtime.inputProblem(definition, inputs)
     if problem:
         raise InvalidArgument(problem, "INVALID_INPUTS")
@@ -79,13 +65,7 @@ def _timeoutMs(definition, timeoutSeconds):
         timeoutSeconds = definition.timeoutSeconds
     if timeoutSeconds is None:
         return None
-    try:
-        value = float(timeoutSeconds)
-    except (TypeError, ValueError):
-        value = -1
-    if not value > 0:
-        raise InvalidArgument(u"timeoutSeconds must be a positive number", "INVALID_ARGUMENT")
-    return int(value * 1000)
+    return int(validate.number("timeoutSeconds", timeoutSeconds) * 1000)
 
 
 @guarded
@@ -96,16 +76,16 @@ def enqueue(workflowName, inputs=None, queueName=None, partitionKey=None, priori
     With a caller-supplied ``workflowId`` the call is idempotent: a second call returns the
     same id (code WORKFLOW_EXISTS) and creates nothing.
     """
-    _name("workflowName", workflowName)
+    validate.name("workflowName", workflowName)
     definition = _definition(workflowName)
     inputsJson = _inputsJson(definition, inputs)
-    queueName = _name("queueName", queueName, False) or settings.DEFAULT_QUEUE
-    _name("partitionKey", partitionKey, False)
-    _name("deduplicationId", deduplicationId, False)
-    _name("workflowId", workflowId, False)
-    if isinstance(priority, bool) or not isinstance(priority, compat.integer_types) \
-            or not -2147483648 <= priority <= 2147483647:
-        raise InvalidArgument(u"priority must be a whole number", "INVALID_ARGUMENT")
+    queueName = validate.name("queueName", queueName, False) or settings.DEFAULT_QUEUE
+    validate.name("partitionKey", partitionKey, False)
+    validate.name("deduplicationId", deduplicationId, False)
+    validate.name("workflowId", workflowId, False)
+    validate.wholeNumber("priority", priority)
+    if not -2147483648 <= priority <= 2147483647:
+        raise InvalidArgument(u"priority must fit in 32 bits")
     timeoutMs = _timeoutMs(definition, timeoutSeconds)
     newId = workflowId or compat.toText(uuid.uuid4())
     for _ in range(3):
@@ -163,7 +143,7 @@ def _present(row, keys):
 @guarded
 def getStatus(workflowId, dbName=None):
     """A run's status and record (inputs, output, error decoded from JSON)."""
-    _name("workflowId", workflowId)
+    validate.name("workflowId", workflowId)
     row = runs.get(dbName, workflowId)
     if row is None:
         return envelope.fail("WORKFLOW_NOT_FOUND", u"no workflow %s" % workflowId,
@@ -179,8 +159,9 @@ def getResult(workflowId, timeoutSeconds=10.0, dbName=None):
     ok is True only for SUCCESS. Codes: WORKFLOW_SUCCEEDED, WORKFLOW_FAILED,
     WORKFLOW_CANCELLED, RESULT_TIMEOUT (still active), WORKFLOW_NOT_FOUND.
     """
-    _name("workflowId", workflowId)
-    deadline = compat.monotonicMs() + int(float(timeoutSeconds or 0) * 1000)
+    validate.name("workflowId", workflowId)
+    deadline = compat.monotonicMs() + int(
+        validate.number("timeoutSeconds", timeoutSeconds or 0, allowZero=True) * 1000)
     pause = 10
     while True:
         row = runs.get(dbName, workflowId)
@@ -214,12 +195,13 @@ def listWorkflows(status=None, workflowName=None, queueName=None, createdFromMs=
     if status is not None:
         for one in status.split(","):
             if one not in settings.ALL_STATUSES:
-                raise InvalidArgument(u"unknown status %r" % one, "INVALID_ARGUMENT")
-    _name("workflowName", workflowName, False)
-    _name("queueName", queueName, False)
-    for what, value in (("limit", limit), ("offset", offset)):
-        if isinstance(value, bool) or not isinstance(value, compat.integer_types) or value < 0:
-            raise InvalidArgument(u"%s must be a whole number >= 0" % what, "INVALID_ARGUMENT")
+                raise InvalidArgument(u"unknown status %r" % one)
+    validate.name("workflowName", workflowName, False)
+    validate.name("queueName", queueName, False)
+    validate.wholeNumber("limit", limit, 0)
+    validate.wholeNumber("offset", offset, 0)
+    validate.wholeNumber("createdFromMs", createdFromMs, required=False)
+    validate.wholeNumber("createdToMs", createdToMs, required=False)
     rows = runs.listRuns(dbName, status, workflowName, queueName, createdFromMs, createdToMs,
                          min(limit, 10000), offset)
     workflows = [_present(row, _RUN_KEYS) for row in rows]
@@ -230,8 +212,11 @@ def listWorkflows(status=None, workflowName=None, queueName=None, createdFromMs=
 @guarded
 def listSteps(workflowId, dbName=None):
     """The recorded steps of a run, in execution order."""
-    _name("workflowId", workflowId)
+    validate.name("workflowId", workflowId)
     steps = [_present(row, _STEP_KEYS) for row in stepLog.listSteps(dbName, workflowId)]
+    if not steps and runs.get(dbName, workflowId) is None:
+        return envelope.fail("WORKFLOW_NOT_FOUND", u"no workflow %s" % workflowId,
+                             {"workflowId": workflowId})
     return envelope.ok("STEPS_LISTED", u"%d step(s)" % len(steps),
                        {"workflowId": workflowId, "steps": steps, "count": len(steps)})
 
@@ -239,10 +224,11 @@ def listSteps(workflowId, dbName=None):
 @guarded
 def cancel(workflowId, reason=None, dbName=None):
     """Cancel an active run: queued runs never start; a running one stops at its next step."""
-    _name("workflowId", workflowId)
+    validate.name("workflowId", workflowId)
     errorJson = codec.encode({"type": "Cancelled", "message": compat.toText(reason or u"cancelled")})
     if runs.cancel(dbName, workflowId, errorJson):
-        return envelope.ok("WORKFLOW_CANCELLED", u"workflow %s cancelled" % workflowId,
+        return envelope.ok("CANCEL_REQUESTED", u"workflow %s cancelled; a running step "
+                           u"finishes, nothing after it runs" % workflowId,
                            {"workflowId": workflowId})
     row = runs.get(dbName, workflowId)
     if row is None:

@@ -50,13 +50,16 @@ _RELEASE = """UPDATE {schema}.workflow_runs
  WHERE workflow_id = ? AND status = 'PENDING' AND executor_id = ? AND attempts = ?"""
 
 # One round trip: move the run to RUNNING and read its inputs and its step log. The inputs
-# ride on the first row only, so a long log does not repeat a large input document.
+# ride on the first row only, so a long log does not repeat a large input document. RUNNING
+# under the same (executor, attempt) is accepted too: only this claim's own earlier try can
+# have written it, so a retry after a lost acknowledgement is harmless.
 _START = """WITH started AS (
     UPDATE {schema}.workflow_runs
        SET status = 'RUNNING', updated_at_ms = {schema}.now_ms(),
            started_at_ms = COALESCE(started_at_ms, {schema}.now_ms()),
            deadline_ms = COALESCE(deadline_ms, {schema}.now_ms() + timeout_ms)
-     WHERE workflow_id = ? AND status = 'PENDING' AND executor_id = ? AND attempts = ?
+     WHERE workflow_id = ? AND status IN ('PENDING', 'RUNNING') AND executor_id = ?
+       AND attempts = ?
     RETURNING workflow_id, workflow_name, inputs, deadline_ms)
 SELECT s.workflow_name,
        CASE WHEN row_number() OVER (ORDER BY o.step_position) = 1 THEN s.inputs::text END,
@@ -79,7 +82,8 @@ RETURNING workflow_id"""
 _DELETE_COMPLETED = """DELETE FROM {schema}.workflow_runs
  WHERE workflow_id IN (
        SELECT workflow_id FROM {schema}.workflow_runs
-        WHERE status IN ('SUCCESS', 'ERROR', 'CANCELLED') AND completed_at_ms < ?
+        WHERE status IN ('SUCCESS', 'ERROR', 'CANCELLED')
+          AND completed_at_ms < {schema}.now_ms() - ?
         ORDER BY completed_at_ms
         LIMIT ?
           FOR UPDATE SKIP LOCKED)"""
@@ -165,6 +169,7 @@ def listRuns(dbName, statuses, workflowName, queueName, createdFromMs, createdTo
     return [dict(zip(RUN_COLUMNS, row)) for row in rows]
 
 
-def deleteCompleted(dbName, cutoffMs, limit):
-    """Delete up to ``limit`` terminal runs completed before ``cutoffMs`` (steps cascade)."""
-    return tx.update(dbName, sql.bind(_DELETE_COMPLETED, dbName), [cutoffMs, limit])
+def deleteCompleted(dbName, olderThanMs, limit):
+    """Delete up to ``limit`` runs that ended more than ``olderThanMs`` ago by the database
+    clock (their steps cascade)."""
+    return tx.update(dbName, sql.bind(_DELETE_COMPLETED, dbName), [olderThanMs, limit])

@@ -10,6 +10,8 @@ from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.db import sql, tx
 
+# Runs keep JSON as jsonb (queryable from the console); step outputs as json, which keeps
+# the text exactly as written, so a replay decodes the very document the live run decoded.
 _ACTIVE = "'ENQUEUED', 'PENDING', 'RUNNING'"
 _TERMINAL = "'SUCCESS', 'ERROR', 'CANCELLED'"
 
@@ -71,8 +73,8 @@ MIGRATIONS = [
             step_position   integer NOT NULL,
             step_name       text NOT NULL,
             status          text NOT NULL,
-            output          jsonb,
-            error           jsonb,
+            output          json,
+            error           json,
             attempts        integer NOT NULL,
             executor_id     text,
             started_at_ms   bigint NOT NULL,

@@ -14,7 +14,7 @@ STEP_COLUMNS = ("step_position", "step_name", "status", "output", "error", "atte
 _RECORD = """INSERT INTO {schema}.step_outputs
     (workflow_id, step_position, step_name, status, output, error, attempts, executor_id,
      started_at_ms, completed_at_ms)
-SELECT ?, ?, ?, ?, CAST(? AS jsonb), CAST(? AS jsonb), ?, ?, ?, ?
+SELECT ?, ?, ?, ?, CAST(? AS json), CAST(? AS json), ?, ?, ?, ?
  WHERE EXISTS (SELECT 1 FROM {schema}.workflow_runs
                 WHERE workflow_id = ? AND status = 'RUNNING' AND executor_id = ? AND attempts = ?)
 ON CONFLICT (workflow_id, step_position) DO NOTHING"""

@@ -121,7 +121,7 @@ def isTransient(error):
     return state is None or state[:2] in _TRANSIENT_CLASSES
 
 
-def retrying(work, tries=6, firstDelayMs=50, maxDelayMs=2000):
+def retrying(work, tries=8, firstDelayMs=50, maxDelayMs=2000):
     """Call ``work()``, retrying transient database errors with exponential backoff.
 
     Only for statements that are safe to repeat (guarded or idempotent writes, reads).

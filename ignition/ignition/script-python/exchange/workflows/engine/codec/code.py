@@ -6,8 +6,14 @@ Jython gateways read each other's records. Keys are sorted because Jython dicts 
 from __future__ import absolute_import, division, print_function
 
 import json
+import re
 
 from exchange.workflows.engine import compat
+
+
+# An escaped NUL (\u0000 not itself preceded by an escaping backslash): PostgreSQL text cannot
+# hold it, so it is refused here, clearly, instead of failing inside the database.
+_NUL = re.compile(r"(?:^|[^\\])(?:\\\\)*\\u0000")
 
 
 class NotSerializable(ValueError):
@@ -35,10 +41,13 @@ def _javaToPython(value):
 def encode(value):
     """Serialise to compact JSON text, or raise NotSerializable saying why."""
     try:
-        return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False,
+        text = json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False,
                           ensure_ascii=False, default=_javaToPython)
     except compat.CATCHABLE as error:
         raise NotSerializable(compat.describeError(error)[1])
+    if _NUL.search(text):
+        raise NotSerializable(u"text with NUL characters (\\u0000) cannot be stored")
+    return text
 
 
 def decode(text):

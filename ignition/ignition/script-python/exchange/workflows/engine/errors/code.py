@@ -44,21 +44,25 @@ class StepError(WorkflowsError):
         self.attempts = attempts
 
 
-class NonDeterminismError(WorkflowsError):
-    """Replay met a different step at a recorded position: the code changed under a run."""
+class ControlSignal(BaseException):
+    """Stops a workflow body; never an error of the workflow itself."""
+
+
+class NonDeterminismError(ControlSignal):
+    """Replay met a different step at a recorded position: the code changed under a run.
+
+    A control signal, so a workflow's ``except Exception:`` cannot carry on with a log that
+    no longer matches its code; the run ends in ERROR with this code.
+    """
     code = "NON_DETERMINISTIC_REPLAY"
 
     def __init__(self, position, recordedName, currentName):
-        WorkflowsError.__init__(
+        ControlSignal.__init__(
             self, u"replay mismatch at step #%d: the log recorded %r but the code now calls %r"
             % (position, recordedName, currentName))
         self.position = position
         self.recordedName = recordedName
         self.currentName = currentName
-
-
-class ControlSignal(BaseException):
-    """Stops a workflow body; never an error of the workflow itself."""
 
 
 class WorkflowCancelled(ControlSignal):
@@ -69,3 +73,12 @@ class WorkflowCancelled(ControlSignal):
 class OwnershipLost(ControlSignal):
     """This executor no longer owns the run (re-claimed, recovered): abandon without writing."""
     code = "OWNERSHIP_LOST"
+
+
+class CheckpointUnavailable(ControlSignal):
+    """The database would not take a checkpoint even after retries: stop without deciding.
+
+    The run is left as it is (nothing is marked failed because the database was away); it
+    is picked up again by recovery.
+    """
+    code = "CHECKPOINT_UNAVAILABLE"

@@ -8,7 +8,8 @@ from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.db import runs, tx
 from exchange.workflows.engine import codec, compat, context, runtime, settings
-from exchange.workflows.engine.errors import OwnershipLost, WorkflowCancelled
+from exchange.workflows.engine.errors import (CheckpointUnavailable, NonDeterminismError,
+                                              OwnershipLost, WorkflowCancelled)
 
 
 def _logger():
@@ -18,7 +19,11 @@ def _logger():
 
 def execute(dbName, workflowId, executorId, attempt):
     """Run a claimed workflow to a terminal state (or stop quietly if it is no longer ours)."""
-    started = tx.retrying(lambda: runs.start(dbName, workflowId, executorId, attempt))
+    try:
+        started = tx.retrying(lambda: runs.start(dbName, workflowId, executorId, attempt))
+    except compat.CATCHABLE as error:
+        _abandon(workflowId, u"its start could not be recorded", error)
+        return None
     if started is None:
         return None  # cancelled or re-claimed between claim and start
     workflowName, inputsJson, _deadlineMs, stepRows = started
@@ -27,8 +32,12 @@ def execute(dbName, workflowId, executorId, attempt):
     if outcome is None:
         return None
     status, outputJson, errorJson = outcome
-    written = tx.retrying(lambda: runs.finish(dbName, workflowId, executorId, attempt, status,
-                                              outputJson, errorJson))
+    try:
+        written = tx.retrying(lambda: runs.finish(dbName, workflowId, executorId, attempt, status,
+                                                  outputJson, errorJson))
+    except compat.CATCHABLE as error:
+        _abandon(workflowId, u"its %s could not be recorded" % status, error)
+        return None
     if not written:
         _logger().info(u"workflow %s: terminal write %s rejected; the run moved on without us"
                        % (workflowId, status))
@@ -54,9 +63,12 @@ def _runBody(dbName, workflowId, workflowName, executorId, attempt, inputsJson, 
         result = definition.function(**(codec.decode(inputsJson) or {}))
     except WorkflowCancelled:
         return None
-    except OwnershipLost as signal:
+    except (OwnershipLost, CheckpointUnavailable) as signal:
         _logger().warn(compat.toText(signal.args[0] if signal.args else signal))
         return None
+    except NonDeterminismError as error:
+        return _error("NonDeterminismError", compat.toText(error.args[0]),
+                      compat.formatTraceback(error), error.code)
     except compat.CATCHABLE as error:
         errorType, message = compat.describeError(error)
         return _error(errorType, message, compat.formatTraceback(error), getattr(error, "code", None))
@@ -67,6 +79,13 @@ def _runBody(dbName, workflowId, workflowName, executorId, attempt, inputsJson, 
     except codec.NotSerializable as error:
         return _error("NotSerializable", u"the workflow returned a value that cannot be stored "
                       u"as JSON: %s" % compat.describeError(error)[1], u"")
+
+
+def _abandon(workflowId, what, error):
+    """Leave a run as it stands when the database will not take its writes (recovery resumes
+    it); never turn a database outage into a workflow failure."""
+    _logger().warn(u"workflow %s abandoned on this executor: %s (%s)"
+                   % (workflowId, what, compat.describeError(error)[1]))
 
 
 def _error(errorType, message, trace, code=None):

@@ -12,7 +12,6 @@ DEFAULT_SCHEMA = "workflows"
 DEFAULT_QUEUE = "default"
 DEFAULT_WORKER_THREADS = 8
 DEFAULT_CLAIM_BATCH = 32
-MAX_NAME_LENGTH = 200
 MAX_INPUTS_BYTES = 1024 * 1024
 TX_TIMEOUT_MS = 30000
 
@@ -63,37 +62,28 @@ def claimBatch():
 
 def setDefaultDatabase(name):
     """Name the database connection used when a call passes no dbName."""
-    _requireName("database", name)
+    from exchange.workflows.engine import validate
+    validate.name("defaultDatabase", name)
     _config().put("database", name)
+
+
+def checkSchemaName(schema):
+    """Refuse a schema name that is not a plain lower-case identifier."""
+    if not isValidSchemaName(schema):
+        from exchange.workflows.engine.errors import InvalidArgument
+        raise InvalidArgument(u"schema must match [a-z_][a-z0-9_]{0,62}: %r" % (schema,))
 
 
 def setSchema(schema, dbName=None):
     """Use another schema for the system tables of one database connection."""
-    if not isValidSchemaName(schema):
-        from exchange.workflows.engine.errors import InvalidArgument
-        raise InvalidArgument(u"schema must match [a-z_][a-z0-9_]{0,62}: %r" % (schema,))
+    checkSchemaName(schema)
     _config().put("schema:" + databaseName(dbName), schema)
 
 
 def setLimit(key, value):
     """Set a positive integer limit (workerThreads, claimBatch)."""
+    from exchange.workflows.engine import validate
     if key not in ("workerThreads", "claimBatch"):
         from exchange.workflows.engine.errors import InvalidArgument
         raise InvalidArgument(u"unknown setting %r" % (key,))
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        number = 0
-    if number < 1:
-        from exchange.workflows.engine.errors import InvalidArgument
-        raise InvalidArgument(u"%s must be a whole number of at least 1" % key)
-    _config().put(key, number)
-
-
-def _requireName(what, value):
-    from exchange.workflows.engine import compat
-    from exchange.workflows.engine.errors import InvalidArgument
-    if not isinstance(value, compat.string_types) or not value.strip():
-        raise InvalidArgument(u"%s must be a non-empty string" % what)
-    if len(value) > MAX_NAME_LENGTH:
-        raise InvalidArgument(u"%s is longer than %d characters" % (what, MAX_NAME_LENGTH))
+    _config().put(key, validate.wholeNumber(key, value, 1))

@@ -8,8 +8,8 @@ from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.db import runs, steps as stepLog, tx
 from exchange.workflows.engine import codec, compat, context, settings
-from exchange.workflows.engine.errors import (NonDeterminismError, OwnershipLost, StepError,
-                                              WorkflowCancelled)
+from exchange.workflows.engine.errors import (CheckpointUnavailable, NonDeterminismError,
+                                              OwnershipLost, StepError, WorkflowCancelled)
 
 
 def run(definition, args, kwargs):
@@ -83,12 +83,17 @@ def _checkpoint(ctx, position, name, status, outputJson, errorJson, attempts, st
                               name, status, outputJson, errorJson, attempts, startedMs,
                               completedMs)
 
-    if tx.retrying(write):
-        return
-    existing = tx.retrying(lambda: stepLog.at(ctx.dbName, ctx.workflowId, position))
-    if existing is not None and existing[0] == name and existing[1] == ctx.executorId:
+    try:
+        if tx.retrying(write):
+            return
+        existing = tx.retrying(lambda: stepLog.at(ctx.dbName, ctx.workflowId, position))
+        state = tx.retrying(lambda: runs.owner(ctx.dbName, ctx.workflowId))
+    except compat.CATCHABLE as error:
+        raise CheckpointUnavailable(u"workflow %s: step #%d could not be recorded: %s"
+                                    % (ctx.workflowId, position, compat.describeError(error)[1]))
+    if existing is not None and existing[0] == name and existing[1] == ctx.executorId \
+            and state is not None and state[1:] == (ctx.executorId, ctx.attempt):
         return  # an earlier try of this very write committed before its answer was lost
-    state = tx.retrying(lambda: runs.owner(ctx.dbName, ctx.workflowId))
     if state is not None and state[0] == settings.STATUS_CANCELLED:
         raise WorkflowCancelled(u"workflow %s was cancelled" % ctx.workflowId)
     raise OwnershipLost(u"workflow %s is no longer owned by %s (attempt %d)"

@@ -8,11 +8,11 @@ from __future__ import absolute_import, division, print_function
 from exchange.workflows.db import runs
 
 
-def deleteCompletedBefore(dbName, cutoffMs, batchSize=1000, maxBatches=100):
-    """Delete terminal runs completed before ``cutoffMs``; the number deleted."""
+def deleteCompletedOlderThan(dbName, olderThanMs, batchSize=1000, maxBatches=100):
+    """Delete terminal runs that ended more than ``olderThanMs`` ago; the number deleted."""
     total = 0
     for _ in range(maxBatches):
-        deleted = runs.deleteCompleted(dbName, cutoffMs, batchSize)
+        deleted = runs.deleteCompleted(dbName, olderThanMs, batchSize)
         total += deleted
         if deleted < batchSize:
             break

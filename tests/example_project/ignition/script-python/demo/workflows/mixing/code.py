@@ -7,7 +7,6 @@ without dosing the ingredients a second time.
 """
 from __future__ import absolute_import, division, print_function
 
-import random
 import time
 
 from exchange.workflows.engine.runtime import step, workflow
@@ -36,10 +35,14 @@ def mix(unit, minutes):
     return {"minutes": minutes}
 
 
+_sampleRequests = {}
+
+
 @step(retriesAllowed=True, maxAttempts=3, intervalSeconds=0.2, backoffRate=2.0)
 def take_sample(unit):
-    if random.random() < 0.3:
-        raise IOError("lab system busy")  # retried with backoff
+    _sampleRequests[unit] = _sampleRequests.get(unit, 0) + 1
+    if _sampleRequests[unit] == 1:
+        raise IOError("lab system busy")  # the first request fails; the retry succeeds
     return {"viscosity": 412}
 
 
