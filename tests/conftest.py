@@ -151,6 +151,16 @@ class GatewayHandle(object):
         self._cleanups = []
 
     def sql(self, query, *args):
+        """Run raw SQL on the test's own autocommit connection (reconnecting once if the
+        server was restarted under it); rows as tuples, or None."""
+        try:
+            return self._sql(query, args)
+        except (psycopg2.OperationalError, psycopg2.InterfaceError):
+            if self._conn is not None and not self._conn.closed:
+                raise
+            return self._sql(query, args)
+
+    def _sql(self, query, args):
         if self._conn is None or self._conn.closed:
             self._conn = psycopg2.connect(self.dsn)
             self._conn.autocommit = True

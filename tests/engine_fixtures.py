@@ -51,6 +51,11 @@ class Engine(object):
         kinds = [r[0] for r in rows]
         return kinds if kind is None else kinds.count(kind)
 
+    def runUntilCrashed(self, workflowId, where):
+        """Dispatch until the run "dies" at ``where`` (see testing.flows.crashOnce)."""
+        self.runUntil(lambda: self.sideEffects(workflowId, "crash:" + where) == 1)
+        self.waitIdle()
+
     def simulateCrashRecovery(self, workflowId):
         """What recovery does for a dead executor's run: back to the queue, owner cleared."""
         self.gw.sql("UPDATE workflows.workflow_runs SET status = 'ENQUEUED', executor_id = NULL "

@@ -22,8 +22,7 @@ def test_workflow_runs_its_steps_and_records_each_once(engine):
 def test_interruption_between_steps_replays_finished_steps(engine):
     wf = engine.enqueue("three_steps", inputs={"crash": "after-weigh"})
     # the executor "dies" after step 1 committed: the run is left RUNNING with one step logged
-    engine.runUntil(lambda: engine.sideEffects(wf, "crash:after-weigh") == 1)
-    engine.waitIdle()
+    engine.runUntilCrashed(wf, "after-weigh")
     assert engine.status(wf) == "RUNNING"
     assert len(engine.service.listSteps(wf)["data"]["steps"]) == 1
     engine.simulateCrashRecovery(wf)
@@ -37,8 +36,7 @@ def test_interruption_between_steps_replays_finished_steps(engine):
 
 def test_interrupted_step_runs_again(engine):
     wf = engine.enqueue("three_steps", inputs={"crash": "in-mix"})
-    engine.runUntil(lambda: engine.sideEffects(wf, "crash:in-mix") == 1)
-    engine.waitIdle()
+    engine.runUntilCrashed(wf, "in-mix")
     assert [s["name"] for s in engine.service.listSteps(wf)["data"]["steps"]] == ["weigh"]
     engine.simulateCrashRecovery(wf)
     assert engine.runToEnd(wf) == ["SUCCESS"]
@@ -172,8 +170,7 @@ def test_many_workflows_finish_on_a_small_pool(engine):
 def test_replay_meeting_another_step_is_a_non_determinism_error(engine):
     import system
     wf = engine.enqueue("order_from_globals", inputs={"crash": "after-both"})
-    engine.runUntil(lambda: engine.sideEffects(wf, "crash:after-both") == 1)
-    engine.waitIdle()
+    engine.runUntilCrashed(wf, "after-both")
     system.util.getGlobals()["order.swap"] = True  # the code changed under the run
     engine.simulateCrashRecovery(wf)
     assert engine.runToEnd(wf) == ["ERROR"]
@@ -186,20 +183,9 @@ def test_replay_meeting_another_step_is_a_non_determinism_error(engine):
     assert not issubclass(NonDeterminismError, Exception), "a workflow could swallow it"
 
 
-def test_check_cancelled_stops_a_long_step(engine):
-    wf = engine.enqueue("cancellable")
-    engine.runUntil(lambda: engine.sideEffects(wf, "poll-start") == 1)
-    assert engine.service.cancel(wf)["ok"]
-    engine.waitIdle()
-    assert engine.status(wf) == "CANCELLED"
-    assert engine.service.listSteps(wf)["data"]["count"] == 0
-    assert engine.sideEffects(wf, "label") == 0
-
-
 def test_replay_returns_exactly_what_the_live_run_saw(engine):
     wf = engine.enqueue("replay_fidelity", inputs={"crash": "after-big"})
-    engine.runUntil(lambda: engine.sideEffects(wf, "crash:after-big") == 1)
-    engine.waitIdle()
+    engine.runUntilCrashed(wf, "after-big")
     engine.simulateCrashRecovery(wf)
     assert engine.runToEnd(wf) == ["SUCCESS"]
     output = engine.service.getResult(wf, 1)["data"]["output"]
@@ -214,4 +200,3 @@ def test_step_result_with_nul_text_fails_the_step_clearly(engine):
     assert engine.service.getResult(wf, 1)["data"]["output"] == "NotSerializable"
     step = engine.service.listSteps(wf)["data"]["steps"][0]
     assert step["status"] == "ERROR" and "NUL" in step["error"]["message"]
-

@@ -24,19 +24,8 @@ def test_many_executors_installing_at_once_apply_each_migration_once(gw):
     import exchange.workflows.api.admin as admin
     admin.configure(schemaName="wf_concurrent")
     gw.addCleanup(lambda: gw.sql("DROP SCHEMA IF EXISTS wf_concurrent CASCADE"))
-    results = []
-    start = threading.Event()
-
-    def install():
-        start.wait(5)
-        results.append(admin.installSchema())
-
-    threads = [threading.Thread(target=install) for _ in range(6)]
-    for t in threads:
-        t.start()
-    start.set()
-    for t in threads:
-        t.join(30)
+    from helpers import runConcurrently
+    results = runConcurrently(admin.installSchema, 6)
     assert len(results) == 6 and all(r["ok"] for r in results), results
     assert sorted(len(r["data"]["applied"]) for r in results) == [0, 0, 0, 0, 0, 1]
     assert gw.sql("SELECT count(*) FROM wf_concurrent.schema_migrations") == [(1,)]

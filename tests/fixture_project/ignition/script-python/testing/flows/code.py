@@ -11,13 +11,15 @@ import time
 
 import system
 
+from exchange.workflows.engine.errors import ControlSignal
 from exchange.workflows.engine.runtime import step, workflow
 
 DB = "WorkflowsDB"
 
 
-class SimulatedCrash(BaseException):
-    """Stands for the executor dying: nothing after it runs, nothing catches it."""
+class SimulatedCrash(ControlSignal):
+    """Stands for the executor dying: nothing after it runs, no verdict is written (the
+    engine leaves a run stopped by a control signal as it stands)."""
 
 
 def note(kind, value=None):
@@ -213,3 +215,78 @@ def nul_result():
     except Exception as error:
         return error.errorType
     return None
+
+
+def _gate(gateName):
+    gate = system.util.getGlobals().get(gateName)
+    deadline = time.time() + 20
+    while not gate.is_set() and time.time() < deadline:
+        gate.wait(0.01)
+
+
+@workflow
+def gated_body(gateName):
+    """Its last action is not a step: the terminal write is the first write after the gate."""
+    _gate(gateName)
+    return "body done"
+
+
+@step
+def wait_quietly(gateName):
+    """Waits for the gate without touching the database, then says so in memory."""
+    _gate(gateName)
+    system.util.getGlobals()[gateName + ".passed"] = True
+    return "quiet"
+
+
+@workflow
+def outage_tolerant(gateName):
+    return [wait_quietly(gateName), label(2)]
+
+
+@step(retriesAllowed=True, maxAttempts=5, intervalSeconds=1.0, backoffRate=1.0)
+def always_failing():
+    note("slow")
+    raise IOError("valve still closed")
+
+
+@workflow
+def slow_retry():
+    return always_failing()
+
+
+@workflow
+def exits():
+    import sys
+    sys.exit(3)
+
+
+@step
+def nul_message():
+    raise ValueError(u"bad\x00byte")
+
+
+@workflow
+def nul_error():
+    try:
+        nul_message()
+    except Exception as error:
+        return error.errorMessage
+    return None
+
+
+@step
+def hold(ms):
+    time.sleep(ms / 1000.0)
+    return ms
+
+
+@workflow
+def briefly(ms=30):
+    return hold(ms)
+
+
+@workflow(timeoutSeconds=0.3)
+def with_deadline(gateName):
+    wait_quietly(gateName)
+    return label(3)

@@ -24,7 +24,8 @@ _RUN_KEYS = {"workflow_id": "workflowId", "workflow_name": "workflowName", "stat
              "completed_at_ms": "completedAtMs"}
 _STEP_KEYS = {"step_position": "position", "step_name": "name", "status": "status",
               "output": "output", "error": "error", "attempts": "attempts",
-              "executor_id": "executorId", "started_at_ms": "startedAtMs",
+              "executor_id": "executorId", "run_attempt": "runAttempt",
+              "started_at_ms": "startedAtMs",
               "completed_at_ms": "completedAtMs"}
 
 
@@ -39,9 +40,10 @@ def _definition(workflowName):
 def _inputsJson(definition, inputs):
     if inputs is None:
         inputs = {}
-    if not isinstance(inputs, dict):
+    if codec.asDict(inputs) is None:
         raise InvalidArgument(u"inputs must be a dict of keyword arguments, not %s"
                               % type(inputs).__name__, "INVALID_INPUTS")
+    inputs = codec.asDict(inputs)
     for key in inputs:
         if not isinstance(key, compat.string_types):
             raise InvalidArgument(u"input names must be text: %r" % (key,), "INVALID_INPUTS")
@@ -190,12 +192,13 @@ def getResult(workflowId, timeoutSeconds=10.0, dbName=None):
 def listWorkflows(status=None, workflowName=None, queueName=None, createdFromMs=None,
                   createdToMs=None, limit=100, offset=0, dbName=None):
     """Runs, newest first. ``status`` is one status or a list; times are epoch ms [from, to)."""
-    if isinstance(status, (list, tuple)):
-        status = u",".join(status) if status else None
-    if status is not None:
-        for one in status.split(","):
-            if one not in settings.ALL_STATUSES:
-                raise InvalidArgument(u"unknown status %r" % one)
+    statuses = status if isinstance(status, (list, tuple)) else (
+        status.split(",") if isinstance(status, compat.string_types) else [status])
+    for one in statuses if status is not None else []:
+        if one not in settings.ALL_STATUSES:
+            raise InvalidArgument(u"unknown status %r; use one of %s"
+                                  % (one, u", ".join(settings.ALL_STATUSES)))
+    status = u",".join(statuses) if status is not None and statuses else None
     validate.name("workflowName", workflowName, False)
     validate.name("queueName", queueName, False)
     validate.wholeNumber("limit", limit, 0)
@@ -225,7 +228,7 @@ def listSteps(workflowId, dbName=None):
 def cancel(workflowId, reason=None, dbName=None):
     """Cancel an active run: queued runs never start; a running one stops at its next step."""
     validate.name("workflowId", workflowId)
-    errorJson = codec.encode({"type": "Cancelled", "message": compat.toText(reason or u"cancelled")})
+    errorJson = codec.errorJson("Cancelled", compat.toText(reason or u"cancelled"))
     if runs.cancel(dbName, workflowId, errorJson):
         return envelope.ok("CANCEL_REQUESTED", u"workflow %s cancelled; a running step "
                            u"finishes, nothing after it runs" % workflowId,

@@ -30,18 +30,32 @@ _DEDUP_HOLDER = """SELECT workflow_id FROM {schema}.workflow_runs
  WHERE queue_name = ? AND deduplication_id = ? AND status IN ('ENQUEUED', 'PENDING', 'RUNNING')"""
 
 # The CTE fences the LIMIT: rows are locked (skipping those another dispatcher holds) and
-# only then updated, so one claim never takes more than it asked for.
+# only then updated, so one claim never takes more than it asked for. Only workflows this
+# executor can run are taken (names as a JSON array), and a partitioned row only while no
+# run of its partition is claimed; of several rows of one partition in a batch only the
+# first is claimed. The unique index workflow_runs_partition_active_idx is the last word:
+# a concurrent claim of the same partition fails (23505) and is simply tried next tick.
 _CLAIM = """WITH picked AS (
-    SELECT workflow_id FROM {schema}.workflow_runs
-     WHERE status = 'ENQUEUED'
-     ORDER BY priority, enqueue_seq
+    SELECT r.workflow_id, r.queue_name, r.partition_key, r.priority, r.enqueue_seq
+      FROM {schema}.workflow_runs r
+     WHERE r.status = 'ENQUEUED'
+       AND r.workflow_name IN (SELECT jsonb_array_elements_text(CAST(? AS jsonb)))
+       AND (r.partition_key IS NULL OR NOT EXISTS (
+            SELECT 1 FROM {schema}.workflow_runs a
+             WHERE a.queue_name = r.queue_name AND a.partition_key = r.partition_key
+               AND a.status IN ('PENDING', 'RUNNING')))
+     ORDER BY r.priority, r.enqueue_seq
      LIMIT ?
-     FOR UPDATE SKIP LOCKED)
+     FOR UPDATE SKIP LOCKED),
+firsts AS (
+    SELECT DISTINCT ON (queue_name, COALESCE(partition_key, workflow_id)) workflow_id
+      FROM picked
+     ORDER BY queue_name, COALESCE(partition_key, workflow_id), priority, enqueue_seq)
 UPDATE {schema}.workflow_runs r
    SET status = 'PENDING', executor_id = ?, attempts = r.attempts + 1,
        claimed_at_ms = {schema}.now_ms(), updated_at_ms = {schema}.now_ms()
-  FROM picked
- WHERE r.workflow_id = picked.workflow_id AND r.status = 'ENQUEUED'
+  FROM firsts
+ WHERE r.workflow_id = firsts.workflow_id AND r.status = 'ENQUEUED'
 RETURNING r.workflow_id, r.attempts"""
 
 _RELEASE = """UPDATE {schema}.workflow_runs
@@ -63,7 +77,8 @@ _START = """WITH started AS (
     RETURNING workflow_id, workflow_name, inputs, deadline_ms)
 SELECT s.workflow_name,
        CASE WHEN row_number() OVER (ORDER BY o.step_position) = 1 THEN s.inputs::text END,
-       s.deadline_ms, o.step_position, o.step_name, o.status, o.output::text, o.error::text
+       s.deadline_ms, {schema}.now_ms(),
+       o.step_position, o.step_name, o.status, o.output::text, o.error::text
   FROM started s
   LEFT JOIN {schema}.step_outputs o ON o.workflow_id = s.workflow_id
  ORDER BY o.step_position"""
@@ -73,20 +88,25 @@ _FINISH = """UPDATE {schema}.workflow_runs
        completed_at_ms = {schema}.now_ms(), updated_at_ms = {schema}.now_ms()
  WHERE workflow_id = ? AND status = 'RUNNING' AND executor_id = ? AND attempts = ?"""
 
+_TIME_OUT = """UPDATE {schema}.workflow_runs
+   SET status = 'CANCELLED', error = CAST(? AS jsonb),
+       completed_at_ms = {schema}.now_ms(), updated_at_ms = {schema}.now_ms()
+ WHERE workflow_id = ? AND status = 'RUNNING' AND executor_id = ? AND attempts = ?"""
+
 _CANCEL = """UPDATE {schema}.workflow_runs
    SET status = 'CANCELLED', error = CAST(? AS jsonb),
        completed_at_ms = {schema}.now_ms(), updated_at_ms = {schema}.now_ms()
  WHERE workflow_id = ? AND status IN ('ENQUEUED', 'PENDING', 'RUNNING')
 RETURNING workflow_id"""
 
-_DELETE_COMPLETED = """DELETE FROM {schema}.workflow_runs
- WHERE workflow_id IN (
-       SELECT workflow_id FROM {schema}.workflow_runs
-        WHERE status IN ('SUCCESS', 'ERROR', 'CANCELLED')
-          AND completed_at_ms < {schema}.now_ms() - ?
-        ORDER BY completed_at_ms
-        LIMIT ?
-          FOR UPDATE SKIP LOCKED)"""
+_DELETE_COMPLETED = """WITH picked AS (
+    SELECT workflow_id FROM {schema}.workflow_runs
+     WHERE status IN ('SUCCESS', 'ERROR', 'CANCELLED')
+       AND completed_at_ms < {schema}.now_ms() - CAST(? AS bigint)
+     ORDER BY completed_at_ms
+     LIMIT ?
+       FOR UPDATE SKIP LOCKED)
+DELETE FROM {schema}.workflow_runs r USING picked WHERE r.workflow_id = picked.workflow_id"""
 
 _OWNER = """SELECT status, executor_id, attempts FROM {schema}.workflow_runs
  WHERE workflow_id = ?"""
@@ -95,8 +115,8 @@ _LIST = _SELECT_RUN + """
  WHERE (CAST(? AS text) IS NULL OR status = ANY (string_to_array(?, ',')))
    AND (CAST(? AS text) IS NULL OR workflow_name = ?)
    AND (CAST(? AS text) IS NULL OR queue_name = ?)
-   AND (CAST(? AS bigint) IS NULL OR created_at_ms >= ?)
-   AND (CAST(? AS bigint) IS NULL OR created_at_ms < ?)
+   AND (CAST(? AS bigint) IS NULL OR created_at_ms >= CAST(? AS bigint))
+   AND (CAST(? AS bigint) IS NULL OR created_at_ms < CAST(? AS bigint))
  ORDER BY created_at_ms DESC, enqueue_seq DESC
  LIMIT ? OFFSET ?"""
 
@@ -115,9 +135,9 @@ def dedupHolder(dbName, queueName, deduplicationId):
     return tx.scalar(dbName, sql.bind(_DEDUP_HOLDER, dbName), [queueName, deduplicationId])
 
 
-def claim(dbName, executorId, limit):
-    """Claim up to ``limit`` runnable rows for this executor: [(workflowId, attempt)]."""
-    rows = tx.query(dbName, sql.bind(_CLAIM, dbName), [limit, executorId])
+def claim(dbName, executorId, limit, workflowNamesJson):
+    """Claim up to ``limit`` runnable rows of the named workflows: [(workflowId, attempt)]."""
+    rows = tx.query(dbName, sql.bind(_CLAIM, dbName), [workflowNamesJson, limit, executorId])
     return [(row[0], row[1]) for row in rows]
 
 
@@ -127,21 +147,28 @@ def release(dbName, workflowId, executorId, attempt):
 
 
 def start(dbName, workflowId, executorId, attempt):
-    """PENDING -> RUNNING for the claim's owner; (name, inputsJson, deadline, stepRows) or None.
+    """PENDING -> RUNNING for the claim's owner, or None when the claim is no longer ours.
 
-    ``stepRows`` are (position, name, status, outputJson, errorJson) in position order.
+    Returns (name, inputsJson, deadlineMs, databaseNowMs, stepRows); ``stepRows`` are
+    (position, name, status, outputJson, errorJson) in position order.
     """
     rows = tx.query(dbName, sql.bind(_START, dbName), [workflowId, executorId, attempt])
     if not rows:
         return None
-    steps = [tuple(row[3:8]) for row in rows if row[3] is not None]
-    return rows[0][0], rows[0][1], rows[0][2], steps
+    steps = [tuple(row[4:9]) for row in rows if row[4] is not None]
+    return rows[0][0], rows[0][1], rows[0][2], rows[0][3], steps
 
 
 def finish(dbName, workflowId, executorId, attempt, status, outputJson, errorJson):
     """The terminal write, guarded by RUNNING and the owner; True when it took effect."""
     return tx.update(dbName, sql.bind(_FINISH, dbName),
                      [status, outputJson, errorJson, workflowId, executorId, attempt]) == 1
+
+
+def timeOut(dbName, workflowId, executorId, attempt, errorJson):
+    """End our RUNNING run as CANCELLED because its deadline passed; True when it took."""
+    return tx.update(dbName, sql.bind(_TIME_OUT, dbName),
+                     [errorJson, workflowId, executorId, attempt]) == 1
 
 
 def cancel(dbName, workflowId, errorJson):

@@ -17,8 +17,10 @@ _TERMINAL = "'SUCCESS', 'ERROR', 'CANCELLED'"
 
 MIGRATIONS = [
     (1, "workflow runs and step outputs", [
-        """CREATE OR REPLACE FUNCTION {schema}.now_ms() RETURNS bigint LANGUAGE sql VOLATILE
-           AS $$ SELECT CAST(extract(epoch FROM clock_timestamp()) * 1000 AS bigint) $$""",
+        # One instant per statement (statement_timestamp), so every column a statement
+        # stamps agrees, and STABLE so comparisons against it can use indexes.
+        """CREATE OR REPLACE FUNCTION {schema}.now_ms() RETURNS bigint LANGUAGE sql STABLE
+           AS $$ SELECT CAST(extract(epoch FROM statement_timestamp()) * 1000 AS bigint) $$""",
         """CREATE TABLE {schema}.workflow_runs (
             workflow_id      text PRIMARY KEY,
             workflow_name    text NOT NULL,
@@ -60,8 +62,14 @@ MIGRATIONS = [
         """CREATE UNIQUE INDEX workflow_runs_dedup_active_idx
            ON {schema}.workflow_runs (queue_name, deduplication_id)
            WHERE deduplication_id IS NOT NULL AND status IN (%s)""" % _ACTIVE,
+        # The database holds the partition invariant: one claimed run per partition key.
+        """CREATE UNIQUE INDEX workflow_runs_partition_active_idx
+           ON {schema}.workflow_runs (queue_name, partition_key)
+           WHERE partition_key IS NOT NULL AND status IN ('PENDING', 'RUNNING')""",
         """CREATE INDEX workflow_runs_owner_idx ON {schema}.workflow_runs (executor_id)
            WHERE status IN ('PENDING', 'RUNNING')""",
+        """CREATE INDEX workflow_runs_completed_idx ON {schema}.workflow_runs (completed_at_ms)
+           WHERE status IN (%s)""" % _TERMINAL,
         "CREATE INDEX workflow_runs_created_idx ON {schema}.workflow_runs (created_at_ms)",
         """CREATE INDEX workflow_runs_name_created_idx
            ON {schema}.workflow_runs (workflow_name, created_at_ms)""",
@@ -76,7 +84,8 @@ MIGRATIONS = [
             output          json,
             error           json,
             attempts        integer NOT NULL,
-            executor_id     text,
+            executor_id     text NOT NULL,
+            run_attempt     integer NOT NULL,
             started_at_ms   bigint NOT NULL,
             completed_at_ms bigint NOT NULL,
             PRIMARY KEY (workflow_id, step_position),

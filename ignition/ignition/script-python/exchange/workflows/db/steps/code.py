@@ -1,29 +1,33 @@
 """Every statement on ``step_outputs``: the checkpoint write and the log read.
 
 The checkpoint is one INSERT that also checks, in the same statement, that the run is still
-RUNNING under this owner: on the happy path a step costs exactly one statement. A retried
-write whose first commit did land is harmless (the primary key keeps one row).
+RUNNING under this owner: on the happy path a step costs exactly one statement. The check
+locks the run row (FOR SHARE), so a re-claim cannot slip between the check and the insert:
+a zombie's checkpoint either lands before the new owner reads the log, or not at all. A
+retried write whose first commit did land is harmless (the primary key keeps one row).
 """
 from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.db import sql, tx
 
 STEP_COLUMNS = ("step_position", "step_name", "status", "output", "error", "attempts",
-                "executor_id", "started_at_ms", "completed_at_ms")
+                "executor_id", "run_attempt", "started_at_ms", "completed_at_ms")
 
 _RECORD = """INSERT INTO {schema}.step_outputs
     (workflow_id, step_position, step_name, status, output, error, attempts, executor_id,
-     started_at_ms, completed_at_ms)
-SELECT ?, ?, ?, ?, CAST(? AS json), CAST(? AS json), ?, ?, ?, ?
+     run_attempt, started_at_ms, completed_at_ms)
+SELECT ?, ?, ?, ?, CAST(? AS json), CAST(? AS json), ?, ?, ?, CAST(? AS bigint),
+       CAST(? AS bigint)
  WHERE EXISTS (SELECT 1 FROM {schema}.workflow_runs
-                WHERE workflow_id = ? AND status = 'RUNNING' AND executor_id = ? AND attempts = ?)
+                WHERE workflow_id = ? AND status = 'RUNNING' AND executor_id = ? AND attempts = ?
+                  FOR SHARE)
 ON CONFLICT (workflow_id, step_position) DO NOTHING"""
 
-_AT = """SELECT step_name, executor_id FROM {schema}.step_outputs
+_AT = """SELECT step_name, executor_id, run_attempt FROM {schema}.step_outputs
  WHERE workflow_id = ? AND step_position = ?"""
 
 _LIST = """SELECT step_position, step_name, status, output::text, error::text, attempts,
-       executor_id, started_at_ms, completed_at_ms
+       executor_id, run_attempt, started_at_ms, completed_at_ms
   FROM {schema}.step_outputs WHERE workflow_id = ? ORDER BY step_position"""
 
 
@@ -32,11 +36,12 @@ def record(dbName, workflowId, executorId, attempt, position, name, status, outp
     """Write one step's outcome if the run is still ours; True when a row was inserted."""
     return tx.update(dbName, sql.bind(_RECORD, dbName),
                      [workflowId, position, name, status, outputJson, errorJson, attempts,
-                      executorId, startedMs, completedMs, workflowId, executorId, attempt]) == 1
+                      executorId, attempt, startedMs, completedMs, workflowId, executorId,
+                      attempt]) == 1
 
 
 def at(dbName, workflowId, position):
-    """(stepName, executorId) recorded at a position, or None."""
+    """(stepName, executorId, runAttempt) recorded at a position, or None."""
     rows = tx.query(dbName, sql.bind(_AT, dbName), [workflowId, position])
     return tuple(rows[0]) if rows else None
 

@@ -135,3 +135,32 @@ def retrying(work, tries=8, firstDelayMs=50, maxDelayMs=2000):
                 raise
             compat.sleepMs(delay)
             delay = min(maxDelayMs, delay * 2)
+
+
+def persistently(work, describe=u"database write", maxDelayMs=5000):
+    """Call ``work()`` until it succeeds, waiting out transient database errors (an outage
+    pauses the caller; it never fails it). Non-transient errors are raised at once.
+
+    For the writes that must land for a run to go on: checkpoints and terminal writes.
+    """
+    delay = 50
+    tries = 0
+    while True:
+        tries += 1
+        try:
+            return work()
+        except compat.CATCHABLE as error:
+            if not isTransient(error):
+                raise
+            if tries in (3, 20) or tries % 100 == 0:
+                _warn(u"%s: the database is not answering (try %d, retrying): %s"
+                      % (describe, tries, compat.describeError(error)[1]))
+            compat.sleepMs(delay)
+            delay = min(maxDelayMs, delay * 2)
+
+
+def _warn(message):
+    try:
+        system.util.getLogger("exchange.workflows.db").warn(message)
+    except compat.CATCHABLE:
+        pass

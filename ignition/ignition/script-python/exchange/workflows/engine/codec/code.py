@@ -21,11 +21,16 @@ class NotSerializable(ValueError):
 
 
 def _javaToPython(value):
-    """Convert the Java values a gateway commonly hands back (boxed numbers, strings, dates)."""
+    """Convert the Java values a gateway commonly hands over (boxed numbers, strings, dates,
+    maps and lists such as Perspective property trees)."""
     if not compat.IS_JYTHON:
         raise TypeError("not JSON serializable: %s" % type(value).__name__)
     from java.lang import Number, String, Boolean  # novm
-    from java.util import Date  # novm
+    from java.util import Date, Map, Collection  # novm
+    if isinstance(value, Map):
+        return dict((compat.toText(e.getKey()), e.getValue()) for e in value.entrySet())
+    if isinstance(value, Collection):
+        return list(value)
     if isinstance(value, Boolean):
         return bool(value.booleanValue())
     if isinstance(value, Number):
@@ -41,8 +46,10 @@ def _javaToPython(value):
 def encode(value):
     """Serialise to compact JSON text, or raise NotSerializable saying why."""
     try:
+        # ASCII output: Python 2 byte strings and unicode never meet in one document, and
+        # the text survives any driver encoding unchanged.
         text = json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False,
-                          ensure_ascii=False, default=_javaToPython)
+                          ensure_ascii=True, default=_javaToPython)
     except compat.CATCHABLE as error:
         raise NotSerializable(compat.describeError(error)[1])
     if _NUL.search(text):
@@ -55,6 +62,32 @@ def decode(text):
     if text is None:
         return None
     return json.loads(text)
+
+
+MAX_ERROR_TEXT = 64 * 1024
+
+
+def errorJson(errorType, message, traceback=u"", **extra):
+    """The JSON record of a failure; never raises (NUL is replaced, long text is cut)."""
+    body = {"type": errorType, "message": message, "traceback": traceback}
+    body.update(extra)
+    clean = {}
+    for key, value in body.items():
+        if isinstance(value, compat.string_types) or value is None:
+            value = compat.toText(value).replace(u"\x00", u"?")[:MAX_ERROR_TEXT]
+        clean[key] = value
+    return encode(clean)
+
+
+def asDict(value):
+    """A dict from a dict, or from a Java map (a Perspective object); None for anything else."""
+    if isinstance(value, dict):
+        return value
+    if compat.IS_JYTHON:
+        from java.util import Map  # novm
+        if isinstance(value, Map):
+            return dict((e.getKey(), e.getValue()) for e in value.entrySet())
+    return None
 
 
 def roundTrip(value):

@@ -12,7 +12,8 @@ _local = threading.local()
 class WorkflowContext(object):
     """One run being executed: its owner fence, its recorded steps and the step counter."""
 
-    def __init__(self, dbName, workflowId, workflowName, executorId, attempt, recorded):
+    def __init__(self, dbName, workflowId, workflowName, executorId, attempt, recorded,
+                 deadlineMs=None):
         self.dbName = dbName
         self.workflowId = workflowId
         self.workflowName = workflowName
@@ -21,6 +22,7 @@ class WorkflowContext(object):
         self.recorded = recorded  # position -> (name, status, outputJson, errorJson)
         self.position = 0
         self.inStep = False
+        self.deadlineMs = deadlineMs  # on this process's clock (corrected for the database's)
 
     def nextPosition(self):
         """The position of the next step call (1-based, in call order)."""

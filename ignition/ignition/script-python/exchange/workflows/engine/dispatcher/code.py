@@ -1,13 +1,17 @@
 """One dispatch cycle: claim what this executor has room for and hand it to the pool.
 
 Called by the gateway timer (fixed delay). It stays short: one claim statement, then
-submissions. It claims no more than the free worker capacity, so unclaimed work stays
-ENQUEUED for other executors. A submission the pool refuses gives its row back.
+submissions. Capacity is reserved atomically before claiming, so concurrent dispatches (two
+projects' timers, a console button) never claim more than the free worker slots; unclaimed
+work stays ENQUEUED for other executors. It claims only workflows this interpreter can run.
+A submission the pool refuses gives its row back.
 """
 from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.db import runs, tx
-from exchange.workflows.engine import compat, kernel, platform, settings
+from exchange.workflows.engine import codec, compat, kernel, platform, runtime, settings
+
+_UNIQUE_VIOLATION = "23505"
 
 
 def _logger():
@@ -19,11 +23,16 @@ def dispatch(dbName=None):
     """Claim and submit runnable work; returns counters of what this cycle did."""
     dbName = settings.databaseName(dbName)
     k = kernel.getKernel()
-    free = settings.workerThreads() - k.inFlight.get()
-    result = {"claimed": 0, "submitted": 0, "released": 0, "inFlight": k.inFlight.get()}
-    if free <= 0:
-        return result
-    claimed = runs.claim(dbName, k.executorId, min(free, settings.claimBatch()))
+    result = {"claimed": 0, "submitted": 0, "released": 0}
+    names = runtime.registeredNames()
+    reserved = _reserve(k.inFlight, settings.workerThreads(), settings.claimBatch()) \
+        if names else 0
+    claimed = []
+    try:
+        if reserved:
+            claimed = _claim(dbName, k.executorId, reserved, names)
+    finally:
+        k.inFlight.addAndGet(len(claimed) - reserved)  # give back what was not claimed
     result["claimed"] = len(claimed)
     pool = k.pool() if claimed else None
     for workflowId, attempt in claimed:
@@ -35,8 +44,29 @@ def dispatch(dbName=None):
     return result
 
 
+def _reserve(inFlight, workerThreads, batch):
+    """Atomically take up to ``batch`` free worker slots; how many were taken."""
+    while True:
+        current = inFlight.get()
+        take = min(batch, workerThreads - current)
+        if take <= 0:
+            return 0
+        if inFlight.compareAndSet(current, current + take):
+            return take
+
+
+def _claim(dbName, executorId, limit, names):
+    try:
+        return runs.claim(dbName, executorId, limit, codec.encode(names))
+    except compat.CATCHABLE as error:
+        if tx.sqlState(error) == _UNIQUE_VIOLATION:
+            return []  # another executor claimed the same partition just now; next tick
+        raise
+
+
 def _submit(k, pool, dbName, workflowId, attempt):
-    """Hand one claimed run to the pool; on refusal, give the row back to the queue."""
+    """Hand one claimed run (its slot already reserved) to the pool; on refusal, give the
+    row and the slot back. Never raises, so one bad row cannot strand the rest."""
     executorId = k.executorId
     inFlight = k.inFlight
 
@@ -50,7 +80,6 @@ def _submit(k, pool, dbName, workflowId, attempt):
         finally:
             inFlight.decrementAndGet()
 
-    inFlight.incrementAndGet()
     try:
         platform.submit(pool, task)
         return True
@@ -58,5 +87,9 @@ def _submit(k, pool, dbName, workflowId, attempt):
         inFlight.decrementAndGet()
         _logger().warn(u"workflow %s: submission refused (%s); returning it to the queue"
                        % (workflowId, compat.describeError(error)[0]))
-        tx.retrying(lambda: runs.release(dbName, workflowId, executorId, attempt))
+        try:
+            tx.retrying(lambda: runs.release(dbName, workflowId, executorId, attempt))
+        except compat.CATCHABLE as releaseError:
+            _logger().error(u"workflow %s: could not be returned to the queue: %s"
+                            % (workflowId, compat.describeError(releaseError)[1]))
         return False

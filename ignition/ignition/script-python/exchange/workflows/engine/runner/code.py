@@ -2,15 +2,15 @@
 
 The same path serves a first run and a re-run: the start write returns the step log, and the
 steps replay from it. The terminal write is guarded by RUNNING and the owner, so a run that
-was cancelled or taken over meanwhile is left as the other writer left it.
+was cancelled or taken over meanwhile is left as the other writer left it. Whatever the
+workflow raises ends the run in ERROR; only the engine's control signals stop it without a
+verdict (cancelled, taken over, database unreachable), leaving the run to its new owner.
 """
 from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.db import runs, tx
-from exchange.workflows.engine import codec, compat, context, runtime, settings
-from exchange.workflows.engine.errors import (CheckpointUnavailable, NonDeterminismError,
-                                              OwnershipLost, WorkflowCancelled)
-
+from exchange.workflows.engine import codec, compat, context, runtime, settings, steps
+from exchange.workflows.engine.errors import ControlSignal, NonDeterminismError, WorkflowCancelled
 
 def _logger():
     import system
@@ -20,65 +20,88 @@ def _logger():
 def execute(dbName, workflowId, executorId, attempt):
     """Run a claimed workflow to a terminal state (or stop quietly if it is no longer ours)."""
     try:
-        started = tx.retrying(lambda: runs.start(dbName, workflowId, executorId, attempt))
+        started = tx.persistently(lambda: runs.start(dbName, workflowId, executorId, attempt),
+                                  u"start write")
     except compat.CATCHABLE as error:
         _abandon(workflowId, u"its start could not be recorded", error)
         return None
     if started is None:
         return None  # cancelled or re-claimed between claim and start
-    workflowName, inputsJson, _deadlineMs, stepRows = started
+    workflowName, inputsJson, deadlineMs, databaseNowMs, stepRows = started
+    if deadlineMs is not None:  # the deadline on this process's clock
+        deadlineMs = deadlineMs - databaseNowMs + compat.nowMs()
     recorded = dict((row[0], (row[1], row[2], row[3], row[4])) for row in stepRows)
-    outcome = _runBody(dbName, workflowId, workflowName, executorId, attempt, inputsJson, recorded)
+    ctx = context.WorkflowContext(dbName, workflowId, workflowName, executorId, attempt,
+                                  recorded, deadlineMs)
+    outcome = _runBody(ctx, inputsJson)
     if outcome is None:
         return None
-    status, outputJson, errorJson = outcome
-    try:
-        written = tx.retrying(lambda: runs.finish(dbName, workflowId, executorId, attempt, status,
-                                                  outputJson, errorJson))
-    except compat.CATCHABLE as error:
-        _abandon(workflowId, u"its %s could not be recorded" % status, error)
-        return None
-    if not written:
-        _logger().info(u"workflow %s: terminal write %s rejected; the run moved on without us"
-                       % (workflowId, status))
-        return None
-    return status
+    return _finish(ctx, *outcome)
 
 
-def _runBody(dbName, workflowId, workflowName, executorId, attempt, inputsJson, recorded):
-    """(status, outputJson, errorJson), or None when the run must be abandoned."""
+def _runBody(ctx, inputsJson):
+    """(status, outputJson, errorJson), or None when the run must be left to others."""
     try:
-        definition = runtime.lookup(workflowName)
+        definition = runtime.lookup(ctx.workflowName)
     except compat.CATCHABLE as error:
-        errorType, message = compat.describeError(error)
         return _error("WorkflowModuleImportFailed", u"importing the workflow modules failed: "
-                      u"%s: %s" % (errorType, message), compat.formatTraceback(error))
+                      u"%s: %s" % compat.describeError(error), compat.formatTraceback(error))
     if definition is None:
-        return _error("WorkflowNotRegistered",
-                      u"no workflow named %r is registered on executor %s"
-                      % (workflowName, executorId), u"")
-    ctx = context.WorkflowContext(dbName, workflowId, workflowName, executorId, attempt, recorded)
+        return _error("WorkflowNotRegistered", u"no workflow named %r is registered on executor "
+                      u"%s" % (ctx.workflowName, ctx.executorId), u"")
     context.activate(ctx)
     try:
         result = definition.function(**(codec.decode(inputsJson) or {}))
     except WorkflowCancelled:
         return None
-    except (OwnershipLost, CheckpointUnavailable) as signal:
-        _logger().warn(compat.toText(signal.args[0] if signal.args else signal))
-        return None
     except NonDeterminismError as error:
         return _error("NonDeterminismError", compat.toText(error.args[0]),
                       compat.formatTraceback(error), error.code)
-    except compat.CATCHABLE as error:
-        errorType, message = compat.describeError(error)
-        return _error(errorType, message, compat.formatTraceback(error), getattr(error, "code", None))
+    except ControlSignal as signal:  # ownership lost, database unreachable, executor stopping
+        _logger().warn(u"workflow %s left to recovery: %s"
+                       % (ctx.workflowId, compat.describeError(signal)[1]))
+        return None
+    except BaseException as error:  # noqa: B902 - SystemExit in a workflow is its error too
+        return _failure(error)
+    except compat.JavaThrowable as error:  # pragma: no cover - Jython only
+        return _failure(error)
     finally:
         context.deactivate()
     try:
-        return settings.STATUS_SUCCESS, codec.encode(result), None
+        outputJson = codec.encode(result)
+        if len(outputJson) > steps.MAX_OUTPUT_CHARS:
+            raise codec.NotSerializable(u"%d characters of JSON; the limit is %d"
+                                        % (len(outputJson), steps.MAX_OUTPUT_CHARS))
+        return settings.STATUS_SUCCESS, outputJson, None
     except codec.NotSerializable as error:
         return _error("NotSerializable", u"the workflow returned a value that cannot be stored "
                       u"as JSON: %s" % compat.describeError(error)[1], u"")
+
+
+def _finish(ctx, status, outputJson, errorJson):
+    """The terminal write; a result the database refuses becomes a bounded ERROR."""
+    def write(status, outputJson, errorJson):
+        return tx.persistently(lambda: runs.finish(ctx.dbName, ctx.workflowId, ctx.executorId,
+                                                   ctx.attempt, status, outputJson, errorJson),
+                               u"terminal write")
+    try:
+        written, status, errorJson = steps.writeOutcome(write, status, outputJson, errorJson,
+                                                        "ResultRefused", u"the workflow's result")
+    except compat.CATCHABLE as error:
+        _abandon(ctx.workflowId, u"its %s could not be recorded" % status, error)
+        return None
+    if not written:
+        _logger().info(u"workflow %s: terminal write %s rejected; the run moved on without us"
+                       % (ctx.workflowId, status))
+        return None
+    return status
+
+
+def _failure(error):
+    errorType, message = compat.describeError(error)
+    code = getattr(error, "code", None)
+    return _error(errorType, message, compat.formatTraceback(error),
+                  code if isinstance(code, compat.string_types) else None)
 
 
 def _abandon(workflowId, what, error):
@@ -89,7 +112,6 @@ def _abandon(workflowId, what, error):
 
 
 def _error(errorType, message, trace, code=None):
-    body = {"type": errorType, "message": message, "traceback": trace}
-    if code:
-        body["code"] = code
-    return settings.STATUS_ERROR, None, codec.encode(body)
+    """An ERROR outcome (its JSON cannot fail to encode)."""
+    extra = {"code": code} if code else {}
+    return settings.STATUS_ERROR, None, codec.errorJson(errorType, message, trace, **extra)

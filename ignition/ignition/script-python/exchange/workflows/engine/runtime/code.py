@@ -118,9 +118,24 @@ def _import(moduleName):
 
 
 def _loadRegisteredModules():
+    """Import the registered modules this interpreter has not loaded yet, each on its own: a
+    broken module costs only its own workflows."""
     for moduleName in registeredModules():
         if not any(d.source.startswith(moduleName + ".") for d in list(_registry.values())):
-            _import(moduleName)
+            try:
+                _import(moduleName)
+            except compat.CATCHABLE as error:
+                _importFailed(moduleName, error)
+
+
+def _importFailed(moduleName, error):
+    try:
+        import system
+        system.util.getLogger("exchange.workflows.runtime").error(
+            u"workflow module %s could not be imported: %s: %s"
+            % ((moduleName,) + compat.describeError(error)))
+    except compat.CATCHABLE:
+        pass
 
 
 def lookup(name):
@@ -171,14 +186,11 @@ def currentWorkflowId():
 
 
 def checkCancelled():
-    """Raise WorkflowCancelled if this run was cancelled; call it inside long steps."""
-    from exchange.workflows.engine import context
-    from exchange.workflows.db import runs
-    from exchange.workflows.engine.errors import WorkflowCancelled
+    """Raise WorkflowCancelled if this run was cancelled or passed its deadline; call it in
+    long steps (it reads the run's status: one statement)."""
+    from exchange.workflows.engine import context, steps
     ctx = context.current()
     if ctx is None:
         return
-    state = runs.owner(ctx.dbName, ctx.workflowId)
-    if state is None or state[0] != "RUNNING" or state[1] != ctx.executorId \
-            or state[2] != ctx.attempt:
-        raise WorkflowCancelled(u"workflow %s is no longer running here" % ctx.workflowId)
+    steps.checkDeadline(ctx)
+    steps.stillOurs(ctx)

@@ -2,7 +2,8 @@
 
 A finished step is never run again: its recorded output (or error) is returned at the same
 position on replay. A step whose result was not recorded (the executor died mid-step) runs
-again, so steps are at-least-once; the checkpoint write is exactly-once.
+again, so steps are at-least-once; the checkpoint write is exactly-once. The step boundary
+is where a run stops: at its deadline, and (between retries) when it was cancelled.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -10,6 +11,9 @@ from exchange.workflows.db import runs, steps as stepLog, tx
 from exchange.workflows.engine import codec, compat, context, settings
 from exchange.workflows.engine.errors import (CheckpointUnavailable, NonDeterminismError,
                                               OwnershipLost, StepError, WorkflowCancelled)
+
+MAX_OUTPUT_CHARS = 16 * 1024 * 1024
+_BACKOFF_SLICE_MS = 1000
 
 
 def run(definition, args, kwargs):
@@ -21,7 +25,33 @@ def run(definition, args, kwargs):
     recorded = ctx.recorded.get(position)
     if recorded is not None:
         return _replay(definition, position, recorded)
+    checkDeadline(ctx)
     return _execute(ctx, definition, position, args, kwargs)
+
+
+def checkDeadline(ctx):
+    """At a step boundary: end the run as CANCELLED (reason timeout) once its deadline passed."""
+    if ctx.deadlineMs is None or compat.nowMs() < ctx.deadlineMs:
+        return
+    errorJson = codec.errorJson("Timeout", u"the run's deadline passed")
+    try:
+        tx.persistently(lambda: runs.timeOut(ctx.dbName, ctx.workflowId, ctx.executorId,
+                                             ctx.attempt, errorJson), u"timeout write")
+    except compat.CATCHABLE as error:
+        raise CheckpointUnavailable(u"workflow %s: its timeout could not be recorded: %s"
+                                    % (ctx.workflowId, compat.describeError(error)[1]))
+    raise WorkflowCancelled(u"workflow %s timed out" % ctx.workflowId)
+
+
+def stillOurs(ctx):
+    """Read the run's state; raise WorkflowCancelled/OwnershipLost if it moved on."""
+    state = tx.retrying(lambda: runs.owner(ctx.dbName, ctx.workflowId))
+    if state is not None and tuple(state) == ("RUNNING", ctx.executorId, ctx.attempt):
+        return
+    if state is not None and state[0] == settings.STATUS_CANCELLED:
+        raise WorkflowCancelled(u"workflow %s was cancelled" % ctx.workflowId)
+    raise OwnershipLost(u"workflow %s is no longer owned by %s (attempt %d)"
+                        % (ctx.workflowId, ctx.executorId, ctx.attempt))
 
 
 def _replay(definition, position, recorded):
@@ -30,9 +60,7 @@ def _replay(definition, position, recorded):
         raise NonDeterminismError(position, name, definition.name)
     if status == settings.STATUS_SUCCESS:
         return codec.decode(outputJson)
-    error = codec.decode(errorJson)
-    raise StepError(name, position, error.get("type"), error.get("message"),
-                    error.get("attempts", 1))
+    _raiseRecorded(name, position, errorJson)
 
 
 def _execute(ctx, definition, position, args, kwargs):
@@ -43,23 +71,49 @@ def _execute(ctx, definition, position, args, kwargs):
         value, failure = _attempt(ctx, definition, args, kwargs)
         if failure is None or not definition.retriesAllowed or attempt >= definition.maxAttempts:
             break
-        compat.sleepMs(definition.delayMs(attempt))
+        _waitBeforeRetry(ctx, definition.delayMs(attempt))
     if failure is None:
-        try:
-            outputJson, result = codec.roundTrip(value)
-        except codec.NotSerializable as error:
-            failure = ("NotSerializable", u"step %s returned a value that cannot be stored as "
-                       u"JSON: %s" % (definition.name, compat.describeError(error)[1]), u"")
-        else:
-            _checkpoint(ctx, position, definition.name, settings.STATUS_SUCCESS, outputJson, None,
-                        attempt, startedMs)
+        outputJson, result, failure = _encodeOutput(definition, value)
+    if failure is None:
+        status, errorJson = _checkpoint(ctx, position, definition.name, settings.STATUS_SUCCESS,
+                                        outputJson, None, attempt, startedMs)
+        if status == settings.STATUS_SUCCESS:
             return result
-    errorType, message, trace = failure
-    errorJson = codec.encode({"type": errorType, "message": message, "traceback": trace,
-                              "attempts": attempt})
-    _checkpoint(ctx, position, definition.name, settings.STATUS_ERROR, None, errorJson, attempt,
-                startedMs)
-    raise StepError(definition.name, position, errorType, message, attempt)
+    else:
+        errorType, message, trace = failure
+        errorJson = codec.errorJson(errorType, message, trace, attempts=attempt)
+        _checkpoint(ctx, position, definition.name, settings.STATUS_ERROR, None, errorJson,
+                    attempt, startedMs)
+    _raiseRecorded(definition.name, position, errorJson)
+
+
+def _encodeOutput(definition, value):
+    """(outputJson, value as a replay will see it, None), or (None, None, failure triple)."""
+    try:
+        outputJson, result = codec.roundTrip(value)
+        if len(outputJson) > MAX_OUTPUT_CHARS:
+            raise codec.NotSerializable(u"%d characters of JSON; the limit is %d"
+                                        % (len(outputJson), MAX_OUTPUT_CHARS))
+        return outputJson, result, None
+    except codec.NotSerializable as error:
+        return None, None, ("NotSerializable", u"step %s returned a value that cannot be stored "
+                            u"as JSON: %s" % (definition.name, compat.describeError(error)[1]),
+                            u"")
+
+
+def _waitBeforeRetry(ctx, delayMs):
+    """Sleep the backoff in slices, stopping early if the run was cancelled or timed out."""
+    stillOurs(ctx)
+    endMs = compat.monotonicMs() + delayMs
+    while True:
+        remaining = endMs - compat.monotonicMs()
+        if remaining <= 0:
+            break
+        compat.sleepMs(min(remaining, _BACKOFF_SLICE_MS))
+        if endMs - compat.monotonicMs() > 0:
+            stillOurs(ctx)
+    checkDeadline(ctx)
+    stillOurs(ctx)
 
 
 def _attempt(ctx, definition, args, kwargs):
@@ -75,26 +129,51 @@ def _attempt(ctx, definition, args, kwargs):
 
 
 def _checkpoint(ctx, position, name, status, outputJson, errorJson, attempts, startedMs):
-    """Write the step's outcome once, or stop the run if it is no longer ours."""
+    """Write the step's outcome once; (status, errorJson) as recorded.
+
+    A database outage pauses here (the result is kept) until the write lands. A result the
+    database refuses outright (too large, invalid) is recorded as the step's error instead.
+    Stops the run (WorkflowCancelled, OwnershipLost) when it is no longer ours.
+    """
     completedMs = compat.nowMs()
 
-    def write():
-        return stepLog.record(ctx.dbName, ctx.workflowId, ctx.executorId, ctx.attempt, position,
-                              name, status, outputJson, errorJson, attempts, startedMs,
-                              completedMs)
+    def write(status, outputJson, errorJson):
+        return tx.persistently(lambda: stepLog.record(
+            ctx.dbName, ctx.workflowId, ctx.executorId, ctx.attempt, position, name, status,
+            outputJson, errorJson, attempts, startedMs, completedMs), u"step checkpoint")
 
     try:
-        if tx.retrying(write):
-            return
-        existing = tx.retrying(lambda: stepLog.at(ctx.dbName, ctx.workflowId, position))
-        state = tx.retrying(lambda: runs.owner(ctx.dbName, ctx.workflowId))
+        written, status, errorJson = writeOutcome(write, status, outputJson, errorJson,
+                                                  "CheckpointRefused", u"the step's result",
+                                                  attempts=attempts)
+        existing = None if written else tx.retrying(
+            lambda: stepLog.at(ctx.dbName, ctx.workflowId, position))
     except compat.CATCHABLE as error:
         raise CheckpointUnavailable(u"workflow %s: step #%d could not be recorded: %s"
                                     % (ctx.workflowId, position, compat.describeError(error)[1]))
-    if existing is not None and existing[0] == name and existing[1] == ctx.executorId \
-            and state is not None and state[1:] == (ctx.executorId, ctx.attempt):
-        return  # an earlier try of this very write committed before its answer was lost
-    if state is not None and state[0] == settings.STATUS_CANCELLED:
-        raise WorkflowCancelled(u"workflow %s was cancelled" % ctx.workflowId)
-    raise OwnershipLost(u"workflow %s is no longer owned by %s (attempt %d)"
-                        % (ctx.workflowId, ctx.executorId, ctx.attempt))
+    if written or (existing is not None and tuple(existing) == (name, ctx.executorId, ctx.attempt)):
+        return status, errorJson  # (or an earlier try of this write landed, its answer lost)
+    stillOurs(ctx)
+    raise OwnershipLost(u"workflow %s: step #%d was recorded by another attempt"
+                        % (ctx.workflowId, position))
+
+
+def writeOutcome(write, status, outputJson, errorJson, refusedType, what, **extra):
+    """``write(status, outputJson, errorJson)``; a SUCCESS the database refuses outright (too
+    large, invalid) is written as an ERROR of type ``refusedType`` instead, so a result never
+    leaves a run undecided. Returns (written, status, errorJson) as written."""
+    try:
+        return write(status, outputJson, errorJson), status, errorJson
+    except compat.CATCHABLE as refused:
+        if status != settings.STATUS_SUCCESS:
+            raise
+        errorJson = codec.errorJson(refusedType, u"the database refused %s: %s"
+                                    % (what, compat.describeError(refused)[1]), **extra)
+        return write(settings.STATUS_ERROR, None, errorJson), settings.STATUS_ERROR, errorJson
+
+
+def _raiseRecorded(name, position, errorJson):
+    """Raise the StepError a recorded failure stands for."""
+    error = codec.decode(errorJson)
+    raise StepError(name, position, error.get("type"), error.get("message"),
+                    error.get("attempts", 1))

@@ -2,10 +2,14 @@
 everywhere. Each raises InvalidArgument (nothing has been written when it does)."""
 from __future__ import absolute_import, division, print_function
 
+import math
+import re
+
 from exchange.workflows.engine import compat
 from exchange.workflows.engine.errors import InvalidArgument
 
 MAX_NAME_LENGTH = 200
+_CONTROL = re.compile(u"[\x00-\x1f\x7f]")
 
 
 def name(what, value, required=True):
@@ -19,6 +23,8 @@ def name(what, value, required=True):
     if len(value) > MAX_NAME_LENGTH:
         raise InvalidArgument(u"%s is %d characters long; the limit is %d"
                               % (what, len(value), MAX_NAME_LENGTH), "VALUE_TOO_LONG")
+    if _CONTROL.search(value):
+        raise InvalidArgument(u"%s must not contain control characters" % what)
     return value
 
 
@@ -33,13 +39,14 @@ def wholeNumber(what, value, minimum=None, required=True):
     return value
 
 
-def number(what, value, allowZero=False):
-    """A number > 0 (or >= 0 with allowZero), as a float."""
+def number(what, value, allowZero=False, maximum=1e9):
+    """A finite number > 0 (or >= 0 with allowZero) and at most ``maximum``, as a float."""
     try:
-        number = float(value)
+        number = float(value) if not isinstance(value, bool) else float("nan")
     except (TypeError, ValueError):
         number = float("nan")
-    if not (number >= 0 if allowZero else number > 0):
-        raise InvalidArgument(u"%s must be a number %s" % (
-            what, u">= 0" if allowZero else u"> 0"))
+    low = (number >= 0) if allowZero else (number > 0)
+    if math.isnan(number) or not low or number > maximum:
+        raise InvalidArgument(u"%s must be a number %s and at most %g" % (
+            what, u">= 0" if allowZero else u"> 0", maximum))
     return number
