@@ -71,6 +71,12 @@ def test_active_deduplication_id_is_refused_and_free_after_the_end(engine):
     ({"priority": 2 ** 40}, "INVALID_ARGUMENT"),
     ({"timeoutSeconds": -5}, "INVALID_ARGUMENT"),
     ({"timeoutSeconds": "soon"}, "INVALID_ARGUMENT"),
+    ({"timeoutSeconds": 0.0001}, "INVALID_ARGUMENT"),
+    ({"timeoutSeconds": float("inf")}, "INVALID_ARGUMENT"),
+    ({"timeoutSeconds": 1e300}, "INVALID_ARGUMENT"),
+    ({"timeoutSeconds": True}, "INVALID_ARGUMENT"),
+    ({"workflowId": u"batch\x00-1"}, "INVALID_ARGUMENT"),
+    ({"queueName": u"mixing\nline"}, "INVALID_ARGUMENT"),
     ({"dbName": "NoSuchDatabase"}, "DATABASE_NOT_FOUND"),
 ])
 def test_bad_input_gets_a_stable_code_and_writes_nothing(engine, kwargs, code):
@@ -126,6 +132,7 @@ def test_list_workflows_filters(engine):
     assert engine.service.listWorkflows(status="DONE")["code"] == "INVALID_ARGUMENT"
     assert engine.service.listWorkflows(limit=-1)["code"] == "INVALID_ARGUMENT"
     assert engine.service.listWorkflows(createdFromMs="yesterday")["code"] == "INVALID_ARGUMENT"
+    assert engine.service.listWorkflows(status=["SUCCESS", 5])["code"] == "INVALID_ARGUMENT"
 
 
 def test_cancel_a_queued_run_means_it_never_starts(engine):
@@ -161,3 +168,29 @@ def test_configure_is_all_or_nothing(engine):
     assert after["defaultDatabase"] == before["defaultDatabase"] == "WorkflowsDB"
     assert engine.admin.configure(workerThreads=0)["code"] == "INVALID_ARGUMENT"
     assert engine.admin.configure(defaultDatabase="d" * 201)["code"] == "VALUE_TOO_LONG"
+
+
+def test_only_database_errors_are_waited_out(engine):
+    import system
+    from exchange.workflows.db import tx
+    try:
+        system.db.runPrepQuery("SELECT * FROM no_such_table", [], "WorkflowsDB")
+    except Exception as error:
+        undefined = error
+    assert tx.isDatabaseError(undefined) and not tx.isTransient(undefined)
+    try:
+        system.db.runPrepQuery("SELECT 1", [], "NoSuchDatabase")
+    except Exception as error:
+        missing = error
+    assert tx.isTransient(missing), "a connection that is not there may come back"
+    assert not tx.isTransient(TypeError("a bug in our own code"))
+    calls = []
+
+    def buggy():
+        calls.append(1)
+        raise TypeError("a bug in our own code")
+    try:
+        tx.persistently(buggy)
+    except TypeError:
+        pass
+    assert calls == [1], "a programming error was retried"

@@ -43,20 +43,13 @@ def fromError(error, dbName=None):
         return fail(SCHEMA_NOT_INSTALLED, u"the workflow tables are missing: run "
                     u"exchange.workflows.api.admin.installSchema() (%s)" % message,
                     {"sqlState": state})
-    if _isDatabaseError(error, state):
+    if tx.isDatabaseError(error):
         if not tx.databaseExists(dbName):
             from exchange.workflows.engine import settings
             return fail(DATABASE_NOT_FOUND, u"no database connection named %r on this gateway"
                         % settings.databaseName(dbName), {})
         return fail(DATABASE_ERROR, message, {"sqlState": state, "errorType": errorType})
     return fail(INTERNAL_ERROR, u"%s: %s" % (errorType, message), {"errorType": errorType})
-
-
-def _isDatabaseError(error, state):
-    if state is not None:
-        return True
-    text = compat.describeError(error)[1]
-    return "system.db" in text or "Datasource" in text or type(error).__name__ == "DatabaseError"
 
 
 def guarded(function):

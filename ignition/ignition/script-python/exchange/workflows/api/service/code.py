@@ -67,7 +67,10 @@ def _timeoutMs(definition, timeoutSeconds):
         timeoutSeconds = definition.timeoutSeconds
     if timeoutSeconds is None:
         return None
-    return int(validate.number("timeoutSeconds", timeoutSeconds) * 1000)
+    timeoutMs = int(validate.number("timeoutSeconds", timeoutSeconds) * 1000)
+    if timeoutMs < 1:
+        raise InvalidArgument(u"timeoutSeconds must be at least 0.001")
+    return timeoutMs
 
 
 @guarded

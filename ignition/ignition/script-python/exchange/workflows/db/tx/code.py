@@ -115,8 +115,22 @@ def databaseExists(dbName):
 _TRANSIENT_CLASSES = ("08", "53", "57", "40")
 
 
+def isDatabaseError(error):
+    """Whether an exception came from ``system.db`` (and not from a bug of ours)."""
+    if sqlState(error) is not None:
+        return True
+    if compat.IS_JYTHON and isinstance(error, compat.JavaThrowable):
+        return True  # system.db raises Java exceptions on a gateway
+    text = compat.describeError(error)[1]
+    return type(error).__name__ == "DatabaseError" or "system.db" in text \
+        or "Datasource" in text
+
+
 def isTransient(error):
-    """Whether a database error may succeed when simply tried again."""
+    """Whether a database error may succeed when simply tried again (a connection lost, a
+    pool exhausted, a deadlock): never a programming error."""
+    if not isDatabaseError(error):
+        return False
     state = sqlState(error)
     return state is None or state[:2] in _TRANSIENT_CLASSES
 

@@ -76,9 +76,10 @@ class OwnershipLost(ControlSignal):
 
 
 class CheckpointUnavailable(ControlSignal):
-    """The database would not take a checkpoint even after retries: stop without deciding.
+    """A checkpoint (or the read that follows a refused one) failed for a reason that waiting
+    cannot cure: stop without deciding.
 
-    The run is left as it is (nothing is marked failed because the database was away); it
-    is picked up again by recovery.
+    The run is left as it is (nothing is marked failed because of the database); it is
+    picked up again by recovery.
     """
     code = "CHECKPOINT_UNAVAILABLE"

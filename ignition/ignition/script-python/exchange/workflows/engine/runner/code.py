@@ -105,8 +105,8 @@ def _failure(error):
 
 
 def _abandon(workflowId, what, error):
-    """Leave a run as it stands when the database will not take its writes (recovery resumes
-    it); never turn a database outage into a workflow failure."""
+    """Leave a run as it stands when its start or terminal write failed for a reason waiting
+    cannot cure (recovery resumes it); a database problem never becomes a workflow failure."""
     _logger().warn(u"workflow %s abandoned on this executor: %s (%s)"
                    % (workflowId, what, compat.describeError(error)[1]))
 

@@ -16,6 +16,7 @@ from exchange.workflows.engine import compat
 from exchange.workflows.engine.errors import InvalidArgument
 
 _registry = {}
+_failedImports = set()  # modules that failed in this interpreter: not retried until re-registered
 _lock = threading.RLock()
 
 
@@ -101,6 +102,7 @@ def registerModule(moduleName):
     """
     from exchange.workflows.engine import kernel
     _import(moduleName)
+    _failedImports.discard(moduleName)
     kernel.getKernel().modules.put(moduleName, True)
 
 
@@ -121,10 +123,13 @@ def _loadRegisteredModules():
     """Import the registered modules this interpreter has not loaded yet, each on its own: a
     broken module costs only its own workflows."""
     for moduleName in registeredModules():
+        if moduleName in _failedImports:
+            continue
         if not any(d.source.startswith(moduleName + ".") for d in list(_registry.values())):
             try:
                 _import(moduleName)
             except compat.CATCHABLE as error:
+                _failedImports.add(moduleName)
                 _importFailed(moduleName, error)
 
 

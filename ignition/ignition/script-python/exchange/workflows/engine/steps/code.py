@@ -44,8 +44,9 @@ def checkDeadline(ctx):
 
 
 def stillOurs(ctx):
-    """Read the run's state; raise WorkflowCancelled/OwnershipLost if it moved on."""
-    state = tx.retrying(lambda: runs.owner(ctx.dbName, ctx.workflowId))
+    """Read the run's state (waiting out an outage); raise WorkflowCancelled/OwnershipLost if
+    it moved on."""
+    state = tx.persistently(lambda: runs.owner(ctx.dbName, ctx.workflowId), u"status read")
     if state is not None and tuple(state) == ("RUNNING", ctx.executorId, ctx.attempt):
         return
     if state is not None and state[0] == settings.STATUS_CANCELLED:
