@@ -42,7 +42,7 @@ demo: $(STAMP)
 
 docs: $(STAMP)
 	$(PY) -m pip install --quiet mkdocs-material
-	$(VENV)/bin/mkdocs build --strict
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
 
 clean:
 	rm -rf $(VENV) site .pytest_cache
