@@ -6,7 +6,6 @@ button or timer script never sees an exception from the library.
 from __future__ import absolute_import, division, print_function
 
 import functools
-import inspect
 
 from exchange.workflows.engine import compat
 from exchange.workflows.engine.errors import WorkflowsError
@@ -54,7 +53,7 @@ def fromError(error, dbName=None):
 
 def guarded(function):
     """Decorate a public API function so it always returns an envelope."""
-    names = _argumentNames(function)
+    names = compat.argSpec(function)[0]
     dbIndex = names.index("dbName") if "dbName" in names else None
 
     @functools.wraps(function)
@@ -70,13 +69,6 @@ def guarded(function):
                 _log(function.__name__, error)
             return envelope
     return call
-
-
-def _argumentNames(function):
-    try:
-        return list(inspect.getfullargspec(function).args)  # novm
-    except AttributeError:
-        return list(inspect.getargspec(function).args)  # novm
 
 
 def _log(name, error):

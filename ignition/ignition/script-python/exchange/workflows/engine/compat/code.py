@@ -95,6 +95,17 @@ def formatTraceback(error, tracebackObj=None):
         return u""
 
 
+def argSpec(function):
+    """(parameter names, name of the ``**`` parameter or None, defaults tuple or None)."""
+    import inspect
+    try:
+        spec = inspect.getfullargspec(function)  # novm
+        return list(spec.args), spec.varkw, spec.defaults
+    except AttributeError:
+        spec = inspect.getargspec(function)  # novm
+        return list(spec.args), spec.keywords, spec.defaults
+
+
 def sleepMs(ms):
     """Sleep for a number of milliseconds (no-op when not positive)."""
     if ms > 0:

@@ -9,7 +9,6 @@ again on first lookup in the new interpreter.
 from __future__ import absolute_import, division, print_function
 
 import functools
-import inspect
 import threading
 
 from exchange.workflows.engine import compat
@@ -162,13 +161,7 @@ def registeredNames():
 
 def inputProblem(definition, inputs):
     """Why ``inputs`` cannot be passed to the workflow as keyword arguments, or None."""
-    function = definition.function
-    try:
-        spec = inspect.getfullargspec(function)  # novm
-        names, varkw, defaults = spec.args, spec.varkw, spec.defaults
-    except AttributeError:
-        spec = inspect.getargspec(function)  # novm
-        names, varkw, defaults = spec.args, spec.keywords, spec.defaults
+    names, varkw, defaults = compat.argSpec(definition.function)
     required = names[:len(names) - len(defaults or ())]
     missing = [n for n in required if n not in inputs]
     unknown = [k for k in inputs if k not in names] if varkw is None else []
