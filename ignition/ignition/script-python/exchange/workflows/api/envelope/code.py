@@ -65,7 +65,7 @@ def guarded(function):
             if dbName is None and dbIndex is not None and len(args) > dbIndex:
                 dbName = args[dbIndex]
             envelope = fromError(error, dbName)
-            if envelope["code"] in (INTERNAL_ERROR,):
+            if envelope["code"] == INTERNAL_ERROR:
                 _log(function.__name__, error)
             return envelope
     return call

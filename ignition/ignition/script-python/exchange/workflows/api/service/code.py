@@ -38,12 +38,11 @@ def _definition(workflowName):
 
 
 def _inputsJson(definition, inputs):
-    if inputs is None:
-        inputs = {}
-    if codec.asDict(inputs) is None:
+    given = {} if inputs is None else codec.asDict(inputs)
+    if given is None:
         raise InvalidArgument(u"inputs must be a dict of keyword arguments, not %s"
                               % type(inputs).__name__, "INVALID_INPUTS")
-    inputs = codec.asDict(inputs)
+    inputs = given
     for key in inputs:
         if not isinstance(key, compat.string_types):
             raise InvalidArgument(u"input names must be text: %r" % (key,), "INVALID_INPUTS")

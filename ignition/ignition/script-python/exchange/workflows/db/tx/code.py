@@ -135,42 +135,34 @@ def isTransient(error):
     return state is None or state[:2] in _TRANSIENT_CLASSES
 
 
-def retrying(work, tries=8, firstDelayMs=50, maxDelayMs=2000):
-    """Call ``work()``, retrying transient database errors with exponential backoff.
+def retrying(work, tries=8, maxDelayMs=2000, describe=None):
+    """Call ``work()``, retrying transient database errors with exponential backoff from
+    50 ms; ``tries=None`` retries without limit, warning now and then when ``describe``
+    names the work. Non-transient errors are raised at once.
 
     Only for statements that are safe to repeat (guarded or idempotent writes, reads).
     """
-    delay = firstDelayMs
-    for attempt in range(1, tries + 1):
+    delay = 50
+    attempt = 0
+    while True:
+        attempt += 1
         try:
             return work()
         except compat.CATCHABLE as error:
             if attempt == tries or not isTransient(error):
                 raise
-            compat.sleepMs(delay)
-            delay = min(maxDelayMs, delay * 2)
-
-
-def persistently(work, describe=u"database write", maxDelayMs=5000):
-    """Call ``work()`` until it succeeds, waiting out transient database errors (an outage
-    pauses the caller; it never fails it). Non-transient errors are raised at once.
-
-    For the writes that must land for a run to go on: checkpoints and terminal writes.
-    """
-    delay = 50
-    tries = 0
-    while True:
-        tries += 1
-        try:
-            return work()
-        except compat.CATCHABLE as error:
-            if not isTransient(error):
-                raise
-            if tries in (3, 20) or tries % 100 == 0:
+            if describe and (attempt in (3, 20) or attempt % 100 == 0):
                 _warn(u"%s: the database is not answering (try %d, retrying): %s"
-                      % (describe, tries, compat.describeError(error)[1]))
+                      % (describe, attempt, compat.describeError(error)[1]))
             compat.sleepMs(delay)
             delay = min(maxDelayMs, delay * 2)
+
+
+def persistently(work, describe=u"database write"):
+    """Call ``work()`` until it succeeds, waiting out transient database errors (an outage
+    pauses the caller; it never fails it). For the writes that must land for a run to go on:
+    start, checkpoints, terminal writes, and the status reads between retries."""
+    return retrying(work, None, 5000, describe)
 
 
 def _warn(message):

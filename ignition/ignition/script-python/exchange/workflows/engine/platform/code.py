@@ -92,9 +92,6 @@ else:
             with self._lock:
                 return self._data.pop(key, None)
 
-        def containsKey(self, key):
-            return key in self._data
-
         def keySet(self):
             return list(self._data.keys())
 
@@ -168,9 +165,6 @@ else:
 
         def setCorePoolSize(self, threads):
             pass  # Python pools have no separate core size
-
-        def isShutdown(self):
-            return self._pool._shutdown
 
     def newConcurrentMap():
         """A concurrent map with Java's get/getOrDefault/put/putIfAbsent/remove API."""
