@@ -10,8 +10,8 @@ Fixtures:
   embeddedServer  (session) the EmbeddedPostgres object (for restart/outage tests);
                   skips the test when WORKFLOWS_TEST_DSN points at an external server
   testDatabase    (session) DSN of the session's test database
-  gw              (function) the simulated gateway wired to the test database as
-                  "WorkflowsDB" (the default datasource), with clean globals and tags.
+  gw, engine      (function, tests/engine_fixtures.py) for the CPython-only modules; the
+                  shared suite uses tests/support.py's GatewayCase / EngineCase instead.
 Unittest-style modules that define a module-level ``dsnProvider = None`` get it set to a
 function returning the test database DSN (started lazily), see test_simulator_contract.py.
 """
@@ -30,6 +30,7 @@ import pytest  # noqa: E402
 
 from helpers import waitFor  # noqa: E402,F401  (re-exported for tests)
 from simulator import gateway, loader, pgserver  # noqa: E402
+import support  # noqa: E402
 
 DSN_ENV = "WORKFLOWS_TEST_DSN"
 DB_NAME = "WorkflowsDB"
@@ -98,6 +99,9 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "slow: a test that takes more than a few seconds")
 
 
+support.dsnProvider = _session.testDsn
+
+
 def pytest_collection_modifyitems(session, config, items):
     for item in items:
         module = getattr(item, "module", None)
@@ -131,77 +135,3 @@ def embeddedServer():
 def testDatabase():
     """DSN of this session's database (created once, dropped at the end)."""
     return _session.testDsn()
-
-
-class GatewayHandle(object):
-    """What the ``gw`` fixture returns.
-
-    .dsn, .dbName ("WorkflowsDB"); .sql(query, *args) runs raw SQL through psycopg2 on its
-    own autocommit connection (psycopg2 ``%s`` placeholders; without args ``%`` needs no
-    escaping) and returns a list of tuples, or None for statements without a result;
-    .addCleanup(fn, *args, **kwargs) runs after the test (last added first);
-    .allowOpenTransactions = True disables the leaked-transaction check."""
-
-    dbName = DB_NAME
-
-    def __init__(self, dsn):
-        self.dsn = dsn
-        self.allowOpenTransactions = False
-        self._conn = None
-        self._cleanups = []
-
-    def sql(self, query, *args):
-        """Run raw SQL on the test's own autocommit connection (reconnecting once if the
-        server was restarted under it); rows as tuples, or None."""
-        try:
-            return self._sql(query, args)
-        except (psycopg2.OperationalError, psycopg2.InterfaceError):
-            if self._conn is not None and not self._conn.closed:
-                raise
-            return self._sql(query, args)
-
-    def _sql(self, query, args):
-        if self._conn is None or self._conn.closed:
-            self._conn = psycopg2.connect(self.dsn)
-            self._conn.autocommit = True
-        cur = self._conn.cursor()
-        try:
-            cur.execute(query, args if args else None)
-            return cur.fetchall() if cur.description is not None else None
-        finally:
-            cur.close()
-
-    def addCleanup(self, fn, *args, **kwargs):
-        self._cleanups.append((fn, args, kwargs))
-
-    def _finish(self):
-        errors = []
-        while self._cleanups:
-            fn, args, kwargs = self._cleanups.pop()
-            try:
-                fn(*args, **kwargs)
-            except Exception as e:  # keep cleaning, report at the end
-                errors.append(e)
-        leaked = gateway.openTransactionCount()
-        gateway.closeAll()
-        gateway.resetTags()
-        if self._conn is not None:
-            self._conn.close()
-        if errors:
-            raise errors[0]
-        if leaked and not self.allowOpenTransactions:
-            pytest.fail("test left %d system.db transaction(s) open" % leaked)
-
-
-@pytest.fixture
-def gw(testDatabase):
-    """The simulated gateway, "WorkflowsDB" -> the test database (default datasource),
-    clean globals and tags; cleanups, closeAll() and a leaked-transaction check after."""
-    gateway.closeAll()
-    gateway.resetGlobals()
-    gateway.resetTags()
-    gateway.addDatabase(DB_NAME, testDatabase)
-    gateway.setDefaultDatabase(DB_NAME)
-    handle = GatewayHandle(testDatabase)
-    yield handle
-    handle._finish()

@@ -1,54 +1,16 @@
 """Enqueue (idempotent, validated, nothing written on refusal) and the reading calls."""
 from __future__ import absolute_import, division, print_function
 
-import pytest
+import support
+
 
 
 def count(engine):
     return engine.gw.sql("SELECT count(*) FROM workflows.workflow_runs")[0][0]
 
 
-def test_enqueue_inserts_one_enqueued_row(engine):
-    result = engine.service.enqueue("three_steps", inputs={"kg": 2}, queueName="mixing",
-                                    partitionKey="unit-1", priority=5, deduplicationId="lot-7")
-    assert result["ok"] and result["code"] == "WORKFLOW_ENQUEUED"
-    row = engine.service.getStatus(result["data"]["workflowId"])["data"]
-    assert row["status"] == "ENQUEUED" and row["workflowName"] == "three_steps"
-    assert (row["queueName"], row["partitionKey"], row["priority"], row["deduplicationId"]) == \
-        ("mixing", "unit-1", 5, "lot-7")
-    assert row["inputs"] == {"kg": 2} and row["attempts"] == 0
-    assert count(engine) == 1
-
-
-def test_start_is_enqueue_under_its_older_name(engine):
-    assert engine.service.start is engine.service.enqueue
-
-
-def test_caller_supplied_id_makes_enqueue_idempotent(engine):
-    first = engine.service.enqueue("three_steps", workflowId="batch-2026-001")
-    second = engine.service.enqueue("three_steps", workflowId="batch-2026-001",
-                                    inputs={"kg": 99})
-    assert first["code"] == "WORKFLOW_ENQUEUED" and first["data"]["created"] is True
-    assert second["ok"] and second["code"] == "WORKFLOW_EXISTS"
-    assert second["data"]["workflowId"] == "batch-2026-001" and second["data"]["created"] is False
-    assert count(engine) == 1
-    assert engine.service.getStatus("batch-2026-001")["data"]["inputs"] == {}
-    other = engine.service.enqueue("retrying", workflowId="batch-2026-001")
-    assert not other["ok"] and other["code"] == "WORKFLOW_ID_CONFLICT"
-    assert count(engine) == 1
-
-
-def test_active_deduplication_id_is_refused_and_free_after_the_end(engine):
-    first = engine.enqueue("three_steps", deduplicationId="lot-1")
-    second = engine.service.enqueue("three_steps", deduplicationId="lot-1")
-    assert second["code"] == "DUPLICATE_DEDUPLICATION_ID"
-    assert second["data"]["workflowId"] == first
-    assert engine.service.enqueue("three_steps", deduplicationId="lot-1", queueName="other")["ok"]
-    engine.runToEnd(first)
-    assert engine.service.enqueue("three_steps", deduplicationId="lot-1")["ok"]
-
-
-@pytest.mark.parametrize("kwargs, code", [
+# Each refused call: its arguments and the stable code it must get.
+BAD_INPUTS = [
     ({"workflowName": "no_such_flow"}, "UNKNOWN_WORKFLOW"),
     ({"workflowName": None}, "MISSING_ARGUMENT"),
     ({"workflowName": ""}, "INVALID_ARGUMENT"),
@@ -78,119 +40,163 @@ def test_active_deduplication_id_is_refused_and_free_after_the_end(engine):
     ({"workflowId": u"batch\x00-1"}, "INVALID_ARGUMENT"),
     ({"queueName": u"mixing\nline"}, "INVALID_ARGUMENT"),
     ({"dbName": "NoSuchDatabase"}, "DATABASE_NOT_FOUND"),
-])
-def test_bad_input_gets_a_stable_code_and_writes_nothing(engine, kwargs, code):
-    call = {"workflowName": "three_steps"}
-    call.update(kwargs)
-    result = engine.service.enqueue(**call)
-    assert result["ok"] is False and result["code"] == code, result
-    assert result["message"]
-    assert count(engine) == 0
+]
 
 
-def test_missing_required_input_is_refused(engine):
-    result = engine.service.enqueue("gated", inputs={})
-    assert result["code"] == "INVALID_INPUTS" and "gateName" in result["message"]
+class EnqueueAndReadingTest(support.EngineCase):
+    def test_bad_input_gets_a_stable_code_and_writes_nothing(self):
+        for kwargs, code in BAD_INPUTS:
+            call = {"workflowName": "three_steps"}
+            call.update(kwargs)
+            result = self.engine.service.enqueue(**call)
+            assert result["ok"] is False and result["code"] == code, (kwargs, result)
+            assert result["message"]
+        assert count(self.engine) == 0
 
+    def test_enqueue_inserts_one_enqueued_row(self):
+        engine = self.engine
+        result = engine.service.enqueue("three_steps", inputs={"kg": 2}, queueName="mixing",
+                                        partitionKey="unit-1", priority=5, deduplicationId="lot-7")
+        assert result["ok"] and result["code"] == "WORKFLOW_ENQUEUED"
+        row = engine.service.getStatus(result["data"]["workflowId"])["data"]
+        assert row["status"] == "ENQUEUED" and row["workflowName"] == "three_steps"
+        assert (row["queueName"], row["partitionKey"], row["priority"], row["deduplicationId"]) == \
+            ("mixing", "unit-1", 5, "lot-7")
+        assert row["inputs"] == {"kg": 2} and row["attempts"] == 0
+        assert count(engine) == 1
 
-def test_missing_schema_is_named(engine):
-    engine.admin.configure(schemaName="not_installed_here")
-    result = engine.service.enqueue("three_steps")
-    assert result["code"] == "SCHEMA_NOT_INSTALLED", result
+    def test_start_is_enqueue_under_its_older_name(self):
+        engine = self.engine
+        assert engine.service.start is engine.service.enqueue
 
+    def test_caller_supplied_id_makes_enqueue_idempotent(self):
+        engine = self.engine
+        first = engine.service.enqueue("three_steps", workflowId="batch-2026-001")
+        second = engine.service.enqueue("three_steps", workflowId="batch-2026-001",
+                                        inputs={"kg": 99})
+        assert first["code"] == "WORKFLOW_ENQUEUED" and first["data"]["created"] is True
+        assert second["ok"] and second["code"] == "WORKFLOW_EXISTS"
+        assert second["data"]["workflowId"] == "batch-2026-001" and second["data"]["created"] is False
+        assert count(engine) == 1
+        assert engine.service.getStatus("batch-2026-001")["data"]["inputs"] == {}
+        other = engine.service.enqueue("retrying", workflowId="batch-2026-001")
+        assert not other["ok"] and other["code"] == "WORKFLOW_ID_CONFLICT"
+        assert count(engine) == 1
 
-def test_get_result_times_out_while_queued(engine):
-    wf = engine.enqueue("three_steps")
-    result = engine.service.getResult(wf, 0.05)
-    assert result["ok"] is False and result["code"] == "RESULT_TIMEOUT"
-    assert result["data"]["status"] == "ENQUEUED"
-    assert engine.service.getResult("nope", 0)["code"] == "WORKFLOW_NOT_FOUND"
-    assert engine.service.getStatus("nope")["code"] == "WORKFLOW_NOT_FOUND"
+    def test_active_deduplication_id_is_refused_and_free_after_the_end(self):
+        engine = self.engine
+        first = engine.enqueue("three_steps", deduplicationId="lot-1")
+        second = engine.service.enqueue("three_steps", deduplicationId="lot-1")
+        assert second["code"] == "DUPLICATE_DEDUPLICATION_ID"
+        assert second["data"]["workflowId"] == first
+        assert engine.service.enqueue("three_steps", deduplicationId="lot-1", queueName="other")["ok"]
+        engine.runToEnd(first)
+        assert engine.service.enqueue("three_steps", deduplicationId="lot-1")["ok"]
 
+    def test_missing_required_input_is_refused(self):
+        engine = self.engine
+        result = engine.service.enqueue("gated", inputs={})
+        assert result["code"] == "INVALID_INPUTS" and "gateName" in result["message"]
 
-def test_list_workflows_filters(engine):
-    b = engine.enqueue("retrying", inputs={"failures": 0})
-    engine.runToEnd(b)
-    a = engine.enqueue("three_steps", queueName="mixing")
-    c = engine.enqueue("three_steps")
-    everything = engine.service.listWorkflows()["data"]["workflows"]
-    assert [w["workflowId"] for w in everything] == [c, a, b], "newest first"
-    by_name = engine.service.listWorkflows(workflowName="three_steps")["data"]["workflows"]
-    assert set(w["workflowId"] for w in by_name) == set([a, c])
-    done = engine.service.listWorkflows(status="SUCCESS")["data"]["workflows"]
-    assert [w["workflowId"] for w in done] == [b]
-    several = engine.service.listWorkflows(status=["SUCCESS", "ENQUEUED"])["data"]["count"]
-    assert several == 3
-    in_queue = engine.service.listWorkflows(queueName="mixing")["data"]["workflows"]
-    assert [w["workflowId"] for w in in_queue] == [a]
-    page = engine.service.listWorkflows(limit=1, offset=1)["data"]["workflows"]
-    assert len(page) == 1
-    created = engine.service.getStatus(b)["data"]["createdAtMs"]
-    later = engine.service.listWorkflows(createdFromMs=created + 10 ** 9)["data"]["count"]
-    assert later == 0
-    assert engine.service.listWorkflows(createdToMs=created)["data"]["count"] == 0
-    assert engine.service.listWorkflows(status="DONE")["code"] == "INVALID_ARGUMENT"
-    assert engine.service.listWorkflows(limit=-1)["code"] == "INVALID_ARGUMENT"
-    assert engine.service.listWorkflows(createdFromMs="yesterday")["code"] == "INVALID_ARGUMENT"
-    assert engine.service.listWorkflows(status=["SUCCESS", 5])["code"] == "INVALID_ARGUMENT"
+    def test_missing_schema_is_named(self):
+        engine = self.engine
+        engine.admin.configure(schemaName="not_installed_here")
+        result = engine.service.enqueue("three_steps")
+        assert result["code"] == "SCHEMA_NOT_INSTALLED", result
 
+    def test_get_result_times_out_while_queued(self):
+        engine = self.engine
+        wf = engine.enqueue("three_steps")
+        result = engine.service.getResult(wf, 0.05)
+        assert result["ok"] is False and result["code"] == "RESULT_TIMEOUT"
+        assert result["data"]["status"] == "ENQUEUED"
+        assert engine.service.getResult("nope", 0)["code"] == "WORKFLOW_NOT_FOUND"
+        assert engine.service.getStatus("nope")["code"] == "WORKFLOW_NOT_FOUND"
 
-def test_cancel_a_queued_run_means_it_never_starts(engine):
-    wf = engine.enqueue("three_steps")
-    assert engine.service.cancel(wf, "wrong recipe")["code"] == "CANCEL_REQUESTED"
-    engine.service.dispatch()
-    engine.waitIdle()
-    assert engine.status(wf) == "CANCELLED"
-    assert engine.sideEffects(wf) == []
-    assert engine.service.getStatus(wf)["data"]["error"]["message"] == "wrong recipe"
-    assert engine.service.cancel("nope")["code"] == "WORKFLOW_NOT_FOUND"
+    def test_list_workflows_filters(self):
+        engine = self.engine
+        b = engine.enqueue("retrying", inputs={"failures": 0})
+        engine.runToEnd(b)
+        a = engine.enqueue("three_steps", queueName="mixing")
+        c = engine.enqueue("three_steps")
+        everything = engine.service.listWorkflows()["data"]["workflows"]
+        assert [w["workflowId"] for w in everything] == [c, a, b], "newest first"
+        by_name = engine.service.listWorkflows(workflowName="three_steps")["data"]["workflows"]
+        assert set(w["workflowId"] for w in by_name) == set([a, c])
+        done = engine.service.listWorkflows(status="SUCCESS")["data"]["workflows"]
+        assert [w["workflowId"] for w in done] == [b]
+        several = engine.service.listWorkflows(status=["SUCCESS", "ENQUEUED"])["data"]["count"]
+        assert several == 3
+        in_queue = engine.service.listWorkflows(queueName="mixing")["data"]["workflows"]
+        assert [w["workflowId"] for w in in_queue] == [a]
+        page = engine.service.listWorkflows(limit=1, offset=1)["data"]["workflows"]
+        assert len(page) == 1
+        created = engine.service.getStatus(b)["data"]["createdAtMs"]
+        later = engine.service.listWorkflows(createdFromMs=created + 10 ** 9)["data"]["count"]
+        assert later == 0
+        assert engine.service.listWorkflows(createdToMs=created)["data"]["count"] == 0
+        assert engine.service.listWorkflows(status="DONE")["code"] == "INVALID_ARGUMENT"
+        assert engine.service.listWorkflows(limit=-1)["code"] == "INVALID_ARGUMENT"
+        assert engine.service.listWorkflows(createdFromMs="yesterday")["code"] == "INVALID_ARGUMENT"
+        assert engine.service.listWorkflows(status=["SUCCESS", 5])["code"] == "INVALID_ARGUMENT"
 
+    def test_cancel_a_queued_run_means_it_never_starts(self):
+        engine = self.engine
+        wf = engine.enqueue("three_steps")
+        assert engine.service.cancel(wf, "wrong recipe")["code"] == "CANCEL_REQUESTED"
+        engine.service.dispatch()
+        engine.waitIdle()
+        assert engine.status(wf) == "CANCELLED"
+        assert engine.sideEffects(wf) == []
+        assert engine.service.getStatus(wf)["data"]["error"]["message"] == "wrong recipe"
+        assert engine.service.cancel("nope")["code"] == "WORKFLOW_NOT_FOUND"
 
-def test_registered_workflows_are_listed(engine):
-    names = engine.service.listRegisteredWorkflows()["data"]["names"]
-    assert "three_steps" in names and "renamed.flow" in names
+    def test_registered_workflows_are_listed(self):
+        engine = self.engine
+        names = engine.service.listRegisteredWorkflows()["data"]["names"]
+        assert "three_steps" in names and "renamed.flow" in names
 
+    def test_reading_calls_refuse_bad_arguments_with_codes(self):
+        engine = self.engine
+        assert engine.service.getResult("x", timeoutSeconds="soon")["code"] == "INVALID_ARGUMENT"
+        assert engine.service.getStatus(None)["code"] == "MISSING_ARGUMENT"
+        assert engine.service.listSteps("nope")["code"] == "WORKFLOW_NOT_FOUND"
+        assert engine.service.getStatus("x", "NoSuchDatabase")["code"] == "DATABASE_NOT_FOUND", \
+            "dbName passed by position"
+        assert engine.admin.registerWorkflowModules(None)["code"] == "INVALID_ARGUMENT"
 
-def test_reading_calls_refuse_bad_arguments_with_codes(engine):
-    assert engine.service.getResult("x", timeoutSeconds="soon")["code"] == "INVALID_ARGUMENT"
-    assert engine.service.getStatus(None)["code"] == "MISSING_ARGUMENT"
-    assert engine.service.listSteps("nope")["code"] == "WORKFLOW_NOT_FOUND"
-    assert engine.service.getStatus("x", "NoSuchDatabase")["code"] == "DATABASE_NOT_FOUND", \
-        "dbName passed by position"
-    assert engine.admin.registerWorkflowModules(None)["code"] == "INVALID_ARGUMENT"
+    def test_configure_is_all_or_nothing(self):
+        engine = self.engine
+        before = engine.admin.getEngineInfo()["data"]
+        result = engine.admin.configure(defaultDatabase="Other", schemaName="Bad-Name")
+        assert result["code"] == "INVALID_ARGUMENT"
+        after = engine.admin.getEngineInfo()["data"]
+        assert after["defaultDatabase"] == before["defaultDatabase"] == "WorkflowsDB"
+        assert engine.admin.configure(workerThreads=0)["code"] == "INVALID_ARGUMENT"
+        assert engine.admin.configure(defaultDatabase="d" * 201)["code"] == "VALUE_TOO_LONG"
 
+    def test_only_database_errors_are_waited_out(self):
+        engine = self.engine
+        import system
+        from exchange.workflows.db import tx
+        try:
+            system.db.runPrepQuery("SELECT * FROM no_such_table", [], "WorkflowsDB")
+        except Exception as error:
+            undefined = error
+        assert tx.isDatabaseError(undefined) and not tx.isTransient(undefined)
+        try:
+            system.db.runPrepQuery("SELECT 1", [], "NoSuchDatabase")
+        except Exception as error:
+            missing = error
+        assert tx.isTransient(missing), "a connection that is not there may come back"
+        assert not tx.isTransient(TypeError("a bug in our own code"))
+        calls = []
 
-def test_configure_is_all_or_nothing(engine):
-    before = engine.admin.getEngineInfo()["data"]
-    result = engine.admin.configure(defaultDatabase="Other", schemaName="Bad-Name")
-    assert result["code"] == "INVALID_ARGUMENT"
-    after = engine.admin.getEngineInfo()["data"]
-    assert after["defaultDatabase"] == before["defaultDatabase"] == "WorkflowsDB"
-    assert engine.admin.configure(workerThreads=0)["code"] == "INVALID_ARGUMENT"
-    assert engine.admin.configure(defaultDatabase="d" * 201)["code"] == "VALUE_TOO_LONG"
-
-
-def test_only_database_errors_are_waited_out(engine):
-    import system
-    from exchange.workflows.db import tx
-    try:
-        system.db.runPrepQuery("SELECT * FROM no_such_table", [], "WorkflowsDB")
-    except Exception as error:
-        undefined = error
-    assert tx.isDatabaseError(undefined) and not tx.isTransient(undefined)
-    try:
-        system.db.runPrepQuery("SELECT 1", [], "NoSuchDatabase")
-    except Exception as error:
-        missing = error
-    assert tx.isTransient(missing), "a connection that is not there may come back"
-    assert not tx.isTransient(TypeError("a bug in our own code"))
-    calls = []
-
-    def buggy():
-        calls.append(1)
-        raise TypeError("a bug in our own code")
-    try:
-        tx.persistently(buggy)
-    except TypeError:
-        pass
-    assert calls == [1], "a programming error was retried"
+        def buggy():
+            calls.append(1)
+            raise TypeError("a bug in our own code")
+        try:
+            tx.persistently(buggy)
+        except TypeError:
+            pass
+        assert calls == [1], "a programming error was retried"

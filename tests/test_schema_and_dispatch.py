@@ -3,142 +3,160 @@ from __future__ import absolute_import, division, print_function
 
 import threading
 
-
-def test_install_is_idempotent_and_check_reports_it(gw):
-    import exchange.workflows.api.admin as admin
-    admin.configure(schemaName="wf_install_check")
-    gw.addCleanup(lambda: gw.sql("DROP SCHEMA IF EXISTS wf_install_check CASCADE"))
-    before = admin.checkSchema()
-    assert before["code"] == "SCHEMA_NOT_INSTALLED" and before["data"]["version"] == 0
-    first = admin.installSchema()
-    assert first["ok"] and first["data"]["applied"] == [1]
-    second = admin.installSchema()
-    assert second["ok"] and second["data"]["applied"] == []
-    after = admin.checkSchema()
-    assert after["code"] == "SCHEMA_CURRENT" and after["data"]["pending"] == []
-    rows = gw.sql("SELECT version FROM wf_install_check.schema_migrations")
-    assert rows == [(1,)]
+import support
 
 
-def test_many_executors_installing_at_once_apply_each_migration_once(gw):
-    import exchange.workflows.api.admin as admin
-    admin.configure(schemaName="wf_concurrent")
-    gw.addCleanup(lambda: gw.sql("DROP SCHEMA IF EXISTS wf_concurrent CASCADE"))
-    from helpers import runConcurrently
-    results = runConcurrently(admin.installSchema, 6)
-    assert len(results) == 6 and all(r["ok"] for r in results), results
-    assert sorted(len(r["data"]["applied"]) for r in results) == [0, 0, 0, 0, 0, 1]
-    assert gw.sql("SELECT count(*) FROM wf_concurrent.schema_migrations") == [(1,)]
+class SchemaTest(support.GatewayCase):
+    def test_install_is_idempotent_and_check_reports_it(self):
+        gw = self.gw
+        import exchange.workflows.api.admin as admin
+        admin.configure(schemaName="wf_install_check")
+        gw.addCleanup(lambda: gw.sql("DROP SCHEMA IF EXISTS wf_install_check CASCADE"))
+        before = admin.checkSchema()
+        assert before["code"] == "SCHEMA_NOT_INSTALLED" and before["data"]["version"] == 0
+        first = admin.installSchema()
+        assert first["ok"] and first["data"]["applied"] == [1]
+        second = admin.installSchema()
+        assert second["ok"] and second["data"]["applied"] == []
+        after = admin.checkSchema()
+        assert after["code"] == "SCHEMA_CURRENT" and after["data"]["pending"] == []
+        rows = gw.sql("SELECT version FROM wf_install_check.schema_migrations")
+        assert rows == [(1,)]
+
+    def test_many_executors_installing_at_once_apply_each_migration_once(self):
+        gw = self.gw
+        import exchange.workflows.api.admin as admin
+        admin.configure(schemaName="wf_concurrent")
+        gw.addCleanup(lambda: gw.sql("DROP SCHEMA IF EXISTS wf_concurrent CASCADE"))
+        from helpers import runConcurrently
+        results = runConcurrently(admin.installSchema, 6)
+        assert len(results) == 6 and all(r["ok"] for r in results), results
+        assert sorted(len(r["data"]["applied"]) for r in results) == [0, 0, 0, 0, 0, 1]
+        assert gw.sql("SELECT count(*) FROM wf_concurrent.schema_migrations") == [(1,)]
+
+    def test_invalid_schema_name_is_refused(self):
+        gw = self.gw
+        import exchange.workflows.api.admin as admin
+        result = admin.configure(schemaName="workflows; DROP TABLE x")
+        assert result["ok"] is False and result["code"] == "INVALID_ARGUMENT"
 
 
-def test_invalid_schema_name_is_refused(gw):
-    import exchange.workflows.api.admin as admin
-    result = admin.configure(schemaName="workflows; DROP TABLE x")
-    assert result["ok"] is False and result["code"] == "INVALID_ARGUMENT"
+class DispatchTest(support.EngineCase):
+    def test_dispatch_claims_only_free_capacity(self):
+        engine = self.engine
+        import system
+        engine.admin.configure(workerThreads=2)
+        gate = threading.Event()
+        system.util.getGlobals()["gate.capacity"] = gate
+        ids = [engine.enqueue("gated", inputs={"gateName": "gate.capacity"}) for _ in range(5)]
+        first = engine.service.dispatch()["data"]
+        assert first["claimed"] == 2 and first["submitted"] == 2
+        assert engine.service.dispatch()["data"]["claimed"] == 0, "claimed beyond capacity"
+        statuses = sorted(engine.status(w) for w in ids)
+        assert statuses.count("ENQUEUED") == 3
+        gate.set()
+        assert engine.runToEnd(*ids) == ["SUCCESS"] * 5
 
+    def test_priority_then_fifo_order_of_claims(self):
+        engine = self.engine
+        engine.admin.configure(workerThreads=1)
+        low = engine.enqueue("three_steps", priority=5)
+        first = engine.enqueue("three_steps", priority=1)
+        second = engine.enqueue("three_steps", priority=1)
+        order = []
+        for _ in range(3):
+            engine.waitIdle()
+            assert engine.service.dispatch()["data"]["claimed"] == 1
+            engine.waitIdle()
+            started = [r[0] for r in engine.gw.sql(
+                "SELECT workflow_id FROM workflows.workflow_runs WHERE status <> 'ENQUEUED'")]
+            order.extend(w for w in started if w not in order)
+        assert order == [first, second, low], "lower priority value first, FIFO within a value"
 
-def test_dispatch_claims_only_free_capacity(engine):
-    import system
-    engine.admin.configure(workerThreads=2)
-    gate = threading.Event()
-    system.util.getGlobals()["gate.capacity"] = gate
-    ids = [engine.enqueue("gated", inputs={"gateName": "gate.capacity"}) for _ in range(5)]
-    first = engine.service.dispatch()["data"]
-    assert first["claimed"] == 2 and first["submitted"] == 2
-    assert engine.service.dispatch()["data"]["claimed"] == 0, "claimed beyond capacity"
-    statuses = sorted(engine.status(w) for w in ids)
-    assert statuses.count("ENQUEUED") == 3
-    gate.set()
-    assert engine.runToEnd(*ids) == ["SUCCESS"] * 5
+    def test_refused_submission_returns_the_row_and_the_counter(self):
+        # the pool is shut down between the claim and the submission (a swap racing the
+        # timer): the pool refuses the task (RejectedExecutionException on the JVM)
+        from exchange.workflows.db import runs
+        from exchange.workflows.engine import kernel, platform
+        engine = self.engine
+        wf = engine.enqueue("three_steps")
+        claim = runs.claim
 
+        def claimThenShutDown(*args):
+            rows = claim(*args)
+            platform.shutdownPool(kernel.getKernel().pool())
+            return rows
+        runs.claim = claimThenShutDown
+        try:
+            result = engine.service.dispatch()["data"]
+        finally:
+            runs.claim = claim
+        assert result["claimed"] == 1 and result["released"] == 1 and result["submitted"] == 0
+        assert engine.status(wf) == "ENQUEUED", "the refused row was not given back"
+        assert kernel.getKernel().inFlight.get() == 0, "a slot leaked"
+        # the next dispatch finds the pool shut down and replaces it before claiming
+        assert engine.runToEnd(wf) == ["SUCCESS"]
 
-def test_priority_then_fifo_order_of_claims(engine):
-    engine.admin.configure(workerThreads=1)
-    low = engine.enqueue("three_steps", priority=5)
-    first = engine.enqueue("three_steps", priority=1)
-    second = engine.enqueue("three_steps", priority=1)
-    order = []
-    for _ in range(3):
-        engine.waitIdle()
+    def test_workflow_modules_survive_a_project_save(self):
+        engine = self.engine
+        from simulator import loader
+        wf = engine.enqueue("three_steps")
+        loader.simulateProjectSave()
+        import exchange.workflows.api.service as fresh_service
+        assert fresh_service is not engine.service, "the save did not create new modules"
+        # the new interpreter's registry is empty; the module names kept JVM-wide bring it back
+        again = fresh_service.enqueue("three_steps")
+        assert again["ok"], again
+        def done():
+            fresh_service.dispatch()
+            return engine.status(wf) == "SUCCESS" and engine.status(again["data"]["workflowId"]) \
+                == "SUCCESS"
+        from helpers import waitFor
+        waitFor(done, 20, 0.01, "both runs finish after the save")
+
+    def test_engine_info_reports_executor_and_limits(self):
+        engine = self.engine
+        info = engine.admin.getEngineInfo()
+        assert info["ok"] and ":" in info["data"]["executorId"]
+        assert info["data"]["workerThreads"] == 8 and info["data"]["modules"] == ["testing.flows"]
+
+    def test_retention_deletes_only_old_terminal_runs(self):
+        engine = self.engine
+        done = engine.enqueue("three_steps")
+        engine.runToEnd(done)
+        waiting = engine.enqueue("three_steps")
+        assert engine.admin.applyRetention(1)["data"]["deleted"] == 0
+        engine.gw.sql("UPDATE workflows.workflow_runs SET completed_at_ms = completed_at_ms - "
+                      "2 * 86400000 WHERE workflow_id = %s", done)
+        result = engine.admin.applyRetention(1)
+        assert result["ok"] and result["data"]["deleted"] == 1
+        assert engine.service.getStatus(done)["code"] == "WORKFLOW_NOT_FOUND"
+        assert engine.gw.sql("SELECT count(*) FROM workflows.step_outputs WHERE workflow_id = %s",
+                             done) == [(0,)]
+        assert engine.status(waiting) == "ENQUEUED"
+        assert engine.admin.applyRetention("soon")["code"] == "INVALID_ARGUMENT"
+
+    def test_worker_threads_resize_the_live_pool(self):
+        engine = self.engine
+        import system
+        gate = threading.Event()
+        system.util.getGlobals()["gate.resize"] = gate
+        engine.admin.configure(workerThreads=1)
+        ids = [engine.enqueue("gated", inputs={"gateName": "gate.resize"}) for _ in range(4)]
         assert engine.service.dispatch()["data"]["claimed"] == 1
-        engine.waitIdle()
-        order.extend(r[0] for r in engine.gw.sql(
-            "SELECT workflow_id FROM workflows.workflow_runs "
-            "WHERE status <> 'ENQUEUED' AND NOT (workflow_id = ANY(%s))", order))
-    assert order == [first, second, low], "lower priority value first, FIFO within a value"
+        engine.admin.configure(workerThreads=4)
+        assert engine.service.dispatch()["data"]["claimed"] == 3
+        from helpers import waitFor
+        waitFor(lambda: engine.sideEffects(ids[3], "gate-wait") == 1 and all(
+            engine.sideEffects(w, "gate-wait") == 1 for w in ids), 10, 0.01,
+            "four runs in their step at once")
+        assert engine.admin.getEngineInfo()["data"]["poolActive"] == 4
+        gate.set()
+        assert engine.runToEnd(*ids) == ["SUCCESS"] * 4
 
-
-def test_refused_submission_returns_the_row_and_the_counter(engine):
-    from exchange.workflows.engine import kernel, platform
-    wf = engine.enqueue("three_steps")
-    platform.shutdownPool(kernel.getKernel().pool())
-    result = engine.service.dispatch()["data"]
-    assert result["claimed"] == 1 and result["released"] == 1 and result["submitted"] == 0
-    assert engine.status(wf) == "ENQUEUED"
-    assert kernel.getKernel().inFlight.get() == 0
-    kernel.getKernel().replacePool()
-    assert engine.runToEnd(wf) == ["SUCCESS"]
-
-
-def test_workflow_modules_survive_a_project_save(engine):
-    from simulator import loader
-    wf = engine.enqueue("three_steps")
-    loader.simulateProjectSave()
-    import exchange.workflows.api.service as fresh_service
-    assert fresh_service is not engine.service, "the save did not create new modules"
-    # the new interpreter's registry is empty; the module names kept JVM-wide bring it back
-    again = fresh_service.enqueue("three_steps")
-    assert again["ok"], again
-    def done():
-        fresh_service.dispatch()
-        return engine.status(wf) == "SUCCESS" and engine.status(again["data"]["workflowId"]) \
-            == "SUCCESS"
-    from helpers import waitFor
-    waitFor(done, 20, 0.01, "both runs finish after the save")
-
-
-def test_engine_info_reports_executor_and_limits(engine):
-    info = engine.admin.getEngineInfo()
-    assert info["ok"] and ":" in info["data"]["executorId"]
-    assert info["data"]["workerThreads"] == 8 and info["data"]["modules"] == ["testing.flows"]
-
-
-def test_retention_deletes_only_old_terminal_runs(engine):
-    done = engine.enqueue("three_steps")
-    engine.runToEnd(done)
-    waiting = engine.enqueue("three_steps")
-    assert engine.admin.applyRetention(1)["data"]["deleted"] == 0
-    engine.gw.sql("UPDATE workflows.workflow_runs SET completed_at_ms = completed_at_ms - "
-                  "2 * 86400000 WHERE workflow_id = %s", done)
-    result = engine.admin.applyRetention(1)
-    assert result["ok"] and result["data"]["deleted"] == 1
-    assert engine.service.getStatus(done)["code"] == "WORKFLOW_NOT_FOUND"
-    assert engine.gw.sql("SELECT count(*) FROM workflows.step_outputs WHERE workflow_id = %s",
-                         done) == [(0,)]
-    assert engine.status(waiting) == "ENQUEUED"
-    assert engine.admin.applyRetention("soon")["code"] == "INVALID_ARGUMENT"
-
-
-def test_worker_threads_resize_the_live_pool(engine):
-    import system
-    gate = threading.Event()
-    system.util.getGlobals()["gate.resize"] = gate
-    engine.admin.configure(workerThreads=1)
-    ids = [engine.enqueue("gated", inputs={"gateName": "gate.resize"}) for _ in range(4)]
-    assert engine.service.dispatch()["data"]["claimed"] == 1
-    engine.admin.configure(workerThreads=4)
-    assert engine.service.dispatch()["data"]["claimed"] == 3
-    from helpers import waitFor
-    waitFor(lambda: engine.sideEffects(ids[3], "gate-wait") == 1 and all(
-        engine.sideEffects(w, "gate-wait") == 1 for w in ids), 10, 0.01,
-        "four runs in their step at once")
-    assert engine.admin.getEngineInfo()["data"]["poolActive"] == 4
-    gate.set()
-    assert engine.runToEnd(*ids) == ["SUCCESS"] * 4
-
-
-def test_registering_a_missing_module_is_refused_and_not_remembered(engine):
-    result = engine.admin.registerWorkflowModules(["testing.no_such_module"])
-    assert result["ok"] is False and result["code"] == "MODULE_IMPORT_FAILED"
-    assert "testing.no_such_module" in result["data"]["failed"]
-    assert result["data"]["modules"] == ["testing.flows"]
+    def test_registering_a_missing_module_is_refused_and_not_remembered(self):
+        engine = self.engine
+        result = engine.admin.registerWorkflowModules(["testing.no_such_module"])
+        assert result["ok"] is False and result["code"] == "MODULE_IMPORT_FAILED"
+        assert "testing.no_such_module" in result["data"]["failed"]
+        assert result["data"]["modules"] == ["testing.flows"]

@@ -1,0 +1,213 @@
+"""The behaviour suite's base classes, shared by CPython (pytest collects them) and Jython
+(tests/jython_suite.py runs them with unittest). Python 2.7/3 code.
+
+``GatewayCase`` gives each test the simulated gateway wired to the session's test database as
+"WorkflowsDB" (the default datasource) with clean globals and tags, ``self.gw`` to run raw SQL
+beside the engine, and a check that no ``system.db`` transaction was left open.
+``EngineCase`` adds a freshly truncated system schema, the test workflows registered, and
+``self.engine``: the public API plus the means to drive it the way the gateway timer would.
+
+The database: ``dsnProvider`` (set by tests/conftest.py under pytest) or the environment
+variable WORKFLOWS_TEST_DSN_DB (a libpq DSN of a database we may create tables in, set by
+tests/tools/with_database.py for the Jython run).
+"""
+from __future__ import absolute_import, division, print_function
+
+import os
+import sys
+import unittest
+
+from helpers import waitFor
+
+IS_JYTHON = sys.platform.startswith("java")
+DSN_ENV = "WORKFLOWS_TEST_DSN_DB"
+DB_NAME = "WorkflowsDB"
+RAW_DB_NAME = "TestRawSQL"  # the tests' own datasource: their SQL never borrows the engine's
+TERMINAL = ("SUCCESS", "ERROR", "CANCELLED")
+
+SIDE_EFFECTS = """CREATE TABLE IF NOT EXISTS public.side_effects (
+    id bigserial PRIMARY KEY, workflow_id text, kind text, value text, at_ms bigint)"""
+
+dsnProvider = None
+
+
+def testDsn():
+    """The libpq DSN of this run's test database."""
+    if dsnProvider is not None:
+        return dsnProvider()
+    dsn = os.environ.get(DSN_ENV)
+    if not dsn:
+        raise RuntimeError("no test database: set %s (tests/tools/with_database.py does)"
+                           % DSN_ENV)
+    return dsn
+
+
+def sqlStateOf(error):
+    """The SQLSTATE behind an error raised by system.db (Python or Java), or None."""
+    from exchange.workflows.db import tx
+    return tx.sqlState(error)
+
+
+def catchable():
+    """What a test must catch to see every error a system.db call can raise."""
+    from exchange.workflows.engine import compat
+    return compat.CATCHABLE
+
+
+class Gateway(object):
+    """What a test uses beside the engine.
+
+    .dsn, .dbName; .sql(query, *args) runs raw SQL on the tests' own datasource (``%s`` or
+    ``?`` placeholders) and returns a list of tuples of plain values, or None for statements
+    without a result; .addCleanup(fn, *args) runs after the test (last added first);
+    .allowOpenTransactions = True disables the leaked-transaction check."""
+
+    dbName = DB_NAME
+
+    def __init__(self, testCase, dsn):
+        self._case = testCase
+        self.dsn = dsn
+        self.allowOpenTransactions = False
+
+    def sql(self, query, *args):
+        import system
+        from exchange.workflows.db import tx
+        statement = query.replace("%s", "?") if args else query
+        head = statement.lstrip().split(None, 1)[0].upper()
+        if head in ("SELECT", "WITH", "VALUES", "SHOW") or " RETURNING " in statement.upper():
+            dataset = system.db.runPrepQuery(statement, list(args), RAW_DB_NAME)
+            width = len(dataset.getColumnNames())
+            return [tuple(tx.cell(row[c]) for c in range(width)) for row in dataset]
+        system.db.runPrepUpdate(statement, list(args), RAW_DB_NAME)
+        return None
+
+    def addCleanup(self, fn, *args, **kwargs):
+        self._case.addCleanup(fn, *args, **kwargs)
+
+    def finish(self):
+        from simulator import gateway
+        leaked = gateway.openTransactionCount()
+        gateway.closeAll()
+        gateway.resetTags()
+        if leaked and not self.allowOpenTransactions:
+            raise AssertionError("test left %d system.db transaction(s) open" % leaked)
+
+
+def openGateway(testCase):
+    """Reset the simulated gateway for a test and return its Gateway handle; the handle's
+    final check runs after every cleanup the test adds."""
+    from simulator import gateway
+    dsn = testDsn()
+    gateway.closeAll()
+    gateway.resetGlobals()
+    gateway.resetTags()
+    gateway.addDatabase(DB_NAME, dsn)
+    gateway.addDatabase(RAW_DB_NAME, dsn)
+    gateway.setDefaultDatabase(DB_NAME)
+    handle = Gateway(testCase, dsn)
+    testCase.addCleanup(handle.finish)
+    return handle
+
+
+class Engine(object):
+    """The public API plus the means to drive it the way the gateway timer would."""
+
+    def __init__(self, gw):
+        import exchange.workflows.api.service as service
+        import exchange.workflows.api.admin as admin
+        self.gw = gw
+        self.service = service
+        self.admin = admin
+
+    def enqueue(self, name, **kwargs):
+        """Enqueue and insist it worked; the workflow id."""
+        result = self.service.enqueue(name, **kwargs)
+        assert result["ok"], result
+        return result["data"]["workflowId"]
+
+    def status(self, workflowId):
+        return self.gw.sql("SELECT status FROM workflows.workflow_runs WHERE workflow_id = ?",
+                           workflowId)[0][0]
+
+    def runUntil(self, predicate, timeoutSeconds=20, message="condition"):
+        """Call dispatch (as the timer does) until ``predicate()`` holds."""
+        def tick():
+            result = self.service.dispatch()
+            assert result["ok"], result
+            return predicate()
+        return waitFor(tick, timeoutSeconds, 0.005, message)
+
+    def runToEnd(self, *workflowIds):
+        """Dispatch until every run is terminal; their statuses."""
+        def done():
+            statuses = [self.status(w) for w in workflowIds]
+            return statuses if all(s in TERMINAL for s in statuses) else None
+        return self.runUntil(done, message="runs %s terminal" % (workflowIds,))
+
+    def sideEffects(self, workflowId, kind=None):
+        rows = self.gw.sql("SELECT kind FROM public.side_effects WHERE workflow_id = ? "
+                           "ORDER BY id", workflowId)
+        kinds = [r[0] for r in rows]
+        return kinds if kind is None else kinds.count(kind)
+
+    def runUntilCrashed(self, workflowId, where):
+        """Dispatch until the run "dies" at ``where`` (see testing.flows.crashOnce)."""
+        self.runUntil(lambda: self.sideEffects(workflowId, "crash:" + where) == 1)
+        self.waitIdle()
+
+    def simulateCrashRecovery(self, workflowId):
+        """What recovery does for a dead executor's run: back to the queue, owner cleared."""
+        self.gw.sql("UPDATE workflows.workflow_runs SET status = 'ENQUEUED', executor_id = NULL "
+                    "WHERE workflow_id = ? AND status IN ('PENDING', 'RUNNING')", workflowId)
+
+    def waitIdle(self):
+        """Wait until no workflow runs on this executor."""
+        from exchange.workflows.engine import kernel
+        waitFor(lambda: kernel.getKernel().inFlight.get() == 0, 20, 0.005, "executor idle")
+
+    def stop(self):
+        """End of test: let running work finish, then stop this executor's pool."""
+        from exchange.workflows.engine import kernel, platform
+        self.waitIdle()
+        pool = kernel.getKernel().state.get("pool")
+        if pool is not None:
+            platform.shutdownPool(pool)
+
+
+def openEngine(gw):
+    """A fresh system schema, the test workflows registered, and the Engine driver (stopped
+    after the test)."""
+    gw.sql(SIDE_EFFECTS)
+    import exchange.workflows.api.admin as admin
+    installed = admin.installSchema()
+    assert installed["ok"], installed
+    gw.sql("TRUNCATE workflows.workflow_runs, workflows.step_outputs, public.side_effects")
+    registered = admin.registerWorkflowModules(["testing.flows"])
+    assert registered["ok"], registered
+    engine = Engine(gw)
+    gw.addCleanup(engine.stop)
+    return engine
+
+
+class GatewayCase(unittest.TestCase):
+    """A test against the simulated gateway and the test database."""
+
+    def setUp(self):
+        self.gw = openGateway(self)
+
+    def assertSqlState(self, state, fn, *args, **kwargs):
+        """``fn(*args)`` must fail with a database error of SQLSTATE ``state``."""
+        try:
+            fn(*args, **kwargs)
+        except catchable() as error:
+            self.assertEqual(sqlStateOf(error), state, error)
+            return error
+        self.fail("expected a database error %s from %r" % (state, fn))
+
+
+class EngineCase(GatewayCase):
+    """A test of the engine: clean schema, test workflows registered, ``self.engine``."""
+
+    def setUp(self):
+        GatewayCase.setUp(self)
+        self.engine = openEngine(self.gw)
