@@ -64,9 +64,7 @@ def toText(value):
 def describeError(error):
     """(type name, message) of a Python or Java exception, for records and envelopes."""
     if IS_JYTHON and isinstance(error, JavaThrowable):
-        typeName = error.getClass().getName()
-        message = error.getMessage()
-        return typeName, toText(message) if message is not None else u""
+        return error.getClass().getName(), _javaMessage(error)
     typeName = type(error).__name__
     module = getattr(type(error), "__module__", "")
     if module not in (None, "builtins", "exceptions", "__builtin__"):
@@ -76,6 +74,23 @@ def describeError(error):
     else:
         message = toText(error)
     return toText(typeName), message
+
+
+def _javaMessage(error):
+    """A Java exception's message, naming its root cause when that says something more (as
+    system.db's "Error executing ..." wrapped around the driver's SQLException)."""
+    message = toText(error.getMessage())
+    root = error
+    for _ in range(10):
+        cause = root.getCause()
+        if cause is None or cause is root:
+            break
+        root = cause
+    if root is not error:
+        rootMessage = toText(root.getMessage())
+        if rootMessage and rootMessage not in message:
+            message = u"%s (caused by %s: %s)" % (message, root.getClass().getName(), rootMessage)
+    return message
 
 
 def formatTraceback(error, tracebackObj=None):

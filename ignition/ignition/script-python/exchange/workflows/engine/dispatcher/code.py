@@ -1,7 +1,8 @@
-"""One dispatch cycle: claim what this executor has room for and hand it to the pool.
+"""One dispatch cycle: land in-memory enqueues, claim what this executor has room for and
+hand it to the pool.
 
-Called by the gateway timer (fixed delay). It stays short: one claim statement, then
-submissions. Capacity is reserved atomically before claiming, so concurrent dispatches (two
+Called by the gateway timer (fixed delay). It stays short: a bounded flush of the in-memory
+queue, one claim statement, then submissions. Capacity is reserved atomically before claiming, so concurrent dispatches (two
 projects' timers, a console button) never claim more than the free worker slots; unclaimed
 work stays ENQUEUED for other executors. It claims only workflows this interpreter can run.
 A submission the pool refuses gives its row back.
@@ -9,7 +10,8 @@ A submission the pool refuses gives its row back.
 from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.db import runs, tx
-from exchange.workflows.engine import codec, compat, kernel, platform, runtime, settings
+from exchange.workflows.engine import codec, compat, kernel, memoryqueue, platform, runtime, \
+    settings
 
 _UNIQUE_VIOLATION = "23505"
 
@@ -24,17 +26,18 @@ def dispatch(dbName=None):
     dbName = settings.databaseName(dbName)
     k = kernel.getKernel()
     result = {"claimed": 0, "submitted": 0, "released": 0}
+    result.update(memoryqueue.flush(dbName))
     names = runtime.registeredNames()
     reserved = _reserve(k.inFlight, settings.workerThreads(), settings.claimBatch()) \
         if names else 0
     claimed = []
     try:
-        if reserved:
+        pool = k.pool() if reserved else None  # before the claim: a pool found shut down is
+        if reserved:                           # replaced now, not after rows were taken
             claimed = _claim(dbName, k.executorId, reserved, names)
     finally:
         k.inFlight.addAndGet(len(claimed) - reserved)  # give back what was not claimed
     result["claimed"] = len(claimed)
-    pool = k.pool() if claimed else None
     for workflowId, attempt in claimed:
         if _submit(k, pool, dbName, workflowId, attempt):
             result["submitted"] += 1

@@ -2,18 +2,25 @@
 
 A project save starts a new interpreter while old threads keep running. So everything that
 must be unique per JVM (the executor id, the worker pool, the in-flight counter, the
-configuration, the names of user workflow modules) lives in one concurrent map in
-``system.util.getGlobals()``, holding platform objects only. ``getKernel()`` builds a fresh
-facade over that map on every call, so no Python object of an old interpreter is reused.
+configuration, the names of user workflow modules, the in-memory enqueue queues) lives in one
+concurrent map in ``system.util.getGlobals()``, holding platform objects only (Java objects
+on a gateway: no Python object that would keep an old interpreter alive). ``getKernel()``
+builds a fresh facade over that map on every call, so no Python object of an old interpreter
+is reused.
+
+The kernel is one per JVM, not per project: tag event scripts run in the Gateway Scripting
+Project's interpreter, and their ``enqueueInMemory`` must reach the same queue the
+workflows project's timer flushes.
 """
 from __future__ import absolute_import, division, print_function
 
 import socket
 import uuid
 
-from exchange.workflows.engine import platform
+from exchange.workflows.engine import compat, platform
 
 KERNEL_KEY = "exchange.workflows.kernel.v1"
+POOL_NAME = "exchange-workflows"
 
 
 def _newExecutorId():
@@ -24,45 +31,80 @@ def _newExecutorId():
     return "%s:%s" % (host, uuid.uuid4().hex[:12])
 
 
+# What a kernel holds besides the pool, and how each entry is made. A kernel left by an older
+# library version gains the entries it lacks on first use (putIfAbsent), so an upgrade by a
+# project save keeps the executor id and the pool.
+_ENTRIES = (
+    ("executorId", _newExecutorId),
+    ("config", platform.newConcurrentMap),
+    ("modules", platform.newConcurrentMap),
+    ("inFlight", lambda: platform.newAtomicLong(0)),
+    ("generation", lambda: platform.newAtomicLong(1)),
+    ("memoryQueues", platform.newConcurrentMap),
+    ("flushing", lambda: platform.newAtomicLong(0)),
+    ("createdAtMs", compat.nowMs),
+)
+
+
 def _createMap():
     state = platform.newConcurrentMap()
-    state.put("executorId", _newExecutorId())
-    state.put("config", platform.newConcurrentMap())
-    state.put("modules", platform.newConcurrentMap())
-    state.put("inFlight", platform.newAtomicLong(0))
-    state.put("generation", platform.newAtomicLong(1))
+    for key, make in _ENTRIES:
+        state.put(key, make())
     return state
+
+
+def _complete(state):
+    for key, make in _ENTRIES:
+        if state.get(key) is None:
+            state.putIfAbsent(key, make())
 
 
 class Kernel(object):
     """A facade over the JVM-wide map; cheap to build, never stored."""
 
     def __init__(self, state):
+        if state.get("createdAtMs") is None:
+            _complete(state)
         self.state = state
         self.executorId = state.get("executorId")
         self.config = state.get("config")
         self.modules = state.get("modules")
         self.inFlight = state.get("inFlight")
         self.generation = state.get("generation")
+        self.memoryQueues = state.get("memoryQueues")
+        self.flushing = state.get("flushing")
 
     def pool(self):
-        """The workflow thread pool, created once per JVM (atomically)."""
-        pool = self.state.get("pool")
-        if pool is not None:
-            return pool
+        """The workflow thread pool, created once per JVM (atomically). A pool found shut down
+        (by an administrator, or a swap that raced us) is replaced, again atomically."""
         from exchange.workflows.engine import settings
-        candidate = platform.newThreadPool("exchange-workflows", settings.workerThreads())
-        existing = self.state.putIfAbsent("pool", candidate)
-        if existing is not None:
+        while True:
+            pool = self.state.get("pool")
+            if pool is not None and not platform.isShutdown(pool):
+                return pool
+            candidate = platform.newThreadPool(POOL_NAME, settings.workerThreads())
+            if pool is None:
+                won = self.state.putIfAbsent("pool", candidate) is None
+            else:
+                won = self.state.replace("pool", pool, candidate)
+            if won:
+                return candidate
             platform.shutdownPool(candidate)
-            return existing
-        return candidate
+
+    def memoryQueue(self, dbName, capacity):
+        """The in-memory enqueue queue of one database connection, created once per JVM."""
+        queue = self.memoryQueues.get(dbName)
+        if queue is None:
+            candidate = platform.newBoundedQueue(capacity)
+            queue = self.memoryQueues.putIfAbsent(dbName, candidate)
+            if queue is None:  # (never `or`: an empty Java queue is false in Jython)
+                queue = candidate
+        return queue
 
     def replacePool(self):
         """Install a new pool (after a drain); the old one finishes what it runs and stops."""
         from exchange.workflows.engine import settings
-        old = self.state.put("pool", platform.newThreadPool("exchange-workflows",
-                                                            settings.workerThreads()))
+        old = self.state.put("pool", platform.newThreadPool(POOL_NAME, settings.workerThreads()))
         if old is not None:
             platform.shutdownPool(old)
         return self.generation.incrementAndGet()

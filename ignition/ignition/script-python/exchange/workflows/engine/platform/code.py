@@ -8,6 +8,7 @@ Java objects, so they outlive a project save without pinning the old interpreter
 """
 from __future__ import absolute_import, division, print_function
 
+import collections
 import threading
 
 from exchange.workflows.engine import compat
@@ -20,10 +21,10 @@ def globalsMap():
 
 
 if compat.IS_JYTHON:  # pragma: no cover - exercised by the Jython suite
-    from java.util.concurrent import ConcurrentHashMap, ThreadPoolExecutor, TimeUnit  # novm
-    from java.util.concurrent import LinkedBlockingQueue, ThreadFactory  # novm
-    from java.util.concurrent.atomic import AtomicLong, AtomicInteger  # novm
-    from java.lang import Thread, Runnable  # novm
+    from java.lang import Thread  # novm
+    from java.util.concurrent import ConcurrentHashMap, Executors, LinkedBlockingQueue  # novm
+    from java.util.concurrent import ThreadPoolExecutor, TimeUnit  # novm
+    from java.util.concurrent.atomic import AtomicLong  # novm
 
     def newConcurrentMap():
         """A concurrent map with Java's get/getOrDefault/put/putIfAbsent/remove API."""
@@ -33,31 +34,47 @@ if compat.IS_JYTHON:  # pragma: no cover - exercised by the Jython suite
         """An atomic counter (get/set/incrementAndGet/decrementAndGet/compareAndSet)."""
         return AtomicLong(value)
 
-    class _NamedThreadFactory(ThreadFactory):
-        def __init__(self, prefix):
-            self.prefix = prefix
-            self.counter = AtomicInteger(0)
+    def newBoundedQueue(capacity):
+        """A FIFO queue of at most ``capacity`` items (offer/poll/peek/size/iterator)."""
+        return LinkedBlockingQueue(capacity)
 
-        def newThread(self, runnable):
-            thread = Thread(runnable, "%s-%d" % (self.prefix, self.counter.incrementAndGet()))
-            thread.setDaemon(True)
-            return thread
+    def newKeySet():
+        """A concurrent set (add/remove/contains/size)."""
+        return ConcurrentHashMap.newKeySet()
+
+    def _threadFactory(name):
+        """A thread factory made of Java classes only, so the pool it serves (parked in the
+        globals) keeps no interpreter alive. Guava's builder ships with Ignition; Java 21 has
+        Thread.Builder; otherwise the JDK's default factory, and tasks name their thread."""
+        try:
+            from com.google.common.util.concurrent import ThreadFactoryBuilder  # novm
+            return ThreadFactoryBuilder().setNameFormat(name + "-%d").setDaemon(True).build()
+        except ImportError:
+            pass
+        builder = getattr(Thread, "ofPlatform", None)
+        if builder is not None:
+            return builder().name(name + "-", 1).daemon(True).factory()
+        return Executors.defaultThreadFactory()
 
     def newThreadPool(name, threads):
-        """A fixed pool of named daemon threads."""
-        pool = ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS, LinkedBlockingQueue(),
-                                  _NamedThreadFactory(name))
+        """A fixed pool of named threads; idle threads end after 30 s, so a pool that is
+        replaced or forgotten holds no thread for long."""
+        pool = ThreadPoolExecutor(threads, threads, 30, TimeUnit.SECONDS, LinkedBlockingQueue(),
+                                  _threadFactory(name))
+        pool.allowCoreThreadTimeOut(True)
         return pool
 
-    class _Task(Runnable):
-        def __init__(self, function):
-            self.function = function
+    def _asTask(function, name):
+        def task():
+            thread = Thread.currentThread()
+            if not thread.getName().startswith(name):
+                thread.setName(u"%s-%d" % (name, thread.getId()))
+            function()
+        return task  # Jython turns a Python callable into the Runnable the pool expects
 
-        def run(self):
-            self.function()
-
-    def _asTask(function):
-        return _Task(function)
+    def isShutdown(pool):
+        """Whether the pool no longer accepts work."""
+        return pool.isShutdown()
 
 else:
     from concurrent.futures import ThreadPoolExecutor as _PyPool  # novm
@@ -91,6 +108,13 @@ else:
         def remove(self, key):
             with self._lock:
                 return self._data.pop(key, None)
+
+        def replace(self, key, expected, value):
+            with self._lock:
+                if self._data.get(key) is not expected:
+                    return False
+                self._data[key] = value
+                return True
 
         def keySet(self):
             return list(self._data.keys())
@@ -153,7 +177,11 @@ else:
             return len(self._pool._threads)
 
         def shutdown(self):
+            self._shutdown = True
             self._pool.shutdown(wait=False)
+
+        def isShutdown(self):
+            return getattr(self, "_shutdown", False)
 
         def getMaximumPoolSize(self):
             return self._pool._max_workers
@@ -165,6 +193,84 @@ else:
 
         def setCorePoolSize(self, threads):
             pass  # Python pools have no separate core size
+
+    class _PyBoundedQueue(object):
+        """Python twin of LinkedBlockingQueue's non-blocking methods."""
+
+        def __init__(self, capacity):
+            self._items = collections.deque()
+            self._capacity = capacity
+            self._lock = threading.Lock()
+
+        def offer(self, item):
+            with self._lock:
+                if len(self._items) >= self._capacity:
+                    return False
+                self._items.append(item)
+                return True
+
+        def poll(self):
+            with self._lock:
+                return self._items.popleft() if self._items else None
+
+        def peek(self):
+            with self._lock:
+                return self._items[0] if self._items else None
+
+        def size(self):
+            return len(self._items)
+
+        def remainingCapacity(self):
+            return self._capacity - len(self._items)
+
+        def iterator(self):
+            with self._lock:
+                return _PyIterator(list(self._items))
+
+    class _PyIterator(object):
+        """Java's iterator protocol (hasNext/next) over a snapshot."""
+
+        def __init__(self, items):
+            self._items = items
+            self._index = 0
+
+        def hasNext(self):
+            return self._index < len(self._items)
+
+        def next(self):
+            self._index += 1
+            return self._items[self._index - 1]
+
+    class _PyKeySet(object):
+        """Python twin of ConcurrentHashMap.newKeySet()."""
+
+        def __init__(self):
+            self._items = set()
+            self._lock = threading.Lock()
+
+        def add(self, item):
+            with self._lock:
+                if item in self._items:
+                    return False
+                self._items.add(item)
+                return True
+
+        def remove(self, item):
+            with self._lock:
+                if item not in self._items:
+                    return False
+                self._items.discard(item)
+                return True
+
+        def contains(self, item):
+            return item in self._items
+
+        def size(self):
+            return len(self._items)
+
+        def toArray(self):
+            with self._lock:
+                return list(self._items)
 
     def newConcurrentMap():
         """A concurrent map with Java's get/getOrDefault/put/putIfAbsent/remove API."""
@@ -178,14 +284,26 @@ else:
         """A fixed pool of named daemon threads."""
         return _PyPoolFacade(name, threads)
 
-    def _asTask(function):
+    def newBoundedQueue(capacity):
+        """A FIFO queue of at most ``capacity`` items (offer/poll/peek/size/iterator)."""
+        return _PyBoundedQueue(capacity)
+
+    def newKeySet():
+        """A concurrent set (add/remove/contains/size)."""
+        return _PyKeySet()
+
+    def _asTask(function, name):
         return function
 
+    def isShutdown(pool):
+        """Whether the pool no longer accepts work."""
+        return pool.isShutdown()
 
-def submit(pool, function):
+
+def submit(pool, function, threadName="exchange-workflows"):
     """Run ``function()`` on the pool; raises (RejectedExecutionException on the JVM) when the
     pool is shut down."""
-    return pool.execute(_asTask(function))
+    return pool.execute(_asTask(function, threadName))
 
 
 def activeCount(pool):
