@@ -7,7 +7,8 @@ from __future__ import absolute_import, division, print_function
 from exchange.workflows.api import envelope
 from exchange.workflows.api.envelope import guarded
 from exchange.workflows.db import schema
-from exchange.workflows.engine import compat, kernel, platform, runtime, settings, validate
+from exchange.workflows.engine import compat, kernel, memoryqueue, platform, runtime, \
+    settings, validate
 from exchange.workflows.engine.errors import InvalidArgument
 from exchange.workflows.maintenance import retention
 
@@ -42,10 +43,12 @@ def checkSchema(dbName=None):
 
 @guarded
 def configure(defaultDatabase=None, schemaName=None, dbName=None, workerThreads=None,
-              claimBatch=None):
+              claimBatch=None, memoryQueueCapacity=None):
     """Change the engine's configuration for this gateway (kept across project saves).
 
     ``schemaName`` applies to the connection ``dbName`` (default: the default database).
+    ``memoryQueueCapacity`` bounds in-memory enqueue queues created after the call (a queue
+    already holding requests keeps its bound until the JVM restarts).
     Every value is checked before any is applied, so a refused call changes nothing.
     """
     validate.name("defaultDatabase", defaultDatabase, required=False)
@@ -54,6 +57,7 @@ def configure(defaultDatabase=None, schemaName=None, dbName=None, workerThreads=
         settings.checkSchemaName(schemaName)
     validate.wholeNumber("workerThreads", workerThreads, 1, required=False)
     validate.wholeNumber("claimBatch", claimBatch, 1, required=False)
+    validate.wholeNumber("memoryQueueCapacity", memoryQueueCapacity, 1, required=False)
     if defaultDatabase is not None:
         settings.setDefaultDatabase(defaultDatabase)
     if schemaName is not None:
@@ -65,6 +69,8 @@ def configure(defaultDatabase=None, schemaName=None, dbName=None, workerThreads=
             platform.resizePool(pool, settings.workerThreads())
     if claimBatch is not None:
         settings.setLimit("claimBatch", claimBatch)
+    if memoryQueueCapacity is not None:
+        settings.setLimit("memoryQueueCapacity", memoryQueueCapacity)
     return envelope.ok("CONFIGURED", u"configuration updated", _configuration(dbName))
 
 
@@ -72,7 +78,8 @@ def _configuration(dbName=None):
     return {"defaultDatabase": settings.databaseName(None),
             "schema": settings.schemaName(dbName),
             "workerThreads": settings.workerThreads(),
-            "claimBatch": settings.claimBatch()}
+            "claimBatch": settings.claimBatch(),
+            "memoryQueueCapacity": settings.memoryQueueCapacity()}
 
 
 @guarded
@@ -110,7 +117,7 @@ def getEngineInfo():
     pool = k.state.get("pool")
     data = _configuration()
     data.update({"executorId": k.executorId, "generation": k.generation.get(),
-                 "inFlight": k.inFlight.get(),
+                 "inFlight": k.inFlight.get(), "inMemoryQueued": memoryqueue.depth(),
                  "poolThreads": platform.poolSize(pool) if pool is not None else 0,
                  "poolActive": platform.activeCount(pool) if pool is not None else 0,
                  "modules": runtime.registeredModules()})

@@ -1,7 +1,8 @@
 """The calls of buttons, tag scripts, the gateway timer and the console.
 
-Start work durably (``enqueue``, alias ``start``), run the dispatch cycle (``dispatch``), read
-runs and their steps, and cancel. Every call returns an envelope ``{ok, code, message,
+Start work durably (``enqueue``, alias ``start``) or from a tag event without I/O
+(``enqueueInMemory``), run the dispatch cycle (``dispatch``), read runs and their steps, and
+cancel. Every call returns an envelope ``{ok, code, message,
 data}``; nothing is written when a call is refused.
 """
 from __future__ import absolute_import, division, print_function
@@ -11,7 +12,8 @@ import uuid
 from exchange.workflows.api import envelope
 from exchange.workflows.api.envelope import guarded
 from exchange.workflows.db import runs, steps as stepLog
-from exchange.workflows.engine import codec, compat, dispatcher, runtime, settings, validate
+from exchange.workflows.engine import codec, compat, dispatcher, memoryqueue, runtime, \
+    settings, validate
 from exchange.workflows.engine.errors import InvalidArgument
 
 _RUN_KEYS = {"workflow_id": "workflowId", "workflow_name": "workflowName", "status": "status",
@@ -72,6 +74,40 @@ def _timeoutMs(definition, timeoutSeconds):
     return timeoutMs
 
 
+class _Request(object):
+    """A validated enqueue request: every field checked, the inputs already JSON."""
+
+    def __init__(self, workflowName, inputs, queueName, partitionKey, priority,
+                 deduplicationId, workflowId, timeoutSeconds):
+        validate.name("workflowName", workflowName)
+        definition = _definition(workflowName)
+        self.inputsJson = _inputsJson(definition, inputs)
+        self.queueName = validate.name("queueName", queueName, False) or settings.DEFAULT_QUEUE
+        validate.name("partitionKey", partitionKey, False)
+        validate.name("deduplicationId", deduplicationId, False)
+        validate.name("workflowId", workflowId, False)
+        validate.wholeNumber("priority", priority)
+        if not -2147483648 <= priority <= 2147483647:
+            raise InvalidArgument(u"priority must fit in 32 bits")
+        self.workflowName = workflowName
+        self.partitionKey = partitionKey
+        self.priority = priority
+        self.deduplicationId = deduplicationId
+        self.timeoutMs = _timeoutMs(definition, timeoutSeconds)
+        self.workflowId = workflowId or compat.toText(uuid.uuid4())
+
+    def rowJson(self):
+        """The run as one JSON object (db.runs.insertBatch's format), inputs spliced in as the
+        JSON text they were validated as."""
+        fields = codec.encode({"workflow_id": self.workflowId,
+                               "workflow_name": self.workflowName,
+                               "queue_name": self.queueName, "priority": self.priority,
+                               "partition_key": self.partitionKey,
+                               "deduplication_id": self.deduplicationId,
+                               "timeout_ms": self.timeoutMs})
+        return u'{"inputs": %s, %s' % (self.inputsJson, fields[1:])
+
+
 @guarded
 def enqueue(workflowName, inputs=None, queueName=None, partitionKey=None, priority=0,
             deduplicationId=None, workflowId=None, timeoutSeconds=None, dbName=None):
@@ -80,28 +116,20 @@ def enqueue(workflowName, inputs=None, queueName=None, partitionKey=None, priori
     With a caller-supplied ``workflowId`` the call is idempotent: a second call returns the
     same id (code WORKFLOW_EXISTS) and creates nothing.
     """
-    validate.name("workflowName", workflowName)
-    definition = _definition(workflowName)
-    inputsJson = _inputsJson(definition, inputs)
-    queueName = validate.name("queueName", queueName, False) or settings.DEFAULT_QUEUE
-    validate.name("partitionKey", partitionKey, False)
-    validate.name("deduplicationId", deduplicationId, False)
-    validate.name("workflowId", workflowId, False)
-    validate.wholeNumber("priority", priority)
-    if not -2147483648 <= priority <= 2147483647:
-        raise InvalidArgument(u"priority must fit in 32 bits")
-    timeoutMs = _timeoutMs(definition, timeoutSeconds)
-    newId = workflowId or compat.toText(uuid.uuid4())
+    request = _Request(workflowName, inputs, queueName, partitionKey, priority,
+                       deduplicationId, workflowId, timeoutSeconds)
+    newId = request.workflowId
     for _ in range(3):
-        if runs.insert(dbName, newId, workflowName, queueName, priority, partitionKey,
-                       deduplicationId, inputsJson, timeoutMs):
+        if runs.insert(dbName, newId, workflowName, request.queueName, priority, partitionKey,
+                       deduplicationId, request.inputsJson, request.timeoutMs):
             return envelope.ok("WORKFLOW_ENQUEUED", u"workflow %s enqueued" % workflowName,
                                {"workflowId": newId, "workflowName": workflowName,
                                 "created": True})
         existing = runs.get(dbName, newId)
         if existing is not None:
             return _existing(existing, workflowName)
-        holder = runs.dedupHolder(dbName, queueName, deduplicationId) if deduplicationId else None
+        holder = runs.dedupHolder(dbName, request.queueName, deduplicationId) \
+            if deduplicationId else None
         if holder is not None:
             return envelope.fail("DUPLICATE_DEDUPLICATION_ID",
                                  u"deduplication id %r is held by active workflow %s"
@@ -109,6 +137,28 @@ def enqueue(workflowName, inputs=None, queueName=None, partitionKey=None, priori
                                  {"workflowId": holder, "deduplicationId": deduplicationId})
         # the holder ended between our insert and our look-up: the id is free, try again
     return envelope.fail(envelope.INTERNAL_ERROR, u"could not enqueue after 3 tries")
+
+
+@guarded
+def enqueueInMemory(workflowName, inputs=None, queueName=None, partitionKey=None, priority=0,
+                    deduplicationId=None, workflowId=None, timeoutSeconds=None, dbName=None):
+    """Accept a workflow start without touching the database, for tag event scripts (which
+    must return in single-digit milliseconds).
+
+    The request is validated like ``enqueue`` and offered to a bounded queue kept JVM-wide;
+    the next dispatch writes it to the database in a batch. Codes: ACCEPTED_IN_MEMORY (with
+    the workflowId it will have), IN_MEMORY_QUEUE_FULL (nothing accepted), or the
+    validation codes of ``enqueue``.
+    """
+    request = _Request(workflowName, inputs, queueName, partitionKey, priority,
+                       deduplicationId, workflowId, timeoutSeconds)
+    accepted, depth = memoryqueue.offer(dbName, request.rowJson())
+    data = {"workflowId": request.workflowId, "workflowName": workflowName, "depth": depth}
+    if not accepted:
+        return envelope.fail("IN_MEMORY_QUEUE_FULL", u"the in-memory queue holds %d requests "
+                             u"and accepts no more until dispatch flushes it" % depth, data)
+    return envelope.ok("ACCEPTED_IN_MEMORY", u"workflow %s accepted; dispatch stores it"
+                       % workflowName, data)
 
 
 def _existing(row, workflowName):

@@ -26,6 +26,21 @@ VALUES (?, ?, 'ENQUEUED', ?, ?, ?, ?, CAST(? AS jsonb), ?)
 ON CONFLICT DO NOTHING
 RETURNING workflow_id"""
 
+# Many runs in one statement (the in-memory enqueue flush): one JSON array parameter whose
+# objects carry the columns by name, inserted in array order so FIFO holds. A row whose id or
+# active deduplication id is taken is skipped (ON CONFLICT DO NOTHING); the ids returned are
+# the rows that landed.
+_INSERT_BATCH = """INSERT INTO {schema}.workflow_runs
+    (workflow_id, workflow_name, status, queue_name, priority, partition_key, deduplication_id,
+     inputs, timeout_ms)
+SELECT e.item->>'workflow_id', e.item->>'workflow_name', 'ENQUEUED', e.item->>'queue_name',
+       CAST(e.item->>'priority' AS integer), e.item->>'partition_key',
+       e.item->>'deduplication_id', e.item->'inputs', CAST(e.item->>'timeout_ms' AS bigint)
+  FROM jsonb_array_elements(CAST(? AS jsonb)) WITH ORDINALITY AS e(item, n)
+ ORDER BY e.n
+ON CONFLICT DO NOTHING
+RETURNING workflow_id"""
+
 _DEDUP_HOLDER = """SELECT workflow_id FROM {schema}.workflow_runs
  WHERE queue_name = ? AND deduplication_id = ? AND status IN ('ENQUEUED', 'PENDING', 'RUNNING')"""
 
@@ -128,6 +143,11 @@ def insert(dbName, workflowId, workflowName, queueName, priority, partitionKey,
                     [workflowId, workflowName, queueName, priority, partitionKey,
                      deduplicationId, inputsJson, timeoutMs])
     return bool(rows)
+
+
+def insertBatch(dbName, itemsJson):
+    """Insert ENQUEUED runs from a JSON array of row objects; the ids that landed."""
+    return [row[0] for row in tx.query(dbName, sql.bind(_INSERT_BATCH, dbName), [itemsJson])]
 
 
 def dedupHolder(dbName, queueName, deduplicationId):

@@ -12,6 +12,7 @@ DEFAULT_SCHEMA = "workflows"
 DEFAULT_QUEUE = "default"
 DEFAULT_WORKER_THREADS = 8
 DEFAULT_CLAIM_BATCH = 32
+DEFAULT_MEMORY_QUEUE_CAPACITY = 10000
 MAX_INPUTS_BYTES = 1024 * 1024
 TX_TIMEOUT_MS = 30000
 
@@ -24,6 +25,8 @@ STATUS_CANCELLED = "CANCELLED"
 ACTIVE_STATUSES = (STATUS_ENQUEUED, STATUS_PENDING, STATUS_RUNNING)
 TERMINAL_STATUSES = (STATUS_SUCCESS, STATUS_ERROR, STATUS_CANCELLED)
 ALL_STATUSES = ACTIVE_STATUSES + TERMINAL_STATUSES
+
+LIMITS = ("workerThreads", "claimBatch", "memoryQueueCapacity")
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
@@ -60,6 +63,11 @@ def claimBatch():
     return int(_config().getOrDefault("claimBatch", DEFAULT_CLAIM_BATCH))
 
 
+def memoryQueueCapacity():
+    """How many in-memory enqueues may wait for the database (per database connection)."""
+    return int(_config().getOrDefault("memoryQueueCapacity", DEFAULT_MEMORY_QUEUE_CAPACITY))
+
+
 def setDefaultDatabase(name):
     """Name the database connection used when a call passes no dbName."""
     from exchange.workflows.engine import validate
@@ -81,9 +89,9 @@ def setSchema(schema, dbName=None):
 
 
 def setLimit(key, value):
-    """Set a positive integer limit (workerThreads, claimBatch)."""
+    """Set a positive integer limit (workerThreads, claimBatch, memoryQueueCapacity)."""
     from exchange.workflows.engine import validate
-    if key not in ("workerThreads", "claimBatch"):
+    if key not in LIMITS:
         from exchange.workflows.engine.errors import InvalidArgument
         raise InvalidArgument(u"unknown setting %r" % (key,))
     _config().put(key, validate.wholeNumber(key, value, 1))

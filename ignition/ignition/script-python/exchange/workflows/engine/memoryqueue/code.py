@@ -1,0 +1,98 @@
+"""The in-memory fast path: accept starts with no I/O, land them in the database in batches.
+
+Tag event scripts get three shared threads and must return in milliseconds, so
+``enqueueInMemory`` only offers one JSON text to a bounded queue kept in the kernel (a Java
+queue on a gateway: it survives project saves and is shared by every interpreter). Dispatch
+calls ``flush``: one flusher at a time per JVM reads the oldest items without removing them,
+inserts them with one statement, and only then removes them, so a database outage keeps
+them queued for the next tick instead of losing them.
+"""
+from __future__ import absolute_import, division, print_function
+
+from exchange.workflows.db import runs, tx
+from exchange.workflows.engine import compat, kernel, settings
+
+BATCH_SIZE = 500          # rows per INSERT statement
+BATCHES_PER_FLUSH = 10    # a dispatch tick stays short; the rest waits for the next tick
+
+
+def _logger():
+    import system
+    return system.util.getLogger("exchange.workflows.memoryqueue")
+
+
+def _queue(dbName):
+    return kernel.getKernel().memoryQueue(settings.databaseName(dbName),
+                                          settings.memoryQueueCapacity())
+
+
+def offer(dbName, rowJson):
+    """Queue one validated run (db.runs.insertBatch's row format); (accepted, depth)."""
+    queue = _queue(dbName)
+    accepted = queue.offer(rowJson)
+    return bool(accepted), queue.size()
+
+
+def depth(dbName=None):
+    """How many accepted requests wait for the database."""
+    queue = kernel.getKernel().memoryQueues.get(settings.databaseName(dbName))
+    return 0 if queue is None else queue.size()
+
+
+def flush(dbName=None):
+    """Write queued requests to the database; counts of what this call did. Database errors
+    (an outage, a missing schema) leave the items queued and propagate; an item whose data
+    the database refuses is logged and dropped so it cannot block the items behind it."""
+    result = {"flushed": 0, "skipped": 0, "refused": 0}
+    k = kernel.getKernel()
+    queue = k.memoryQueues.get(settings.databaseName(dbName))
+    if queue is None or queue.size() == 0 or not k.flushing.compareAndSet(0, 1):
+        return result
+    try:
+        for _ in range(BATCHES_PER_FLUSH):
+            batch = _oldest(queue, BATCH_SIZE)
+            if not batch:
+                break
+            _land(dbName, batch, result)
+            for _ in batch:
+                queue.poll()  # the only remover is this flusher: these are the same items
+    finally:
+        k.flushing.set(0)
+    return result
+
+
+def _oldest(queue, limit):
+    items = []
+    iterator = queue.iterator()
+    while len(items) < limit and iterator.hasNext():
+        items.append(compat.toText(iterator.next()))
+    return items
+
+
+def _refusesTheData(error):
+    """A data exception (22) or a constraint violation (23): this row's fault, not the
+    database's or the configuration's (those keep every item queued)."""
+    state = tx.sqlState(error)
+    return state is not None and state[:2] in ("22", "23")
+
+
+def _land(dbName, batch, result):
+    try:
+        landed = runs.insertBatch(dbName, u"[%s]" % u",".join(batch))
+    except compat.CATCHABLE as error:
+        if not _refusesTheData(error):
+            raise
+        if len(batch) == 1:
+            result["refused"] += 1
+            _logger().error(u"an in-memory enqueue was refused by the database and dropped: "
+                            u"%s; request: %s" % (compat.describeError(error)[1], batch[0]))
+            return
+        for item in batch:  # find the one the database refuses; the rest still land
+            _land(dbName, [item], result)
+        return
+    result["flushed"] += len(landed)
+    skipped = len(batch) - len(landed)
+    if skipped:
+        result["skipped"] += skipped
+        _logger().warn(u"%d in-memory enqueue(s) not stored: their workflow id or active "
+                       u"deduplication id already exists" % skipped)
