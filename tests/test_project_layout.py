@@ -59,3 +59,52 @@ def test_every_sql_statement_of_the_system_database_lives_in_db():
         with open(code) as handle:
             text = handle.read()
         assert not SQL.search(text), code + " contains SQL; it belongs in db/"
+
+
+# The 8.3 gateway event scripts: (folder, file, function, the call it must make, attributes).
+EVENT_SCRIPTS = [
+    ("startup", "onStartup.py", "onStartup", "exchange.workflows.api.lifecycle.onStartup",
+     {"enabled": True}),
+    ("shutdown", "onShutdown.py", "onShutdown", "exchange.workflows.api.lifecycle.onShutdown",
+     {"enabled": True}),
+    (os.path.join("timer", "dispatch"), "handleTimerEvent.py", "handleTimerEvent",
+     "exchange.workflows.api.service.dispatch",
+     {"enabled": True, "fixedDelay": True, "delay": 1000, "sharedThread": False}),
+]
+
+
+class _Recorder(object):
+    """Stands in for the ``exchange`` package: records the dotted call a script makes."""
+
+    def __init__(self, calls, path="exchange"):
+        self._calls = calls
+        self._path = path
+
+    def __getattr__(self, name):
+        return _Recorder(self._calls, self._path + "." + name)
+
+    def __call__(self, *args, **kwargs):
+        self._calls.append(self._path)
+
+
+def test_gateway_event_scripts_are_one_line_calls_into_the_library():
+    for folder, filename, function, call, attributes in EVENT_SCRIPTS:
+        base = os.path.join(PROJECT, "ignition", folder)
+        with open(os.path.join(base, "resource.json")) as handle:
+            resource = json.load(handle)
+        assert resource["scope"] == "G" and resource["files"] == [filename], folder
+        for key, value in attributes.items():
+            assert resource["attributes"][key] == value, (folder, key)
+        with open(os.path.join(base, filename)) as handle:
+            source = handle.read()
+        assert source.startswith("def %s():" % function), filename
+        calls = []
+        namespace = {"exchange": _Recorder(calls)}
+        exec(compile(source, filename, "exec"), namespace)
+        namespace[function]()
+        assert calls == [call], (filename, calls)
+        # the library function the script names exists
+        module, name = call.rsplit(".", 1)
+        path = os.path.join(PROJECT, "ignition", "script-python", *module.split("."))
+        with open(os.path.join(path, "code.py")) as handle:
+            assert "def %s(" % name in handle.read(), call

@@ -290,3 +290,42 @@ def briefly(ms=30):
 def with_deadline(gateName):
     wait_quietly(gateName)
     return label(3)
+
+
+def _javaRuntimeError(message):
+    """A java.lang.RuntimeException on the JVM; a RuntimeError stand-in elsewhere (the tests
+    that need the Java class run under Jython only)."""
+    import sys
+    if sys.platform.startswith("java"):
+        from java.lang import RuntimeException  # novm
+        return RuntimeException(message)
+    return RuntimeError(message)
+
+
+@step(retriesAllowed=True, maxAttempts=3, intervalSeconds=0.02, backoffRate=1.0)
+def java_flaky(failures):
+    note("java_flaky")
+    if times("java_flaky") <= failures:
+        raise _javaRuntimeError(u"PLC write to FIC-101 timed out")
+    return "written"
+
+
+@workflow
+def java_failing_step(failures=1):
+    return java_flaky(failures)
+
+
+@workflow
+def java_failing_body():
+    raise _javaRuntimeError(u"recipe server refused the download")
+
+
+@step(retriesAllowed=True, maxAttempts=2, intervalSeconds=0.02, backoffRate=1.0)
+def divide_in_database():
+    note("divide")
+    return system.db.runScalarPrepQuery("SELECT 1 / 0", [], DB)
+
+
+@workflow
+def database_error_step():
+    return divide_in_database()

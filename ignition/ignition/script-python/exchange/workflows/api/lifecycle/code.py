@@ -1,0 +1,86 @@
+"""What the gateway's startup and shutdown event scripts call.
+
+Ignition runs these scripts at gateway start and stop, and also around every project save
+(the old script environment shuts down, a new one starts, and threads of the old one keep
+running). So both are safe to run at any time: startup is idempotent and shutdown never
+stops the worker pool or forgets JVM-wide state, because work started before a save must
+finish under its old code. What a real restart needs beyond that (runs of the stopped JVM)
+is recovered from the database.
+"""
+from __future__ import absolute_import, division, print_function
+
+from exchange.workflows.api import admin, envelope
+from exchange.workflows.api.envelope import guarded
+from exchange.workflows.engine import compat, kernel, memoryqueue, platform, settings
+
+SHUTDOWN_FLUSH_PASSES = 20  # up to 100,000 queued requests written before a stop
+
+
+def _logger():
+    import system
+    return system.util.getLogger("exchange.workflows.lifecycle")
+
+
+@guarded
+def onStartup(workflowModules=None, installSchema=True, dbName=None):
+    """Make this gateway an executor: install or upgrade the system schema (idempotent,
+    serialised between gateways), register the workflow modules, create the worker pool
+    once per JVM. Call it from the startup script; it never raises.
+
+    ``workflowModules`` names the script modules that define workflows, e.g.
+    ``["plant.batch.workflows"]``. Code STARTED; data tells whether this is the first start
+    in this JVM (``firstStart``) or a restart of the scripts by a project save.
+    """
+    k = kernel.getKernel()
+    firstStart = k.state.putIfAbsent("started", True) is None
+    problems = {}
+    if installSchema:
+        installed = admin.installSchema(dbName)
+        if not installed["ok"]:
+            problems["schema"] = installed["message"]
+    if workflowModules:
+        registered = admin.registerWorkflowModules(workflowModules)
+        if not registered["ok"]:
+            problems["modules"] = registered["message"]
+    pool = k.pool()
+    data = {"executorId": k.executorId, "generation": k.generation.get(),
+            "firstStart": firstStart, "inFlight": k.inFlight.get(),
+            "poolThreads": platform.poolSize(pool), "problems": problems,
+            "database": settings.databaseName(dbName)}
+    message = u"executor %s %s (generation %d, %d run(s) in flight)" % (
+        k.executorId, u"started" if firstStart else u"restarted its scripts",
+        data["generation"], data["inFlight"])
+    if problems:
+        _logger().error(u"%s with problems: %s" % (message, problems))
+        return envelope.fail("STARTED_WITH_PROBLEMS", message, data)
+    _logger().info(message)
+    return envelope.ok("STARTED", message, data)
+
+
+@guarded
+def onShutdown(dbName=None):
+    """Write requests still waiting in the in-memory queue to the database (a real stop
+    would lose them), and leave everything else as it is: after a project save the running
+    workflows go on in the old interpreter. Call it from the shutdown script."""
+    flushed = 0
+    left = memoryqueue.depth(dbName)
+    try:
+        for _ in range(SHUTDOWN_FLUSH_PASSES):
+            if memoryqueue.depth(dbName) == 0:
+                break
+            landed = memoryqueue.flush(dbName)
+            flushed += landed["flushed"]
+            if not (landed["flushed"] or landed["skipped"] or landed["refused"]):
+                compat.sleepMs(50)  # the timer's dispatch is flushing right now
+        left = memoryqueue.depth(dbName)
+    except compat.CATCHABLE as error:
+        left = memoryqueue.depth(dbName)
+        _logger().error(u"shutdown could not store %d in-memory enqueue(s): %s"
+                        % (left, compat.describeError(error)[1]))
+    k = kernel.getKernel()
+    data = {"executorId": k.executorId, "flushed": flushed, "inMemoryLeft": left,
+            "inFlight": k.inFlight.get()}
+    message = u"scripts stopping: %d in-memory enqueue(s) stored, %d left, %d run(s) in " \
+              u"flight keep running" % (flushed, left, data["inFlight"])
+    _logger().info(message)
+    return envelope.ok("STOPPED", message, data)

@@ -1,0 +1,302 @@
+"""The gateway's platform: Java exceptions, Java threads, the JVM-wide kernel, project saves,
+the in-memory fast path, and the startup/shutdown scripts. Runs under CPython (pytest) and
+Jython (tests/jython_suite.py); the tests about Java classes run under Jython only."""
+from __future__ import absolute_import, division, print_function
+
+import os
+import shutil
+import tempfile
+import threading
+
+import support
+from helpers import waitFor
+
+jythonOnly = support.unittest.skipUnless(support.IS_JYTHON, "needs the JVM (Jython)")
+
+SAVE_MODULE = '''"""A workflow module whose code changes between two project saves."""
+from __future__ import absolute_import
+import time
+import system
+from exchange.workflows.engine.runtime import step, workflow
+
+VERSION = "%s"
+
+
+@step
+def stamp():
+    return VERSION
+
+
+@workflow(name="save_test.versioned")
+def versioned(gateName=None):
+    if gateName:
+        gate = system.util.getGlobals()[gateName]
+        deadline = time.time() + 20
+        while not gate.is_set() and time.time() < deadline:
+            gate.wait(0.01)
+    return [VERSION, stamp()]
+'''
+
+
+class _StatementCounter(object):
+    """Counts system.db calls while installed (the engine reaches system.db at call time)."""
+
+    NAMES = ("runPrepQuery", "runPrepUpdate", "runScalarPrepQuery", "beginTransaction")
+
+    def __init__(self, testCase):
+        import system
+        self.calls = []
+        for name in self.NAMES:
+            original = getattr(system.db, name)
+            setattr(system.db, name, self._counting(name, original))
+            testCase.addCleanup(setattr, system.db, name, original)
+
+    def _counting(self, name, original):
+        def call(*args, **kwargs):
+            self.calls.append(name)
+            return original(*args, **kwargs)
+        return call
+
+
+def onJavaThreads(function, count):
+    """Call ``function()`` from ``count`` threads started together (Java threads on the JVM,
+    as tag event threads are); the results."""
+    if not support.IS_JYTHON:
+        from helpers import runConcurrently
+        return runConcurrently(function, count)
+    from java.lang import Thread  # novm
+    from java.util.concurrent import ConcurrentLinkedQueue, CountDownLatch, TimeUnit  # novm
+    start, done = CountDownLatch(1), CountDownLatch(count)
+    results = ConcurrentLinkedQueue()
+
+    def work():
+        try:
+            getattr(start, "await")()  # `await` is a keyword in Python 3
+            results.add(function())
+        finally:
+            done.countDown()
+    threads = [Thread(work, "tag-event-%d" % i) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    start.countDown()
+    getattr(done, "await")(30, TimeUnit.SECONDS)
+    return list(results)
+
+
+def pythonObjectsIn(value, path="kernel"):
+    """Paths of Python objects (or Python subclasses of Java classes) under a Java value."""
+    from java.util import Map  # novm
+    from org.python.core import PyObject, PyProxy  # novm
+    if PyObject.isInstance(value) or PyProxy.isInstance(value):
+        return [path]
+    found = []
+    if isinstance(value, Map):
+        for key in value.keySet():
+            found.extend(pythonObjectsIn(value.get(key), "%s.%s" % (path, key)))
+    return found
+
+
+class JavaExceptionTest(support.EngineCase):
+    @jythonOnly
+    def test_a_java_exception_in_a_step_is_retried_and_recorded(self):
+        engine = self.engine
+        recovered = engine.enqueue("java_failing_step", inputs={"failures": 1})
+        failed = engine.enqueue("java_failing_step", inputs={"failures": 5})
+        assert engine.runToEnd(recovered, failed) == ["SUCCESS", "ERROR"]
+        assert engine.service.getResult(recovered, 1)["data"]["output"] == "written"
+        assert engine.sideEffects(recovered, "java_flaky") == 2, "retried once, then succeeded"
+        assert engine.sideEffects(failed, "java_flaky") == 3, "maxAttempts=3"
+        step = engine.service.listSteps(failed)["data"]["steps"][0]
+        assert step["status"] == "ERROR" and step["attempts"] == 3
+        assert step["error"]["type"] == "java.lang.RuntimeException"
+        assert step["error"]["message"] == u"PLC write to FIC-101 timed out"
+        error = engine.service.getStatus(failed)["data"]["error"]
+        assert error["type"].endswith("StepError")
+        assert "java.lang.RuntimeException" in error["message"]
+
+    @jythonOnly
+    def test_a_java_exception_in_the_body_ends_the_run_in_error(self):
+        engine = self.engine
+        wf = engine.enqueue("java_failing_body")
+        assert engine.runToEnd(wf) == ["ERROR"]
+        error = engine.service.getStatus(wf)["data"]["error"]
+        assert error["type"] == "java.lang.RuntimeException"
+        assert error["message"] == u"recipe server refused the download"
+        assert "java_failing_body" in error["traceback"] or "RuntimeException" in \
+            error["traceback"]
+
+    def test_a_database_error_inside_a_step_is_retried_and_recorded_with_its_cause(self):
+        engine = self.engine
+        wf = engine.enqueue("database_error_step")
+        assert engine.runToEnd(wf) == ["ERROR"]
+        assert engine.sideEffects(wf, "divide") == 2, "maxAttempts=2"
+        step = engine.service.listSteps(wf)["data"]["steps"][0]
+        assert step["status"] == "ERROR" and step["attempts"] == 2
+        assert "division by zero" in step["error"]["message"], step["error"]
+        if support.IS_JYTHON:  # system.db raises a Java exception around the SQLException
+            assert step["error"]["type"].startswith("java."), step["error"]
+        assert engine.service.getStatus(wf)["data"]["error"]["type"].endswith("StepError")
+
+
+class KernelTest(support.EngineCase):
+    @jythonOnly
+    def test_the_kernel_in_the_globals_holds_java_objects_only(self):
+        import system
+        from exchange.workflows.engine import kernel
+        ack = self.engine.service.enqueueInMemory("three_steps")  # a queue, a pool, a run
+        assert self.engine.runToEnd(ack["data"]["workflowId"]) == ["SUCCESS"]
+        state = system.util.getGlobals()[kernel.KERNEL_KEY]
+        assert pythonObjectsIn(state) == [], "these would pin an old interpreter"
+        pool = kernel.getKernel().pool()
+        assert pythonObjectsIn(pool.getThreadFactory(), "pool.threadFactory") == []
+
+    def test_the_kernel_is_created_once_under_concurrent_first_use(self):
+        from simulator import gateway
+        from exchange.workflows.engine import kernel
+        gateway.resetGlobals()
+        ids = onJavaThreads(lambda: kernel.getKernel().executorId, 16)
+        assert len(ids) == 16 and len(set(ids)) == 1, set(ids)
+
+
+class ProjectSaveTest(support.EngineCase):
+    def setUp(self):
+        support.EngineCase.setUp(self)
+        from simulator import loader
+        self.root = tempfile.mkdtemp(prefix="wf_save_")
+        self.addCleanup(shutil.rmtree, self.root, True)
+        self.addCleanup(loader.simulateProjectSave, ["savetest"])
+        os.makedirs(os.path.join(self.root, "savetest", "flows"))
+        self.writeVersion("v1")
+        loader.install([self.root])
+
+    def writeVersion(self, version):
+        with open(os.path.join(self.root, "savetest", "flows", "code.py"), "w") as handle:
+            handle.write(SAVE_MODULE % version)
+
+    def test_a_save_keeps_the_pool_and_each_run_keeps_the_code_it_started_with(self):
+        import system
+        from simulator import loader
+        from exchange.workflows.engine import kernel, platform
+        import exchange.workflows.api.lifecycle as lifecycle
+        engine = self.engine
+        assert lifecycle.onStartup(["savetest.flows"])["ok"]
+        engine.admin.configure(workerThreads=4)
+        gate = threading.Event()
+        system.util.getGlobals()["gate.save"] = gate
+        before = engine.enqueue("save_test.versioned", inputs={"gateName": "gate.save"})
+        engine.runUntil(lambda: engine.status(before) == "RUNNING")
+        pool = kernel.getKernel().state.get("pool")
+        threads = platform.poolSize(pool)
+
+        # the save: old scripts shut down, the library is imported afresh, new scripts start
+        assert lifecycle.onShutdown()["ok"]
+        self.writeVersion("v2")
+        loader.simulateProjectSave()
+        import exchange.workflows.api.lifecycle as freshLifecycle
+        import exchange.workflows.api.service as freshService
+        from exchange.workflows.engine import kernel as freshKernel
+        assert freshService is not engine.service, "the save did not create new modules"
+        started = freshLifecycle.onStartup(["savetest.flows"])
+        assert started["ok"] and started["data"]["firstStart"] is False, started
+        assert freshKernel.getKernel().state.get("pool") == pool, "a save replaced the pool"
+        assert platform.poolSize(pool) == threads, "a save started threads"
+
+        after = freshService.enqueue("save_test.versioned")["data"]["workflowId"]
+        waitFor(lambda: freshService.dispatch() and engine.status(after) == "SUCCESS", 20,
+                0.005, "the run claimed after the save finishes")
+        assert engine.status(before) == "RUNNING", "the old run waits for its gate"
+        gate.set()
+        waitFor(lambda: engine.status(before) == "SUCCESS", 20, 0.005, "the old run finishes")
+        assert freshService.getResult(before, 1)["data"]["output"] == ["v1", "v1"]
+        assert freshService.getResult(after, 1)["data"]["output"] == ["v2", "v2"]
+        attempts = self.gw.sql("SELECT attempts FROM workflows.workflow_runs "
+                               "WHERE workflow_id IN (%s, %s)", before, after)
+        assert sorted(a[0] for a in attempts) == [1, 1], "a run was claimed twice"
+        assert freshKernel.getKernel().state.get("pool") == pool
+        assert platform.poolSize(pool) <= 4
+
+
+class InMemoryEnqueueTest(support.EngineCase):
+    def test_concurrent_in_memory_enqueues_touch_no_database_and_all_land(self):
+        engine = self.engine
+        counter = _StatementCounter(self)
+        acks = onJavaThreads(lambda: engine.service.enqueueInMemory(
+            "three_steps", inputs={"kg": 1}), 100)
+        assert counter.calls == [], "enqueueInMemory reached the database: %s" % counter.calls
+        assert len(acks) == 100 and all(a["code"] == "ACCEPTED_IN_MEMORY" for a in acks), \
+            [a for a in acks if not a["ok"]][:3]
+        ids = set(a["data"]["workflowId"] for a in acks)
+        assert len(ids) == 100
+        assert engine.admin.getEngineInfo()["data"]["inMemoryQueued"] == 100
+        flushed = engine.service.dispatch()["data"]
+        assert flushed["flushed"] == 100, flushed
+        rows = engine.gw.sql("SELECT workflow_id FROM workflows.workflow_runs")
+        assert set(r[0] for r in rows) == ids
+        assert engine.runToEnd(*sorted(ids)) == ["SUCCESS"] * 100
+
+    def test_in_memory_enqueue_validates_like_enqueue(self):
+        service = self.engine.service
+        assert service.enqueueInMemory("no_such_flow")["code"] == "UNKNOWN_WORKFLOW"
+        assert service.enqueueInMemory("gated", inputs={})["code"] == "INVALID_INPUTS"
+        assert service.enqueueInMemory("three_steps", inputs={"kg": object()})["code"] == \
+            "INPUTS_NOT_SERIALIZABLE"
+        assert self.engine.admin.getEngineInfo()["data"]["inMemoryQueued"] == 0
+
+    def test_a_full_queue_refuses_and_keeps_what_it_accepted(self):
+        engine = self.engine
+        engine.admin.configure(memoryQueueCapacity=3)
+        acks = [engine.service.enqueueInMemory("three_steps") for _ in range(4)]
+        assert [a["code"] for a in acks] == ["ACCEPTED_IN_MEMORY"] * 3 + ["IN_MEMORY_QUEUE_FULL"]
+        assert engine.service.dispatch()["data"]["flushed"] == 3
+        landed = set(r[0] for r in engine.gw.sql("SELECT workflow_id FROM workflows.workflow_runs"))
+        assert landed == set(a["data"]["workflowId"] for a in acks[:3])
+
+    def test_a_conflicting_request_does_not_block_the_rest_of_its_batch(self):
+        engine = self.engine
+        service = engine.service
+        first = service.enqueueInMemory("three_steps", deduplicationId="lot-9", priority=1)
+        second = service.enqueueInMemory("three_steps", deduplicationId="lot-9")
+        third = service.enqueueInMemory("three_steps", workflowId="batch-77")
+        again = service.enqueueInMemory("three_steps", workflowId="batch-77")
+        assert all(a["ok"] for a in (first, second, third, again))
+        result = service.dispatch()["data"]
+        assert (result["flushed"], result["skipped"]) == (2, 2), result
+        landed = sorted(r[0] for r in engine.gw.sql("SELECT workflow_id FROM "
+                                                     "workflows.workflow_runs"))
+        assert landed == sorted([first["data"]["workflowId"], "batch-77"])
+        assert engine.admin.getEngineInfo()["data"]["inMemoryQueued"] == 0
+
+    def test_requests_stay_queued_while_the_schema_is_missing(self):
+        engine = self.engine
+        engine.admin.configure(schemaName="not_installed_yet")
+        assert engine.service.enqueueInMemory("three_steps")["ok"]
+        assert engine.service.dispatch()["code"] == "SCHEMA_NOT_INSTALLED"
+        assert engine.admin.getEngineInfo()["data"]["inMemoryQueued"] == 1, "a request was lost"
+        engine.admin.configure(schemaName="workflows")
+        assert engine.service.dispatch()["data"]["flushed"] == 1
+
+
+class LifecycleTest(support.EngineCase):
+    def test_startup_is_idempotent_and_shutdown_stores_queued_requests(self):
+        import exchange.workflows.api.lifecycle as lifecycle
+        from exchange.workflows.engine import kernel
+        first = lifecycle.onStartup(["testing.flows"])
+        assert first["ok"] and first["code"] == "STARTED", first
+        assert first["data"]["firstStart"] is True
+        again = lifecycle.onStartup(["testing.flows"])
+        assert again["ok"] and again["data"]["firstStart"] is False
+        assert again["data"]["executorId"] == first["data"]["executorId"]
+        pool = kernel.getKernel().state.get("pool")
+        ack = self.engine.service.enqueueInMemory("three_steps")
+        stopped = lifecycle.onShutdown()
+        assert stopped["ok"] and stopped["data"]["flushed"] == 1, stopped
+        assert self.engine.status(ack["data"]["workflowId"]) == "ENQUEUED"
+        assert kernel.getKernel().state.get("pool") == pool
+        assert not kernel.getKernel().pool().isShutdown(), "shutdown stopped the pool"
+        assert self.engine.runToEnd(ack["data"]["workflowId"]) == ["SUCCESS"]
+
+    def test_startup_reports_a_missing_module_without_raising(self):
+        import exchange.workflows.api.lifecycle as lifecycle
+        result = lifecycle.onStartup(["no.such.module"])
+        assert result["ok"] is False and result["code"] == "STARTED_WITH_PROBLEMS"
+        assert "no.such.module" in result["data"]["problems"]["modules"]
