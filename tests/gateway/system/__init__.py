@@ -1,9 +1,10 @@
-"""The ``system`` package of the CPython gateway simulator.
+"""The ``system`` package of the gateway simulator, for CPython 3 and Jython 2.7.
 
-Put ``tests/gateway`` on sys.path and ``import system``: ``system.db`` (psycopg2),
-``system.util``, ``system.date`` and ``system.tag`` behave like an Ignition 8.1/8.3
-gateway's for the functions exchange.workflows uses. Gateway configuration that is not
-Ignition API (datasources, project name, resets) lives in ``simulator.gateway``.
+Put ``tests/gateway`` on sys.path and ``import system``: ``system.db`` (psycopg2 under
+CPython, pgJDBC under Jython), ``system.util``, ``system.date`` and ``system.tag`` behave
+like an Ignition 8.1/8.3 gateway's for the functions exchange.workflows uses. Gateway
+configuration that is not Ignition API (datasources, project name, resets) lives in
+``simulator.gateway``. JVM-lifetime state lives in ``system._jvm``.
 """
 from system import dataset  # noqa: F401
 from system import db  # noqa: F401

@@ -1,12 +1,26 @@
-"""PyDataSet: what system.db.runPrepQuery returns (CPython simulator).
+"""PyDataSet: what system.db.runPrepQuery returns.
 
 Mirrors Ignition's ``com.inductiveautomation.ignition.common.script.builtin.DatasetUtilities.PyDataSet``:
 a read-only sequence of rows, each row addressable by index or column name, plus the
 Java ``Dataset`` accessors (getRowCount, getColumnNames, getValueAt, ...).
 
-Cells are whatever psycopg2 returns (int, str, bool, float, Decimal, datetime, None ...);
-json/jsonb columns come back as their text (see system.db).
+Cells: under CPython whatever psycopg2 returns (int, str, bool, float, Decimal, datetime,
+None ...; json/jsonb as text, see system._psycopg2_driver). Under Jython each row is the Java
+``Object[]`` that ``ResultSet.getObject`` filled, so reading a cell goes through Jython's
+Java -> Python coercion (Long -> long, String -> unicode, Timestamp stays a java.util.Date),
+as on a gateway; getColumnNames() is then a Java ``List<String>``.
 """
+import sys
+
+_STRING_TYPES = (str, type(u""))
+
+if sys.platform.startswith("java"):
+    from java.util import ArrayList as _ArrayList  # novm
+
+    def _nameList(names):
+        return _ArrayList(names)
+else:
+    _nameList = list
 
 
 class PyRow(object):
@@ -19,7 +33,7 @@ class PyRow(object):
         self._values = values
 
     def __getitem__(self, key):
-        if isinstance(key, str):
+        if isinstance(key, _STRING_TYPES):
             return self._values[self._ds._indexOrRaise(key)]
         return self._values[key]
 
@@ -52,14 +66,14 @@ class PyDataSet(object):
     """Read-only dataset: ``len(ds)``, ``ds[i]``, ``for row in ds``, Java Dataset accessors."""
 
     def __init__(self, columnNames, rows):
-        self._columns = [str(c) for c in columnNames]
+        self._columns = [c if isinstance(c, _STRING_TYPES) else str(c) for c in columnNames]
         self._index = {}
         for i, name in enumerate(self._columns):
             self._index.setdefault(name, i)
         self._lowerIndex = {}
         for i, name in enumerate(self._columns):
             self._lowerIndex.setdefault(name.lower(), i)
-        self._rows = [PyRow(self, tuple(r)) for r in rows]
+        self._rows = [PyRow(self, tuple(r) if isinstance(r, list) else r) for r in rows]
 
     # --- Python sequence protocol -----------------------------------------------------
     def __len__(self):
@@ -82,7 +96,7 @@ class PyDataSet(object):
         return len(self._columns)
 
     def getColumnNames(self):
-        return list(self._columns)
+        return _nameList(self._columns)
 
     def getColumnName(self, index):
         return self._columns[index]
@@ -93,11 +107,11 @@ class PyDataSet(object):
         Exact match first, then case-insensitive (Postgres folds unquoted names)."""
         i = self._index.get(name)
         if i is None:
-            i = self._lowerIndex.get(str(name).lower(), -1)
+            i = self._lowerIndex.get(name.lower() if isinstance(name, _STRING_TYPES) else name, -1)
         return i
 
     def getValueAt(self, row, col):
-        if isinstance(col, str):
+        if isinstance(col, _STRING_TYPES):
             col = self._indexOrRaise(col)
         return self._rows[row]._values[col]
 

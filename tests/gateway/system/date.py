@@ -1,21 +1,25 @@
-"""system.date for the CPython gateway simulator.
+"""system.date of the gateway simulator.
 
 Ignition's dates are ``java.util.Date`` (epoch milliseconds, shown in the gateway JVM's
-time zone). Here a date is a naive ``datetime`` in local time with millisecond precision
-(``now()`` truncates microseconds); aware datetimes are accepted too. Arithmetic is done on
-epoch milliseconds, as Java does, so it is correct across DST changes.
+time zone). Under Jython they are exactly that: the functions work on ``java.util.Date``,
+``java.util.Calendar`` and ``java.text.SimpleDateFormat`` (the block at the end of this
+module). Under CPython a date is a naive ``datetime`` in local time with millisecond
+precision (``now()`` truncates microseconds); aware datetimes are accepted too. Arithmetic
+is done on epoch milliseconds, as Java does, so it is correct across DST changes.
 ``format``/``parse`` understand the common ``SimpleDateFormat`` letters:
 y M d H h k K m s S a E D z Z and quoted literals ('T', '' for a quote).
 Months in ``getDate``/``getMonth`` are 0-based, as in Ignition.
 """
 import datetime as _dt
 import re as _re
+import sys as _sys
 import time as _time
 
 _MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
            "September", "October", "November", "December"]
 _DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
-_EPOCH_UTC = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
+_IS_JAVA = _sys.platform.startswith("java")
+_EPOCH_UTC = None if _IS_JAVA else _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)  # novm
 
 
 def now():
@@ -245,3 +249,82 @@ def parse(dateString, formatString="yyyy-MM-dd HH:mm:ss"):
         else:
             raise ValueError("Unsupported pattern character '%s' in parse" % kind)
     return _dt.datetime.strptime(dateString, "".join(parts))
+
+
+# --- Jython: java.util.Date, as on a gateway --------------------------------------------
+if _IS_JAVA:
+    from java.text import SimpleDateFormat as _SimpleDateFormat  # novm
+    from java.util import Calendar as _Calendar  # novm
+    from java.util import Date as _Date  # novm
+
+    def _calendar(date):
+        cal = _Calendar.getInstance()
+        cal.setTime(date)
+        return cal
+
+    def _field(date, field):
+        return _calendar(date).get(field)
+
+    def _set(date, **fields):
+        cal = _calendar(date)
+        for name, value in fields.items():
+            cal.set(getattr(_Calendar, name), int(value))
+        return cal.getTime()
+
+    def now():  # noqa: F811 - the Java variant
+        return _Date()
+
+    def toMillis(date):  # noqa: F811
+        return date.getTime()
+
+    def fromMillis(millis):  # noqa: F811
+        return _Date(int(millis))
+
+    def _shift(date, millis):  # noqa: F811
+        return _Date(date.getTime() + int(millis))
+
+    def addDays(date, value):  # noqa: F811
+        """Calendar days (wall-clock time kept: Calendar.add(DAY_OF_MONTH))."""
+        cal = _calendar(date)
+        cal.add(_Calendar.DAY_OF_MONTH, int(value))
+        return cal.getTime()
+
+    def getDate(year, month, day):  # noqa: F811
+        """Midnight of the given day; ``month`` is 0-based (0 = January)."""
+        cal = _Calendar.getInstance()
+        cal.clear()
+        cal.set(int(year), int(month), int(day))
+        return cal.getTime()
+
+    def setTime(date, hour, minute, second):  # noqa: F811
+        return _set(date, HOUR_OF_DAY=hour, MINUTE=minute, SECOND=second)
+
+    def midnight(date):  # noqa: F811
+        return _set(date, HOUR_OF_DAY=0, MINUTE=0, SECOND=0, MILLISECOND=0)
+
+    def getYear(date):  # noqa: F811
+        return _field(date, _Calendar.YEAR)
+
+    def getMonth(date):  # noqa: F811
+        return _field(date, _Calendar.MONTH)
+
+    def getDayOfMonth(date):  # noqa: F811
+        return _field(date, _Calendar.DAY_OF_MONTH)
+
+    def getHour24(date):  # noqa: F811
+        return _field(date, _Calendar.HOUR_OF_DAY)
+
+    def getMinute(date):  # noqa: F811
+        return _field(date, _Calendar.MINUTE)
+
+    def getSecond(date):  # noqa: F811
+        return _field(date, _Calendar.SECOND)
+
+    def getMillis(date):  # noqa: F811
+        return _field(date, _Calendar.MILLISECOND)
+
+    def format(date, format="yyyy-MM-dd HH:mm:ss"):  # noqa: A001,A002,F811
+        return _SimpleDateFormat(format).format(date)
+
+    def parse(dateString, formatString="yyyy-MM-dd HH:mm:ss"):  # noqa: F811
+        return _SimpleDateFormat(formatString).parse(dateString)

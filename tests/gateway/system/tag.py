@@ -1,10 +1,11 @@
-"""system.tag for the CPython gateway simulator: an in-memory tag table.
+"""system.tag of the gateway simulator: an in-memory tag table (JVM-wide, see system._jvm).
 
 * Paths are lists (as in Ignition). A path without a provider gets ``[default]``;
   ``[~]`` means ``[default]``; a trailing ``.value`` property is ignored; lookups are
   case-insensitive.
-* readBlocking -> list of QualifiedValue (``.value``, ``.quality``, ``.timestamp`` and the
-  Java getters). A missing tag reads as value None with quality ``Bad_NotFound``.
+* readBlocking -> list of QualifiedValue (``.value``, ``.quality``, ``.timestamp`` (a
+  system.date date: java.util.Date under Jython) and the Java getters). A missing tag
+  reads as value None with quality ``Bad_NotFound``.
 * writeBlocking -> list of QualityCode. SIMULATOR CONVENIENCE: writing a path that does
   not exist creates the tag (a real gateway answers Bad_NotFound).
 
@@ -20,12 +21,19 @@ Simulator extensions (not Ignition API), all named ``sim*``:
   ``simSetQuality(path, qualityName)``, ``simWaitForEvents(timeoutSeconds)``.
 """
 import collections
-import datetime
 import logging
 import threading
-from concurrent.futures import ThreadPoolExecutor
+
+try:
+    import queue as _queue  # novm
+except ImportError:  # Python 2 / Jython
+    import Queue as _queue  # novm
+
+from system import _jvm
+from system import date as _date
 
 _logger = logging.getLogger("system.tag")
+_STRING_TYPES = (str, type(u""))
 
 EVENT_THREADS = 3
 EVENT_QUEUE_SIZE = 5
@@ -63,7 +71,7 @@ class QualityCode(object):
     def __eq__(self, other):
         if isinstance(other, QualityCode):
             return self.name == other.name
-        if isinstance(other, str):
+        if isinstance(other, _STRING_TYPES):
             return self.name == other
         return NotImplemented
 
@@ -131,15 +139,43 @@ class TagInfo(object):
 
 
 def _now():
-    d = datetime.datetime.now()
-    return d.replace(microsecond=(d.microsecond // 1000) * 1000)
+    return _date.now()
 
 
-_lock = threading.RLock()
-_tags = {}
-_pool = [None]
-_pending = [0]
-_idle = threading.Condition(_lock)
+class _EventPool(object):
+    """The gateway's tag event pool: ``threads`` daemon workers taking jobs in order."""
+
+    def __init__(self, threads):
+        self._jobs = _queue.Queue()
+        for number in range(threads):
+            worker = threading.Thread(target=self._work, name="tag-event-%d" % (number + 1))
+            worker.daemon = True
+            worker.start()
+
+    def submit(self, fn, *args):
+        self._jobs.put((fn, args))
+
+    def _work(self):
+        while True:
+            fn, args = self._jobs.get()
+            try:
+                fn(*args)
+            except _jvm.CATCHABLE:
+                _logger.exception("tag event job failed")
+
+
+def _newState():
+    lock = threading.RLock()
+    return {"lock": lock, "idle": threading.Condition(lock), "tags": {}, "pool": [None],
+            "pending": [0]}
+
+
+_state = _jvm.shared("system.tag", _newState)
+_lock = _state["lock"]
+_tags = _state["tags"]
+_pool = _state["pool"]
+_pending = _state["pending"]
+_idle = _state["idle"]
 
 
 def _normalize(path):
@@ -158,14 +194,14 @@ def _key(path):
 
 
 def _executor():
-    if _pool[0] is None:
-        _pool[0] = ThreadPoolExecutor(max_workers=EVENT_THREADS,
-                                      thread_name_prefix="tag-event")
-    return _pool[0]
+    with _lock:
+        if _pool[0] is None:
+            _pool[0] = _EventPool(EVENT_THREADS)
+        return _pool[0]
 
 
 def _asList(paths):
-    if isinstance(paths, str):
+    if isinstance(paths, _STRING_TYPES):
         raise TypeError("tagPaths must be a list of strings, got a string")
     return list(paths)
 
@@ -185,7 +221,7 @@ def readBlocking(tagPaths, timeout=45000):
 def readAsync(tagPaths, callback):
     """Calls ``callback(listOfQualifiedValues)`` on another thread."""
     values = readBlocking(tagPaths)
-    threading.Thread(target=callback, args=(values,), name="tag-readAsync").start()
+    _daemon(callback, (values,), "tag-readAsync")
 
 
 def _set(path, value, quality):
@@ -232,7 +268,7 @@ def _drainOne(tag):
         for fn in scripts:
             try:
                 fn(info, tag.path, previous, current, initial, missed)
-            except Exception:
+            except _jvm.CATCHABLE:
                 _logger.exception("Error in value-change script of %s", tag.path)
     finally:
         with _lock:
@@ -267,7 +303,13 @@ def writeAsync(tagPaths, values, callback=None):
         result = writeBlocking(tagPaths, values)
         if callback is not None:
             callback(result)
-    threading.Thread(target=run, name="tag-writeAsync").start()
+    _daemon(run, (), "tag-writeAsync")
+
+
+def _daemon(fn, args, name):
+    thread = threading.Thread(target=fn, args=args, name=name)
+    thread.daemon = True
+    thread.start()
 
 
 def exists(tagPath):

@@ -1,13 +1,17 @@
-"""system.util for the CPython gateway simulator.
+"""system.util of the gateway simulator (CPython and Jython).
 
-* getGlobals(): ONE process-wide dict (also ``system.util.globals``), surviving project
-  saves (reloads of the engine) and even re-imports of this module.
+* getGlobals(): ONE JVM-wide dict (also ``system.util.globals``), surviving project
+  saves (reloads of the engine), re-imports of this module and, under Jython, separate
+  ``PythonInterpreter``s (see system._jvm). It supports get, setdefault (atomic), [], pop,
+  clear like Ignition's.
 * getLogger(name): Ignition's LoggerEx over Python ``logging`` (TRACE = level 5).
   The ``*f`` methods take Java ``String.format`` style patterns (``%s``, ``%d``); the
   simulator formats them with Python ``%`` eagerly, so a bad pattern fails in tests even
-  when the level is disabled.
+  when the level is disabled. The throwable may be a Python or (Jython) a Java exception.
 * invokeAsynchronous(): a new, started, daemon thread per call (named after
   ``description``); an exception escaping the function is logged, as the gateway does.
+  Under Jython it returns the ``java.lang.Thread``, as Ignition does; under CPython a
+  ``threading.Thread``.
 """
 import json
 import logging
@@ -54,9 +58,9 @@ class LoggerEx(object):
     def _log(self, level, message, throwable=None):
         excInfo = None
         if isinstance(throwable, BaseException):
-            excInfo = (type(throwable), throwable, throwable.__traceback__)
+            excInfo = (type(throwable), throwable, getattr(throwable, "__traceback__", None))
         elif throwable is not None:
-            message = "%s: %s" % (message, throwable)
+            message = "%s: %s" % (message, _javaStackTrace(throwable) or throwable)
         self._logger.log(level, "%s", message, exc_info=excInfo)
 
     def _logf(self, level, fmt, args):
@@ -103,6 +107,19 @@ class LoggerEx(object):
         return self._logger.isEnabledFor(logging.INFO)
 
 
+def _javaStackTrace(throwable):
+    """The printed stack trace of a Java throwable (None for anything else)."""
+    if not _jvm.IS_JAVA:
+        return None
+    from java.io import PrintWriter, StringWriter  # novm
+    from java.lang import Throwable  # novm
+    if not isinstance(throwable, Throwable):
+        return None
+    writer = StringWriter()
+    throwable.printStackTrace(PrintWriter(writer))
+    return writer.toString()
+
+
 def getLogger(name):
     return LoggerEx(name)
 
@@ -121,7 +138,8 @@ _counterLock = threading.Lock()
 
 
 def invokeAsynchronous(function, args=None, kwargs=None, description=None):
-    """Run ``function(*args, **kwargs)`` on a new daemon thread; returns the started thread."""
+    """Run ``function(*args, **kwargs)`` on a new daemon thread; returns the started thread
+    (a java.lang.Thread under Jython)."""
     args = tuple(args or ())
     kwargs = dict(kwargs or {})
     with _counterLock:
@@ -132,10 +150,20 @@ def invokeAsynchronous(function, args=None, kwargs=None, description=None):
     def run():
         try:
             function(*args, **kwargs)
-        except BaseException:
-            _asyncLogger.error("Error in asynchronous script %r", name, exc_info=sys.exc_info())
+        except _jvm.CATCHABLE + (BaseException,):
+            error = sys.exc_info()[1]
+            trace = _javaStackTrace(error)
+            if trace is not None:
+                _asyncLogger.error("Error in asynchronous script %r: %s", name, trace)
+            else:
+                _asyncLogger.error("Error in asynchronous script %r", name,
+                                   exc_info=sys.exc_info())
 
-    thread = threading.Thread(target=run, name=name)
+    if _jvm.IS_JAVA:
+        from java.lang import Thread  # novm
+        thread = Thread(run, name)
+    else:
+        thread = threading.Thread(target=run, name=name)
     thread.daemon = True
     thread.start()
     return thread
