@@ -1,4 +1,4 @@
-"""Import hook: Ignition project library scripts under CPython.
+"""Import hook: Ignition project library scripts under CPython 3 and Jython 2.7.
 
 An Ignition project keeps its script library in ``<project>/ignition/script-python``; the
 module ``a.b.c`` is the file ``a/b/c/code.py`` there. A folder without ``code.py`` is a
@@ -15,9 +15,12 @@ may use ``system.db...`` without importing it.
 next import re-executes the code (fresh module objects, fresh classes) while
 ``system.util.getGlobals()`` survives: what a project save does to a gateway.
 
-The resolution logic (``_locate``) is plain functions so a Jython 2.7 (PEP 302) variant can
-reuse it.
+The resolution logic (``_locate``, ``_initModule``, ``_execModule``) is plain functions
+shared by two bindings: importlib (``find_spec``/``exec_module``) on CPython 3, PEP 302
+(``find_module``/``load_module``) on Jython 2.7.
 """
+from __future__ import absolute_import
+
 import os
 import sys
 
@@ -89,49 +92,91 @@ def _execModule(module, codeFile):
     exec(compile(source, codeFile, "exec", dont_inherit=True), module.__dict__)
 
 
-# --- CPython 3 (importlib) binding -----------------------------------------------------
-import importlib.abc  # noqa: E402
-import importlib.machinery  # noqa: E402
-
-
-class _Loader(importlib.abc.Loader):
-    def __init__(self, codeFile, folders):
-        self.codeFile = codeFile
-        self.folders = folders
-
-    def create_module(self, spec):
+def _finding(fullname):
+    """(codeFile, folders) when ``fullname`` is a script-library module, else None."""
+    if not _ROOTS or not _isOurs(fullname):
         return None
-
-    def exec_module(self, module):
-        _initModule(module, module.__name__, self.codeFile, self.folders)
-        _CREATED.add(module.__name__)
-        _execModule(module, self.codeFile)
-
-    def get_filename(self, fullname):
-        return self.codeFile
-
-    def get_source(self, fullname):
-        if self.codeFile is None:
-            return ""
-        with open(self.codeFile) as f:
-            return f.read()
+    codeFile, folders = _locate(fullname)
+    return (codeFile, folders) if folders else None
 
 
-class ScriptLibraryFinder(importlib.abc.MetaPathFinder):
-    def find_spec(self, fullname, path=None, target=None):
-        if not _ROOTS or not _isOurs(fullname):
+if sys.version_info[0] >= 3:
+    # --- CPython 3 (importlib) binding -------------------------------------------------
+    import importlib.abc  # novm
+    import importlib.machinery  # novm
+
+    class _Loader(importlib.abc.Loader):
+        def __init__(self, codeFile, folders):
+            self.codeFile = codeFile
+            self.folders = folders
+
+        def create_module(self, spec):
             return None
-        codeFile, folders = _locate(fullname)
-        if not folders:
-            return None
-        spec = importlib.machinery.ModuleSpec(fullname, _Loader(codeFile, folders),
-                                              origin=codeFile, is_package=True)
-        spec.submodule_search_locations = list(folders)
-        spec.has_location = codeFile is not None
-        return spec
 
-    def invalidate_caches(self):
-        pass
+        def exec_module(self, module):
+            _initModule(module, module.__name__, self.codeFile, self.folders)
+            _CREATED.add(module.__name__)
+            _execModule(module, self.codeFile)
+
+        def get_filename(self, fullname):
+            return self.codeFile
+
+        def get_source(self, fullname):
+            if self.codeFile is None:
+                return ""
+            with open(self.codeFile) as f:
+                return f.read()
+
+    class ScriptLibraryFinder(importlib.abc.MetaPathFinder):  # novm
+        def find_spec(self, fullname, path=None, target=None):
+            found = _finding(fullname)
+            if found is None:
+                return None
+            codeFile, folders = found
+            spec = importlib.machinery.ModuleSpec(fullname, _Loader(codeFile, folders),  # novm
+                                                  origin=codeFile, is_package=True)
+            spec.submodule_search_locations = list(folders)
+            spec.has_location = codeFile is not None
+            return spec
+
+        def invalidate_caches(self):
+            pass
+else:
+    # --- Jython 2.7 (PEP 302) binding --------------------------------------------------
+    import imp  # novm
+
+    class _Pep302Loader(object):
+        def __init__(self, codeFile, folders):
+            self.codeFile = codeFile
+            self.folders = folders
+
+        def load_module(self, fullname):
+            module = sys.modules.get(fullname)
+            if module is not None:
+                return module
+            module = imp.new_module(fullname)
+            module.__loader__ = self
+            sys.modules[fullname] = module
+            try:
+                _initModule(module, fullname, self.codeFile, self.folders)
+                _CREATED.add(fullname)
+                _execModule(module, self.codeFile)
+            except:  # noqa: E722 - Java exceptions too: never leave a half-made module
+                sys.modules.pop(fullname, None)
+                _CREATED.discard(fullname)
+                raise
+            return sys.modules[fullname]
+
+        def get_filename(self, fullname):
+            return self.codeFile
+
+        def is_package(self, fullname):
+            return True
+
+    class ScriptLibraryFinder(object):
+        def find_module(self, fullname, path=None):
+            found = _finding(fullname)
+            return _Pep302Loader(*found) if found is not None else None
 
 
 _FINDER = ScriptLibraryFinder()

@@ -8,7 +8,7 @@ number of these (and gateways) may share one system database. Run it as
 """
 from __future__ import absolute_import, division, print_function
 
-import argparse
+import argparse  # novm
 import os
 import sys
 import threading
