@@ -1,12 +1,20 @@
 """The contract of the gateway simulator's ``system`` package.
 
 Every behaviour of system.db / util / date / tag that exchange.workflows relies on is pinned
-here, so each simulator (CPython + psycopg2 now, Jython 2.7 + pgJDBC later) can be held to
-the same file. Keep it Python 2.7 compatible: no f-strings, annotations, keyword-only args.
+here, so both simulators (CPython + psycopg2 under pytest, Jython 2.7 + pgJDBC under
+tests/jython_suite.py) are held to the same file. Keep it Python 2.7 compatible: no
+f-strings, annotations, keyword-only args.
 
-Database: ``dsnProvider`` (set by tests/conftest.py under pytest) or the environment
-variable WORKFLOWS_CONTRACT_DSN (a database we may create tables in); DB tests skip without
-either. The runner must put ``tests/gateway`` and ``tests`` on sys.path.
+Errors differ by interpreter as they differ between a gateway and our CPython stand-in:
+under Jython system.db raises ``java.lang.Exception("Error executing system.db...", cause)``
+with the driver's ``SQLException`` as cause (not caught by ``except Exception``), under
+CPython ``system.db.DatabaseError``. The tests read both through ``errorMessages`` and the
+engine's own ``exchange.workflows.db.tx.sqlState``.
+
+Database: ``dsnProvider`` (set by tests/conftest.py under pytest, by tests/jython_suite.py
+under Jython) or the environment variable WORKFLOWS_CONTRACT_DSN (a database we may create
+tables in); DB tests skip without either. The runner must put ``tests/gateway`` and
+``tests`` on sys.path; this module installs the engine's script library for sqlState.
 """
 import logging
 import os
@@ -18,11 +26,21 @@ import time
 import unittest
 
 import system
-from helpers import waitFor
+from helpers import runConcurrently, waitFor
 from simulator import gateway, loader
+
+loader.install([loader.engineRoot()])
+from exchange.workflows.db.tx import sqlState  # noqa: E402  (the engine's SQLSTATE reader)
 
 STRING_TYPES = (str, type(u""))  # + unicode on Python 2 / Jython
 INT_TYPES = (int, type(2 ** 64))  # + long on Python 2 / Jython
+JYTHON = sys.platform.startswith("java")
+if JYTHON:
+    import java.lang  # novm
+    import java.sql  # novm
+    CATCHABLE = (Exception, java.lang.Throwable)
+else:
+    CATCHABLE = (Exception,)
 
 dsnProvider = None
 DSN_ENV = "WORKFLOWS_CONTRACT_DSN"
@@ -51,6 +69,19 @@ def itemCount():
     return scalar("SELECT count(*) FROM contract_items")
 
 
+def errorMessages(error):
+    """The messages of an error and its causes, outermost first (Python or Java)."""
+    messages = []
+    while error is not None and len(messages) < 10:
+        if JYTHON and isinstance(error, java.lang.Throwable):
+            messages.append(error.getMessage() or u"")
+        else:
+            messages.append(u"%s" % (error,))
+        cause = getattr(error, "cause", None)  # Java: getCause() as a bean property
+        error = cause if cause is not error else None
+    return messages
+
+
 class DbTestCase(unittest.TestCase):
     maxConnections = 8
     poolWaitSeconds = 10.0
@@ -73,11 +104,31 @@ class DbTestCase(unittest.TestCase):
         gateway.setDefaultDatabase(DB)
 
     def assertDatabaseError(self, fn, *args, **kwargs):
+        """The error ``fn`` raises: what a gateway raises (java.lang.Exception, exactly)
+        under Jython, system.db.DatabaseError under CPython; its message is always
+        ``Error executing system.db.<function>(...)``."""
         try:
             fn(*args, **kwargs)
-        except system.db.DatabaseError as e:
+        except CATCHABLE as e:
+            if JYTHON:
+                self.assertTrue(type(e) is java.lang.Exception, repr(e))
+            else:
+                self.assertTrue(isinstance(e, system.db.DatabaseError), repr(e))
+            self.assertTrue(errorMessages(e)[0].startswith("Error executing system.db."),
+                            errorMessages(e))
             return e
-        self.fail("expected system.db.DatabaseError from %r" % (fn,))
+        self.fail("expected a system.db error from %r" % (fn,))
+
+    def assertErrorSays(self, error, text):
+        self.assertTrue(any(text in m for m in errorMessages(error)), errorMessages(error))
+
+    def assertSqlCause(self, error, state):
+        """The SQLSTATE ``state`` reaches the engine, and the cause is the driver's error
+        (a java.sql.SQLException under Jython)."""
+        self.assertEqual(sqlState(error), state)
+        self.assertTrue(error.cause is not None)
+        if JYTHON:
+            self.assertTrue(isinstance(error.cause, java.sql.SQLException), repr(error.cause))
 
 
 class PyDataSetContract(DbTestCase):
@@ -180,34 +231,33 @@ class ErrorContract(DbTestCase):
     def test_run_prep_query_on_update_raises_after_running(self):
         update("INSERT INTO contract_items (name, qty) VALUES ('u', 1)")
         e = self.assertDatabaseError(query, "UPDATE contract_items SET qty = 2 WHERE name = 'u'")
-        self.assertTrue("No results were returned by the query." in str(e), str(e))
-        self.assertTrue(str(e).startswith("Error executing system.db.runPrepQuery("), str(e))
+        self.assertErrorSays(e, "No results were returned by the query.")
+        self.assertTrue(errorMessages(e)[0].startswith("Error executing system.db.runPrepQuery("))
         # like pgJDBC's executeQuery, the statement ran (autocommit: committed)
         self.assertEqual(scalar("SELECT qty FROM contract_items WHERE name = 'u'"), 2)
 
     def test_run_prep_update_on_select_raises(self):
         e = self.assertDatabaseError(update, "SELECT 1")
-        self.assertTrue("A result was returned when none was expected." in str(e), str(e))
-        self.assertTrue(str(e).startswith("Error executing system.db.runPrepUpdate("), str(e))
+        self.assertErrorSays(e, "A result was returned when none was expected.")
+        self.assertTrue(errorMessages(e)[0].startswith("Error executing system.db.runPrepUpdate("))
 
     def test_unknown_database(self):
         e = self.assertDatabaseError(system.db.runPrepQuery, "SELECT 1", [], "NoSuchDb")
-        self.assertTrue('Datasource "NoSuchDb" does not exist' in str(e), str(e))
-        self.assertTrue(e.sqlState is None)
+        self.assertErrorSays(e, 'Datasource "NoSuchDb" does not exist')
+        self.assertTrue(sqlState(e) is None)
         e = self.assertDatabaseError(system.db.beginTransaction, "NoSuchDb")
-        self.assertTrue('Datasource "NoSuchDb" does not exist' in str(e), str(e))
+        self.assertErrorSays(e, 'Datasource "NoSuchDb" does not exist')
 
     def test_sql_state_unique_violation(self):
         update("INSERT INTO contract_items (name) VALUES (?)", ["dup"])
         e = self.assertDatabaseError(update, "INSERT INTO contract_items (name) VALUES (?)", ["dup"])
-        self.assertEqual(e.sqlState, "23505")
-        self.assertTrue(e.cause is not None)
-        self.assertTrue("duplicate key" in str(e), str(e))
+        self.assertSqlCause(e, "23505")
+        self.assertErrorSays(e, "duplicate key")
 
     def test_sql_state_undefined_table(self):
         e = self.assertDatabaseError(query, "SELECT * FROM contract_no_such_table")
-        self.assertEqual(e.sqlState, "42P01")
-        self.assertTrue("contract_no_such_table" in str(e), str(e))
+        self.assertSqlCause(e, "42P01")
+        self.assertErrorSays(e, "contract_no_such_table")
 
     def test_connection_info(self):
         ds = system.db.getConnectionInfo(DB)
@@ -248,7 +298,8 @@ class TransactionContract(DbTestCase):
         system.db.closeTransaction(tx)
         self.assertEqual(itemCount(), 0)
         e = self.assertDatabaseError(scalar, "SELECT 1", None, tx)
-        self.assertTrue("closed" in str(e), str(e))
+        self.assertErrorSays(e, "closed")
+        self.assertTrue(sqlState(e) is None)
         self.assertDatabaseError(system.db.commitTransaction, tx)
         self.assertDatabaseError(system.db.closeTransaction, tx)
         self.assertDatabaseError(scalar, "SELECT 1", None, "no-such-transaction")
@@ -288,9 +339,9 @@ class TransactionContract(DbTestCase):
         tx = system.db.beginTransaction(DB)
         try:
             e = self.assertDatabaseError(scalar, "SELECT * FROM contract_no_such_table", None, tx)
-            self.assertEqual(e.sqlState, "42P01")
+            self.assertSqlCause(e, "42P01")
             e = self.assertDatabaseError(scalar, "SELECT 1", None, tx)
-            self.assertEqual(e.sqlState, "25P02")
+            self.assertSqlCause(e, "25P02")
             system.db.rollbackTransaction(tx)
             self.assertEqual(scalar("SELECT 1", tx=tx), 1)
         finally:
@@ -302,7 +353,7 @@ class TransactionContract(DbTestCase):
         waitFor(lambda: gateway.openTransactionCount() == 0, 10,
                 message="transaction never expired")
         e = self.assertDatabaseError(scalar, "SELECT 1", None, tx)
-        self.assertTrue("closed" in str(e), str(e))
+        self.assertErrorSays(e, "closed")
         self.assertEqual(itemCount(), 0)
 
     def test_use_resets_the_inactivity_timer(self):
@@ -334,7 +385,7 @@ class PoolContract(DbTestCase):
             start = time.time()
             e = self.assertDatabaseError(system.db.beginTransaction, DB)
             self.assertTrue(time.time() - start >= 0.25)
-            self.assertTrue("Cannot get a connection" in str(e), str(e))
+            self.assertErrorSays(e, "Cannot get a connection")
             self.assertDatabaseError(scalar, "SELECT 1")
         finally:
             system.db.closeTransaction(tx1)
@@ -385,7 +436,7 @@ class PoolContract(DbTestCase):
         self.assertTrue(scalar("SELECT pg_terminate_backend(?)", [pid]))
         waitFor(lambda: self.backendGone(pid), 10, message="backend not terminated")
         e = self.assertDatabaseError(scalar, "SELECT 1", None, tx)
-        self.assertTrue(e.sqlState is None or e.sqlState[:2] in ("08", "57"), e.sqlState)
+        self.assertTrue(sqlState(e) is None or sqlState(e)[:2] in ("08", "57"), sqlState(e))
         system.db.closeTransaction(tx)
         tx1 = system.db.beginTransaction(DB)
         tx2 = system.db.beginTransaction(DB)
@@ -412,16 +463,62 @@ class UtilContract(unittest.TestCase):
         self.assertTrue(g is system.util.getGlobals())
         self.assertTrue(g is system.util.globals)
         g["contract.key"] = 1
-        original = sys.modules["system.util"]
+        names = ("system.util", "system._jvm")
+        originals = dict((name, sys.modules[name]) for name in names)
         try:
-            del sys.modules["system.util"]
+            for name in names:  # even the module that keeps JVM-wide state is re-run
+                del sys.modules[name]
+                delattr(system, name.split(".")[1])
             fresh = __import__("system.util", fromlist=["getGlobals"])
-            self.assertTrue(fresh is not original)
+            self.assertTrue(fresh is not originals["system.util"])
+            self.assertTrue(sys.modules["system._jvm"] is not originals["system._jvm"])
             self.assertTrue(fresh.getGlobals() is g)
+            self.assertEqual(fresh.getGlobals()["contract.key"], 1)
         finally:
-            sys.modules["system.util"] = original
-            system.util = original
+            sys.modules.update(originals)
+            system.util = originals["system.util"]
+            system._jvm = originals["system._jvm"]
             g.pop("contract.key", None)
+
+    def test_globals_dict_operations_and_atomic_setdefault(self):
+        g = system.util.getGlobals()
+        key = "contract.setdefault"
+        try:
+            self.assertTrue(g.get(key) is None)
+            winners = runConcurrently(lambda: g.setdefault(key, object()), 16)
+            self.assertEqual(len(winners), 16)
+            self.assertTrue(all(w is g[key] for w in winners), "setdefault is not atomic")
+            g[key] = 2
+            self.assertEqual(g.pop(key), 2)
+            self.assertTrue(g.pop(key, None) is None)
+        finally:
+            g.pop(key, None)
+
+    def test_globals_shared_across_interpreters(self):
+        """A new script environment with its own ``sys`` (a PythonInterpreter with its own
+        PySystemState, as after a project save) imports ``system`` afresh yet sees the very
+        same globals dict."""
+        if not JYTHON:
+            self.skipTest("needs Jython: a second org.python.util.PythonInterpreter")
+        from org.python.core import PyStringMap, PySystemState  # novm
+        from org.python.util import PythonInterpreter  # novm
+        g = system.util.getGlobals()
+        g["contract.fromA"] = "A"
+        interpreter = PythonInterpreter(PyStringMap(), PySystemState())
+        try:
+            interpreter.set("paths", list(sys.path))
+            interpreter.exec("import sys\nsys.path[:0] = paths\nimport system\n"
+                             "g = system.util.getGlobals()\n"
+                             "seen = g.get('contract.fromA')\n"
+                             "g['contract.fromB'] = 'B'\n")
+            self.assertTrue(interpreter.get("system") is not system)  # a separate import
+            self.assertTrue(interpreter.get("g") is g)
+            self.assertEqual(interpreter.get("seen"), "A")
+            self.assertEqual(g.get("contract.fromB"), "B")
+        finally:
+            interpreter.close()
+            g.pop("contract.fromA", None)
+            g.pop("contract.fromB", None)
 
     def test_logger(self):
         name = "contract.logger"
