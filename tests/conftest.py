@@ -16,7 +16,6 @@ Unittest-style modules that define a module-level ``dsnProvider = None`` get it 
 function returning the test database DSN (started lazily), see test_simulator_contract.py.
 """
 import os
-import random
 import sys
 
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -25,7 +24,6 @@ for _p in (os.path.join(TESTS_DIR, "gateway"), TESTS_DIR):
         sys.path.insert(0, _p)
 
 import psycopg2  # noqa: E402
-import psycopg2.extensions  # noqa: E402
 import pytest  # noqa: E402
 
 from helpers import waitFor  # noqa: E402,F401  (re-exported for tests)
@@ -64,27 +62,16 @@ class _SessionDatabase(object):
             self._adminDsn, self._stopper = pgserver.serverFromEnv(DSN_ENV)
         return self._adminDsn
 
-    def _admin(self, statement):
-        conn = psycopg2.connect(self.adminDsn())
-        try:
-            conn.autocommit = True
-            conn.cursor().execute(statement)
-        finally:
-            conn.close()
-
     def testDsn(self):
         if self._dsn is None:
-            name = "wf_test_%d_%06x" % (os.getpid(), random.getrandbits(24))
-            self._admin('CREATE DATABASE "%s"' % name)
-            self._dbName = name
-            self._dsn = psycopg2.extensions.make_dsn(self.adminDsn(), dbname=name)
+            self._dbName, self._dsn = pgserver.createDatabase(self.adminDsn(), "wf_test")
         return self._dsn
 
     def close(self):
         try:
             gateway.closeAll()
             if self._dbName is not None:
-                self._admin('DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % self._dbName)
+                pgserver.dropDatabase(self.adminDsn(), self._dbName)
         finally:
             self._dbName = self._dsn = None
             if self._stopper is not None:

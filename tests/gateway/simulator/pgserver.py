@@ -10,6 +10,8 @@ the system user ``embedded_postgres`` (created if missing).
     server.stop()                 # also registered with atexit; removes the data
 
     dsn, stop = serverFromEnv("WORKFLOWS_TEST_DSN")   # the env var's server, else embedded
+    name, dbDsn = createDatabase(dsn, "wf_test")      # a fresh database on it (psycopg2)
+    dropDatabase(dsn, name)                           # ... dropped, even with sessions open
 """
 import atexit
 import os
@@ -249,6 +251,31 @@ def serverFromEnv(envVar="WORKFLOWS_TEST_DSN"):
         server.stop()
     stopper.server = server
     return server.dsn(), stopper
+
+
+def _admin(adminDsn, statement):
+    import psycopg2
+    conn = psycopg2.connect(adminDsn)
+    try:
+        conn.autocommit = True
+        conn.cursor().execute(statement)
+    finally:
+        conn.close()
+
+
+def createDatabase(adminDsn, prefix="wf_test"):
+    """Create a fresh database ``<prefix>_<pid>_<random>`` on the server of ``adminDsn``;
+    returns (name, libpq DSN of the new database)."""
+    import random
+    import psycopg2.extensions
+    name = "%s_%d_%06x" % (prefix, os.getpid(), random.getrandbits(24))
+    _admin(adminDsn, 'CREATE DATABASE "%s"' % name)
+    return name, psycopg2.extensions.make_dsn(adminDsn, dbname=name)
+
+
+def dropDatabase(adminDsn, name):
+    """Drop a database made by createDatabase, closing any sessions still on it."""
+    _admin(adminDsn, 'DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % name)
 
 
 if __name__ == "__main__":
