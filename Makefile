@@ -1,6 +1,7 @@
 # exchange.workflows: one command to run the engine for real, one to test it.
 #   make demo   headless executor + example workflows on an embedded PostgreSQL
 #   make test   gates (vermin, Jython compile) and the behaviour suite
+#   make test-jython  the suite under Jython 2.7 + pgJDBC (tests/jython_suite.py)
 # WORKFLOWS_DSN (demo) / WORKFLOWS_TEST_DSN (tests) point at an existing server instead.
 
 PYTHON ?= python3
@@ -9,7 +10,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 LIBRARY := ignition/ignition/script-python
 
-.PHONY: test demo gates vermin jython-compile venv clean docs
+.PHONY: test test-jython demo gates vermin jython-compile venv clean docs
 
 $(STAMP): requirements-test.txt
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +22,11 @@ venv: $(STAMP)
 
 test: $(STAMP) gates
 	$(PY) -m pytest -q tests
+
+test-jython: $(STAMP)
+	@sh tests/tools/ensure-jython.sh
+	@command -v jython >/dev/null 2>&1 || { echo "test-jython: jython NOT FOUND - install the Debian packages jython and libpostgresql-jdbc-java"; exit 1; }
+	$(PY) tests/tools/with_database.py -- jython tests/jython_suite.py $(JYTHON_ARGS)
 
 gates: vermin jython-compile
 
