@@ -16,6 +16,7 @@ does not reset it. ``STATE`` is one dict per process that every (re-)import of t
 exceptions are not ``Exception`` subclasses under Jython).
 """
 import sys
+import threading
 
 IS_JAVA = sys.platform.startswith("java")
 _KEY = "_ignitionGatewaySimulatorJvmState"
@@ -51,3 +52,14 @@ def shared(name, factory):
     if value is None:
         value = STATE.setdefault(name, factory())
     return value
+
+
+def sharedState(name, **initial):
+    """``shared(name)`` of a dict holding ``lock`` (an RLock), ``cond`` (a Condition on
+    it) and the ``initial`` values: the JVM-wide state of one system module."""
+    def make():
+        lock = threading.RLock()
+        state = {"lock": lock, "cond": threading.Condition(lock)}
+        state.update(initial)
+        return state
+    return shared(name, make)

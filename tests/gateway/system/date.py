@@ -302,26 +302,16 @@ if _IS_JAVA:
     def midnight(date):  # noqa: F811
         return _set(date, HOUR_OF_DAY=0, MINUTE=0, SECOND=0, MILLISECOND=0)
 
-    def getYear(date):  # noqa: F811
-        return _field(date, _Calendar.YEAR)
+    def _getter(field):
+        return lambda date: _field(date, field)
 
-    def getMonth(date):  # noqa: F811
-        return _field(date, _Calendar.MONTH)
-
-    def getDayOfMonth(date):  # noqa: F811
-        return _field(date, _Calendar.DAY_OF_MONTH)
-
-    def getHour24(date):  # noqa: F811
-        return _field(date, _Calendar.HOUR_OF_DAY)
-
-    def getMinute(date):  # noqa: F811
-        return _field(date, _Calendar.MINUTE)
-
-    def getSecond(date):  # noqa: F811
-        return _field(date, _Calendar.SECOND)
-
-    def getMillis(date):  # noqa: F811
-        return _field(date, _Calendar.MILLISECOND)
+    getYear = _getter(_Calendar.YEAR)  # noqa: F811
+    getMonth = _getter(_Calendar.MONTH)  # noqa: F811 - 0-based, as Calendar.MONTH
+    getDayOfMonth = _getter(_Calendar.DAY_OF_MONTH)  # noqa: F811
+    getHour24 = _getter(_Calendar.HOUR_OF_DAY)  # noqa: F811
+    getMinute = _getter(_Calendar.MINUTE)  # noqa: F811
+    getSecond = _getter(_Calendar.SECOND)  # noqa: F811
+    getMillis = _getter(_Calendar.MILLISECOND)  # noqa: F811
 
     def format(date, format="yyyy-MM-dd HH:mm:ss"):  # noqa: A001,A002,F811
         return _SimpleDateFormat(format).format(date)

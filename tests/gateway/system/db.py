@@ -57,15 +57,10 @@ _ISOLATION_LEVELS = (READ_UNCOMMITTED, READ_COMMITTED, REPEATABLE_READ, SERIALIZ
 _CONNECTION_COLUMNS = ["Name", "DBType", "Status", "MaxConnections", "ActiveConnections"]
 
 
-def _newState():
-    lock = threading.RLock()
-    return {"lock": lock, "txCond": threading.Condition(lock), "datasources": {},
-            "config": {"default": ""}, "txs": {}, "reaper": [None]}
-
-
-_state = _jvm.shared("system.db", _newState)
+_state = _jvm.sharedState("system.db", datasources={}, config={"default": ""}, txs={},
+                          reaper=[None])
 _lock = _state["lock"]
-_txCond = _state["txCond"]
+_txCond = _state["cond"]  # signalled when transactions are used, opened or closed
 _datasources = _state["datasources"]
 _config = _state["config"]
 _txs = _state["txs"]

@@ -164,18 +164,12 @@ class _EventPool(object):
                 _logger.exception("tag event job failed")
 
 
-def _newState():
-    lock = threading.RLock()
-    return {"lock": lock, "idle": threading.Condition(lock), "tags": {}, "pool": [None],
-            "pending": [0]}
-
-
-_state = _jvm.shared("system.tag", _newState)
+_state = _jvm.sharedState("system.tag", tags={}, pool=[None], pending=[0])
 _lock = _state["lock"]
+_idle = _state["cond"]  # signalled when no event is pending
 _tags = _state["tags"]
 _pool = _state["pool"]
 _pending = _state["pending"]
-_idle = _state["idle"]
 
 
 def _normalize(path):
