@@ -1,6 +1,6 @@
 """Run the suite under standalone Jython 2.7 with the gateway simulator over pgJDBC.
 
-    jython tests/jython_suite.py [-v|-q] [module | module.Class | module.Class.test ...]
+    jython tests/jython_suite.py [-v|-q] [--log LEVEL] [module | module.Class | module.Class.test ...]
 
 Usually through ``make test-jython`` (tests/tools/with_database.py makes a throwaway
 database and sets the environment). Needs:
@@ -15,10 +15,12 @@ the script-library loader with the engine, example and fixture projects, and
 ``dsnProvider`` of every test module that has one. Runs the unittest modules in SUITE (or
 the names given), prints unittest's summary and exits 0 only when every test passed
 (and at least one ran). It exits through System.exit so that no stray non-daemon thread
-can keep the JVM alive.
+can keep the JVM alive. Python logging is silent unless ``--log LEVEL`` (e.g. WARNING)
+sends it to stderr.
 """
 from __future__ import print_function
 
+import logging
 import os
 import sys
 import time
@@ -71,31 +73,36 @@ def _installLoader():
 
 
 def _parse(argv):
+    """(verbosity, logging level or None, test names) from the command line."""
     verbosity = 1
+    logLevel = None
     names = []
-    for arg in argv:
+    args = list(argv)
+    while args:
+        arg = args.pop(0)
         if arg in ("-v", "--verbose"):
             verbosity = 2
         elif arg in ("-q", "--quiet"):
             verbosity = 0
+        elif arg == "--log" and args:
+            logLevel = args.pop(0).upper()
         elif arg in ("-h", "--help"):
             print(__doc__)
             raise SystemExit(0)
         elif arg.startswith("-"):
             raise SystemExit("unknown option %s (see --help)" % arg)
         else:
-            names.append(arg[:-3] if arg.endswith(".py") else arg.replace("/", "."))
-    return verbosity, names or list(SUITE)
+            name = arg[:-3] if arg.endswith(".py") else arg
+            name = name.replace("/", ".")
+            names.append(name[len("tests."):] if name.startswith("tests.") else name)
+    return verbosity, logLevel, names or list(SUITE)
 
 
 def _load(names, dsn):
     """A TestSuite for the names; each module's ``dsnProvider`` answers ``dsn``."""
     suite = unittest.TestSuite()
     for name in names:
-        moduleName = name.split(".")[0]
-        if moduleName.startswith("tests."):
-            moduleName = name.split(".")[1]
-        module = __import__(moduleName)
+        module = __import__(name.split(".")[0])
         if getattr(module, "dsnProvider", False) is None:
             module.dsnProvider = lambda: dsn
         suite.addTests(unittest.defaultTestLoader.loadTestsFromName(name))
@@ -103,7 +110,11 @@ def _load(names, dsn):
 
 
 def main(argv):
-    verbosity, names = _parse(argv)
+    verbosity, logLevel, names = _parse(argv)
+    if logLevel:
+        logging.basicConfig(level=logLevel, format="%(levelname)s %(name)s: %(message)s")
+    else:
+        logging.getLogger().addHandler(logging.NullHandler())
     _setUpPaths()
     dsn = os.environ.get(DSN_ENV)
     if not dsn:
