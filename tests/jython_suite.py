@@ -114,7 +114,7 @@ def main(argv):
     if logLevel:
         logging.basicConfig(level=logLevel, format="%(levelname)s %(name)s: %(message)s")
     else:
-        logging.getLogger().addHandler(logging.NullHandler())
+        logging.getLogger().addHandler(logging.NullHandler())  # novm
     _setUpPaths()
     dsn = os.environ.get(DSN_ENV)
     if not dsn:
