@@ -27,7 +27,8 @@ from java.lang import Exception as JavaException  # novm
 from java.lang import Integer, Long, Object, Throwable  # novm
 from java.lang.invoke import MethodHandleProxies, MethodHandles, MethodType  # novm
 from java.math import BigDecimal, BigInteger  # novm
-from java.sql import Connection, ResultSet, SQLException, Statement  # novm
+from java.net import URLEncoder  # novm
+from java.sql import ResultSet, SQLException, Statement  # novm
 from java.util import ArrayList, Properties  # novm
 from java.util.function import IntFunction  # novm
 from java.util.stream import IntStream  # novm
@@ -45,7 +46,6 @@ _DRIVER = _PgDriver()
 _GET_OBJECT = MethodHandles.publicLookup().findVirtual(
     ResultSet, "getObject", MethodType.methodType(Object, Integer.TYPE))
 _INT_TYPES = (int, type(2 ** 64))
-_STRING_TYPES = (str, type(u""))
 
 
 # ---------------------------------------------------------------------------------------
@@ -116,7 +116,6 @@ def jdbcConfig(dsn, stringType="varchar", connectTimeoutSeconds=10):
         props.setProperty("stringtype", "unspecified")
     if ":" in host and not host.startswith("["):
         host = "[%s]" % host  # IPv6 literal
-    from java.net import URLEncoder  # novm
     url = "jdbc:postgresql://%s:%s/%s" % (host, port,
                                           URLEncoder.encode(dbname, "UTF-8").replace("+", "%20"))
     return url, props
@@ -219,7 +218,8 @@ def close(conn):
 
 
 def begin(conn, isolationLevel):
-    """Leave autocommit mode with the given JDBC isolation level (None: the default)."""
+    """Leave autocommit mode with the given isolation level (None: the default); Ignition's
+    constants are JDBC's (java.sql.Connection.TRANSACTION_*: 1, 2, 4, 8)."""
     try:
         if isolationLevel is not None:
             conn.isolated = True
@@ -307,8 +307,3 @@ def execute(conn, ds, query, args, mode, getKey=False):
     finally:
         _closeQuietly(st)
 
-
-# The pool keeps java.sql.Connection's constants in mind: Ignition's isolation levels are
-# JDBC's (READ_UNCOMMITTED=1, READ_COMMITTED=2, REPEATABLE_READ=4, SERIALIZABLE=8).
-assert (Connection.TRANSACTION_READ_UNCOMMITTED, Connection.TRANSACTION_READ_COMMITTED,
-        Connection.TRANSACTION_REPEATABLE_READ, Connection.TRANSACTION_SERIALIZABLE) == (1, 2, 4, 8)
