@@ -1,7 +1,7 @@
 # exchange.workflows: one command to run the engine for real, one to test it.
 #   make demo   headless executor + example workflows on an embedded PostgreSQL
-#   make test   gates (vermin, Jython compile) and the behaviour suite
-#   make test-jython  the suite under Jython 2.7 + pgJDBC (tests/jython_suite.py)
+#   make test   gates (vermin, Jython compile), the suite under CPython, then under Jython
+#   make test-jython  the suite under Jython 2.7 + pgJDBC alone (tests/jython_suite.py)
 # WORKFLOWS_DSN (demo) / WORKFLOWS_TEST_DSN (tests) point at an existing server instead.
 
 PYTHON ?= python3
@@ -22,6 +22,9 @@ venv: $(STAMP)
 
 test: $(STAMP) gates
 	$(PY) -m pytest -q tests
+	@if command -v jython >/dev/null 2>&1; then $(MAKE) --no-print-directory test-jython; \
+	else echo "test: jython NOT FOUND - the Jython half of the suite was SKIPPED" \
+	  "(install the Debian packages jython and libpostgresql-jdbc-java, or run as root)"; fi
 
 test-jython: $(STAMP)
 	@sh tests/tools/ensure-jython.sh

@@ -33,6 +33,11 @@ TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
 # The unittest modules this runner runs by default (module names under tests/).
 SUITE = [
     "test_simulator_contract",
+    "test_schema_and_dispatch",
+    "test_enqueue_and_reading",
+    "test_durable_execution",
+    "test_guards_and_limits",
+    "test_gateway_platform",
 ]
 
 DSN_ENV = "WORKFLOWS_TEST_DSN_DB"

@@ -181,15 +181,18 @@ class EnqueueAndReadingTest(support.EngineCase):
         from exchange.workflows.db import tx
         try:
             system.db.runPrepQuery("SELECT * FROM no_such_table", [], "WorkflowsDB")
-        except Exception as error:
+        except support.catchable() as error:
             undefined = error
         assert tx.isDatabaseError(undefined) and not tx.isTransient(undefined)
         try:
             system.db.runPrepQuery("SELECT 1", [], "NoSuchDatabase")
-        except Exception as error:
+        except support.catchable() as error:
             missing = error
         assert tx.isTransient(missing), "a connection that is not there may come back"
         assert not tx.isTransient(TypeError("a bug in our own code"))
+        if support.IS_JYTHON:  # a Java bug is not a database error either
+            from java.lang import NullPointerException  # novm
+            assert not tx.isDatabaseError(NullPointerException("a bug in Java code"))
         calls = []
 
         def buggy():

@@ -84,10 +84,14 @@ def onJavaThreads(function, count):
 
 
 def pythonObjectsIn(value, path="kernel"):
-    """Paths of Python objects (or Python subclasses of Java classes) under a Java value."""
+    """Paths of Python objects (or Python subclasses of Java classes) under a Java value.
+    Jython hands Java strings, numbers and booleans out as Python values; anything else
+    that is no Java object (has no getClass) or is a Python proxy class is a finding."""
     from java.util import Map  # novm
-    from org.python.core import PyObject, PyProxy  # novm
-    if PyObject.isInstance(value) or PyProxy.isInstance(value):
+    if value is None or isinstance(value, (type(u""), int, type(2 ** 64), float, bool)):
+        return []
+    if not hasattr(value, "getClass") or \
+            value.getClass().getName().startswith("org.python"):
         return [path]
     found = []
     if isinstance(value, Map):
@@ -270,10 +274,53 @@ class InMemoryEnqueueTest(support.EngineCase):
         engine = self.engine
         engine.admin.configure(schemaName="not_installed_yet")
         assert engine.service.enqueueInMemory("three_steps")["ok"]
-        assert engine.service.dispatch()["code"] == "SCHEMA_NOT_INSTALLED"
+        assert engine.service.dispatch()["code"] == "SCHEMA_NOT_INSTALLED"  # (the claim)
         assert engine.admin.getEngineInfo()["data"]["inMemoryQueued"] == 1, "a request was lost"
         engine.admin.configure(schemaName="workflows")
         assert engine.service.dispatch()["data"]["flushed"] == 1
+
+    def test_a_flush_that_fails_does_not_stop_durable_work_from_starting(self):
+        from exchange.workflows.db import runs
+        engine = self.engine
+        durable = engine.enqueue("three_steps")
+        ack = engine.service.enqueueInMemory("three_steps")
+        insertBatch = runs.insertBatch
+
+        def noPermission(*args):
+            import system
+            return system.db.runPrepQuery("SELECT no_such_column FROM workflows.workflow_runs",
+                                          [], "WorkflowsDB")
+        runs.insertBatch = noPermission
+        try:
+            result = engine.service.dispatch()["data"]
+        finally:
+            runs.insertBatch = insertBatch
+        assert "flushError" in result and result["claimed"] == 1, result
+        assert engine.admin.getEngineInfo()["data"]["inMemoryQueued"] == 1, "a request was lost"
+        # the next ticks land the kept request and run both
+        assert engine.runToEnd(durable, ack["data"]["workflowId"]) == ["SUCCESS", "SUCCESS"]
+
+    def test_a_refused_request_is_dropped_alone_and_the_rest_land_once(self):
+        from exchange.workflows.db import runs
+        engine = self.engine
+        acks = [engine.service.enqueueInMemory("three_steps", inputs={"kg": i})
+                for i in range(5)]
+        insertBatch = runs.insertBatch
+
+        def refuseTheThird(dbName, itemsJson):
+            if acks[2]["data"]["workflowId"] in itemsJson:  # the batch, then the item alone
+                import system
+                system.db.runPrepQuery("SELECT CAST('x' AS integer)", [], "WorkflowsDB")
+            return insertBatch(dbName, itemsJson)
+        runs.insertBatch = refuseTheThird
+        try:
+            result = engine.service.dispatch()["data"]
+        finally:
+            runs.insertBatch = insertBatch
+        assert (result["flushed"], result["skipped"], result["refused"]) == (4, 0, 1), result
+        landed = set(r[0] for r in engine.gw.sql("SELECT workflow_id FROM workflows.workflow_runs"))
+        assert landed == set(a["data"]["workflowId"] for i, a in enumerate(acks) if i != 2)
+        assert engine.admin.getEngineInfo()["data"]["inMemoryQueued"] == 0
 
 
 class LifecycleTest(support.EngineCase):

@@ -500,10 +500,12 @@ class UtilContract(unittest.TestCase):
         same globals dict."""
         if not JYTHON:
             self.skipTest("needs Jython: a second org.python.util.PythonInterpreter")
-        from org.python.core import PyStringMap, PySystemState  # novm
+        from org.python.core import Py, PyStringMap, PySystemState  # novm
         from org.python.util import PythonInterpreter  # novm
         g = system.util.getGlobals()
         g["contract.fromA"] = "A"
+        # the interpreter leaves its sys as this thread's current one: put ours back after
+        self.addCleanup(Py.setSystemState, Py.getSystemState())
         interpreter = PythonInterpreter(PyStringMap(), PySystemState())
         try:
             interpreter.set("paths", list(sys.path))
