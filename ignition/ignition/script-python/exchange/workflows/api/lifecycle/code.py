@@ -4,8 +4,8 @@ Ignition runs these scripts at gateway start and stop, and also around every pro
 (the old script environment shuts down, a new one starts, and threads of the old one keep
 running). So both are safe to run at any time: startup is idempotent and shutdown never
 stops the worker pool or forgets JVM-wide state, because work started before a save must
-finish under its old code. What a real restart needs beyond that (runs of the stopped JVM)
-is recovered from the database.
+finish under its old code. Runs a stopped JVM left unfinished stay in the database as they
+were; bringing them back is the recovery's job, not the startup script's.
 """
 from __future__ import absolute_import, division, print_function
 

@@ -120,10 +120,30 @@ def isDatabaseError(error):
     if sqlState(error) is not None:
         return True
     if compat.IS_JYTHON and isinstance(error, compat.JavaThrowable):
-        return True  # system.db raises Java exceptions on a gateway
+        return _fromSystemDb(error)
     text = compat.describeError(error)[1]
     return type(error).__name__ == "DatabaseError" or "system.db" in text \
         or "Datasource" in text
+
+
+def _fromSystemDb(error):
+    """Whether a Java exception came from system.db: it wraps the driver's SQLException, or
+    says it is about a datasource or a statement ("Error executing system.db...", "Datasource
+    ... not found", a faulted pool). A NullPointerException of a Java library is a bug, and
+    retrying it forever would hide it."""
+    from java.sql import SQLException  # novm
+    current = error
+    for _ in range(10):
+        if current is None:
+            return False
+        if isinstance(current, SQLException):
+            return True
+        text = compat.toText(current.getMessage())
+        if "system.db" in text or "atasource" in text or "ransaction" in text:
+            return True
+        cause = current.getCause()
+        current = cause if cause is not current else None
+    return False
 
 
 def isTransient(error):

@@ -26,7 +26,7 @@ def dispatch(dbName=None):
     dbName = settings.databaseName(dbName)
     k = kernel.getKernel()
     result = {"claimed": 0, "submitted": 0, "released": 0}
-    result.update(memoryqueue.flush(dbName))
+    result.update(_flush(dbName))
     names = runtime.registeredNames()
     reserved = _reserve(k.inFlight, settings.workerThreads(), settings.claimBatch()) \
         if names else 0
@@ -45,6 +45,19 @@ def dispatch(dbName=None):
             result["released"] += 1
     result["inFlight"] = k.inFlight.get()
     return result
+
+
+def _flush(dbName):
+    """Land in-memory enqueues; a failure here (the requests stay queued) must not stop this
+    executor from claiming work that is already durable, so it is logged, not raised. When
+    the database itself is down, the claim below fails and says so."""
+    try:
+        return memoryqueue.flush(dbName)
+    except compat.CATCHABLE as error:
+        _logger().warn(u"in-memory enqueues not stored yet (%d waiting, kept for the next "
+                       u"tick): %s" % (memoryqueue.depth(dbName), compat.describeError(error)[1]))
+        return {"flushed": 0, "skipped": 0, "refused": 0,
+                "flushError": compat.describeError(error)[1]}
 
 
 def _reserve(inFlight, workerThreads, batch):

@@ -13,6 +13,7 @@ from exchange.workflows.db import runs, tx
 from exchange.workflows.engine import compat, kernel, settings
 
 BATCH_SIZE = 500          # rows per INSERT statement
+BATCH_CHARS = 8 * 1024 * 1024  # and at most about this much JSON (inputs may be 1 MiB each)
 BATCHES_PER_FLUSH = 10    # a dispatch tick stays short; the rest waits for the next tick
 
 
@@ -41,8 +42,9 @@ def depth(dbName=None):
 
 def flush(dbName=None):
     """Write queued requests to the database; counts of what this call did. Database errors
-    (an outage, a missing schema) leave the items queued and propagate; an item whose data
-    the database refuses is logged and dropped so it cannot block the items behind it."""
+    (an outage, a missing schema) leave the items not yet written queued and propagate; an
+    item whose data the database refuses is logged and dropped so it cannot block the items
+    behind it."""
     result = {"flushed": 0, "skipped": 0, "refused": 0}
     k = kernel.getKernel()
     queue = k.memoryQueues.get(settings.databaseName(dbName))
@@ -50,23 +52,48 @@ def flush(dbName=None):
         return result
     try:
         for _ in range(BATCHES_PER_FLUSH):
-            batch = _oldest(queue, BATCH_SIZE)
+            batch = _oldest(queue, BATCH_SIZE, BATCH_CHARS)
             if not batch:
                 break
-            _land(dbName, batch, result)
-            for _ in batch:
-                queue.poll()  # the only remover is this flusher: these are the same items
+            try:
+                _count(runs.insertBatch(dbName, u"[%s]" % u",".join(batch)), len(batch), result)
+            except compat.CATCHABLE as error:
+                if not _refusesTheData(error):
+                    raise
+                _landOneByOne(dbName, queue, batch, result)
+                continue
+            _remove(queue, len(batch))
     finally:
         k.flushing.set(0)
+    if result["skipped"]:
+        _logger().warn(u"%d in-memory enqueue(s) not stored: their workflow id or active "
+                       u"deduplication id already exists" % result["skipped"])
     return result
 
 
-def _oldest(queue, limit):
+def _oldest(queue, limit, maxChars):
+    """The oldest items (not removed), at most ``limit`` of them and about ``maxChars`` of
+    text, but always at least one."""
     items = []
+    size = 0
     iterator = queue.iterator()
     while len(items) < limit and iterator.hasNext():
-        items.append(compat.toText(iterator.next()))
+        item = compat.toText(iterator.next())
+        if items and size + len(item) > maxChars:
+            break
+        items.append(item)
+        size += len(item)
     return items
+
+
+def _remove(queue, count):
+    for _ in range(count):
+        queue.poll()  # the only remover is this flusher: these are the items just written
+
+
+def _count(landed, written, result):
+    result["flushed"] += len(landed)
+    result["skipped"] += written - len(landed)
 
 
 def _refusesTheData(error):
@@ -76,23 +103,16 @@ def _refusesTheData(error):
     return state is not None and state[:2] in ("22", "23")
 
 
-def _land(dbName, batch, result):
-    try:
-        landed = runs.insertBatch(dbName, u"[%s]" % u",".join(batch))
-    except compat.CATCHABLE as error:
-        if not _refusesTheData(error):
-            raise
-        if len(batch) == 1:
+def _landOneByOne(dbName, queue, batch, result):
+    """Find the item the database refuses: each item is written (or dropped) and removed on
+    its own, so an outage in the middle leaves exactly the unwritten ones queued."""
+    for item in batch:
+        try:
+            _count(runs.insertBatch(dbName, u"[%s]" % item), 1, result)
+        except compat.CATCHABLE as error:
+            if not _refusesTheData(error):
+                raise
             result["refused"] += 1
             _logger().error(u"an in-memory enqueue was refused by the database and dropped: "
-                            u"%s; request: %s" % (compat.describeError(error)[1], batch[0]))
-            return
-        for item in batch:  # find the one the database refuses; the rest still land
-            _land(dbName, [item], result)
-        return
-    result["flushed"] += len(landed)
-    skipped = len(batch) - len(landed)
-    if skipped:
-        result["skipped"] += skipped
-        _logger().warn(u"%d in-memory enqueue(s) not stored: their workflow id or active "
-                       u"deduplication id already exists" % skipped)
+                            u"%s; request: %s" % (compat.describeError(error)[1], item))
+        _remove(queue, 1)
