@@ -22,11 +22,14 @@ MODULES = ["demo.workflows.mixing", "demo.workflows.alarms"]
 
 
 def onTemperatureChange(tag, tagPath, previousValue, currentValue, initialChange, missedEvents):
-    """The tag's Value Changed script, exactly as it would be written in the Designer."""
+    """The tag's Value Changed script, exactly as it would be written in the Designer: the
+    in-memory enqueue does no I/O on the tag event thread; the next dispatch stores it."""
     import exchange.workflows.api.service as service
     if currentValue.value > 80 and not initialChange:
-        service.enqueue("respond_to_high_temperature",
-                        inputs={"tagPath": str(tagPath), "value": currentValue.value})
+        ack = service.enqueueInMemory("respond_to_high_temperature",
+                                      inputs={"tagPath": str(tagPath),
+                                              "value": currentValue.value})
+        print("tag     : %s -> %s" % (ack["code"], ack["data"].get("workflowId")))
 
 
 def pressStartButton(recipe, batchKg, unit):

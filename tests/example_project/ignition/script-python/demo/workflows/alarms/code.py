@@ -1,8 +1,10 @@
 """An alarm response started from a tag change script.
 
-The tag event script (on the tag, Value Changed):
+The tag event script (on the tag, Value Changed). Tag events share three threads and must
+return in milliseconds, so it uses the in-memory enqueue (no database call; the next
+dispatch stores the request):
     if currentValue.value > 80 and not initialChange:
-        exchange.workflows.api.service.enqueue("respond_to_high_temperature",
+        exchange.workflows.api.service.enqueueInMemory("respond_to_high_temperature",
             inputs={"tagPath": str(tagPath), "value": currentValue.value})
 """
 from __future__ import absolute_import, division, print_function
