@@ -27,6 +27,14 @@ class WorkflowDefinition(object):
         self.function = function
         self.timeoutSeconds = timeoutSeconds
         self.source = "%s.%s" % (getattr(function, "__module__", "?"), function.__name__)
+        self._argSpec = None
+
+    def argSpec(self):
+        """The function's parameters, read once: ``inspect`` is slow on Jython, and
+        ``enqueueInMemory`` runs on tag event threads that must return in milliseconds."""
+        if self._argSpec is None:
+            self._argSpec = compat.argSpec(self.function)
+        return self._argSpec
 
 
 class StepDefinition(object):
@@ -161,7 +169,7 @@ def registeredNames():
 
 def inputProblem(definition, inputs):
     """Why ``inputs`` cannot be passed to the workflow as keyword arguments, or None."""
-    names, varkw, defaults = compat.argSpec(definition.function)
+    names, varkw, defaults = definition.argSpec()
     required = names[:len(names) - len(defaults or ())]
     missing = [n for n in required if n not in inputs]
     unknown = [k for k in inputs if k not in names] if varkw is None else []
