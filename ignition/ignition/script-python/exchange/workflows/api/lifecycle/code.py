@@ -43,6 +43,8 @@ def onStartup(workflowModules=None, installSchema=True, dbName=None):
         if not registered["ok"]:
             problems["modules"] = registered["message"]
     pool = k.pool()
+    if platform.upgradePool(pool, kernel.POOL_NAME):
+        _logger().info(u"the worker pool of an older library version got a Java thread factory")
     data = {"executorId": k.executorId, "generation": k.generation.get(),
             "firstStart": firstStart, "inFlight": k.inFlight.get(),
             "poolThreads": platform.poolSize(pool), "problems": problems,

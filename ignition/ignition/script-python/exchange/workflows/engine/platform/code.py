@@ -21,7 +21,7 @@ def globalsMap():
 
 
 if compat.IS_JYTHON:  # pragma: no cover - exercised by the Jython suite
-    from java.lang import Thread  # novm
+    from java.lang import Runnable, Thread  # novm
     from java.util.concurrent import ConcurrentHashMap, Executors, LinkedBlockingQueue  # novm
     from java.util.concurrent import ThreadPoolExecutor, TimeUnit  # novm
     from java.util.concurrent.atomic import AtomicLong  # novm
@@ -49,7 +49,7 @@ if compat.IS_JYTHON:  # pragma: no cover - exercised by the Jython suite
         try:
             from com.google.common.util.concurrent import ThreadFactoryBuilder  # novm
             return ThreadFactoryBuilder().setNameFormat(name + "-%d").setDaemon(True).build()
-        except ImportError:
+        except compat.CATCHABLE:  # ImportError, or a Java NoClassDefFoundError
             pass
         builder = getattr(Thread, "ofPlatform", None)
         if builder is not None:
@@ -64,13 +64,35 @@ if compat.IS_JYTHON:  # pragma: no cover - exercised by the Jython suite
         pool.allowCoreThreadTimeOut(True)
         return pool
 
-    def _asTask(function, name):
-        def task():
+    class _Task(Runnable):
+        """One submission. A Python subclass of a Java interface, because Jython runs its
+        ``run`` under the interpreter that created it: a pool thread (shared by every
+        interpreter of the JVM) must import the library of the project that submitted the
+        task, not of whichever interpreter the thread last served. It lives only while
+        queued or running, so it pins nothing once done."""
+
+        def __init__(self, function, name):
+            self.function = function
+            self.name = name
+
+        def run(self):
             thread = Thread.currentThread()
-            if not thread.getName().startswith(name):
-                thread.setName(u"%s-%d" % (name, thread.getId()))
-            function()
-        return task  # Jython turns a Python callable into the Runnable the pool expects
+            if not thread.getName().startswith(self.name):
+                thread.setName(u"%s-%d" % (self.name, thread.getId()))
+            self.function()
+
+    def _asTask(function, name):
+        return _Task(function, name)
+
+    def upgradePool(pool, name):
+        """Give a pool made by an older library version (a Python thread factory, which
+        pins the interpreter that made it) a Java-only factory; new threads use it."""
+        factory = pool.getThreadFactory()
+        if factory.getClass().getName().startswith("org.python"):
+            pool.setThreadFactory(_threadFactory(name))
+            pool.allowCoreThreadTimeOut(True)
+            return True
+        return False
 
     def isShutdown(pool):
         """Whether the pool no longer accepts work."""
@@ -294,6 +316,10 @@ else:
 
     def _asTask(function, name):
         return function
+
+    def upgradePool(pool, name):
+        """Nothing to upgrade off the JVM."""
+        return False
 
     def isShutdown(pool):
         """Whether the pool no longer accepts work."""
