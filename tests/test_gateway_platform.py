@@ -332,10 +332,24 @@ class InMemoryEnqueueTest(support.EngineCase):
             result = engine.service.dispatch()["data"]
         finally:
             runs.insertBatch = insertBatch
-        assert "flushError" in result and result["claimed"] == 1, result
+        assert "WorkflowsDB" in result["flushErrors"] and result["claimed"] == 1, result
         assert engine.admin.getEngineInfo()["data"]["inMemoryQueued"] == 1, "a request was lost"
         # the next ticks land the kept request and run both
         assert engine.runToEnd(durable, ack["data"]["workflowId"]) == ["SUCCESS", "SUCCESS"]
+
+    def test_requests_for_another_connection_or_an_old_default_are_flushed_too(self):
+        from simulator import gateway
+        engine = self.engine
+        gateway.addDatabase("OtherDB", self.gw.dsn)  # the same database under another name
+        other = engine.service.enqueueInMemory("three_steps", dbName="OtherDB")
+        before = engine.service.enqueueInMemory("three_steps")
+        engine.admin.configure(defaultDatabase="OtherDB")
+        self.addCleanup(engine.admin.configure, defaultDatabase="WorkflowsDB")
+        result = engine.service.dispatch()["data"]  # the timer: the (new) default only
+        assert result["flushed"] == 2 and "flushErrors" not in result, result
+        assert engine.admin.getEngineInfo()["data"]["inMemoryQueued"] == 0
+        ids = set(r[0] for r in engine.gw.sql("SELECT workflow_id FROM workflows.workflow_runs"))
+        assert ids == set([other["data"]["workflowId"], before["data"]["workflowId"]])
 
     def test_a_refused_request_is_dropped_alone_and_the_rest_land_once(self):
         from exchange.workflows.db import runs

@@ -117,7 +117,7 @@ def getEngineInfo():
     pool = k.state.get("pool")
     data = _configuration()
     data.update({"executorId": k.executorId, "generation": k.generation.get(),
-                 "inFlight": k.inFlight.get(), "inMemoryQueued": memoryqueue.depth(),
+                 "inFlight": k.inFlight.get(), "inMemoryQueued": memoryqueue.totalDepth(),
                  "poolThreads": platform.poolSize(pool) if pool is not None else 0,
                  "poolActive": platform.activeCount(pool) if pool is not None else 0,
                  "modules": runtime.registeredModules()})

@@ -60,25 +60,24 @@ def onStartup(workflowModules=None, installSchema=True, dbName=None):
 
 
 @guarded
-def onShutdown(dbName=None):
-    """Write requests still waiting in the in-memory queue to the database (a real stop
-    would lose them), and leave everything else as it is: after a project save the running
-    workflows go on in the old interpreter. Call it from the shutdown script."""
+def onShutdown():
+    """Write requests still waiting in the in-memory queues (of every database connection)
+    to the database, since a real stop would lose them, and leave everything else as it is:
+    after a project save the running workflows go on in the old interpreter. Call it from
+    the shutdown script."""
     flushed = 0
-    left = memoryqueue.depth(dbName)
-    try:
-        for _ in range(SHUTDOWN_FLUSH_PASSES):
-            if memoryqueue.depth(dbName) == 0:
-                break
-            landed = memoryqueue.flush(dbName)
-            flushed += landed["flushed"]
-            if not (landed["flushed"] or landed["skipped"] or landed["refused"]):
-                compat.sleepMs(50)  # the timer's dispatch is flushing right now
-        left = memoryqueue.depth(dbName)
-    except compat.CATCHABLE as error:
-        left = memoryqueue.depth(dbName)
-        _logger().error(u"shutdown could not store %d in-memory enqueue(s): %s"
-                        % (left, compat.describeError(error)[1]))
+    for _ in range(SHUTDOWN_FLUSH_PASSES):
+        if memoryqueue.totalDepth() == 0:
+            break
+        landed = memoryqueue.flushAll()
+        flushed += landed["flushed"]
+        if landed["errors"]:
+            _logger().error(u"shutdown could not store %d in-memory enqueue(s): %s"
+                            % (memoryqueue.totalDepth(), landed["errors"]))
+            break
+        if not (landed["flushed"] or landed["skipped"] or landed["refused"]):
+            compat.sleepMs(50)  # the timer's dispatch is flushing right now
+    left = memoryqueue.totalDepth()
     k = kernel.getKernel()
     data = {"executorId": k.executorId, "flushed": flushed, "inMemoryLeft": left,
             "inFlight": k.inFlight.get()}

@@ -145,10 +145,13 @@ def enqueueInMemory(workflowName, inputs=None, queueName=None, partitionKey=None
     """Accept a workflow start without touching the database, for tag event scripts (which
     must return in single-digit milliseconds).
 
-    The request is validated like ``enqueue`` and offered to a bounded queue kept JVM-wide;
-    the next dispatch writes it to the database in a batch. Codes: ACCEPTED_IN_MEMORY (with
-    the workflowId it will have), IN_MEMORY_QUEUE_FULL (nothing accepted), or the
-    validation codes of ``enqueue``.
+    The request is validated like ``enqueue`` and offered to a bounded queue kept JVM-wide
+    (one per database connection); the following dispatch cycles write it to the database in
+    batches. Codes: ACCEPTED_IN_MEMORY (data: the workflowId the run gets once stored),
+    IN_MEMORY_QUEUE_FULL (nothing accepted), or the validation codes of ``enqueue``. Unlike
+    ``enqueue``, a conflict is only found when the request is stored: a request whose
+    workflowId exists or whose deduplicationId is held by an active run is then skipped
+    and logged, so its workflowId never comes to exist.
     """
     request = _Request(workflowName, inputs, queueName, partitionKey, priority,
                        deduplicationId, workflowId, timeoutSeconds)

@@ -26,7 +26,7 @@ def dispatch(dbName=None):
     dbName = settings.databaseName(dbName)
     k = kernel.getKernel()
     result = {"claimed": 0, "submitted": 0, "released": 0}
-    result.update(_flush(dbName))
+    result.update(_flush())
     names = runtime.registeredNames()
     reserved = _reserve(k.inFlight, settings.workerThreads(), settings.claimBatch()) \
         if names else 0
@@ -47,17 +47,19 @@ def dispatch(dbName=None):
     return result
 
 
-def _flush(dbName):
-    """Land in-memory enqueues; a failure here (the requests stay queued) must not stop this
-    executor from claiming work that is already durable, so it is logged, not raised. When
-    the database itself is down, the claim below fails and says so."""
-    try:
-        return memoryqueue.flush(dbName)
-    except compat.CATCHABLE as error:
-        _logger().warn(u"in-memory enqueues not stored yet (%d waiting, kept for the next "
-                       u"tick): %s" % (memoryqueue.depth(dbName), compat.describeError(error)[1]))
-        return {"flushed": 0, "skipped": 0, "refused": 0,
-                "flushError": compat.describeError(error)[1]}
+def _flush():
+    """Land the in-memory enqueues of every connection. A failure (those requests stay
+    queued) must not stop this executor from claiming work that is already durable, so it
+    is logged and reported, not raised; when the database itself is down, the claim below
+    fails and says so."""
+    result = memoryqueue.flushAll()
+    errors = result.pop("errors")
+    for name, message in sorted(errors.items()):
+        _logger().warn(u"in-memory enqueues for %s not stored yet (%d waiting, kept for the "
+                       u"next tick): %s" % (name, memoryqueue.depth(name), message))
+    if errors:
+        result["flushErrors"] = errors
+    return result
 
 
 def _reserve(inFlight, workerThreads, batch):

@@ -35,9 +35,32 @@ def offer(dbName, rowJson):
 
 
 def depth(dbName=None):
-    """How many accepted requests wait for the database."""
+    """How many accepted requests wait for one database connection."""
     queue = kernel.getKernel().memoryQueues.get(settings.databaseName(dbName))
     return 0 if queue is None else queue.size()
+
+
+def totalDepth():
+    """How many accepted requests wait, for every database connection."""
+    queues = kernel.getKernel().memoryQueues
+    return sum(queues.get(name).size() for name in list(queues.keySet()))
+
+
+def flushAll():
+    """Flush the queue of every database connection that has one (the timer dispatches the
+    default connection only, and a request may name another, or the default may have
+    changed since it was accepted). A connection's failure is reported in ``errors`` and
+    keeps its requests queued; the others still flush."""
+    result = {"flushed": 0, "skipped": 0, "refused": 0, "errors": {}}
+    for name in sorted(compat.toText(n) for n in kernel.getKernel().memoryQueues.keySet()):
+        try:
+            counts = flush(name)
+        except compat.CATCHABLE as error:
+            result["errors"][name] = compat.describeError(error)[1]
+            continue
+        for key in ("flushed", "skipped", "refused"):
+            result[key] += counts[key]
+    return result
 
 
 def flush(dbName=None):
