@@ -22,14 +22,10 @@ def _logger():
     return system.util.getLogger("exchange.workflows.memoryqueue")
 
 
-def _queue(dbName):
-    return kernel.getKernel().memoryQueue(settings.databaseName(dbName),
-                                          settings.memoryQueueCapacity())
-
-
 def offer(dbName, rowJson):
     """Queue one validated run (db.runs.insertBatch's row format); (accepted, depth)."""
-    queue = _queue(dbName)
+    queue = kernel.getKernel().memoryQueue(settings.databaseName(dbName),
+                                           settings.memoryQueueCapacity())
     accepted = queue.offer(rowJson)
     return bool(accepted), queue.size()
 
