@@ -23,7 +23,6 @@ for _p in (os.path.join(TESTS_DIR, "gateway"), TESTS_DIR):
     if _p not in sys.path:
         sys.path.insert(0, _p)
 
-import psycopg2  # noqa: E402
 import pytest  # noqa: E402
 
 from helpers import waitFor  # noqa: E402,F401  (re-exported for tests)
