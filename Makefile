@@ -2,6 +2,7 @@
 #   make demo   headless executor + example workflows on an embedded PostgreSQL
 #   make test   gates (vermin, Jython compile), the suite under CPython, then under Jython
 #   make test-jython  the suite under Jython 2.7 + pgJDBC alone (tests/jython_suite.py)
+#   make bench  engine costs vs raw psycopg2 baselines (tests/bench; BENCH_ARGS=--quick)
 # WORKFLOWS_DSN (demo) / WORKFLOWS_TEST_DSN (tests) point at an existing server instead.
 
 PYTHON ?= python3
@@ -10,7 +11,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 LIBRARY := ignition/ignition/script-python
 
-.PHONY: test test-jython demo gates vermin jython-compile venv clean docs
+.PHONY: test test-jython demo bench gates vermin jython-compile venv clean docs
 
 $(STAMP): requirements-test.txt
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +49,9 @@ jython-compile:
 
 demo: $(STAMP)
 	$(PY) tests/gateway/simulator/demo.py $(DEMO_ARGS)
+
+bench: $(STAMP)
+	$(PY) tests/bench/bench.py $(BENCH_ARGS)
 
 docs: $(STAMP)
 	$(PY) -m pip install --quiet mkdocs-material

@@ -1,0 +1,940 @@
+"""make bench: what the engine costs, each figure against a baseline measured in the same run.
+
+Boots a simulated gateway in this process (the gateway simulator's system.db over psycopg2,
+the engine's script library, the trivial workflows of tests/bench/project), on a database of
+its own (created on $WORKFLOWS_DSN's server, else on an embedded PostgreSQL; dropped at the
+end), and measures:
+
+  1. in-memory enqueue  service.enqueueInMemory, one thread    vs offer() to a bounded queue
+  2. flush              memoryqueue.flushAll until empty        vs execute_values, 500 rows/stmt
+  3. durable enqueue    service.enqueue, one thread             vs a single-row INSERT
+  4. end to end         three_steps runs, dispatch every 1 s    vs a hand-written queue
+  5. per step           noop_steps(10) - noop_steps(0)          vs one small single-row INSERT
+(baselines 2 to 5: psycopg2 directly, on the same database and tables)
+
+Ratios are engine cost / baseline cost (1.0 = as fast as the baseline; higher = slower).
+Runs driven by dispatch stop at a time limit (--run-limit) so the whole bench stays within a
+few minutes however slow the engine is; a capped figure says so. A figure the engine cannot
+produce (an API raising) prints its error and the bench goes on.
+
+    .venv/bin/python tests/bench/bench.py [--quick] [--only 1,4] [--run-limit 60]
+"""
+from __future__ import print_function
+
+import argparse
+import collections
+import json
+import math
+import os
+import platform as pyplatform
+import re
+import subprocess
+import sys
+import threading
+import time
+import traceback
+import uuid
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TESTS = os.path.dirname(HERE)
+REPO = os.path.dirname(TESTS)
+sys.path[:0] = [os.path.join(TESTS, "gateway"), TESTS]
+
+import psycopg2  # noqa: E402
+import psycopg2.extras  # noqa: E402
+
+from helpers import waitFor  # noqa: E402
+from simulator import pgserver, worker  # noqa: E402
+
+PROJECT = os.path.join(HERE, "project")
+MODULE = "benchflows"
+DB = "WorkflowsDB"
+WORKER_THREADS = 8
+DISPATCH_PERIOD = 1.0
+POLL_SECONDS = 0.02
+RAW_PAGE_SIZE = 500
+
+clock = time.perf_counter
+
+
+# ----------------------------------------------------------------------------------------
+# small helpers
+# ----------------------------------------------------------------------------------------
+def percentile(sortedValues, fraction):
+    """Nearest-rank percentile of an already sorted list."""
+    if not sortedValues:
+        return float("nan")
+    rank = max(1, int(math.ceil(fraction * len(sortedValues))))
+    return sortedValues[min(rank, len(sortedValues)) - 1]
+
+
+def ms(seconds):
+    return seconds * 1000.0
+
+
+def fmtMs(value):
+    if value != value:  # nan
+        return "n/a"
+    if abs(value) >= 100:
+        return "%.0f ms" % value
+    if abs(value) >= 1:
+        return "%.2f ms" % value
+    return "%.4f ms" % value
+
+
+def fmtRate(value):
+    return "%.0f/s" % value if value >= 100 else "%.1f/s" % value
+
+
+def fmtRatio(value):
+    if value is None or value != value:
+        return "n/a"
+    return "%.1fx" % value if value >= 10 else "%.2fx" % value
+
+
+def check(envelope, what):
+    if not isinstance(envelope, dict) or not envelope.get("ok"):
+        raise RuntimeError("%s: %r" % (what, envelope))
+    return envelope
+
+
+class StatementCounter(object):
+    """Wraps system.db (like tests/tools/statement_count.py) to count statements by kind,
+    and the connection pool's test-on-borrow validations (a SELECT 1 round trip per borrow,
+    Ignition's default datasource setting, which the simulator imitates). Counts made on
+    the thread that installed it ("caller") are kept apart from the other threads' (the
+    engine's workers and timer). Uninstallable."""
+
+    STATEMENTS = ("runPrepQuery", "runPrepUpdate", "runScalarPrepQuery")
+    SIDES = ("caller", "other")
+
+    def __init__(self, schema):
+        import system.db as db
+        self.db = db
+        self.schema = schema
+        self.caller = threading.current_thread().ident
+        self.counts = dict((side, collections.Counter()) for side in self.SIDES)
+        self.transactions = dict((side, 0) for side in self.SIDES)
+        self.validations = dict((side, 0) for side in self.SIDES)
+        self.lock = threading.Lock()
+        self.saved = []
+
+    def install(self):
+        for name in self.STATEMENTS:
+            self._wrap(self.db, name, self._statement)
+        self._wrap(self.db, "beginTransaction", self._transaction)
+        driver = getattr(self.db, "_driver", None)
+        if driver is not None and hasattr(driver, "validate"):
+            self._wrap(driver, "validate", self._validation)
+        return self
+
+    def uninstall(self):
+        for owner, name, original in reversed(self.saved):
+            setattr(owner, name, original)
+        self.saved = []
+
+    def snapshot(self, side=None):
+        """(Counter of statement kinds, transactions, validations) of one side or both."""
+        sides = self.SIDES if side is None else (side,)
+        with self.lock:
+            counts = collections.Counter()
+            for one in sides:
+                counts.update(self.counts[one])
+            return (counts, sum(self.transactions[one] for one in sides),
+                    sum(self.validations[one] for one in sides))
+
+    def _side(self):
+        return "caller" if threading.current_thread().ident == self.caller else "other"
+
+    def _wrap(self, owner, name, hook):
+        original = getattr(owner, name)
+        self.saved.append((owner, name, original))
+
+        def counted(*args, **kwargs):
+            hook(args)
+            return original(*args, **kwargs)
+        setattr(owner, name, counted)
+
+    def _statement(self, args):
+        kind = self.kind(args[0] if args else "")
+        side = self._side()
+        with self.lock:
+            self.counts[side][kind] += 1
+
+    def _transaction(self, args):
+        side = self._side()
+        with self.lock:
+            self.transactions[side] += 1
+
+    def _validation(self, args):
+        side = self._side()
+        with self.lock:
+            self.validations[side] += 1
+
+    def kind(self, query):
+        text = " ".join(str(query).split())
+        s = self.schema
+        for marker, kind in (("INSERT INTO %s.step_outputs" % s, "step checkpoint (INSERT)"),
+                             ("SET status = 'PENDING'", "claim"),
+                             ("SET status = 'RUNNING'", "start (UPDATE + step log read)"),
+                             ("SET status = ?", "terminal write (UPDATE)"),
+                             ("jsonb_array_elements(", "in-memory flush (batch INSERT)"),
+                             ("INSERT INTO %s.workflow_runs" % s, "enqueue (INSERT)")):
+            if marker in text:
+                return kind
+        verb = (text.split(" ", 1)[0] or "?").upper()
+        table = re.search(r"\b(?:INTO|UPDATE|FROM)\s+([\w.]+)", text, re.IGNORECASE)
+        return "other: %s %s" % (verb, table.group(1) if table else "")
+
+
+class TimedExecutor(worker.HeadlessExecutor):
+    """The gateway timer (fixed delay, worker.HeadlessExecutor), noting when it first ticked
+    and what each tick claimed."""
+
+    def __init__(self, periodSeconds):
+        worker.HeadlessExecutor.__init__(self, periodSeconds)
+        self.firstTickAt = None
+        self.claimed = []
+        self.tickSeconds = []
+        self.failures = []
+        self.crashed = None
+
+    def tick(self):
+        started = clock()
+        if self.firstTickAt is None:
+            self.firstTickAt = started
+        result = worker.HeadlessExecutor.tick(self)
+        self.tickSeconds.append(clock() - started)
+        if isinstance(result, dict) and result.get("ok"):
+            self.claimed.append((result.get("data") or {}).get("claimed", 0))
+        else:
+            self.failures.append(result)
+        return result
+
+    def runSafely(self):
+        try:
+            self.run()
+        except BaseException as error:  # noqa: B902 - reported by the bench
+            self.crashed = error
+
+
+# ----------------------------------------------------------------------------------------
+# the bench
+# ----------------------------------------------------------------------------------------
+class Bench(object):
+    def __init__(self, args):
+        self.args = args
+        scale = 10 if args.quick else 1
+        self.nMemory = 20000 // scale
+        self.nDurable = 2000 // scale
+        self.nEndToEnd = 2000 // scale
+        self.nPerStep = 300 // scale
+        self.runLimit = args.run_limit if args.run_limit else (30.0 if args.quick else 60.0)
+        self.summary = []
+        self.memoryTexts = None
+
+    # --- set-up -----------------------------------------------------------------------
+    def boot(self, dsn):
+        self.dsn = dsn
+        self.admin = worker.boot(dsn, [PROJECT], [MODULE], dbName=DB,
+                                 workerThreads=WORKER_THREADS)
+        import exchange.workflows.api.service as service
+        from exchange.workflows.engine import settings
+        self.service = service
+        self.schema = settings.schemaName()
+        self.conn = self.raw()
+        check(self.admin.configure(workerThreads=WORKER_THREADS), "admin.configure")
+
+    def raw(self):
+        conn = psycopg2.connect(self.dsn, application_name="bench-raw")
+        conn.autocommit = True
+        return conn
+
+    def sql(self, statement, params=None, conn=None):
+        cur = (conn or self.conn).cursor()
+        try:
+            cur.execute(statement.replace("{s}", self.schema), params)
+            return cur.fetchall() if cur.description is not None else cur.rowcount
+        finally:
+            cur.close()
+
+    def truncate(self):
+        """Empty the run tables (steps and anything else referencing runs cascade). Runs the
+        engine may have started by itself are let finish first: queued ones are cancelled
+        (so no worker claims them), claimed ones waited for."""
+        self.sql("UPDATE {s}.workflow_runs SET status = 'CANCELLED', "
+                 "error = CAST('{\"type\": \"BenchCleanup\"}' AS jsonb), "
+                 "completed_at_ms = 0, updated_at_ms = 0 "
+                 "WHERE status NOT IN ('PENDING', 'RUNNING', 'SUCCESS', 'ERROR', 'CANCELLED')")
+        waitFor(lambda: not self.activeRuns(), 60, 0.02, "claimed runs to finish")
+        waitFor(lambda: self.inFlight() == 0, 30, 0.01, "the engine's workers to go idle")
+        tables = ["{s}.workflow_runs"]
+        if self.sql("SELECT to_regclass('{s}.dead_letters')")[0][0] is not None:
+            tables.append("{s}.dead_letters")
+        self.sql("TRUNCATE %s CASCADE" % ", ".join(tables))
+
+    def activeRuns(self, conn=None):
+        return self.sql("SELECT count(*) FROM {s}.workflow_runs "
+                        "WHERE status IN ('PENDING', 'RUNNING')", conn=conn)[0][0]
+
+    @staticmethod
+    def inFlight():
+        try:
+            from exchange.workflows.engine import kernel
+            return kernel.getKernel().inFlight.get()
+        except Exception:  # noqa: B902 - the engine's internals may have moved
+            return 0
+
+    def statusCounts(self, conn=None):
+        return dict(self.sql("SELECT status, count(*) FROM {s}.workflow_runs GROUP BY status",
+                             conn=conn))
+
+    def clearMemoryQueue(self):
+        """Empty the in-memory queues (so no later dispatch stores and runs what is left):
+        flushed into the database (truncate() then drops it), else simply discarded."""
+        from exchange.workflows.engine import kernel, memoryqueue
+        try:
+            for _ in range(1000):
+                if memoryqueue.totalDepth() == 0:
+                    return
+                memoryqueue.flushAll()
+        except Exception:  # noqa: B902
+            pass
+        state = kernel.getKernel().state
+        for mapName in ("memoryQueues", "memoryBatches", "memoryDropped"):
+            queues = state.get(mapName)
+            for name in list(queues.keySet()) if queues is not None else []:
+                queue = queues.get(name)
+                while queue.poll() is not None:
+                    pass
+
+    def header(self, adminDsn, embedded):
+        print("exchange.workflows bench (%s)" % ("--quick: counts / 10" if self.args.quick
+                                                   else "full counts"))
+        print("  machine : %d CPU(s), %s %s on %s" % (
+            os.cpu_count() or 0, pyplatform.python_implementation(),
+            pyplatform.python_version(), pyplatform.platform(terse=True)))
+        version = self.sql("SHOW server_version")[0][0]
+        print("  database: PostgreSQL %s, %s, schema %s" % (
+            version, "embedded server (durability off)" if embedded else "$WORKFLOWS_DSN server",
+            self.schema))
+        try:
+            head = subprocess.check_output(["git", "-C", REPO, "rev-parse", "--short", "HEAD"],
+                                           stderr=subprocess.DEVNULL).decode().strip()
+            dirty = subprocess.check_output(
+                ["git", "-C", REPO, "status", "--porcelain", "--", "ignition"],
+                stderr=subprocess.DEVNULL).decode().strip()
+            print("  engine  : commit %s%s" % (head, " + uncommitted engine changes" if dirty
+                                               else ""))
+        except (OSError, subprocess.CalledProcessError):
+            pass
+        info = self.admin.getEngineInfo() if hasattr(self.admin, "getEngineInfo") else None
+        if isinstance(info, dict) and info.get("ok"):
+            data = info["data"]
+            try:
+                from simulator import gateway
+                poolMax = gateway.poolStats(DB)["max"]
+            except Exception:  # noqa: B902
+                poolMax = "?"
+            print("  settings: workerThreads=%s claimBatch=%s, dispatch every %.1f s (fixed "
+                  "delay), system.db pool of %s connections with test-on-borrow"
+                  % (data.get("workerThreads"), data.get("claimBatch"), DISPATCH_PERIOD,
+                     poolMax))
+        print("  ratios  : engine cost / baseline cost (1.0 = as fast as the baseline)")
+        print("  limit   : dispatch-driven runs stop after %.0f s each" % self.runLimit)
+
+    def block(self, number, title, function, cleanup=True):
+        if self.args.only and number not in self.args.only:
+            return
+        print("")
+        print("== %d. %s" % (number, title))
+        started = clock()
+        try:
+            function()
+        except Exception as error:  # noqa: B902 - one figure failing must not stop the rest
+            print("   ERROR: this figure could not be produced: %s: %s"
+                  % (type(error).__name__, error))
+            for line in traceback.format_exc().rstrip().splitlines()[-8:]:
+                print("   | " + line)
+            self.summary.append((number, title.split(":")[0].lower(), "ERROR", "", "", ""))
+        finally:
+            try:
+                if cleanup:  # (figure 2 flushes what figure 1 queued)
+                    self.clearMemoryQueue()
+                self.truncate()
+            except Exception as error:  # noqa: B902
+                print("   (clean-up after this figure failed: %s)" % error)
+        print("   (%.1f s)" % (clock() - started))
+
+    # --- 1. in-memory enqueue ---------------------------------------------------------
+    def inMemoryEnqueue(self):
+        from exchange.workflows.engine import kernel, platform, settings
+        n = self.nMemory
+        warm = max(100, n // 100)
+        check(self.admin.configure(memoryQueueCapacity=n + warm + 1000), "admin.configure")
+        self.clearMemoryQueue()
+        enqueueInMemory = self.service.enqueueInMemory
+        first = enqueueInMemory("three_steps", inputs={"value": -1})
+        check(first, "enqueueInMemory")
+        for i in range(warm - 1):
+            enqueueInMemory("three_steps", inputs={"value": -1})
+        latencies = []
+        refused = 0
+        lastRefusal = None
+        begun = clock()
+        for i in range(n):
+            t0 = clock()
+            result = enqueueInMemory("three_steps", inputs={"value": i})
+            latencies.append(clock() - t0)
+            if not result["ok"]:
+                refused += 1
+                lastRefusal = result
+        elapsed = clock() - begun
+        queue = kernel.getKernel().memoryQueues.get(settings.databaseName(None))
+        texts = []
+        iterator = queue.iterator()
+        while iterator.hasNext():
+            texts.append(iterator.next())
+        self.memoryTexts = texts
+        # baseline: the same JSON texts offered to the very queue type the engine keeps
+        timed = texts[-n:]
+        baseQueue = platform.newBoundedQueue(len(timed) + 10)
+        for text in texts[:warm]:
+            platform.newBoundedQueue(10).offer(text)
+        base = []
+        baseBegun = clock()
+        for text in timed:
+            t0 = clock()
+            baseQueue.offer(text)
+            base.append(clock() - t0)
+        baseElapsed = clock() - baseBegun
+        deque = collections.deque()
+        plain = []
+        for text in timed:
+            t0 = clock()
+            deque.append(text)
+            plain.append(clock() - t0)
+        latencies.sort()
+        base.sort()
+        plain.sort()
+        rate, baseRate = n / elapsed, len(timed) / baseElapsed
+        p50, p99 = ms(percentile(latencies, 0.5)), ms(percentile(latencies, 0.99))
+        b50, b99 = ms(percentile(base, 0.5)), ms(percentile(base, 0.99))
+        print("   engine   enqueueInMemory x %d: p50 %s  p99 %s  max %s  %s"
+              % (n, fmtMs(p50), fmtMs(p99), fmtMs(ms(latencies[-1])), fmtRate(rate)))
+        print("   baseline bounded-queue offer of the same %d JSON texts: p50 %s  p99 %s  %s"
+              % (len(timed), fmtMs(b50), fmtMs(b99), fmtRate(baseRate)))
+        print("            (a bare deque.append: p50 %s; per-call timer included in all)"
+              % fmtMs(ms(percentile(plain, 0.5))))
+        print("   ratio    p50 %s   rate %s   (%d of %d refused%s)"
+              % (fmtRatio(p50 / b50), fmtRatio(baseRate / rate), refused, n,
+                 ": %s" % lastRefusal.get("code") if lastRefusal else ""))
+        print("   row JSON : %d characters, e.g. %s" % (len(texts[-1]), texts[-1][:160]))
+        self.summary.append((1, "in-memory enqueue p50", fmtMs(p50), fmtMs(b50),
+                             fmtRatio(p50 / b50), "tag scripts: single-digit ms"))
+        self.summary.append((1, "in-memory enqueue rate", fmtRate(rate), fmtRate(baseRate),
+                             fmtRatio(baseRate / rate), ""))
+
+    # --- 2. flush ---------------------------------------------------------------------
+    def flush(self):
+        from exchange.workflows.engine import memoryqueue
+        if self.memoryTexts is None or memoryqueue.totalDepth() == 0:
+            raise RuntimeError("nothing queued in memory (figure 1 did not run)")
+        self.truncate()
+        depth = memoryqueue.totalDepth()
+        counter = StatementCounter(self.schema).install()
+        rounds = 0
+        begun = clock()
+        try:
+            while memoryqueue.totalDepth() > 0:
+                result = memoryqueue.flushAll()
+                rounds += 1
+                if result.get("errors"):
+                    raise RuntimeError("flushAll errors: %r" % (result["errors"],))
+                if rounds > depth:
+                    raise RuntimeError("flushAll makes no progress (%d left)"
+                                       % memoryqueue.totalDepth())
+            elapsed = clock() - begun
+        finally:
+            counter.uninstall()
+        counts, _, validations = counter.snapshot()
+        landed = self.statusCounts()
+        stored = sum(landed.values())
+        self.truncate()
+        # baseline: the same rows through psycopg2's execute_values, 500 rows a statement
+        rows = []
+        for text in self.memoryTexts:
+            item = json.loads(text)
+            rows.append((item["workflow_id"], item["workflow_name"], "ENQUEUED",
+                         item.get("queue_name") or "default", item.get("priority") or 0,
+                         json.dumps(item.get("inputs") or {})))
+        conn = self.raw()
+        try:
+            cur = conn.cursor()
+            baseBegun = clock()
+            psycopg2.extras.execute_values(
+                cur, self.q("INSERT INTO {s}.workflow_runs (workflow_id, workflow_name, status, "
+                            "queue_name, priority, inputs) VALUES %s"),
+                rows, template="(%s, %s, %s, %s, %s, CAST(%s AS jsonb))",
+                page_size=RAW_PAGE_SIZE)
+            baseElapsed = clock() - baseBegun
+        finally:
+            conn.close()
+        rawStored = sum(self.statusCounts().values())
+        rate, baseRate = depth / elapsed, len(rows) / baseElapsed
+        print("   engine   flushAll x %d until empty: %d rows in %.3f s = %s (%d statements, "
+              "%d stored)" % (rounds, depth, elapsed, fmtRate(rate), sum(counts.values()),
+                              stored))
+        print("   baseline execute_values, %d rows/statement: %d rows in %.3f s = %s "
+              "(%d stored)" % (RAW_PAGE_SIZE, len(rows), baseElapsed, fmtRate(baseRate),
+                               rawStored))
+        print("   ratio    time per row %s   (aim: within 2x)"
+              % fmtRatio((elapsed / depth) / (baseElapsed / len(rows))))
+        self.summary.append((2, "flush rows/s", fmtRate(rate), fmtRate(baseRate),
+                             fmtRatio(baseRate / rate), "within 2x"))
+
+    def q(self, statement):
+        return statement.replace("{s}", self.schema)
+
+    # --- 3. durable enqueue -----------------------------------------------------------
+    def durableEnqueue(self):
+        n = self.nDurable
+        enqueue = self.service.enqueue
+        self.truncate()
+        for i in range(20):
+            check(enqueue("three_steps", inputs={"value": i}), "enqueue")
+        self.truncate()
+        counter = StatementCounter(self.schema).install()
+        latencies = []
+        failed = 0
+        try:
+            for i in range(n):
+                t0 = clock()
+                result = enqueue("three_steps", inputs={"value": i})
+                latencies.append(clock() - t0)
+                if not result["ok"]:
+                    failed += 1
+        finally:
+            counter.uninstall()
+        counts, transactions, validations = counter.snapshot("caller")
+        others = counter.snapshot("other")
+        stored = sum(self.statusCounts().values())
+        self.truncate()
+        # baseline: one single-row INSERT per run, psycopg2 autocommit, one thread
+        conn = self.raw()
+        base = []
+        try:
+            cur = conn.cursor()
+            insert = self.q("INSERT INTO {s}.workflow_runs (workflow_id, workflow_name, status, "
+                            "queue_name, priority, inputs) "
+                            "VALUES (%s, %s, 'ENQUEUED', %s, %s, CAST(%s AS jsonb))")
+            for i in range(20):
+                cur.execute(insert, (str(uuid.uuid4()), "three_steps", "default", 0,
+                                     json.dumps({"value": i})))
+            self.truncate()
+            for i in range(n):
+                params = (str(uuid.uuid4()), "three_steps", "default", 0,
+                          json.dumps({"value": i}))
+                t0 = clock()
+                cur.execute(insert, params)
+                base.append(clock() - t0)
+        finally:
+            conn.close()
+        # for attribution only: the same INSERT preceded by the SELECT 1 a validating pool
+        # sends on every borrow
+        conn = self.raw()
+        validated = []
+        try:
+            cur = conn.cursor()
+            for i in range(n):
+                params = (str(uuid.uuid4()), "three_steps", "default", 0,
+                          json.dumps({"value": i}))
+                t0 = clock()
+                cur.execute("SELECT 1")
+                cur.fetchall()
+                cur.execute(insert, params)
+                validated.append(clock() - t0)
+        finally:
+            conn.close()
+        self.truncate()
+        mean, baseMean = ms(sum(latencies) / n), ms(sum(base) / n)
+        self.rawInsertMs = baseMean
+        latencies.sort()
+        base.sort()
+        print("   engine   service.enqueue x %d: mean %s  p50 %s  p99 %s  = %s (%d failed, "
+              "%d stored)" % (n, fmtMs(mean), fmtMs(ms(percentile(latencies, 0.5))),
+                              fmtMs(ms(percentile(latencies, 0.99))), fmtRate(1000.0 / mean),
+                              failed, stored))
+        print("            per call, on the caller's thread: %.2f statement(s) %s, %.2f pool "
+              "validation(s) (SELECT 1), %.2f transaction(s)"
+              % (sum(counts.values()) / float(n), self.kinds(counts, n),
+                 validations / float(n), transactions / float(n)))
+        if sum(others[0].values()):
+            print("            meanwhile on other threads (runs the engine started by itself, "
+                  "competing for the CPU): %.2f statement(s) per call %s"
+                  % (sum(others[0].values()) / float(n), self.kinds(others[0], n)))
+        print("   baseline psycopg2 single-row INSERT x %d: mean %s  p50 %s  p99 %s  = %s"
+              % (n, fmtMs(baseMean), fmtMs(ms(percentile(base, 0.5))),
+                 fmtMs(ms(percentile(base, 0.99))), fmtRate(1000.0 / baseMean)))
+        print("            (SELECT 1 + the same INSERT, i.e. the round trips of a validating "
+              "pool: mean %s = %s of the baseline)" % (fmtMs(ms(sum(validated) / n)),
+                                                      fmtRatio(sum(validated) / sum(base))))
+        print("   ratio    time per call %s   (aim: within 1.5x)" % fmtRatio(mean / baseMean))
+        self.summary.append((3, "durable enqueue per call", fmtMs(mean), fmtMs(baseMean),
+                             fmtRatio(mean / baseMean), "within 1.5x"))
+
+    @staticmethod
+    def kinds(counts, per):
+        if not counts:
+            return ""
+        return "[" + ", ".join("%s %.2f" % (kind, number / float(per))
+                               for kind, number in sorted(counts.items())) + "]"
+
+    # --- driving runs the way a gateway does ------------------------------------------
+    def preload(self, count, name, inputs):
+        """Queue ``count`` runs with one raw multi-row INSERT of ENQUEUED rows (what an
+        enqueue writes): service.enqueue may start a run on the caller's thread at once,
+        and here nothing may start before the first dispatch."""
+        conn = self.raw()
+        try:
+            psycopg2.extras.execute_values(
+                conn.cursor(), self.q("INSERT INTO {s}.workflow_runs (workflow_id, "
+                                      "workflow_name, status, queue_name, priority, inputs) "
+                                      "VALUES %s"),
+                [(str(uuid.uuid4()), name, "ENQUEUED", "default", 0, json.dumps(inputs))
+                 for _ in range(count)], page_size=RAW_PAGE_SIZE)
+        finally:
+            conn.close()
+
+    def drive(self, count, limit):
+        """Dispatch every DISPATCH_PERIOD s (fixed delay) from a timer thread until ``count``
+        runs ended (polled with a raw connection every 20 ms) or ``limit`` s passed.
+        Returns a dict of what happened; the statements cover the whole run, in-flight runs
+        included (they are waited for after the timer stops)."""
+        counter = StatementCounter(self.schema).install()
+        executor = TimedExecutor(DISPATCH_PERIOD)
+        thread = threading.Thread(target=executor.runSafely, name="bench-dispatch-timer")
+        thread.daemon = True
+        poll = self.raw()
+        capped = False
+        try:
+            thread.start()
+            waitFor(lambda: executor.firstTickAt is not None or executor.crashed, 30, 0.001,
+                    "the first dispatch")
+            while True:
+                statuses = self.statusCounts(poll)
+                now = clock()
+                done = statuses.get("SUCCESS", 0)
+                ended = done + statuses.get("ERROR", 0) + statuses.get("CANCELLED", 0)
+                if ended >= count:
+                    break
+                if executor.crashed is not None:
+                    raise RuntimeError("the dispatch timer died: %r" % (executor.crashed,))
+                if not ended and len(executor.failures) >= 3:
+                    raise RuntimeError("dispatch fails and nothing ran: %s"
+                                       % (executor.failures[0] or {}).get("message"))
+                if now - executor.firstTickAt >= limit:
+                    capped = True
+                    break
+                time.sleep(POLL_SECONDS)
+            elapsed = now - executor.firstTickAt
+        finally:
+            executor.stop()
+            thread.join(30)
+            try:
+                waitFor(lambda: not self.activeRuns(poll), 60, 0.02,
+                        "claimed runs to finish after the timer stopped")
+            finally:
+                counter.uninstall()
+        final = self.statusCounts(poll)
+        poll.close()
+        if not done:
+            raise RuntimeError("no run succeeded within %.0f s (statuses %r; dispatch: %s)"
+                               % (limit, final, (executor.failures[:1] or ["ok"])[0]))
+        counts, transactions, validations = counter.snapshot()
+        return {"elapsed": elapsed, "done": done, "statuses": statuses, "final": final,
+                "capped": capped, "counts": counts, "transactions": transactions,
+                "validations": validations, "ticks": executor.ticks,
+                "claimed": list(executor.claimed), "tickSeconds": list(executor.tickSeconds),
+                "failures": list(executor.failures)}
+
+    def cadenceBound(self, run):
+        """Whether the run was paced by the timer: every non-empty tick filled the workers
+        and the ticks claimed (nearly) every run."""
+        claimed = [c for c in run["claimed"] if c]
+        return run["capped"] or (len(claimed) > 1 and min(claimed[:-1] or [0]) >= WORKER_THREADS
+                                 and sum(claimed) >= 0.9 * run["done"])
+
+    def describeDrive(self, run, count, label):
+        rate = run["done"] / run["elapsed"] if run["elapsed"] > 0 else float("nan")
+        claimed = [c for c in run["claimed"] if c] or [0]
+        ticks = run["tickSeconds"] or [0.0]
+        note = ""
+        if run["capped"]:
+            note = "  CAPPED at %.0f s: %d of %d done" % (self.runLimit, run["done"], count)
+        print("   engine   %s x %d: %d done in %.2f s = %s%s"
+              % (label, count, run["done"], run["elapsed"], fmtRate(rate), note))
+        print("            %d dispatch tick(s) claimed %d run(s) (at most %d a tick; %d claimed "
+              "off the timer); tick duration p50 %s, max %s%s" % (
+                  run["ticks"], sum(run["claimed"]), max(claimed),
+                  max(0, run["final"].get("SUCCESS", 0) + run["final"].get("ERROR", 0)
+                      - sum(run["claimed"])),
+                  fmtMs(ms(percentile(sorted(ticks), 0.5))), fmtMs(ms(max(ticks))),
+                  "; paced by the timer" if self.cadenceBound(run) else ""))
+        others = dict((k, v) for k, v in run["final"].items() if k != "SUCCESS")
+        if others or run["failures"]:
+            print("            not SUCCESS at the end: %r; failed dispatches: %d %s"
+                  % (others, len(run["failures"]), (run["failures"][:1] or [""])[0]))
+        return rate
+
+    def perWorkflow(self, run):
+        finished = max(1, run["final"].get("SUCCESS", 0) + run["final"].get("ERROR", 0))
+        return sum(run["counts"].values()) / float(finished), finished
+
+    # --- 4. end to end ----------------------------------------------------------------
+    def endToEnd(self):
+        n = self.nEndToEnd
+        self.truncate()
+        self.preload(n, "three_steps", {"value": 1})
+        print("   (the runs are inserted up front with one raw multi-row INSERT, so none "
+              "starts before the first dispatch)")
+        run = self.drive(n, self.runLimit)
+        rate = self.describeDrive(run, n, "three_steps")
+        perRun, finished = self.perWorkflow(run)
+        print("            per workflow: %.2f statement(s) %s, %.2f pool validation(s) "
+              "(SELECT 1), %.2f transaction(s)"
+              % (perRun, self.kinds(run["counts"], finished),
+                 run["validations"] / float(finished), run["transactions"] / float(finished)))
+        self.truncate()
+        baseElapsed = self.handWrittenQueue(n)
+        baseRate = n / baseElapsed
+        print("   baseline hand-written psycopg2 queue, %d threads with a connection each "
+              "(claim UPDATE .. RETURNING, 3 INSERT step_outputs, UPDATE to SUCCESS; no "
+              "timer): %d in %.2f s = %s" % (WORKER_THREADS, n, baseElapsed, fmtRate(baseRate)))
+        print("   ratio    time per workflow %s%s" % (
+            fmtRatio(baseRate / rate),
+            "   (the engine is paced by its %.1f s dispatch timer: each tick claims at most "
+            "%d runs, one per free worker; the baseline claims in a tight loop)"
+            % (DISPATCH_PERIOD, WORKER_THREADS) if self.cadenceBound(run) else ""))
+        self.summary.append((4, "end to end three_steps" + (" (capped)" if run["capped"] else ""),
+                             fmtRate(rate), fmtRate(baseRate), fmtRatio(baseRate / rate), ""))
+        self.summary.append((4, "statements per workflow", "%.2f" % perRun, "5",
+                             fmtRatio(perRun / 5.0), ""))
+
+    def handWrittenQueue(self, n):
+        """The same database work with psycopg2 alone: returns seconds for n workflows."""
+        self.preload(n, "three_steps", {"value": 1})
+        now = "CAST(extract(epoch FROM statement_timestamp()) * 1000 AS bigint)"
+        claim = self.q(
+            "UPDATE {s}.workflow_runs SET status = 'PENDING', executor_id = %s, "
+            "attempts = attempts + 1, claimed_at_ms = " + now + ", updated_at_ms = " + now +
+            " WHERE workflow_id = (SELECT workflow_id FROM {s}.workflow_runs "
+            "WHERE status = 'ENQUEUED' ORDER BY priority, enqueue_seq LIMIT 1 "
+            "FOR UPDATE SKIP LOCKED) RETURNING workflow_id, attempts, inputs")
+        record = self.q(
+            "INSERT INTO {s}.step_outputs (workflow_id, step_position, step_name, status, "
+            "output, attempts, executor_id, run_attempt, started_at_ms, completed_at_ms) "
+            "VALUES (%s, %s, %s, 'SUCCESS', CAST(%s AS json), 1, %s, %s, %s, %s)")
+        finish = self.q(
+            "UPDATE {s}.workflow_runs SET status = 'SUCCESS', output = CAST(%s AS jsonb), "
+            "completed_at_ms = " + now + ", updated_at_ms = " + now +
+            " WHERE workflow_id = %s AND status = 'PENDING' AND executor_id = %s "
+            "AND attempts = %s")
+        connections = [self.raw() for _ in range(WORKER_THREADS)]
+        gate = threading.Event()
+        errors = []
+
+        def work(conn, executorId):
+            gate.wait()
+            try:
+                cur = conn.cursor()
+                while True:
+                    cur.execute(claim, (executorId,))
+                    row = cur.fetchone()
+                    if row is None:
+                        return
+                    workflowId, attempt, inputs = row
+                    value = (inputs or {}).get("value", 0)
+                    outputs = [value + 1, (value + 1) * 2, {"value": (value + 1) * 2}]
+                    for position, (name, output) in enumerate(zip(("first", "second", "third"),
+                                                                  outputs), 1):
+                        stamp = int(time.time() * 1000)
+                        cur.execute(record, (workflowId, position, name, json.dumps(output),
+                                             executorId, attempt, stamp, stamp))
+                    cur.execute(finish, (json.dumps(outputs[-1]), workflowId, executorId,
+                                         attempt))
+            except Exception as error:  # noqa: B902
+                errors.append(error)
+
+        threads = [threading.Thread(target=work, args=(c, "raw:%d" % i))
+                   for i, c in enumerate(connections)]
+        for thread in threads:
+            thread.start()
+        begun = clock()
+        gate.set()
+        for thread in threads:
+            thread.join()
+        elapsed = clock() - begun
+        for conn in connections:
+            conn.close()
+        if errors:
+            raise RuntimeError("the hand-written queue failed: %r" % errors[0])
+        done = self.statusCounts().get("SUCCESS", 0)
+        if done != n:
+            raise RuntimeError("the hand-written queue finished %d of %d" % (done, n))
+        return elapsed
+
+    # --- 5. per step ------------------------------------------------------------------
+    def perStep(self):
+        m = self.nPerStep
+        results = {}
+        for steps in (0, 10):
+            self.truncate()
+            self.preload(m, "noop_steps", {"n": steps})
+            run = self.drive(m, self.runLimit)
+            self.describeDrive(run, m, "noop_steps(n=%d)" % steps)
+            perRun, finished = self.perWorkflow(run)
+            inRun = self.sql("SELECT avg(completed_at_ms - started_at_ms), count(*) "
+                             "FROM {s}.workflow_runs WHERE status = 'SUCCESS'")[0]
+            run["perRun"] = perRun
+            run["inRunMs"] = float(inRun[0]) if inRun[0] is not None else float("nan")
+            print("            per workflow: %.2f statement(s) %s; start to end inside the "
+                  "run: mean %s" % (perRun, self.kinds(run["counts"], finished),
+                                    fmtMs(run["inRunMs"])))
+            results[steps] = run
+        self.truncate()
+        baseMs = self.smallInsertMs()
+        concurrentMs = self.smallInsertMs(WORKER_THREADS)
+        zero, ten = results[0], results[10]
+        wall = ms(ten["elapsed"] / max(1, ten["done"]) - zero["elapsed"] / max(1, zero["done"]))
+        wallPerStep = wall / 10.0
+        inRunPerStep = (ten["inRunMs"] - zero["inRunMs"]) / 10.0
+        statementsPerStep = (ten["perRun"] - zero["perRun"]) / 10.0
+        cadenceBound = [r for r in (zero, ten) if self.cadenceBound(r)]
+        print("   engine   per step, wall clock (time10 - time0) / (10 x M): %s%s"
+              % (fmtMs(wallPerStep), "   (%d and %d dispatch ticks: both runs are paced by "
+                 "the dispatch cadence, so this is mostly noise)"
+                 % (zero["ticks"], ten["ticks"]) if len(cadenceBound) == 2 else ""))
+        print("            per step, inside a run (started_at..completed_at, up to %d runs "
+              "at once): %s" % (WORKER_THREADS, fmtMs(inRunPerStep)))
+        print("            statements per step: %.2f   (aim: 1)" % statementsPerStep)
+        print("   baseline psycopg2 single-row INSERT of a small row: mean %s (one thread), %s "
+              "(%d threads at once)" % (fmtMs(baseMs), fmtMs(concurrentMs), WORKER_THREADS))
+        print("   ratio    wall clock per step %s (vs one thread)   inside a run %s (vs %d "
+              "threads)" % (fmtRatio(wallPerStep / baseMs), fmtRatio(inRunPerStep / concurrentMs),
+                            WORKER_THREADS))
+        self.summary.append((5, "per step (wall clock)", fmtMs(wallPerStep), fmtMs(baseMs),
+                             fmtRatio(wallPerStep / baseMs), ""))
+        self.summary.append((5, "per step (inside a run)", fmtMs(inRunPerStep),
+                             fmtMs(concurrentMs) + " (x%d)" % WORKER_THREADS,
+                             fmtRatio(inRunPerStep / concurrentMs), ""))
+        self.summary.append((5, "statements per step", "%.2f" % statementsPerStep, "1",
+                             fmtRatio(statementsPerStep), "1 statement"))
+
+    def smallInsertMs(self, threads=1, count=400):
+        """Mean latency of a raw single-row INSERT of a small row, each of ``threads``
+        threads inserting ``count`` rows on its own connection at the same time."""
+        setup = self.raw()
+        setup.cursor().execute("CREATE TABLE IF NOT EXISTS public.bench_small (id bigserial "
+                               "PRIMARY KEY, workflow_id text, position integer, output json)")
+        connections = [self.raw() for _ in range(threads)]
+        gate = threading.Event()
+        times = []
+        errors = []
+
+        def work(conn, name):
+            gate.wait()
+            try:
+                cur = conn.cursor()
+                mine = []
+                for i in range(count + 20):
+                    t0 = clock()
+                    cur.execute("INSERT INTO public.bench_small (workflow_id, position, output) "
+                                "VALUES (%s, %s, CAST(%s AS json))", (name, i, '{"i": %d}' % i))
+                    mine.append(clock() - t0)
+                times.extend(mine[20:])
+            except Exception as error:  # noqa: B902
+                errors.append(error)
+
+        workers = [threading.Thread(target=work, args=(c, "t%d" % i))
+                   for i, c in enumerate(connections)]
+        for thread in workers:
+            thread.start()
+        gate.set()
+        for thread in workers:
+            thread.join()
+        for conn in connections:
+            conn.close()
+        setup.cursor().execute("DROP TABLE public.bench_small")
+        setup.close()
+        if errors:
+            raise errors[0]
+        return ms(sum(times) / len(times))
+
+    # --- summary ----------------------------------------------------------------------
+    def printSummary(self):
+        print("")
+        print("== summary (ratio = engine cost / baseline cost)")
+        rows = [("#", "figure", "engine", "baseline", "ratio", "aim")] + [
+            tuple(str(c) for c in row) for row in self.summary]
+        widths = [max(len(row[i]) for row in rows) for i in range(6)]
+        for index, row in enumerate(rows):
+            print("   " + "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+            if index == 0:
+                print("   " + "  ".join("-" * w for w in widths))
+
+
+def parseArgs(argv):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="every count divided by 10")
+    parser.add_argument("--only", default="",
+                        help="comma-separated figure numbers to run (2 needs 1)")
+    parser.add_argument("--run-limit", type=float, default=None,
+                        help="seconds a dispatch-driven run may take before it is cut short "
+                             "(default 60, 30 with --quick)")
+    args = parser.parse_args(argv)
+    args.only = set(int(x) for x in args.only.split(",") if x.strip())
+    if 2 in args.only:
+        args.only.add(1)
+    return args
+
+
+def main(argv=None):
+    args = parseArgs(sys.argv[1:] if argv is None else argv)
+    begun = clock()
+    adminDsn, stop = pgserver.serverFromEnv("WORKFLOWS_DSN")
+    name = None
+    try:
+        name, dsn = pgserver.createDatabase(adminDsn, "wf_bench")
+        bench = Bench(args)
+        bench.boot(dsn)
+        bench.header(adminDsn, stop.server is not None)
+        bench.block(1, "In-memory enqueue: %d enqueueInMemory calls, one thread, no dispatch"
+                    % bench.nMemory, bench.inMemoryEnqueue, cleanup=2 not in args.only
+                    and bool(args.only))
+        bench.block(2, "Flush: the in-memory queue into the database", bench.flush)
+        bench.block(3, "Durable enqueue: %d service.enqueue calls, one thread" % bench.nDurable,
+                    bench.durableEnqueue)
+        bench.block(4, "End to end: %d three_steps runs, dispatch every %.1f s, %d workers"
+                    % (bench.nEndToEnd, DISPATCH_PERIOD, WORKER_THREADS), bench.endToEnd)
+        bench.block(5, "Per step: %d runs of noop_steps(0) and of noop_steps(10)"
+                    % bench.nPerStep, bench.perStep)
+        bench.printSummary()
+        print("")
+        print("total %.0f s" % (clock() - begun))
+    finally:
+        try:
+            from simulator import gateway
+            gateway.closeAll()
+        except Exception:  # noqa: B902
+            pass
+        if name is not None:
+            try:
+                pgserver.dropDatabase(adminDsn, name)
+            except Exception as error:  # noqa: B902
+                print("could not drop the bench database %s: %s" % (name, error))
+        stop()
+
+
+if __name__ == "__main__":
+    main()
