@@ -12,69 +12,233 @@ from exchange.workflows.db import sql, tx
 RUN_COLUMNS = ("workflow_id", "workflow_name", "status", "queue_name", "priority",
                "partition_key", "deduplication_id", "inputs", "output", "error", "executor_id",
                "attempts", "timeout_ms", "deadline_ms", "created_at_ms", "updated_at_ms",
-               "claimed_at_ms", "started_at_ms", "completed_at_ms")
+               "claimed_at_ms", "started_at_ms", "completed_at_ms", "run_at_ms")
 _SELECT_RUN = """SELECT workflow_id, workflow_name, status, queue_name, priority, partition_key,
        deduplication_id, inputs::text, output::text, error::text, executor_id, attempts,
        timeout_ms, deadline_ms, created_at_ms, updated_at_ms, claimed_at_ms, started_at_ms,
-       completed_at_ms
+       completed_at_ms, run_at_ms
   FROM {schema}.workflow_runs"""
 
 _INSERT = """INSERT INTO {schema}.workflow_runs
     (workflow_id, workflow_name, status, queue_name, priority, partition_key, deduplication_id,
-     inputs, timeout_ms)
-VALUES (?, ?, 'ENQUEUED', ?, ?, ?, ?, CAST(? AS jsonb), ?)
+     inputs, timeout_ms, run_at_ms)
+SELECT ?, ?, CASE WHEN d.ms > 0 THEN 'DELAYED' ELSE 'ENQUEUED' END, ?, ?, ?, ?,
+       CAST(? AS jsonb), ?, CASE WHEN d.ms > 0 THEN {schema}.now_ms() + d.ms END
+  FROM (SELECT CAST(? AS bigint) AS ms) d
 ON CONFLICT DO NOTHING
 RETURNING workflow_id"""
 
 # Many runs in one statement (the in-memory enqueue flush): one JSON array parameter whose
-# objects carry the columns by name, inserted in array order so FIFO holds. A row whose id or
-# active deduplication id is taken is skipped (ON CONFLICT DO NOTHING); the ids returned are
-# the rows that landed.
-_INSERT_BATCH = """INSERT INTO {schema}.workflow_runs
-    (workflow_id, workflow_name, status, queue_name, priority, partition_key, deduplication_id,
-     inputs, timeout_ms)
-SELECT e.item->>'workflow_id', e.item->>'workflow_name', 'ENQUEUED', e.item->>'queue_name',
-       CAST(e.item->>'priority' AS integer), e.item->>'partition_key',
-       e.item->>'deduplication_id', e.item->'inputs', CAST(e.item->>'timeout_ms' AS bigint)
-  FROM jsonb_array_elements(CAST(? AS jsonb)) WITH ORDINALITY AS e(item, n)
- ORDER BY e.n
-ON CONFLICT DO NOTHING
-RETURNING workflow_id"""
+# objects carry the columns by name, inserted in array order so FIFO holds. Times move from
+# the JVM clock to the database's: a request accepted ``jvm_now - accepted_at_ms`` ago was
+# created that long before this statement, and its delay counts from then. A row whose id
+# or active deduplication id is taken is not inserted but written to dead_letters with the
+# reason, in the same statement (unless it asked for returnExisting: then the holder is
+# the answer and nothing is kept). A repeated id within the batch is dead-lettered too.
+_INSERT_BATCH = """WITH params AS (
+    SELECT CAST(? AS jsonb) AS items, CAST(? AS bigint) AS jvm_now),
+items AS (
+    SELECT e.item, e.n, {schema}.now_ms() - GREATEST(0, p.jvm_now
+               - COALESCE(CAST(e.item->>'accepted_at_ms' AS bigint), p.jvm_now)) AS created,
+           COALESCE(CAST(e.item->>'delay_ms' AS bigint), 0) AS delay,
+           row_number() OVER (PARTITION BY e.item->>'workflow_id' ORDER BY e.n) AS copy
+      FROM params p, jsonb_array_elements(p.items) WITH ORDINALITY AS e(item, n)),
+landed AS (
+    INSERT INTO {schema}.workflow_runs
+        (workflow_id, workflow_name, status, queue_name, priority, partition_key,
+         deduplication_id, inputs, timeout_ms, run_at_ms, created_at_ms)
+    SELECT i.item->>'workflow_id', i.item->>'workflow_name',
+           CASE WHEN i.delay > 0 THEN 'DELAYED' ELSE 'ENQUEUED' END, i.item->>'queue_name',
+           CAST(i.item->>'priority' AS integer), i.item->>'partition_key',
+           i.item->>'deduplication_id', i.item->'inputs', CAST(i.item->>'timeout_ms' AS bigint),
+           CASE WHEN i.delay > 0 THEN i.created + i.delay END, i.created
+      FROM items i WHERE i.copy = 1
+     ORDER BY i.n
+    ON CONFLICT DO NOTHING
+    RETURNING workflow_id),
+missed AS (
+    SELECT i.item, i.n,
+           CASE WHEN i.copy = 1 AND i.item->>'deduplication_id' IS NOT NULL
+                 AND NOT EXISTS (SELECT 1 FROM {schema}.workflow_runs x
+                                  WHERE x.workflow_id = i.item->>'workflow_id')
+                THEN 'DUPLICATE_DEDUPLICATION_ID' ELSE 'WORKFLOW_EXISTS' END AS reason
+      FROM items i
+     WHERE i.copy > 1 OR i.item->>'workflow_id' NOT IN (SELECT workflow_id FROM landed)),
+dead AS (
+    INSERT INTO {schema}.dead_letters
+        (workflow_id, workflow_name, queue_name, deduplication_id, reason, message, request,
+         accepted_at_ms)
+    SELECT m.item->>'workflow_id', m.item->>'workflow_name', m.item->>'queue_name',
+           m.item->>'deduplication_id', m.reason,
+           CASE m.reason WHEN 'WORKFLOW_EXISTS' THEN 'a workflow with this id already exists'
+                ELSE 'the deduplication id is held by an active workflow' END,
+           m.item::text, CAST(m.item->>'accepted_at_ms' AS bigint)
+      FROM missed m
+     WHERE NOT (m.reason = 'DUPLICATE_DEDUPLICATION_ID'
+                AND m.item->>'deduplication_policy' = 'returnExisting')
+     ORDER BY m.n
+    RETURNING 1)
+SELECT (SELECT count(*) FROM landed), (SELECT count(*) FROM dead)"""
 
 _DEDUP_HOLDER = """SELECT workflow_id FROM {schema}.workflow_runs
- WHERE queue_name = ? AND deduplication_id = ? AND status IN ('ENQUEUED', 'PENDING', 'RUNNING')"""
+ WHERE queue_name = ? AND deduplication_id = ?
+   AND status IN ('DELAYED', 'ENQUEUED', 'PENDING', 'RUNNING')"""
 
-# The CTE fences the LIMIT: rows are locked (skipping those another dispatcher holds) and
-# only then updated, so one claim never takes more than it asked for. Only workflows this
-# executor can run are taken (names as a JSON array), and a partitioned row only while no
-# run of its partition is claimed; of several rows of one partition in a batch only the
-# first is claimed. The unique index workflow_runs_partition_active_idx is the last word:
-# a concurrent claim of the same partition fails (23505) and is simply tried next tick.
-_CLAIM = """WITH picked AS (
-    SELECT r.workflow_id, r.queue_name, r.partition_key, r.priority, r.enqueue_seq
-      FROM {schema}.workflow_runs r
+# Delayed runs whose time has come join their queue (keeping their place in it).
+_PROMOTE = """UPDATE {schema}.workflow_runs r
+   SET status = 'ENQUEUED', updated_at_ms = {schema}.now_ms()
+ WHERE r.workflow_id IN (SELECT workflow_id FROM {schema}.workflow_runs
+                          WHERE status = 'DELAYED' AND run_at_ms <= {schema}.now_ms()
+                          ORDER BY run_at_ms LIMIT ? FOR UPDATE SKIP LOCKED)
+   AND r.status = 'DELAYED'"""
+
+# The claim: one statement that serves every queue with runnable work, fairly.
+#  - queues and partitions with work are found by skipping through the claim indexes
+#    (a loose index scan), so terminal rows and long backlogs cost nothing;
+#  - each queue gets a budget: the rows asked for, cut by its global concurrency (claimed
+#    runs of the queue), its worker concurrency (this executor's), and its rate limit
+#    (claims within the window, from queues.recent_starts). A queue with any of these
+#    limits is served only when this transaction holds its queues row lock (``held``,
+#    taken just before by lockLimitedQueues), so two claimers never spend one budget;
+#  - candidates are a queue's unpartitioned rows in priority, FIFO order, and the heads of
+#    each partition, as many as the partition has free slots (a head this executor cannot
+#    run blocks its partition: FIFO within a partition);
+#  - queues are interleaved by turn (every queue's first candidate, then every second...),
+#    so a busy queue never starves another; then the fixed candidate set is locked (rows
+#    another claimer holds are skipped) and updated. The LIMIT is fenced in CTEs so one
+#    claim never takes more than it asked for.
+# The unique index workflow_runs_partition_slot_idx is the last word on partitions: a claim
+# racing another for one partition slot fails (23505) and is simply tried again.
+# The last row reports (NULL, NULL, limited queues with work, queues with work).
+_CLAIM = """WITH RECURSIVE
+params AS (
+    SELECT CAST(? AS jsonb) AS names, CAST(? AS integer) AS wanted, CAST(? AS text) AS me,
+           CAST(? AS jsonb) AS held),
+runnable AS (SELECT jsonb_array_elements_text(names) AS workflow_name FROM params),
+plain_queues(queue_name) AS (
+    (SELECT queue_name FROM {schema}.workflow_runs
+      WHERE status = 'ENQUEUED' AND partition_key IS NULL
+      ORDER BY queue_name LIMIT 1)
+  UNION ALL
+    SELECT n.queue_name FROM plain_queues q CROSS JOIN LATERAL (
+        SELECT r.queue_name FROM {schema}.workflow_runs r
+         WHERE r.status = 'ENQUEUED' AND r.partition_key IS NULL AND r.queue_name > q.queue_name
+         ORDER BY r.queue_name LIMIT 1) n),
+partitions(queue_name, partition_key) AS (
+    (SELECT queue_name, partition_key FROM {schema}.workflow_runs
+      WHERE status = 'ENQUEUED' AND partition_key IS NOT NULL
+      ORDER BY queue_name, partition_key LIMIT 1)
+  UNION ALL
+    SELECT n.queue_name, n.partition_key FROM partitions p CROSS JOIN LATERAL (
+        SELECT r.queue_name, r.partition_key FROM {schema}.workflow_runs r
+         WHERE r.status = 'ENQUEUED' AND r.partition_key IS NOT NULL
+           AND (r.queue_name, r.partition_key) > (p.queue_name, p.partition_key)
+         ORDER BY r.queue_name, r.partition_key LIMIT 1) n),
+limits AS (
+    SELECT w.queue_name, q.concurrency, q.worker_concurrency, q.rate_limit, q.rate_period_ms,
+           q.recent_starts, COALESCE(q.partition_concurrency, 1) AS partition_concurrency,
+           COALESCE(q.concurrency IS NOT NULL OR q.worker_concurrency IS NOT NULL
+                    OR q.rate_limit IS NOT NULL OR q.partition_concurrency > 1, false) AS limited
+      FROM (SELECT queue_name FROM plain_queues
+            UNION SELECT queue_name FROM partitions) w
+      LEFT JOIN {schema}.queues q ON q.queue_name = w.queue_name),
+budgets AS (
+    SELECT l.queue_name, l.partition_concurrency, GREATEST(0, LEAST(p.wanted,
+             CASE WHEN l.concurrency IS NULL THEN p.wanted ELSE l.concurrency - (
+                  SELECT count(*) FROM {schema}.workflow_runs a
+                   WHERE a.queue_name = l.queue_name AND a.status IN ('PENDING', 'RUNNING'))
+             END,
+             CASE WHEN l.worker_concurrency IS NULL THEN p.wanted ELSE l.worker_concurrency - (
+                  SELECT count(*) FROM {schema}.workflow_runs a
+                   WHERE a.queue_name = l.queue_name AND a.executor_id = p.me
+                     AND a.status IN ('PENDING', 'RUNNING'))
+             END,
+             CASE WHEN l.rate_limit IS NULL THEN p.wanted ELSE l.rate_limit - (
+                  SELECT count(*) FROM unnest(l.recent_starts) AS s(t)
+                   WHERE s.t > {schema}.now_ms() - l.rate_period_ms)
+             END)) AS budget
+      FROM limits l CROSS JOIN params p
+     WHERE NOT l.limited
+        OR l.queue_name IN (SELECT jsonb_array_elements_text(p.held))),
+plain AS (
+    SELECT c.workflow_id, b.queue_name, c.priority, c.enqueue_seq, CAST(NULL AS integer) AS slot
+      FROM budgets b CROSS JOIN LATERAL (
+           SELECT r.workflow_id, r.priority, r.enqueue_seq FROM {schema}.workflow_runs r
+            WHERE r.status = 'ENQUEUED' AND r.partition_key IS NULL
+              AND r.queue_name = b.queue_name
+              AND r.workflow_name IN (SELECT workflow_name FROM runnable)
+            ORDER BY r.priority, r.enqueue_seq LIMIT b.budget) c
+     WHERE b.budget > 0),
+heads AS (
+    SELECT h.workflow_id, b.queue_name, h.priority, h.enqueue_seq,
+           CAST(f.free[h.n] AS integer) AS slot
+      FROM partitions pt
+      JOIN budgets b ON b.queue_name = pt.queue_name AND b.budget > 0
+     CROSS JOIN LATERAL (
+           SELECT ARRAY(SELECT s FROM generate_series(0, b.partition_concurrency - 1) AS s
+                         WHERE NOT EXISTS (
+                               SELECT 1 FROM {schema}.workflow_runs a
+                                WHERE a.queue_name = pt.queue_name
+                                  AND a.partition_key = pt.partition_key
+                                  AND a.partition_slot = s
+                                  AND a.status IN ('PENDING', 'RUNNING'))
+                         ORDER BY s) AS free) f
+     CROSS JOIN LATERAL (
+           SELECT r.workflow_id, r.workflow_name, r.priority, r.enqueue_seq,
+                  row_number() OVER (ORDER BY r.priority, r.enqueue_seq) AS n
+             FROM {schema}.workflow_runs r
+            WHERE r.status = 'ENQUEUED' AND r.queue_name = pt.queue_name
+              AND r.partition_key = pt.partition_key
+            ORDER BY r.priority, r.enqueue_seq LIMIT cardinality(f.free)) h
+     WHERE h.workflow_name IN (SELECT workflow_name FROM runnable)),
+ranked AS (
+    SELECT c.*, row_number() OVER (PARTITION BY c.queue_name
+                                   ORDER BY c.priority, c.enqueue_seq) AS turn
+      FROM (SELECT * FROM plain UNION ALL SELECT * FROM heads) c),
+chosen AS (
+    SELECT k.workflow_id, k.slot FROM ranked k JOIN budgets b ON b.queue_name = k.queue_name
+     WHERE k.turn <= b.budget
+     ORDER BY k.turn, k.priority, k.enqueue_seq
+     LIMIT (SELECT wanted FROM params)),
+locked AS (
+    SELECT r.workflow_id, c.slot FROM {schema}.workflow_runs r
+      JOIN chosen c ON c.workflow_id = r.workflow_id
      WHERE r.status = 'ENQUEUED'
-       AND r.workflow_name IN (SELECT jsonb_array_elements_text(CAST(? AS jsonb)))
-       AND (r.partition_key IS NULL OR NOT EXISTS (
-            SELECT 1 FROM {schema}.workflow_runs a
-             WHERE a.queue_name = r.queue_name AND a.partition_key = r.partition_key
-               AND a.status IN ('PENDING', 'RUNNING')))
-     ORDER BY r.priority, r.enqueue_seq
-     LIMIT ?
-     FOR UPDATE SKIP LOCKED),
-firsts AS (
-    SELECT DISTINCT ON (queue_name, COALESCE(partition_key, workflow_id)) workflow_id
-      FROM picked
-     ORDER BY queue_name, COALESCE(partition_key, workflow_id), priority, enqueue_seq)
-UPDATE {schema}.workflow_runs r
-   SET status = 'PENDING', executor_id = ?, attempts = r.attempts + 1,
-       claimed_at_ms = {schema}.now_ms(), updated_at_ms = {schema}.now_ms()
-  FROM firsts
- WHERE r.workflow_id = firsts.workflow_id AND r.status = 'ENQUEUED'
-RETURNING r.workflow_id, r.attempts"""
+       FOR UPDATE OF r SKIP LOCKED),
+claimed AS (
+    UPDATE {schema}.workflow_runs r
+       SET status = 'PENDING', executor_id = (SELECT me FROM params),
+           attempts = r.attempts + 1, partition_slot = locked.slot,
+           claimed_at_ms = {schema}.now_ms(), updated_at_ms = {schema}.now_ms()
+      FROM locked
+     WHERE r.workflow_id = locked.workflow_id AND r.status = 'ENQUEUED'
+    RETURNING r.workflow_id, r.attempts, r.queue_name, r.claimed_at_ms),
+starts AS (
+    UPDATE {schema}.queues q
+       SET recent_starts = ARRAY(
+               SELECT w.t FROM (SELECT s.t FROM unnest(q.recent_starts) AS s(t)
+                                 WHERE s.t > {schema}.now_ms() - q.rate_period_ms
+                                UNION ALL
+                                SELECT c.claimed_at_ms FROM claimed c
+                                 WHERE c.queue_name = q.queue_name) AS w(t)
+                ORDER BY w.t)
+     WHERE q.rate_limit IS NOT NULL AND q.queue_name IN (SELECT queue_name FROM claimed)
+    RETURNING q.queue_name)
+SELECT workflow_id, attempts, NULL, NULL FROM claimed
+UNION ALL
+SELECT NULL, NULL, (SELECT count(*) FROM limits WHERE limited),
+       (SELECT count(*) FROM limits) + 0 * (SELECT count(*) FROM starts)"""
+
+# Limited queues are claimed one claimer at a time: each claim first takes the row locks of
+# the limited queues no other claimer holds right now (never waiting for one).
+_LOCK_LIMITED = """SELECT queue_name FROM {schema}.queues
+ WHERE concurrency IS NOT NULL OR worker_concurrency IS NOT NULL OR rate_limit IS NOT NULL
+    OR partition_concurrency > 1
+ ORDER BY queue_name
+   FOR UPDATE SKIP LOCKED"""
 
 _RELEASE = """UPDATE {schema}.workflow_runs
-   SET status = 'ENQUEUED', executor_id = NULL, claimed_at_ms = NULL,
+   SET status = 'ENQUEUED', executor_id = NULL, claimed_at_ms = NULL, partition_slot = NULL,
        updated_at_ms = {schema}.now_ms()
  WHERE workflow_id = ? AND status = 'PENDING' AND executor_id = ? AND attempts = ?"""
 
@@ -111,7 +275,7 @@ _TIME_OUT = """UPDATE {schema}.workflow_runs
 _CANCEL = """UPDATE {schema}.workflow_runs
    SET status = 'CANCELLED', error = CAST(? AS jsonb),
        completed_at_ms = {schema}.now_ms(), updated_at_ms = {schema}.now_ms()
- WHERE workflow_id = ? AND status IN ('ENQUEUED', 'PENDING', 'RUNNING')
+ WHERE workflow_id = ? AND status IN ('DELAYED', 'ENQUEUED', 'PENDING', 'RUNNING')
 RETURNING workflow_id"""
 
 _DELETE_COMPLETED = """WITH picked AS (
@@ -137,17 +301,21 @@ _LIST = _SELECT_RUN + """
 
 
 def insert(dbName, workflowId, workflowName, queueName, priority, partitionKey,
-           deduplicationId, inputsJson, timeoutMs):
-    """Insert one ENQUEUED run; False when its id or active dedup id is already taken."""
+           deduplicationId, inputsJson, timeoutMs, delayMs=0):
+    """Insert one run, ENQUEUED (or DELAYED by ``delayMs``); False when its id or active
+    dedup id is already taken."""
     rows = tx.query(dbName, sql.bind(_INSERT, dbName),
                     [workflowId, workflowName, queueName, priority, partitionKey,
-                     deduplicationId, inputsJson, timeoutMs])
+                     deduplicationId, inputsJson, timeoutMs, delayMs])
     return bool(rows)
 
 
-def insertBatch(dbName, itemsJson):
-    """Insert ENQUEUED runs from a JSON array of row objects; the ids that landed."""
-    return [row[0] for row in tx.query(dbName, sql.bind(_INSERT_BATCH, dbName), [itemsJson])]
+def insertBatch(dbName, itemsJson, jvmNowMs):
+    """Insert runs from a JSON array of row objects (the in-memory request format);
+    (landed, deadLettered) counts. Items neither landed nor dead-lettered were answered by
+    their deduplication holder (returnExisting)."""
+    row = tx.query(dbName, sql.bind(_INSERT_BATCH, dbName), [itemsJson, jvmNowMs])[0]
+    return int(row[0]), int(row[1])
 
 
 def dedupHolder(dbName, queueName, deduplicationId):
@@ -155,10 +323,28 @@ def dedupHolder(dbName, queueName, deduplicationId):
     return tx.scalar(dbName, sql.bind(_DEDUP_HOLDER, dbName), [queueName, deduplicationId])
 
 
-def claim(dbName, executorId, limit, workflowNamesJson):
-    """Claim up to ``limit`` runnable rows of the named workflows: [(workflowId, attempt)]."""
-    rows = tx.query(dbName, sql.bind(_CLAIM, dbName), [workflowNamesJson, limit, executorId])
-    return [(row[0], row[1]) for row in rows]
+def promoteDue(dbName, limit=1000):
+    """Move delayed runs whose time has come to ENQUEUED; how many moved."""
+    return tx.update(dbName, sql.bind(_PROMOTE, dbName), [limit])
+
+
+def claim(dbName, executorId, limit, workflowNamesJson, heldQueuesJson="[]", t=None):
+    """Claim up to ``limit`` runnable rows of the named workflows.
+
+    Returns (claimed, limitedWithWork, queuesWithWork): claimed is [(workflowId, attempt)];
+    the counts are of the queues that had runnable rows, and of those the limited ones
+    (served only when ``heldQueuesJson`` names them).
+    """
+    rows = tx.query(dbName, sql.bind(_CLAIM, dbName),
+                    [workflowNamesJson, limit, executorId, heldQueuesJson], t)
+    claimed = [(row[0], row[1]) for row in rows if row[0] is not None]
+    summary = [row for row in rows if row[0] is None][0]
+    return claimed, int(summary[2]), int(summary[3])
+
+
+def lockLimitedQueues(dbName, t):
+    """In transaction ``t``: lock the limited queues no other claimer holds; their names."""
+    return [row[0] for row in tx.query(dbName, sql.bind(_LOCK_LIMITED, dbName), [], t)]
 
 
 def release(dbName, workflowId, executorId, attempt):

@@ -97,6 +97,88 @@ MIGRATIONS = [
             CONSTRAINT step_outputs_attempts_positive CHECK (attempts >= 1)
         )""",
     ]),
+    (2, "queues: limits, delays, partition slots, dead letters", [
+        # DELAYED: enqueued with delaySeconds, not claimable before run_at_ms. An active
+        # status: it holds its deduplication id and can be cancelled while it waits.
+        """ALTER TABLE {schema}.workflow_runs
+             DROP CONSTRAINT workflow_runs_status_known,
+             ADD CONSTRAINT workflow_runs_status_known
+                 CHECK (status IN ('DELAYED', %(active)s, %(terminal)s)),
+             ADD COLUMN run_at_ms bigint,
+             ADD COLUMN partition_slot integer,
+             ADD CONSTRAINT workflow_runs_delayed_has_time
+                 CHECK (status <> 'DELAYED' OR run_at_ms IS NOT NULL),
+             ADD CONSTRAINT workflow_runs_slot_range CHECK (partition_slot >= 0)"""
+        % {"active": _ACTIVE, "terminal": _TERMINAL},
+        """UPDATE {schema}.workflow_runs SET partition_slot = 0
+            WHERE partition_key IS NOT NULL AND status IN ('PENDING', 'RUNNING')""",
+        # A claimed run of a partition holds one of its queue's partition slots (0 .. the
+        # queue's partitionConcurrency - 1); the unique index is the database's word that
+        # no two claimed runs of one partition share a slot.
+        """ALTER TABLE {schema}.workflow_runs ADD CONSTRAINT workflow_runs_slot_when_claimed
+             CHECK (status NOT IN ('PENDING', 'RUNNING') OR partition_key IS NULL
+                    OR partition_slot IS NOT NULL)""",
+        "DROP INDEX {schema}.workflow_runs_partition_active_idx",
+        """CREATE UNIQUE INDEX workflow_runs_partition_slot_idx
+           ON {schema}.workflow_runs (queue_name, partition_key, partition_slot)
+           WHERE partition_key IS NOT NULL AND status IN ('PENDING', 'RUNNING')""",
+        "DROP INDEX {schema}.workflow_runs_dedup_active_idx",
+        """CREATE UNIQUE INDEX workflow_runs_dedup_active_idx
+           ON {schema}.workflow_runs (queue_name, deduplication_id)
+           WHERE deduplication_id IS NOT NULL AND status IN ('DELAYED', %s)""" % _ACTIVE,
+        # The claim reads runnable rows per queue (and per partition) in priority, FIFO
+        # order, and finds the queues and partitions with work by skipping through these.
+        "DROP INDEX {schema}.workflow_runs_claim_idx",
+        """CREATE INDEX workflow_runs_queue_plain_idx
+           ON {schema}.workflow_runs (queue_name, priority, enqueue_seq)
+           WHERE status = 'ENQUEUED' AND partition_key IS NULL""",
+        """CREATE INDEX workflow_runs_queue_partition_idx
+           ON {schema}.workflow_runs (queue_name, partition_key, priority, enqueue_seq)
+           WHERE status = 'ENQUEUED' AND partition_key IS NOT NULL""",
+        """CREATE INDEX workflow_runs_active_queue_idx
+           ON {schema}.workflow_runs (queue_name, executor_id)
+           WHERE status IN ('PENDING', 'RUNNING')""",
+        """CREATE INDEX workflow_runs_delayed_idx ON {schema}.workflow_runs (run_at_ms)
+           WHERE status = 'DELAYED'""",
+        # Queue limits every gateway shares. recent_starts holds the claim times of a
+        # rate-limited queue inside its window (at most rate_limit of them); it is written
+        # only by a claim that holds the queue's row lock.
+        """CREATE TABLE {schema}.queues (
+            queue_name            text PRIMARY KEY,
+            concurrency           integer,
+            worker_concurrency    integer,
+            rate_limit            integer,
+            rate_period_ms        bigint,
+            partition_concurrency integer NOT NULL DEFAULT 1,
+            recent_starts         bigint[] NOT NULL DEFAULT '{}',
+            updated_at_ms         bigint NOT NULL DEFAULT {schema}.now_ms(),
+            CONSTRAINT queues_name_length CHECK (length(queue_name) BETWEEN 1 AND 200),
+            CONSTRAINT queues_concurrency_positive CHECK (concurrency >= 1),
+            CONSTRAINT queues_worker_concurrency_positive CHECK (worker_concurrency >= 1),
+            CONSTRAINT queues_rate_positive CHECK (rate_limit >= 1 AND rate_period_ms >= 1),
+            CONSTRAINT queues_rate_complete
+                CHECK ((rate_limit IS NULL) = (rate_period_ms IS NULL)),
+            CONSTRAINT queues_partition_concurrency_positive CHECK (partition_concurrency >= 1)
+        )""",
+        # In-memory enqueues the database would not take, kept with the reason and the
+        # request (as text: a request refused as jsonb must still be storable).
+        """CREATE TABLE {schema}.dead_letters (
+            dead_letter_id       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            workflow_id          text,
+            workflow_name        text,
+            queue_name           text,
+            deduplication_id     text,
+            reason               text NOT NULL,
+            message              text NOT NULL,
+            request              text NOT NULL,
+            accepted_at_ms       bigint,
+            created_at_ms        bigint NOT NULL DEFAULT {schema}.now_ms(),
+            replayed_at_ms       bigint,
+            replayed_workflow_id text
+        )""",
+        """CREATE INDEX dead_letters_created_idx
+           ON {schema}.dead_letters (created_at_ms, dead_letter_id)""",
+    ]),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]

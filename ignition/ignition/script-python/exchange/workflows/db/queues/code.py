@@ -1,0 +1,66 @@
+"""Every statement on ``queues``: the limits every gateway shares.
+
+A queue needs no row to be used: a queue without one has no limits (and partitions of one
+run at a time). Declaring writes only when something changed, so every gateway may
+declare its queues at every start.
+"""
+from __future__ import absolute_import, division, print_function
+
+from exchange.workflows.db import sql, tx
+
+QUEUE_COLUMNS = ("queue_name", "concurrency", "worker_concurrency", "rate_limit",
+                 "rate_period_ms", "partition_concurrency", "updated_at_ms")
+
+_DECLARE = """INSERT INTO {schema}.queues AS q
+    (queue_name, concurrency, worker_concurrency, rate_limit, rate_period_ms,
+     partition_concurrency)
+VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (queue_name) DO UPDATE
+   SET concurrency = EXCLUDED.concurrency, worker_concurrency = EXCLUDED.worker_concurrency,
+       rate_limit = EXCLUDED.rate_limit, rate_period_ms = EXCLUDED.rate_period_ms,
+       partition_concurrency = EXCLUDED.partition_concurrency,
+       updated_at_ms = {schema}.now_ms()
+ WHERE (q.concurrency, q.worker_concurrency, q.rate_limit, q.rate_period_ms,
+        q.partition_concurrency)
+       IS DISTINCT FROM (EXCLUDED.concurrency, EXCLUDED.worker_concurrency,
+                         EXCLUDED.rate_limit, EXCLUDED.rate_period_ms,
+                         EXCLUDED.partition_concurrency)
+RETURNING queue_name"""
+
+_REMOVE = "DELETE FROM {schema}.queues WHERE queue_name = ?"
+
+# Declared queues and queues that hold runs, with what they hold right now.
+_LIST = """WITH names AS (
+    SELECT queue_name FROM {schema}.queues
+    UNION SELECT DISTINCT queue_name FROM {schema}.workflow_runs
+     WHERE status IN ('DELAYED', 'ENQUEUED', 'PENDING', 'RUNNING'))
+SELECT n.queue_name, q.concurrency, q.worker_concurrency, q.rate_limit, q.rate_period_ms,
+       COALESCE(q.partition_concurrency, 1), q.updated_at_ms, q.queue_name IS NOT NULL,
+       (SELECT count(*) FROM {schema}.workflow_runs r
+         WHERE r.queue_name = n.queue_name AND r.status = 'DELAYED'),
+       (SELECT count(*) FROM {schema}.workflow_runs r
+         WHERE r.queue_name = n.queue_name AND r.status = 'ENQUEUED'),
+       (SELECT count(*) FROM {schema}.workflow_runs r
+         WHERE r.queue_name = n.queue_name AND r.status IN ('PENDING', 'RUNNING'))
+  FROM names n LEFT JOIN {schema}.queues q ON q.queue_name = n.queue_name
+ ORDER BY n.queue_name"""
+
+
+def declare(dbName, queueName, concurrency, workerConcurrency, rateLimit, ratePeriodMs,
+            partitionConcurrency):
+    """Create or change a queue's limits; True when the stored row changed."""
+    rows = tx.query(dbName, sql.bind(_DECLARE, dbName),
+                    [queueName, concurrency, workerConcurrency, rateLimit, ratePeriodMs,
+                     partitionConcurrency])
+    return bool(rows)
+
+
+def remove(dbName, queueName):
+    """Forget a queue's limits (its runs stay); True when it was declared."""
+    return tx.update(dbName, sql.bind(_REMOVE, dbName), [queueName]) == 1
+
+
+def listQueues(dbName):
+    """Every declared or used queue: its limits and its DELAYED/ENQUEUED/claimed counts."""
+    keys = QUEUE_COLUMNS + ("declared", "delayed", "enqueued", "active")
+    return [dict(zip(keys, row)) for row in tx.query(dbName, sql.bind(_LIST, dbName))]
