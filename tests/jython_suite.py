@@ -38,6 +38,7 @@ SUITE = [
     "test_durable_execution",
     "test_guards_and_limits",
     "test_gateway_platform",
+    "test_queues",
 ]
 
 DSN_ENV = "WORKFLOWS_TEST_DSN_DB"

@@ -125,6 +125,12 @@ class Engine(object):
         assert result["ok"], result
         return result["data"]["workflowId"]
 
+    def startOnlyOnDispatch(self):
+        """Runs wait ENQUEUED until a dispatch claims them (enqueue's immediate claim off),
+        for tests of what one dispatch does with queued work."""
+        configured = self.admin.configure(startOnEnqueue=False)
+        assert configured["ok"], configured
+
     def status(self, workflowId):
         return self.gw.sql("SELECT status FROM workflows.workflow_runs WHERE workflow_id = ?",
                            workflowId)[0][0]
@@ -161,9 +167,16 @@ class Engine(object):
                     "WHERE workflow_id = ? AND status IN ('PENDING', 'RUNNING')", workflowId)
 
     def waitIdle(self):
-        """Wait until no workflow runs on this executor."""
-        from exchange.workflows.engine import kernel
-        waitFor(lambda: kernel.getKernel().inFlight.get() == 0, 20, 0.005, "executor idle")
+        """Wait until no workflow runs on this executor and no worker is still claiming the
+        next one."""
+        from exchange.workflows.engine import kernel, platform
+
+        def idle():
+            k = kernel.getKernel()
+            pool = k.state.get("pool")
+            return k.inFlight.get() == 0 and k.claiming.get() == 0 and (
+                pool is None or platform.activeCount(pool) == 0)
+        waitFor(idle, 20, 0.005, "executor idle")
 
     def stop(self):
         """End of test: let running work finish, then stop this executor's pool."""
@@ -181,7 +194,8 @@ def openEngine(gw):
     import exchange.workflows.api.admin as admin
     installed = admin.installSchema()
     assert installed["ok"], installed
-    gw.sql("TRUNCATE workflows.workflow_runs, workflows.step_outputs, public.side_effects")
+    gw.sql("TRUNCATE workflows.workflow_runs, workflows.step_outputs, workflows.queues, "
+           "workflows.dead_letters, public.side_effects")
     registered = admin.registerWorkflowModules(["testing.flows"])
     assert registered["ok"], registered
     engine = Engine(gw)

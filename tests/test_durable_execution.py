@@ -152,6 +152,7 @@ class DurableExecutionTest(support.EngineCase):
 
     def test_deadline_is_set_when_the_run_starts(self):
         engine = self.engine
+        engine.startOnlyOnDispatch()
         wf = engine.enqueue("renamed.flow", inputs={"x": 1})
         row = engine.service.getStatus(wf)["data"]
         assert row["timeoutMs"] == 30000 and row["deadlineMs"] is None

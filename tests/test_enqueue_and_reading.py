@@ -44,6 +44,13 @@ BAD_INPUTS = [
 
 
 class EnqueueAndReadingTest(support.EngineCase):
+    """Enqueue and the reading calls on runs that wait ENQUEUED (enqueue's immediate claim
+    is off here; tests of that fast path are in test_queues)."""
+
+    def setUp(self):
+        support.EngineCase.setUp(self)
+        self.engine.startOnlyOnDispatch()
+
     def test_bad_input_gets_a_stable_code_and_writes_nothing(self):
         for kwargs, code in BAD_INPUTS:
             call = {"workflowName": "three_steps"}
@@ -117,6 +124,7 @@ class EnqueueAndReadingTest(support.EngineCase):
         engine = self.engine
         b = engine.enqueue("retrying", inputs={"failures": 0})
         engine.runToEnd(b)
+        engine.waitIdle()  # (its worker looks for more work once it is done)
         a = engine.enqueue("three_steps", queueName="mixing")
         c = engine.enqueue("three_steps")
         everything = engine.service.listWorkflows()["data"]["workflows"]

@@ -301,11 +301,15 @@ class InMemoryEnqueueTest(support.EngineCase):
         again = service.enqueueInMemory("three_steps", workflowId="batch-77")
         assert all(a["ok"] for a in (first, second, third, again))
         result = service.dispatch()["data"]
-        assert (result["flushed"], result["skipped"]) == (2, 2), result
+        assert (result["flushed"], result["deadLettered"]) == (2, 2), result
         landed = sorted(r[0] for r in engine.gw.sql("SELECT workflow_id FROM "
                                                      "workflows.workflow_runs"))
         assert landed == sorted([first["data"]["workflowId"], "batch-77"])
         assert engine.admin.getEngineInfo()["data"]["inMemoryQueued"] == 0
+        letters = engine.gw.sql("SELECT workflow_id, reason FROM workflows.dead_letters "
+                                "ORDER BY dead_letter_id")
+        assert letters == [(second["data"]["workflowId"], "DUPLICATE_DEDUPLICATION_ID"),
+                           ("batch-77", "WORKFLOW_EXISTS")], letters
 
     def test_requests_stay_queued_while_the_schema_is_missing(self):
         engine = self.engine
@@ -319,6 +323,7 @@ class InMemoryEnqueueTest(support.EngineCase):
     def test_a_flush_that_fails_does_not_stop_durable_work_from_starting(self):
         from exchange.workflows.db import runs
         engine = self.engine
+        engine.startOnlyOnDispatch()
         durable = engine.enqueue("three_steps")
         ack = engine.service.enqueueInMemory("three_steps")
         insertBatch = runs.insertBatch
@@ -351,27 +356,30 @@ class InMemoryEnqueueTest(support.EngineCase):
         ids = set(r[0] for r in engine.gw.sql("SELECT workflow_id FROM workflows.workflow_runs"))
         assert ids == set([other["data"]["workflowId"], before["data"]["workflowId"]])
 
-    def test_a_refused_request_is_dropped_alone_and_the_rest_land_once(self):
+    def test_a_refused_request_becomes_a_dead_letter_alone_and_the_rest_land_once(self):
         from exchange.workflows.db import runs
         engine = self.engine
         acks = [engine.service.enqueueInMemory("three_steps", inputs={"kg": i})
                 for i in range(5)]
         insertBatch = runs.insertBatch
 
-        def refuseTheThird(dbName, itemsJson):
+        def refuseTheThird(dbName, itemsJson, jvmNowMs):
             if acks[2]["data"]["workflowId"] in itemsJson:  # the batch, then the item alone
                 import system
                 system.db.runPrepQuery("SELECT CAST('x' AS integer)", [], "WorkflowsDB")
-            return insertBatch(dbName, itemsJson)
+            return insertBatch(dbName, itemsJson, jvmNowMs)
         runs.insertBatch = refuseTheThird
         try:
             result = engine.service.dispatch()["data"]
         finally:
             runs.insertBatch = insertBatch
-        assert (result["flushed"], result["skipped"], result["refused"]) == (4, 0, 1), result
+        assert (result["flushed"], result["deadLettered"]) == (4, 1), result
         landed = set(r[0] for r in engine.gw.sql("SELECT workflow_id FROM workflows.workflow_runs"))
         assert landed == set(a["data"]["workflowId"] for i, a in enumerate(acks) if i != 2)
         assert engine.admin.getEngineInfo()["data"]["inMemoryQueued"] == 0
+        letters = engine.gw.sql("SELECT workflow_id, reason, message FROM workflows.dead_letters")
+        assert [l[:2] for l in letters] == [(acks[2]["data"]["workflowId"], "REFUSED")], letters
+        assert "22P02" in letters[0][2], letters
 
 
 class LifecycleTest(support.EngineCase):

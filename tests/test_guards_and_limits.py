@@ -66,6 +66,7 @@ class GuardsAndLimitsTest(support.EngineCase):
         engine = self.engine
         opened = gate("gate.concurrent")
         engine.admin.configure(workerThreads=2)
+        engine.startOnlyOnDispatch()
         ids = [engine.enqueue("gated", inputs={"gateName": "gate.concurrent"}) for _ in range(8)]
         claims = [r["data"]["claimed"] for r in runConcurrently(engine.service.dispatch, 4)]
         assert sum(claims) == 2 and active(engine) == 2, claims
@@ -134,10 +135,11 @@ class GuardsAndLimitsTest(support.EngineCase):
 
     def test_the_database_refuses_a_second_active_run_of_a_partition(self):
         engine = self.engine
+        engine.startOnlyOnDispatch()
         a = engine.enqueue("three_steps", partitionKey="Unit-7")
         b = engine.enqueue("three_steps", partitionKey="Unit-7")
-        claim = ("UPDATE workflows.workflow_runs SET status = 'PENDING', executor_id = 'x' "
-                 "WHERE workflow_id = %s")
+        claim = ("UPDATE workflows.workflow_runs SET status = 'PENDING', executor_id = 'x', "
+                 "partition_slot = 0 WHERE workflow_id = %s")
         engine.gw.sql(claim, a)
         self.assertSqlState("23505", engine.gw.sql, claim, b)
 

@@ -329,3 +329,20 @@ def divide_in_database():
 @workflow
 def database_error_step():
     return divide_in_database()
+
+
+@step
+def occupy(ms):
+    """Hold a resource for ``ms`` and record the span (this process's clock, epoch ms)."""
+    from exchange.workflows.engine.runtime import currentWorkflowId
+    started = int(time.time() * 1000)
+    time.sleep(ms / 1000.0)
+    system.db.runPrepUpdate(
+        "INSERT INTO public.side_effects (workflow_id, kind, value, at_ms) VALUES (?, ?, ?, ?)",
+        [currentWorkflowId(), "span", str(started), int(time.time() * 1000)], DB)
+    return ms
+
+
+@workflow
+def occupied(ms=50):
+    return occupy(ms)

@@ -43,12 +43,17 @@ def checkSchema(dbName=None):
 
 @guarded
 def configure(defaultDatabase=None, schemaName=None, dbName=None, workerThreads=None,
-              claimBatch=None, memoryQueueCapacity=None):
+              claimBatch=None, memoryQueueCapacity=None, memoryQueueOverflow=None,
+              startOnEnqueue=None):
     """Change the engine's configuration for this gateway (kept across project saves).
 
     ``schemaName`` applies to the connection ``dbName`` (default: the default database).
     ``memoryQueueCapacity`` bounds in-memory enqueue queues created after the call (a queue
     already holding requests keeps its bound until the JVM restarts).
+    ``memoryQueueOverflow`` is what a full in-memory queue does when a call names no policy:
+    "reject" (the default) or "dropOldest". ``startOnEnqueue`` (default True): ``enqueue``
+    claims right away on the caller's thread when this executor has room; False leaves
+    every start to the timer (no claim ever runs on a button's thread).
     Every value is checked before any is applied, so a refused call changes nothing.
     """
     validate.name("defaultDatabase", defaultDatabase, required=False)
@@ -58,6 +63,11 @@ def configure(defaultDatabase=None, schemaName=None, dbName=None, workerThreads=
     validate.wholeNumber("workerThreads", workerThreads, 1, required=False)
     validate.wholeNumber("claimBatch", claimBatch, 1, required=False)
     validate.wholeNumber("memoryQueueCapacity", memoryQueueCapacity, 1, required=False)
+    if startOnEnqueue is not None and not isinstance(startOnEnqueue, bool):
+        raise InvalidArgument(u"startOnEnqueue must be True or False")
+    if memoryQueueOverflow is not None:
+        settings.checkChoice("memoryQueueOverflow", memoryQueueOverflow,
+                             settings.OVERFLOW_POLICIES)
     if defaultDatabase is not None:
         settings.setDefaultDatabase(defaultDatabase)
     if schemaName is not None:
@@ -71,6 +81,10 @@ def configure(defaultDatabase=None, schemaName=None, dbName=None, workerThreads=
         settings.setLimit("claimBatch", claimBatch)
     if memoryQueueCapacity is not None:
         settings.setLimit("memoryQueueCapacity", memoryQueueCapacity)
+    if memoryQueueOverflow is not None:
+        settings.setMemoryQueueOverflow(memoryQueueOverflow)
+    if startOnEnqueue is not None:
+        settings.setStartOnEnqueue(startOnEnqueue)
     return envelope.ok("CONFIGURED", u"configuration updated", _configuration(dbName))
 
 
@@ -79,7 +93,9 @@ def _configuration(dbName=None):
             "schema": settings.schemaName(dbName),
             "workerThreads": settings.workerThreads(),
             "claimBatch": settings.claimBatch(),
-            "memoryQueueCapacity": settings.memoryQueueCapacity()}
+            "memoryQueueCapacity": settings.memoryQueueCapacity(),
+            "memoryQueueOverflow": settings.memoryQueueOverflow(),
+            "startOnEnqueue": settings.startOnEnqueue()}
 
 
 @guarded
@@ -118,6 +134,7 @@ def getEngineInfo():
     data = _configuration()
     data.update({"executorId": k.executorId, "generation": k.generation.get(),
                  "inFlight": k.inFlight.get(), "inMemoryQueued": memoryqueue.totalDepth(),
+                 "droppedWaiting": memoryqueue.droppedWaiting(),
                  "poolThreads": platform.poolSize(pool) if pool is not None else 0,
                  "poolActive": platform.activeCount(pool) if pool is not None else 0,
                  "modules": runtime.registeredModules()})

@@ -33,6 +33,7 @@ def onStartup(workflowModules=None, installSchema=True, dbName=None):
     """
     k = kernel.getKernel()
     firstStart = k.state.putIfAbsent("started", True) is None
+    k.becomeCurrentInterpreter()  # from now on only this interpreter's code starts new work
     problems = {}
     if installSchema:
         installed = admin.installSchema(dbName)
@@ -75,7 +76,7 @@ def onShutdown():
             _logger().error(u"shutdown could not store %d in-memory enqueue(s): %s"
                             % (memoryqueue.totalDepth(), landed["errors"]))
             break
-        if not (landed["flushed"] or landed["skipped"] or landed["refused"]):
+        if not (landed["flushed"] or landed["deadLettered"] or landed["deduplicated"]):
             compat.sleepMs(50)  # the timer's dispatch is flushing right now
     left = memoryqueue.totalDepth()
     k = kernel.getKernel()

@@ -23,7 +23,7 @@ _RUN_KEYS = {"workflow_id": "workflowId", "workflow_name": "workflowName", "stat
              "timeout_ms": "timeoutMs", "deadline_ms": "deadlineMs",
              "created_at_ms": "createdAtMs", "updated_at_ms": "updatedAtMs",
              "claimed_at_ms": "claimedAtMs", "started_at_ms": "startedAtMs",
-             "completed_at_ms": "completedAtMs"}
+             "completed_at_ms": "completedAtMs", "run_at_ms": "runAtMs"}
 _STEP_KEYS = {"step_position": "position", "step_name": "name", "status": "status",
               "output": "output", "error": "error", "attempts": "attempts",
               "executor_id": "executorId", "run_attempt": "runAttempt",
@@ -78,7 +78,8 @@ class _Request(object):
     """A validated enqueue request: every field checked, the inputs already JSON."""
 
     def __init__(self, workflowName, inputs, queueName, partitionKey, priority,
-                 deduplicationId, workflowId, timeoutSeconds):
+                 deduplicationId, workflowId, timeoutSeconds, delaySeconds,
+                 deduplicationPolicy):
         validate.name("workflowName", workflowName)
         definition = _definition(workflowName)
         self.inputsJson = _inputsJson(definition, inputs)
@@ -89,6 +90,11 @@ class _Request(object):
         validate.wholeNumber("priority", priority)
         if not -2147483648 <= priority <= 2147483647:
             raise InvalidArgument(u"priority must fit in 32 bits")
+        self.deduplicationPolicy = settings.checkChoice(
+            "deduplicationPolicy", deduplicationPolicy or settings.DEDUP_REJECT,
+            settings.DEDUP_POLICIES)
+        self.delayMs = 0 if not delaySeconds else int(1000 * validate.number(
+            "delaySeconds", delaySeconds, allowZero=True, maximum=settings.MAX_DELAY_SECONDS))
         self.workflowName = workflowName
         self.partitionKey = partitionKey
         self.priority = priority
@@ -97,69 +103,103 @@ class _Request(object):
         self.workflowId = workflowId or compat.toText(uuid.uuid4())
 
     def rowJson(self):
-        """The run as one JSON object (db.runs.insertBatch's format), inputs spliced in as the
-        JSON text they were validated as."""
+        """The run as one JSON object (db.runs.insertBatch's format), stamped with the JVM
+        time it was accepted; the inputs spliced in as the JSON text they were validated
+        as."""
         fields = codec.encode({"workflow_id": self.workflowId,
                                "workflow_name": self.workflowName,
                                "queue_name": self.queueName, "priority": self.priority,
                                "partition_key": self.partitionKey,
                                "deduplication_id": self.deduplicationId,
-                               "timeout_ms": self.timeoutMs})
-        return u'{"inputs": %s, %s' % (self.inputsJson, fields[1:])
+                               "deduplication_policy": self.deduplicationPolicy,
+                               "timeout_ms": self.timeoutMs, "delay_ms": self.delayMs,
+                               "accepted_at_ms": compat.nowMs()})
+        return u'%s, "inputs": %s}' % (fields[:-1], self.inputsJson)
 
 
 @guarded
 def enqueue(workflowName, inputs=None, queueName=None, partitionKey=None, priority=0,
-            deduplicationId=None, workflowId=None, timeoutSeconds=None, dbName=None):
-    """Start a workflow durably: one INSERT, then back to the caller.
+            deduplicationId=None, workflowId=None, timeoutSeconds=None, dbName=None,
+            delaySeconds=None, deduplicationPolicy=None):
+    """Start a workflow durably: one INSERT, then (when this executor has room) its claim
+    on the caller's thread, so it starts within milliseconds.
 
-    With a caller-supplied ``workflowId`` the call is idempotent: a second call returns the
-    same id (code WORKFLOW_EXISTS) and creates nothing.
+    ``priority``: lower runs first, FIFO within a priority. ``delaySeconds``: not started
+    before then (the run waits DELAYED and can be cancelled meanwhile).
+    ``deduplicationId``: one active run per (queue, id); another enqueue gets
+    DUPLICATE_DEDUPLICATION_ID, or under ``deduplicationPolicy="returnExisting"`` the
+    holder's id (code DEDUPLICATED). With a caller-supplied ``workflowId`` the call is
+    idempotent: a second call returns the same id (code WORKFLOW_EXISTS).
     """
     request = _Request(workflowName, inputs, queueName, partitionKey, priority,
-                       deduplicationId, workflowId, timeoutSeconds)
+                       deduplicationId, workflowId, timeoutSeconds, delaySeconds,
+                       deduplicationPolicy)
     newId = request.workflowId
     for _ in range(3):
         if runs.insert(dbName, newId, workflowName, request.queueName, priority, partitionKey,
-                       deduplicationId, request.inputsJson, request.timeoutMs):
+                       deduplicationId, request.inputsJson, request.timeoutMs,
+                       request.delayMs):
+            if not request.delayMs and settings.startOnEnqueue():
+                dispatcher.startSoon(dbName)
             return envelope.ok("WORKFLOW_ENQUEUED", u"workflow %s enqueued" % workflowName,
                                {"workflowId": newId, "workflowName": workflowName,
-                                "created": True})
+                                "created": True,
+                                "status": "DELAYED" if request.delayMs else "ENQUEUED"})
         existing = runs.get(dbName, newId)
         if existing is not None:
             return _existing(existing, workflowName)
         holder = runs.dedupHolder(dbName, request.queueName, deduplicationId) \
             if deduplicationId else None
         if holder is not None:
-            return envelope.fail("DUPLICATE_DEDUPLICATION_ID",
-                                 u"deduplication id %r is held by active workflow %s"
-                                 % (deduplicationId, holder),
-                                 {"workflowId": holder, "deduplicationId": deduplicationId})
+            return _deduplicated(request, holder)
         # the holder ended between our insert and our look-up: the id is free, try again
     return envelope.fail(envelope.INTERNAL_ERROR, u"could not enqueue after 3 tries")
 
 
+def _deduplicated(request, holder):
+    data = {"workflowId": holder, "workflowName": request.workflowName, "created": False,
+            "deduplicationId": request.deduplicationId, "queueName": request.queueName}
+    if request.deduplicationPolicy == settings.DEDUP_RETURN_EXISTING:
+        return envelope.ok("DEDUPLICATED", u"deduplication id %r is held by active workflow "
+                           u"%s; that is the answer" % (request.deduplicationId, holder), data)
+    return envelope.fail("DUPLICATE_DEDUPLICATION_ID", u"deduplication id %r is held by "
+                         u"active workflow %s" % (request.deduplicationId, holder), data)
+
+
 @guarded
 def enqueueInMemory(workflowName, inputs=None, queueName=None, partitionKey=None, priority=0,
-                    deduplicationId=None, workflowId=None, timeoutSeconds=None, dbName=None):
+                    deduplicationId=None, workflowId=None, timeoutSeconds=None, dbName=None,
+                    delaySeconds=None, deduplicationPolicy=None, overflowPolicy=None):
     """Accept a workflow start without touching the database, for tag event scripts (which
     must return in single-digit milliseconds).
 
     The request is validated like ``enqueue`` and offered to a bounded queue kept JVM-wide
     (one per database connection); the following dispatch cycles write it to the database in
     batches. Codes: ACCEPTED_IN_MEMORY (data: the workflowId the run gets once stored),
-    IN_MEMORY_QUEUE_FULL (nothing accepted), or the validation codes of ``enqueue``. Unlike
-    ``enqueue``, a conflict is only found when the request is stored: a request whose
-    workflowId exists or whose deduplicationId is held by an active run is then skipped
-    and logged, so its workflowId never comes to exist.
+    ACCEPTED_DROPPED_OLDEST (accepted; the queue was full and ``overflowPolicy``
+    "dropOldest" dropped its oldest request, ``droppedWorkflowId``, into the dead letters),
+    IN_MEMORY_QUEUE_FULL (policy "reject": nothing accepted), or the validation codes of
+    ``enqueue``. A conflict is only found when the request is stored: a request whose
+    workflowId exists or whose deduplicationId is held then becomes a dead letter (under
+    ``deduplicationPolicy="returnExisting"`` a held deduplication id just drops it).
     """
     request = _Request(workflowName, inputs, queueName, partitionKey, priority,
-                       deduplicationId, workflowId, timeoutSeconds)
-    accepted, depth = memoryqueue.offer(dbName, request.rowJson())
-    data = {"workflowId": request.workflowId, "workflowName": workflowName, "depth": depth}
+                       deduplicationId, workflowId, timeoutSeconds, delaySeconds,
+                       deduplicationPolicy)
+    policy = settings.checkChoice("overflowPolicy",
+                                  overflowPolicy or settings.memoryQueueOverflow(),
+                                  settings.OVERFLOW_POLICIES)
+    accepted, depth, dropped = memoryqueue.offer(dbName, request.rowJson(), policy)
+    data = {"workflowId": request.workflowId, "workflowName": workflowName, "depth": depth,
+            "overflowPolicy": policy}
     if not accepted:
         return envelope.fail("IN_MEMORY_QUEUE_FULL", u"the in-memory queue holds %d requests "
                              u"and accepts no more until dispatch flushes it" % depth, data)
+    if dropped is not None:
+        data["droppedWorkflowId"] = (codec.decode(dropped) or {}).get("workflow_id")
+        return envelope.ok("ACCEPTED_DROPPED_OLDEST", u"workflow %s accepted; the queue was "
+                           u"full, so its oldest request (%s) was dropped to the dead letters"
+                           % (workflowName, data["droppedWorkflowId"]), data)
     return envelope.ok("ACCEPTED_IN_MEMORY", u"workflow %s accepted; dispatch stores it"
                        % workflowName, data)
 

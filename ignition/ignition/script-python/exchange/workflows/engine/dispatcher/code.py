@@ -1,11 +1,17 @@
-"""One dispatch cycle: land in-memory enqueues, claim what this executor has room for and
-hand it to the pool.
+"""Claiming work and handing it to the pool: the timer's tick, and the fast paths.
 
-Called by the gateway timer (fixed delay). It stays short: a bounded flush of the in-memory
-queue, one claim statement, then submissions. Capacity is reserved atomically before claiming, so concurrent dispatches (two
-projects' timers, a console button) never claim more than the free worker slots; unclaimed
-work stays ENQUEUED for other executors. It claims only workflows this interpreter can run.
-A submission the pool refuses gives its row back.
+The gateway timer calls ``dispatch`` (fixed delay): it lands in-memory enqueues, moves due
+delayed runs into their queues, then claims what this executor has room for. Work also
+starts without waiting for a tick: ``enqueue`` asks for a claim right after its insert,
+and a worker that finishes a run asks for the next one while queued work was seen. All of
+them go through ``pump``: one claimer at a time per JVM (callers arriving meanwhile are
+served by the running claimer's next round), the same claim statement and the same
+ownership rules, and only in the interpreter that ran the last onStartup, so no thread of
+an interpreter a project save replaced ever starts new work.
+
+Capacity is reserved atomically before claiming, so the claim never takes more than the
+free worker slots; unclaimed work stays ENQUEUED for other executors. A submission the pool
+refuses gives its row back.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -13,7 +19,9 @@ from exchange.workflows.db import runs, tx
 from exchange.workflows.engine import codec, compat, kernel, memoryqueue, platform, runtime, \
     settings
 
-_UNIQUE_VIOLATION = "23505"
+# A claim that lost a race (a partition slot, a deadlock between claimers) claims nothing
+# this round; the rows stay ENQUEUED for the next one.
+_LOST_RACE = ("23505", "40P01", "40001")
 
 
 def _logger():
@@ -22,29 +30,58 @@ def _logger():
 
 
 def dispatch(dbName=None):
-    """Claim and submit runnable work; returns counters of what this cycle did."""
+    """One timer tick; returns counters of what it did."""
     dbName = settings.databaseName(dbName)
     k = kernel.getKernel()
-    result = {"claimed": 0, "submitted": 0, "released": 0}
-    result.update(_flush())
-    names = runtime.registeredNames()
-    reserved = _reserve(k.inFlight, settings.workerThreads(), settings.claimBatch()) \
-        if names else 0
-    claimed = []
-    try:
-        pool = k.pool() if reserved else None  # before the claim: a pool found shut down is
-        if reserved:                           # replaced now, not after rows were taken
-            claimed = _claim(dbName, k.executorId, reserved, names)
-    finally:
-        k.inFlight.addAndGet(len(claimed) - reserved)  # give back what was not claimed
-    result["claimed"] = len(claimed)
-    for workflowId, attempt in claimed:
-        if _submit(k, pool, dbName, workflowId, attempt):
-            result["submitted"] += 1
-        else:
-            result["released"] += 1
+    result = _flush()
+    result["promoted"] = runs.promoteDue(dbName)
+    k.backlog.set(1)  # the timer always looks, whatever the last claim saw
+    result.update(pump(dbName))
     result["inFlight"] = k.inFlight.get()
     return result
+
+
+def startSoon(dbName=None):
+    """Claim now, on the caller's thread, if queued work may be waiting (after an enqueue);
+    never raises: the work is durable and the next tick claims it anyway."""
+    kernel.getKernel().backlog.set(1)
+    _quietly(dbName)
+
+
+def afterRun(dbName):
+    """A worker finished a run: take the next runnable rows if the last claim saw any."""
+    if kernel.getKernel().backlog.get():
+        _quietly(dbName)
+
+
+def _quietly(dbName):
+    try:
+        pump(dbName)
+    except compat.CATCHABLE as error:
+        _logger().warn(u"claim outside the timer failed (the next tick claims): %s"
+                       % compat.describeError(error)[1])
+
+
+def pump(dbName=None):
+    """Claim and submit until this executor is full or nothing more is claimable. Callers
+    arriving while another thread claims leave their request to it and return at once."""
+    dbName = settings.databaseName(dbName)
+    k = kernel.getKernel()
+    total = {"claimed": 0, "submitted": 0, "released": 0}
+    if not k.isCurrentInterpreter():
+        return total
+    k.claimWanted.set(1)
+    while k.claimWanted.get() and k.claiming.compareAndSet(0, 1):
+        try:
+            while k.claimWanted.getAndSet(0) and k.isCurrentInterpreter():
+                reserved, counts = _claimOnce(dbName, k)
+                for key in total:
+                    total[key] += counts[key]
+                if reserved and counts["claimed"] == reserved:
+                    k.claimWanted.set(1)  # room was filled: there may be more, and room
+        finally:
+            k.claiming.set(0)
+    return total
 
 
 def _flush():
@@ -62,6 +99,32 @@ def _flush():
     return result
 
 
+def _claimOnce(dbName, k):
+    """Reserve free slots, claim up to that many rows, submit them; (reserved, counts)."""
+    counts = {"claimed": 0, "submitted": 0, "released": 0}
+    names = runtime.registeredNames()
+    reserved = _reserve(k.inFlight, settings.workerThreads(), settings.claimBatch()) \
+        if names else 0
+    if not reserved:
+        return 0, counts
+    claimed = []
+    try:
+        pool = k.pool()  # before the claim: a pool found shut down is replaced now
+        claimed = _claim(dbName, k, reserved, codec.encode(names))
+    finally:
+        k.inFlight.addAndGet(len(claimed) - reserved)  # give back what was not claimed
+    counts["claimed"] = len(claimed)
+    for workflowId, attempt in claimed:
+        if not k.isCurrentInterpreter():  # a project save replaced us meanwhile
+            _giveBack(k.inFlight, dbName, workflowId, k.executorId, attempt)
+            counts["released"] += 1
+        elif _submit(k, pool, dbName, workflowId, attempt):
+            counts["submitted"] += 1
+        else:
+            counts["released"] += 1
+    return reserved, counts
+
+
 def _reserve(inFlight, workerThreads, batch):
     """Atomically take up to ``batch`` free worker slots; how many were taken."""
     while True:
@@ -73,13 +136,32 @@ def _reserve(inFlight, workerThreads, batch):
             return take
 
 
-def _claim(dbName, executorId, limit, names):
+def _claim(dbName, k, limit, namesJson):
+    """Claim up to ``limit`` rows: without locks while no limited queue has work (one
+    statement), else in a short transaction that first locks the limited queues."""
     try:
-        return runs.claim(dbName, executorId, limit, codec.encode(names))
+        if k.limitedSeen.get():
+            claimed, limited, queues = _claimLimited(dbName, k, limit, namesJson)
+        else:
+            claimed, limited, queues = runs.claim(dbName, k.executorId, limit, namesJson)
+            if limited and len(claimed) < limit:
+                more, limited, queues = _claimLimited(dbName, k, limit - len(claimed),
+                                                      namesJson)
+                claimed = claimed + more
     except compat.CATCHABLE as error:
-        if tx.sqlState(error) == _UNIQUE_VIOLATION:
-            return []  # another executor claimed the same partition just now; next tick
+        if tx.sqlState(error) in _LOST_RACE:
+            return []
         raise
+    k.limitedSeen.set(1 if limited else 0)
+    k.backlog.set(1 if queues else 0)
+    return claimed
+
+
+def _claimLimited(dbName, k, limit, namesJson):
+    def work(t):
+        held = runs.lockLimitedQueues(dbName, t)
+        return runs.claim(dbName, k.executorId, limit, namesJson, codec.encode(held), t)
+    return tx.inTransaction(dbName, work)
 
 
 def _submit(k, pool, dbName, workflowId, attempt):
@@ -97,17 +179,22 @@ def _submit(k, pool, dbName, workflowId, attempt):
                             % (workflowId, compat.describeError(error)[1]))
         finally:
             inFlight.decrementAndGet()
+        afterRun(dbName)
 
     try:
         platform.submit(pool, task)
         return True
     except compat.CATCHABLE as error:
-        inFlight.decrementAndGet()
         _logger().warn(u"workflow %s: submission refused (%s); returning it to the queue"
                        % (workflowId, compat.describeError(error)[0]))
-        try:
-            tx.retrying(lambda: runs.release(dbName, workflowId, executorId, attempt))
-        except compat.CATCHABLE as releaseError:
-            _logger().error(u"workflow %s: could not be returned to the queue: %s"
-                            % (workflowId, compat.describeError(releaseError)[1]))
+        _giveBack(inFlight, dbName, workflowId, executorId, attempt)
         return False
+
+
+def _giveBack(inFlight, dbName, workflowId, executorId, attempt):
+    inFlight.decrementAndGet()
+    try:
+        tx.retrying(lambda: runs.release(dbName, workflowId, executorId, attempt))
+    except compat.CATCHABLE as releaseError:
+        _logger().error(u"workflow %s: could not be returned to the queue: %s"
+                        % (workflowId, compat.describeError(releaseError)[1]))

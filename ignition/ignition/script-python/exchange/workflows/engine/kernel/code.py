@@ -20,6 +20,7 @@ import uuid
 from exchange.workflows.engine import compat, platform
 
 KERNEL_KEY = "exchange.workflows.kernel.v1"
+_ownToken = None  # this interpreter's token, set when its onStartup ran (see Kernel)
 POOL_NAME = "exchange-workflows"
 
 
@@ -41,8 +42,16 @@ _ENTRIES = (
     ("inFlight", lambda: platform.newAtomicLong(0)),
     ("generation", lambda: platform.newAtomicLong(1)),
     ("memoryQueues", platform.newConcurrentMap),
+    ("memoryBatches", platform.newConcurrentMap),   # per connection: the batch being stored
+    ("memoryDropped", platform.newConcurrentMap),   # per connection: dropped by an overflow
+    ("droppedUnrecorded", lambda: platform.newAtomicLong(0)),
     ("flushing", lambda: platform.newAtomicLong(0)),
+    ("claiming", lambda: platform.newAtomicLong(0)),     # one claimer at a time per JVM
+    ("claimWanted", lambda: platform.newAtomicLong(0)),  # a claim was asked for meanwhile
+    ("backlog", lambda: platform.newAtomicLong(1)),      # the last claim saw queued work
+    ("limitedSeen", lambda: platform.newAtomicLong(0)),  # ... in a limited queue
     ("createdAtMs", compat.nowMs),
+    ("interpreter", lambda: ""),  # the token of the interpreter that ran onStartup last
 )
 
 
@@ -63,7 +72,7 @@ class Kernel(object):
     """A facade over the JVM-wide map; cheap to build, never stored."""
 
     def __init__(self, state):
-        if state.get("createdAtMs") is None:
+        if state.get("interpreter") is None:  # the newest entry: older kernels lack it
             _complete(state)
         self.state = state
         self.executorId = state.get("executorId")
@@ -73,6 +82,10 @@ class Kernel(object):
         self.generation = state.get("generation")
         self.memoryQueues = state.get("memoryQueues")
         self.flushing = state.get("flushing")
+        self.claiming = state.get("claiming")
+        self.claimWanted = state.get("claimWanted")
+        self.backlog = state.get("backlog")
+        self.limitedSeen = state.get("limitedSeen")
 
     def pool(self):
         """The workflow thread pool, created once per JVM (atomically). A pool found shut down
@@ -93,13 +106,32 @@ class Kernel(object):
 
     def memoryQueue(self, dbName, capacity):
         """The in-memory enqueue queue of one database connection, created once per JVM."""
-        queue = self.memoryQueues.get(dbName)
+        return self.sharedQueue("memoryQueues", dbName, capacity)
+
+    def sharedQueue(self, mapName, dbName, capacity):
+        """A bounded queue of one database connection kept in one of the kernel's maps."""
+        queues = self.state.get(mapName)
+        queue = queues.get(dbName)
         if queue is None:
             candidate = platform.newBoundedQueue(capacity)
-            queue = self.memoryQueues.putIfAbsent(dbName, candidate)
+            queue = queues.putIfAbsent(dbName, candidate)
             if queue is None:  # (never `or`: an empty Java queue is false in Jython)
                 queue = candidate
         return queue
+
+    def becomeCurrentInterpreter(self):
+        """Called by onStartup: this interpreter is now the one whose code runs new work.
+        Threads of an interpreter a project save replaced see another token and leave new
+        work to the timer of the current one."""
+        global _ownToken
+        _ownToken = uuid.uuid4().hex
+        self.state.put("interpreter", _ownToken)
+
+    def isCurrentInterpreter(self):
+        """True unless onStartup ran in another interpreter since this one's (a gateway
+        without the startup script, or a test, has one interpreter: always current)."""
+        token = self.state.get("interpreter")
+        return not token or token == _ownToken
 
     def replacePool(self):
         """Install a new pool (after a drain); the old one finishes what it runs and stops."""

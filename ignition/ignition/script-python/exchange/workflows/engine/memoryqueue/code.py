@@ -2,19 +2,29 @@
 
 Tag event scripts get three shared threads and must return in milliseconds, so
 ``enqueueInMemory`` only offers one JSON text to a bounded queue kept in the kernel (a Java
-queue on a gateway: it survives project saves and is shared by every interpreter). Dispatch
-calls ``flush``: one flusher at a time per JVM reads the oldest items without removing them,
-inserts them with one statement, and only then removes them, so a database outage keeps
-them queued for the next tick instead of losing them.
+queue on a gateway: it survives project saves and is shared by every interpreter). When the
+queue is full, the request is refused, or (policy dropOldest) the oldest waiting request
+makes room and is kept as a dead letter.
+
+Dispatch calls ``flush``: one flusher at a time per JVM moves the oldest requests into the
+connection's batch holder, inserts them with one statement, and only then empties the
+holder. A database outage leaves the batch in its holder and the rest in the queue, for the
+next tick: nothing accepted is lost while the JVM lives, and a request being stored can
+never be dropped by an overflow. A request the database will not take (a conflict, data it
+refuses) becomes a dead letter with the reason; the rest of its batch lands.
 """
 from __future__ import absolute_import, division, print_function
 
-from exchange.workflows.db import runs, tx
-from exchange.workflows.engine import compat, kernel, settings
+from exchange.workflows.db import deadletters, runs, tx
+from exchange.workflows.engine import codec, compat, kernel, settings
 
 BATCH_SIZE = 500          # rows per INSERT statement
 BATCH_CHARS = 8 * 1024 * 1024  # and at most about this much JSON (inputs may be 1 MiB each)
 BATCHES_PER_FLUSH = 10    # a dispatch tick stays short; the rest waits for the next tick
+DROPPED_CAPACITY = 10000  # dropped requests waiting to become dead letters, per connection
+
+REASON_REFUSED = "REFUSED"
+REASON_DROPPED = "DROPPED_OLDEST"
 
 
 def _logger():
@@ -22,24 +32,57 @@ def _logger():
     return system.util.getLogger("exchange.workflows.memoryqueue")
 
 
-def offer(dbName, rowJson):
-    """Queue one validated run (db.runs.insertBatch's row format); (accepted, depth)."""
-    queue = kernel.getKernel().memoryQueue(settings.databaseName(dbName),
-                                           settings.memoryQueueCapacity())
-    accepted = queue.offer(rowJson)
-    return bool(accepted), queue.size()
+def offer(dbName, rowJson, overflowPolicy):
+    """Queue one validated run (db.runs.insertBatch's row format).
+
+    Returns (accepted, depth, droppedJson): droppedJson is the request the dropOldest
+    policy pushed out to make room (None when nothing was dropped)."""
+    name = settings.databaseName(dbName)
+    k = kernel.getKernel()
+    queue = k.memoryQueue(name, settings.memoryQueueCapacity())
+    dropped = None
+    while not queue.offer(rowJson):
+        if overflowPolicy != settings.OVERFLOW_DROP_OLDEST:
+            return False, queue.size(), None
+        oldest = queue.poll()
+        if oldest is not None:
+            dropped = compat.toText(oldest)
+            _keepDropped(k, name, dropped)
+    return True, queue.size(), dropped
+
+
+def _keepDropped(k, name, rowJson):
+    """Hold a dropped request until the next flush makes it a dead letter (bounded too: past
+    DROPPED_CAPACITY only a count is kept, and logged)."""
+    held = k.sharedQueue("memoryDropped", name, DROPPED_CAPACITY)
+    if not held.offer(rowJson):
+        k.state.get("droppedUnrecorded").incrementAndGet()
 
 
 def depth(dbName=None):
-    """How many accepted requests wait for one database connection."""
-    queue = kernel.getKernel().memoryQueues.get(settings.databaseName(dbName))
+    """How many accepted requests wait for one database connection (queued and in the batch
+    being stored)."""
+    name = settings.databaseName(dbName)
+    k = kernel.getKernel()
+    return sum(_size(k, mapName, name) for mapName in ("memoryQueues", "memoryBatches"))
+
+
+def _size(k, mapName, name):
+    queue = k.state.get(mapName).get(name)
     return 0 if queue is None else queue.size()
 
 
 def totalDepth():
     """How many accepted requests wait, for every database connection."""
     queues = kernel.getKernel().memoryQueues
-    return sum(queues.get(name).size() for name in list(queues.keySet()))
+    return sum(depth(compat.toText(name)) for name in list(queues.keySet()))
+
+
+def droppedWaiting():
+    """Dropped requests not yet written as dead letters, for every connection."""
+    k = kernel.getKernel()
+    held = k.state.get("memoryDropped")
+    return sum(held.get(name).size() for name in list(held.keySet()))
 
 
 def flushAll():
@@ -47,72 +90,142 @@ def flushAll():
     default connection only, and a request may name another, or the default may have
     changed since it was accepted). A connection's failure is reported in ``errors`` and
     keeps its requests queued; the others still flush."""
-    result = {"flushed": 0, "skipped": 0, "refused": 0, "errors": {}}
+    result = _counts()
+    result["errors"] = {}
     for name in sorted(compat.toText(n) for n in kernel.getKernel().memoryQueues.keySet()):
         try:
             counts = flush(name)
         except compat.CATCHABLE as error:
             result["errors"][name] = compat.describeError(error)[1]
             continue
-        for key in ("flushed", "skipped", "refused"):
+        for key in counts:
             result[key] += counts[key]
     return result
 
 
+def _counts():
+    return {"flushed": 0, "deadLettered": 0, "deduplicated": 0}
+
+
 def flush(dbName=None):
-    """Write queued requests to the database; counts of what this call did. Database errors
-    (an outage, a missing schema) leave the items not yet written queued and propagate; an
-    item whose data the database refuses is logged and dropped so it cannot block the items
-    behind it."""
-    result = {"flushed": 0, "skipped": 0, "refused": 0}
+    """Write queued requests of one connection to the database; counts of what this call
+    did. Database errors (an outage, a missing schema) leave the requests not yet written
+    queued and propagate."""
+    result = _counts()
+    name = settings.databaseName(dbName)
     k = kernel.getKernel()
-    queue = k.memoryQueues.get(settings.databaseName(dbName))
-    if queue is None or queue.size() == 0 or not k.flushing.compareAndSet(0, 1):
+    if k.memoryQueues.get(name) is None or not k.flushing.compareAndSet(0, 1):
         return result
     try:
+        queue = k.memoryQueues.get(name)
+        batch = k.sharedQueue("memoryBatches", name, BATCH_SIZE)
         for _ in range(BATCHES_PER_FLUSH):
-            batch = _oldest(queue, BATCH_SIZE, BATCH_CHARS)
-            if not batch:
+            if batch.size() == 0:
+                _fill(queue, batch)
+            items = [compat.toText(item) for item in _items(batch)]
+            if not items:
                 break
-            try:
-                _count(runs.insertBatch(dbName, u"[%s]" % u",".join(batch)), len(batch), result)
-            except compat.CATCHABLE as error:
-                if not _refusesTheData(error):
-                    raise
-                _landOneByOne(dbName, queue, batch, result)
-                continue
-            _remove(queue, len(batch))
+            _store(name, batch, items, result)
+        _storeDropped(k, name)
     finally:
         k.flushing.set(0)
-    if result["skipped"]:
-        _logger().warn(u"%d in-memory enqueue(s) not stored: their workflow id or active "
-                       u"deduplication id already exists" % result["skipped"])
     return result
 
 
-def _oldest(queue, limit, maxChars):
-    """The oldest items (not removed), at most ``limit`` of them and about ``maxChars`` of
-    text, but always at least one."""
-    items = []
+def _fill(queue, batch):
+    """Move the oldest requests into the batch holder: at most BATCH_SIZE and about
+    BATCH_CHARS of text, but always at least one."""
     size = 0
-    iterator = queue.iterator()
-    while len(items) < limit and iterator.hasNext():
-        item = compat.toText(iterator.next())
-        if items and size + len(item) > maxChars:
-            break
-        items.append(item)
+    while batch.size() < BATCH_SIZE:
+        item = queue.peek()
+        if item is None or (size and size + len(item) > BATCH_CHARS):
+            return
+        item = queue.poll()  # what we peeked, or its successor if an overflow dropped it
+        if item is None:
+            return
+        batch.offer(item)
         size += len(item)
+
+
+def _items(queue):
+    items = []
+    iterator = queue.iterator()
+    while iterator.hasNext():
+        items.append(iterator.next())
     return items
 
 
-def _remove(queue, count):
+def _clear(batch, count):
     for _ in range(count):
-        queue.poll()  # the only remover is this flusher: these are the items just written
+        batch.poll()
 
 
-def _count(landed, written, result):
-    result["flushed"] += len(landed)
-    result["skipped"] += written - len(landed)
+def _store(name, batch, items, result):
+    """Insert one batch; a batch the database refuses as a whole is stored one by one."""
+    try:
+        landed, dead = runs.insertBatch(name, u"[%s]" % u",".join(items), compat.nowMs())
+    except compat.CATCHABLE as error:
+        if not _refusesTheData(error):
+            raise
+        for item in items:
+            _storeOne(name, item, result)
+            _clear(batch, 1)
+        return
+    _clear(batch, len(items))
+    _count(result, len(items), landed, dead)
+
+
+def _count(result, written, landed, dead):
+    result["flushed"] += landed
+    result["deadLettered"] += dead
+    result["deduplicated"] += written - landed - dead
+    if dead:
+        _logger().warn(u"%d in-memory enqueue(s) not started: their workflow id or active "
+                       u"deduplication id was taken; see the dead letters" % dead)
+
+
+def _storeOne(name, item, result):
+    try:
+        landed, dead = runs.insertBatch(name, u"[%s]" % item, compat.nowMs())
+    except compat.CATCHABLE as error:
+        if not _refusesTheData(error):
+            raise
+        message = u"the database refused the request (SQLSTATE %s): %s" % (
+            tx.sqlState(error), compat.describeError(error)[1])
+        _deadLetter(name, item, REASON_REFUSED, message)
+        _logger().error(u"an in-memory enqueue was refused by the database and kept as a "
+                        u"dead letter: %s" % message)
+        result["deadLettered"] += 1
+        return
+    _count(result, 1, landed, dead)
+
+
+def _deadLetter(name, item, reason, message):
+    """Write one request as a dead letter, whatever its text holds."""
+    try:
+        fields = codec.decode(item) or {}
+    except compat.CATCHABLE:
+        fields = {}
+    deadletters.insert(name, fields.get("workflow_id"), fields.get("workflow_name"),
+                       fields.get("queue_name"), fields.get("deduplication_id"), reason,
+                       message, item, fields.get("accepted_at_ms"))
+
+
+def _storeDropped(k, name):
+    """Requests an overflow dropped become dead letters (the oldest first, a bounded number
+    per tick); an outage keeps them for the next tick."""
+    held = k.state.get("memoryDropped").get(name)
+    for _ in range(BATCH_SIZE if held is not None else 0):
+        item = held.peek()
+        if item is None:
+            break
+        _deadLetter(name, compat.toText(item), REASON_DROPPED,
+                    u"the in-memory queue was full and its overflow policy is dropOldest")
+        held.poll()
+    lost = k.state.get("droppedUnrecorded").getAndSet(0)
+    if lost:
+        _logger().error(u"%d dropped in-memory enqueue(s) could not even be kept as dead "
+                        u"letters (more than %d waited)" % (lost, DROPPED_CAPACITY))
 
 
 def _refusesTheData(error):
@@ -120,18 +233,3 @@ def _refusesTheData(error):
     database's or the configuration's (those keep every item queued)."""
     state = tx.sqlState(error)
     return state is not None and state[:2] in ("22", "23")
-
-
-def _landOneByOne(dbName, queue, batch, result):
-    """Find the item the database refuses: each item is written (or dropped) and removed on
-    its own, so an outage in the middle leaves exactly the unwritten ones queued."""
-    for item in batch:
-        try:
-            _count(runs.insertBatch(dbName, u"[%s]" % item), 1, result)
-        except compat.CATCHABLE as error:
-            if not _refusesTheData(error):
-                raise
-            result["refused"] += 1
-            _logger().error(u"an in-memory enqueue was refused by the database and dropped: "
-                            u"%s; request: %s" % (compat.describeError(error)[1], item))
-        _remove(queue, 1)

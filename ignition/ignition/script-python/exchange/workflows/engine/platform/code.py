@@ -163,6 +163,11 @@ else:
                 self._value += delta
                 return self._value
 
+        def getAndSet(self, value):
+            with self._lock:
+                previous, self._value = self._value, value
+                return previous
+
         def incrementAndGet(self):
             return self.addAndGet(1)
 

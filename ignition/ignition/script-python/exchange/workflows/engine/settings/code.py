@@ -16,17 +16,26 @@ DEFAULT_MEMORY_QUEUE_CAPACITY = 10000
 MAX_INPUTS_BYTES = 1024 * 1024
 TX_TIMEOUT_MS = 30000
 
+STATUS_DELAYED = "DELAYED"
 STATUS_ENQUEUED = "ENQUEUED"
 STATUS_PENDING = "PENDING"
 STATUS_RUNNING = "RUNNING"
 STATUS_SUCCESS = "SUCCESS"
 STATUS_ERROR = "ERROR"
 STATUS_CANCELLED = "CANCELLED"
-ACTIVE_STATUSES = (STATUS_ENQUEUED, STATUS_PENDING, STATUS_RUNNING)
+ACTIVE_STATUSES = (STATUS_DELAYED, STATUS_ENQUEUED, STATUS_PENDING, STATUS_RUNNING)
 TERMINAL_STATUSES = (STATUS_SUCCESS, STATUS_ERROR, STATUS_CANCELLED)
 ALL_STATUSES = ACTIVE_STATUSES + TERMINAL_STATUSES
 
 LIMITS = ("workerThreads", "claimBatch", "memoryQueueCapacity")
+
+OVERFLOW_REJECT = "reject"            # a full in-memory queue refuses the new request
+OVERFLOW_DROP_OLDEST = "dropOldest"   # or makes room by dropping its oldest (dead-lettered)
+OVERFLOW_POLICIES = (OVERFLOW_REJECT, OVERFLOW_DROP_OLDEST)
+DEDUP_REJECT = "reject"               # a held deduplication id refuses the enqueue
+DEDUP_RETURN_EXISTING = "returnExisting"  # or answers with the holder's workflow id
+DEDUP_POLICIES = (DEDUP_REJECT, DEDUP_RETURN_EXISTING)
+MAX_DELAY_SECONDS = 366 * 86400
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
@@ -66,6 +75,36 @@ def claimBatch():
 def memoryQueueCapacity():
     """How many in-memory enqueues may wait for the database (per database connection)."""
     return int(_config().getOrDefault("memoryQueueCapacity", DEFAULT_MEMORY_QUEUE_CAPACITY))
+
+
+def startOnEnqueue():
+    """Whether ``enqueue`` claims on the caller's thread when this executor has room."""
+    return bool(_config().getOrDefault("startOnEnqueue", True))
+
+
+def setStartOnEnqueue(value):
+    """Turn the claim right after ``enqueue`` on or off for this gateway."""
+    _config().put("startOnEnqueue", bool(value))
+
+
+def memoryQueueOverflow():
+    """What a full in-memory queue does when a call names no overflow policy."""
+    return _config().getOrDefault("memoryQueueOverflow", OVERFLOW_REJECT)
+
+
+def setMemoryQueueOverflow(policy):
+    """Set the default overflow policy of in-memory enqueues."""
+    checkChoice("memoryQueueOverflow", policy, OVERFLOW_POLICIES)
+    _config().put("memoryQueueOverflow", policy)
+
+
+def checkChoice(what, value, choices):
+    """Refuse a value that is not one of ``choices``."""
+    if value not in choices:
+        from exchange.workflows.engine.errors import InvalidArgument
+        raise InvalidArgument(u"%s must be one of %s, not %r"
+                              % (what, u", ".join(choices), value))
+    return value
 
 
 def setDefaultDatabase(name):
