@@ -106,7 +106,10 @@ _PROMOTE = """UPDATE {schema}.workflow_runs r
 #  - queues are interleaved by turn (every queue's first candidate, then every second...),
 #    so a busy queue never starves another; then the fixed candidate set is locked (rows
 #    another claimer holds are skipped) and updated. The LIMIT is fenced in CTEs so one
-#    claim never takes more than it asked for.
+#    claim never takes more than it asked for;
+#  - a claimed run is RUNNING at once (its slot is reserved: it starts on a worker now), and
+#    the claim returns what the runner needs, so a run costs no separate start write: its
+#    inputs, its deadline and whether a step log exists (a re-run reads it).
 # The unique index workflow_runs_partition_slot_idx is the last word on partitions: a claim
 # racing another for one partition slot fails (23505) and is simply tried again.
 # The last row reports (NULL, NULL, limited queues with work, queues with work).
@@ -207,12 +210,15 @@ locked AS (
        FOR UPDATE OF r SKIP LOCKED),
 claimed AS (
     UPDATE {schema}.workflow_runs r
-       SET status = 'PENDING', executor_id = (SELECT me FROM params),
+       SET status = 'RUNNING', executor_id = (SELECT me FROM params),
            attempts = r.attempts + 1, partition_slot = locked.slot,
-           claimed_at_ms = {schema}.now_ms(), updated_at_ms = {schema}.now_ms()
+           claimed_at_ms = {schema}.now_ms(), updated_at_ms = {schema}.now_ms(),
+           started_at_ms = COALESCE(r.started_at_ms, {schema}.now_ms()),
+           deadline_ms = COALESCE(r.deadline_ms, {schema}.now_ms() + r.timeout_ms)
       FROM locked
      WHERE r.workflow_id = locked.workflow_id AND r.status = 'ENQUEUED'
-    RETURNING r.workflow_id, r.attempts, r.queue_name, r.claimed_at_ms),
+    RETURNING r.workflow_id, r.attempts, r.queue_name, r.claimed_at_ms, r.workflow_name,
+              r.inputs, r.deadline_ms),
 starts AS (
     UPDATE {schema}.queues q
        SET recent_starts = ARRAY(
@@ -224,10 +230,14 @@ starts AS (
                 ORDER BY w.t)
      WHERE q.rate_limit IS NOT NULL AND q.queue_name IN (SELECT queue_name FROM claimed)
     RETURNING q.queue_name)
-SELECT workflow_id, attempts, NULL, NULL FROM claimed
+SELECT c.workflow_id, c.attempts, NULL, NULL, c.workflow_name, c.inputs::text, c.deadline_ms,
+       {schema}.now_ms(), EXISTS (SELECT 1 FROM {schema}.step_outputs o
+                                   WHERE o.workflow_id = c.workflow_id)
+  FROM claimed c
 UNION ALL
 SELECT NULL, NULL, (SELECT count(*) FROM limits WHERE limited),
-       (SELECT count(*) FROM limits) + 0 * (SELECT count(*) FROM starts)"""
+       (SELECT count(*) FROM limits) + 0 * (SELECT count(*) FROM starts),
+       NULL, NULL, NULL, NULL, NULL"""
 
 # Limited queues are claimed one claimer at a time: each claim first takes the row locks of
 # the limited queues no other claimer holds right now (never waiting for one).
@@ -239,28 +249,11 @@ _LOCK_LIMITED = """SELECT queue_name FROM {schema}.queues
 
 _RELEASE = """UPDATE {schema}.workflow_runs
    SET status = 'ENQUEUED', executor_id = NULL, claimed_at_ms = NULL, partition_slot = NULL,
+       started_at_ms = CASE WHEN attempts = 1 THEN NULL ELSE started_at_ms END,
+       deadline_ms = CASE WHEN attempts = 1 THEN NULL ELSE deadline_ms END,
        updated_at_ms = {schema}.now_ms()
- WHERE workflow_id = ? AND status = 'PENDING' AND executor_id = ? AND attempts = ?"""
-
-# One round trip: move the run to RUNNING and read its inputs and its step log. The inputs
-# ride on the first row only, so a long log does not repeat a large input document. RUNNING
-# under the same (executor, attempt) is accepted too: only this claim's own earlier try can
-# have written it, so a retry after a lost acknowledgement is harmless.
-_START = """WITH started AS (
-    UPDATE {schema}.workflow_runs
-       SET status = 'RUNNING', updated_at_ms = {schema}.now_ms(),
-           started_at_ms = COALESCE(started_at_ms, {schema}.now_ms()),
-           deadline_ms = COALESCE(deadline_ms, {schema}.now_ms() + timeout_ms)
-     WHERE workflow_id = ? AND status IN ('PENDING', 'RUNNING') AND executor_id = ?
-       AND attempts = ?
-    RETURNING workflow_id, workflow_name, inputs, deadline_ms)
-SELECT s.workflow_name,
-       CASE WHEN row_number() OVER (ORDER BY o.step_position) = 1 THEN s.inputs::text END,
-       s.deadline_ms, {schema}.now_ms(),
-       o.step_position, o.step_name, o.status, o.output::text, o.error::text
-  FROM started s
-  LEFT JOIN {schema}.step_outputs o ON o.workflow_id = s.workflow_id
- ORDER BY o.step_position"""
+ WHERE workflow_id = ? AND status IN ('PENDING', 'RUNNING') AND executor_id = ?
+   AND attempts = ?"""
 
 _FINISH = """UPDATE {schema}.workflow_runs
    SET status = ?, output = CAST(? AS jsonb), error = CAST(? AS jsonb),
@@ -331,13 +324,15 @@ def promoteDue(dbName, limit=1000):
 def claim(dbName, executorId, limit, workflowNamesJson, heldQueuesJson="[]", t=None):
     """Claim up to ``limit`` runnable rows of the named workflows.
 
-    Returns (claimed, limitedWithWork, queuesWithWork): claimed is [(workflowId, attempt)];
+    Returns (claimed, limitedWithWork, queuesWithWork): claimed is a list of tuples
+    (workflowId, attempt, workflowName, inputsJson, deadlineMs, databaseNowMs, hasSteps);
     the counts are of the queues that had runnable rows, and of those the limited ones
     (served only when ``heldQueuesJson`` names them).
     """
     rows = tx.query(dbName, sql.bind(_CLAIM, dbName),
                     [workflowNamesJson, limit, executorId, heldQueuesJson], t)
-    claimed = [(row[0], row[1]) for row in rows if row[0] is not None]
+    claimed = [(row[0], row[1], row[4], row[5], row[6], row[7], bool(row[8]))
+               for row in rows if row[0] is not None]
     summary = [row for row in rows if row[0] is None][0]
     return claimed, int(summary[2]), int(summary[3])
 
@@ -348,21 +343,8 @@ def lockLimitedQueues(dbName, t):
 
 
 def release(dbName, workflowId, executorId, attempt):
-    """Give a claimed but never started run back to the queue; True when it was ours."""
+    """Give a claimed run that no worker took back to the queue; True when it was ours."""
     return tx.update(dbName, sql.bind(_RELEASE, dbName), [workflowId, executorId, attempt]) == 1
-
-
-def start(dbName, workflowId, executorId, attempt):
-    """PENDING -> RUNNING for the claim's owner, or None when the claim is no longer ours.
-
-    Returns (name, inputsJson, deadlineMs, databaseNowMs, stepRows); ``stepRows`` are
-    (position, name, status, outputJson, errorJson) in position order.
-    """
-    rows = tx.query(dbName, sql.bind(_START, dbName), [workflowId, executorId, attempt])
-    if not rows:
-        return None
-    steps = [tuple(row[4:9]) for row in rows if row[4] is not None]
-    return rows[0][0], rows[0][1], rows[0][2], rows[0][3], steps
 
 
 def finish(dbName, workflowId, executorId, attempt, status, outputJson, errorJson):

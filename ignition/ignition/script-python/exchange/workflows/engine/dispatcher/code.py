@@ -114,11 +114,11 @@ def _claimOnce(dbName, k):
     finally:
         k.inFlight.addAndGet(len(claimed) - reserved)  # give back what was not claimed
     counts["claimed"] = len(claimed)
-    for workflowId, attempt in claimed:
+    for run in claimed:
         if not k.isCurrentInterpreter():  # a project save replaced us meanwhile
-            _giveBack(k.inFlight, dbName, workflowId, k.executorId, attempt)
+            _giveBack(k.inFlight, dbName, run[0], k.executorId, run[1])
             counts["released"] += 1
-        elif _submit(k, pool, dbName, workflowId, attempt):
+        elif _submit(k, pool, dbName, run):
             counts["submitted"] += 1
         else:
             counts["released"] += 1
@@ -139,6 +139,7 @@ def _reserve(inFlight, workerThreads, batch):
 def _claim(dbName, k, limit, namesJson):
     """Claim up to ``limit`` rows: without locks while no limited queue has work (one
     statement), else in a short transaction that first locks the limited queues."""
+    sentAtMs = compat.nowMs()
     try:
         if k.limitedSeen.get():
             claimed, limited, queues = _claimLimited(dbName, k, limit, namesJson)
@@ -154,7 +155,17 @@ def _claim(dbName, k, limit, namesJson):
         raise
     k.limitedSeen.set(1 if limited else 0)
     k.backlog.set(1 if queues else 0)
-    return claimed
+    return [_onOurClock(run, sentAtMs) for run in claimed]
+
+
+def _onOurClock(run, sentAtMs):
+    """A claimed row with its deadline moved from the database's clock to this process's.
+    The claim stamped the run's start when the statement began, so the offset is taken from
+    when we sent it (never later: a deadline may come a little early, not late)."""
+    workflowId, attempt, name, inputsJson, deadlineMs, databaseNowMs, hasSteps = run
+    if deadlineMs is not None:
+        deadlineMs = deadlineMs - databaseNowMs + sentAtMs
+    return workflowId, attempt, name, inputsJson, deadlineMs, hasSteps
 
 
 def _claimLimited(dbName, k, limit, namesJson):
@@ -164,16 +175,17 @@ def _claimLimited(dbName, k, limit, namesJson):
     return tx.inTransaction(dbName, work)
 
 
-def _submit(k, pool, dbName, workflowId, attempt):
+def _submit(k, pool, dbName, run):
     """Hand one claimed run (its slot already reserved) to the pool; on refusal, give the
     row and the slot back. Never raises, so one bad row cannot strand the rest."""
     executorId = k.executorId
     inFlight = k.inFlight
+    workflowId, attempt = run[0], run[1]
 
     def task():
         try:
             from exchange.workflows.engine import runner
-            runner.execute(dbName, workflowId, executorId, attempt)
+            runner.execute(dbName, executorId, run)
         except compat.CATCHABLE as error:
             _logger().error(u"workflow %s: unexpected failure in the runner: %s"
                             % (workflowId, compat.describeError(error)[1]))

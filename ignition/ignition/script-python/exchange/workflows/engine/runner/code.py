@@ -1,14 +1,14 @@
-"""Executing one claimed run on a worker thread, from its start write to its terminal write.
+"""Executing one claimed run on a worker thread, from its claim to its terminal write.
 
-The same path serves a first run and a re-run: the start write returns the step log, and the
-steps replay from it. The terminal write is guarded by RUNNING and the owner, so a run that
+The same path serves a first run and a re-run: a re-run reads its step log, and the steps
+replay from it. The terminal write is guarded by RUNNING and the owner, so a run that
 was cancelled or taken over meanwhile is left as the other writer left it. Whatever the
 workflow raises ends the run in ERROR; only the engine's control signals stop it without a
 verdict (cancelled, taken over, database unreachable), leaving the run to its new owner.
 """
 from __future__ import absolute_import, division, print_function
 
-from exchange.workflows.db import runs, tx
+from exchange.workflows.db import runs, steps as stepLog, tx
 from exchange.workflows.engine import codec, compat, context, runtime, settings, steps
 from exchange.workflows.engine.errors import ControlSignal, NonDeterminismError, WorkflowCancelled
 
@@ -17,20 +17,23 @@ def _logger():
     return system.util.getLogger("exchange.workflows.runner")
 
 
-def execute(dbName, workflowId, executorId, attempt):
-    """Run a claimed workflow to a terminal state (or stop quietly if it is no longer ours)."""
-    try:
-        started = tx.persistently(lambda: runs.start(dbName, workflowId, executorId, attempt),
-                                  u"start write")
-    except compat.CATCHABLE as error:
-        _abandon(workflowId, u"its start could not be recorded", error)
-        return None
-    if started is None:
-        return None  # cancelled or re-claimed between claim and start
-    workflowName, inputsJson, deadlineMs, databaseNowMs, stepRows = started
-    if deadlineMs is not None:  # the deadline on this process's clock
-        deadlineMs = deadlineMs - databaseNowMs + compat.nowMs()
-    recorded = dict((row[0], (row[1], row[2], row[3], row[4])) for row in stepRows)
+def execute(dbName, executorId, claimed):
+    """Run a claimed workflow to a terminal state (or stop quietly if it is no longer ours).
+
+    ``claimed`` is a row of db.runs.claim, its deadline already moved to this process's
+    clock (dispatcher): the claim made the run RUNNING and brought its inputs; a re-run
+    reads its step log first."""
+    workflowId, attempt, workflowName, inputsJson, deadlineMs, hasSteps = claimed
+    recorded = {}
+    if hasSteps:
+        try:
+            rows = tx.persistently(lambda: stepLog.listSteps(dbName, workflowId),
+                                   u"step log read")
+        except compat.CATCHABLE as error:
+            _abandon(workflowId, u"its step log could not be read", error)
+            return None
+        recorded = dict((row["step_position"], (row["step_name"], row["status"],
+                                                row["output"], row["error"])) for row in rows)
     ctx = context.WorkflowContext(dbName, workflowId, workflowName, executorId, attempt,
                                   recorded, deadlineMs)
     outcome = _runBody(ctx, inputsJson)
