@@ -240,6 +240,7 @@ class DeadLetterAdminTest(support.EngineCase):
         assert letters.listDeadLetters(reason="WORKFLOW_EXISTS")["data"]["count"] == 1
         conflict = letters.replayDeadLetter(dedupLetter["deadLetterId"])
         assert conflict["code"] == "REPLAY_CONFLICT", conflict
+        assert conflict["data"]["holderWorkflowId"] == holder, conflict
         service.cancel(holder)
         replayed = letters.replayDeadLetter(dedupLetter["deadLetterId"])
         assert replayed["code"] == "DEAD_LETTER_REPLAYED", replayed

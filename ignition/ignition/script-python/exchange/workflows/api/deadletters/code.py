@@ -12,7 +12,7 @@ import uuid
 from exchange.workflows.api import envelope
 from exchange.workflows.api.envelope import guarded
 from exchange.workflows.db import deadletters, runs
-from exchange.workflows.engine import codec, compat, dispatcher, validate
+from exchange.workflows.engine import codec, compat, dispatcher, settings, validate
 from exchange.workflows.engine.errors import InvalidArgument
 
 REASONS = ("WORKFLOW_EXISTS", "DUPLICATE_DEDUPLICATION_ID", "REFUSED", "DROPPED_OLDEST")
@@ -56,7 +56,8 @@ def replayDeadLetter(deadLetterId, freshWorkflowId=False, dbName=None):
     fresh = compat.toText(uuid.uuid4()) if freshWorkflowId else None
     workflowId = deadletters.replay(dbName, deadLetterId, fresh)
     if workflowId is not None:
-        dispatcher.startSoon(dbName)
+        if settings.startOnEnqueue():
+            dispatcher.startSoon(dbName)
         return envelope.ok("DEAD_LETTER_REPLAYED", u"dead letter %d enqueued as workflow %s"
                            % (deadLetterId, workflowId),
                            {"deadLetterId": deadLetterId, "workflowId": workflowId})
@@ -69,9 +70,13 @@ def replayDeadLetter(deadLetterId, freshWorkflowId=False, dbName=None):
                              u"workflow %s" % (deadLetterId, letter["replayed_workflow_id"]),
                              _present(letter))
     holder = runs.get(dbName, fresh or letter["workflow_id"]) or {}
+    if not holder and letter["deduplication_id"]:
+        holderId = runs.dedupHolder(dbName, letter["queue_name"], letter["deduplication_id"])
+        holder = runs.get(dbName, holderId) if holderId else {}
     return envelope.fail("REPLAY_CONFLICT", u"dead letter %d was not replayed: its workflow "
                          u"id or deduplication id is still taken" % deadLetterId,
-                         dict(_present(letter), holderStatus=holder.get("status")))
+                         dict(_present(letter), holderStatus=(holder or {}).get("status"),
+                              holderWorkflowId=(holder or {}).get("workflow_id")))
 
 
 @guarded

@@ -68,7 +68,7 @@ def onShutdown():
     the shutdown script."""
     flushed = 0
     for _ in range(SHUTDOWN_FLUSH_PASSES):
-        if memoryqueue.totalDepth() == 0:
+        if memoryqueue.totalDepth() == 0 and memoryqueue.droppedWaiting() == 0:
             break
         landed = memoryqueue.flushAll()
         flushed += landed["flushed"]
