@@ -219,7 +219,7 @@ claimed AS (
      WHERE r.workflow_id = locked.workflow_id AND r.status = 'ENQUEUED'
     RETURNING r.workflow_id, r.attempts, r.queue_name, r.claimed_at_ms, r.workflow_name,
               r.inputs, r.deadline_ms),
-starts AS (
+starts AS (  -- (a data-modifying CTE runs whether or not it is read)
     UPDATE {schema}.queues q
        SET recent_starts = ARRAY(
                SELECT w.t FROM (SELECT s.t FROM unnest(q.recent_starts) AS s(t)
@@ -228,15 +228,14 @@ starts AS (
                                 SELECT c.claimed_at_ms FROM claimed c
                                  WHERE c.queue_name = q.queue_name) AS w(t)
                 ORDER BY w.t)
-     WHERE q.rate_limit IS NOT NULL AND q.queue_name IN (SELECT queue_name FROM claimed)
-    RETURNING q.queue_name)
+     WHERE q.rate_limit IS NOT NULL AND q.queue_name IN (SELECT queue_name FROM claimed))
 SELECT c.workflow_id, c.attempts, NULL, NULL, c.workflow_name, c.inputs::text, c.deadline_ms,
        {schema}.now_ms(), EXISTS (SELECT 1 FROM {schema}.step_outputs o
                                    WHERE o.workflow_id = c.workflow_id)
   FROM claimed c
 UNION ALL
 SELECT NULL, NULL, (SELECT count(*) FROM limits WHERE limited),
-       (SELECT count(*) FROM limits) + 0 * (SELECT count(*) FROM starts),
+       (SELECT count(*) FROM limits),
        NULL, NULL, NULL, NULL, NULL"""
 
 # Limited queues are claimed one claimer at a time: each claim first takes the row locks of
