@@ -30,3 +30,15 @@ def gw(testDatabase):
 def engine(gw):
     """A fresh system schema, the test workflows registered, and the Engine driver."""
     return support.openEngine(gw)
+
+
+@pytest.fixture
+def ownServer():
+    """A PostgreSQL server of this test alone (a test that stops, crashes or restarts it),
+    whatever server the rest of the session uses; its commits survive its crash."""
+    from simulator import pgserver
+    server = pgserver.EmbeddedPostgres(crashSafe=True).start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -26,6 +26,10 @@ import time
 SYSTEM_USER = "embedded_postgres"
 _SERVER_OPTIONS = ("-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
                    "-c max_connections=200")
+# A server that keeps every commit through a crash of its own processes (pg_ctl stop -m
+# immediate): each commit is written to the kernel before it returns. (The machine itself
+# is not expected to crash, so fsync stays off.)
+_CRASH_SAFE_OPTIONS = _SERVER_OPTIONS.replace("synchronous_commit=off", "synchronous_commit=on")
 
 
 def _embedded(module):
@@ -60,8 +64,11 @@ def _freePort(host):
 
 
 class EmbeddedPostgres(object):
-    def __init__(self, host="127.0.0.1", port=None, baseDir=None):
+    def __init__(self, host="127.0.0.1", port=None, baseDir=None, crashSafe=False):
+        """``crashSafe``: commits survive a crash of the server (stopServer("immediate"));
+        otherwise the last few hundred ms of commits may be lost with it, which is faster."""
         self.host = host
+        self._options = _CRASH_SAFE_OPTIONS if crashSafe else _SERVER_OPTIONS
         self.port = port
         self._requestedPort = port
         self._baseDir = baseDir
@@ -169,7 +176,7 @@ class EmbeddedPostgres(object):
         lastError = None
         for attempt in range(attempts):
             port = self.port if self.port else _freePort(self.host)
-            options = "-h %s -p %d -k %s %s" % (self.host, port, self.socketDir, _SERVER_OPTIONS)
+            options = "-h %s -p %d -k %s %s" % (self.host, port, self.socketDir, self._options)
             try:
                 os.remove(self.logFile)
             except OSError:
