@@ -127,9 +127,16 @@ else:
                 self._data[key] = value
                 return None
 
-        def remove(self, key):
+        def remove(self, key, *expected):
+            """remove(key): the old value; remove(key, value): only while it maps to an
+            equal value, True when it did (as ConcurrentHashMap)."""
             with self._lock:
-                return self._data.pop(key, None)
+                if not expected:
+                    return self._data.pop(key, None)
+                if key in self._data and self._data[key] == expected[0]:
+                    del self._data[key]
+                    return True
+                return False
 
         def replace(self, key, expected, value):
             with self._lock:
@@ -360,3 +367,45 @@ def resizePool(pool, threads):
     else:
         pool.setCorePoolSize(threads)
         pool.setMaximumPoolSize(threads)
+
+
+def defaultExecutorName():
+    """The stable name of this executor when none is configured: the gateway's system name
+    (a restarted gateway then recovers its own runs at once), else host:pid (a process of
+    its own: a headless worker without --name)."""
+    try:
+        import system
+        value = system.tag.readBlocking(["[System]Gateway/SystemName"])[0]
+        good = value.quality.isGood() if hasattr(value.quality, "isGood") else False
+        if good and value.value:
+            return compat.toText(value.value)
+    except compat.CATCHABLE:
+        pass
+    return u"%s:%s" % (hostName(), processId())
+
+
+def hostName():
+    """This machine's host name."""
+    import socket
+    try:
+        return compat.toText(socket.gethostname())
+    except compat.CATCHABLE:  # pragma: no cover - host names do not fail in practice
+        return u"unknown"
+
+
+def processId():
+    """This process's id (the JVM's on Jython)."""
+    import os
+    try:
+        return os.getpid()
+    except compat.CATCHABLE:  # pragma: no cover - Jython without a native POSIX layer
+        from java.lang.management import ManagementFactory  # novm
+        return compat.toText(ManagementFactory.getRuntimeMXBean().getName()).split("@")[0]
+
+
+def runtimeName():
+    """What this executor runs on, e.g. "jython 2.7.3" or "cpython 3.11.7"."""
+    import platform as _platform
+    import sys
+    kind = "jython" if compat.IS_JYTHON else _platform.python_implementation().lower()
+    return u"%s %d.%d.%d" % ((kind,) + tuple(sys.version_info[:3]))
