@@ -39,6 +39,7 @@ SUITE = [
     "test_guards_and_limits",
     "test_gateway_platform",
     "test_queues",
+    "test_recovery",
 ]
 
 DSN_ENV = "WORKFLOWS_TEST_DSN_DB"

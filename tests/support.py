@@ -23,7 +23,7 @@ IS_JYTHON = sys.platform.startswith("java")
 DSN_ENV = "WORKFLOWS_TEST_DSN_DB"
 DB_NAME = "WorkflowsDB"
 RAW_DB_NAME = "TestRawSQL"  # the tests' own datasource: their SQL never borrows the engine's
-TERMINAL = ("SUCCESS", "ERROR", "CANCELLED")
+TERMINAL = ("SUCCESS", "ERROR", "CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED")
 
 SIDE_EFFECTS = """CREATE TABLE IF NOT EXISTS public.side_effects (
     id bigserial PRIMARY KEY, workflow_id text, kind text, value text, at_ms bigint)"""
@@ -161,10 +161,21 @@ class Engine(object):
         self.runUntil(lambda: self.sideEffects(workflowId, "crash:" + where) == 1)
         self.waitIdle()
 
-    def simulateCrashRecovery(self, workflowId):
-        """What recovery does for a dead executor's run: back to the queue, owner cleared."""
-        self.gw.sql("UPDATE workflows.workflow_runs SET status = 'ENQUEUED', executor_id = NULL "
-                    "WHERE workflow_id = ? AND status IN ('PENDING', 'RUNNING')", workflowId)
+    def recoveryAttempts(self, workflowId):
+        return self.gw.sql("SELECT recovery_attempts FROM workflows.workflow_runs "
+                           "WHERE workflow_id = ?", workflowId)[0][0]
+
+    def recoverCrashed(self, workflowId):
+        """Recover a run its thread left RUNNING (a simulated crash) the way the engine does:
+        the heartbeat finds this executor's claimed run running nowhere here, twice in a
+        row, and puts it back in its queue."""
+        before = self.recoveryAttempts(workflowId)
+
+        def recovered():
+            beat = self.admin.recoverNow()
+            assert beat["ok"], beat
+            return self.recoveryAttempts(workflowId) == before + 1
+        waitFor(recovered, 10, 0.02, "the heartbeat recovered %s" % workflowId)
 
     def waitIdle(self):
         """Wait until no workflow runs on this executor and no worker is still claiming the
@@ -195,7 +206,7 @@ def openEngine(gw):
     installed = admin.installSchema()
     assert installed["ok"], installed
     gw.sql("TRUNCATE workflows.workflow_runs, workflows.step_outputs, workflows.queues, "
-           "workflows.dead_letters, public.side_effects")
+           "workflows.dead_letters, workflows.executors, public.side_effects")
     registered = admin.registerWorkflowModules(["testing.flows"])
     assert registered["ok"], registered
     engine = Engine(gw)

@@ -28,7 +28,7 @@ class DurableExecutionTest(support.EngineCase):
         engine.runUntilCrashed(wf, "after-weigh")
         assert engine.status(wf) == "RUNNING"
         assert len(engine.service.listSteps(wf)["data"]["steps"]) == 1
-        engine.simulateCrashRecovery(wf)
+        engine.recoverCrashed(wf)
         assert engine.runToEnd(wf) == ["SUCCESS"]
         assert engine.sideEffects(wf, "weigh") == 1, "a finished step ran again"
         assert engine.sideEffects(wf, "mix") == 1
@@ -41,7 +41,7 @@ class DurableExecutionTest(support.EngineCase):
         wf = engine.enqueue("three_steps", inputs={"crash": "in-mix"})
         engine.runUntilCrashed(wf, "in-mix")
         assert [s["name"] for s in engine.service.listSteps(wf)["data"]["steps"]] == ["weigh"]
-        engine.simulateCrashRecovery(wf)
+        engine.recoverCrashed(wf)
         assert engine.runToEnd(wf) == ["SUCCESS"]
         assert engine.sideEffects(wf, "weigh") == 1
         assert engine.sideEffects(wf, "mix") == 2, "the interrupted step must run again"
@@ -176,7 +176,7 @@ class DurableExecutionTest(support.EngineCase):
         wf = engine.enqueue("order_from_globals", inputs={"crash": "after-both"})
         engine.runUntilCrashed(wf, "after-both")
         system.util.getGlobals()["order.swap"] = True  # the code changed under the run
-        engine.simulateCrashRecovery(wf)
+        engine.recoverCrashed(wf)
         assert engine.runToEnd(wf) == ["ERROR"]
         error = engine.service.getStatus(wf)["data"]["error"]
         assert error["code"] == "NON_DETERMINISTIC_REPLAY"
@@ -190,7 +190,7 @@ class DurableExecutionTest(support.EngineCase):
         engine = self.engine
         wf = engine.enqueue("replay_fidelity", inputs={"crash": "after-big"})
         engine.runUntilCrashed(wf, "after-big")
-        engine.simulateCrashRecovery(wf)
+        engine.recoverCrashed(wf)
         assert engine.runToEnd(wf) == ["SUCCESS"]
         output = engine.service.getResult(wf, 1)["data"]["output"]
         assert output["type"] == "float", "the replayed step output changed type"

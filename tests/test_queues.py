@@ -245,6 +245,8 @@ class DeadLetterAdminTest(support.EngineCase):
         replayed = letters.replayDeadLetter(dedupLetter["deadLetterId"])
         assert replayed["code"] == "DEAD_LETTER_REPLAYED", replayed
         assert replayed["data"]["workflowId"] == lost["data"]["workflowId"]
+        assert service.getStatus(lost["data"]["workflowId"])["data"]["maxRecoveryAttempts"] \
+            == 10, "the replayed run lost the recovery limit it was accepted with"
         assert letters.replayDeadLetter(dedupLetter["deadLetterId"])["code"] == \
             "DEAD_LETTER_ALREADY_REPLAYED"
         fresh = letters.replayDeadLetter(twinLetter["deadLetterId"], freshWorkflowId=True)
@@ -359,6 +361,15 @@ class ClaimPlanTest(support.EngineCase):
                       '["three_steps"]', 8, "me", "[]")
         text = "\n".join(r[0] for r in plan)
         assert "Seq Scan on workflow_runs" not in text, text
+        from exchange.workflows.db import executors
+        assert runs.claim("WorkflowsDB", "me", 8, '["three_steps"]')[0] == [], \
+            "an executor without a lease claimed"
+        executors.register("WorkflowsDB", "me", "me", "here", "cpython 3", 1, 30000, 8)
         claimed = runs.claim("WorkflowsDB", "me", 8, '["three_steps"]')[0]
         assert len(claimed) == 4, claimed
+        # the heartbeat (which recovers dead executors' runs) runs every tick too
+        plan = gw.sql("EXPLAIN " + sql.bind(executors._BEAT).replace("?", "%s"),
+                      "me", 30000, 1, 0, 500, 10, True)
+        text = "\n".join(r[0] for r in plan)
+        assert "Seq Scan on workflow_runs" not in text, text
         gw.sql("TRUNCATE workflows.workflow_runs CASCADE")

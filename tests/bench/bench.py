@@ -197,6 +197,8 @@ class StatementCounter(object):
                 or "SET status = 'PENDING'" in text:
             return "claim"  # (an engine whose claim makes the run RUNNING at once, or PENDING)
         for marker, kind in (("INSERT INTO %s.step_outputs" % s, "step checkpoint (INSERT)"),
+                             ("INSERT INTO %s.executors" % s, "executor registration"),
+                             ("UPDATE %s.executors" % s, "heartbeat (lease + recovery)"),
                              ("SET status = 'RUNNING'", "start (UPDATE + step log read)"),
                              ("SET status = 'ENQUEUED', executor_id = NULL", "release (UPDATE)"),
                              ("SET status = 'ENQUEUED'", "promote delayed (UPDATE)"),
@@ -296,8 +298,9 @@ class Bench(object):
     # --- set-up -----------------------------------------------------------------------
     def boot(self, dsn):
         self.dsn = dsn
-        self.admin = worker.boot(dsn, [PROJECT], [MODULE], dbName=DB,
-                                 workerThreads=WORKER_THREADS)
+        worker.boot(dsn, [PROJECT], [MODULE], dbName=DB, workerThreads=WORKER_THREADS)
+        import exchange.workflows.api.admin as admin
+        self.admin = admin
         import exchange.workflows.api.service as service
         from exchange.workflows.engine import settings
         self.service = service

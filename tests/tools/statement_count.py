@@ -71,8 +71,9 @@ def _countStatements(db):
 def _kind(query):
     text = " ".join(query.split())
     for marker, kind in (("INSERT INTO workflows.step_outputs", "step checkpoint (INSERT)"),
-                         ("SET status = 'PENDING'", "claim (batched)"),
-                         ("SET status = 'RUNNING'", "start (UPDATE + step log)"),
+                         ("INSERT INTO workflows.executors", "executor registration"),
+                         ("UPDATE workflows.executors", "heartbeat (lease + recovery)"),
+                         ("SET status = 'RUNNING'", "claim (batched; starts the run)"),
                          ("SET status = ?", "terminal write (UPDATE)"),
                          ("public.side_effects", "the workflow's own SQL"),
                          ("workflow_runs", "SELECT (progress polls)")):

@@ -101,7 +101,9 @@ def main(argv=None):
 def _run(dsn, args):
     import system
     project = os.path.join(loader.repoRoot(), "tests", "example_project")
-    admin = worker.boot(dsn, [project], MODULES)
+    started = worker.boot(dsn, [project], MODULES, name="demo-executor")
+    print("executor: %s" % started["message"])
+    import exchange.workflows.api.admin as admin
     print("schema  : %s" % admin.checkSchema()["message"])
     print("engine  : %s" % admin.getEngineInfo()["message"])
 
@@ -128,9 +130,11 @@ def _run(dsn, args):
             executor.run(lambda: progress.show() and False)
         except KeyboardInterrupt:
             pass
+        print("executor: %s" % worker.shutDown(10)["message"])
         return 0
     deadline = time.time() + 120
     executor.run(lambda: allTerminal() or time.time() > deadline)
+    print("executor: %s" % worker.shutDown(10)["message"])
     runs = progress.show()
     failed = [r for r in runs if r["status"] != "SUCCESS"]
     print("done    : %d run(s), %d not successful" % (len(runs), len(failed)))

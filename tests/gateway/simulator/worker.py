@@ -1,15 +1,23 @@
 """A headless executor: the gateway simulator running the dispatch timer loop.
 
-What a gateway does with its 1 s fixed-delay timer script, as a process of its own: any
-number of these (and gateways) may share one system database. Run it as
+What a gateway does with its startup script and its 1 s fixed-delay timer script, as a
+process of its own: any number of these (and gateways) may share one system database. Run
+it as
 
     python tests/gateway/simulator/worker.py --dsn "host=... dbname=..." \\
-        --project tests/example_project --module demo.workflows.mixing
+        --project tests/example_project --module demo.workflows.mixing --name mixer-worker-1
+
+It registers as an executor (``--name``: a restarted worker of the same name takes its runs
+back at once; without it each process is host:pid and its runs wait for its lease), prints
+``EXECUTOR <executorId>`` on its first line of output, and on SIGTERM or Ctrl-C stops
+claiming, lets running workflows finish for up to ``--grace`` seconds, then retires: what is
+still running goes back to its queue for the other executors at once.
 """
 from __future__ import absolute_import, division, print_function
 
 import argparse  # novm
 import os
+import signal
 import sys
 import threading
 
@@ -18,18 +26,21 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from simulator import gateway, loader  # noqa: E402
 
 
-def boot(dsn, projects=(), modules=(), dbName="WorkflowsDB", workerThreads=None):
-    """Make this process a gateway: datasource, script libraries, schema, user modules."""
+def boot(dsn, projects=(), modules=(), dbName="WorkflowsDB", workerThreads=None, name=None,
+         leaseSeconds=None):
+    """Make this process a gateway: datasource, script libraries, then what a gateway's
+    startup script does (schema, user modules, executor registration); the envelope of
+    onStartup."""
     loader.install([loader.engineRoot()] + [loader.projectRoot(p) for p in projects])
     gateway.addDatabase(dbName, dsn)
     gateway.setDefaultDatabase(dbName)
     import exchange.workflows.api.admin as admin
+    import exchange.workflows.api.lifecycle as lifecycle
     if workerThreads:
         _check(admin.configure(workerThreads=workerThreads))
-    _check(admin.installSchema(dbName=dbName))
-    if modules:
-        _check(admin.registerWorkflowModules(list(modules)))
-    return admin
+    if leaseSeconds:
+        _check(admin.configure(leaseSeconds=leaseSeconds))
+    return _check(lifecycle.onStartup(list(modules) or None, dbName=dbName, executorName=name))
 
 
 def _check(envelope):
@@ -68,6 +79,15 @@ class HeadlessExecutor(object):
         self.stopping.set()
 
 
+def shutDown(graceSeconds, dbName=None):
+    """Leave cleanly: store in-memory requests, claim nothing more, let running workflows
+    finish for up to ``graceSeconds`` (renewing the lease), then retire (what still runs
+    goes back to its queue at once)."""
+    import exchange.workflows.api.lifecycle as lifecycle
+    lifecycle.onShutdown()
+    return lifecycle.retire(graceSeconds, dbName=dbName)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--dsn", default=os.environ.get("WORKFLOWS_DSN"),
@@ -78,15 +98,27 @@ def main(argv=None):
                         help="a module that defines workflows (repeatable)")
     parser.add_argument("--period", type=float, default=1.0, help="seconds between dispatches")
     parser.add_argument("--threads", type=int, default=None, help="worker threads")
+    parser.add_argument("--name", default=None,
+                        help="this executor's stable name (default host:pid)")
+    parser.add_argument("--lease", type=float, default=None,
+                        help="lease seconds (default 30; keep it >= 3 periods)")
+    parser.add_argument("--grace", type=float, default=10.0,
+                        help="seconds running workflows get to finish on SIGTERM")
     args = parser.parse_args(argv)
     if not args.dsn:
         parser.error("--dsn or WORKFLOWS_DSN is required")
-    boot(args.dsn, args.project, args.module, workerThreads=args.threads)
+    started = boot(args.dsn, args.project, args.module, workerThreads=args.threads,
+                   name=args.name, leaseSeconds=args.lease)
+    print("EXECUTOR %s" % started["data"]["executorId"])
+    sys.stdout.flush()
     executor = HeadlessExecutor(args.period)
+    signal.signal(signal.SIGTERM, lambda *_: executor.stop())
     try:
         executor.run()
     except KeyboardInterrupt:
         executor.stop()
+    retired = shutDown(args.grace)
+    print("%s: %s" % (retired["code"], retired["message"]), file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -346,3 +346,108 @@ def occupy(ms):
 @workflow
 def occupied(ms=50):
     return occupy(ms)
+
+
+# --- recovery (issue 5) -------------------------------------------------------------------
+
+@step
+def numbered(position, seed, ms):
+    """Step ``position`` of ``chain``: records "begin:<position>", works ``ms``, then records
+    "step:<position>", each with the executor that ran it (so a test sees which steps
+    started and ran where, and how often)."""
+    from exchange.workflows.engine import context
+    note("begin:%d" % position, context.current().executorId)
+    time.sleep(ms / 1000.0)
+    note("step:%d" % position, context.current().executorId)
+    return seed * 10 + position
+
+
+@workflow
+def chain(seed=0, ms=30, steps=3):
+    """``steps`` steps in a row; the result tells whether each ran with the right input."""
+    return [numbered(i, seed, ms) for i in range(1, steps + 1)]
+
+
+@workflow(maxRecoveryAttempts=1)
+def crashes_until_fixed(fixName):
+    """Dies after its first step until the global ``fixName`` is set (a fixed deployment)."""
+    first = weigh("salt", 1)
+    if not system.util.getGlobals().get(fixName):
+        note("crash")
+        raise SimulatedCrash("poisoned")
+    return [first["kg"], label(1)]
+
+
+@step
+def maybe_take_down_the_executor():
+    """With WORKFLOWS_TEST_POISON=1 in its environment, the executor process dies here (an
+    out-of-memory kill, a native crash): the poison of the fault tests. Without it, this is
+    the fixed version."""
+    import os
+    note("poison-step", os.environ.get("WORKFLOWS_TEST_POISON", "0"))
+    if os.environ.get("WORKFLOWS_TEST_POISON") == "1":
+        import signal
+        os.kill(os.getpid(), signal.SIGKILL)
+    return "fixed"
+
+
+@workflow(maxRecoveryAttempts=2)
+def poison():
+    first = weigh("lead", 2)
+    return [first["kg"], maybe_take_down_the_executor()]
+
+
+@workflow
+def gate_between_steps(gateName):
+    """Waits in its body (not in a step) between two steps."""
+    first = weigh("sand", 3)
+    _gate(gateName)
+    return [first["kg"], label(4)]
+
+
+@step
+def watch_the_clock():
+    """A long step that calls checkCancelled() as it works."""
+    from exchange.workflows.engine.runtime import checkCancelled
+    note("watch-start")
+    for _ in range(3000):
+        checkCancelled()
+        time.sleep(0.01)
+    note("watch-end")
+    return "never"
+
+
+@workflow(timeoutSeconds=0.3)
+def overrunning():
+    return watch_the_clock()
+
+
+@step
+def numbered_to_file(position, seed, ms, path):
+    """Like ``numbered``, but records to a file: its log survives a database outage."""
+    import os
+    from exchange.workflows.engine import context
+    time.sleep(ms / 1000.0)
+    line = "%s step:%d %s\n" % (context.current().workflowId, position,
+                                context.current().executorId)
+    handle = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(handle, line.encode("utf-8"))
+    finally:
+        os.close(handle)
+    return seed * 10 + position
+
+
+@workflow
+def chain_to_file(path, seed=0, ms=10, steps=3):
+    return [numbered_to_file(i, seed, ms, path) for i in range(1, steps + 1)]
+
+
+@workflow
+def held_per_attempt(gateName):
+    """Like gate_between_steps, but each attempt of the run waits at a gate of its own
+    ("<gateName>.<attempt>"), so a test can let one attempt go on while another waits."""
+    from exchange.workflows.engine import context
+    first = weigh("sand", 3)
+    _gate("%s.%d" % (gateName, context.current().attempt))
+    return [first["kg"], label(4)]

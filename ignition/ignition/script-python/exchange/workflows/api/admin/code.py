@@ -6,8 +6,8 @@ from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.api import envelope
 from exchange.workflows.api.envelope import guarded
-from exchange.workflows.db import schema
-from exchange.workflows.engine import compat, kernel, memoryqueue, platform, runtime, \
+from exchange.workflows.db import executors, schema
+from exchange.workflows.engine import compat, kernel, leases, memoryqueue, platform, runtime, \
     settings, validate
 from exchange.workflows.engine.errors import InvalidArgument
 from exchange.workflows.maintenance import retention
@@ -44,7 +44,8 @@ def checkSchema(dbName=None):
 @guarded
 def configure(defaultDatabase=None, schemaName=None, dbName=None, workerThreads=None,
               claimBatch=None, memoryQueueCapacity=None, memoryQueueOverflow=None,
-              startOnEnqueue=None):
+              startOnEnqueue=None, leaseSeconds=None, executorName=None,
+              maxRecoveryAttempts=None):
     """Change the engine's configuration for this gateway (kept across project saves).
 
     ``schemaName`` applies to the connection ``dbName`` (default: the default database).
@@ -54,6 +55,11 @@ def configure(defaultDatabase=None, schemaName=None, dbName=None, workerThreads=
     "reject" (the default) or "dropOldest". ``startOnEnqueue`` (default True): ``enqueue``
     claims right away on the caller's thread when this executor has room; False leaves
     every start to the timer (no claim ever runs on a button's thread).
+    ``leaseSeconds`` (default 30): how long this executor stays the owner of its runs
+    without renewing its lease; keep it at least 3 timer periods. ``executorName``: this
+    executor's stable name (default: the gateway's system name); a start under a name takes
+    over the runs of the earlier executor of that name at once. ``maxRecoveryAttempts``
+    (default 10): how often a run of a workflow that names no limit may be recovered.
     Every value is checked before any is applied, so a refused call changes nothing.
     """
     validate.name("defaultDatabase", defaultDatabase, required=False)
@@ -68,6 +74,10 @@ def configure(defaultDatabase=None, schemaName=None, dbName=None, workerThreads=
     if memoryQueueOverflow is not None:
         settings.checkChoice("memoryQueueOverflow", memoryQueueOverflow,
                              settings.OVERFLOW_POLICIES)
+    if leaseSeconds is not None:
+        settings.checkLeaseSeconds(leaseSeconds)
+    validate.name("executorName", executorName, required=False)
+    validate.wholeNumber("maxRecoveryAttempts", maxRecoveryAttempts, 0, required=False)
     if defaultDatabase is not None:
         settings.setDefaultDatabase(defaultDatabase)
     if schemaName is not None:
@@ -85,6 +95,12 @@ def configure(defaultDatabase=None, schemaName=None, dbName=None, workerThreads=
         settings.setMemoryQueueOverflow(memoryQueueOverflow)
     if startOnEnqueue is not None:
         settings.setStartOnEnqueue(startOnEnqueue)
+    if leaseSeconds is not None:
+        settings.setLeaseSeconds(leaseSeconds)
+    if executorName is not None:
+        settings.setExecutorName(executorName)
+    if maxRecoveryAttempts is not None:
+        settings.setLimit("maxRecoveryAttempts", maxRecoveryAttempts)
     return envelope.ok("CONFIGURED", u"configuration updated", _configuration(dbName))
 
 
@@ -95,7 +111,10 @@ def _configuration(dbName=None):
             "claimBatch": settings.claimBatch(),
             "memoryQueueCapacity": settings.memoryQueueCapacity(),
             "memoryQueueOverflow": settings.memoryQueueOverflow(),
-            "startOnEnqueue": settings.startOnEnqueue()}
+            "startOnEnqueue": settings.startOnEnqueue(),
+            "leaseSeconds": settings.leaseMs() / 1000.0,
+            "executorName": leases.executorName(),
+            "maxRecoveryAttempts": settings.maxRecoveryAttempts()}
 
 
 @guarded
@@ -133,6 +152,7 @@ def getEngineInfo():
     pool = k.state.get("pool")
     data = _configuration()
     data.update({"executorId": k.executorId, "generation": k.generation.get(),
+                 "runningHere": k.running.size(),
                  "inFlight": k.inFlight.get(), "inMemoryQueued": memoryqueue.totalDepth(),
                  "droppedWaiting": memoryqueue.droppedWaiting(),
                  "poolThreads": platform.poolSize(pool) if pool is not None else 0,
@@ -147,5 +167,43 @@ def applyRetention(olderThanDays, dbName=None):
     days = validate.number("olderThanDays", olderThanDays, allowZero=True)
     olderThanMs = int(days * 86400000)
     deleted = retention.deleteCompletedOlderThan(dbName, olderThanMs)
-    return envelope.ok("RETENTION_APPLIED", u"%d run(s) deleted" % deleted,
-                       {"deleted": deleted, "olderThanMs": olderThanMs})
+    pruned = executors.prune(dbName, olderThanMs)
+    return envelope.ok("RETENTION_APPLIED", u"%d run(s) and %d gone executor(s) deleted"
+                       % (deleted, pruned),
+                       {"deleted": deleted, "executorsDeleted": pruned,
+                        "olderThanMs": olderThanMs})
+
+
+_EXECUTOR_KEYS = (("executor_id", "executorId"), ("executor_name", "executorName"),
+                  ("host", "host"), ("runtime", "runtime"), ("generation", "generation"),
+                  ("lease_ms", "leaseMs"), ("worker_threads", "workerThreads"),
+                  ("in_flight", "inFlight"), ("started_at_ms", "startedAtMs"),
+                  ("heartbeat_at_ms", "heartbeatAtMs"), ("contact_since_ms", "contactSinceMs"),
+                  ("retired_at_ms", "retiredAtMs"), ("retired_reason", "retiredReason"),
+                  ("retired_by", "retiredBy"), ("recovered_runs", "recoveredRuns"),
+                  ("alive", "alive"), ("active_runs", "activeRuns"))
+
+
+@guarded
+def listExecutors(includeRetired=False, dbName=None):
+    """The executors sharing the system database: live ones, ones whose lease lapsed (their
+    runs are recovered by the others), and with ``includeRetired`` the stopped, superseded
+    and dead ones, with who recovered their runs."""
+    rows = executors.listExecutors(dbName, bool(includeRetired))
+    found = [dict((key, row[column]) for column, key in _EXECUTOR_KEYS) for row in rows]
+    alive = len([e for e in found if e["alive"]])
+    return envelope.ok("EXECUTORS_LISTED", u"%d executor(s), %d alive" % (len(found), alive),
+                       {"executors": found, "count": len(found), "alive": alive})
+
+
+@guarded
+def recoverNow(includeUnregistered=False, dbName=None):
+    """Renew this executor's lease and recover the runs of dead executors now, instead of at
+    the next dispatch. ``includeUnregistered`` also recovers runs whose owner never
+    registered a lease (a gateway on a library version before leases): call it once those
+    gateways are upgraded or stopped, since nothing else tells whether they still run them.
+    Code RECOVERY_DONE with the counts (``unregisteredOwners``: such owners left alone)."""
+    counts = leases.heartbeat(dbName, force=True, includeUnregistered=bool(includeUnregistered))
+    return envelope.ok("RECOVERY_DONE", u"%d run(s) recovered, %d stopped at their recovery "
+                       u"limit" % (counts["recovered"] + counts["orphansRecovered"],
+                                   counts["exceeded"]), counts)

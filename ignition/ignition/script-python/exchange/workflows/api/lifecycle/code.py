@@ -11,7 +11,8 @@ from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.api import admin, envelope
 from exchange.workflows.api.envelope import guarded
-from exchange.workflows.engine import compat, kernel, memoryqueue, platform, settings
+from exchange.workflows.engine import compat, kernel, leases, memoryqueue, platform, \
+    settings, validate
 
 SHUTDOWN_FLUSH_PASSES = 20  # up to 100,000 queued requests written before a stop
 
@@ -22,19 +23,25 @@ def _logger():
 
 
 @guarded
-def onStartup(workflowModules=None, installSchema=True, dbName=None):
+def onStartup(workflowModules=None, installSchema=True, dbName=None, executorName=None):
     """Make this gateway an executor: install or upgrade the system schema (idempotent,
     serialised between gateways), register the workflow modules, create the worker pool
-    once per JVM. Call it from the startup script; it never raises.
+    once per JVM, and register the executor (its lease), which recovers at once the runs an
+    earlier executor of the same name left (``executorName``, default: the gateway's system
+    name; a restarted gateway picks up its own runs without waiting for their lease). Call it
+    from the startup script; it never raises.
 
     ``workflowModules`` names the script modules that define workflows, e.g.
     ``["plant.batch.workflows"]``. Code STARTED; data tells whether this is the first start
     in this JVM (``firstStart``) or a restart of the scripts by a project save.
     """
+    validate.name("executorName", executorName, required=False)  # before anything is done
     k = kernel.getKernel()
     firstStart = k.state.putIfAbsent("started", True) is None
     k.becomeCurrentInterpreter()  # from now on only this interpreter's code starts new work
     problems = {}
+    if executorName is not None:
+        settings.setExecutorName(executorName)
     if installSchema:
         installed = admin.installSchema(dbName)
         if not installed["ok"]:
@@ -43,13 +50,23 @@ def onStartup(workflowModules=None, installSchema=True, dbName=None):
         registered = admin.registerWorkflowModules(workflowModules)
         if not registered["ok"]:
             problems["modules"] = registered["message"]
+    recovery = {}
+    try:
+        recovery = leases.register(dbName)
+    except compat.CATCHABLE as error:
+        problems["executor"] = u"registration failed (the timer retries): %s" \
+            % compat.describeError(error)[1]
     pool = k.pool()
     if platform.upgradePool(pool, kernel.POOL_NAME):
         _logger().info(u"the worker pool of an older library version got a Java thread factory")
     data = {"executorId": k.executorId, "generation": k.generation.get(),
             "firstStart": firstStart, "inFlight": k.inFlight.get(),
             "poolThreads": platform.poolSize(pool), "problems": problems,
-            "database": settings.databaseName(dbName)}
+            "database": settings.databaseName(dbName),
+            "executorName": leases.executorName(),
+            "recovered": recovery.get("recovered", 0) + recovery.get("orphansRecovered", 0),
+            "exceeded": recovery.get("exceeded", 0),
+            "superseded": recovery.get("superseded", 0)}
     message = u"executor %s %s (generation %d, %d run(s) in flight)" % (
         k.executorId, u"started" if firstStart else u"restarted its scripts",
         data["generation"], data["inFlight"])
@@ -86,3 +103,20 @@ def onShutdown():
               u"flight keep running" % (flushed, left, data["inFlight"])
     _logger().info(message)
     return envelope.ok("STOPPED", message, data)
+
+
+@guarded
+def retire(graceSeconds=0, dbName=None):
+    """Stop being an executor for good: claim nothing more, let running workflows finish for
+    up to ``graceSeconds`` (the lease is renewed meanwhile), then mark this executor stopped
+    and give the runs still claimed back to their queues at once (others resume them by
+    replay; a hand-back does not count towards a run's recovery limit). For a headless
+    worker's exit; a gateway never calls it (its shutdown script also runs on every project
+    save). Code RETIRED with the count of runs given back."""
+    graceMs = int(1000 * validate.number("graceSeconds", graceSeconds, allowZero=True,
+                                         maximum=3600))
+    retired, givenBack = leases.retire(dbName, graceMs)
+    message = u"executor %s retired; %d run(s) given back" % (kernel.getKernel().executorId,
+                                                             givenBack)
+    _logger().info(message)
+    return envelope.ok("RETIRED", message, {"retired": retired, "runsGivenBack": givenBack})

@@ -11,7 +11,7 @@ import uuid
 
 from exchange.workflows.api import envelope
 from exchange.workflows.api.envelope import guarded
-from exchange.workflows.db import runs, steps as stepLog
+from exchange.workflows.db import runs, steps as stepLog, tx
 from exchange.workflows.engine import codec, compat, dispatcher, memoryqueue, runtime, \
     settings, validate
 from exchange.workflows.engine.errors import InvalidArgument
@@ -23,7 +23,9 @@ _RUN_KEYS = {"workflow_id": "workflowId", "workflow_name": "workflowName", "stat
              "timeout_ms": "timeoutMs", "deadline_ms": "deadlineMs",
              "created_at_ms": "createdAtMs", "updated_at_ms": "updatedAtMs",
              "claimed_at_ms": "claimedAtMs", "started_at_ms": "startedAtMs",
-             "completed_at_ms": "completedAtMs", "run_at_ms": "runAtMs"}
+             "completed_at_ms": "completedAtMs", "run_at_ms": "runAtMs",
+             "recovery_attempts": "recoveryAttempts",
+             "max_recovery_attempts": "maxRecoveryAttempts"}
 _STEP_KEYS = {"step_position": "position", "step_name": "name", "status": "status",
               "output": "output", "error": "error", "attempts": "attempts",
               "executor_id": "executorId", "run_attempt": "runAttempt",
@@ -100,6 +102,8 @@ class _Request(object):
         self.priority = priority
         self.deduplicationId = deduplicationId
         self.timeoutMs = _timeoutMs(definition, timeoutSeconds)
+        self.maxRecoveryAttempts = definition.maxRecoveryAttempts \
+            if definition.maxRecoveryAttempts is not None else settings.maxRecoveryAttempts()
         self.workflowId = workflowId or compat.toText(uuid.uuid4())
 
     def rowJson(self):
@@ -113,6 +117,7 @@ class _Request(object):
                                "deduplication_id": self.deduplicationId,
                                "deduplication_policy": self.deduplicationPolicy,
                                "timeout_ms": self.timeoutMs, "delay_ms": self.delayMs,
+                               "max_recovery_attempts": self.maxRecoveryAttempts,
                                "accepted_at_ms": compat.nowMs()})
         return u'%s, "inputs": %s}' % (fields[:-1], self.inputsJson)
 
@@ -138,7 +143,7 @@ def enqueue(workflowName, inputs=None, queueName=None, partitionKey=None, priori
     for _ in range(3):
         if runs.insert(dbName, newId, workflowName, request.queueName, priority, partitionKey,
                        deduplicationId, request.inputsJson, request.timeoutMs,
-                       request.delayMs):
+                       request.delayMs, request.maxRecoveryAttempts):
             if not request.delayMs and settings.startOnEnqueue():
                 dispatcher.startSoon(dbName)
             return envelope.ok("WORKFLOW_ENQUEUED", u"workflow %s enqueued" % workflowName,
@@ -254,7 +259,8 @@ def getResult(workflowId, timeoutSeconds=10.0, dbName=None):
     """Wait up to ``timeoutSeconds`` for a run to end; its output or error.
 
     ok is True only for SUCCESS. Codes: WORKFLOW_SUCCEEDED, WORKFLOW_FAILED,
-    WORKFLOW_CANCELLED, RESULT_TIMEOUT (still active), WORKFLOW_NOT_FOUND.
+    WORKFLOW_CANCELLED, MAX_RECOVERY_ATTEMPTS_EXCEEDED, RESULT_TIMEOUT (still active),
+    WORKFLOW_NOT_FOUND.
     """
     validate.name("workflowId", workflowId)
     deadline = compat.monotonicMs() + int(
@@ -279,6 +285,9 @@ def getResult(workflowId, timeoutSeconds=10.0, dbName=None):
     if status == settings.STATUS_CANCELLED:
         return envelope.fail("WORKFLOW_CANCELLED", u"workflow %s was cancelled" % workflowId,
                              data)
+    if status == settings.STATUS_RECOVERY_EXCEEDED:
+        return envelope.fail(status, u"workflow %s stopped at its recovery limit: %s"
+                             % (workflowId, (data["error"] or {}).get("message")), data)
     return envelope.fail("RESULT_TIMEOUT", u"workflow %s is still %s" % (workflowId, status),
                          data)
 
@@ -335,6 +344,43 @@ def cancel(workflowId, reason=None, dbName=None):
     return envelope.fail("NOT_CANCELLABLE", u"workflow %s is already %s"
                          % (workflowId, row["status"]),
                          {"workflowId": workflowId, "status": row["status"]})
+
+
+@guarded
+def resume(workflowId, reason=None, dbName=None):
+    """Continue a run that stopped without finishing: CANCELLED (by an operator or its
+    timeout) or MAX_RECOVERY_ATTEMPTS_EXCEEDED. It goes back to its queue with its recovery
+    count reset and a fresh deadline, and continues after its last recorded step (finished
+    steps are not run again). Codes: WORKFLOW_RESUMED, NOT_RESUMABLE, RESUME_CONFLICT
+    (another active run holds its deduplication id), WORKFLOW_NOT_FOUND."""
+    validate.name("workflowId", workflowId)
+    try:
+        resumed = runs.resume(dbName, workflowId)
+    except compat.CATCHABLE as error:
+        if tx.sqlState(error) != "23505":
+            raise
+        return envelope.fail("RESUME_CONFLICT", u"workflow %s cannot be resumed while another "
+                             u"active run holds its deduplication id" % workflowId,
+                             {"workflowId": workflowId})
+    if resumed:
+        _logger().info(u"workflow %s resumed%s" % (workflowId, (u": %s" % reason) if reason
+                                                   else u""))
+        if settings.startOnEnqueue():
+            dispatcher.startSoon(dbName)
+        return envelope.ok("WORKFLOW_RESUMED", u"workflow %s resumed; it continues after its "
+                           u"last recorded step" % workflowId, {"workflowId": workflowId})
+    row = runs.get(dbName, workflowId)
+    if row is None:
+        return envelope.fail("WORKFLOW_NOT_FOUND", u"no workflow %s" % workflowId,
+                             {"workflowId": workflowId})
+    return envelope.fail("NOT_RESUMABLE", u"workflow %s is %s; only %s runs can be resumed"
+                         % (workflowId, row["status"], u" or ".join(settings.RESUMABLE_STATUSES)),
+                         {"workflowId": workflowId, "status": row["status"]})
+
+
+def _logger():
+    import system
+    return system.util.getLogger("exchange.workflows.service")
 
 
 @guarded

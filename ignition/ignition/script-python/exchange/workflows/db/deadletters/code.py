@@ -38,11 +38,12 @@ _REPLAY = """WITH letter AS (
 landed AS (
     INSERT INTO {schema}.workflow_runs
         (workflow_id, workflow_name, status, queue_name, priority, partition_key,
-         deduplication_id, inputs, timeout_ms)
+         deduplication_id, inputs, timeout_ms, max_recovery_attempts)
     SELECT COALESCE(l.fresh, l.item->>'workflow_id'), l.item->>'workflow_name', 'ENQUEUED',
            l.item->>'queue_name', CAST(l.item->>'priority' AS integer),
            l.item->>'partition_key', l.item->>'deduplication_id', l.item->'inputs',
-           CAST(l.item->>'timeout_ms' AS bigint)
+           CAST(l.item->>'timeout_ms' AS bigint),
+           CAST(l.item->>'max_recovery_attempts' AS integer)
       FROM letter l
     ON CONFLICT DO NOTHING
     RETURNING workflow_id)

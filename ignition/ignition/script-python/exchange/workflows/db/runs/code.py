@@ -12,19 +12,20 @@ from exchange.workflows.db import sql, tx
 RUN_COLUMNS = ("workflow_id", "workflow_name", "status", "queue_name", "priority",
                "partition_key", "deduplication_id", "inputs", "output", "error", "executor_id",
                "attempts", "timeout_ms", "deadline_ms", "created_at_ms", "updated_at_ms",
-               "claimed_at_ms", "started_at_ms", "completed_at_ms", "run_at_ms")
+               "claimed_at_ms", "started_at_ms", "completed_at_ms", "run_at_ms",
+               "recovery_attempts", "max_recovery_attempts")
 _SELECT_RUN = """SELECT workflow_id, workflow_name, status, queue_name, priority, partition_key,
        deduplication_id, inputs::text, output::text, error::text, executor_id, attempts,
        timeout_ms, deadline_ms, created_at_ms, updated_at_ms, claimed_at_ms, started_at_ms,
-       completed_at_ms, run_at_ms
+       completed_at_ms, run_at_ms, recovery_attempts, max_recovery_attempts
   FROM {schema}.workflow_runs"""
 
 _INSERT = """INSERT INTO {schema}.workflow_runs
     (workflow_id, workflow_name, status, queue_name, priority, partition_key, deduplication_id,
-     inputs, timeout_ms, run_at_ms)
+     inputs, timeout_ms, run_at_ms, max_recovery_attempts)
 SELECT ?, ?, CASE WHEN d.ms > 0 THEN 'DELAYED' ELSE 'ENQUEUED' END, ?, ?, ?, ?,
-       CAST(? AS jsonb), ?, CASE WHEN d.ms > 0 THEN {schema}.now_ms() + d.ms END
-  FROM (SELECT CAST(? AS bigint) AS ms) d
+       CAST(? AS jsonb), ?, CASE WHEN d.ms > 0 THEN {schema}.now_ms() + d.ms END, d.recoveries
+  FROM (SELECT CAST(? AS bigint) AS ms, CAST(? AS integer) AS recoveries) d
 ON CONFLICT DO NOTHING
 RETURNING workflow_id"""
 
@@ -46,12 +47,13 @@ items AS (
 landed AS (
     INSERT INTO {schema}.workflow_runs
         (workflow_id, workflow_name, status, queue_name, priority, partition_key,
-         deduplication_id, inputs, timeout_ms, run_at_ms, created_at_ms)
+         deduplication_id, inputs, timeout_ms, run_at_ms, created_at_ms, max_recovery_attempts)
     SELECT i.item->>'workflow_id', i.item->>'workflow_name',
            CASE WHEN i.delay > 0 THEN 'DELAYED' ELSE 'ENQUEUED' END, i.item->>'queue_name',
            CAST(i.item->>'priority' AS integer), i.item->>'partition_key',
            i.item->>'deduplication_id', i.item->'inputs', CAST(i.item->>'timeout_ms' AS bigint),
-           CASE WHEN i.delay > 0 THEN i.created + i.delay END, i.created
+           CASE WHEN i.delay > 0 THEN i.created + i.delay END, i.created,
+           CAST(i.item->>'max_recovery_attempts' AS integer)
       FROM items i WHERE i.copy = 1
      ORDER BY i.n
     ON CONFLICT DO NOTHING
@@ -107,6 +109,9 @@ _PROMOTE = """UPDATE {schema}.workflow_runs r
 #    so a busy queue never starves another; then the fixed candidate set is locked (rows
 #    another claimer holds are skipped) and updated. The LIMIT is fenced in CTEs so one
 #    claim never takes more than it asked for;
+#  - only an executor whose lease holds claims: one declared dead (paused past its lease, say)
+#    claims nothing until its heartbeat has rejoined, and its row is locked for the claim,
+#    so a recoverer cannot retire it while the claim lands;
 #  - a claimed run is RUNNING at once (its slot is reserved: it starts on a worker now), and
 #    the claim returns what the runner needs, so a run costs no separate start write: its
 #    inputs, its deadline and whether a step log exists (a re-run reads it).
@@ -118,6 +123,11 @@ params AS (
     SELECT CAST(? AS jsonb) AS names, CAST(? AS integer) AS wanted, CAST(? AS text) AS me,
            CAST(? AS jsonb) AS held),
 runnable AS (SELECT jsonb_array_elements_text(names) AS workflow_name FROM params),
+alive AS (  -- this executor's lease holds (locked, so no recoverer retires it meanwhile)
+    SELECT 1 FROM {schema}.executors e
+     WHERE e.executor_id = (SELECT me FROM params) AND e.retired_at_ms IS NULL
+       AND e.heartbeat_at_ms + e.lease_ms >= {schema}.now_ms()
+       FOR SHARE OF e),
 plain_queues(queue_name) AS (
     (SELECT queue_name FROM {schema}.workflow_runs
       WHERE status = 'ENQUEUED' AND partition_key IS NULL
@@ -206,7 +216,7 @@ chosen AS (
 locked AS (
     SELECT r.workflow_id, c.slot FROM {schema}.workflow_runs r
       JOIN chosen c ON c.workflow_id = r.workflow_id
-     WHERE r.status = 'ENQUEUED'
+     WHERE r.status = 'ENQUEUED' AND EXISTS (SELECT 1 FROM alive)
        FOR UPDATE OF r SKIP LOCKED),
 claimed AS (
     UPDATE {schema}.workflow_runs r
@@ -259,6 +269,9 @@ _FINISH = """UPDATE {schema}.workflow_runs
        completed_at_ms = {schema}.now_ms(), updated_at_ms = {schema}.now_ms()
  WHERE workflow_id = ? AND status = 'RUNNING' AND executor_id = ? AND attempts = ?"""
 
+_FINISHED_BY = """SELECT count(*) FROM {schema}.workflow_runs
+ WHERE workflow_id = ? AND status = ? AND executor_id = ? AND attempts = ?"""
+
 _TIME_OUT = """UPDATE {schema}.workflow_runs
    SET status = 'CANCELLED', error = CAST(? AS jsonb),
        completed_at_ms = {schema}.now_ms(), updated_at_ms = {schema}.now_ms()
@@ -270,9 +283,19 @@ _CANCEL = """UPDATE {schema}.workflow_runs
  WHERE workflow_id = ? AND status IN ('DELAYED', 'ENQUEUED', 'PENDING', 'RUNNING')
 RETURNING workflow_id"""
 
+# An operator's resume of a run that stopped without finishing (cancelled, or stopped at its
+# recovery limit): back to its queue with a fresh recovery count and a fresh deadline (set
+# when it starts again); its step log stays, so it continues after its last recorded step.
+_RESUME = """UPDATE {schema}.workflow_runs
+   SET status = 'ENQUEUED', recovery_attempts = 0, executor_id = NULL, partition_slot = NULL,
+       claimed_at_ms = NULL, deadline_ms = NULL, error = NULL, completed_at_ms = NULL,
+       updated_at_ms = {schema}.now_ms()
+ WHERE workflow_id = ? AND status IN ('CANCELLED', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED')
+RETURNING workflow_id"""
+
 _DELETE_COMPLETED = """WITH picked AS (
     SELECT workflow_id FROM {schema}.workflow_runs
-     WHERE status IN ('SUCCESS', 'ERROR', 'CANCELLED')
+     WHERE status IN ('SUCCESS', 'ERROR', 'CANCELLED', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED')
        AND completed_at_ms < {schema}.now_ms() - CAST(? AS bigint)
      ORDER BY completed_at_ms
      LIMIT ?
@@ -293,12 +316,12 @@ _LIST = _SELECT_RUN + """
 
 
 def insert(dbName, workflowId, workflowName, queueName, priority, partitionKey,
-           deduplicationId, inputsJson, timeoutMs, delayMs=0):
+           deduplicationId, inputsJson, timeoutMs, delayMs=0, maxRecoveryAttempts=None):
     """Insert one run, ENQUEUED (or DELAYED by ``delayMs``); False when its id or active
     dedup id is already taken."""
     rows = tx.query(dbName, sql.bind(_INSERT, dbName),
                     [workflowId, workflowName, queueName, priority, partitionKey,
-                     deduplicationId, inputsJson, timeoutMs, delayMs])
+                     deduplicationId, inputsJson, timeoutMs, delayMs, maxRecoveryAttempts])
     return bool(rows)
 
 
@@ -352,6 +375,13 @@ def finish(dbName, workflowId, executorId, attempt, status, outputJson, errorJso
                      [status, outputJson, errorJson, workflowId, executorId, attempt]) == 1
 
 
+def finishedBy(dbName, workflowId, executorId, attempt, status):
+    """Whether the run already ended in ``status`` under this owner (a terminal write that
+    landed though its answer was lost)."""
+    return int(tx.scalar(dbName, sql.bind(_FINISHED_BY, dbName),
+                         [workflowId, status, executorId, attempt])) == 1
+
+
 def timeOut(dbName, workflowId, executorId, attempt, errorJson):
     """End our RUNNING run as CANCELLED because its deadline passed; True when it took."""
     return tx.update(dbName, sql.bind(_TIME_OUT, dbName),
@@ -361,6 +391,11 @@ def timeOut(dbName, workflowId, executorId, attempt, errorJson):
 def cancel(dbName, workflowId, errorJson):
     """Mark an active run CANCELLED; True when it was active."""
     return bool(tx.query(dbName, sql.bind(_CANCEL, dbName), [errorJson, workflowId]))
+
+
+def resume(dbName, workflowId):
+    """Re-enqueue a CANCELLED or MAX_RECOVERY_ATTEMPTS_EXCEEDED run; True when it was one."""
+    return bool(tx.query(dbName, sql.bind(_RESUME, dbName), [workflowId]))
 
 
 def owner(dbName, workflowId):

@@ -179,6 +179,57 @@ MIGRATIONS = [
         """CREATE INDEX dead_letters_created_idx
            ON {schema}.dead_letters (created_at_ms, dead_letter_id)""",
     ]),
+    (3, "executors, leases and recovery limits", [
+        # Every executor (a gateway, a headless worker) has a row: its lease is renewed by
+        # its dispatch (heartbeat_at_ms + lease_ms, on the database clock). contact_since_ms
+        # is when its current unbroken run of heartbeats began: only an executor in contact
+        # for a whole lease may declare others dead, so after an outage that cut everyone
+        # off, nobody takes over work whose executor is merely reconnecting. A retired row
+        # (stopped, superseded by a newer start under the same name, or declared dead by a
+        # recovery) never renews; it is certainly not running anything.
+        """CREATE TABLE {schema}.executors (
+            executor_id      text PRIMARY KEY,
+            executor_name    text NOT NULL,
+            host             text NOT NULL,
+            runtime          text NOT NULL,
+            generation       bigint NOT NULL,
+            lease_ms         bigint NOT NULL,
+            worker_threads   integer NOT NULL,
+            in_flight        integer NOT NULL DEFAULT 0,
+            started_at_ms    bigint NOT NULL DEFAULT {schema}.now_ms(),
+            heartbeat_at_ms  bigint NOT NULL DEFAULT {schema}.now_ms(),
+            contact_since_ms bigint NOT NULL DEFAULT {schema}.now_ms(),
+            retired_at_ms    bigint,
+            retired_reason   text,
+            retired_by       text,
+            recovered_runs   integer NOT NULL DEFAULT 0,
+            CONSTRAINT executors_id_length CHECK (length(executor_id) BETWEEN 1 AND 200),
+            CONSTRAINT executors_name_length CHECK (length(executor_name) BETWEEN 1 AND 200),
+            CONSTRAINT executors_lease_positive CHECK (lease_ms > 0),
+            CONSTRAINT executors_retired_reason CHECK ((retired_at_ms IS NULL) = (retired_reason IS NULL))
+        )""",
+        """CREATE INDEX executors_live_name_idx ON {schema}.executors (executor_name)
+           WHERE retired_at_ms IS NULL""",
+        # A run whose executor keeps dying is stopped after max_recovery_attempts recoveries
+        # in MAX_RECOVERY_ATTEMPTS_EXCEEDED: terminal (it holds no slot, no deduplication
+        # id), distinct from ERROR, and resumable by an operator.
+        """ALTER TABLE {schema}.workflow_runs
+             ADD COLUMN recovery_attempts integer NOT NULL DEFAULT 0,
+             ADD COLUMN max_recovery_attempts integer,
+             ADD CONSTRAINT workflow_runs_max_recovery_range CHECK (max_recovery_attempts >= 0),
+             DROP CONSTRAINT workflow_runs_status_known,
+             ADD CONSTRAINT workflow_runs_status_known
+                 CHECK (status IN ('DELAYED', %(active)s, %(terminal)s,
+                                   'MAX_RECOVERY_ATTEMPTS_EXCEEDED')),
+             DROP CONSTRAINT workflow_runs_completed_iff_terminal,
+             ADD CONSTRAINT workflow_runs_completed_iff_terminal
+                 CHECK ((status IN (%(terminal)s, 'MAX_RECOVERY_ATTEMPTS_EXCEEDED'))
+                        = (completed_at_ms IS NOT NULL))"""
+        % {"active": _ACTIVE, "terminal": _TERMINAL},
+        "DROP INDEX {schema}.workflow_runs_completed_idx",
+        """CREATE INDEX workflow_runs_completed_idx ON {schema}.workflow_runs (completed_at_ms)
+           WHERE status IN (%s, 'MAX_RECOVERY_ATTEMPTS_EXCEEDED')""" % _TERMINAL,
+    ]),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]

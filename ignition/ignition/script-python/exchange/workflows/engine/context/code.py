@@ -23,6 +23,7 @@ class WorkflowContext(object):
         self.position = 0
         self.inStep = False
         self.deadlineMs = deadlineMs  # on this process's clock (corrected for the database's)
+        self.leaseEpoch = 0  # the executor's lease epoch when the run started (engine.leases)
 
     def nextPosition(self):
         """The position of the next step call (1-based, in call order)."""

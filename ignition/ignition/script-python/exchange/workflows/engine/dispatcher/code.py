@@ -16,8 +16,8 @@ refuses gives its row back.
 from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.db import runs, tx
-from exchange.workflows.engine import codec, compat, kernel, memoryqueue, platform, runtime, \
-    settings
+from exchange.workflows.engine import codec, compat, kernel, leases, memoryqueue, outages, \
+    platform, runtime, settings
 
 # A claim that lost a race (a partition slot, a deadlock between claimers) claims nothing
 # this round; the rows stay ENQUEUED for the next one.
@@ -30,13 +30,25 @@ def _logger():
 
 
 def dispatch(dbName=None):
-    """One timer tick; returns counters of what it did."""
+    """One timer tick: renew the lease and recover dead executors' runs, land in-memory
+    enqueues, promote due delayed runs, claim. Returns counters of what it did.
+
+    While the database is unreachable the tick raises DatabaseUnavailable, and the next
+    ticks wait out a growing backoff without touching it (engine.outages)."""
     dbName = settings.databaseName(dbName)
     k = kernel.getKernel()
-    result = _flush()
-    result["promoted"] = runs.promoteDue(dbName)
-    k.backlog.set(1)  # the timer always looks, whatever the last claim saw
-    result.update(pump(dbName))
+    outages.waitOut(dbName)
+    try:
+        result = leases.heartbeat(dbName)  # first: a slow tick must never cost the lease
+        result.update(_flush())
+        result["promoted"] = runs.promoteDue(dbName)
+        k.backlog.set(1)  # the timer always looks, whatever the last claim saw
+        result.update(pump(dbName))
+    except compat.CATCHABLE as error:
+        if tx.isTransient(error) and tx.databaseExists(dbName):
+            outages.begins(dbName, error)
+        raise
+    outages.ends(dbName)
     result["inFlight"] = k.inFlight.get()
     return result
 
@@ -68,7 +80,7 @@ def pump(dbName=None):
     dbName = settings.databaseName(dbName)
     k = kernel.getKernel()
     total = {"claimed": 0, "submitted": 0, "released": 0}
-    if not k.isCurrentInterpreter():
+    if not k.isCurrentInterpreter() or not leases.mayClaim(dbName, k):
         return total
     k.claimWanted.set(1)
     while k.claimWanted.get() and k.claiming.compareAndSet(0, 1):
@@ -115,8 +127,10 @@ def _claimOnce(dbName, k):
         k.inFlight.addAndGet(len(claimed) - reserved)  # give back what was not claimed
     counts["claimed"] = len(claimed)
     for run in claimed:
+        leases.trackRun(k.running, dbName, run[0], run[1])
+    for run in claimed:
         if not k.isCurrentInterpreter():  # a project save replaced us meanwhile
-            _giveBack(k.inFlight, dbName, run[0], k.executorId, run[1])
+            _giveBack(k, dbName, run[0], run[1])
             counts["released"] += 1
         elif _submit(k, pool, dbName, run):
             counts["submitted"] += 1
@@ -180,6 +194,7 @@ def _submit(k, pool, dbName, run):
     row and the slot back. Never raises, so one bad row cannot strand the rest."""
     executorId = k.executorId
     inFlight = k.inFlight
+    running = k.running
     workflowId, attempt = run[0], run[1]
 
     def task():
@@ -190,6 +205,7 @@ def _submit(k, pool, dbName, run):
             _logger().error(u"workflow %s: unexpected failure in the runner: %s"
                             % (workflowId, compat.describeError(error)[1]))
         finally:
+            leases.untrackRun(running, dbName, workflowId, attempt)
             inFlight.decrementAndGet()
         afterRun(dbName)
 
@@ -199,14 +215,16 @@ def _submit(k, pool, dbName, run):
     except compat.CATCHABLE as error:
         _logger().warn(u"workflow %s: submission refused (%s); returning it to the queue"
                        % (workflowId, compat.describeError(error)[0]))
-        _giveBack(inFlight, dbName, workflowId, executorId, attempt)
+        _giveBack(k, dbName, workflowId, attempt)
         return False
 
 
-def _giveBack(inFlight, dbName, workflowId, executorId, attempt):
-    inFlight.decrementAndGet()
+def _giveBack(k, dbName, workflowId, attempt):
+    """Return a claimed run no worker took to its queue (and its reserved slot)."""
+    k.inFlight.decrementAndGet()
+    leases.untrackRun(k.running, dbName, workflowId, attempt)
     try:
-        tx.retrying(lambda: runs.release(dbName, workflowId, executorId, attempt))
+        tx.retrying(lambda: runs.release(dbName, workflowId, k.executorId, attempt))
     except compat.CATCHABLE as releaseError:
         _logger().error(u"workflow %s: could not be returned to the queue: %s"
                         % (workflowId, compat.describeError(releaseError)[1]))

@@ -24,6 +24,11 @@ class InvalidArgument(WorkflowsError):
     code = "INVALID_ARGUMENT"
 
 
+class DatabaseUnavailable(WorkflowsError):
+    """The system database cannot be reached (dispatch pauses and retries with backoff)."""
+    code = "DATABASE_UNAVAILABLE"
+
+
 class StepError(WorkflowsError):
     """A step failed (after its retries). Raised identically on a live run and on replay.
 

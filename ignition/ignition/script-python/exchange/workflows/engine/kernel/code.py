@@ -35,6 +35,9 @@ def _newExecutorId():
 # What a kernel holds besides the pool, and how each entry is made. A kernel left by an older
 # library version gains the entries it lacks on first use (putIfAbsent), so an upgrade by a
 # project save keeps the executor id and the pool.
+# Before any monotonic time (System.nanoTime may be negative): every run was tracked.
+TRACKED_FROM_THE_START = -(2 ** 62)
+
 _ENTRIES = (
     ("executorId", _newExecutorId),
     ("config", platform.newConcurrentMap),
@@ -52,7 +55,20 @@ _ENTRIES = (
     ("limitedSeen", lambda: platform.newAtomicLong(0)),  # ... in a limited queue
     ("createdAtMs", compat.nowMs),
     ("interpreter", lambda: ""),  # the token of the interpreter that ran onStartup last
+    ("running", platform.newConcurrentMap),      # "dbName|workflowId" -> attempt run here
+    ("registered", platform.newConcurrentMap),   # dbName -> True once our row exists there
+    ("beats", platform.newConcurrentMap),        # dbName -> monotonic ms of the last renewal
+    ("suspects", platform.newConcurrentMap),     # dbName -> own claims nothing here runs
+    ("superseded", platform.newConcurrentMap),   # dbName -> who took our name over
+    ("leaseEpoch", lambda: platform.newAtomicLong(0)),  # bumped when our lease had lapsed
+    ("outages", platform.newConcurrentMap),      # dbName -> its outage (engine.outages)
+    ("unregistered", platform.newConcurrentMap),  # dbName -> owners seen without a lease
+    # monotonic ms since when "running" tracks this JVM's runs: TRACKED_FROM_THE_START in a
+    # new kernel; the upgrade of a kernel of an older library version sets it, and runs
+    # claimed before then (still run by old threads) are never taken for orphans
+    ("trackingSince", lambda: platform.newAtomicLong(TRACKED_FROM_THE_START)),
 )
+_NEWEST = _ENTRIES[-1][0]
 
 
 def _createMap():
@@ -63,6 +79,9 @@ def _createMap():
 
 
 def _complete(state):
+    """Add what a kernel of an older library version lacks."""
+    if state.get("trackingSince") is None:
+        state.putIfAbsent("trackingSince", platform.newAtomicLong(compat.monotonicMs()))
     for key, make in _ENTRIES:
         if state.get(key) is None:
             state.putIfAbsent(key, make())
@@ -72,7 +91,7 @@ class Kernel(object):
     """A facade over the JVM-wide map; cheap to build, never stored."""
 
     def __init__(self, state):
-        if state.get("interpreter") is None:  # the newest entry: older kernels lack it
+        if state.get(_NEWEST) is None:  # a kernel of an older library version
             _complete(state)
         self.state = state
         self.executorId = state.get("executorId")
@@ -86,6 +105,8 @@ class Kernel(object):
         self.claimWanted = state.get("claimWanted")
         self.backlog = state.get("backlog")
         self.limitedSeen = state.get("limitedSeen")
+        self.running = state.get("running")
+        self.leaseEpoch = state.get("leaseEpoch")
 
     def pool(self):
         """The workflow thread pool, created once per JVM (atomically). A pool found shut down

@@ -9,7 +9,8 @@ verdict (cancelled, taken over, database unreachable), leaving the run to its ne
 from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.db import runs, steps as stepLog, tx
-from exchange.workflows.engine import codec, compat, context, runtime, settings, steps
+from exchange.workflows.engine import codec, compat, context, faults, kernel, runtime, \
+    settings, steps
 from exchange.workflows.engine.errors import ControlSignal, NonDeterminismError, WorkflowCancelled
 
 def _logger():
@@ -36,6 +37,7 @@ def execute(dbName, executorId, claimed):
                                                 row["output"], row["error"])) for row in rows)
     ctx = context.WorkflowContext(dbName, workflowId, workflowName, executorId, attempt,
                                   recorded, deadlineMs)
+    ctx.leaseEpoch = kernel.getKernel().leaseEpoch.get()
     outcome = _runBody(ctx, inputsJson)
     if outcome is None:
         return None
@@ -83,10 +85,16 @@ def _runBody(ctx, inputsJson):
 
 def _finish(ctx, status, outputJson, errorJson):
     """The terminal write; a result the database refuses becomes a bounded ERROR."""
+    def finish(status, outputJson, errorJson):
+        if runs.finish(ctx.dbName, ctx.workflowId, ctx.executorId, ctx.attempt, status,
+                       outputJson, errorJson):
+            faults.point("run.after_finish")
+            return True
+        # an earlier try of this write may have landed with its answer lost
+        return runs.finishedBy(ctx.dbName, ctx.workflowId, ctx.executorId, ctx.attempt, status)
+
     def write(status, outputJson, errorJson):
-        return tx.persistently(lambda: runs.finish(ctx.dbName, ctx.workflowId, ctx.executorId,
-                                                   ctx.attempt, status, outputJson, errorJson),
-                               u"terminal write")
+        return tx.persistently(lambda: finish(status, outputJson, errorJson), u"terminal write")
     try:
         written, status, errorJson = steps.writeOutcome(write, status, outputJson, errorJson,
                                                         "ResultRefused", u"the workflow's result")

@@ -22,10 +22,11 @@ _lock = threading.RLock()
 class WorkflowDefinition(object):
     """A registered workflow: its name, function and run defaults."""
 
-    def __init__(self, name, function, timeoutSeconds):
+    def __init__(self, name, function, timeoutSeconds, maxRecoveryAttempts=None):
         self.name = name
         self.function = function
         self.timeoutSeconds = timeoutSeconds
+        self.maxRecoveryAttempts = maxRecoveryAttempts  # None: the engine's default
         self.source = "%s.%s" % (getattr(function, "__module__", "?"), function.__name__)
         self._argSpec = None
 
@@ -53,13 +54,23 @@ class StepDefinition(object):
         return int(1000 * self.intervalSeconds * (self.backoffRate ** (failedAttempt - 1)))
 
 
-def workflow(name=None, timeoutSeconds=None):
-    """Register a function as a durable workflow (``@workflow`` or ``@workflow(name=...)``)."""
+def workflow(name=None, timeoutSeconds=None, maxRecoveryAttempts=None):
+    """Register a function as a durable workflow (``@workflow`` or ``@workflow(name=...)``).
+
+    ``timeoutSeconds``: the default deadline of its runs, counted from their start.
+    ``maxRecoveryAttempts``: how often a run may be recovered after its executor died (or
+    lost it) before it stops in MAX_RECOVERY_ATTEMPTS_EXCEEDED (default: the engine's, 10).
+    """
     if hasattr(name, "__call__"):
         return workflow()(name)
+    if maxRecoveryAttempts is not None and (isinstance(maxRecoveryAttempts, bool) or not
+                                            isinstance(maxRecoveryAttempts, compat.integer_types)
+                                            or maxRecoveryAttempts < 0):
+        raise InvalidArgument(u"maxRecoveryAttempts must be a whole number >= 0")
 
     def register(function):
-        definition = WorkflowDefinition(name or function.__name__, function, timeoutSeconds)
+        definition = WorkflowDefinition(name or function.__name__, function, timeoutSeconds,
+                                        maxRecoveryAttempts)
         _validateName(definition.name)
         with _lock:
             existing = _registry.get(definition.name)

@@ -23,11 +23,13 @@ STATUS_RUNNING = "RUNNING"
 STATUS_SUCCESS = "SUCCESS"
 STATUS_ERROR = "ERROR"
 STATUS_CANCELLED = "CANCELLED"
+STATUS_RECOVERY_EXCEEDED = "MAX_RECOVERY_ATTEMPTS_EXCEEDED"
 ACTIVE_STATUSES = (STATUS_DELAYED, STATUS_ENQUEUED, STATUS_PENDING, STATUS_RUNNING)
-TERMINAL_STATUSES = (STATUS_SUCCESS, STATUS_ERROR, STATUS_CANCELLED)
+TERMINAL_STATUSES = (STATUS_SUCCESS, STATUS_ERROR, STATUS_CANCELLED, STATUS_RECOVERY_EXCEEDED)
+RESUMABLE_STATUSES = (STATUS_CANCELLED, STATUS_RECOVERY_EXCEEDED)
 ALL_STATUSES = ACTIVE_STATUSES + TERMINAL_STATUSES
 
-LIMITS = ("workerThreads", "claimBatch", "memoryQueueCapacity")
+LIMITS = ("workerThreads", "claimBatch", "memoryQueueCapacity", "maxRecoveryAttempts")
 
 OVERFLOW_REJECT = "reject"            # a full in-memory queue refuses the new request
 OVERFLOW_DROP_OLDEST = "dropOldest"   # or makes room by dropping its oldest (dead-lettered)
@@ -36,6 +38,18 @@ DEDUP_REJECT = "reject"               # a held deduplication id refuses the enqu
 DEDUP_RETURN_EXISTING = "returnExisting"  # or answers with the holder's workflow id
 DEDUP_POLICIES = (DEDUP_REJECT, DEDUP_RETURN_EXISTING)
 MAX_DELAY_SECONDS = 366 * 86400
+
+# Leases (procrastinate's figures): an executor that has not renewed its lease for
+# DEFAULT_LEASE_SECONDS is dead and its runs are recovered. Dispatch renews it at most every
+# leaseSeconds / 10 (and at least every second while the timer runs).
+DEFAULT_LEASE_SECONDS = 30
+MIN_LEASE_SECONDS = 0.5
+MAX_LEASE_SECONDS = 3600
+# How often a run may be recovered (its executor died, or lost it) before it stops in
+# MAX_RECOVERY_ATTEMPTS_EXCEEDED. DBOS uses 100; a run that took its gateway down ten times
+# wants an engineer, not an eleventh try.
+DEFAULT_MAX_RECOVERY_ATTEMPTS = 10
+RECOVERY_BATCH = 500
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
@@ -92,6 +106,50 @@ def memoryQueueOverflow():
     return _config().getOrDefault("memoryQueueOverflow", OVERFLOW_REJECT)
 
 
+def leaseMs():
+    """How long this executor's lease lasts without renewal (milliseconds)."""
+    return int(_config().getOrDefault("leaseMs", DEFAULT_LEASE_SECONDS * 1000))
+
+
+def checkLeaseSeconds(seconds):
+    """A lease length in seconds, checked (MIN_LEASE_SECONDS..MAX_LEASE_SECONDS), as a float."""
+    from exchange.workflows.engine import validate
+    value = validate.number("leaseSeconds", seconds, maximum=MAX_LEASE_SECONDS)
+    if value < MIN_LEASE_SECONDS:
+        from exchange.workflows.engine.errors import InvalidArgument
+        raise InvalidArgument(u"leaseSeconds must be at least %s" % MIN_LEASE_SECONDS)
+    return value
+
+
+def setLeaseSeconds(seconds):
+    """Set this executor's lease (it takes effect at its next heartbeat)."""
+    _config().put("leaseMs", int(checkLeaseSeconds(seconds) * 1000))
+
+
+def heartbeatIntervalMs():
+    """The least time between two heartbeats of one executor: a tenth of the lease, at most
+    a second (the gateway timer's period)."""
+    return max(20, min(1000, leaseMs() // 10))
+
+
+def maxRecoveryAttempts():
+    """How often a run of a workflow that names no limit may be recovered."""
+    return int(_config().getOrDefault("maxRecoveryAttempts", DEFAULT_MAX_RECOVERY_ATTEMPTS))
+
+
+def executorName():
+    """This executor's stable name (None: the platform's default). A start under a name
+    retires every earlier executor of that name and recovers its runs at once."""
+    return _config().get("executorName")
+
+
+def setExecutorName(name):
+    """Name this executor (the gateway's system name by default)."""
+    from exchange.workflows.engine import validate
+    validate.name("executorName", name)
+    _config().put("executorName", name)
+
+
 def setMemoryQueueOverflow(policy):
     """Set the default overflow policy of in-memory enqueues."""
     checkChoice("memoryQueueOverflow", policy, OVERFLOW_POLICIES)
@@ -128,9 +186,10 @@ def setSchema(schema, dbName=None):
 
 
 def setLimit(key, value):
-    """Set a positive integer limit (workerThreads, claimBatch, memoryQueueCapacity)."""
+    """Set an integer limit (workerThreads, claimBatch, memoryQueueCapacity: at least 1;
+    maxRecoveryAttempts: at least 0)."""
     from exchange.workflows.engine import validate
     if key not in LIMITS:
         from exchange.workflows.engine.errors import InvalidArgument
         raise InvalidArgument(u"unknown setting %r" % (key,))
-    _config().put(key, validate.wholeNumber(key, value, 1))
+    _config().put(key, validate.wholeNumber(key, value, 0 if key == "maxRecoveryAttempts" else 1))

@@ -8,7 +8,7 @@ is where a run stops: at its deadline, and (between retries) when it was cancell
 from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.db import runs, steps as stepLog, tx
-from exchange.workflows.engine import codec, compat, context, settings
+from exchange.workflows.engine import codec, compat, context, faults, leases, settings
 from exchange.workflows.engine.errors import (CheckpointUnavailable, NonDeterminismError,
                                               OwnershipLost, StepError, WorkflowCancelled)
 
@@ -26,6 +26,7 @@ def run(definition, args, kwargs):
     if recorded is not None:
         return _replay(definition, position, recorded)
     checkDeadline(ctx)
+    leases.guardStep(ctx)
     return _execute(ctx, definition, position, args, kwargs)
 
 
@@ -138,10 +139,16 @@ def _checkpoint(ctx, position, name, status, outputJson, errorJson, attempts, st
     """
     completedMs = compat.nowMs()
 
+    def record(status, outputJson, errorJson):
+        written = stepLog.record(ctx.dbName, ctx.workflowId, ctx.executorId, ctx.attempt,
+                                 position, name, status, outputJson, errorJson, attempts,
+                                 startedMs, completedMs)
+        faults.point("step.after_commit")
+        return written
+
     def write(status, outputJson, errorJson):
-        return tx.persistently(lambda: stepLog.record(
-            ctx.dbName, ctx.workflowId, ctx.executorId, ctx.attempt, position, name, status,
-            outputJson, errorJson, attempts, startedMs, completedMs), u"step checkpoint")
+        return tx.persistently(lambda: record(status, outputJson, errorJson),
+                               u"step checkpoint")
 
     try:
         written, status, errorJson = writeOutcome(write, status, outputJson, errorJson,

@@ -1,0 +1,77 @@
+"""Dispatch during a database outage: back off, say so once, and say when it is over.
+
+Each connection has its own record (the kernel's ``outages`` map, kept as JSON text), so an
+outage of one database never pauses the dispatch of another. While a connection is down its
+ticks raise DatabaseUnavailable without touching it until the backoff has passed: 250 ms,
+doubling up to 5 s, but never more than a quarter of the lease, so an executor is back within
+its lease of the database's return (its peers wait that long before they take its runs).
+"""
+from __future__ import absolute_import, division, print_function
+
+from exchange.workflows.engine import codec, compat, kernel, settings
+from exchange.workflows.engine.errors import DatabaseUnavailable
+
+FIRST_BACKOFF_MS = 250
+MAX_BACKOFF_MS = 5000
+REMINDER_MS = 60000  # while it lasts, a warning at most this often
+
+
+def _logger():
+    import system
+    return system.util.getLogger("exchange.workflows.dispatcher")
+
+
+def backoffCapMs():
+    """The longest wait between two tries: MAX_BACKOFF_MS, at most a quarter of the lease."""
+    return max(50, min(MAX_BACKOFF_MS, settings.leaseMs() // 4))
+
+
+def _record(dbName):
+    text = kernel.getKernel().state.get("outages").get(dbName)
+    return codec.decode(text) if text else None
+
+
+def _data(record, retryInMs):
+    return {"outageSinceMs": record["since"], "failedTicks": record["failures"],
+            "retryInMs": retryInMs}
+
+
+def waitOut(dbName):
+    """Raise DatabaseUnavailable while the connection's backoff has not passed."""
+    record = _record(dbName)
+    if record is None:
+        return
+    waitMs = record["retryAt"] - compat.monotonicMs()
+    if waitMs > 0:
+        raise DatabaseUnavailable(u"the database was unreachable; dispatch tries again in "
+                                  u"%d ms" % waitMs, data=_data(record, waitMs))
+
+
+def begins(dbName, error):
+    """Count a failed tick, set the next try after a growing backoff, warn on the first
+    failure (and each REMINDER_MS), and raise DatabaseUnavailable."""
+    record = _record(dbName) or {"since": compat.nowMs(), "failures": 0, "warnedAt": None}
+    record["failures"] += 1
+    backoff = min(backoffCapMs(), FIRST_BACKOFF_MS * 2 ** min(record["failures"] - 1, 6))
+    now = compat.monotonicMs()
+    record["retryAt"] = now + backoff
+    message = compat.describeError(error)[1]
+    if record["warnedAt"] is None or now - record["warnedAt"] >= REMINDER_MS:
+        record["warnedAt"] = now
+        _logger().warn(u"database %s is unreachable (%d failed tick(s)); dispatch pauses and "
+                       u"retries with backoff; running workflows wait at their next "
+                       u"checkpoint: %s" % (dbName, record["failures"], message))
+    kernel.getKernel().state.get("outages").put(dbName, codec.encode(record))
+    raise DatabaseUnavailable(u"the database is unreachable: %s" % message,
+                              data=_data(record, backoff))
+
+
+def ends(dbName):
+    """The connection answered: forget its outage, and say how long it lasted."""
+    record = _record(dbName)
+    if record is None:
+        return
+    kernel.getKernel().state.get("outages").remove(dbName)
+    _logger().info(u"database %s answers again after %.1f s (%d failed tick(s)); dispatch "
+                   u"resumes" % (dbName, (compat.nowMs() - record["since"]) / 1000.0,
+                                 record["failures"]))
