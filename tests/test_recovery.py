@@ -239,7 +239,8 @@ class RecoveryTest(support.EngineCase):
         engine = self.engine
         opened = gate(gateName)
         wf = engine.enqueue("gate_between_steps", inputs={"gateName": gateName})
-        engine.runUntil(lambda: engine.sideEffects(wf, "weigh") == 1)
+        engine.runUntil(lambda: len(engine.service.listSteps(wf)["data"]["steps"]) == 1,
+                        message="the first step recorded")
         engine.gw.sql("UPDATE workflows.workflow_runs SET executor_id = 'other', "
                       "attempts = attempts + 1 WHERE workflow_id = ?", wf)
         ourSideNotices()
@@ -286,13 +287,15 @@ class RecoveryTest(support.EngineCase):
         from exchange.workflows.engine import kernel, platform
         first, second = gate("gate.held.1"), gate("gate.held.2")
         wf = engine.enqueue("held_per_attempt", inputs={"gateName": "gate.held"})
-        engine.runUntil(lambda: engine.sideEffects(wf, "weigh") == 1)
+        engine.runUntil(lambda: len(engine.service.listSteps(wf)["data"]["steps"]) == 1,
+                        message="the first step recorded")
         assert engine.service.cancel(wf, reason="valve stuck")["ok"]
         assert engine.service.resume(wf)["ok"]
         engine.runUntil(lambda: runRow(engine, wf)["attempts"] == 2 and
                         engine.status(wf) == "RUNNING")
-        first.set()  # the first attempt goes on, is fenced, and its thread ends
         pool = kernel.getKernel().state.get("pool")
+        waitFor(lambda: platform.activeCount(pool) == 2, 10, 0.01, "both attempts run here")
+        first.set()  # the first attempt goes on, is fenced, and its thread ends
         waitFor(lambda: platform.activeCount(pool) == 1, 10, 0.01, "attempt 1 ended")
         waitFor(lambda: self.gw.sql("SELECT workflows.now_ms() - claimed_at_ms >= 300 FROM "
                                     "workflows.workflow_runs WHERE workflow_id = ?", wf)[0][0],
