@@ -53,9 +53,11 @@ def register(dbName):
     dbName = settings.databaseName(dbName)
     k = kernel.getKernel()
     name = executorName()
-    superseded, wasGone = tx.retrying(lambda: executors.register(
+    # one try: a failure reaches dispatch, whose outage backoff tries again (and a missing
+    # connection is told at once)
+    superseded, wasGone = executors.register(
         dbName, k.executorId, name, platform.hostName(), platform.runtimeName(),
-        k.generation.get(), settings.leaseMs(), settings.workerThreads()))
+        k.generation.get(), settings.leaseMs(), settings.workerThreads())
     k.state.get("registered").put(dbName, True)
     k.state.get("superseded").remove(dbName)
     if wasGone:  # our runs may have been recovered meanwhile: threads check before a step
