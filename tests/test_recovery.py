@@ -314,8 +314,10 @@ class RecoveryTest(support.EngineCase):
         from exchange.workflows.engine import compat, kernel
         me = kernel.getKernel().executorId
         assert engine.admin.recoverNow()["ok"]
+        import exchange.workflows.api.lifecycle as lifecycle
         before = claimedBy(engine, me, 1)  # claimed by the old library version's threads
         kernel.getKernel().state.remove("trackingSince")  # what an older kernel lacks
+        assert lifecycle.onStartup(installSchema=False)["ok"]  # this version's first start
         upgraded = kernel.getKernel().state.get("trackingSince").get()
         waitFor(lambda: compat.monotonicMs() - upgraded > 100, 5, 0.01, "time after upgrade")
         after = claimedBy(engine, me, 1)  # claimed since, and left by its thread
@@ -341,10 +343,44 @@ class RecoveryTest(support.EngineCase):
         assert engine.service.dispatch()["data"]["claimed"] == 0  # stopped: claims nothing
         assert engine.admin.recoverNow()["ok"]
         assert engine.service.dispatch()["data"]["claimed"] == 0  # ... and stays stopped
+        assert engine.admin.applyRetention(0)["data"]["executorsDeleted"] == 1  # row gone
+        assert engine.service.dispatch()["data"]["claimed"] == 0  # ... stopped all the same
         assert lifecycle.onStartup(installSchema=False)["ok"]  # started again
         opened.set()
         assert engine.runToEnd(wf) == ["SUCCESS"]
         assert engine.recoveryAttempts(wf) == 0
+
+    def test_a_claim_landing_while_the_executor_retires_is_handed_back_too(self):
+        """The retirement waits for a claim of ours that holds our executor row, and hands
+        back what that claim took."""
+        engine = self.engine
+        import system
+        import exchange.workflows.api.lifecycle as lifecycle
+        from exchange.workflows.engine import kernel
+        me = kernel.getKernel().executorId
+        assert engine.admin.recoverNow()["ok"]
+        wf = engine.enqueue("briefly")
+        landing = system.db.beginTransaction(support.RAW_DB_NAME)  # a claim, half done
+        try:
+            system.db.runPrepQuery("SELECT 1 FROM workflows.executors WHERE executor_id = ? "
+                                   "FOR SHARE", [me], support.RAW_DB_NAME, landing)
+            system.db.runPrepUpdate("UPDATE workflows.workflow_runs SET status = 'RUNNING', "
+                                    "executor_id = ?, attempts = 1, claimed_at_ms = 1 "
+                                    "WHERE workflow_id = ?", [me, wf], support.RAW_DB_NAME,
+                                    landing)
+            results = []
+            thread = threading.Thread(target=lambda: results.append(lifecycle.retire()))
+            thread.start()
+            waitFor(lambda: self.gw.sql("SELECT count(*) FROM pg_stat_activity WHERE "
+                                        "wait_event_type = 'Lock' AND "
+                                        "datname = current_database()")[0][0] == 1,
+                    10, 0.01, "the retirement waits for the claim")
+            system.db.commitTransaction(landing)
+        finally:
+            system.db.closeTransaction(landing)
+        thread.join(10)
+        assert results and results[0]["data"] == {"retired": True, "runsGivenBack": 1}, results
+        assert (engine.status(wf), engine.recoveryAttempts(wf)) == ("ENQUEUED", 0)
 
     def test_a_checkpoint_whose_commit_answer_was_lost_is_not_repeated(self):
         engine = self.engine

@@ -59,7 +59,8 @@ def configure(defaultDatabase=None, schemaName=None, dbName=None, workerThreads=
     without renewing its lease; keep it at least 3 timer periods. ``executorName``: this
     executor's stable name (default: the gateway's system name); a start under a name takes
     over the runs of the earlier executor of that name at once. ``maxRecoveryAttempts``
-    (default 10): how often a run of a workflow that names no limit may be recovered.
+    (default 10): the recovery limit stored with each run enqueued from then on whose
+    workflow names none (runs keep the limit they were enqueued with).
     Every value is checked before any is applied, so a refused call changes nothing.
     """
     validate.name("defaultDatabase", defaultDatabase, required=False)

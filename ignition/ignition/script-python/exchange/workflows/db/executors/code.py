@@ -71,8 +71,7 @@ registered AS (
            heartbeat_at_ms = {schema}.now_ms(),
            retired_at_ms = NULL, retired_reason = NULL, retired_by = NULL
     RETURNING 1)
-SELECT (SELECT count(*) FROM superseded), COALESCE((SELECT gone FROM prior), false),
-       (SELECT count(*) FROM registered)"""
+SELECT (SELECT count(*) FROM superseded), COALESCE((SELECT gone FROM prior), false)"""
 
 # The heartbeat: renew this executor's lease (only while it is not retired), recover the runs
 # of dead executors, and list this executor's own claimed runs (the caller compares them with
@@ -181,24 +180,19 @@ _RECOVER_OWN = """UPDATE {schema}.workflow_runs r SET """ + _RECOVERY_SET + """
    AND r.status IN ('PENDING', 'RUNNING')
 RETURNING r.workflow_id, r.status"""
 
-# A clean stop: this executor retires (it will never renew) and gives its claimed runs back
-# at once, so nothing waits for its lease. A hand-back is no interruption: it does not count
-# towards the run's recovery limit.
-_RETIRE = """WITH params AS (SELECT CAST(? AS text) AS me),
-gone AS (
-    UPDATE {schema}.executors e
-       SET retired_at_ms = {schema}.now_ms(), retired_reason = 'stopped', retired_by = p.me
-      FROM params p
-     WHERE e.executor_id = p.me AND e.retired_at_ms IS NULL
-    RETURNING 1),
-handed AS (
-    UPDATE {schema}.workflow_runs r
-       SET status = 'ENQUEUED', executor_id = NULL, partition_slot = NULL,
-           claimed_at_ms = NULL, updated_at_ms = {schema}.now_ms()
-      FROM params p
-     WHERE r.executor_id = p.me AND r.status IN ('PENDING', 'RUNNING')
-    RETURNING r.workflow_id)
-SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM handed)"""
+# A clean stop, in two statements: this executor retires (it will never renew, and the claim
+# refuses a retired executor; the update waits for a claim of ours that is landing, whose
+# lock on our row it meets), then a statement with a snapshot taken after that hands back
+# every run still claimed, so nothing waits for the lease. A hand-back is no interruption:
+# it does not count towards the run's recovery limit.
+_RETIRE = """UPDATE {schema}.executors
+   SET retired_at_ms = {schema}.now_ms(), retired_reason = 'stopped', retired_by = ?
+ WHERE executor_id = ? AND retired_at_ms IS NULL"""
+
+_HAND_BACK = """UPDATE {schema}.workflow_runs
+   SET status = 'ENQUEUED', executor_id = NULL, partition_slot = NULL, claimed_at_ms = NULL,
+       updated_at_ms = {schema}.now_ms()
+ WHERE executor_id = ? AND status IN ('PENDING', 'RUNNING')"""
 
 _GET = """SELECT e.executor_id, e.executor_name, e.host, e.runtime, e.generation, e.lease_ms,
        e.worker_threads, e.in_flight, e.started_at_ms, e.heartbeat_at_ms, e.contact_since_ms,
@@ -263,9 +257,10 @@ def recoverOwn(dbName, executorId, ownedJson, defaultMaxRecoveries):
 
 
 def retire(dbName, executorId):
-    """Retire this executor and give its claimed runs back; (retired, runsGivenBack)."""
-    row = tx.query(dbName, sql.bind(_RETIRE, dbName), [executorId])[0]
-    return bool(row[0]), int(row[1])
+    """Retire this executor, then give its claimed runs back; (retired, runsGivenBack).
+    Both statements may be repeated."""
+    retired = tx.update(dbName, sql.bind(_RETIRE, dbName), [executorId, executorId]) == 1
+    return retired, tx.update(dbName, sql.bind(_HAND_BACK, dbName), [executorId])
 
 
 def get(dbName, executorId):

@@ -43,9 +43,11 @@ def dispatch(dbName=None):
         result.update(_flush())
         result["promoted"] = runs.promoteDue(dbName)
         k.backlog.set(1)  # the timer always looks, whatever the last claim saw
-        result.update(pump(dbName))
+        # the tick claims for a while at most: under a steady backlog finishing workers keep
+        # asking for more, and the timer must come back to renew the lease and flush
+        result.update(pump(dbName, compat.monotonicMs() + settings.heartbeatIntervalMs()))
     except compat.CATCHABLE as error:
-        if tx.isTransient(error) and tx.databaseExists(dbName):
+        if tx.isTransient(error) and not _lostRace(error) and tx.databaseExists(dbName):
             outages.begins(dbName, error)
         raise
     outages.ends(dbName)
@@ -74,9 +76,11 @@ def _quietly(dbName):
                        % compat.describeError(error)[1])
 
 
-def pump(dbName=None):
-    """Claim and submit until this executor is full or nothing more is claimable. Callers
-    arriving while another thread claims leave their request to it and return at once."""
+def pump(dbName=None, untilMs=None):
+    """Claim and submit until this executor is full or nothing more is claimable (or, with
+    ``untilMs``, that monotonic time passed: the request is left to the next caller, a
+    finishing worker or the next tick). Callers arriving while another thread claims leave
+    their request to it and return at once."""
     dbName = settings.databaseName(dbName)
     k = kernel.getKernel()
     total = {"claimed": 0, "submitted": 0, "released": 0}
@@ -85,7 +89,8 @@ def pump(dbName=None):
     k.claimWanted.set(1)
     while k.claimWanted.get() and k.claiming.compareAndSet(0, 1):
         try:
-            while k.claimWanted.getAndSet(0) and k.isCurrentInterpreter():
+            while (untilMs is None or compat.monotonicMs() < untilMs) and \
+                    k.claimWanted.getAndSet(0) and k.isCurrentInterpreter():
                 reserved, counts = _claimOnce(dbName, k)
                 for key in total:
                     total[key] += counts[key]
@@ -93,6 +98,8 @@ def pump(dbName=None):
                     k.claimWanted.set(1)  # room was filled: there may be more, and room
         finally:
             k.claiming.set(0)
+        if untilMs is not None and compat.monotonicMs() >= untilMs:
+            break
     return total
 
 
@@ -120,6 +127,7 @@ def _claimOnce(dbName, k):
     if not reserved:
         return 0, counts
     claimed = []
+    epoch = k.leaseEpoch.get()  # before the claim: a lapse noticed since is checked by the run
     try:
         pool = k.pool()  # before the claim: a pool found shut down is replaced now
         claimed = _claim(dbName, k, reserved, codec.encode(names))
@@ -132,7 +140,7 @@ def _claimOnce(dbName, k):
         if not k.isCurrentInterpreter():  # a project save replaced us meanwhile
             _giveBack(k, dbName, run[0], run[1])
             counts["released"] += 1
-        elif _submit(k, pool, dbName, run):
+        elif _submit(k, pool, dbName, run, epoch):
             counts["submitted"] += 1
         else:
             counts["released"] += 1
@@ -164,7 +172,7 @@ def _claim(dbName, k, limit, namesJson):
                                                       namesJson)
                 claimed = claimed + more
     except compat.CATCHABLE as error:
-        if tx.sqlState(error) in _LOST_RACE:
+        if _lostRace(error):
             return []
         raise
     k.limitedSeen.set(1 if limited else 0)
@@ -182,6 +190,12 @@ def _onOurClock(run, sentAtMs):
     return workflowId, attempt, name, inputsJson, deadlineMs, hasSteps
 
 
+def _lostRace(error):
+    """A statement that lost a race with another executor (a partition slot, a deadlock):
+    nothing is wrong with the database; the next round tries again."""
+    return tx.sqlState(error) in _LOST_RACE
+
+
 def _claimLimited(dbName, k, limit, namesJson):
     def work(t):
         held = runs.lockLimitedQueues(dbName, t)
@@ -189,9 +203,10 @@ def _claimLimited(dbName, k, limit, namesJson):
     return tx.inTransaction(dbName, work)
 
 
-def _submit(k, pool, dbName, run):
+def _submit(k, pool, dbName, run, epoch):
     """Hand one claimed run (its slot already reserved) to the pool; on refusal, give the
-    row and the slot back. Never raises, so one bad row cannot strand the rest."""
+    row and the slot back. Never raises, so one bad row cannot strand the rest. ``epoch``:
+    the lease epoch before the claim."""
     executorId = k.executorId
     inFlight = k.inFlight
     running = k.running
@@ -200,7 +215,7 @@ def _submit(k, pool, dbName, run):
     def task():
         try:
             from exchange.workflows.engine import runner
-            runner.execute(dbName, executorId, run)
+            runner.execute(dbName, executorId, run, epoch)
         except compat.CATCHABLE as error:
             _logger().error(u"workflow %s: unexpected failure in the runner: %s"
                             % (workflowId, compat.describeError(error)[1]))

@@ -32,12 +32,14 @@ def _newExecutorId():
     return "%s:%s" % (host, uuid.uuid4().hex[:12])
 
 
+# "trackingSince" until an onStartup of a version that tracks its runs: before any monotonic
+# time (System.nanoTime may be negative), i.e. every run is tracked (a test, a script without
+# the startup event).
+TRACKED_FROM_THE_START = -(2 ** 62)
+
 # What a kernel holds besides the pool, and how each entry is made. A kernel left by an older
 # library version gains the entries it lacks on first use (putIfAbsent), so an upgrade by a
 # project save keeps the executor id and the pool.
-# Before any monotonic time (System.nanoTime may be negative): every run was tracked.
-TRACKED_FROM_THE_START = -(2 ** 62)
-
 _ENTRIES = (
     ("executorId", _newExecutorId),
     ("config", platform.newConcurrentMap),
@@ -63,9 +65,9 @@ _ENTRIES = (
     ("leaseEpoch", lambda: platform.newAtomicLong(0)),  # bumped when our lease had lapsed
     ("outages", platform.newConcurrentMap),      # dbName -> its outage (engine.outages)
     ("unregistered", platform.newConcurrentMap),  # dbName -> owners seen without a lease
-    # monotonic ms since when "running" tracks this JVM's runs: TRACKED_FROM_THE_START in a
-    # new kernel; the upgrade of a kernel of an older library version sets it, and runs
-    # claimed before then (still run by old threads) are never taken for orphans
+    # monotonic ms since when "running" tracks this JVM's runs: set by the first onStartup of
+    # a library version that tracks (becomeCurrentInterpreter); runs claimed before then
+    # (by an older version's threads, which may still run them) are never taken for orphans
     ("trackingSince", lambda: platform.newAtomicLong(TRACKED_FROM_THE_START)),
 )
 _NEWEST = _ENTRIES[-1][0]
@@ -80,8 +82,6 @@ def _createMap():
 
 def _complete(state):
     """Add what a kernel of an older library version lacks."""
-    if state.get("trackingSince") is None:
-        state.putIfAbsent("trackingSince", platform.newAtomicLong(compat.monotonicMs()))
     for key, make in _ENTRIES:
         if state.get(key) is None:
             state.putIfAbsent(key, make())
@@ -147,6 +147,10 @@ class Kernel(object):
         global _ownToken
         _ownToken = uuid.uuid4().hex
         self.state.put("interpreter", _ownToken)
+        # from the first start of a version that tracks its runs, claims are tracked (an older
+        # version's interpreter claims nothing once this one is current)
+        self.state.get("trackingSince").compareAndSet(TRACKED_FROM_THE_START,
+                                                      compat.monotonicMs())
 
     def isCurrentInterpreter(self):
         """True unless onStartup ran in another interpreter since this one's (a gateway

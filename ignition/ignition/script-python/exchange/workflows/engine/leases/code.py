@@ -150,6 +150,8 @@ def _notRenewed(dbName, k, result):
     executors of one name would take each other's runs) or stopped (retired on purpose):
     claim nothing more. Declared dead (or pruned): our runs were recovered; rejoin, and make
     running threads check ownership."""
+    if k.state.get("superseded").get(dbName) is not None:
+        return result  # stopped or taken over, and known: only onStartup registers again
     k.leaseEpoch.incrementAndGet()  # runs still going here check before their next step
     row = executors.get(dbName, k.executorId)
     if row is not None and row["retired_reason"] == "stopped":
@@ -178,12 +180,16 @@ ORPHAN_CLOCK_MARGIN_MS = 20
 
 def _recoverOrphans(dbName, k, owned, sentAtMs):
     """Recover our claimed runs that no thread here runs (claimed at least ORPHAN_MIN_AGE_MS
-    ago), once seen so in two heartbeats in a row."""
+    ago), once seen so in two heartbeats in a row (not counting a heartbeat during a claim:
+    its runs are tracked only once the claim has returned)."""
+    if k.claiming.get():
+        return []
     suspects = k.state.get("suspects")
     previous = set(codec.decode(suspects.get(dbName) or u"[]"))
     # Runs claimed before this JVM tracked its runs (by a library version without leases,
-    # whose threads may still run them after a project save) are never taken for orphans:
-    # their claim is older than the tracking, measured up to before the heartbeat was sent.
+    # whose threads may still run them after a project save; tracking begins with the first
+    # onStartup of this version) are never taken for orphans: their claim is older than
+    # the tracking, measured up to before the heartbeat was sent.
     trackedForMs = sentAtMs - k.state.get("trackingSince").get()
     now = []
     for workflowId, attempt, claimAgeMs in owned:

@@ -9,8 +9,8 @@ verdict (cancelled, taken over, database unreachable), leaving the run to its ne
 from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.db import runs, steps as stepLog, tx
-from exchange.workflows.engine import codec, compat, context, faults, kernel, runtime, \
-    settings, steps
+from exchange.workflows.engine import codec, compat, context, faults, runtime, settings, \
+    steps
 from exchange.workflows.engine.errors import ControlSignal, NonDeterminismError, WorkflowCancelled
 
 def _logger():
@@ -18,12 +18,13 @@ def _logger():
     return system.util.getLogger("exchange.workflows.runner")
 
 
-def execute(dbName, executorId, claimed):
+def execute(dbName, executorId, claimed, leaseEpoch):
     """Run a claimed workflow to a terminal state (or stop quietly if it is no longer ours).
 
     ``claimed`` is a row of db.runs.claim, its deadline already moved to this process's
     clock (dispatcher): the claim made the run RUNNING and brought its inputs; a re-run
-    reads its step log first."""
+    reads its step log first. ``leaseEpoch`` is the executor's lease epoch before the claim
+    (a lapse noticed since makes the run check ownership before its first step)."""
     workflowId, attempt, workflowName, inputsJson, deadlineMs, hasSteps = claimed
     recorded = {}
     if hasSteps:
@@ -37,7 +38,7 @@ def execute(dbName, executorId, claimed):
                                                 row["output"], row["error"])) for row in rows)
     ctx = context.WorkflowContext(dbName, workflowId, workflowName, executorId, attempt,
                                   recorded, deadlineMs)
-    ctx.leaseEpoch = kernel.getKernel().leaseEpoch.get()
+    ctx.leaseEpoch = leaseEpoch
     outcome = _runBody(ctx, inputsJson)
     if outcome is None:
         return None

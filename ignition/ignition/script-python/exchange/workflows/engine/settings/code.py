@@ -40,8 +40,9 @@ DEDUP_POLICIES = (DEDUP_REJECT, DEDUP_RETURN_EXISTING)
 MAX_DELAY_SECONDS = 366 * 86400
 
 # Leases (procrastinate's figures): an executor that has not renewed its lease for
-# DEFAULT_LEASE_SECONDS is dead and its runs are recovered. Dispatch renews it at most every
-# leaseSeconds / 10 (and at least every second while the timer runs).
+# DEFAULT_LEASE_SECONDS is dead and its runs are recovered. Dispatch renews it once its last
+# renewal is older than leaseSeconds / 10 or a second (each tick claims for at most that
+# long, so the timer comes back to it).
 DEFAULT_LEASE_SECONDS = 30
 MIN_LEASE_SECONDS = 0.5
 MAX_LEASE_SECONDS = 3600
@@ -133,7 +134,8 @@ def heartbeatIntervalMs():
 
 
 def maxRecoveryAttempts():
-    """How often a run of a workflow that names no limit may be recovered."""
+    """The recovery limit stored at enqueue with runs of workflows that name none (and the
+    limit recovery applies to runs stored without one)."""
     return int(_config().getOrDefault("maxRecoveryAttempts", DEFAULT_MAX_RECOVERY_ATTEMPTS))
 
 
