@@ -11,7 +11,7 @@ from __future__ import absolute_import, division, print_function
 import functools
 import threading
 
-from exchange.workflows.engine import compat
+from exchange.workflows.engine import compat, validate
 from exchange.workflows.engine.errors import InvalidArgument
 
 _registry = {}
@@ -63,10 +63,7 @@ def workflow(name=None, timeoutSeconds=None, maxRecoveryAttempts=None):
     """
     if hasattr(name, "__call__"):
         return workflow()(name)
-    if maxRecoveryAttempts is not None and (isinstance(maxRecoveryAttempts, bool) or not
-                                            isinstance(maxRecoveryAttempts, compat.integer_types)
-                                            or maxRecoveryAttempts < 0):
-        raise InvalidArgument(u"maxRecoveryAttempts must be a whole number >= 0")
+    validate.wholeNumber("maxRecoveryAttempts", maxRecoveryAttempts, 0, required=False)
 
     def register(function):
         definition = WorkflowDefinition(name or function.__name__, function, timeoutSeconds,
