@@ -206,7 +206,9 @@ def openEngine(gw):
     installed = admin.installSchema()
     assert installed["ok"], installed
     gw.sql("TRUNCATE workflows.workflow_runs, workflows.step_outputs, workflows.queues, "
-           "workflows.dead_letters, workflows.executors, public.side_effects")
+           "workflows.dead_letters, workflows.executors, workflows.messages, workflows.events, "
+           "workflows.streams, workflows.prompts, workflows.journal, workflows.maintenance, "
+           "public.side_effects")
     registered = admin.registerWorkflowModules(["testing.flows"])
     assert registered["ok"], registered
     engine = Engine(gw)

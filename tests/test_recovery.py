@@ -281,8 +281,10 @@ class RecoveryTest(support.EngineCase):
             assert engine.runToEnd(wf) == ["SUCCESS"]  # the timer renews, then claims
 
     def test_a_resumed_run_claimed_here_again_is_not_taken_for_an_orphan(self):
-        """Cancel, then resume, while the first attempt's thread still runs: when that
-        thread ends it forgets only its own attempt, so the second one stays tracked."""
+        """Cancel, then resume, while the first attempt's thread still runs: a resume waits
+        until that thread let go (STILL_RUNNING); in the moment between its let-go and its
+        end, a resumed attempt claimed here stays tracked when the old thread forgets its
+        own."""
         engine = self.engine
         from exchange.workflows.engine import kernel, platform
         first, second = gate("gate.held.1"), gate("gate.held.2")
@@ -290,6 +292,11 @@ class RecoveryTest(support.EngineCase):
         engine.runUntil(lambda: len(engine.service.listSteps(wf)["data"]["steps"]) == 1,
                         message="the first step recorded")
         assert engine.service.cancel(wf, reason="valve stuck")["ok"]
+        refused = engine.service.resume(wf)
+        assert (refused["ok"], refused["code"]) == (False, "STILL_RUNNING"), refused
+        # the thread's let-go, recorded before that thread has ended
+        self.gw.sql("UPDATE workflows.workflow_runs SET executor_id = NULL WHERE workflow_id = ?",
+                    wf)
         assert engine.service.resume(wf)["ok"]
         engine.runUntil(lambda: runRow(engine, wf)["attempts"] == 2 and
                         engine.status(wf) == "RUNNING")

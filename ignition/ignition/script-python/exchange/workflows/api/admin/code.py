@@ -6,11 +6,11 @@ from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.api import envelope
 from exchange.workflows.api.envelope import guarded
-from exchange.workflows.db import executors, schema
-from exchange.workflows.engine import compat, kernel, leases, memoryqueue, platform, runtime, \
-    settings, validate
-from exchange.workflows.engine.errors import InvalidArgument
-from exchange.workflows.maintenance import retention
+from exchange.workflows.db import executors, journal, schema
+from exchange.workflows.engine import actors, codec, compat, kernel, leases, memoryqueue, \
+    platform, runtime, settings, validate
+from exchange.workflows.engine.errors import InvalidArgument, NotAuthorized
+from exchange.workflows.maintenance import retention, switch
 
 
 @guarded
@@ -45,7 +45,7 @@ def checkSchema(dbName=None):
 def configure(defaultDatabase=None, schemaName=None, dbName=None, workerThreads=None,
               claimBatch=None, memoryQueueCapacity=None, memoryQueueOverflow=None,
               startOnEnqueue=None, leaseSeconds=None, executorName=None,
-              maxRecoveryAttempts=None):
+              maxRecoveryAttempts=None, commandRoles=None, promptRoles=None, adminRoles=None):
     """Change the engine's configuration for this gateway (kept across project saves).
 
     ``schemaName`` applies to the connection ``dbName`` (default: the default database).
@@ -61,8 +61,16 @@ def configure(defaultDatabase=None, schemaName=None, dbName=None, workerThreads=
     over the runs of the earlier executor of that name at once. ``maxRecoveryAttempts``
     (default 10): the recovery limit stored with each run enqueued from then on whose
     workflow names none (runs keep the limit they were enqueued with).
+    ``commandRoles`` / ``promptRoles`` / ``adminRoles``: lists of roles of which a caller
+    needs one to send commands (HOLD, RESUME, STOP, cancel), answer prompts, or switch
+    maintenance and swap pools (default []: anyone); refusals are journaled.
     Every value is checked before any is applied, so a refused call changes nothing.
     """
+    roles = (("command", commandRoles), ("prompt", promptRoles), ("admin", adminRoles))
+    for area, wanted in roles:
+        if wanted is not None and (not isinstance(wanted, (list, tuple)) or
+                                   any(validate.name("role", r) is None for r in wanted)):
+            raise InvalidArgument(u"%sRoles must be a list of role names" % area)
     validate.name("defaultDatabase", defaultDatabase, required=False)
     validate.name("dbName", dbName, required=False)
     if schemaName is not None:
@@ -102,6 +110,9 @@ def configure(defaultDatabase=None, schemaName=None, dbName=None, workerThreads=
         settings.setExecutorName(executorName)
     if maxRecoveryAttempts is not None:
         settings.setLimit("maxRecoveryAttempts", maxRecoveryAttempts)
+    for area, wanted in roles:
+        if wanted is not None:
+            settings.setRequiredRoles(area, wanted)
     return envelope.ok("CONFIGURED", u"configuration updated", _configuration(dbName))
 
 
@@ -115,7 +126,10 @@ def _configuration(dbName=None):
             "startOnEnqueue": settings.startOnEnqueue(),
             "leaseSeconds": settings.leaseMs() / 1000.0,
             "executorName": leases.executorName(),
-            "maxRecoveryAttempts": settings.maxRecoveryAttempts()}
+            "maxRecoveryAttempts": settings.maxRecoveryAttempts(),
+            "commandRoles": settings.requiredRoles("command"),
+            "promptRoles": settings.requiredRoles("prompt"),
+            "adminRoles": settings.requiredRoles("admin")}
 
 
 @guarded
@@ -208,3 +222,80 @@ def recoverNow(includeUnregistered=False, dbName=None):
     return envelope.ok("RECOVERY_DONE", u"%d run(s) recovered, %d stopped at their recovery "
                        u"limit" % (counts["recovered"] + counts["orphansRecovered"],
                                    counts["exceeded"]), counts)
+
+
+def _admin(user, session, roles, dbName, action):
+    """The actor of an admin call, authorized (a refusal is journaled and raised)."""
+    actor = actors.resolve(user, session, roles)
+    try:
+        actors.authorize(actor, "admin")
+    except NotAuthorized as refused:
+        journal.record(settings.databaseName(dbName), {
+            "actor": actor.name, "action": action, "accepted": False, "outcome": refused.code,
+            "details": codec.encode(refused.data), "executor_id": kernel.getKernel().executorId})
+        raise
+    return actor
+
+
+@guarded
+def enterMaintenance(mode="drain", reason=None, queueName=None, user=None, session=None,
+                     roles=None, dbName=None):
+    """Stop every executor sharing the database from claiming work of ``queueName`` (None:
+    every queue). ``mode="cancel"`` also cancels the queued, waiting, held and running runs
+    in scope (running ones stop at their next step boundary). Enqueues are still accepted;
+    they wait for ``exitMaintenance``. Code MAINTENANCE_ENTERED (data: cancelled counts by
+    the status they had, and getMaintenanceStatus's)."""
+    settings.checkChoice("mode", mode, switch.MODES)
+    validate.text("reason", reason, 2000, required=False)
+    validate.name("queueName", queueName, False)
+    dbName = settings.databaseName(dbName)
+    actor = _admin(user, session, roles, dbName, "MAINTENANCE_ENTER")
+    result = switch.enter(dbName, mode, reason, queueName, actor)
+    data = switch.status(dbName)
+    data.update(result)
+    return envelope.ok("MAINTENANCE_ENTERED", u"maintenance (%s) on for %s" % (
+        mode, queueName or u"every queue"), data)
+
+
+@guarded
+def exitMaintenance(queueName=None, reason=None, user=None, session=None, roles=None,
+                    dbName=None):
+    """Let executors claim again (every scope, or only ``queueName``'s). Codes
+    MAINTENANCE_EXITED, NOT_IN_MAINTENANCE."""
+    validate.name("queueName", queueName, False)
+    validate.text("reason", reason, 2000, required=False)
+    dbName = settings.databaseName(dbName)
+    actor = _admin(user, session, roles, dbName, "MAINTENANCE_EXIT")
+    ended = switch.exit(dbName, queueName, reason, actor)
+    data = switch.status(dbName)
+    if not ended:
+        return envelope.fail("NOT_IN_MAINTENANCE", u"no maintenance was on for %s"
+                             % (queueName or u"any queue"), data)
+    from exchange.workflows.engine import dispatcher
+    dispatcher.startSoon(dbName)
+    return envelope.ok("MAINTENANCE_EXITED", u"maintenance off for %s"
+                       % (queueName or u"every queue"), data)
+
+
+@guarded
+def getMaintenanceStatus(dbName=None):
+    """Whether maintenance is on (and for which queues), each live executor's in-flight
+    runs (``drained``), this executor's generation, and the active work by status."""
+    data = switch.status(settings.databaseName(dbName))
+    return envelope.ok("MAINTENANCE_STATUS", u"maintenance %s" % (
+        u"on" if data["enabled"] else u"off"), data)
+
+
+@guarded
+def swapIfDrained(user=None, session=None, roles=None, dbName=None):
+    """The deployment cutover: replace this executor's worker pool and bump its generation,
+    only while maintenance is on and this executor runs nothing. Codes SWAPPED,
+    NOT_DRAINED (data: what still runs), MAINTENANCE_REQUIRED."""
+    dbName = settings.databaseName(dbName)
+    actor = _admin(user, session, roles, dbName, "SWAP")
+    swapped, code, details = switch.swapIfDrained(dbName, actor)
+    messages = {"SWAPPED": u"pools replaced; generation %s" % details["generation"],
+                "NOT_DRAINED": u"this executor still runs work (%d in flight, %d claimed)"
+                               % (details["inFlight"], details["claimedRuns"]),
+                "MAINTENANCE_REQUIRED": u"enter maintenance first"}
+    return (envelope.ok if swapped else envelope.fail)(code, messages[code], details)

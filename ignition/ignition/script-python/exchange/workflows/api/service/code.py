@@ -11,10 +11,10 @@ import uuid
 
 from exchange.workflows.api import envelope
 from exchange.workflows.api.envelope import guarded
-from exchange.workflows.db import runs, steps as stepLog, tx
-from exchange.workflows.engine import codec, compat, dispatcher, memoryqueue, runtime, \
-    settings, validate
-from exchange.workflows.engine.errors import InvalidArgument
+from exchange.workflows.db import runs, steps as stepLog
+from exchange.workflows.engine import actors, codec, commands, compat, dispatcher, memoryqueue, \
+    runtime, settings, validate
+from exchange.workflows.engine.errors import InvalidArgument, NotAuthorized
 
 _RUN_KEYS = {"workflow_id": "workflowId", "workflow_name": "workflowName", "status": "status",
              "queue_name": "queueName", "priority": "priority", "partition_key": "partitionKey",
@@ -25,7 +25,8 @@ _RUN_KEYS = {"workflow_id": "workflowId", "workflow_name": "workflowName", "stat
              "claimed_at_ms": "claimedAtMs", "started_at_ms": "startedAtMs",
              "completed_at_ms": "completedAtMs", "run_at_ms": "runAtMs",
              "recovery_attempts": "recoveryAttempts",
-             "max_recovery_attempts": "maxRecoveryAttempts"}
+             "max_recovery_attempts": "maxRecoveryAttempts",
+             "pending_command": "pendingCommand", "waiting_for": "waitingFor"}
 _STEP_KEYS = {"step_position": "position", "step_name": "name", "status": "status",
               "output": "output", "error": "error", "attempts": "attempts",
               "executor_id": "executorId", "run_attempt": "runAttempt",
@@ -259,7 +260,8 @@ def getResult(workflowId, timeoutSeconds=10.0, dbName=None):
     """Wait up to ``timeoutSeconds`` for a run to end; its output or error.
 
     ok is True only for SUCCESS. Codes: WORKFLOW_SUCCEEDED, WORKFLOW_FAILED,
-    WORKFLOW_CANCELLED, MAX_RECOVERY_ATTEMPTS_EXCEEDED, RESULT_TIMEOUT (still active),
+    WORKFLOW_CANCELLED, WORKFLOW_STOPPED, MAX_RECOVERY_ATTEMPTS_EXCEEDED, RESULT_TIMEOUT
+    (still active: also HELD or WAITING),
     WORKFLOW_NOT_FOUND.
     """
     validate.name("workflowId", workflowId)
@@ -288,6 +290,9 @@ def getResult(workflowId, timeoutSeconds=10.0, dbName=None):
     if status == settings.STATUS_RECOVERY_EXCEEDED:
         return envelope.fail(status, u"workflow %s stopped at its recovery limit: %s"
                              % (workflowId, (data["error"] or {}).get("message")), data)
+    if status == settings.STATUS_STOPPED:
+        return envelope.fail("WORKFLOW_STOPPED", u"workflow %s was stopped by an operator"
+                             % workflowId, data)
     return envelope.fail("RESULT_TIMEOUT", u"workflow %s is still %s" % (workflowId, status),
                          data)
 
@@ -328,54 +333,62 @@ def listSteps(workflowId, dbName=None):
                        {"workflowId": workflowId, "steps": steps, "count": len(steps)})
 
 
-@guarded
-def cancel(workflowId, reason=None, dbName=None):
-    """Cancel an active run: queued runs never start; a running one stops at its next step."""
+def _command(workflowId, command, reason, user, session, roles, dbName):
+    """Send one operator command through the matrix (engine.commands); the envelope."""
     validate.name("workflowId", workflowId)
-    errorJson = codec.errorJson("Cancelled", compat.toText(reason or u"cancelled"))
-    if runs.cancel(dbName, workflowId, errorJson):
-        return envelope.ok("CANCEL_REQUESTED", u"workflow %s cancelled; a running step "
-                           u"finishes, nothing after it runs" % workflowId,
-                           {"workflowId": workflowId})
-    row = runs.get(dbName, workflowId)
-    if row is None:
-        return envelope.fail("WORKFLOW_NOT_FOUND", u"no workflow %s" % workflowId,
-                             {"workflowId": workflowId})
-    return envelope.fail("NOT_CANCELLABLE", u"workflow %s is already %s"
-                         % (workflowId, row["status"]),
-                         {"workflowId": workflowId, "status": row["status"]})
-
-
-@guarded
-def resume(workflowId, reason=None, dbName=None):
-    """Continue a run that stopped without finishing: CANCELLED (by an operator or its
-    timeout) or MAX_RECOVERY_ATTEMPTS_EXCEEDED. It goes back to its queue with its recovery
-    count reset and a fresh deadline, and continues after its last recorded step (finished
-    steps are not run again). Codes: WORKFLOW_RESUMED, NOT_RESUMABLE, RESUME_CONFLICT
-    (another active run holds its deduplication id), WORKFLOW_NOT_FOUND."""
-    validate.name("workflowId", workflowId)
+    validate.text("reason", reason, 2000, required=False)
+    actor = actors.resolve(user, session, roles)
     try:
-        resumed = runs.resume(dbName, workflowId)
-    except compat.CATCHABLE as error:
-        if tx.sqlState(error) != "23505":
-            raise
-        return envelope.fail("RESUME_CONFLICT", u"workflow %s cannot be resumed while another "
-                             u"active run holds its deduplication id" % workflowId,
-                             {"workflowId": workflowId})
-    if resumed:
-        _logger().info(u"workflow %s resumed%s" % (workflowId, (u": %s" % reason) if reason
-                                                   else u""))
-        if settings.startOnEnqueue():
-            dispatcher.startSoon(dbName)
-        return envelope.ok("WORKFLOW_RESUMED", u"workflow %s resumed; it continues after its "
-                           u"last recorded step" % workflowId, {"workflowId": workflowId})
-    row = runs.get(dbName, workflowId)
-    if row is None:
-        return envelope.fail("WORKFLOW_NOT_FOUND", u"no workflow %s" % workflowId,
-                             {"workflowId": workflowId})
-    return envelope.fail("NOT_RESUMABLE", u"workflow %s is %s; only %s runs can be resumed"
-                         % (workflowId, row["status"], u" or ".join(settings.RESUMABLE_STATUSES)),
-                         {"workflowId": workflowId, "status": row["status"]})
+        actors.authorize(actor, "command")
+    except NotAuthorized as refused:
+        commands.refuse(dbName, {"actor": actor.name, "action": command,
+                                 "workflow_id": workflowId, "reason": reason},
+                        refused.code, refused.args[0], refused.data)
+        raise
+    accepted, code, message, data = commands.apply(settings.databaseName(dbName), workflowId,
+                                                   command, reason, actor)
+    if accepted:
+        _logger().info(u"%s by %s: %s%s" % (command, actor.name, message,
+                                            (u" (%s)" % reason) if reason else u""))
+    return (envelope.ok if accepted else envelope.fail)(code, message, data)
+
+
+@guarded
+def sendCommand(workflowId, cmd, reason=None, user=None, session=None, roles=None,
+                dbName=None):
+    """An operator command: ``cmd`` is "HOLD", "RESUME" or "STOP" (or "CANCEL").
+
+    HOLD: the run pauses at its next step boundary (its hold handler runs) and releases its
+    thread (HELD); a queued run is held at once. RESUME: a held run continues from its step
+    log (a HOLD not applied yet is withdrawn). STOP: an orderly end: the stop handler runs as
+    steps at the next boundary, then the run is STOPPED. The state/command matrix and its
+    codes are in the manual (api.md, "Operator commands"); every command is journaled with
+    its actor: the Perspective ``session``'s user, else ``user``."""
+    command = cmd.strip().upper() if isinstance(cmd, compat.string_types) else cmd
+    if command not in commands.COMMANDS + (commands.CANCEL,):
+        raise InvalidArgument(u"cmd must be one of HOLD, RESUME, STOP, CANCEL, not %r" % (cmd,),
+                              "UNKNOWN_COMMAND")
+    return _command(workflowId, command, reason, user, session, roles, dbName)
+
+
+@guarded
+def cancel(workflowId, reason=None, user=None, session=None, roles=None, dbName=None):
+    """Cancel an active run: queued runs never start; a running one stops at its next step
+    boundary (the step it is in finishes). Resumable later with ``resume``. Codes:
+    CANCEL_REQUESTED, NOT_CANCELLABLE, WORKFLOW_NOT_FOUND."""
+    return _command(workflowId, "CANCEL", reason, user, session, roles, dbName)
+
+
+@guarded
+def resume(workflowId, reason=None, user=None, session=None, roles=None, dbName=None):
+    """Continue a run that is HELD, or that stopped without finishing: CANCELLED (by an
+    operator or its timeout) or MAX_RECOVERY_ATTEMPTS_EXCEEDED. It goes back to its queue
+    (with its recovery count reset and a fresh deadline) and continues after its last
+    recorded step (finished steps are not run again). Codes: RESUMED (was held),
+    WORKFLOW_RESUMED, HOLD_WITHDRAWN, NOT_RESUMABLE, NOT_HELD, STILL_RUNNING (the cancelled
+    run's thread is still inside a step: try again), RESUME_CONFLICT (another active run
+    holds its deduplication id), WORKFLOW_NOT_FOUND."""
+    return _command(workflowId, "RESUME", reason, user, session, roles, dbName)
 
 
 def _logger():

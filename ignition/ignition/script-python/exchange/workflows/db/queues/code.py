@@ -33,7 +33,7 @@ _REMOVE = "DELETE FROM {schema}.queues WHERE queue_name = ?"
 _LIST = """WITH names AS (
     SELECT queue_name FROM {schema}.queues
     UNION SELECT DISTINCT queue_name FROM {schema}.workflow_runs
-     WHERE status IN ('DELAYED', 'ENQUEUED', 'PENDING', 'RUNNING'))
+     WHERE status IN ('DELAYED', 'ENQUEUED', 'PENDING', 'RUNNING', 'WAITING', 'HELD'))
 SELECT n.queue_name, q.concurrency, q.worker_concurrency, q.rate_limit, q.rate_period_ms,
        COALESCE(q.partition_concurrency, 1), q.updated_at_ms, q.queue_name IS NOT NULL,
        (SELECT count(*) FROM {schema}.workflow_runs r

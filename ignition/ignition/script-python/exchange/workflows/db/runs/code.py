@@ -13,11 +13,12 @@ RUN_COLUMNS = ("workflow_id", "workflow_name", "status", "queue_name", "priority
                "partition_key", "deduplication_id", "inputs", "output", "error", "executor_id",
                "attempts", "timeout_ms", "deadline_ms", "created_at_ms", "updated_at_ms",
                "claimed_at_ms", "started_at_ms", "completed_at_ms", "run_at_ms",
-               "recovery_attempts", "max_recovery_attempts")
+               "recovery_attempts", "max_recovery_attempts", "pending_command", "waiting_for")
 _SELECT_RUN = """SELECT workflow_id, workflow_name, status, queue_name, priority, partition_key,
        deduplication_id, inputs::text, output::text, error::text, executor_id, attempts,
        timeout_ms, deadline_ms, created_at_ms, updated_at_ms, claimed_at_ms, started_at_ms,
-       completed_at_ms, run_at_ms, recovery_attempts, max_recovery_attempts
+       completed_at_ms, run_at_ms, recovery_attempts, max_recovery_attempts, pending_command,
+       waiting_for
   FROM {schema}.workflow_runs"""
 
 _INSERT = """INSERT INTO {schema}.workflow_runs
@@ -84,15 +85,16 @@ SELECT (SELECT count(*) FROM landed), (SELECT count(*) FROM dead)"""
 
 _DEDUP_HOLDER = """SELECT workflow_id FROM {schema}.workflow_runs
  WHERE queue_name = ? AND deduplication_id = ?
-   AND status IN ('DELAYED', 'ENQUEUED', 'PENDING', 'RUNNING')"""
+   AND status IN ('DELAYED', 'ENQUEUED', 'PENDING', 'RUNNING', 'WAITING', 'HELD')"""
 
-# Delayed runs whose time has come join their queue (keeping their place in it).
+# Delayed runs whose time has come, and waiting runs whose wait timed out (a sleep ended, a
+# recv or prompt reached its timeout), join their queue (keeping their place in it).
 _PROMOTE = """UPDATE {schema}.workflow_runs r
-   SET status = 'ENQUEUED', updated_at_ms = {schema}.now_ms()
+   SET status = 'ENQUEUED', waiting_for = NULL, updated_at_ms = {schema}.now_ms()
  WHERE r.workflow_id IN (SELECT workflow_id FROM {schema}.workflow_runs
-                          WHERE status = 'DELAYED' AND run_at_ms <= {schema}.now_ms()
+                          WHERE status IN ('DELAYED', 'WAITING') AND run_at_ms <= {schema}.now_ms()
                           ORDER BY run_at_ms LIMIT ? FOR UPDATE SKIP LOCKED)
-   AND r.status = 'DELAYED'"""
+   AND r.status IN ('DELAYED', 'WAITING') AND r.run_at_ms <= {schema}.now_ms()"""
 
 # The claim: one statement that serves every queue with runnable work, fairly.
 #  - queues and partitions with work are found by skipping through the claim indexes
@@ -112,6 +114,7 @@ _PROMOTE = """UPDATE {schema}.workflow_runs r
 #  - only an executor whose lease holds claims: one declared dead (paused past its lease, say)
 #    claims nothing until its heartbeat has rejoined, and its row is locked for the claim,
 #    so a recoverer cannot retire it while the claim lands;
+#  - no queue in maintenance (db.maintenance: every queue, or this one) is served;
 #  - a claimed run is RUNNING at once (its slot is reserved: it starts on a worker now), and
 #    the claim returns what the runner needs, so a run costs no separate start write: its
 #    inputs, its deadline and whether a step log exists (a re-run reads it).
@@ -171,8 +174,9 @@ budgets AS (
                    WHERE s.t > {schema}.now_ms() - l.rate_period_ms)
              END)) AS budget
       FROM limits l CROSS JOIN params p
-     WHERE NOT l.limited
-        OR l.queue_name IN (SELECT jsonb_array_elements_text(p.held))),
+     WHERE (NOT l.limited OR l.queue_name IN (SELECT jsonb_array_elements_text(p.held)))
+       AND NOT EXISTS (SELECT 1 FROM {schema}.maintenance m  -- a drain stops every claimer
+                        WHERE m.scope = '' OR m.scope = l.queue_name)),
 plain AS (
     SELECT c.workflow_id, b.queue_name, c.priority, c.enqueue_seq, CAST(NULL AS integer) AS slot
       FROM budgets b CROSS JOIN LATERAL (
@@ -228,7 +232,7 @@ claimed AS (
       FROM locked
      WHERE r.workflow_id = locked.workflow_id AND r.status = 'ENQUEUED'
     RETURNING r.workflow_id, r.attempts, r.queue_name, r.claimed_at_ms, r.workflow_name,
-              r.inputs, r.deadline_ms),
+              r.inputs, r.deadline_ms, r.pending_command),
 starts AS (  -- (a data-modifying CTE runs whether or not it is read)
     UPDATE {schema}.queues q
        SET recent_starts = ARRAY(
@@ -241,12 +245,12 @@ starts AS (  -- (a data-modifying CTE runs whether or not it is read)
      WHERE q.rate_limit IS NOT NULL AND q.queue_name IN (SELECT queue_name FROM claimed))
 SELECT c.workflow_id, c.attempts, NULL, NULL, c.workflow_name, c.inputs::text, c.deadline_ms,
        {schema}.now_ms(), EXISTS (SELECT 1 FROM {schema}.step_outputs o
-                                   WHERE o.workflow_id = c.workflow_id)
+                                   WHERE o.workflow_id = c.workflow_id), c.pending_command
   FROM claimed c
 UNION ALL
 SELECT NULL, NULL, (SELECT count(*) FROM limits WHERE limited),
        (SELECT count(*) FROM limits),
-       NULL, NULL, NULL, NULL, NULL"""
+       NULL, NULL, NULL, NULL, NULL, NULL"""
 
 # Limited queues are claimed one claimer at a time: each claim first takes the row locks of
 # the limited queues no other claimer holds right now (never waiting for one).
@@ -265,7 +269,7 @@ _RELEASE = """UPDATE {schema}.workflow_runs
    AND attempts = ?"""
 
 _FINISH = """UPDATE {schema}.workflow_runs
-   SET status = ?, output = CAST(? AS jsonb), error = CAST(? AS jsonb),
+   SET status = ?, output = CAST(? AS jsonb), error = CAST(? AS jsonb), pending_command = NULL,
        completed_at_ms = {schema}.now_ms(), updated_at_ms = {schema}.now_ms()
  WHERE workflow_id = ? AND status = 'RUNNING' AND executor_id = ? AND attempts = ?"""
 
@@ -273,37 +277,26 @@ _FINISHED_BY = """SELECT count(*) FROM {schema}.workflow_runs
  WHERE workflow_id = ? AND status = ? AND executor_id = ? AND attempts = ?"""
 
 _TIME_OUT = """UPDATE {schema}.workflow_runs
-   SET status = 'CANCELLED', error = CAST(? AS jsonb),
+   SET status = 'CANCELLED', error = CAST(? AS jsonb), pending_command = NULL,
        completed_at_ms = {schema}.now_ms(), updated_at_ms = {schema}.now_ms()
  WHERE workflow_id = ? AND status = 'RUNNING' AND executor_id = ? AND attempts = ?"""
 
-_CANCEL = """UPDATE {schema}.workflow_runs
-   SET status = 'CANCELLED', error = CAST(? AS jsonb),
-       completed_at_ms = {schema}.now_ms(), updated_at_ms = {schema}.now_ms()
- WHERE workflow_id = ? AND status IN ('DELAYED', 'ENQUEUED', 'PENDING', 'RUNNING')
-RETURNING workflow_id"""
-
-# An operator's resume of a run that stopped without finishing (cancelled, or stopped at its
-# recovery limit): back to its queue with a fresh recovery count and a fresh deadline (set
-# when it starts again); its step log stays, so it continues after its last recorded step.
-_RESUME = """UPDATE {schema}.workflow_runs
-   SET status = 'ENQUEUED', recovery_attempts = 0, executor_id = NULL, partition_slot = NULL,
-       claimed_at_ms = NULL, deadline_ms = NULL, error = NULL, completed_at_ms = NULL,
-       updated_at_ms = {schema}.now_ms()
- WHERE workflow_id = ? AND status IN ('CANCELLED', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED')
-RETURNING workflow_id"""
-
 _DELETE_COMPLETED = """WITH picked AS (
     SELECT workflow_id FROM {schema}.workflow_runs
-     WHERE status IN ('SUCCESS', 'ERROR', 'CANCELLED', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED')
+     WHERE status IN ('SUCCESS', 'ERROR', 'CANCELLED', 'STOPPED', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED')
        AND completed_at_ms < {schema}.now_ms() - CAST(? AS bigint)
      ORDER BY completed_at_ms
      LIMIT ?
        FOR UPDATE SKIP LOCKED)
 DELETE FROM {schema}.workflow_runs r USING picked WHERE r.workflow_id = picked.workflow_id"""
 
-_OWNER = """SELECT status, executor_id, attempts FROM {schema}.workflow_runs
+_OWNER = """SELECT status, executor_id, attempts, pending_command FROM {schema}.workflow_runs
  WHERE workflow_id = ?"""
+
+# A cancelled (or timed-out) run's thread lets go: until then a resume waits, so a step the
+# thread is still inside never runs twice at once.
+_LET_GO = """UPDATE {schema}.workflow_runs SET executor_id = NULL, updated_at_ms = {schema}.now_ms()
+ WHERE workflow_id = ? AND status IN ('CANCELLED', 'STOPPED') AND executor_id = ? AND attempts = ?"""
 
 _LIST = _SELECT_RUN + """
  WHERE (CAST(? AS text) IS NULL OR status = ANY (string_to_array(?, ',')))
@@ -347,13 +340,14 @@ def claim(dbName, executorId, limit, workflowNamesJson, heldQueuesJson="[]", t=N
     """Claim up to ``limit`` runnable rows of the named workflows.
 
     Returns (claimed, limitedWithWork, queuesWithWork): claimed is a list of tuples
-    (workflowId, attempt, workflowName, inputsJson, deadlineMs, databaseNowMs, hasSteps);
+    (workflowId, attempt, workflowName, inputsJson, deadlineMs, databaseNowMs, hasSteps,
+    pendingCommand);
     the counts are of the queues that had runnable rows, and of those the limited ones
     (served only when ``heldQueuesJson`` names them).
     """
     rows = tx.query(dbName, sql.bind(_CLAIM, dbName),
                     [workflowNamesJson, limit, executorId, heldQueuesJson], t)
-    claimed = [(row[0], row[1], row[4], row[5], row[6], row[7], bool(row[8]))
+    claimed = [(row[0], row[1], row[4], row[5], row[6], row[7], bool(row[8]), row[9])
                for row in rows if row[0] is not None]
     summary = [row for row in rows if row[0] is None][0]
     return claimed, int(summary[2]), int(summary[3])
@@ -388,19 +382,14 @@ def timeOut(dbName, workflowId, executorId, attempt, errorJson):
                      [errorJson, workflowId, executorId, attempt]) == 1
 
 
-def cancel(dbName, workflowId, errorJson):
-    """Mark an active run CANCELLED; True when it was active."""
-    return bool(tx.query(dbName, sql.bind(_CANCEL, dbName), [errorJson, workflowId]))
+def letGo(dbName, workflowId, executorId, attempt):
+    """The thread of a cancelled or stopped run is done with it (resume may proceed)."""
+    return tx.update(dbName, sql.bind(_LET_GO, dbName), [workflowId, executorId, attempt]) == 1
 
 
-def resume(dbName, workflowId):
-    """Re-enqueue a CANCELLED or MAX_RECOVERY_ATTEMPTS_EXCEEDED run; True when it was one."""
-    return bool(tx.query(dbName, sql.bind(_RESUME, dbName), [workflowId]))
-
-
-def owner(dbName, workflowId):
-    """(status, executorId, attempts) of a run, or None."""
-    rows = tx.query(dbName, sql.bind(_OWNER, dbName), [workflowId])
+def owner(dbName, workflowId, t=None):
+    """(status, executorId, attempts, pendingCommand) of a run, or None."""
+    rows = tx.query(dbName, sql.bind(_OWNER, dbName), [workflowId], t)
     return tuple(rows[0]) if rows else None
 
 

@@ -230,6 +230,143 @@ MIGRATIONS = [
         """CREATE INDEX workflow_runs_completed_idx ON {schema}.workflow_runs (completed_at_ms)
            WHERE status IN (%s, 'MAX_RECOVERY_ATTEMPTS_EXCEEDED')""" % _TERMINAL,
     ]),
+    (4, "operators: commands, durable waits, prompts, messages, events, streams, journal, "
+        "maintenance", [
+        # HELD (an operator's hold, no thread) and WAITING (a durable wait: a prompt, a
+        # message, an event, a sleep; no thread, woken by whoever brings what it waits for,
+        # or by dispatch at run_at_ms) are active; STOPPED (an orderly operator stop, after
+        # the workflow's stop handler) is terminal. pending_command is a HOLD or STOP the
+        # running thread applies at its next step boundary; waiting_for names what a
+        # WAITING run waits for (its wake channel).
+        """ALTER TABLE {schema}.workflow_runs
+             DROP CONSTRAINT workflow_runs_status_known,
+             ADD CONSTRAINT workflow_runs_status_known
+                 CHECK (status IN ('DELAYED', 'WAITING', 'HELD', %(active)s, %(terminal)s,
+                                   'STOPPED', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED')),
+             DROP CONSTRAINT workflow_runs_completed_iff_terminal,
+             ADD CONSTRAINT workflow_runs_completed_iff_terminal
+                 CHECK ((status IN (%(terminal)s, 'STOPPED', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED'))
+                        = (completed_at_ms IS NOT NULL)),
+             ADD COLUMN pending_command text,
+             ADD COLUMN waiting_for text,
+             ADD CONSTRAINT workflow_runs_command_known CHECK (pending_command IN ('HOLD', 'STOP')),
+             ADD CONSTRAINT workflow_runs_waiting_has_channel
+                 CHECK (status <> 'WAITING' OR waiting_for IS NOT NULL)"""
+        % {"active": _ACTIVE, "terminal": _TERMINAL},
+        "DROP INDEX {schema}.workflow_runs_completed_idx",
+        """CREATE INDEX workflow_runs_completed_idx ON {schema}.workflow_runs (completed_at_ms)
+           WHERE status IN (%s, 'STOPPED', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED')""" % _TERMINAL,
+        "DROP INDEX {schema}.workflow_runs_dedup_active_idx",
+        """CREATE UNIQUE INDEX workflow_runs_dedup_active_idx
+           ON {schema}.workflow_runs (queue_name, deduplication_id)
+           WHERE deduplication_id IS NOT NULL
+             AND status IN ('DELAYED', 'WAITING', 'HELD', %s)""" % _ACTIVE,
+        "DROP INDEX {schema}.workflow_runs_delayed_idx",
+        """CREATE INDEX workflow_runs_due_idx ON {schema}.workflow_runs (run_at_ms)
+           WHERE status IN ('DELAYED', 'WAITING')""",
+        """CREATE INDEX workflow_runs_waiting_idx ON {schema}.workflow_runs (waiting_for)
+           WHERE status = 'WAITING'""",
+        # Messages (send/recv): FIFO per (destination, topic), consumed exactly once by the
+        # recv that records it; an idempotency key sends a message once per destination.
+        """CREATE TABLE {schema}.messages (
+            message_id        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            workflow_id       text NOT NULL
+                              REFERENCES {schema}.workflow_runs (workflow_id) ON DELETE CASCADE,
+            topic             text NOT NULL,
+            body              json NOT NULL,
+            idempotency_key   text,
+            sender            text,
+            created_at_ms     bigint NOT NULL DEFAULT {schema}.now_ms(),
+            consumed_at_ms    bigint,
+            consumed_position integer,
+            CONSTRAINT messages_topic_length CHECK (length(topic) <= 200),
+            CONSTRAINT messages_key_length CHECK (length(idempotency_key) BETWEEN 1 AND 200)
+        )""",
+        """CREATE UNIQUE INDEX messages_idempotency_idx
+           ON {schema}.messages (workflow_id, idempotency_key) WHERE idempotency_key IS NOT NULL""",
+        """CREATE INDEX messages_unread_idx ON {schema}.messages (workflow_id, topic, message_id)
+           WHERE consumed_at_ms IS NULL""",
+        # Events: the latest value of each key a workflow published.
+        """CREATE TABLE {schema}.events (
+            workflow_id   text NOT NULL
+                          REFERENCES {schema}.workflow_runs (workflow_id) ON DELETE CASCADE,
+            event_key     text NOT NULL,
+            value         json NOT NULL,
+            version       integer NOT NULL DEFAULT 1,
+            updated_at_ms bigint NOT NULL DEFAULT {schema}.now_ms(),
+            PRIMARY KEY (workflow_id, event_key),
+            CONSTRAINT events_key_length CHECK (length(event_key) BETWEEN 1 AND 200)
+        )""",
+        # Streams: an append-only log per (workflow, key), offsets 0, 1, ...; a closing row
+        # (closed, no value) ends it.
+        """CREATE TABLE {schema}.streams (
+            workflow_id   text NOT NULL
+                          REFERENCES {schema}.workflow_runs (workflow_id) ON DELETE CASCADE,
+            stream_key    text NOT NULL,
+            stream_offset integer NOT NULL,
+            value         json,
+            closed        boolean NOT NULL DEFAULT false,
+            created_at_ms bigint NOT NULL DEFAULT {schema}.now_ms(),
+            PRIMARY KEY (workflow_id, stream_key, stream_offset),
+            CONSTRAINT streams_key_length CHECK (length(stream_key) BETWEEN 1 AND 200),
+            CONSTRAINT streams_value_or_close CHECK (closed = (value IS NULL))
+        )""",
+        # Operator prompts: one per prompt() call (its id is the run's id and the call's
+        # position, so a replay finds the same prompt); answered once.
+        """CREATE TABLE {schema}.prompts (
+            prompt_id       text PRIMARY KEY,
+            workflow_id     text NOT NULL
+                            REFERENCES {schema}.workflow_runs (workflow_id) ON DELETE CASCADE,
+            step_position   integer NOT NULL,
+            message         text NOT NULL,
+            options         json,
+            response_schema json,
+            roles           json,
+            status          text NOT NULL DEFAULT 'PENDING',
+            expires_at_ms   bigint,
+            response        json,
+            answered_by     text,
+            answer_comment  text,
+            answered_at_ms  bigint,
+            created_at_ms   bigint NOT NULL DEFAULT {schema}.now_ms(),
+            CONSTRAINT prompts_status_known
+                CHECK (status IN ('PENDING', 'ANSWERED', 'TIMED_OUT')),
+            CONSTRAINT prompts_answer_complete
+                CHECK ((status = 'ANSWERED') = (answered_at_ms IS NOT NULL))
+        )""",
+        """CREATE INDEX prompts_pending_idx ON {schema}.prompts (created_at_ms)
+           WHERE status = 'PENDING'""",
+        "CREATE INDEX prompts_workflow_idx ON {schema}.prompts (workflow_id)",
+        # The audit journal: every command, prompt answer and maintenance action, accepted or
+        # refused, with its actor. Not tied to runs by a foreign key: it outlives them.
+        """CREATE TABLE {schema}.journal (
+            entry_id    bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            at_ms       bigint NOT NULL DEFAULT {schema}.now_ms(),
+            actor       text NOT NULL,
+            action      text NOT NULL,
+            workflow_id text,
+            prompt_id   text,
+            queue_name  text,
+            reason      text,
+            accepted    boolean NOT NULL,
+            outcome     text NOT NULL,
+            details     jsonb,
+            executor_id text
+        )""",
+        """CREATE INDEX journal_workflow_idx ON {schema}.journal (workflow_id, entry_id)
+           WHERE workflow_id IS NOT NULL""",
+        "CREATE INDEX journal_at_idx ON {schema}.journal (at_ms)",
+        # Maintenance: while a row exists no executor sharing the database claims work of its
+        # scope ('' = every queue, else one queue).
+        """CREATE TABLE {schema}.maintenance (
+            scope         text PRIMARY KEY,
+            mode          text NOT NULL,
+            reason        text,
+            actor         text NOT NULL,
+            since_ms      bigint NOT NULL DEFAULT {schema}.now_ms(),
+            CONSTRAINT maintenance_mode_known CHECK (mode IN ('drain', 'cancel'))
+        )""",
+    ]),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]

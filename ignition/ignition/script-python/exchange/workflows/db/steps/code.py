@@ -1,7 +1,8 @@
 """Every statement on ``step_outputs``: the checkpoint write and the log read.
 
 The checkpoint is one INSERT that also checks, in the same statement, that the run is still
-RUNNING under this owner: on the happy path a step costs exactly one statement. The check
+RUNNING under this owner, and answers the operator command waiting for the run's next step
+boundary (HOLD, STOP): on the happy path a step costs exactly one statement. The check
 locks the run row (FOR SHARE), so a re-claim cannot slip between the check and the insert:
 a zombie's checkpoint either lands before the new owner reads the log, or not at all. A
 retried write whose first commit did land is harmless (the primary key keeps one row).
@@ -21,9 +22,13 @@ SELECT ?, ?, ?, ?, CAST(? AS json), CAST(? AS json), ?, ?, ?, CAST(? AS bigint),
  WHERE EXISTS (SELECT 1 FROM {schema}.workflow_runs
                 WHERE workflow_id = ? AND status = 'RUNNING' AND executor_id = ? AND attempts = ?
                   FOR SHARE)
-ON CONFLICT (workflow_id, step_position) DO NOTHING"""
+ON CONFLICT (workflow_id, step_position) DO NOTHING
+RETURNING (SELECT pending_command FROM {schema}.workflow_runs WHERE workflow_id = ?)"""
 
 _AT = """SELECT step_name, executor_id, run_attempt FROM {schema}.step_outputs
+ WHERE workflow_id = ? AND step_position = ?"""
+
+_OUTPUT_AT = """SELECT step_name, executor_id, run_attempt, output::text FROM {schema}.step_outputs
  WHERE workflow_id = ? AND step_position = ?"""
 
 _LIST = """SELECT step_position, step_name, status, output::text, error::text, attempts,
@@ -31,18 +36,39 @@ _LIST = """SELECT step_position, step_name, status, output::text, error::text, a
   FROM {schema}.step_outputs WHERE workflow_id = ? ORDER BY step_position"""
 
 
+class Recorded(object):
+    """The answer of a checkpoint: whether it landed, and the run's pending command then."""
+
+    def __init__(self, written, pendingCommand):
+        self.written = written
+        self.pendingCommand = pendingCommand
+
+    def __bool__(self):
+        return self.written
+
+    __nonzero__ = __bool__
+
+
 def record(dbName, workflowId, executorId, attempt, position, name, status, outputJson,
-           errorJson, attempts, startedMs, completedMs):
-    """Write one step's outcome if the run is still ours; True when a row was inserted."""
-    return tx.update(dbName, sql.bind(_RECORD, dbName),
-                     [workflowId, position, name, status, outputJson, errorJson, attempts,
-                      executorId, attempt, startedMs, completedMs, workflowId, executorId,
-                      attempt]) == 1
+           errorJson, attempts, startedMs, completedMs, t=None):
+    """Write one step's outcome if the run is still ours (a Recorded: true when a row was
+    inserted, with the run's pending command)."""
+    rows = tx.query(dbName, sql.bind(_RECORD, dbName),
+                    [workflowId, position, name, status, outputJson, errorJson, attempts,
+                     executorId, attempt, startedMs, completedMs, workflowId, executorId,
+                     attempt, workflowId], t)
+    return Recorded(bool(rows), rows[0][0] if rows else None)
 
 
 def at(dbName, workflowId, position):
     """(stepName, executorId, runAttempt) recorded at a position, or None."""
     rows = tx.query(dbName, sql.bind(_AT, dbName), [workflowId, position])
+    return tuple(rows[0]) if rows else None
+
+
+def outputAt(dbName, workflowId, position):
+    """(stepName, executorId, runAttempt, outputJson) recorded at a position, or None."""
+    rows = tx.query(dbName, sql.bind(_OUTPUT_AT, dbName), [workflowId, position])
     return tuple(rows[0]) if rows else None
 
 

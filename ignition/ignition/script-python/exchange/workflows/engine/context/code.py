@@ -24,6 +24,16 @@ class WorkflowContext(object):
         self.inStep = False
         self.deadlineMs = deadlineMs  # on this process's clock (corrected for the database's)
         self.leaseEpoch = 0  # the executor's lease epoch when the run started (engine.leases)
+        self.command = None  # an operator's HOLD or STOP waiting for the next step boundary
+        self.inHandler = False  # running a hold or stop handler (commands wait until after)
+        self.definition = None  # the WorkflowDefinition being run (its handlers)
+        self.inputs = {}  # the run's inputs (hold and stop handlers receive them too)
+        self.clockOffsetMs = 0  # database clock minus this process's (from the claim)
+
+    def databaseNowMs(self):
+        """This process's estimate of the database clock (durable wake times use it)."""
+        from exchange.workflows.engine import compat
+        return compat.nowMs() + self.clockOffsetMs
 
     def nextPosition(self):
         """The position of the next step call (1-based, in call order)."""

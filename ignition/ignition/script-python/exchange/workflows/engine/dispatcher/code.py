@@ -184,10 +184,11 @@ def _onOurClock(run, sentAtMs):
     """A claimed row with its deadline moved from the database's clock to this process's.
     The claim stamped the run's start when the statement began, so the offset is taken from
     when we sent it (never later: a deadline may come a little early, not late)."""
-    workflowId, attempt, name, inputsJson, deadlineMs, databaseNowMs, hasSteps = run
+    workflowId, attempt, name, inputsJson, deadlineMs, databaseNowMs, hasSteps, command = run
     if deadlineMs is not None:
         deadlineMs = deadlineMs - databaseNowMs + sentAtMs
-    return workflowId, attempt, name, inputsJson, deadlineMs, hasSteps
+    clockOffsetMs = databaseNowMs - sentAtMs if databaseNowMs is not None else 0
+    return workflowId, attempt, name, inputsJson, deadlineMs, hasSteps, command, clockOffsetMs
 
 
 def _lostRace(error):

@@ -88,3 +88,24 @@ class CheckpointUnavailable(ControlSignal):
     picked up again by recovery.
     """
     code = "CHECKPOINT_UNAVAILABLE"
+
+
+class WorkflowSuspended(ControlSignal):
+    """The run released its thread: it waits durably (WAITING) or was held (HELD); whoever
+    brings what it waits for, dispatch at its wake time, or a RESUME makes it claimable."""
+    code = "WORKFLOW_SUSPENDED"
+
+
+class WorkflowStopped(ControlSignal):
+    """An operator's STOP was applied at a step boundary and the stop handler ran: the run
+    ends STOPPED with the handler's result (``outputJson``)."""
+    code = "WORKFLOW_STOPPED"
+
+    def __init__(self, message, outputJson):
+        ControlSignal.__init__(self, message)
+        self.outputJson = outputJson
+
+
+class NotAuthorized(WorkflowsError):
+    """The caller lacks every role the action requires; nothing was done (it is journaled)."""
+    code = "NOT_AUTHORIZED"

@@ -220,10 +220,10 @@ def guardStep(ctx):
     epoch = k.leaseEpoch.get()
     if epoch == ctx.leaseEpoch and not _stale(k, ctx.dbName):
         return
-    from exchange.workflows.engine import steps
+    from exchange.workflows.engine import boundary
     from exchange.workflows.engine.errors import CheckpointUnavailable
     try:
-        steps.stillOurs(ctx)
+        boundary.refresh(ctx)
     except compat.CATCHABLE as error:  # a database error is never the workflow's own
         raise CheckpointUnavailable(u"workflow %s: its ownership could not be checked: %s"
                                     % (ctx.workflowId, compat.describeError(error)[1]))

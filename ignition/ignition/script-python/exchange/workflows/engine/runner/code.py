@@ -11,7 +11,8 @@ from __future__ import absolute_import, division, print_function
 from exchange.workflows.db import runs, steps as stepLog, tx
 from exchange.workflows.engine import codec, compat, context, faults, runtime, settings, \
     steps
-from exchange.workflows.engine.errors import ControlSignal, NonDeterminismError, WorkflowCancelled
+from exchange.workflows.engine.errors import ControlSignal, NonDeterminismError, \
+    WorkflowCancelled, WorkflowStopped, WorkflowSuspended
 
 def _logger():
     import system
@@ -25,7 +26,8 @@ def execute(dbName, executorId, claimed, leaseEpoch):
     clock (dispatcher): the claim made the run RUNNING and brought its inputs; a re-run
     reads its step log first. ``leaseEpoch`` is the executor's lease epoch before the claim
     (a lapse noticed since makes the run check ownership before its first step)."""
-    workflowId, attempt, workflowName, inputsJson, deadlineMs, hasSteps = claimed
+    workflowId, attempt, workflowName, inputsJson, deadlineMs, hasSteps, command, \
+        clockOffsetMs = claimed
     recorded = {}
     if hasSteps:
         try:
@@ -39,10 +41,15 @@ def execute(dbName, executorId, claimed, leaseEpoch):
     ctx = context.WorkflowContext(dbName, workflowId, workflowName, executorId, attempt,
                                   recorded, deadlineMs)
     ctx.leaseEpoch = leaseEpoch
+    ctx.command = command
+    ctx.clockOffsetMs = clockOffsetMs
     outcome = _runBody(ctx, inputsJson)
     if outcome is None:
         return None
-    return _finish(ctx, *outcome)
+    status = _finish(ctx, *outcome)
+    if status is None:
+        _letGo(ctx)  # cancelled meanwhile: a resume may go on now
+    return status
 
 
 def _runBody(ctx, inputsJson):
@@ -55,10 +62,18 @@ def _runBody(ctx, inputsJson):
     if definition is None:
         return _error("WorkflowNotRegistered", u"no workflow named %r is registered on executor "
                       u"%s" % (ctx.workflowName, ctx.executorId), u"")
+    ctx.definition = definition
+    ctx.inputs = codec.decode(inputsJson) or {}
     context.activate(ctx)
     try:
-        result = definition.function(**(codec.decode(inputsJson) or {}))
+        result = definition.function(**ctx.inputs)
+    except WorkflowSuspended:
+        return None  # waiting or held: the thread is free, the run is claimable when woken
+    except WorkflowStopped as stopped:
+        return settings.STATUS_STOPPED, stopped.outputJson, codec.errorJson(
+            "Stopped", u"stopped by an operator; the stop handler ran")
     except WorkflowCancelled:
+        _letGo(ctx)
         return None
     except NonDeterminismError as error:
         return _error("NonDeterminismError", compat.toText(error.args[0]),
@@ -107,6 +122,16 @@ def _finish(ctx, status, outputJson, errorJson):
                        % (ctx.workflowId, status))
         return None
     return status
+
+
+def _letGo(ctx):
+    """This thread is done with a cancelled run (resume waits for it: never two threads in
+    one step); a failure only delays a resume until this executor's lease ends."""
+    try:
+        tx.retrying(lambda: runs.letGo(ctx.dbName, ctx.workflowId, ctx.executorId, ctx.attempt))
+    except compat.CATCHABLE as error:
+        _logger().warn(u"workflow %s: could not record that this thread let go: %s"
+                       % (ctx.workflowId, compat.describeError(error)[1]))
 
 
 def _failure(error):

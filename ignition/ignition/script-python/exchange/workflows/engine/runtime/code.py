@@ -22,9 +22,12 @@ _lock = threading.RLock()
 class WorkflowDefinition(object):
     """A registered workflow: its name, function and run defaults."""
 
-    def __init__(self, name, function, timeoutSeconds, maxRecoveryAttempts=None):
+    def __init__(self, name, function, timeoutSeconds, maxRecoveryAttempts=None, onHold=None,
+                 onStop=None):
         self.name = name
         self.function = function
+        self.onHold = onHold  # run (as steps) when a HOLD is applied, before the run is HELD
+        self.onStop = onStop  # run (as steps) when a STOP is applied; its result is the output
         self.timeoutSeconds = timeoutSeconds
         self.maxRecoveryAttempts = maxRecoveryAttempts  # None: the engine's default
         self.source = "%s.%s" % (getattr(function, "__module__", "?"), function.__name__)
@@ -54,20 +57,27 @@ class StepDefinition(object):
         return int(1000 * self.intervalSeconds * (self.backoffRate ** (failedAttempt - 1)))
 
 
-def workflow(name=None, timeoutSeconds=None, maxRecoveryAttempts=None):
+def workflow(name=None, timeoutSeconds=None, maxRecoveryAttempts=None, onHold=None,
+             onStop=None):
     """Register a function as a durable workflow (``@workflow`` or ``@workflow(name=...)``).
 
     ``timeoutSeconds``: the default deadline of its runs, counted from their start.
     ``maxRecoveryAttempts``: how often a run may be recovered after its executor died (or
     lost it) before it stops in MAX_RECOVERY_ATTEMPTS_EXCEEDED (default: the engine's, 10).
+    ``onHold`` / ``onStop``: functions (usually calling steps) that bring the equipment to a
+    safe state when an operator's HOLD or STOP reaches the run's next step boundary; they
+    receive the run's inputs they name as parameters.
     """
     if hasattr(name, "__call__"):
         return workflow()(name)
     validate.wholeNumber("maxRecoveryAttempts", maxRecoveryAttempts, 0, required=False)
+    for what, handler in (("onHold", onHold), ("onStop", onStop)):
+        if handler is not None and not hasattr(handler, "__call__"):
+            raise InvalidArgument(u"%s must be a function, not %r" % (what, handler))
 
     def register(function):
         definition = WorkflowDefinition(name or function.__name__, function, timeoutSeconds,
-                                        maxRecoveryAttempts)
+                                        maxRecoveryAttempts, onHold, onStop)
         _validateName(definition.name)
         with _lock:
             existing = _registry.get(definition.name)
@@ -92,6 +102,10 @@ def step(name=None, retriesAllowed=False, maxAttempts=3, intervalSeconds=1.0, ba
     def wrap(function):
         definition = StepDefinition(name or function.__name__, function, retriesAllowed,
                                     maxAttempts, intervalSeconds, backoffRate)
+        if not isinstance(definition.name, compat.string_types) or \
+                definition.name.startswith("<"):
+            raise InvalidArgument(u"step names are text not starting with '<' (the engine's "
+                                  u"own operations are named so): %r" % (definition.name,))
 
         @functools.wraps(function)
         def runAsStep(*args, **kwargs):
@@ -202,9 +216,30 @@ def currentWorkflowId():
 def checkCancelled():
     """Raise WorkflowCancelled if this run was cancelled or passed its deadline; call it in
     long steps (it reads the run's status: one statement)."""
-    from exchange.workflows.engine import context, steps
+    from exchange.workflows.engine import boundary, context
     ctx = context.current()
     if ctx is None:
         return
-    steps.checkDeadline(ctx)
-    steps.stillOurs(ctx)
+    boundary.checkDeadline(ctx)
+    boundary.refresh(ctx)
+
+
+def _durable(name):
+    """An in-workflow helper of engine.durable, imported when first called (durable imports
+    the step machinery, which imports this module)."""
+    def call(*args, **kwargs):
+        from exchange.workflows.engine import durable
+        return getattr(durable, name)(*args, **kwargs)
+    call.__name__ = name
+    call.__doc__ = u"engine.durable.%s (see there)" % name
+    return call
+
+
+sleep = _durable("sleep")
+send = _durable("send")
+recv = _durable("recv")
+setEvent = _durable("setEvent")
+getEvent = _durable("getEvent")
+writeStream = _durable("writeStream")
+closeStream = _durable("closeStream")
+prompt = _durable("prompt")

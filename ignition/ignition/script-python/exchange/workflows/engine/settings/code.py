@@ -24,8 +24,13 @@ STATUS_SUCCESS = "SUCCESS"
 STATUS_ERROR = "ERROR"
 STATUS_CANCELLED = "CANCELLED"
 STATUS_RECOVERY_EXCEEDED = "MAX_RECOVERY_ATTEMPTS_EXCEEDED"
-ACTIVE_STATUSES = (STATUS_DELAYED, STATUS_ENQUEUED, STATUS_PENDING, STATUS_RUNNING)
-TERMINAL_STATUSES = (STATUS_SUCCESS, STATUS_ERROR, STATUS_CANCELLED, STATUS_RECOVERY_EXCEEDED)
+STATUS_WAITING = "WAITING"  # a durable wait (prompt, message, event, sleep): no thread
+STATUS_HELD = "HELD"        # held by an operator: no thread until RESUME
+STATUS_STOPPED = "STOPPED"  # stopped by an operator, after its stop handler
+ACTIVE_STATUSES = (STATUS_DELAYED, STATUS_ENQUEUED, STATUS_PENDING, STATUS_RUNNING,
+                   STATUS_WAITING, STATUS_HELD)
+TERMINAL_STATUSES = (STATUS_SUCCESS, STATUS_ERROR, STATUS_CANCELLED, STATUS_STOPPED,
+                     STATUS_RECOVERY_EXCEEDED)
 RESUMABLE_STATUSES = (STATUS_CANCELLED, STATUS_RECOVERY_EXCEEDED)
 ALL_STATUSES = ACTIVE_STATUSES + TERMINAL_STATUSES
 
@@ -51,6 +56,12 @@ MAX_LEASE_SECONDS = 3600
 # wants an engineer, not an eleventh try.
 DEFAULT_MAX_RECOVERY_ATTEMPTS = 10
 RECOVERY_BATCH = 500
+# A durable wait (sleep, recv, getEvent, prompt) longer than this releases its thread: the
+# run becomes WAITING and is woken by whoever brings what it waits for, or by dispatch at
+# its wake time. Shorter waits poll on the thread (every WAIT_POLL_MS).
+SHORT_WAIT_MS = 1000
+WAIT_POLL_MS = 50
+DEFAULT_WAIT_SECONDS = 60  # recv and getEvent without a timeout (DBOS's default)
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
@@ -156,6 +167,28 @@ def setMemoryQueueOverflow(policy):
     """Set the default overflow policy of in-memory enqueues."""
     checkChoice("memoryQueueOverflow", policy, OVERFLOW_POLICIES)
     _config().put("memoryQueueOverflow", policy)
+
+
+ROLE_AREAS = ("command", "prompt", "admin")
+
+
+def requiredRoles(area):
+    """The roles of which a caller needs one for ``area`` (commands, prompt answers, admin
+    calls); [] when anyone may."""
+    from exchange.workflows.engine import codec
+    return codec.decode(_config().getOrDefault("roles:" + area, "[]")) or []
+
+
+def setRequiredRoles(area, roles):
+    """Require one of ``roles`` for ``area`` (an empty list: anyone)."""
+    from exchange.workflows.engine import codec, validate
+    checkChoice("role area", area, ROLE_AREAS)
+    if not isinstance(roles, (list, tuple)):
+        from exchange.workflows.engine.errors import InvalidArgument
+        raise InvalidArgument(u"%sRoles must be a list of role names" % area)
+    for role in roles:
+        validate.name("role", role)
+    _config().put("roles:" + area, codec.encode(list(roles)))
 
 
 def checkChoice(what, value, choices):

@@ -7,10 +7,10 @@ is where a run stops: at its deadline, and (between retries) when it was cancell
 """
 from __future__ import absolute_import, division, print_function
 
-from exchange.workflows.db import runs, steps as stepLog, tx
-from exchange.workflows.engine import codec, compat, context, faults, leases, settings
+from exchange.workflows.db import steps as stepLog, tx
+from exchange.workflows.engine import boundary, codec, compat, context, faults, settings
 from exchange.workflows.engine.errors import (CheckpointUnavailable, NonDeterminismError,
-                                              OwnershipLost, StepError, WorkflowCancelled)
+                                              OwnershipLost, StepError)
 
 MAX_OUTPUT_CHARS = 16 * 1024 * 1024
 _BACKOFF_SLICE_MS = 1000
@@ -21,39 +21,16 @@ def run(definition, args, kwargs):
     ctx = context.current()
     if ctx is None or ctx.inStep:
         return definition.function(*args, **kwargs)
-    position = ctx.nextPosition()
-    recorded = ctx.recorded.get(position)
+    position, recorded = boundary.nextOperation(ctx)
     if recorded is not None:
         return _replay(definition, position, recorded)
-    checkDeadline(ctx)
-    leases.guardStep(ctx)
     return _execute(ctx, definition, position, args, kwargs)
 
 
-def checkDeadline(ctx):
-    """At a step boundary: end the run as CANCELLED (reason timeout) once its deadline passed."""
-    if ctx.deadlineMs is None or compat.nowMs() < ctx.deadlineMs:
-        return
-    errorJson = codec.errorJson("Timeout", u"the run's deadline passed")
-    try:
-        tx.persistently(lambda: runs.timeOut(ctx.dbName, ctx.workflowId, ctx.executorId,
-                                             ctx.attempt, errorJson), u"timeout write")
-    except compat.CATCHABLE as error:
-        raise CheckpointUnavailable(u"workflow %s: its timeout could not be recorded: %s"
-                                    % (ctx.workflowId, compat.describeError(error)[1]))
-    raise WorkflowCancelled(u"workflow %s timed out" % ctx.workflowId)
-
-
-def stillOurs(ctx):
-    """Read the run's state (waiting out an outage); raise WorkflowCancelled/OwnershipLost if
-    it moved on."""
-    state = tx.persistently(lambda: runs.owner(ctx.dbName, ctx.workflowId), u"status read")
-    if state is not None and tuple(state) == ("RUNNING", ctx.executorId, ctx.attempt):
-        return
-    if state is not None and state[0] == settings.STATUS_CANCELLED:
-        raise WorkflowCancelled(u"workflow %s was cancelled" % ctx.workflowId)
-    raise OwnershipLost(u"workflow %s is no longer owned by %s (attempt %d)"
-                        % (ctx.workflowId, ctx.executorId, ctx.attempt))
+# At a step boundary: end the run as CANCELLED (reason timeout) once its deadline passed.
+checkDeadline = boundary.checkDeadline
+# Read the run's state; raise WorkflowCancelled/OwnershipLost if it moved on.
+stillOurs = boundary.refresh
 
 
 def _replay(definition, position, recorded):
@@ -159,6 +136,8 @@ def _checkpoint(ctx, position, name, status, outputJson, errorJson, attempts, st
     except compat.CATCHABLE as error:
         raise CheckpointUnavailable(u"workflow %s: step #%d could not be recorded: %s"
                                     % (ctx.workflowId, position, compat.describeError(error)[1]))
+    if written:
+        ctx.command = written.pendingCommand
     if written or (existing is not None and tuple(existing) == (name, ctx.executorId, ctx.attempt)):
         return status, errorJson  # (or an earlier try of this write landed, its answer lost)
     stillOurs(ctx)

@@ -50,3 +50,17 @@ def number(what, value, allowZero=False, maximum=1e9):
         raise InvalidArgument(u"%s must be a number %s and at most %g" % (
             what, u">= 0" if allowZero else u"> 0", maximum))
     return number
+
+
+def text(what, value, maxLength, required=True):
+    """Free text (a message, a reason, a comment): up to ``maxLength`` characters."""
+    if value is None:
+        if required:
+            raise InvalidArgument(u"%s is required" % what, "MISSING_ARGUMENT")
+        return None
+    if not isinstance(value, compat.string_types) or (required and not value.strip()):
+        raise InvalidArgument(u"%s must be non-empty text" % what)
+    if len(value) > maxLength:
+        raise InvalidArgument(u"%s is %d characters long; the limit is %d"
+                              % (what, len(value), maxLength), "VALUE_TOO_LONG")
+    return value

@@ -1,0 +1,70 @@
+"""The statements of durable waits: a wake channel's lock, the waiting run's own row, the
+suspend that releases its thread, and the wake.
+
+A run that waits for something (a message, a prompt's answer, an event) and whoever brings
+it both take the transaction-scoped advisory lock of the wait's channel first, then read or
+write in later statements (each with a fresh snapshot). So either the waiter sees what was
+brought, or the bringer sees the run WAITING on that channel and wakes it: a wake-up is
+never lost between the waiter's look and its suspend.
+"""
+from __future__ import absolute_import, division, print_function
+
+from exchange.workflows.db import sql, tx
+
+_CHANNEL_LOCK = "SELECT 1 FROM (SELECT pg_advisory_xact_lock(hashtext(?))) l"
+
+_OWN = """SELECT pending_command, {schema}.now_ms() FROM {schema}.workflow_runs
+ WHERE workflow_id = ? AND status = 'RUNNING' AND executor_id = ? AND attempts = ?
+   FOR NO KEY UPDATE"""
+
+_SUSPEND = """UPDATE {schema}.workflow_runs
+   SET status = 'WAITING', waiting_for = ?, run_at_ms = CAST(? AS bigint), executor_id = NULL,
+       partition_slot = NULL, claimed_at_ms = NULL, updated_at_ms = {schema}.now_ms()
+ WHERE workflow_id = ? AND status = 'RUNNING' AND executor_id = ? AND attempts = ?"""
+
+# Held at a step boundary after the hold handler ran; only while the HOLD is still pending
+# (a RESUME sent meanwhile withdrew it: the run goes on).
+_HOLD = """UPDATE {schema}.workflow_runs
+   SET status = 'HELD', pending_command = NULL, executor_id = NULL, partition_slot = NULL,
+       claimed_at_ms = NULL, updated_at_ms = {schema}.now_ms()
+ WHERE workflow_id = ? AND status = 'RUNNING' AND executor_id = ? AND attempts = ?
+   AND pending_command = 'HOLD'"""
+
+_WAKE = """UPDATE {schema}.workflow_runs
+   SET status = 'ENQUEUED', waiting_for = NULL, updated_at_ms = {schema}.now_ms()
+ WHERE status = 'WAITING' AND waiting_for = ?"""
+
+_NOW = "SELECT {schema}.now_ms()"
+
+
+def lockChannel(dbName, channel, t):
+    """Serialise with everyone waiting on, or bringing to, ``channel`` (until commit)."""
+    tx.query(dbName, _CHANNEL_LOCK, [channel], t)
+
+
+def lockOwn(dbName, workflowId, executorId, attempt, t):
+    """Lock our RUNNING run row; (pendingCommand, databaseNowMs), or None when not ours."""
+    rows = tx.query(dbName, sql.bind(_OWN, dbName), [workflowId, executorId, attempt], t)
+    return (rows[0][0], int(rows[0][1])) if rows else None
+
+
+def suspend(dbName, workflowId, executorId, attempt, channel, wakeAtMs, t):
+    """Our run waits without a thread until woken on ``channel`` or at ``wakeAtMs``
+    (database clock; None: only a wake); True when it took."""
+    return tx.update(dbName, sql.bind(_SUSPEND, dbName),
+                     [channel, wakeAtMs, workflowId, executorId, attempt], t) == 1
+
+
+def hold(dbName, workflowId, executorId, attempt):
+    """Our run becomes HELD if its HOLD is still pending; True when it took."""
+    return tx.update(dbName, sql.bind(_HOLD, dbName), [workflowId, executorId, attempt]) == 1
+
+
+def wake(dbName, channel, t=None):
+    """Runs waiting on ``channel`` go back to their queue; how many."""
+    return tx.update(dbName, sql.bind(_WAKE, dbName), [channel], t)
+
+
+def databaseNowMs(dbName, t=None):
+    """The database clock (epoch ms)."""
+    return int(tx.scalar(dbName, sql.bind(_NOW, dbName), [], t))

@@ -1,0 +1,166 @@
+"""The step boundary: where a run takes its next position, and where an operator's command
+takes effect.
+
+Every durable operation of a workflow (a step, a sleep, a recv, a prompt...) starts here.
+Before a new one, the run checks its deadline and its lease, then applies a pending HOLD or
+STOP: it records a marker at the position (``<hold>``, ``<stop>``), runs the workflow's hold
+or stop handler (its steps take the positions after the marker) and then holds (HELD, the
+thread is released) or stops (STOPPED). On replay a marker is met at its position and the
+handler replays with it, so the step log and the code stay in step: a hold in the middle of
+a run is part of its history.
+"""
+from __future__ import absolute_import, division, print_function
+
+from exchange.workflows.db import runs, steps as stepLog, tx, waits
+from exchange.workflows.engine import codec, compat, leases, settings
+from exchange.workflows.engine.errors import (CheckpointUnavailable, OwnershipLost,
+                                              WorkflowCancelled, WorkflowStopped,
+                                              WorkflowSuspended)
+
+HOLD = "HOLD"
+STOP = "STOP"
+MARKERS = {"<hold>": HOLD, "<stop>": STOP}
+_MARKER_OF = {HOLD: "<hold>", STOP: "<stop>"}
+
+
+def isEngineName(name):
+    """Engine operations and markers are named <...>; a user step may not be."""
+    return name.startswith("<")
+
+
+def nextOperation(ctx):
+    """The position of the workflow's next operation and its record (None: run it now).
+
+    Replays the markers (and handlers) recorded on the way; at a new position, checks the
+    deadline and the lease and applies a pending command first."""
+    while True:
+        position = ctx.nextPosition()
+        recorded = ctx.recorded.get(position)
+        if recorded is not None and recorded[0] in MARKERS and not ctx.inHandler:
+            _replayMarker(ctx, MARKERS[recorded[0]])
+            continue
+        if recorded is not None:
+            return position, recorded
+        checkDeadline(ctx)
+        leases.guardStep(ctx)
+        if ctx.command and not ctx.inHandler:
+            ctx.position -= 1  # nothing was recorded there: the command's marker takes it
+            applyPending(ctx)
+            continue
+        return position, None
+
+
+def applyPending(ctx):
+    """Apply the pending command at the next position: marker, handler, then hold or stop.
+    Returns only when a HOLD was withdrawn (a RESUME came while its handler ran)."""
+    command = ctx.command
+    position = ctx.nextPosition()
+    recordAt(ctx, position, _MARKER_OF[command], lambda t: {"command": command})
+    _afterMarker(ctx, command)
+
+
+def _replayMarker(ctx, command):
+    _afterMarker(ctx, command, replaying=True)
+
+
+def _afterMarker(ctx, command, replaying=False):
+    result = _runHandler(ctx, command)
+    if command == STOP:
+        try:
+            outputJson = codec.encode(result)
+        except codec.NotSerializable:
+            outputJson = None
+        raise WorkflowStopped(u"workflow %s stopped by an operator" % ctx.workflowId,
+                              outputJson)
+    if replaying and ctx.command != HOLD:
+        return  # held and resumed since (or the hold was withdrawn): go on
+    _hold(ctx)
+
+
+def _hold(ctx):
+    """Become HELD (releasing the thread) unless a RESUME withdrew the HOLD meanwhile."""
+    if tx.persistently(lambda: waits.hold(ctx.dbName, ctx.workflowId, ctx.executorId,
+                                          ctx.attempt), u"hold write"):
+        raise WorkflowSuspended(u"workflow %s held" % ctx.workflowId)
+    refresh(ctx)  # withdrawn (go on), a STOP instead (applied at the next boundary), or gone
+
+
+def _runHandler(ctx, command):
+    definition = ctx.definition
+    handler = None if definition is None else (
+        definition.onHold if command == HOLD else definition.onStop)
+    if handler is None:
+        return None
+    ctx.inHandler = True
+    try:
+        return handler(**handlerInputs(handler, ctx.inputs))
+    finally:
+        ctx.inHandler = False
+
+
+def handlerInputs(handler, inputs):
+    """The run's inputs a handler accepts (all of them with **kwargs, none without params)."""
+    names, varkw, _ = compat.argSpec(handler)
+    if varkw is not None:
+        return dict(inputs)
+    return dict((k, v) for k, v in inputs.items() if k in names)
+
+
+def refresh(ctx):
+    """Read the run's state (waiting out an outage): keep its pending command; raise
+    WorkflowCancelled/OwnershipLost if it moved on."""
+    state = tx.persistently(lambda: runs.owner(ctx.dbName, ctx.workflowId), u"status read")
+    if state is not None and tuple(state[:3]) == ("RUNNING", ctx.executorId, ctx.attempt):
+        ctx.command = state[3]
+        return
+    if state is not None and state[0] == settings.STATUS_CANCELLED:
+        raise WorkflowCancelled(u"workflow %s was cancelled" % ctx.workflowId)
+    raise OwnershipLost(u"workflow %s is no longer owned by %s (attempt %d)"
+                        % (ctx.workflowId, ctx.executorId, ctx.attempt))
+
+
+def checkDeadline(ctx):
+    """At a step boundary: end the run as CANCELLED (reason timeout) once its deadline passed."""
+    if ctx.deadlineMs is None or compat.nowMs() < ctx.deadlineMs:
+        return
+    errorJson = codec.errorJson("Timeout", u"the run's deadline passed")
+    try:
+        tx.persistently(lambda: runs.timeOut(ctx.dbName, ctx.workflowId, ctx.executorId,
+                                             ctx.attempt, errorJson), u"timeout write")
+    except compat.CATCHABLE as error:
+        raise CheckpointUnavailable(u"workflow %s: its timeout could not be recorded: %s"
+                                    % (ctx.workflowId, compat.describeError(error)[1]))
+    raise WorkflowCancelled(u"workflow %s timed out" % ctx.workflowId)
+
+
+class _NotOurs(Exception):
+    """The fenced checkpoint of an operation matched nothing: roll its transaction back."""
+
+
+def recordAt(ctx, position, name, perform):
+    """Run ``perform(t)`` and record its (JSON) result at ``position`` in one transaction,
+    fenced by the owner: the operation happens exactly once, or not at all. Returns the
+    result (as recorded: an answer lost after commit is read back)."""
+    startedMs = compat.nowMs()
+
+    def work(t):
+        value = perform(t)
+        outputJson, value = codec.roundTrip(value)
+        landed = stepLog.record(ctx.dbName, ctx.workflowId, ctx.executorId, ctx.attempt,
+                                position, name, settings.STATUS_SUCCESS, outputJson, None, 1,
+                                startedMs, compat.nowMs(), t)
+        if not landed:
+            raise _NotOurs()
+        ctx.command = landed.pendingCommand
+        return value
+
+    try:
+        return tx.persistently(lambda: tx.inTransaction(ctx.dbName, work), u"operation write")
+    except _NotOurs:
+        pass
+    existing = tx.retrying(lambda: stepLog.outputAt(ctx.dbName, ctx.workflowId, position))
+    if existing is not None and tuple(existing[:3]) == (name, ctx.executorId, ctx.attempt):
+        return codec.decode(existing[3])  # an earlier try landed, its answer lost
+    refresh(ctx)
+    raise OwnershipLost(u"workflow %s: operation #%d was recorded by another attempt"
+                        % (ctx.workflowId, position))

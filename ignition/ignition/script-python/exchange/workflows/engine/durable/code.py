@@ -1,0 +1,420 @@
+"""Durable operations inside a workflow: sleep, send/recv, events, streams, operator prompts.
+
+Each is recorded in the step log at its position, so a recovered (or resumed) run gets the
+same result without doing it again: a message sent once, a message received once, a sleep
+that only sleeps what is left, a prompt that is asked once. A wait longer than
+settings.SHORT_WAIT_MS releases its thread: the run becomes WAITING (db.waits) until whoever
+brings what it waits for wakes it, or dispatch does at its timeout; the run is then claimed
+again (by any executor) and replays up to the wait, which now finds its answer.
+"""
+from __future__ import absolute_import, division, print_function
+
+from exchange.workflows.db import events, messages, prompts, runs, steps as stepLog, streams, \
+    tx, waits
+from exchange.workflows.engine import boundary, codec, compat, context, settings, validate
+from exchange.workflows.engine.errors import (InvalidArgument, NonDeterminismError,
+                                              OwnershipLost, WorkflowSuspended)
+
+_DONE, _WAIT, _SUSPENDED, _COMMAND, _LOST = range(5)
+_POLL_MS = 100
+
+
+def messageChannel(workflowId, topic):
+    return u"message:%s:%s" % (workflowId, topic)
+
+
+def eventChannel(workflowId, key):
+    return u"event:%s:%s" % (workflowId, key)
+
+
+def promptChannel(promptId):
+    return u"prompt:%s" % promptId
+
+
+def _inWorkflow(what):
+    """The running workflow's context; refused outside a workflow or inside a step."""
+    ctx = context.current()
+    if ctx is None:
+        raise InvalidArgument(u"%s is called inside a workflow" % what, "NOT_IN_WORKFLOW")
+    if ctx.inStep:
+        raise InvalidArgument(u"%s is called in the workflow body, not inside a step (a step's "
+                              u"body may run again; %s must happen once)" % (what, what),
+                              "NOT_ALLOWED_IN_STEP")
+    return ctx
+
+
+def _timeoutMs(what, seconds, default=None):
+    if seconds is None:
+        return default
+    return int(validate.number(what, seconds, allowZero=True) * 1000)
+
+
+def _json(what, value):
+    try:
+        return codec.encode(value)
+    except codec.NotSerializable as error:
+        raise InvalidArgument(u"%s cannot be stored as JSON: %s" % (what, error.args[0]),
+                              "NOT_SERIALIZABLE")
+
+
+def operation(ctx, name, perform):
+    """Do ``perform(t, position)`` once at the next position (recorded with its result)."""
+    position, recorded = boundary.nextOperation(ctx)
+    if recorded is not None:
+        return _replayed(position, name, recorded)
+    return boundary.recordAt(ctx, position, name, lambda t: perform(t, position))
+
+
+def _replayed(position, name, recorded):
+    recordedName, _, outputJson, _ = recorded
+    if recordedName != name:
+        raise NonDeterminismError(position, recordedName, name)
+    return codec.decode(outputJson)
+
+
+def _deadline(ctx, name, timeoutMs):
+    """The wake time of a wait (database clock), recorded when the wait first began."""
+    if timeoutMs is None:
+        return operation(ctx, name, lambda t, p: {"wakeAtMs": None})["wakeAtMs"]
+    return operation(ctx, name, lambda t, p: {
+        "wakeAtMs": waits.databaseNowMs(ctx.dbName, t) + timeoutMs})["wakeAtMs"]
+
+
+def waitFor(ctx, name, channel, wakeAtMs, look, onTimeout):
+    """Wait at the next position until ``look(t, position)`` finds what the run waits for,
+    or ``wakeAtMs`` (database clock; None: no timeout) passes: then ``onTimeout(t)``. Either
+    result is recorded in the transaction that found it. Short waits poll; longer ones
+    suspend the run (the thread is released)."""
+    position, recorded = boundary.nextOperation(ctx)
+    if recorded is not None:
+        return _replayed(position, name, recorded)
+    while True:
+        outcome, value = tx.persistently(lambda: tx.inTransaction(
+            ctx.dbName, lambda t: _look(ctx, t, position, name, channel, wakeAtMs, look,
+                                        onTimeout)), u"durable wait")
+        if outcome == _DONE:
+            return value
+        if outcome == _SUSPENDED:
+            raise WorkflowSuspended(u"workflow %s waits on %s" % (ctx.workflowId, channel))
+        if outcome == _COMMAND:
+            ctx.position -= 1  # nothing recorded there yet: the command's marker takes it
+            boundary.applyPending(ctx)
+            position, recorded = boundary.nextOperation(ctx)
+            if recorded is not None:  # pragma: no cover - a live run records nothing ahead
+                return _replayed(position, name, recorded)
+        elif outcome == _LOST:
+            boundary.refresh(ctx)
+            raise OwnershipLost(u"workflow %s is no longer ours" % ctx.workflowId)
+        else:
+            compat.sleepMs(max(1, min(value, _POLL_MS)))
+
+
+def _look(ctx, t, position, name, channel, wakeAtMs, look, onTimeout):
+    waits.lockChannel(ctx.dbName, channel, t)
+    own = waits.lockOwn(ctx.dbName, ctx.workflowId, ctx.executorId, ctx.attempt, t)
+    if own is None:
+        return _LOST, None
+    ctx.command, nowMs = own
+    if ctx.command and not ctx.inHandler:
+        return _COMMAND, None
+    found, value = look(t, position)
+    if not found and wakeAtMs is not None and nowMs >= wakeAtMs:
+        found, value = True, onTimeout(t)
+    if found:
+        _recordIn(ctx, t, position, name, value)
+        return _DONE, codec.roundTrip(value)[1]
+    remaining = None if wakeAtMs is None else wakeAtMs - nowMs
+    if remaining is None or remaining > settings.SHORT_WAIT_MS:
+        waits.suspend(ctx.dbName, ctx.workflowId, ctx.executorId, ctx.attempt, channel,
+                      wakeAtMs, t)
+        return _SUSPENDED, None
+    return _WAIT, remaining
+
+
+def _recordIn(ctx, t, position, name, value):
+    nowMs = compat.nowMs()
+    if not stepLog.record(ctx.dbName, ctx.workflowId, ctx.executorId, ctx.attempt, position,
+                          name, settings.STATUS_SUCCESS, codec.encode(value), None, 1, nowMs,
+                          nowMs, t):
+        raise OwnershipLost(u"workflow %s: position %d was recorded by another attempt"
+                            % (ctx.workflowId, position))
+
+
+def sleep(seconds):
+    """Sleep durably: the wake time is recorded first, so a recovered run sleeps only what
+    is left. Longer than a second, the run releases its thread until then (dispatch wakes
+    it). Outside a workflow, or inside a step, a plain sleep."""
+    ms = _timeoutMs("seconds", seconds, 0)
+    ctx = context.current()
+    if ctx is None or ctx.inStep:
+        compat.sleepMs(ms)
+        return
+    wakeAtMs = _deadline(ctx, "<sleep>", ms)
+    while True:
+        remaining = wakeAtMs - ctx.databaseNowMs()
+        if remaining <= 0:
+            return
+        if remaining <= settings.SHORT_WAIT_MS:
+            compat.sleepMs(remaining)
+            return
+        outcome = tx.persistently(lambda: tx.inTransaction(
+            ctx.dbName, lambda t: _suspendSleep(ctx, t, wakeAtMs)), u"durable sleep")
+        if outcome == _SUSPENDED:
+            raise WorkflowSuspended(u"workflow %s sleeps" % ctx.workflowId)
+        if outcome == _COMMAND:
+            boundary.applyPending(ctx)
+        elif outcome == _LOST:
+            boundary.refresh(ctx)
+            raise OwnershipLost(u"workflow %s is no longer ours" % ctx.workflowId)
+
+
+def _suspendSleep(ctx, t, wakeAtMs):
+    own = waits.lockOwn(ctx.dbName, ctx.workflowId, ctx.executorId, ctx.attempt, t)
+    if own is None:
+        return _LOST
+    ctx.command, nowMs = own
+    if ctx.command and not ctx.inHandler:
+        return _COMMAND
+    if nowMs >= wakeAtMs - settings.SHORT_WAIT_MS:
+        return _DONE  # (the loop sleeps the rest on the thread)
+    waits.suspend(ctx.dbName, ctx.workflowId, ctx.executorId, ctx.attempt,
+                  u"sleep:%s" % ctx.workflowId, wakeAtMs, t)
+    return _SUSPENDED
+
+
+def _topic(topic):
+    if topic is None:
+        return u""
+    validate.name("topic", topic)
+    return topic
+
+
+def deliver(dbName, workflowId, topic, bodyJson, idempotencyKey, sender, t):
+    """Store a message for a run and wake it if it waits for that topic, in transaction t."""
+    channel = messageChannel(workflowId, topic)
+    waits.lockChannel(dbName, channel, t)
+    state = runs.owner(dbName, workflowId, t)
+    if state is None:
+        raise InvalidArgument(u"no workflow %s to send to" % workflowId, "WORKFLOW_NOT_FOUND",
+                              {"workflowId": workflowId})
+    messageId = messages.send(dbName, workflowId, topic, bodyJson, idempotencyKey, sender, t)
+    woken = waits.wake(dbName, channel, t) if messageId is not None else 0
+    return {"messageId": messageId, "sent": messageId is not None,
+            "destinationStatus": state[0], "woken": woken}
+
+
+def send(workflowId, message, topic=None, idempotencyKey=None, dbName=None):
+    """Send ``message`` (JSON) to run ``workflowId`` on ``topic``. From a workflow the send is
+    recorded, so a recovered sender never sends twice; elsewhere ``idempotencyKey`` makes a
+    repeated call send once. Returns {messageId, sent, destinationStatus}."""
+    validate.name("workflowId", workflowId)
+    topic = _topic(topic)
+    validate.name("idempotencyKey", idempotencyKey, False)
+    bodyJson = _json("message", message)
+    ctx = context.current()
+    if ctx is not None and not ctx.inStep:
+        result = operation(ctx, "<send>", lambda t, position: deliver(
+            ctx.dbName, workflowId, topic, bodyJson,
+            idempotencyKey or u"%s:%d" % (ctx.workflowId, position), ctx.workflowId, t))
+        dbName = ctx.dbName
+    else:
+        sender = ctx.workflowId if ctx is not None else None
+        result = tx.inTransaction(dbName, lambda t: deliver(dbName, workflowId, topic, bodyJson,
+                                                             idempotencyKey, sender, t))
+    if result.get("woken"):
+        from exchange.workflows.engine import dispatcher
+        dispatcher.startSoon(dbName)
+    return result
+
+
+def recv(topic=None, timeoutSeconds=settings.DEFAULT_WAIT_SECONDS):
+    """Receive the oldest unread message on ``topic`` (FIFO), waiting up to
+    ``timeoutSeconds``; None on timeout. Recorded: a recovered run gets the same message, and
+    its timeout counts from the first call."""
+    ctx = _inWorkflow("recv")
+    topic = _topic(topic)
+    wakeAtMs = _deadline(ctx, "<recv.deadline>",
+                         _timeoutMs("timeoutSeconds", timeoutSeconds,
+                                    settings.DEFAULT_WAIT_SECONDS * 1000))
+
+    def look(t, position):
+        row = messages.consume(ctx.dbName, ctx.workflowId, topic, position, t)
+        return (True, codec.decode(row[0])) if row is not None else (False, None)
+    return waitFor(ctx, "<recv>", messageChannel(ctx.workflowId, topic), wakeAtMs, look,
+                   lambda t: None)
+
+
+def _publish(ctx, key, valueJson, t):
+    channel = eventChannel(ctx.workflowId, key)
+    waits.lockChannel(ctx.dbName, channel, t)
+    version = events.setEvent(ctx.dbName, ctx.workflowId, key, valueJson, t)
+    return {"version": version, "woken": waits.wake(ctx.dbName, channel, t)}
+
+
+def setEvent(key, value):
+    """Publish ``value`` under ``key`` for this run (the latest value wins); waiting
+    getEvent calls are woken. Recorded in the workflow body (once); inside a step it is
+    written directly (a retried step writes it again). Returns the value's version."""
+    ctx = context.current()
+    if ctx is None:
+        raise InvalidArgument(u"setEvent is called inside a workflow", "NOT_IN_WORKFLOW")
+    validate.name("key", key)
+    valueJson = _json("value", value)
+    if ctx.inStep:
+        result = tx.inTransaction(ctx.dbName, lambda t: _publish(ctx, key, valueJson, t))
+    else:
+        result = operation(ctx, "<setEvent>", lambda t, p: _publish(ctx, key, valueJson, t))
+    if result.get("woken"):
+        from exchange.workflows.engine import dispatcher
+        dispatcher.startSoon(ctx.dbName)
+    return result["version"]
+
+
+def getEvent(workflowId, key, timeoutSeconds=settings.DEFAULT_WAIT_SECONDS, dbName=None):
+    """The value run ``workflowId`` published under ``key``, waiting up to
+    ``timeoutSeconds`` for it; None on timeout. Recorded in a workflow body."""
+    validate.name("workflowId", workflowId)
+    validate.name("key", key)
+    timeoutMs = _timeoutMs("timeoutSeconds", timeoutSeconds, settings.DEFAULT_WAIT_SECONDS * 1000)
+    ctx = context.current()
+    if ctx is None or ctx.inStep:
+        found, value, _ = readEvent(dbName if ctx is None else ctx.dbName, workflowId, key,
+                                    timeoutMs)
+        return value if found else None
+    wakeAtMs = _deadline(ctx, "<getEvent.deadline>", timeoutMs)
+
+    def look(t, position):
+        row = events.get(ctx.dbName, workflowId, key, t)
+        return (True, codec.decode(row[0])) if row is not None else (False, None)
+    return waitFor(ctx, "<getEvent>", eventChannel(workflowId, key), wakeAtMs, look,
+                   lambda t: None)
+
+
+def readEvent(dbName, workflowId, key, timeoutMs):
+    """Outside a workflow: poll for an event up to ``timeoutMs``; (found, value, version)."""
+    endMs = compat.monotonicMs() + timeoutMs
+    pause = 20
+    while True:
+        row = events.get(dbName, workflowId, key)
+        if row is not None:
+            return True, codec.decode(row[0]), int(row[1])
+        left = endMs - compat.monotonicMs()
+        if left <= 0:
+            return False, None, None
+        compat.sleepMs(min(pause, left))
+        pause = min(500, pause * 2)
+
+
+def _append(ctx, key, valueJson, closing, t):
+    offset = streams.append(ctx.dbName, ctx.workflowId, key, valueJson, closing, t)
+    if offset is None and not closing:
+        raise InvalidArgument(u"stream %r of workflow %s is closed" % (key, ctx.workflowId),
+                              "STREAM_CLOSED")
+    return {"offset": offset}
+
+
+def writeStream(key, value):
+    """Append ``value`` to this run's stream ``key`` (offsets 0, 1, ...); exactly once from
+    the workflow body, at least once from a step. Returns its offset."""
+    ctx = context.current()
+    if ctx is None:
+        raise InvalidArgument(u"writeStream is called inside a workflow", "NOT_IN_WORKFLOW")
+    validate.name("key", key)
+    valueJson = _json("value", value)
+    if ctx.inStep:
+        return tx.inTransaction(ctx.dbName, lambda t: _append(ctx, key, valueJson, False,
+                                                               t))["offset"]
+    return operation(ctx, "<writeStream>",
+                     lambda t, p: _append(ctx, key, valueJson, False, t))["offset"]
+
+
+def closeStream(key):
+    """End this run's stream ``key``: readers stop after its last value (closing twice is
+    harmless). Returns the closing offset (None when it was closed already)."""
+    ctx = context.current()
+    if ctx is None:
+        raise InvalidArgument(u"closeStream is called inside a workflow", "NOT_IN_WORKFLOW")
+    validate.name("key", key)
+    if ctx.inStep:
+        return tx.inTransaction(ctx.dbName, lambda t: _append(ctx, key, None, True,
+                                                               t))["offset"]
+    return operation(ctx, "<closeStream>",
+                     lambda t, p: _append(ctx, key, None, True, t))["offset"]
+
+
+def readStream(dbName, workflowId, key, fromOffset, limit, timeoutMs):
+    """Values of a stream from ``fromOffset``, waiting up to ``timeoutMs`` for at least one;
+    (values, nextOffset, closed). Closed: the stream was closed, or its writer ended and every
+    value it wrote has been read."""
+    endMs = compat.monotonicMs() + timeoutMs
+    pause = 20
+    while True:
+        state = runs.owner(dbName, workflowId)  # before the read: a writer that had ended
+        if state is None:                       # then wrote everything we read next
+            raise InvalidArgument(u"no workflow %s" % workflowId, "WORKFLOW_NOT_FOUND",
+                                  {"workflowId": workflowId})
+        rows = streams.read(dbName, workflowId, key, fromOffset, limit)
+        values, nextOffset, closed = [], fromOffset, False
+        for offset, valueJson, isClose in rows:
+            if isClose:
+                closed = True
+                break
+            values.append(codec.decode(valueJson))
+            nextOffset = int(offset) + 1
+        if not closed and len(rows) < limit and state[0] in settings.TERMINAL_STATUSES:
+            closed = True
+        left = endMs - compat.monotonicMs()
+        if values or closed or left <= 0:
+            return values, nextOffset, closed
+        compat.sleepMs(min(pause, left))
+        pause = min(500, pause * 2)
+
+
+def _promptResult(row):
+    answered = row["status"] == "ANSWERED"
+    return {"promptId": row["prompt_id"], "status": row["status"], "timedOut": not answered,
+            "response": codec.decode(row["response"]) if answered else None,
+            "user": row["answered_by"], "comment": row["answer_comment"],
+            "answeredAtMs": row["answered_at_ms"]}
+
+
+def prompt(message, options=None, schema=None, timeoutSeconds=None, roles=None):
+    """Ask the operators and wait (without a thread) for the answer: a dict with
+    ``status`` ("ANSWERED" or "TIMED_OUT"), ``response``, ``user``, ``comment``,
+    ``answeredAtMs``, ``timedOut`` and ``promptId``. ``options``: the allowed responses;
+    ``schema``: a JSON schema the response must satisfy; ``roles``: who may answer;
+    ``timeoutSeconds``: after that the prompt times out (None: it waits for ever)."""
+    ctx = _inWorkflow("prompt")
+    from exchange.workflows.engine import schemas
+    validate.text("message", message, 4000)
+    if options is not None and (not isinstance(options, (list, tuple)) or not options):
+        raise InvalidArgument(u"options must be a non-empty list of allowed responses")
+    if schema is not None:
+        schemas.check(schema)
+    if roles is not None:
+        roles = list(roles) if isinstance(roles, (list, tuple)) else [roles]
+        for role in roles:
+            validate.name("role", role)
+    timeoutMs = _timeoutMs("timeoutSeconds", timeoutSeconds)
+    optionsJson = None if options is None else _json("options", list(options))
+    schemaJson = None if schema is None else _json("schema", schema)
+    rolesJson = None if roles is None else _json("roles", roles)
+
+    def create(t, position):
+        promptId = u"%s:%d" % (ctx.workflowId, position)
+        prompts.create(ctx.dbName, promptId, ctx.workflowId, position, message, optionsJson,
+                       schemaJson, rolesJson, timeoutMs, t)
+        return {"promptId": promptId,
+                "expiresAtMs": prompts.get(ctx.dbName, promptId, t)["expires_at_ms"]}
+    created = operation(ctx, "<prompt>", create)
+    promptId = created["promptId"]
+
+    def look(t, position):
+        row = prompts.get(ctx.dbName, promptId, t)
+        return (True, _promptResult(row)) if row["status"] == "ANSWERED" else (False, None)
+
+    def onTimeout(t):
+        prompts.expire(ctx.dbName, promptId, t)
+        return _promptResult(prompts.get(ctx.dbName, promptId, t))
+    return waitFor(ctx, "<prompt.answer>", promptChannel(promptId), created["expiresAtMs"],
+                   look, onTimeout)
