@@ -23,7 +23,7 @@ IS_JYTHON = sys.platform.startswith("java")
 DSN_ENV = "WORKFLOWS_TEST_DSN_DB"
 DB_NAME = "WorkflowsDB"
 RAW_DB_NAME = "TestRawSQL"  # the tests' own datasource: their SQL never borrows the engine's
-TERMINAL = ("SUCCESS", "ERROR", "CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED")
+TERMINAL = ("SUCCESS", "ERROR", "CANCELLED", "STOPPED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED")
 
 SIDE_EFFECTS = """CREATE TABLE IF NOT EXISTS public.side_effects (
     id bigserial PRIMARY KEY, workflow_id text, kind text, value text, at_ms bigint)"""

@@ -451,3 +451,130 @@ def held_per_attempt(gateName):
     first = weigh("sand", 3)
     _gate("%s.%d" % (gateName, context.current().attempt))
     return [first["kg"], label(4)]
+
+
+# --- operators: commands, prompts, messages, events, streams, sleep (issue 6) -------------
+
+from exchange.workflows.engine.runtime import (closeStream, getEvent, prompt, recv,  # noqa: E402
+                                               send, setEvent, sleep, writeStream)
+
+
+@step
+def phase(n):
+    note("phase:%d" % n)
+    return n
+
+
+@step
+def safe_state(why):
+    """What a hold or stop handler does: close the valves (here: a side effect)."""
+    note("safe:%s" % why)
+    return why
+
+
+def bring_to_hold(unit="R1"):
+    safe_state("hold:%s" % unit)
+
+
+def bring_to_stop(unit="R1"):
+    safe_state("stop:%s" % unit)
+    return {"stopped": unit}
+
+
+@workflow(onHold=bring_to_hold, onStop=bring_to_stop)
+def supervised(gateName, unit="R1", phases=3):
+    """Phases with a gate between the first and the rest (a test sends its command while the
+    run waits there, so it lands at a known step boundary)."""
+    done = [phase(1)]
+    _gate(gateName)
+    for n in range(2, phases + 1):
+        done.append(phase(n))
+    return done
+
+
+@step
+def gated_phase(gateName):
+    note("gated_phase")
+    _gate(gateName)
+    return "gated"
+
+
+@workflow(onHold=bring_to_hold, onStop=bring_to_stop)
+def supervised_in_step(gateName, unit="R1"):
+    """A command that arrives while the run is inside a step waits for its end."""
+    return [gated_phase(gateName), phase(2)]
+
+
+@workflow
+def asks_operator(question="Hopper empty?", timeoutSeconds=None, roles=None):
+    answer = prompt(question, options=["yes", "no"], timeoutSeconds=timeoutSeconds,
+                    roles=roles)
+    phase(1)
+    return answer
+
+
+@workflow
+def asks_for_lot():
+    answer = prompt("Enter the lot number", schema={"type": "string", "pattern": "^L[0-9]{4}$"})
+    return answer["response"]
+
+
+@workflow
+def mailbox(topic="t", timeoutSeconds=30, count=2):
+    got = []
+    for _ in range(count):
+        got.append(recv(topic, timeoutSeconds))
+        phase(len(got))
+    return got
+
+
+@workflow
+def sleeper(seconds=2.0):
+    phase(1)
+    sleep(seconds)
+    phase(2)
+    return "rested"
+
+
+@workflow
+def publisher(values=3):
+    setEvent("phase", "filling")
+    for n in range(values):
+        writeStream("log", {"n": n})
+        phase(n)
+    closeStream("log")
+    setEvent("phase", "done")
+    return values
+
+
+@workflow
+def event_waiter(target, timeoutSeconds=30):
+    return getEvent(target, "phase", timeoutSeconds)
+
+
+@step
+def crash_point(crash, where):
+    """Dies (kill -9 of its own process) the first time, when the test asks for it."""
+    if crash == where and times("crash:" + where) == 0:
+        note("crash:" + where)
+        import os
+        import signal
+        os.kill(os.getpid(), signal.SIGKILL)
+    return where
+
+
+@workflow
+def durable_chain(peer, crash=None):
+    """Every durable operation, with a kill of the executor between them (``crash``)."""
+    go = recv("go", 60)
+    crash_point(crash, "after-recv")
+    send(peer, {"from": "chain", "go": go}, topic="t")
+    crash_point(crash, "after-send")
+    setEvent("phase", "sent")
+    writeStream("log", 1)
+    crash_point(crash, "mid-stream")
+    writeStream("log", 2)
+    closeStream("log")
+    sleep(2.5)
+    crash_point(crash, "after-sleep")
+    return go

@@ -43,6 +43,9 @@ def nextOperation(ctx):
             return position, recorded
         checkDeadline(ctx)
         leases.guardStep(ctx)
+        if not ctx.inHandler and \
+                compat.monotonicMs() - ctx.stateReadAtMs > settings.STATE_FRESH_MS:
+            refresh(ctx)  # a command (or a cancel) sent since the last checkpoint
         if ctx.command and not ctx.inHandler:
             ctx.position -= 1  # nothing was recorded there: the command's marker takes it
             applyPending(ctx)
@@ -111,12 +114,18 @@ def refresh(ctx):
     WorkflowCancelled/OwnershipLost if it moved on."""
     state = tx.persistently(lambda: runs.owner(ctx.dbName, ctx.workflowId), u"status read")
     if state is not None and tuple(state[:3]) == ("RUNNING", ctx.executorId, ctx.attempt):
-        ctx.command = state[3]
+        noteState(ctx, state[3])
         return
     if state is not None and state[0] == settings.STATUS_CANCELLED:
         raise WorkflowCancelled(u"workflow %s was cancelled" % ctx.workflowId)
     raise OwnershipLost(u"workflow %s is no longer owned by %s (attempt %d)"
                         % (ctx.workflowId, ctx.executorId, ctx.attempt))
+
+
+def noteState(ctx, command):
+    """The database just told the run its pending command (a checkpoint, a read)."""
+    ctx.command = command
+    ctx.stateReadAtMs = compat.monotonicMs()
 
 
 def checkDeadline(ctx):
@@ -151,7 +160,7 @@ def recordAt(ctx, position, name, perform):
                                 startedMs, compat.nowMs(), t)
         if not landed:
             raise _NotOurs()
-        ctx.command = landed.pendingCommand
+        noteState(ctx, landed.pendingCommand)
         return value
 
     try:

@@ -136,7 +136,7 @@ def apply(dbName, workflowId, command, reason, actor):
 
 def _journaled(dbName, entry, accepted, code, status, pending, t):
     data = {"workflowId": entry["workflow_id"], "command": entry["action"],
-            "previousStatus": status, "previousPendingCommand": pending, "actor": entry["actor"]}
+            "status": status, "pendingCommand": pending, "actor": entry["actor"]}
     entry = dict(entry, accepted=accepted, outcome=code, details=codec.encode(
         {"status": status, "pendingCommand": pending}))
     journal.record(dbName, entry, t)

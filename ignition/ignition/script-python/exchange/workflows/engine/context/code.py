@@ -6,6 +6,8 @@ from __future__ import absolute_import, division, print_function
 
 import threading
 
+from exchange.workflows.engine import compat
+
 _local = threading.local()
 
 
@@ -25,6 +27,7 @@ class WorkflowContext(object):
         self.deadlineMs = deadlineMs  # on this process's clock (corrected for the database's)
         self.leaseEpoch = 0  # the executor's lease epoch when the run started (engine.leases)
         self.command = None  # an operator's HOLD or STOP waiting for the next step boundary
+        self.stateReadAtMs = compat.monotonicMs()  # when the database last told us ``command``
         self.inHandler = False  # running a hold or stop handler (commands wait until after)
         self.definition = None  # the WorkflowDefinition being run (its handlers)
         self.inputs = {}  # the run's inputs (hold and stop handlers receive them too)

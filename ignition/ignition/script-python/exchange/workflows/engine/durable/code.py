@@ -114,7 +114,8 @@ def _look(ctx, t, position, name, channel, wakeAtMs, look, onTimeout):
     own = waits.lockOwn(ctx.dbName, ctx.workflowId, ctx.executorId, ctx.attempt, t)
     if own is None:
         return _LOST, None
-    ctx.command, nowMs = own
+    command, nowMs = own
+    boundary.noteState(ctx, command)
     if ctx.command and not ctx.inHandler:
         return _COMMAND, None
     found, value = look(t, position)
@@ -172,7 +173,8 @@ def _suspendSleep(ctx, t, wakeAtMs):
     own = waits.lockOwn(ctx.dbName, ctx.workflowId, ctx.executorId, ctx.attempt, t)
     if own is None:
         return _LOST
-    ctx.command, nowMs = own
+    command, nowMs = own
+    boundary.noteState(ctx, command)
     if ctx.command and not ctx.inHandler:
         return _COMMAND
     if nowMs >= wakeAtMs - settings.SHORT_WAIT_MS:

@@ -61,6 +61,10 @@ RECOVERY_BATCH = 500
 # its wake time. Shorter waits poll on the thread (every WAIT_POLL_MS).
 SHORT_WAIT_MS = 1000
 WAIT_POLL_MS = 50
+# A step boundary reached longer than this after the run last read its state (a checkpoint
+# answers it) reads it again first, so a command or a cancel sent while the workflow body
+# ran between two steps takes effect at that boundary. Back-to-back steps pay nothing.
+STATE_FRESH_MS = 20
 DEFAULT_WAIT_SECONDS = 60  # recv and getEvent without a timeout (DBOS's default)
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")

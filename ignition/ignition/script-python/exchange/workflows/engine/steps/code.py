@@ -137,7 +137,7 @@ def _checkpoint(ctx, position, name, status, outputJson, errorJson, attempts, st
         raise CheckpointUnavailable(u"workflow %s: step #%d could not be recorded: %s"
                                     % (ctx.workflowId, position, compat.describeError(error)[1]))
     if written:
-        ctx.command = written.pendingCommand
+        boundary.noteState(ctx, written.pendingCommand)
     if written or (existing is not None and tuple(existing) == (name, ctx.executorId, ctx.attempt)):
         return status, errorJson  # (or an earlier try of this write landed, its answer lost)
     stillOurs(ctx)

@@ -1,0 +1,193 @@
+"""Operators in control: HOLD, RESUME, STOP and cancel through the state/command matrix,
+hold and stop handlers, the journal and the role check, against the real database.
+
+A run waits at a gate (testing.flows._gate) while the test sends its command, so the
+command lands at a known step boundary; the test then opens the gate and drives dispatch
+as the gateway timer would."""
+from __future__ import absolute_import, division, print_function
+
+import time
+
+from helpers import waitFor
+from support import EngineCase
+from test_guards_and_limits import gate
+
+
+class FakeSession(object):
+    """What a Perspective view passes as ``self.session``: props.auth.user."""
+
+    def __init__(self, userName, roles):
+        class User(object):
+            pass
+
+        class Auth(object):
+            pass
+
+        class Props(object):
+            pass
+        user, auth, props = User(), Auth(), Props()
+        user.userName, user.roles = userName, roles
+        auth.user, props.auth = user, auth
+        self.props = props
+
+
+class OperatorCommandsTest(EngineCase):
+
+    def steps(self, wf):
+        return [s["name"] for s in self.engine.service.listSteps(wf)["data"]["steps"]]
+
+    def journal(self, wf):
+        import exchange.workflows.api.journal as journal
+        listed = journal.listJournal(workflowId=wf)
+        assert listed["ok"], listed
+        return [(e["action"], e["outcome"], e["accepted"]) for e in
+                reversed(listed["data"]["entries"])]
+
+    def atTheGate(self, wf, phases=1):
+        """Wait until the run recorded ``phases`` steps and waits at its gate for longer than
+        the state freshness window, so its next step boundary reads the run's state (a
+        command sent now is applied there, not one step later)."""
+        from exchange.workflows.engine import settings
+        waitFor(lambda: self.gw.sql(
+            "SELECT count(*) = ? AND workflows.now_ms() - max(completed_at_ms) > ? "
+            "FROM workflows.step_outputs WHERE workflow_id = ?", phases,
+            3 * settings.STATE_FRESH_MS, wf)[0][0], 10, 0.005, "the run waits at its gate")
+
+    def command(self, wf, cmd, **kwargs):
+        return self.engine.service.sendCommand(wf, cmd, **kwargs)
+
+    def poolActive(self):
+        from exchange.workflows.engine import kernel, platform
+        pool = kernel.getKernel().state.get("pool")
+        return platform.activeCount(pool) if pool is not None else 0
+
+    def test_hold_then_resume_sent_10_ms_apart_ends_success_and_loses_no_command(self):
+        engine = self.engine
+        release = gate("gate.hr")
+        wf = engine.enqueue("supervised_in_step", inputs={"gateName": "gate.hr"})
+        engine.runUntil(lambda: engine.sideEffects(wf, "gated_phase") == 1)
+        held = self.command(wf, "HOLD", reason="valve sticks", user="alice")
+        time.sleep(0.01)  # the scenario: the second command 10 ms after the first
+        resumed = self.command(wf, "RESUME", reason="checked", user="alice")
+        assert (held["code"], resumed["code"]) == ("HOLD_REQUESTED", "HOLD_WITHDRAWN"), \
+            (held, resumed)
+        release.set()
+        assert engine.runToEnd(wf) == ["SUCCESS"]
+        assert self.journal(wf) == [("HOLD", "HOLD_REQUESTED", True),
+                                    ("RESUME", "HOLD_WITHDRAWN", True)]
+
+    def test_a_held_run_holds_no_thread_runs_its_hold_handler_and_resume_repeats_nothing(self):
+        engine = self.engine
+        release = gate("gate.hold")
+        wf = engine.enqueue("supervised", inputs={"gateName": "gate.hold", "unit": "R7"})
+        engine.runUntil(lambda: engine.sideEffects(wf, "phase:1") == 1)
+        self.atTheGate(wf)
+        assert self.command(wf, "HOLD", user="bob")["code"] == "HOLD_REQUESTED"
+        assert engine.service.getStatus(wf)["data"]["pendingCommand"] == "HOLD"
+        release.set()
+        engine.runUntil(lambda: engine.status(wf) == "HELD", message="held at the boundary")
+        waitFor(lambda: self.poolActive() == 0, 10, 0.01, "the held run's thread released")
+        assert engine.sideEffects(wf) == ["phase:1", "safe:hold:R7"]
+        assert self.steps(wf) == ["phase", "<hold>", "safe_state"]
+        status = engine.service.getStatus(wf)["data"]
+        assert (status["executorId"], status["pendingCommand"]) == (None, None)
+        refused = self.command(wf, "HOLD")
+        assert (refused["ok"], refused["code"]) == (False, "ALREADY_HELD")
+        assert self.command(wf, "RESUME", user="bob")["code"] == "RESUMED"
+        assert engine.runToEnd(wf) == ["SUCCESS"]
+        assert engine.sideEffects(wf) == ["phase:1", "safe:hold:R7", "phase:2", "phase:3"]
+        assert engine.service.getResult(wf, 0)["data"]["output"] == [1, 2, 3]
+        assert self.journal(wf) == [("HOLD", "HOLD_REQUESTED", True),
+                                    ("HOLD", "ALREADY_HELD", False),
+                                    ("RESUME", "RESUMED", True)]
+
+    def test_stop_runs_the_stop_handler_and_ends_stopped(self):
+        engine = self.engine
+        release = gate("gate.stop")
+        wf = engine.enqueue("supervised", inputs={"gateName": "gate.stop", "unit": "R2"})
+        engine.runUntil(lambda: engine.sideEffects(wf, "phase:1") == 1)
+        self.atTheGate(wf)
+        assert self.command(wf, "STOP", reason="end of shift")["code"] == "STOP_REQUESTED"
+        refused = self.command(wf, "HOLD")
+        assert (refused["ok"], refused["code"]) == (False, "STOP_PENDING")
+        release.set()
+        assert engine.runToEnd(wf) == ["STOPPED"]
+        assert engine.sideEffects(wf) == ["phase:1", "safe:stop:R2"]
+        result = engine.service.getResult(wf, 0)
+        assert (result["ok"], result["code"]) == (False, "WORKFLOW_STOPPED")
+        assert result["data"]["output"] == {"stopped": "R2"}
+        assert result["data"]["error"]["type"] == "Stopped"
+        finished = self.command(wf, "RESUME")
+        assert (finished["ok"], finished["code"]) == (False, "NOT_RESUMABLE")
+
+    def test_a_stop_reaching_a_held_run_runs_the_stop_handler_after_the_hold(self):
+        engine = self.engine
+        release = gate("gate.hs")
+        wf = engine.enqueue("supervised", inputs={"gateName": "gate.hs"})
+        engine.runUntil(lambda: engine.sideEffects(wf, "phase:1") == 1)
+        self.atTheGate(wf)
+        self.command(wf, "HOLD")
+        release.set()
+        engine.runUntil(lambda: engine.status(wf) == "HELD")
+        assert self.command(wf, "STOP")["code"] == "STOP_REQUESTED"
+        assert engine.runToEnd(wf) == ["STOPPED"]
+        assert engine.sideEffects(wf) == ["phase:1", "safe:hold:R1", "safe:stop:R1"]
+        assert self.steps(wf) == ["phase", "<hold>", "safe_state", "<stop>", "safe_state"]
+
+    def test_commands_on_queued_and_finished_runs_follow_the_matrix(self):
+        engine = self.engine
+        engine.startOnlyOnDispatch()
+        queued = engine.enqueue("three_steps")
+        assert self.command(queued, "RESUME")["code"] == "NOT_HELD"
+        assert self.command(queued, "HOLD")["code"] == "HELD"  # no thread: held at once
+        engine.runUntil(lambda: engine.service.dispatch()["data"]["claimed"] == 0)
+        assert engine.status(queued) == "HELD"  # never claimed while held
+        assert self.command(queued, "RESUME")["code"] == "RESUMED"
+        assert engine.runToEnd(queued) == ["SUCCESS"]
+        for cmd, code in (("HOLD", "WORKFLOW_FINISHED"), ("STOP", "WORKFLOW_FINISHED"),
+                          ("RESUME", "NOT_RESUMABLE"), ("CANCEL", "NOT_CANCELLABLE")):
+            refused = self.command(queued, cmd)
+            assert (refused["ok"], refused["code"]) == (False, code), refused
+        never = engine.enqueue("three_steps")
+        stopped = self.command(never, "STOP")
+        assert (stopped["ok"], stopped["code"]) == (True, "STOPPED")  # nothing to make safe
+        assert engine.status(never) == "STOPPED" and engine.sideEffects(never) == []
+        unknown = self.command(never, "ABORT")
+        assert (unknown["ok"], unknown["code"]) == (False, "UNKNOWN_COMMAND")
+        missing = self.command("no-such-run", "HOLD")
+        assert (missing["ok"], missing["code"]) == (False, "WORKFLOW_NOT_FOUND")
+        assert self.command(never, "hold")["code"] == "WORKFLOW_FINISHED"  # any case
+
+    def test_cancel_then_resume_completes_without_rerunning_finished_steps(self):
+        engine = self.engine
+        release = gate("gate.cr")
+        wf = engine.enqueue("supervised", inputs={"gateName": "gate.cr"})
+        engine.runUntil(lambda: engine.sideEffects(wf, "phase:1") == 1)
+        self.atTheGate(wf)
+        assert engine.service.cancel(wf, reason="wrong recipe")["code"] == "CANCEL_REQUESTED"
+        early = engine.service.resume(wf)
+        assert (early["ok"], early["code"]) == (False, "STILL_RUNNING"), early
+        release.set()  # the thread reaches its next boundary, stops and lets go
+        waitFor(lambda: engine.service.getStatus(wf)["data"]["executorId"] is None, 10, 0.01,
+                "the cancelled run's thread let go")
+        assert engine.service.resume(wf, reason="recipe fixed")["code"] == "WORKFLOW_RESUMED"
+        assert engine.runToEnd(wf) == ["SUCCESS"]
+        assert engine.sideEffects(wf) == ["phase:1", "phase:2", "phase:3"]
+        assert [a for a, _, _ in self.journal(wf)] == ["CANCEL", "RESUME", "RESUME"]
+
+    def test_role_check_guards_commands_and_takes_the_actor_from_the_session(self):
+        engine = self.engine
+        engine.startOnlyOnDispatch()
+        configured = engine.admin.configure(commandRoles=["Operator", "Supervisor"])
+        assert configured["ok"], configured
+        self.addCleanup(engine.admin.configure, commandRoles=[])
+        wf = engine.enqueue("three_steps")
+        refused = self.command(wf, "HOLD", user="visitor")
+        assert (refused["ok"], refused["code"]) == (False, "NOT_AUTHORIZED"), refused
+        assert engine.status(wf) == "ENQUEUED"
+        accepted = self.command(wf, "HOLD", session=FakeSession("carol", ["Operator"]))
+        assert accepted["code"] == "HELD" and accepted["data"]["actor"] == "carol"
+        import exchange.workflows.api.journal as journal
+        entries = journal.listJournal(workflowId=wf)["data"]["entries"]
+        assert [(e["actor"], e["outcome"]) for e in reversed(entries)] == \
+            [("visitor", "NOT_AUTHORIZED"), ("carol", "HELD")]
