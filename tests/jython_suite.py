@@ -38,6 +38,8 @@ SUITE = [
     "test_durable_execution",
     "test_guards_and_limits",
     "test_gateway_platform",
+    "test_operator_commands",
+    "test_durable_waits",
     "test_queues",
     "test_recovery",
 ]

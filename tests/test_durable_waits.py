@@ -1,0 +1,159 @@
+"""Prompts, messages, events, streams and durable sleep, against the real database: each is
+recorded once, a wait longer than a second releases its thread (WAITING) and is woken by
+whoever brings what it waits for, or by dispatch at its timeout."""
+from __future__ import absolute_import, division, print_function
+
+from helpers import waitFor
+from support import EngineCase
+
+
+class DurableWaitsTest(EngineCase):
+
+    def run_(self, wf):
+        return self.gw.sql("SELECT status, executor_id, waiting_for, run_at_ms "
+                           "FROM workflows.workflow_runs WHERE workflow_id = ?", wf)[0]
+
+    def waiting(self, wf):
+        self.engine.runUntil(lambda: self.engine.status(wf) == "WAITING",
+                             message="%s waits without a thread" % wf)
+        status, executor, channel, _ = self.run_(wf)
+        assert executor is None and channel, (status, executor, channel)
+        return channel
+
+    def prompts(self):
+        import exchange.workflows.api.prompts as prompts
+        return prompts
+
+    def pendingPrompt(self, wf):
+        listed = self.prompts().listPrompts(workflowId=wf)
+        assert listed["ok"], listed
+        assert listed["data"]["count"] == 1, listed
+        return listed["data"]["prompts"][0]
+
+    def test_a_prompt_waits_without_a_thread_and_returns_the_answer_with_who_and_when(self):
+        engine = self.engine
+        wf = engine.enqueue("asks_operator", inputs={"question": "Hopper empty?"})
+        assert self.waiting(wf).startswith("prompt:")
+        pending = self.pendingPrompt(wf)
+        assert (pending["message"], pending["options"], pending["status"]) == \
+            ("Hopper empty?", ["yes", "no"], "PENDING")
+        prompts = self.prompts()
+        wrong = prompts.respondToPrompt(pending["promptId"], "maybe", user="dave")
+        assert (wrong["ok"], wrong["code"]) == (False, "INVALID_RESPONSE"), wrong
+        answered = prompts.respondToPrompt(pending["promptId"], "yes", user="dave",
+                                           comment="checked by torch")
+        assert answered["code"] == "PROMPT_ANSWERED", answered
+        again = prompts.respondToPrompt(pending["promptId"], "no", user="erin")
+        assert (again["ok"], again["code"]) == (False, "PROMPT_ALREADY_ANSWERED"), again
+        assert engine.runToEnd(wf) == ["SUCCESS"]
+        output = engine.service.getResult(wf, 0)["data"]["output"]
+        assert (output["status"], output["response"], output["user"], output["comment"]) == \
+            ("ANSWERED", "yes", "dave", "checked by torch")
+        assert output["answeredAtMs"] and not output["timedOut"]
+        assert engine.sideEffects(wf) == ["phase:1"]
+        import exchange.workflows.api.journal as journal
+        entries = journal.listJournal(workflowId=wf, action="PROMPT_ANSWER")["data"]["entries"]
+        assert [(e["actor"], e["outcome"]) for e in reversed(entries)] == \
+            [("dave", "INVALID_RESPONSE"), ("dave", "PROMPT_ANSWERED"),
+             ("erin", "PROMPT_ALREADY_ANSWERED")]
+
+    def test_a_timed_out_prompt_returns_the_timeout_result_and_refuses_a_late_answer(self):
+        engine = self.engine
+        wf = engine.enqueue("asks_operator", inputs={"timeoutSeconds": 1.5})
+        self.waiting(wf)
+        promptId = self.pendingPrompt(wf)["promptId"]
+        assert engine.runToEnd(wf) == ["SUCCESS"]  # dispatch wakes it at the timeout
+        output = engine.service.getResult(wf, 0)["data"]["output"]
+        assert (output["status"], output["timedOut"], output["response"]) == \
+            ("TIMED_OUT", True, None)
+        late = self.prompts().respondToPrompt(promptId, "yes", user="dave")
+        assert (late["ok"], late["code"]) == (False, "PROMPT_TIMED_OUT"), late
+
+    def test_prompt_answers_are_checked_against_the_schema_and_the_roles(self):
+        engine = self.engine
+        lot = engine.enqueue("asks_for_lot")
+        self.waiting(lot)
+        prompts = self.prompts()
+        promptId = self.pendingPrompt(lot)["promptId"]
+        bad = prompts.respondToPrompt(promptId, "lot 7", user="dave")
+        assert (bad["ok"], bad["code"]) == (False, "INVALID_RESPONSE") and "match" in \
+            bad["message"], bad
+        assert prompts.respondToPrompt(promptId, "L0042", user="dave")["ok"]
+        assert engine.runToEnd(lot) == ["SUCCESS"]
+        assert engine.service.getResult(lot, 0)["data"]["output"] == "L0042"
+        guarded = engine.enqueue("asks_operator", inputs={"roles": ["Supervisor"]})
+        self.waiting(guarded)
+        promptId = self.pendingPrompt(guarded)["promptId"]
+        refused = prompts.respondToPrompt(promptId, "yes", user="op", roles=["Operator"])
+        assert (refused["ok"], refused["code"]) == (False, "NOT_AUTHORIZED"), refused
+        assert prompts.respondToPrompt(promptId, "yes", user="sue", roles=["Supervisor"])["ok"]
+        assert engine.runToEnd(guarded) == ["SUCCESS"]
+
+    def test_recv_waits_without_a_thread_gets_each_message_once_and_times_out_durably(self):
+        engine = self.engine
+        import exchange.workflows.api.messages as messages
+        wf = engine.enqueue("mailbox", inputs={"topic": "lot", "timeoutSeconds": 1.5})
+        assert self.waiting(wf) == "message:%s:lot" % wf
+        sent = messages.send(wf, {"lot": "L1"}, topic="lot", idempotencyKey="k1")
+        assert sent["code"] == "MESSAGE_SENT", sent
+        again = messages.send(wf, {"lot": "L1"}, topic="lot", idempotencyKey="k1")
+        assert again["code"] == "MESSAGE_DUPLICATE", again
+        other = messages.send(wf, "elsewhere", topic="other")
+        assert other["ok"]
+        assert engine.runToEnd(wf) == ["SUCCESS"]  # the second recv times out
+        assert engine.service.getResult(wf, 0)["data"]["output"] == [{"lot": "L1"}, None]
+        assert engine.sideEffects(wf) == ["phase:1", "phase:2"]
+        missing = messages.send("no-such-run", 1)
+        assert (missing["ok"], missing["code"]) == (False, "WORKFLOW_NOT_FOUND")
+
+    def test_events_and_streams_are_read_in_order_and_end_at_close(self):
+        engine = self.engine
+        import exchange.workflows.api.messages as messages
+        waiter = engine.enqueue("event_waiter", inputs={"target": "pub-1"})
+        self.waiting(waiter)  # waits for an event of a run that does not exist yet
+        pub = engine.enqueue("publisher", inputs={"values": 3}, workflowId="pub-1")
+        assert engine.runToEnd(pub, waiter) == ["SUCCESS", "SUCCESS"]
+        assert engine.service.getResult(waiter, 0)["data"]["output"] in ("filling", "done")
+        event = messages.getEvent(pub, "phase")
+        assert (event["code"], event["data"]["value"], event["data"]["version"]) == \
+            ("EVENT_FOUND", "done", 2)
+        assert messages.getEvent(pub, "absent")["code"] == "EVENT_TIMEOUT"
+        first = messages.readStream(pub, "log", limit=2)["data"]
+        assert (first["values"], first["nextOffset"], first["closed"]) == \
+            ([{"n": 0}, {"n": 1}], 2, False)
+        rest = messages.readStream(pub, "log", fromOffset=first["nextOffset"])["data"]
+        assert (rest["values"], rest["closed"]) == ([{"n": 2}], True)
+
+    def test_a_long_sleep_releases_its_thread_and_wakes_at_its_time(self):
+        engine = self.engine
+        wf = engine.enqueue("sleeper", inputs={"seconds": 2.0})
+        assert self.waiting(wf) == "sleep:%s" % wf
+        from exchange.workflows.engine import kernel, platform
+        pool = kernel.getKernel().state.get("pool")
+        waitFor(lambda: platform.activeCount(pool) == 0, 10, 0.01, "no thread sleeps")
+        wakeAt = self.run_(wf)[3]
+        assert engine.runToEnd(wf) == ["SUCCESS"]
+        finished = self.gw.sql("SELECT completed_at_ms FROM workflows.workflow_runs "
+                               "WHERE workflow_id = ?", wf)[0][0]
+        assert finished >= wakeAt
+        assert engine.sideEffects(wf) == ["phase:1", "phase:2"]
+        names = [s["name"] for s in engine.service.listSteps(wf)["data"]["steps"]]
+        assert names == ["phase", "<sleep>", "phase"]
+
+    def test_200_runs_waiting_on_prompts_and_sleeps_leave_4_threads_free_for_other_work(self):
+        engine = self.engine
+        assert engine.admin.configure(workerThreads=4)["ok"]
+        self.addCleanup(engine.admin.configure, workerThreads=8)
+        waiting = [engine.enqueue("asks_operator") for _ in range(150)] + \
+            [engine.enqueue("sleeper", inputs={"seconds": 600}) for _ in range(50)]
+        engine.runUntil(lambda: self.gw.sql(
+            "SELECT count(*) FROM workflows.workflow_runs WHERE status = 'WAITING'")[0][0] == 200,
+            timeoutSeconds=60, message="200 runs waiting")
+        others = [engine.enqueue("three_steps") for _ in range(8)]
+        assert engine.runToEnd(*others) == ["SUCCESS"] * 8
+        prompts = self.prompts()
+        for row in prompts.listPrompts(limit=1000)["data"]["prompts"]:
+            assert prompts.respondToPrompt(row["promptId"], "yes", user="shift")["ok"]
+        assert engine.runToEnd(*waiting[:150]) == ["SUCCESS"] * 150
+        for wf in waiting[150:]:
+            assert engine.service.cancel(wf)["ok"]
