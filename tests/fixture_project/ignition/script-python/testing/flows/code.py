@@ -578,3 +578,13 @@ def durable_chain(peer, crash=None):
     sleep(2.5)
     crash_point(crash, "after-sleep")
     return go
+
+
+@workflow(onHold=bring_to_hold, onStop=bring_to_stop)
+def paced(phases=6, ms=300, unit="R1"):
+    """Phases a few hundred milliseconds apart (for commands sent from another process)."""
+    done = []
+    for n in range(1, phases + 1):
+        done.append(phase(n))
+        hold(ms)
+    return done
