@@ -272,7 +272,7 @@ def exitMaintenance(queueName=None, reason=None, user=None, session=None, roles=
         return envelope.fail("NOT_IN_MAINTENANCE", u"no maintenance was on for %s"
                              % (queueName or u"any queue"), data)
     from exchange.workflows.engine import dispatcher
-    dispatcher.startSoon(dbName)
+    dispatcher.claimable(dbName)
     return envelope.ok("MAINTENANCE_EXITED", u"maintenance off for %s"
                        % (queueName or u"every queue"), data)
 

@@ -123,8 +123,7 @@ def respondToPrompt(promptId, response, user=None, comment=None, session=None, r
         code, message = _refusal(latest) or ("PROMPT_TIMED_OUT",
                                              u"prompt %s timed out" % promptId)
         return _refused(dbName, actor, promptId, row["workflow_id"], code, message)
-    if settings.startOnEnqueue():
-        dispatcher.startSoon(dbName)
+    dispatcher.claimable(dbName)
     return envelope.ok("PROMPT_ANSWERED", u"prompt %s answered by %s" % (promptId, actor.name),
                        {"promptId": promptId, "workflowId": row["workflow_id"],
                         "user": actor.name, "response": response, "comment": comment})

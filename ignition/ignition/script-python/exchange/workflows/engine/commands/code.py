@@ -128,9 +128,9 @@ def apply(dbName, workflowId, command, reason, actor):
         result = tx.inTransaction(dbName, lambda t: _journaled(
             dbName, entry, False, "RESUME_CONFLICT", settings.STATUS_CANCELLED, None, t))
     if result[0] and result[1] in ("RESUMED", "WORKFLOW_RESUMED", "STOP_REQUESTED",
-                                   "HOLD_REQUESTED") and settings.startOnEnqueue():
+                                   "HOLD_REQUESTED"):
         from exchange.workflows.engine import dispatcher
-        dispatcher.startSoon(dbName)
+        dispatcher.claimable(dbName)
     return result
 
 

@@ -62,6 +62,13 @@ def startSoon(dbName=None):
     _quietly(dbName)
 
 
+def claimable(dbName=None):
+    """Work became claimable on a caller's thread (a wake-up, a resume, a maintenance exit):
+    claim it now, unless this gateway leaves every start to the timer (startOnEnqueue)."""
+    if settings.startOnEnqueue():
+        startSoon(dbName)
+
+
 def afterRun(dbName):
     """A worker finished a run: take the next runnable rows if the last claim saw any."""
     if kernel.getKernel().backlog.get():

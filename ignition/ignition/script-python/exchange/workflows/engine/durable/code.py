@@ -225,7 +225,7 @@ def send(workflowId, message, topic=None, idempotencyKey=None, dbName=None):
                                                              idempotencyKey, sender, t))
     if result.get("woken"):
         from exchange.workflows.engine import dispatcher
-        dispatcher.startSoon(dbName)
+        dispatcher.claimable(dbName)
     return result
 
 
@@ -268,7 +268,7 @@ def setEvent(key, value):
         result = operation(ctx, "<setEvent>", lambda t, p: _publish(ctx, key, valueJson, t))
     if result.get("woken"):
         from exchange.workflows.engine import dispatcher
-        dispatcher.startSoon(ctx.dbName)
+        dispatcher.claimable(ctx.dbName)
     return result["version"]
 
 
