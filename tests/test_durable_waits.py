@@ -157,3 +157,10 @@ class DurableWaitsTest(EngineCase):
         assert engine.runToEnd(*waiting[:150]) == ["SUCCESS"] * 150
         for wf in waiting[150:]:
             assert engine.service.cancel(wf)["ok"]
+
+    def test_a_run_waiting_past_its_deadline_is_woken_and_ends_by_its_timeout(self):
+        engine = self.engine
+        wf = engine.enqueue("asks_operator", timeoutSeconds=1.5)  # the prompt has none
+        self.waiting(wf)
+        assert engine.runToEnd(wf) == ["CANCELLED"]
+        assert engine.service.getStatus(wf)["data"]["error"]["type"] == "Timeout"

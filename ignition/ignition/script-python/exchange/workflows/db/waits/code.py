@@ -17,8 +17,10 @@ _OWN = """SELECT pending_command, {schema}.now_ms() FROM {schema}.workflow_runs
  WHERE workflow_id = ? AND status = 'RUNNING' AND executor_id = ? AND attempts = ?
    FOR NO KEY UPDATE"""
 
+# (woken at its deadline at the latest, so a run waiting past its timeout ends by it)
 _SUSPEND = """UPDATE {schema}.workflow_runs
-   SET status = 'WAITING', waiting_for = ?, run_at_ms = CAST(? AS bigint), executor_id = NULL,
+   SET status = 'WAITING', waiting_for = ?, run_at_ms = LEAST(CAST(? AS bigint), deadline_ms),
+       executor_id = NULL,
        partition_slot = NULL, claimed_at_ms = NULL, updated_at_ms = {schema}.now_ms()
  WHERE workflow_id = ? AND status = 'RUNNING' AND executor_id = ? AND attempts = ?"""
 
