@@ -53,6 +53,15 @@ class OperatorCommandsTest(EngineCase):
             "FROM workflows.step_outputs WHERE workflow_id = ?", phases,
             3 * settings.STATE_FRESH_MS, wf)[0][0], 10, 0.005, "the run waits at its gate")
 
+    def startAtTheGate(self, gateName, **inputs):
+        """A supervised run waiting at its gate after phase 1; (workflowId, its gate)."""
+        release = gate(gateName)
+        inputs["gateName"] = gateName
+        wf = self.engine.enqueue("supervised", inputs=inputs)
+        self.engine.runUntil(lambda: self.engine.sideEffects(wf, "phase:1") == 1)
+        self.atTheGate(wf)
+        return wf, release
+
     def command(self, wf, cmd, **kwargs):
         return self.engine.service.sendCommand(wf, cmd, **kwargs)
 
@@ -78,10 +87,7 @@ class OperatorCommandsTest(EngineCase):
 
     def test_a_held_run_holds_no_thread_runs_its_hold_handler_and_resume_repeats_nothing(self):
         engine = self.engine
-        release = gate("gate.hold")
-        wf = engine.enqueue("supervised", inputs={"gateName": "gate.hold", "unit": "R7"})
-        engine.runUntil(lambda: engine.sideEffects(wf, "phase:1") == 1)
-        self.atTheGate(wf)
+        wf, release = self.startAtTheGate("gate.hold", unit="R7")
         assert self.command(wf, "HOLD", user="bob")["code"] == "HOLD_REQUESTED"
         assert engine.service.getStatus(wf)["data"]["pendingCommand"] == "HOLD"
         release.set()
@@ -103,10 +109,7 @@ class OperatorCommandsTest(EngineCase):
 
     def test_stop_runs_the_stop_handler_and_ends_stopped(self):
         engine = self.engine
-        release = gate("gate.stop")
-        wf = engine.enqueue("supervised", inputs={"gateName": "gate.stop", "unit": "R2"})
-        engine.runUntil(lambda: engine.sideEffects(wf, "phase:1") == 1)
-        self.atTheGate(wf)
+        wf, release = self.startAtTheGate("gate.stop", unit="R2")
         assert self.command(wf, "STOP", reason="end of shift")["code"] == "STOP_REQUESTED"
         refused = self.command(wf, "HOLD")
         assert (refused["ok"], refused["code"]) == (False, "STOP_PENDING")
@@ -122,10 +125,7 @@ class OperatorCommandsTest(EngineCase):
 
     def test_a_stop_reaching_a_held_run_runs_the_stop_handler_after_the_hold(self):
         engine = self.engine
-        release = gate("gate.hs")
-        wf = engine.enqueue("supervised", inputs={"gateName": "gate.hs"})
-        engine.runUntil(lambda: engine.sideEffects(wf, "phase:1") == 1)
-        self.atTheGate(wf)
+        wf, release = self.startAtTheGate("gate.hs")
         self.command(wf, "HOLD")
         release.set()
         engine.runUntil(lambda: engine.status(wf) == "HELD")
@@ -160,10 +160,7 @@ class OperatorCommandsTest(EngineCase):
 
     def test_cancel_then_resume_completes_without_rerunning_finished_steps(self):
         engine = self.engine
-        release = gate("gate.cr")
-        wf = engine.enqueue("supervised", inputs={"gateName": "gate.cr"})
-        engine.runUntil(lambda: engine.sideEffects(wf, "phase:1") == 1)
-        self.atTheGate(wf)
+        wf, release = self.startAtTheGate("gate.cr")
         assert engine.service.cancel(wf, reason="wrong recipe")["code"] == "CANCEL_REQUESTED"
         early = engine.service.resume(wf)
         assert (early["ok"], early["code"]) == (False, "STILL_RUNNING"), early

@@ -253,19 +253,25 @@ def _publish(ctx, key, valueJson, t):
     return {"version": version, "woken": waits.wake(ctx.dbName, channel, t)}
 
 
+def _once(what, name, perform):
+    """``perform(ctx, t)`` at the next position of the workflow body (recorded: once), or,
+    inside a step, directly in its own transaction (a retried step does it again)."""
+    ctx = context.current()
+    if ctx is None:
+        raise InvalidArgument(u"%s is called inside a workflow" % what, "NOT_IN_WORKFLOW")
+    if ctx.inStep:
+        return ctx, tx.inTransaction(ctx.dbName, lambda t: perform(ctx, t))
+    return ctx, operation(ctx, name, lambda t, p: perform(ctx, t))
+
+
 def setEvent(key, value):
     """Publish ``value`` under ``key`` for this run (the latest value wins); waiting
     getEvent calls are woken. Recorded in the workflow body (once); inside a step it is
     written directly (a retried step writes it again). Returns the value's version."""
-    ctx = context.current()
-    if ctx is None:
-        raise InvalidArgument(u"setEvent is called inside a workflow", "NOT_IN_WORKFLOW")
     validate.name("key", key)
     valueJson = _json("value", value)
-    if ctx.inStep:
-        result = tx.inTransaction(ctx.dbName, lambda t: _publish(ctx, key, valueJson, t))
-    else:
-        result = operation(ctx, "<setEvent>", lambda t, p: _publish(ctx, key, valueJson, t))
+    ctx, result = _once("setEvent", "<setEvent>",
+                        lambda ctx, t: _publish(ctx, key, valueJson, t))
     if result.get("woken"):
         from exchange.workflows.engine import dispatcher
         dispatcher.claimable(ctx.dbName)
@@ -318,30 +324,18 @@ def _append(ctx, key, valueJson, closing, t):
 def writeStream(key, value):
     """Append ``value`` to this run's stream ``key`` (offsets 0, 1, ...); exactly once from
     the workflow body, at least once from a step. Returns its offset."""
-    ctx = context.current()
-    if ctx is None:
-        raise InvalidArgument(u"writeStream is called inside a workflow", "NOT_IN_WORKFLOW")
     validate.name("key", key)
     valueJson = _json("value", value)
-    if ctx.inStep:
-        return tx.inTransaction(ctx.dbName, lambda t: _append(ctx, key, valueJson, False,
-                                                               t))["offset"]
-    return operation(ctx, "<writeStream>",
-                     lambda t, p: _append(ctx, key, valueJson, False, t))["offset"]
+    return _once("writeStream", "<writeStream>",
+                 lambda ctx, t: _append(ctx, key, valueJson, False, t))[1]["offset"]
 
 
 def closeStream(key):
     """End this run's stream ``key``: readers stop after its last value (closing twice is
     harmless). Returns the closing offset (None when it was closed already)."""
-    ctx = context.current()
-    if ctx is None:
-        raise InvalidArgument(u"closeStream is called inside a workflow", "NOT_IN_WORKFLOW")
     validate.name("key", key)
-    if ctx.inStep:
-        return tx.inTransaction(ctx.dbName, lambda t: _append(ctx, key, None, True,
-                                                               t))["offset"]
-    return operation(ctx, "<closeStream>",
-                     lambda t, p: _append(ctx, key, None, True, t))["offset"]
+    return _once("closeStream", "<closeStream>",
+                 lambda ctx, t: _append(ctx, key, None, True, t))[1]["offset"]
 
 
 def readStream(dbName, workflowId, key, fromOffset, limit, timeoutMs):
