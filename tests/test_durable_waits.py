@@ -164,3 +164,19 @@ class DurableWaitsTest(EngineCase):
         self.waiting(wf)
         assert engine.runToEnd(wf) == ["CANCELLED"]
         assert engine.service.getStatus(wf)["data"]["error"]["type"] == "Timeout"
+
+    def test_a_long_sleep_past_the_run_deadline_ends_by_the_timeout(self):
+        engine = self.engine
+        wf = engine.enqueue("oversleeps")
+        self.waiting(wf)
+        assert self.run_(wf)[3] < self.gw.sql("SELECT workflows.now_ms() + 2000")[0][0]
+        assert engine.runToEnd(wf) == ["CANCELLED"]
+        assert engine.service.getStatus(wf)["data"]["error"]["type"] == "Timeout"
+
+    def test_a_prompt_schema_with_a_keyword_the_engine_cannot_check_is_refused(self):
+        engine = self.engine
+        wf = engine.enqueue("asks_with_unsupported_schema")
+        assert engine.runToEnd(wf) == ["ERROR"]
+        error = engine.service.getStatus(wf)["data"]["error"]
+        assert (error["code"], "format" in error["message"]) == ("INVALID_SCHEMA", True), error
+        assert self.prompts().listPrompts(workflowId=wf)["data"]["count"] == 0

@@ -188,3 +188,17 @@ class OperatorCommandsTest(EngineCase):
         entries = journal.listJournal(workflowId=wf)["data"]["entries"]
         assert [(e["actor"], e["outcome"]) for e in reversed(entries)] == \
             [("visitor", "NOT_AUTHORIZED"), ("carol", "HELD")]
+
+    def test_a_failing_hold_handler_ends_the_run_in_error_whatever_the_workflow_catches(self):
+        engine = self.engine
+        release = gate("gate.unsafe")
+        wf = engine.enqueue("unsafe_hold", inputs={"gateName": "gate.unsafe"})
+        engine.runUntil(lambda: engine.sideEffects(wf, "phase:1") == 1)
+        self.atTheGate(wf)
+        assert self.command(wf, "HOLD")["code"] == "HOLD_REQUESTED"
+        release.set()
+        assert engine.runToEnd(wf) == ["ERROR"]
+        error = engine.service.getStatus(wf)["data"]["error"]
+        assert (error["type"], error["code"]) == ("HandlerFailed", "HANDLER_FAILED"), error
+        assert "valve V-12 does not close" in error["message"]
+        assert engine.sideEffects(wf) == ["phase:1", "safe:hold:R1"]  # phase 2 never ran

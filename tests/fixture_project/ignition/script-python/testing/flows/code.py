@@ -588,3 +588,31 @@ def paced(phases=6, ms=300, unit="R1"):
         done.append(phase(n))
         hold(ms)
     return done
+
+
+def valve_will_not_close(unit="R1"):
+    safe_state("hold:%s" % unit)
+    raise RuntimeError("valve V-12 does not close")
+
+
+@workflow(onHold=valve_will_not_close)
+def unsafe_hold(gateName):
+    """Its hold handler fails: the run must end in ERROR, not carry on or hold."""
+    done = [phase(1)]
+    _gate(gateName)
+    try:
+        done.append(phase(2))
+    except Exception:  # a workflow's own except must not swallow the handler's failure
+        done.append("swallowed")
+    return done
+
+
+@workflow(timeoutSeconds=1.5)
+def oversleeps():
+    sleep(30)
+    return "woke"
+
+
+@workflow
+def asks_with_unsupported_schema():
+    return prompt("Operator e-mail?", schema={"type": "string", "format": "email"})

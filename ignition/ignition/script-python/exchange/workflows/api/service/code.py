@@ -354,8 +354,8 @@ def _command(workflowId, command, reason, user, session, roles, dbName):
 
 
 @guarded
-def sendCommand(workflowId, cmd, reason=None, user=None, session=None, roles=None,
-                dbName=None):
+def sendCommand(workflowId, cmd, reason=None, dbName=None, user=None, session=None,
+                roles=None):
     """An operator command: ``cmd`` is "HOLD", "RESUME" or "STOP" (or "CANCEL").
 
     HOLD: the run pauses at its next step boundary (its hold handler runs) and releases its
@@ -372,7 +372,7 @@ def sendCommand(workflowId, cmd, reason=None, user=None, session=None, roles=Non
 
 
 @guarded
-def cancel(workflowId, reason=None, user=None, session=None, roles=None, dbName=None):
+def cancel(workflowId, reason=None, dbName=None, user=None, session=None, roles=None):
     """Cancel an active run: queued runs never start; a running one stops at its next step
     boundary (the step it is in finishes). Resumable later with ``resume``. Codes:
     CANCEL_REQUESTED, NOT_CANCELLABLE, WORKFLOW_NOT_FOUND."""
@@ -380,7 +380,7 @@ def cancel(workflowId, reason=None, user=None, session=None, roles=None, dbName=
 
 
 @guarded
-def resume(workflowId, reason=None, user=None, session=None, roles=None, dbName=None):
+def resume(workflowId, reason=None, dbName=None, user=None, session=None, roles=None):
     """Continue a run that is HELD, or that stopped without finishing: CANCELLED (by an
     operator or its timeout) or MAX_RECOVERY_ATTEMPTS_EXCEEDED. It goes back to its queue
     (with its recovery count reset and a fresh deadline) and continues after its last

@@ -13,9 +13,9 @@ from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.db import runs, steps as stepLog, tx, waits
 from exchange.workflows.engine import codec, compat, leases, settings
-from exchange.workflows.engine.errors import (CheckpointUnavailable, OwnershipLost,
-                                              WorkflowCancelled, WorkflowStopped,
-                                              WorkflowSuspended)
+from exchange.workflows.engine.errors import (CheckpointUnavailable, ControlSignal,
+                                              HandlerFailed, OwnershipLost, WorkflowCancelled,
+                                              WorkflowStopped, WorkflowSuspended)
 
 HOLD = "HOLD"
 STOP = "STOP"
@@ -97,6 +97,14 @@ def _runHandler(ctx, command):
     ctx.inHandler = True
     try:
         return handler(**handlerInputs(handler, ctx.inputs))
+    except ControlSignal:
+        raise
+    except compat.CATCHABLE as error:
+        errorType, message = compat.describeError(error)
+        failed = HandlerFailed(u"the %s handler of workflow %s failed: %s: %s"
+                               % (command.lower(), ctx.workflowId, errorType, message))
+        failed.trace = compat.formatTraceback(error)
+        raise failed
     finally:
         ctx.inHandler = False
 

@@ -30,7 +30,7 @@ STOPPED                FINISHED                         FINISHED
 """
 from __future__ import absolute_import, division, print_function
 
-from exchange.workflows.db import commands as statements, journal, tx
+from exchange.workflows.db import commands as statements, journal, runs, tx
 from exchange.workflows.engine import codec, compat, kernel, settings
 
 HOLD, RESUME, STOP, CANCEL = "HOLD", "RESUME", "STOP", "CANCEL"
@@ -126,7 +126,8 @@ def apply(dbName, workflowId, command, reason, actor):
         if tx.sqlState(error) != "23505":
             raise
         result = tx.inTransaction(dbName, lambda t: _journaled(
-            dbName, entry, False, "RESUME_CONFLICT", settings.STATUS_CANCELLED, None, t))
+            dbName, entry, False, "RESUME_CONFLICT", (runs.owner(dbName, workflowId, t) or
+                                                      (None,))[0], None, t))
     if result[0] and result[1] in ("RESUMED", "WORKFLOW_RESUMED", "STOP_REQUESTED",
                                    "HOLD_REQUESTED"):
         from exchange.workflows.engine import dispatcher
@@ -146,5 +147,6 @@ def _journaled(dbName, entry, accepted, code, status, pending, t):
 def refuse(dbName, entry, code, message, data=None):
     """Journal an action refused before it reached the database's state (no role, bad input)."""
     journal.record(dbName, dict(entry, accepted=False, outcome=code,
-                                details=codec.encode(data or {})))
+                                details=codec.encode(data or {}),
+                                executor_id=kernel.getKernel().executorId))
     return False, code, message, data or {}

@@ -16,7 +16,6 @@ from exchange.workflows.engine.errors import (InvalidArgument, NonDeterminismErr
                                               OwnershipLost, WorkflowSuspended)
 
 _DONE, _WAIT, _SUSPENDED, _COMMAND, _LOST = range(5)
-_POLL_MS = 100
 
 
 def messageChannel(workflowId, topic):
@@ -106,7 +105,7 @@ def waitFor(ctx, name, channel, wakeAtMs, look, onTimeout):
             boundary.refresh(ctx)
             raise OwnershipLost(u"workflow %s is no longer ours" % ctx.workflowId)
         else:
-            compat.sleepMs(max(1, min(value, _POLL_MS)))
+            compat.sleepMs(max(1, min(value, settings.WAIT_POLL_MS)))
 
 
 def _look(ctx, t, position, name, channel, wakeAtMs, look, onTimeout):
@@ -158,6 +157,7 @@ def sleep(seconds):
         if remaining <= settings.SHORT_WAIT_MS:
             compat.sleepMs(remaining)
             return
+        boundary.checkDeadline(ctx)  # (a replayed sleep met no boundary: its run may be late)
         outcome = tx.persistently(lambda: tx.inTransaction(
             ctx.dbName, lambda t: _suspendSleep(ctx, t, wakeAtMs)), u"durable sleep")
         if outcome == _SUSPENDED:
@@ -220,7 +220,9 @@ def send(workflowId, message, topic=None, idempotencyKey=None, dbName=None):
             idempotencyKey or u"%s:%d" % (ctx.workflowId, position), ctx.workflowId, t))
         dbName = ctx.dbName
     else:
-        sender = ctx.workflowId if ctx is not None else None
+        sender = None
+        if ctx is not None:  # inside a step: the run's connection, not recorded
+            sender, dbName = ctx.workflowId, dbName or ctx.dbName
         result = tx.inTransaction(dbName, lambda t: deliver(dbName, workflowId, topic, bodyJson,
                                                              idempotencyKey, sender, t))
     if result.get("woken"):

@@ -96,6 +96,12 @@ class WorkflowSuspended(ControlSignal):
     code = "WORKFLOW_SUSPENDED"
 
 
+class HandlerFailed(ControlSignal):
+    """A hold or stop handler raised: the equipment may not be in a safe state, so the run
+    ends in ERROR (a control signal, so the workflow's own ``except`` cannot carry on)."""
+    code = "HANDLER_FAILED"
+
+
 class WorkflowStopped(ControlSignal):
     """An operator's STOP was applied at a step boundary and the stop handler ran: the run
     ends STOPPED with the handler's result (``outputJson``)."""

@@ -11,8 +11,8 @@ from __future__ import absolute_import, division, print_function
 from exchange.workflows.db import runs, steps as stepLog, tx
 from exchange.workflows.engine import codec, compat, context, faults, runtime, settings, \
     steps
-from exchange.workflows.engine.errors import ControlSignal, NonDeterminismError, \
-    WorkflowCancelled, WorkflowStopped, WorkflowSuspended
+from exchange.workflows.engine.errors import ControlSignal, HandlerFailed, \
+    NonDeterminismError, WorkflowCancelled, WorkflowStopped, WorkflowSuspended
 
 def _logger():
     import system
@@ -75,6 +75,8 @@ def _runBody(ctx, inputsJson):
     except WorkflowCancelled:
         _letGo(ctx)
         return None
+    except HandlerFailed as error:
+        return _error("HandlerFailed", compat.toText(error.args[0]), error.trace, error.code)
     except NonDeterminismError as error:
         return _error("NonDeterminismError", compat.toText(error.args[0]),
                       compat.formatTraceback(error), error.code)
@@ -126,7 +128,8 @@ def _finish(ctx, status, outputJson, errorJson):
 
 def _letGo(ctx):
     """This thread is done with a cancelled run (resume waits for it: never two threads in
-    one step); a failure only delays a resume until this executor's lease ends."""
+    one step). If this write fails, resume answers STILL_RUNNING until this executor is
+    gone (stopped, or its lease lapsed)."""
     try:
         tx.retrying(lambda: runs.letGo(ctx.dbName, ctx.workflowId, ctx.executorId, ctx.attempt))
     except compat.CATCHABLE as error:

@@ -38,6 +38,11 @@ def check(schema, path=u"schema"):
         except (re.error, TypeError):
             raise InvalidArgument(u"%s: invalid pattern %r" % (path, schema["pattern"]),
                                   "INVALID_SCHEMA")
+    if schema.get("additionalProperties", False) not in (True, False):
+        raise InvalidArgument(u"%s: additionalProperties may only be true or false" % path,
+                              "INVALID_SCHEMA")
+    if "items" in schema and not isinstance(schema["items"], dict):
+        raise InvalidArgument(u"%s: items must be one schema (a dict)" % path, "INVALID_SCHEMA")
     for name, sub in (schema.get("properties") or {}).items():
         check(sub, u"%s.properties.%s" % (path, name))
     if isinstance(schema.get("items"), dict):

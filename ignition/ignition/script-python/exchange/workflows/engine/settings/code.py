@@ -60,7 +60,7 @@ RECOVERY_BATCH = 500
 # run becomes WAITING and is woken by whoever brings what it waits for, or by dispatch at
 # its wake time. Shorter waits poll on the thread (every WAIT_POLL_MS).
 SHORT_WAIT_MS = 1000
-WAIT_POLL_MS = 50
+WAIT_POLL_MS = 100
 # A step boundary reached longer than this after the run last read its state (a checkpoint
 # answers it) reads it again first, so a command or a cancel sent while the workflow body
 # ran between two steps takes effect at that boundary. Back-to-back steps pay nothing.
