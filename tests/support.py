@@ -143,6 +143,18 @@ class Engine(object):
             return predicate()
         return waitFor(tick, timeoutSeconds, 0.005, message)
 
+    def waitsAtGate(self, workflowId, steps=1):
+        """Wait until the run recorded ``steps`` steps and has waited at its gate (a test
+        gate in its body) for longer than the state freshness window, so its next step
+        boundary reads the run's state: a command sent now is applied there, not one step
+        later."""
+        from exchange.workflows.engine import settings
+        waitFor(lambda: self.gw.sql(
+            "SELECT count(*) = ? AND workflows.now_ms() - max(completed_at_ms) > ? "
+            "FROM workflows.step_outputs WHERE workflow_id = ?", steps,
+            3 * settings.STATE_FRESH_MS, workflowId)[0][0], 10, 0.005,
+            "%s waits at its gate" % workflowId)
+
     def runToEnd(self, *workflowIds):
         """Dispatch until every run is terminal; their statuses."""
         def done():

@@ -138,7 +138,7 @@ class DurableWaitsTest(EngineCase):
         assert finished >= wakeAt
         assert engine.sideEffects(wf) == ["phase:1", "phase:2"]
         names = [s["name"] for s in engine.service.listSteps(wf)["data"]["steps"]]
-        assert names == ["phase", "<sleep>", "phase"]
+        assert names == ["phase", "<sleep>", "<sleep.done>", "phase"]
 
     def test_200_runs_waiting_on_prompts_and_sleeps_leave_4_threads_free_for_other_work(self):
         engine = self.engine
@@ -180,3 +180,64 @@ class DurableWaitsTest(EngineCase):
         error = engine.service.getStatus(wf)["data"]["error"]
         assert (error["code"], "format" in error["message"]) == ("INVALID_SCHEMA", True), error
         assert self.prompts().listPrompts(workflowId=wf)["data"]["count"] == 0
+
+    def test_commands_reach_a_sleeping_run_and_every_hold_runs_its_handler(self):
+        engine = self.engine
+        wf = engine.enqueue("long_rest", inputs={"seconds": 600})
+        self.waiting(wf)
+        command = engine.service.sendCommand
+        assert command(wf, "HOLD")["code"] == "HOLD_REQUESTED"  # woken to apply it
+        engine.runUntil(lambda: engine.status(wf) == "HELD")
+        assert command(wf, "RESUME")["code"] == "RESUMED"
+        self.waiting(wf)  # back to its sleep: 600 s were not over
+        assert command(wf, "STOP")["code"] == "STOP_REQUESTED"
+        assert engine.runToEnd(wf) == ["STOPPED"]
+        assert engine.sideEffects(wf) == ["phase:1", "safe:hold:R1", "safe:stop:R1"]
+        names = [s["name"] for s in engine.service.listSteps(wf)["data"]["steps"]]
+        assert names == ["phase", "<sleep>", "<hold>", "safe_state", "<stop>", "safe_state"]
+
+    def test_a_second_hold_after_a_resumed_one_runs_the_hold_handler_again(self):
+        engine = self.engine
+        from test_guards_and_limits import gate
+        release = gate("gate.twice")
+        wf = engine.enqueue("holds_twice", inputs={"gateName": "gate.twice"})
+        engine.runUntil(lambda: engine.sideEffects(wf, "phase:1") == 1)
+        engine.waitsAtGate(wf)
+        assert engine.service.sendCommand(wf, "HOLD")["ok"]
+        release.set()
+        engine.runUntil(lambda: engine.status(wf) == "HELD")
+        assert engine.service.sendCommand(wf, "RESUME")["ok"]
+        self.waiting(wf)  # in recv, after phase 2
+        assert engine.service.sendCommand(wf, "HOLD")["code"] == "HOLD_REQUESTED"
+        engine.runUntil(lambda: engine.status(wf) == "HELD")
+        assert engine.sideEffects(wf).count("safe:hold:R1") == 2
+        assert engine.service.sendCommand(wf, "RESUME")["ok"]
+        import exchange.workflows.api.messages as messages
+        self.waiting(wf)
+        assert messages.send(wf, "go!", topic="go")["ok"]
+        assert engine.runToEnd(wf) == ["SUCCESS"]
+        assert engine.sideEffects(wf) == ["phase:1", "safe:hold:R1", "phase:2",
+                                          "safe:hold:R1", "phase:3"]
+
+    def test_a_finally_block_does_not_run_a_step_when_the_wait_only_suspends_the_run(self):
+        engine = self.engine
+        wf = engine.enqueue("tidy_waiter")
+        self.waiting(wf)
+        assert engine.sideEffects(wf) == []
+        import exchange.workflows.api.messages as messages
+        assert messages.send(wf, "done", topic="x")["ok"]
+        assert engine.runToEnd(wf) == ["SUCCESS"]
+        assert engine.sideEffects(wf) == ["safe:finally"]
+
+    def test_a_refused_send_is_recorded_so_a_replay_takes_the_same_branch(self):
+        engine = self.engine
+        wf = engine.enqueue("sends_to_missing", inputs={"target": "late-target"})
+        self.waiting(wf)  # asleep after the refused send
+        target = engine.enqueue("mailbox", inputs={"count": 1, "timeoutSeconds": 5},
+                                workflowId="late-target")
+        assert engine.runToEnd(wf, target) == ["SUCCESS", "SUCCESS"]
+        assert engine.service.getResult(wf, 0)["data"]["output"] is False
+        assert engine.service.getResult(target, 0)["data"]["output"] == [None]
+        steps = engine.service.listSteps(wf)["data"]["steps"]
+        assert (steps[0]["name"], steps[0]["status"], steps[0]["error"]["code"]) == \
+            ("<send>", "ERROR", "WORKFLOW_NOT_FOUND")

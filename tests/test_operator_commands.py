@@ -43,23 +43,13 @@ class OperatorCommandsTest(EngineCase):
         return [(e["action"], e["outcome"], e["accepted"]) for e in
                 reversed(listed["data"]["entries"])]
 
-    def atTheGate(self, wf, phases=1):
-        """Wait until the run recorded ``phases`` steps and waits at its gate for longer than
-        the state freshness window, so its next step boundary reads the run's state (a
-        command sent now is applied there, not one step later)."""
-        from exchange.workflows.engine import settings
-        waitFor(lambda: self.gw.sql(
-            "SELECT count(*) = ? AND workflows.now_ms() - max(completed_at_ms) > ? "
-            "FROM workflows.step_outputs WHERE workflow_id = ?", phases,
-            3 * settings.STATE_FRESH_MS, wf)[0][0], 10, 0.005, "the run waits at its gate")
-
     def startAtTheGate(self, gateName, **inputs):
         """A supervised run waiting at its gate after phase 1; (workflowId, its gate)."""
         release = gate(gateName)
         inputs["gateName"] = gateName
         wf = self.engine.enqueue("supervised", inputs=inputs)
         self.engine.runUntil(lambda: self.engine.sideEffects(wf, "phase:1") == 1)
-        self.atTheGate(wf)
+        self.engine.waitsAtGate(wf)
         return wf, release
 
     def command(self, wf, cmd, **kwargs):
@@ -194,7 +184,7 @@ class OperatorCommandsTest(EngineCase):
         release = gate("gate.unsafe")
         wf = engine.enqueue("unsafe_hold", inputs={"gateName": "gate.unsafe"})
         engine.runUntil(lambda: engine.sideEffects(wf, "phase:1") == 1)
-        self.atTheGate(wf)
+        self.engine.waitsAtGate(wf)
         assert self.command(wf, "HOLD")["code"] == "HOLD_REQUESTED"
         release.set()
         assert engine.runToEnd(wf) == ["ERROR"]

@@ -616,3 +616,40 @@ def oversleeps():
 @workflow
 def asks_with_unsupported_schema():
     return prompt("Operator e-mail?", schema={"type": "string", "format": "email"})
+
+
+@workflow(onHold=bring_to_hold, onStop=bring_to_stop)
+def long_rest(seconds=600):
+    phase(1)
+    sleep(seconds)
+    phase(2)
+    return "rested"
+
+
+@workflow(onHold=bring_to_hold)
+def holds_twice(gateName):
+    phase(1)
+    _gate(gateName)  # the first HOLD lands at the boundary after this
+    phase(2)
+    got = recv("go", 30)  # the second one while the run waits here
+    phase(3)
+    return got
+
+
+@workflow
+def tidy_waiter():
+    try:
+        return recv("x", 30)
+    finally:  # must run once, when the run really ends; not when the wait suspends it
+        safe_state("finally")
+
+
+@workflow
+def sends_to_missing(target):
+    try:
+        send(target, "hello")
+        sent = True
+    except Exception:  # the refusal is recorded: a replay takes this branch again
+        sent = False
+    sleep(1.5)
+    return sent

@@ -6,8 +6,8 @@ from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.api import envelope
 from exchange.workflows.api.envelope import guarded
-from exchange.workflows.db import executors, journal, schema
-from exchange.workflows.engine import actors, codec, compat, kernel, leases, memoryqueue, \
+from exchange.workflows.db import executors, schema
+from exchange.workflows.engine import actors, compat, kernel, leases, memoryqueue, \
     platform, runtime, settings, validate
 from exchange.workflows.engine.errors import InvalidArgument, NotAuthorized
 from exchange.workflows.maintenance import retention, switch
@@ -230,9 +230,9 @@ def _admin(user, session, roles, dbName, action):
     try:
         actors.authorize(actor, "admin")
     except NotAuthorized as refused:
-        journal.record(settings.databaseName(dbName), {
-            "actor": actor.name, "action": action, "accepted": False, "outcome": refused.code,
-            "details": codec.encode(refused.data), "executor_id": kernel.getKernel().executorId})
+        from exchange.workflows.engine import commands
+        commands.refuse(settings.databaseName(dbName), {"actor": actor.name, "action": action},
+                        refused.code, refused.args[0], refused.data)
         raise
     return actor
 
@@ -289,7 +289,7 @@ def getMaintenanceStatus(dbName=None):
 @guarded
 def swapIfDrained(user=None, session=None, roles=None, dbName=None):
     """The deployment cutover: replace this executor's worker pool and bump its generation,
-    only while maintenance is on and this executor runs nothing. Codes SWAPPED,
+    only while maintenance is on for every queue and this executor runs nothing. Codes SWAPPED,
     NOT_DRAINED (data: what still runs), MAINTENANCE_REQUIRED."""
     dbName = settings.databaseName(dbName)
     actor = _admin(user, session, roles, dbName, "SWAP")

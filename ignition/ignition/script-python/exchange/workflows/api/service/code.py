@@ -366,8 +366,13 @@ def sendCommand(workflowId, cmd, reason=None, dbName=None, user=None, session=No
     its actor: the Perspective ``session``'s user, else ``user``."""
     command = cmd.strip().upper() if isinstance(cmd, compat.string_types) else cmd
     if command not in commands.COMMANDS + (commands.CANCEL,):
-        raise InvalidArgument(u"cmd must be one of HOLD, RESUME, STOP, CANCEL, not %r" % (cmd,),
-                              "UNKNOWN_COMMAND")
+        message = u"cmd must be one of HOLD, RESUME, STOP, CANCEL, not %r" % (cmd,)
+        actor = actors.resolve(user, session, roles)
+        commands.refuse(dbName, {"actor": actor.name, "action": compat.toText(cmd)[:200],
+                                 "workflow_id": workflowId if isinstance(
+                                     workflowId, compat.string_types) else None,
+                                 "reason": reason}, "UNKNOWN_COMMAND", message)
+        raise InvalidArgument(message, "UNKNOWN_COMMAND")
     return _command(workflowId, command, reason, user, session, roles, dbName)
 
 

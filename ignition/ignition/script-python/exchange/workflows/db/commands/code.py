@@ -56,7 +56,7 @@ _TRANSITIONS = {
     "resumeTerminal": """UPDATE {schema}.workflow_runs r
    SET status = 'ENQUEUED', recovery_attempts = 0, executor_id = NULL, partition_slot = NULL,
        claimed_at_ms = NULL, deadline_ms = NULL, error = NULL, completed_at_ms = NULL,
-       updated_at_ms = {schema}.now_ms()
+       pending_command = NULL, updated_at_ms = {schema}.now_ms()
  WHERE r.workflow_id = ? AND r.status = ?
    AND (r.status <> 'CANCELLED' OR r.executor_id IS NULL OR NOT EXISTS (
         SELECT 1 FROM {schema}.executors e

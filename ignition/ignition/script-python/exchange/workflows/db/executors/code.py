@@ -24,6 +24,7 @@ _RECOVERY_SET = """
     status = CASE WHEN %(x)s THEN 'MAX_RECOVERY_ATTEMPTS_EXCEEDED' ELSE 'ENQUEUED' END,
     recovery_attempts = r.recovery_attempts + 1,
     executor_id = CASE WHEN %(x)s THEN r.executor_id END,
+    pending_command = CASE WHEN %(x)s THEN NULL ELSE r.pending_command END,
     partition_slot = NULL, claimed_at_ms = NULL,
     error = CASE WHEN %(x)s THEN jsonb_build_object(
         'type', 'MaxRecoveryAttemptsExceeded',

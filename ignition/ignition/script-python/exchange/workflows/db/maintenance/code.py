@@ -16,11 +16,15 @@ _EXIT_ONE = "DELETE FROM {schema}.maintenance WHERE scope = ?"
 
 _LIST = "SELECT scope, mode, reason, actor, since_ms FROM {schema}.maintenance ORDER BY scope"
 
-# Cancel mode: every active run in scope ends CANCELLED; counted by the status it had.
+# Cancel mode: every active run in scope ends CANCELLED; counted by the status it had. The
+# rows are locked first (in workflow id order), so a run changing state meanwhile (a claim,
+# a suspend, a wake) is cancelled in the state it reached, not skipped.
 _CANCEL_SCOPE = """WITH picked AS (
     SELECT workflow_id, status AS was FROM {schema}.workflow_runs
      WHERE status IN ('DELAYED', 'ENQUEUED', 'PENDING', 'RUNNING', 'WAITING', 'HELD')
-       AND (CAST(? AS text) = '' OR queue_name = ?)),
+       AND (CAST(? AS text) = '' OR queue_name = ?)
+     ORDER BY workflow_id
+       FOR UPDATE),
 cancelled AS (
     UPDATE {schema}.workflow_runs r
        SET status = 'CANCELLED', error = CAST(? AS jsonb), pending_command = NULL,
@@ -30,6 +34,8 @@ cancelled AS (
      WHERE r.workflow_id = picked.workflow_id AND r.status = picked.was
     RETURNING picked.was)
 SELECT was, count(*) FROM cancelled GROUP BY was"""
+
+_SCOPE_ALL = "SELECT count(*) FROM {schema}.maintenance WHERE scope = ''"
 
 # Per live executor: what it runs right now (by the database's word) and what it reported.
 _IN_FLIGHT = """SELECT e.executor_id, e.executor_name, e.generation, e.in_flight,
@@ -65,6 +71,11 @@ def listScopes(dbName, t=None):
     """The maintenance rows as dicts keyed by MAINTENANCE_COLUMNS."""
     return [dict(zip(MAINTENANCE_COLUMNS, row))
             for row in tx.query(dbName, sql.bind(_LIST, dbName), [], t)]
+
+
+def coversEveryQueue(dbName):
+    """Whether maintenance is on for every queue (not only for some)."""
+    return int(tx.scalar(dbName, sql.bind(_SCOPE_ALL, dbName))) > 0
 
 
 def cancelScope(dbName, scope, errorJson, t):

@@ -14,16 +14,20 @@ from exchange.workflows.db import sql, tx
 STEP_COLUMNS = ("step_position", "step_name", "status", "output", "error", "attempts",
                 "executor_id", "run_attempt", "started_at_ms", "completed_at_ms")
 
-_RECORD = """INSERT INTO {schema}.step_outputs
+# (the run's pending command is read from the row version the lock returns: a command
+# committed while the checkpoint waited for the lock is in the answer)
+_RECORD = """WITH own AS (
+    SELECT pending_command FROM {schema}.workflow_runs
+     WHERE workflow_id = ? AND status = 'RUNNING' AND executor_id = ? AND attempts = ?
+       FOR SHARE)
+INSERT INTO {schema}.step_outputs
     (workflow_id, step_position, step_name, status, output, error, attempts, executor_id,
      run_attempt, started_at_ms, completed_at_ms)
 SELECT ?, ?, ?, ?, CAST(? AS json), CAST(? AS json), ?, ?, ?, CAST(? AS bigint),
        CAST(? AS bigint)
- WHERE EXISTS (SELECT 1 FROM {schema}.workflow_runs
-                WHERE workflow_id = ? AND status = 'RUNNING' AND executor_id = ? AND attempts = ?
-                  FOR SHARE)
+  FROM own
 ON CONFLICT (workflow_id, step_position) DO NOTHING
-RETURNING (SELECT pending_command FROM {schema}.workflow_runs WHERE workflow_id = ?)"""
+RETURNING (SELECT pending_command FROM own)"""
 
 _AT = """SELECT step_name, executor_id, run_attempt FROM {schema}.step_outputs
  WHERE workflow_id = ? AND step_position = ?"""
@@ -54,9 +58,9 @@ def record(dbName, workflowId, executorId, attempt, position, name, status, outp
     """Write one step's outcome if the run is still ours (a Recorded: true when a row was
     inserted, with the run's pending command)."""
     rows = tx.query(dbName, sql.bind(_RECORD, dbName),
-                    [workflowId, position, name, status, outputJson, errorJson, attempts,
-                     executorId, attempt, startedMs, completedMs, workflowId, executorId,
-                     attempt, workflowId], t)
+                    [workflowId, executorId, attempt, workflowId, position, name, status,
+                     outputJson, errorJson, attempts, executorId, attempt, startedMs,
+                     completedMs], t)
     return Recorded(bool(rows), rows[0][0] if rows else None)
 
 

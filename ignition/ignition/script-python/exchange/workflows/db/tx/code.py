@@ -62,7 +62,10 @@ def inTransaction(dbName, work, isolationLevel=None, timeoutMs=None):
         result = work(tx)
         system.db.commitTransaction(tx)
         return result
-    except compat.CATCHABLE:
+    except BaseException:  # (a control signal too: nothing of this transaction may land)
+        _quietly(system.db.rollbackTransaction, tx)
+        raise
+    except compat.JavaThrowable:  # pragma: no cover - Jython only
         _quietly(system.db.rollbackTransaction, tx)
         raise
     finally:

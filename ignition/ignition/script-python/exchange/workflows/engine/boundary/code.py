@@ -23,6 +23,19 @@ MARKERS = {"<hold>": HOLD, "<stop>": STOP}
 _MARKER_OF = {HOLD: "<hold>", STOP: "<stop>"}
 
 
+def closing(ctx, work):
+    """Run one durable operation of the workflow body. Once the engine stopped the body (a
+    suspend, a stop, a cancel, a lost ownership...), no later operation runs: a user's
+    ``finally`` or ``with`` block that calls a step after it gets the same signal again."""
+    if ctx.closed is not None:
+        raise ctx.closed
+    try:
+        return work()
+    except ControlSignal as signal:
+        ctx.closed = signal
+        raise
+
+
 def isEngineName(name):
     """Engine operations and markers are named <...>; a user step may not be."""
     return name.startswith("<")
@@ -75,8 +88,11 @@ def _afterMarker(ctx, command, replaying=False):
             outputJson = None
         raise WorkflowStopped(u"workflow %s stopped by an operator" % ctx.workflowId,
                               outputJson)
-    if replaying and ctx.command != HOLD:
-        return  # held and resumed since (or the hold was withdrawn): go on
+    if replaying and (ctx.command != HOLD or ctx.position + 1 in ctx.recorded):
+        # held and resumed since, or withdrawn (the run went on after it): go on. A HOLD
+        # pending with nothing after the handler is this one, not done (or a new one with
+        # nothing run since: the equipment is still where the handler left it)
+        return
     _hold(ctx)
 
 
@@ -154,17 +170,21 @@ class _NotOurs(Exception):
     """The fenced checkpoint of an operation matched nothing: roll its transaction back."""
 
 
-def recordAt(ctx, position, name, perform):
+def recordAt(ctx, position, name, perform, errorJson=None):
     """Run ``perform(t)`` and record its (JSON) result at ``position`` in one transaction,
     fenced by the owner: the operation happens exactly once, or not at all. Returns the
-    result (as recorded: an answer lost after commit is read back)."""
+    result (as recorded: an answer lost after commit is read back). With ``errorJson`` the
+    position records that refusal instead."""
     startedMs = compat.nowMs()
 
     def work(t):
         value = perform(t)
         outputJson, value = codec.roundTrip(value)
+        if errorJson is not None:
+            outputJson = None
         landed = stepLog.record(ctx.dbName, ctx.workflowId, ctx.executorId, ctx.attempt,
-                                position, name, settings.STATUS_SUCCESS, outputJson, None, 1,
+                                position, name, settings.STATUS_ERROR if errorJson else
+                                settings.STATUS_SUCCESS, outputJson, errorJson, 1,
                                 startedMs, compat.nowMs(), t)
         if not landed:
             raise _NotOurs()

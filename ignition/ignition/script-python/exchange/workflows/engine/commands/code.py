@@ -145,8 +145,12 @@ def _journaled(dbName, entry, accepted, code, status, pending, t):
 
 
 def refuse(dbName, entry, code, message, data=None):
-    """Journal an action refused before it reached the database's state (no role, bad input)."""
-    journal.record(dbName, dict(entry, accepted=False, outcome=code,
-                                details=codec.encode(data or {}),
-                                executor_id=kernel.getKernel().executorId))
+    """Journal an action refused before it reached the database's state (no role, bad
+    input); the refusal stands even when the journal cannot be written."""
+    try:
+        journal.record(dbName, dict(entry, accepted=False, outcome=code,
+                                    details=codec.encode(data or {}),
+                                    executor_id=kernel.getKernel().executorId))
+    except compat.CATCHABLE:
+        pass
     return False, code, message, data or {}

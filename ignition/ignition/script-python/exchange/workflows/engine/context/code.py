@@ -29,6 +29,7 @@ class WorkflowContext(object):
         self.command = None  # an operator's HOLD or STOP waiting for the next step boundary
         self.stateReadAtMs = compat.monotonicMs()  # when the database last told us ``command``
         self.inHandler = False  # running a hold or stop handler (commands wait until after)
+        self.closed = None  # the control signal that stopped the body (engine.boundary)
         self.definition = None  # the WorkflowDefinition being run (its handlers)
         self.inputs = {}  # the run's inputs (hold and stop handlers receive them too)
         self.clockOffsetMs = 0  # database clock minus this process's (from the claim)

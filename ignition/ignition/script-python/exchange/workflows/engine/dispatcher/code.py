@@ -247,7 +247,8 @@ def _giveBack(k, dbName, workflowId, attempt):
     k.inFlight.decrementAndGet()
     leases.untrackRun(k.running, dbName, workflowId, attempt)
     try:
-        tx.retrying(lambda: runs.release(dbName, workflowId, k.executorId, attempt))
+        if not tx.retrying(lambda: runs.release(dbName, workflowId, k.executorId, attempt)):
+            tx.retrying(lambda: runs.letGo(dbName, workflowId, k.executorId, attempt))
     except compat.CATCHABLE as releaseError:
         _logger().error(u"workflow %s: could not be returned to the queue: %s"
                         % (workflowId, compat.describeError(releaseError)[1]))

@@ -57,17 +57,30 @@ def _json(what, value):
 
 
 def operation(ctx, name, perform):
-    """Do ``perform(t, position)`` once at the next position (recorded with its result)."""
-    position, recorded = boundary.nextOperation(ctx)
-    if recorded is not None:
-        return _replayed(position, name, recorded)
-    return boundary.recordAt(ctx, position, name, lambda t: perform(t, position))
+    """Do ``perform(t, position)`` once at the next position (recorded with its result). A
+    refusal of the engine's (InvalidArgument: a missing destination, a closed stream) is
+    recorded too and raised again on replay, so the workflow takes the same branch."""
+    def work():
+        position, recorded = boundary.nextOperation(ctx)
+        if recorded is not None:
+            return _replayed(position, name, recorded)
+        try:
+            return boundary.recordAt(ctx, position, name, lambda t: perform(t, position))
+        except InvalidArgument as refused:
+            errorJson = codec.errorJson("InvalidArgument", compat.toText(refused.args[0]),
+                                        code=refused.code)
+            boundary.recordAt(ctx, position, name, lambda t: None, errorJson)
+            raise
+    return boundary.closing(ctx, work)
 
 
 def _replayed(position, name, recorded):
-    recordedName, _, outputJson, _ = recorded
+    recordedName, status, outputJson, errorJson = recorded
     if recordedName != name:
         raise NonDeterminismError(position, recordedName, name)
+    if status == settings.STATUS_ERROR:
+        error = codec.decode(errorJson) or {}
+        raise InvalidArgument(error.get("message"), error.get("code"))
     return codec.decode(outputJson)
 
 
@@ -79,33 +92,49 @@ def _deadline(ctx, name, timeoutMs):
         "wakeAtMs": waits.databaseNowMs(ctx.dbName, t) + timeoutMs})["wakeAtMs"]
 
 
-def waitFor(ctx, name, channel, wakeAtMs, look, onTimeout):
+class _AlreadyRecorded(Exception):
+    """An earlier try of this wait's transaction landed, its answer lost: roll this one
+    back (it may have consumed another message) and return what was recorded."""
+
+    def __init__(self, value):
+        Exception.__init__(self, u"already recorded")
+        self.value = value
+
+
+def waitFor(ctx, name, channel, wakeAtMs, look, onTimeout, pollMs=None):
     """Wait at the next position until ``look(t, position)`` finds what the run waits for,
     or ``wakeAtMs`` (database clock; None: no timeout) passes: then ``onTimeout(t)``. Either
-    result is recorded in the transaction that found it. Short waits poll; longer ones
-    suspend the run (the thread is released)."""
-    position, recorded = boundary.nextOperation(ctx)
-    if recorded is not None:
-        return _replayed(position, name, recorded)
-    while True:
-        outcome, value = tx.persistently(lambda: tx.inTransaction(
-            ctx.dbName, lambda t: _look(ctx, t, position, name, channel, wakeAtMs, look,
-                                        onTimeout)), u"durable wait")
-        if outcome == _DONE:
-            return value
-        if outcome == _SUSPENDED:
-            raise WorkflowSuspended(u"workflow %s waits on %s" % (ctx.workflowId, channel))
-        if outcome == _COMMAND:
-            ctx.position -= 1  # nothing recorded there yet: the command's marker takes it
-            boundary.applyPending(ctx)
-            position, recorded = boundary.nextOperation(ctx)
-            if recorded is not None:  # pragma: no cover - a live run records nothing ahead
-                return _replayed(position, name, recorded)
-        elif outcome == _LOST:
-            boundary.refresh(ctx)
-            raise OwnershipLost(u"workflow %s is no longer ours" % ctx.workflowId)
-        else:
-            compat.sleepMs(max(1, min(value, settings.WAIT_POLL_MS)))
+    result is recorded in the transaction that found it. Short waits poll (every ``pollMs``;
+    None: sleep until the wake time); longer ones suspend the run (the thread is released).
+    A command that arrives meanwhile is applied here, at the wait's boundary."""
+    def work():
+        position, recorded = boundary.nextOperation(ctx)
+        if recorded is not None:
+            return _replayed(position, name, recorded)
+        while True:
+            try:
+                outcome, value = tx.persistently(lambda: tx.inTransaction(
+                    ctx.dbName, lambda t: _look(ctx, t, position, name, channel, wakeAtMs,
+                                                look, onTimeout)), u"durable wait")
+            except _AlreadyRecorded as landed:
+                return landed.value
+            if outcome == _DONE:
+                return value
+            if outcome == _SUSPENDED:
+                raise WorkflowSuspended(u"workflow %s waits on %s" % (ctx.workflowId,
+                                                                     channel))
+            if outcome == _COMMAND:
+                ctx.position -= 1  # nothing recorded there yet: the command's marker takes it
+                boundary.applyPending(ctx)
+                position, recorded = boundary.nextOperation(ctx)
+                if recorded is not None:  # pragma: no cover - a live run records nothing ahead
+                    return _replayed(position, name, recorded)
+            elif outcome == _LOST:
+                boundary.refresh(ctx)
+                raise OwnershipLost(u"workflow %s is no longer ours" % ctx.workflowId)
+            else:
+                compat.sleepMs(max(1, value if pollMs is None else min(value, pollMs)))
+    return boundary.closing(ctx, work)
 
 
 def _look(ctx, t, position, name, channel, wakeAtMs, look, onTimeout):
@@ -133,55 +162,30 @@ def _look(ctx, t, position, name, channel, wakeAtMs, look, onTimeout):
 
 def _recordIn(ctx, t, position, name, value):
     nowMs = compat.nowMs()
-    if not stepLog.record(ctx.dbName, ctx.workflowId, ctx.executorId, ctx.attempt, position,
-                          name, settings.STATUS_SUCCESS, codec.encode(value), None, 1, nowMs,
-                          nowMs, t):
-        raise OwnershipLost(u"workflow %s: position %d was recorded by another attempt"
-                            % (ctx.workflowId, position))
+    if stepLog.record(ctx.dbName, ctx.workflowId, ctx.executorId, ctx.attempt, position,
+                      name, settings.STATUS_SUCCESS, codec.encode(value), None, 1, nowMs,
+                      nowMs, t):
+        return
+    existing = stepLog.outputAt(ctx.dbName, ctx.workflowId, position)
+    if existing is not None and tuple(existing[:3]) == (name, ctx.executorId, ctx.attempt):
+        raise _AlreadyRecorded(codec.decode(existing[3]))
+    raise OwnershipLost(u"workflow %s: position %d was recorded by another attempt"
+                        % (ctx.workflowId, position))
 
 
 def sleep(seconds):
     """Sleep durably: the wake time is recorded first, so a recovered run sleeps only what
     is left. Longer than a second, the run releases its thread until then (dispatch wakes
-    it). Outside a workflow, or inside a step, a plain sleep."""
+    it); a command (HOLD, STOP) that arrives meanwhile is applied at once. Outside a
+    workflow, or inside a step, a plain sleep."""
     ms = _timeoutMs("seconds", seconds, 0)
     ctx = context.current()
     if ctx is None or ctx.inStep:
         compat.sleepMs(ms)
         return
     wakeAtMs = _deadline(ctx, "<sleep>", ms)
-    while True:
-        remaining = wakeAtMs - ctx.databaseNowMs()
-        if remaining <= 0:
-            return
-        if remaining <= settings.SHORT_WAIT_MS:
-            compat.sleepMs(remaining)
-            return
-        boundary.checkDeadline(ctx)  # (a replayed sleep met no boundary: its run may be late)
-        outcome = tx.persistently(lambda: tx.inTransaction(
-            ctx.dbName, lambda t: _suspendSleep(ctx, t, wakeAtMs)), u"durable sleep")
-        if outcome == _SUSPENDED:
-            raise WorkflowSuspended(u"workflow %s sleeps" % ctx.workflowId)
-        if outcome == _COMMAND:
-            boundary.applyPending(ctx)
-        elif outcome == _LOST:
-            boundary.refresh(ctx)
-            raise OwnershipLost(u"workflow %s is no longer ours" % ctx.workflowId)
-
-
-def _suspendSleep(ctx, t, wakeAtMs):
-    own = waits.lockOwn(ctx.dbName, ctx.workflowId, ctx.executorId, ctx.attempt, t)
-    if own is None:
-        return _LOST
-    command, nowMs = own
-    boundary.noteState(ctx, command)
-    if ctx.command and not ctx.inHandler:
-        return _COMMAND
-    if nowMs >= wakeAtMs - settings.SHORT_WAIT_MS:
-        return _DONE  # (the loop sleeps the rest on the thread)
-    waits.suspend(ctx.dbName, ctx.workflowId, ctx.executorId, ctx.attempt,
-                  u"sleep:%s" % ctx.workflowId, wakeAtMs, t)
-    return _SUSPENDED
+    waitFor(ctx, "<sleep.done>", u"sleep:%s" % ctx.workflowId, wakeAtMs,
+            lambda t, position: (False, None), lambda t: True)
 
 
 def _topic(topic):
@@ -205,6 +209,16 @@ def deliver(dbName, workflowId, topic, bodyJson, idempotencyKey, sender, t):
             "destinationStatus": state[0], "woken": woken}
 
 
+def _senderKey(workflowId, position):
+    """The idempotency key of a send from a workflow: its run and position (hashed when a
+    long workflow id would make it longer than a key may be)."""
+    key = u"%s:%d" % (workflowId, position)
+    if len(key) <= validate.MAX_NAME_LENGTH:
+        return key
+    import hashlib
+    return u"sha1:%s:%d" % (hashlib.sha1(workflowId.encode("utf-8")).hexdigest(), position)
+
+
 def send(workflowId, message, topic=None, idempotencyKey=None, dbName=None):
     """Send ``message`` (JSON) to run ``workflowId`` on ``topic``. From a workflow the send is
     recorded, so a recovered sender never sends twice; elsewhere ``idempotencyKey`` makes a
@@ -217,7 +231,7 @@ def send(workflowId, message, topic=None, idempotencyKey=None, dbName=None):
     if ctx is not None and not ctx.inStep:
         result = operation(ctx, "<send>", lambda t, position: deliver(
             ctx.dbName, workflowId, topic, bodyJson,
-            idempotencyKey or u"%s:%d" % (ctx.workflowId, position), ctx.workflowId, t))
+            idempotencyKey or _senderKey(ctx.workflowId, position), ctx.workflowId, t))
         dbName = ctx.dbName
     else:
         sender = None

@@ -14,6 +14,9 @@ from exchange.workflows.engine import codec, compat, context, faults, runtime, s
 from exchange.workflows.engine.errors import ControlSignal, HandlerFailed, \
     NonDeterminismError, WorkflowCancelled, WorkflowStopped, WorkflowSuspended
 
+_SUSPENDED = "suspended"
+
+
 def _logger():
     import system
     return system.util.getLogger("exchange.workflows.runner")
@@ -35,6 +38,8 @@ def execute(dbName, executorId, claimed, leaseEpoch):
                                    u"step log read")
         except compat.CATCHABLE as error:
             _abandon(workflowId, u"its step log could not be read", error)
+            _letGo(context.WorkflowContext(dbName, workflowId, workflowName, executorId,
+                                           attempt, {}))
             return None
         recorded = dict((row["step_position"], (row["step_name"], row["status"],
                                                 row["output"], row["error"])) for row in rows)
@@ -44,7 +49,10 @@ def execute(dbName, executorId, claimed, leaseEpoch):
     ctx.command = command
     ctx.clockOffsetMs = clockOffsetMs
     outcome = _runBody(ctx, inputsJson)
-    if outcome is None:
+    if outcome is _SUSPENDED:
+        return None
+    if outcome is None:  # left to others: if it was cancelled, a resume may go on now
+        _letGo(ctx)
         return None
     status = _finish(ctx, *outcome)
     if status is None:
@@ -68,12 +76,11 @@ def _runBody(ctx, inputsJson):
     try:
         result = definition.function(**ctx.inputs)
     except WorkflowSuspended:
-        return None  # waiting or held: the thread is free, the run is claimable when woken
+        return _SUSPENDED  # waiting or held: the thread is free, claimable when woken
     except WorkflowStopped as stopped:
         return settings.STATUS_STOPPED, stopped.outputJson, codec.errorJson(
             "Stopped", u"stopped by an operator; the stop handler ran")
     except WorkflowCancelled:
-        _letGo(ctx)
         return None
     except HandlerFailed as error:
         return _error("HandlerFailed", compat.toText(error.args[0]), error.trace, error.code)

@@ -220,8 +220,10 @@ def checkCancelled():
     ctx = context.current()
     if ctx is None:
         return
-    boundary.checkDeadline(ctx)
-    boundary.refresh(ctx)
+    def check():
+        boundary.checkDeadline(ctx)
+        boundary.refresh(ctx)
+    boundary.closing(ctx, check)
 
 
 def _durable(name):

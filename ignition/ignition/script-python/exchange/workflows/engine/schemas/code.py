@@ -28,6 +28,7 @@ def check(schema, path=u"schema"):
     if unknown:
         raise InvalidArgument(u"%s uses unsupported keyword(s) %s" % (path, u", ".join(unknown)),
                               "INVALID_SCHEMA")
+    _checkValues(schema, path)
     types = schema.get("type")
     for one in (types if isinstance(types, list) else [types] if types is not None else []):
         if one not in _TYPES:
@@ -47,6 +48,28 @@ def check(schema, path=u"schema"):
         check(sub, u"%s.properties.%s" % (path, name))
     if isinstance(schema.get("items"), dict):
         check(schema["items"], path + u".items")
+
+
+def _checkValues(schema, path):
+    """Each keyword's value has the type JSON Schema gives it (else the check would fail
+    or, worse, check something else)."""
+    def number(v):
+        return isinstance(v, compat.integer_types + (float,)) and not isinstance(v, bool)
+
+    def count(v):
+        return isinstance(v, compat.integer_types) and not isinstance(v, bool) and v >= 0
+    rules = (("minimum", number), ("maximum", number), ("exclusiveMinimum", number),
+             ("exclusiveMaximum", number), ("minLength", count), ("maxLength", count),
+             ("minItems", count), ("maxItems", count),
+             ("pattern", lambda v: isinstance(v, compat.string_types)),
+             ("enum", lambda v: isinstance(v, (list, tuple))),
+             ("required", lambda v: isinstance(v, (list, tuple)) and
+              all(isinstance(n, compat.string_types) for n in v)),
+             ("properties", lambda v: isinstance(v, dict)))
+    for key, valid in rules:
+        if key in schema and not valid(schema[key]):
+            raise InvalidArgument(u"%s: %s has the wrong type (%r)" % (path, key, schema[key]),
+                                  "INVALID_SCHEMA")
 
 
 def _isType(value, kind):

@@ -21,10 +21,12 @@ def run(definition, args, kwargs):
     ctx = context.current()
     if ctx is None or ctx.inStep:
         return definition.function(*args, **kwargs)
-    position, recorded = boundary.nextOperation(ctx)
-    if recorded is not None:
-        return _replay(definition, position, recorded)
-    return _execute(ctx, definition, position, args, kwargs)
+    def work():
+        position, recorded = boundary.nextOperation(ctx)
+        if recorded is not None:
+            return _replay(definition, position, recorded)
+        return _execute(ctx, definition, position, args, kwargs)
+    return boundary.closing(ctx, work)
 
 
 # At a step boundary: end the run as CANCELLED (reason timeout) once its deadline passed.

@@ -34,7 +34,8 @@ def enter(dbName, mode, reason, queueName, actor):
                                       "MAINTENANCE_ENTERED",
                                       {"mode": mode, "cancelled": cancelled}), t)
         return cancelled
-    return {"cancelled": tx.inTransaction(dbName, work)}
+    # (a deadlock with a run's own write is retried: the switch is idempotent)
+    return {"cancelled": tx.retrying(lambda: tx.inTransaction(dbName, work))}
 
 
 def exit(dbName, queueName, reason, actor):
@@ -77,7 +78,7 @@ def swapIfDrained(dbName, actor):
                "poolActive": platform.activeCount(pool) if pool is not None else 0,
                "claimedRuns": statements.ownedBy(dbName, k.executorId),
                "generation": k.generation.get()}
-    if not statements.listScopes(dbName):
+    if not statements.coversEveryQueue(dbName):  # (a one-queue drain lets others claim)
         code = "MAINTENANCE_REQUIRED"
     elif details["inFlight"] or details["poolActive"] or details["claimedRuns"]:
         code = "NOT_DRAINED"
