@@ -101,7 +101,10 @@ def test_kill_9_mid_step_loses_nothing_and_repeats_only_the_interrupted_steps(en
         assert workflowId in owned and (workflowId, kind.replace("begin", "step")) \
             not in checkpointed, (workflowId, kind)
     assert max(begun.values()) <= 2
-    assert (reason, recoveredRuns) == ("lease expired", len(owned))
+    # a statement the victim had sent just before the kill (a claim, a checkpoint) may still
+    # commit in its backend after ``owned`` was read: the recovery counts what it took then
+    assert reason == "lease expired" and len(owned) <= recoveredRuns <= len(owned) + 4, \
+        (reason, recoveredRuns, len(owned))
     recoveryMs = recoveredAtMs - lastBeatMs
     report("kill -9", runs=len(ids), victimRuns=len(owned), lostRuns=0,
            stepsRunTwice=len(twice), stepsBegunTwice=len(begunTwice),
