@@ -18,7 +18,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from simulator import loader, pgserver, worker  # noqa: E402
 
 TEMPERATURE = "[default]Plant/Reactor1/Temperature"
-MODULES = ["demo.workflows.mixing", "demo.workflows.alarms"]
+MODULES = ["demo.workflows.mixing", "demo.workflows.alarms", "demo.workflows.changeover"]
 
 
 def onTemperatureChange(tag, tagPath, previousValue, currentValue, initialChange, missedEvents):
@@ -39,6 +39,46 @@ def pressStartButton(recipe, batchKg, unit):
                                                   "unit": unit})
     print("button  : %s -> %s" % (result["code"], result["data"].get("workflowId")))
     return result
+
+
+class Operator(object):
+    """What an operator does from the Perspective console during the changeover: hold the
+    line (a jam), resume it, then answer the prompt. Each action is journaled."""
+
+    def __init__(self, workflowId):
+        self.workflowId = workflowId
+        self.done = set()
+
+    def act(self):
+        import exchange.workflows.api.prompts as prompts
+        import exchange.workflows.api.service as service
+        status = service.getStatus(self.workflowId)["data"]
+        steps = service.listSteps(self.workflowId)["data"]["steps"]
+        if "hold" not in self.done and any(s["name"] == "purge_line" for s in steps):
+            self._say(service.sendCommand(self.workflowId, "HOLD", reason="jam at the filler",
+                                          user="operator.anna"))
+            self.done.add("hold")
+        elif "resume" not in self.done and status["status"] == "HELD":
+            self._say(service.sendCommand(self.workflowId, "RESUME", reason="jam cleared",
+                                          user="operator.anna"))
+            self.done.add("resume")
+        elif "answer" not in self.done:
+            pending = prompts.listPrompts(workflowId=self.workflowId)["data"]["prompts"]
+            if pending:
+                print(u"prompt  : %s" % pending[0]["message"])
+                self._say(prompts.respondToPrompt(pending[0]["promptId"], "yes",
+                                                  user="operator.anna",
+                                                  comment="checked both chutes"))
+                self.done.add("answer")
+
+    def _say(self, result):
+        print(u"operator: %s %s" % (result["code"], result["message"]))
+
+    def journal(self):
+        import exchange.workflows.api.journal as journal
+        for entry in reversed(journal.listJournal(workflowId=self.workflowId)["data"]["entries"]):
+            print(u"journal : %-13s %-16s by %s (%s)" % (entry["action"], entry["outcome"],
+                                                          entry["actor"], entry["reason"] or u""))
 
 
 class Progress(object):
@@ -62,7 +102,7 @@ class Progress(object):
                 self._line(run, u"step %d %-20s %s (attempts %d)"
                            % (s["position"], s["name"], mark, s["attempts"]))
             if last[0] != run["status"]:
-                extra = u""
+                extra = u" (waiting for %s)" % run["waitingFor"] if run["waitingFor"] else u""
                 if run["status"] == "SUCCESS":
                     extra = u" -> %s" % _short(run["output"])
                 elif run["status"] == "ERROR":
@@ -111,6 +151,10 @@ def _run(dsn, args):
     system.tag.simWaitForEvents(5)
     system.tag.simAddValueChangeScript(TEMPERATURE, onTemperatureChange)
 
+    import exchange.workflows.api.service as service
+    changeover = service.enqueue("changeover", inputs={"line": "Line-2", "toProduct": "P-7"})
+    print("button  : %s -> %s" % (changeover["code"], changeover["data"]["workflowId"]))
+    operator = Operator(changeover["data"]["workflowId"])
     pressStartButton("R-100", 500, "Mixer-1")
     pressStartButton("R-200", 200, "Mixer-2")
     print("tag     : %s <- 86.5" % TEMPERATURE)
@@ -121,8 +165,10 @@ def _run(dsn, args):
     executor = worker.HeadlessExecutor(args.period)
 
     def allTerminal():
+        operator.act()
         runs = progress.show()
-        return bool(runs) and all(r["status"] in ("SUCCESS", "ERROR", "CANCELLED") for r in runs)
+        return bool(runs) and all(r["status"] in ("SUCCESS", "ERROR", "CANCELLED", "STOPPED")
+                                  for r in runs)
 
     if args.forever:
         print("executor: running until Ctrl-C")
@@ -136,6 +182,7 @@ def _run(dsn, args):
     executor.run(lambda: allTerminal() or time.time() > deadline)
     print("executor: %s" % worker.shutDown(10)["message"])
     runs = progress.show()
+    operator.journal()
     failed = [r for r in runs if r["status"] != "SUCCESS"]
     print("done    : %d run(s), %d not successful" % (len(runs), len(failed)))
     return 1 if failed else 0
