@@ -19,9 +19,6 @@ _CONSUME = """UPDATE {schema}.messages
                       ORDER BY message_id LIMIT 1)
 RETURNING body::text, message_id, sender, created_at_ms"""
 
-_UNREAD = """SELECT count(*) FROM {schema}.messages
- WHERE workflow_id = ? AND consumed_at_ms IS NULL"""
-
 
 def send(dbName, workflowId, topic, bodyJson, idempotencyKey, sender, t):
     """Insert a message; its id, or None when its idempotency key was already used."""
@@ -35,8 +32,3 @@ def consume(dbName, workflowId, topic, position, t):
     (bodyJson, messageId, sender, createdAtMs) or None."""
     rows = tx.query(dbName, sql.bind(_CONSUME, dbName), [position, workflowId, topic], t)
     return tuple(rows[0]) if rows else None
-
-
-def unread(dbName, workflowId):
-    """How many messages of a run are not read yet."""
-    return int(tx.scalar(dbName, sql.bind(_UNREAD, dbName), [workflowId]))

@@ -20,9 +20,6 @@ class Actor(object):
         self.roles = list(roles or [])
         self.source = source
 
-    def asDict(self):
-        return {"actor": self.name, "roles": self.roles, "source": self.source}
-
 
 def _sessionUser(session):
     try:

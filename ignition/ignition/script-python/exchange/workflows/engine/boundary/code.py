@@ -36,11 +36,6 @@ def closing(ctx, work):
         raise
 
 
-def isEngineName(name):
-    """Engine operations and markers are named <...>; a user step may not be."""
-    return name.startswith("<")
-
-
 def nextOperation(ctx):
     """The position of the workflow's next operation and its record (None: run it now).
 
