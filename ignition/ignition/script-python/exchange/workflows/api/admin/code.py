@@ -7,9 +7,9 @@ from __future__ import absolute_import, division, print_function
 from exchange.workflows.api import envelope
 from exchange.workflows.api.envelope import guarded
 from exchange.workflows.db import executors, schema
-from exchange.workflows.engine import actors, compat, kernel, leases, memoryqueue, \
+from exchange.workflows.engine import compat, kernel, leases, memoryqueue, \
     platform, runtime, settings, validate
-from exchange.workflows.engine.errors import InvalidArgument, NotAuthorized
+from exchange.workflows.engine.errors import InvalidArgument
 from exchange.workflows.maintenance import retention, switch
 
 
@@ -226,15 +226,9 @@ def recoverNow(includeUnregistered=False, dbName=None):
 
 def _admin(user, session, roles, dbName, action):
     """The actor of an admin call, authorized (a refusal is journaled and raised)."""
-    actor = actors.resolve(user, session, roles)
-    try:
-        actors.authorize(actor, "admin")
-    except NotAuthorized as refused:
-        from exchange.workflows.engine import commands
-        commands.refuse(settings.databaseName(dbName), {"actor": actor.name, "action": action},
-                        refused.code, refused.args[0], refused.data)
-        raise
-    return actor
+    from exchange.workflows.engine import commands
+    return commands.authorizedActor(settings.databaseName(dbName), "admin", {"action": action},
+                                    user, session, roles)
 
 
 @guarded

@@ -14,7 +14,7 @@ from exchange.workflows.api.envelope import guarded
 from exchange.workflows.db import runs, steps as stepLog
 from exchange.workflows.engine import actors, codec, commands, compat, dispatcher, memoryqueue, \
     runtime, settings, validate
-from exchange.workflows.engine.errors import InvalidArgument, NotAuthorized
+from exchange.workflows.engine.errors import InvalidArgument
 
 _RUN_KEYS = {"workflow_id": "workflowId", "workflow_name": "workflowName", "status": "status",
              "queue_name": "queueName", "priority": "priority", "partition_key": "partitionKey",
@@ -337,14 +337,10 @@ def _command(workflowId, command, reason, user, session, roles, dbName):
     """Send one operator command through the matrix (engine.commands); the envelope."""
     validate.name("workflowId", workflowId)
     validate.text("reason", reason, 2000, required=False)
-    actor = actors.resolve(user, session, roles)
-    try:
-        actors.authorize(actor, "command")
-    except NotAuthorized as refused:
-        commands.refuse(dbName, {"actor": actor.name, "action": command,
-                                 "workflow_id": workflowId, "reason": reason},
-                        refused.code, refused.args[0], refused.data)
-        raise
+    actor = commands.authorizedActor(dbName, "command", {"action": command,
+                                                         "workflow_id": workflowId,
+                                                         "reason": reason},
+                                     user, session, roles)
     accepted, code, message, data = commands.apply(settings.databaseName(dbName), workflowId,
                                                    command, reason, actor)
     if accepted:

@@ -161,8 +161,42 @@ def checkDeadline(ctx):
     raise WorkflowCancelled(u"workflow %s timed out" % ctx.workflowId)
 
 
-class _NotOurs(Exception):
-    """The fenced checkpoint of an operation matched nothing: roll its transaction back."""
+class NotOurs(Exception):
+    """The fenced write of an operation matched nothing: roll its transaction back."""
+
+
+class AlreadyRecorded(Exception):
+    """An earlier try of this operation's transaction landed, its answer lost: roll this one
+    back (it may have done the operation again) and return what was recorded."""
+
+    def __init__(self, value):
+        Exception.__init__(self, u"already recorded")
+        self.value = value
+
+
+def recordIn(ctx, t, position, name, outputJson, errorJson=None, startedMs=None):
+    """Record an operation's result at ``position`` in transaction ``t``, fenced by the
+    owner. Raises AlreadyRecorded when an earlier try of ours landed there, NotOurs when
+    the run moved on or another attempt holds the position."""
+    nowMs = compat.nowMs()
+    landed = stepLog.record(ctx.dbName, ctx.workflowId, ctx.executorId, ctx.attempt,
+                            position, name, settings.STATUS_ERROR if errorJson else
+                            settings.STATUS_SUCCESS, outputJson, errorJson, 1,
+                            startedMs or nowMs, nowMs, t)
+    if landed:
+        noteState(ctx, landed.pendingCommand)
+        return
+    existing = stepLog.outputAt(ctx.dbName, ctx.workflowId, position)
+    if existing is not None and tuple(existing[:3]) == (name, ctx.executorId, ctx.attempt):
+        raise AlreadyRecorded(codec.decode(existing[3]))
+    raise NotOurs()
+
+
+def lost(ctx, position):
+    """Raise why an operation's write matched nothing (cancelled, or no longer ours)."""
+    refresh(ctx)
+    raise OwnershipLost(u"workflow %s: operation #%d was recorded by another attempt"
+                        % (ctx.workflowId, position))
 
 
 def recordAt(ctx, position, name, perform, errorJson=None):
@@ -175,24 +209,13 @@ def recordAt(ctx, position, name, perform, errorJson=None):
     def work(t):
         value = perform(t)
         outputJson, value = codec.roundTrip(value)
-        if errorJson is not None:
-            outputJson = None
-        landed = stepLog.record(ctx.dbName, ctx.workflowId, ctx.executorId, ctx.attempt,
-                                position, name, settings.STATUS_ERROR if errorJson else
-                                settings.STATUS_SUCCESS, outputJson, errorJson, 1,
-                                startedMs, compat.nowMs(), t)
-        if not landed:
-            raise _NotOurs()
-        noteState(ctx, landed.pendingCommand)
+        recordIn(ctx, t, position, name, None if errorJson else outputJson, errorJson,
+                 startedMs)
         return value
 
     try:
         return tx.persistently(lambda: tx.inTransaction(ctx.dbName, work), u"operation write")
-    except _NotOurs:
-        pass
-    existing = tx.retrying(lambda: stepLog.outputAt(ctx.dbName, ctx.workflowId, position))
-    if existing is not None and tuple(existing[:3]) == (name, ctx.executorId, ctx.attempt):
-        return codec.decode(existing[3])  # an earlier try landed, its answer lost
-    refresh(ctx)
-    raise OwnershipLost(u"workflow %s: operation #%d was recorded by another attempt"
-                        % (ctx.workflowId, position))
+    except AlreadyRecorded as landed:
+        return landed.value
+    except NotOurs:
+        lost(ctx, position)

@@ -144,6 +144,21 @@ def _journaled(dbName, entry, accepted, code, status, pending, t):
     return accepted, code, _MESSAGES[code] % entry["workflow_id"], data
 
 
+def authorizedActor(dbName, area, entry, user=None, session=None, roles=None):
+    """The actor of a call (engine.actors), authorized for ``area``; a refusal is journaled
+    (``entry``: the journal fields of the action) and raised as NotAuthorized."""
+    from exchange.workflows.engine import actors
+    from exchange.workflows.engine.errors import NotAuthorized
+    actor = actors.resolve(user, session, roles)
+    try:
+        actors.authorize(actor, area)
+    except NotAuthorized as refused:
+        refuse(dbName, dict(entry, actor=actor.name), refused.code, refused.args[0],
+               refused.data)
+        raise
+    return actor
+
+
 def refuse(dbName, entry, code, message, data=None):
     """Journal an action refused before it reached the database's state (no role, bad
     input); the refusal stands even when the journal cannot be written."""

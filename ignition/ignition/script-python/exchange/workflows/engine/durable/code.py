@@ -9,7 +9,7 @@ again (by any executor) and replays up to the wait, which now finds its answer.
 """
 from __future__ import absolute_import, division, print_function
 
-from exchange.workflows.db import events, messages, prompts, runs, steps as stepLog, streams, \
+from exchange.workflows.db import events, messages, prompts, runs, streams, \
     tx, waits
 from exchange.workflows.engine import boundary, codec, compat, context, settings, validate
 from exchange.workflows.engine.errors import (InvalidArgument, NonDeterminismError,
@@ -92,15 +92,6 @@ def _deadline(ctx, name, timeoutMs):
         "wakeAtMs": waits.databaseNowMs(ctx.dbName, t) + timeoutMs})["wakeAtMs"]
 
 
-class _AlreadyRecorded(Exception):
-    """An earlier try of this wait's transaction landed, its answer lost: roll this one
-    back (it may have consumed another message) and return what was recorded."""
-
-    def __init__(self, value):
-        Exception.__init__(self, u"already recorded")
-        self.value = value
-
-
 def waitFor(ctx, name, channel, wakeAtMs, look, onTimeout, pollMs=None):
     """Wait at the next position until ``look(t, position)`` finds what the run waits for,
     or ``wakeAtMs`` (database clock; None: no timeout) passes: then ``onTimeout(t)``. Either
@@ -116,8 +107,10 @@ def waitFor(ctx, name, channel, wakeAtMs, look, onTimeout, pollMs=None):
                 outcome, value = tx.persistently(lambda: tx.inTransaction(
                     ctx.dbName, lambda t: _look(ctx, t, position, name, channel, wakeAtMs,
                                                 look, onTimeout)), u"durable wait")
-            except _AlreadyRecorded as landed:
+            except boundary.AlreadyRecorded as landed:
                 return landed.value
+            except boundary.NotOurs:
+                boundary.lost(ctx, position)
             if outcome == _DONE:
                 return value
             if outcome == _SUSPENDED:
@@ -150,7 +143,7 @@ def _look(ctx, t, position, name, channel, wakeAtMs, look, onTimeout):
     if not found and wakeAtMs is not None and nowMs >= wakeAtMs:
         found, value = True, onTimeout(t)
     if found:
-        _recordIn(ctx, t, position, name, value)
+        boundary.recordIn(ctx, t, position, name, codec.encode(value))
         return _DONE, codec.roundTrip(value)[1]
     remaining = None if wakeAtMs is None else wakeAtMs - nowMs
     if remaining is None or remaining > settings.SHORT_WAIT_MS:
@@ -158,19 +151,6 @@ def _look(ctx, t, position, name, channel, wakeAtMs, look, onTimeout):
                       wakeAtMs, t)
         return _SUSPENDED, None
     return _WAIT, remaining
-
-
-def _recordIn(ctx, t, position, name, value):
-    nowMs = compat.nowMs()
-    if stepLog.record(ctx.dbName, ctx.workflowId, ctx.executorId, ctx.attempt, position,
-                      name, settings.STATUS_SUCCESS, codec.encode(value), None, 1, nowMs,
-                      nowMs, t):
-        return
-    existing = stepLog.outputAt(ctx.dbName, ctx.workflowId, position)
-    if existing is not None and tuple(existing[:3]) == (name, ctx.executorId, ctx.attempt):
-        raise _AlreadyRecorded(codec.decode(existing[3]))
-    raise OwnershipLost(u"workflow %s: position %d was recorded by another attempt"
-                        % (ctx.workflowId, position))
 
 
 def sleep(seconds):

@@ -29,12 +29,6 @@ def run(definition, args, kwargs):
     return boundary.closing(ctx, work)
 
 
-# At a step boundary: end the run as CANCELLED (reason timeout) once its deadline passed.
-checkDeadline = boundary.checkDeadline
-# Read the run's state; raise WorkflowCancelled/OwnershipLost if it moved on.
-stillOurs = boundary.refresh
-
-
 def _replay(definition, position, recorded):
     name, status, outputJson, errorJson = recorded
     if name != definition.name:
@@ -84,7 +78,7 @@ def _encodeOutput(definition, value):
 
 def _waitBeforeRetry(ctx, delayMs):
     """Sleep the backoff in slices, stopping early if the run was cancelled or timed out."""
-    stillOurs(ctx)
+    boundary.refresh(ctx)
     endMs = compat.monotonicMs() + delayMs
     while True:
         remaining = endMs - compat.monotonicMs()
@@ -92,9 +86,9 @@ def _waitBeforeRetry(ctx, delayMs):
             break
         compat.sleepMs(min(remaining, _BACKOFF_SLICE_MS))
         if endMs - compat.monotonicMs() > 0:
-            stillOurs(ctx)
-    checkDeadline(ctx)
-    stillOurs(ctx)
+            boundary.refresh(ctx)
+    boundary.checkDeadline(ctx)
+    boundary.refresh(ctx)
 
 
 def _attempt(ctx, definition, args, kwargs):
@@ -142,7 +136,7 @@ def _checkpoint(ctx, position, name, status, outputJson, errorJson, attempts, st
         boundary.noteState(ctx, written.pendingCommand)
     if written or (existing is not None and tuple(existing) == (name, ctx.executorId, ctx.attempt)):
         return status, errorJson  # (or an earlier try of this write landed, its answer lost)
-    stillOurs(ctx)
+    boundary.refresh(ctx)
     raise OwnershipLost(u"workflow %s: step #%d was recorded by another attempt"
                         % (ctx.workflowId, position))
 
