@@ -33,6 +33,14 @@ def engine(gw):
 
 
 @pytest.fixture
+def client(gw):
+    """Like ``engine``, but this process never ran onStartup: a client (a Script Console, a
+    Vision client, a script off the gateway) that writes requests and commands only; the
+    executor processes a test starts run the work."""
+    return support.openEngine(gw, executes=False)
+
+
+@pytest.fixture
 def ownServer():
     """A PostgreSQL server of this test alone (a test that stops, crashes or restarts it),
     whatever server the rest of the session uses; its commits survive its crash."""

@@ -43,6 +43,7 @@ SUITE = [
     "test_maintenance",
     "test_queues",
     "test_recovery",
+    "test_clients",
 ]
 
 DSN_ENV = "WORKFLOWS_TEST_DSN_DB"

@@ -210,9 +210,11 @@ class Engine(object):
             platform.shutdownPool(pool)
 
 
-def openEngine(gw):
+def openEngine(gw, executes=True):
     """A fresh system schema, the test workflows registered, and the Engine driver (stopped
-    after the test)."""
+    after the test). ``executes``: this process ran the startup script (onStartup) and runs
+    workflows; False: a client (a Script Console, a script off the gateway) that only
+    writes requests and commands."""
     gw.sql(SIDE_EFFECTS)
     import exchange.workflows.api.admin as admin
     installed = admin.installSchema()
@@ -223,6 +225,10 @@ def openEngine(gw):
            "public.side_effects")
     registered = admin.registerWorkflowModules(["testing.flows"])
     assert registered["ok"], registered
+    if executes:  # what the gateway's startup script does: this process runs workflows
+        import exchange.workflows.api.lifecycle as lifecycle
+        started = lifecycle.onStartup(installSchema=False)
+        assert started["ok"], started
     engine = Engine(gw)
     gw.addCleanup(engine.stop)
     return engine
@@ -245,8 +251,11 @@ class GatewayCase(unittest.TestCase):
 
 
 class EngineCase(GatewayCase):
-    """A test of the engine: clean schema, test workflows registered, ``self.engine``."""
+    """A test of the engine: clean schema, test workflows registered, ``self.engine``.
+    ``executes = False`` in a subclass: this process is a client (onStartup not called)."""
+
+    executes = True
 
     def setUp(self):
         GatewayCase.setUp(self)
-        self.engine = openEngine(self.gw)
+        self.engine = openEngine(self.gw, self.executes)

@@ -22,6 +22,13 @@ PERIOD_SECONDS = 0.2
 LEASE_UNDER_RESTARTS = 3.0
 
 
+@pytest.fixture
+def engine(client):
+    """This test process is a client (it never ran onStartup): it writes requests and
+    commands; the executor processes run the work."""
+    return client
+
+
 def dbNow(gw):
     return gw.sql("SELECT workflows.now_ms()")[0][0]
 
@@ -59,7 +66,6 @@ def report(title, **figures):
 
 def test_kill_9_mid_step_loses_nothing_and_repeats_only_the_interrupted_steps(engine):
     gw = engine.gw
-    engine.startOnlyOnDispatch()  # this process only enqueues
     executors = startExecutors(gw, 3, threads=4, periodSeconds=PERIOD_SECONDS,
                                leaseSeconds=LEASE_SECONDS)
     ids = [engine.enqueue("chain", inputs={"seed": i, "ms": 40}) for i in range(200)]
@@ -122,7 +128,6 @@ def test_a_killed_jython_executor_is_recovered_by_a_cpython_one(engine):
     if not which("jython"):
         pytest.skip("jython is not installed (make test installs it as root)")
     gw = engine.gw
-    engine.startOnlyOnDispatch()
     victim = Executor(gw.dsn, threads=4, periodSeconds=PERIOD_SECONDS,
                       leaseSeconds=LEASE_SECONDS, interpreter="jython")
     gw.addCleanup(victim.stop)
@@ -153,7 +158,6 @@ def test_a_killed_jython_executor_is_recovered_by_a_cpython_one(engine):
 
 def test_a_zombie_paused_past_its_lease_writes_nothing_once_ownership_moved(engine):
     gw = engine.gw
-    engine.startOnlyOnDispatch()
     zombie, peer = startExecutors(gw, 2, threads=2, periodSeconds=PERIOD_SECONDS,
                                   leaseSeconds=LEASE_SECONDS)
     ids = [engine.enqueue("chain", inputs={"seed": i, "ms": 300}) for i in range(6)]
@@ -211,7 +215,6 @@ def test_a_zombie_paused_past_its_lease_writes_nothing_once_ownership_moved(engi
 
 def test_a_poison_workflow_stops_at_its_recovery_limit_and_resume_runs_the_fix(engine):
     gw = engine.gw
-    engine.startOnlyOnDispatch()
     wf = engine.enqueue("poison")  # @workflow(maxRecoveryAttempts=2)
     name = "line-9-worker"
     restarts = []
@@ -247,7 +250,6 @@ def test_a_poison_workflow_stops_at_its_recovery_limit_and_resume_runs_the_fix(e
 
 def test_a_restarted_executor_takes_its_runs_back_at_once_not_after_its_lease(engine):
     gw = engine.gw
-    engine.startOnlyOnDispatch()
     first = Executor(gw.dsn, threads=4, periodSeconds=PERIOD_SECONDS, name="press-2",
                      leaseSeconds=60)
     gw.addCleanup(first.stop)
@@ -273,7 +275,6 @@ def test_three_postgres_restarts_under_load_lose_and_repeat_nothing(engine, ownS
     from simulator import gateway, pgserver
     import exchange.workflows.api.admin as admin
     import exchange.workflows.api.service as service
-    engine.startOnlyOnDispatch()
     name, dsn = pgserver.createDatabase(ownServer.dsn(), "wf_restart")
     gateway.addDatabase("RestartDB", dsn)
     assert admin.installSchema(dbName="RestartDB")["ok"]

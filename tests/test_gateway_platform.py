@@ -383,6 +383,8 @@ class InMemoryEnqueueTest(support.EngineCase):
 
 
 class LifecycleTest(support.EngineCase):
+    executes = False  # each test runs the startup script itself
+
     def test_startup_is_idempotent_and_shutdown_stores_queued_requests(self):
         import exchange.workflows.api.lifecycle as lifecycle
         from exchange.workflows.engine import kernel

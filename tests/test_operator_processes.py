@@ -13,6 +13,13 @@ LEASE_SECONDS = 2.0
 PERIOD_SECONDS = 0.2
 
 
+@pytest.fixture
+def engine(client):
+    """This test process is a client (it never ran onStartup): it writes requests and
+    commands; the executor processes run the work."""
+    return client
+
+
 def start(gw, **options):
     executor = Executor(gw.dsn, threads=4, periodSeconds=PERIOD_SECONDS,
                         leaseSeconds=LEASE_SECONDS, **options)
@@ -31,7 +38,6 @@ def report(title, **figures):
 
 def test_a_held_run_resumes_on_another_executor_when_its_own_died(engine):
     gw = engine.gw
-    engine.startOnlyOnDispatch()  # this process only sends commands
     first = start(gw)
     wf = engine.enqueue("paced", inputs={"phases": 6, "ms": 250, "unit": "R4"})
     waitFor(lambda: engine.sideEffects(wf, "phase:2") == 1, 30, 0.01, "two phases done")
@@ -53,13 +59,13 @@ def test_a_held_run_resumes_on_another_executor_when_its_own_died(engine):
 
 def test_a_prompt_answered_from_another_process_resumes_the_run(engine):
     gw = engine.gw
-    engine.startOnlyOnDispatch()
     executor = start(gw)
     wf = engine.enqueue("asks_operator", inputs={"question": "Lot label attached?"})
     import exchange.workflows.api.prompts as prompts
     pending = waitFor(lambda: prompts.listPrompts(workflowId=wf)["data"]["prompts"], 30, 0.01,
                       "the prompt is pending")
-    assert row(gw, wf)[0] == "WAITING"
+    # the prompt row is written before the run suspends: wait for the run to let go
+    waitFor(lambda: row(gw, wf)[:2] == ("WAITING", None), 30, 0.01, "the run waits, no owner")
     answered = prompts.respondToPrompt(pending[0]["promptId"], "yes", user="pat",
                                        comment="label L77")
     assert answered["ok"], answered
@@ -72,7 +78,6 @@ def test_a_prompt_answered_from_another_process_resumes_the_run(engine):
 @pytest.mark.parametrize("where", ["after-recv", "after-send", "mid-stream", "after-sleep"])
 def test_messages_events_streams_and_sleep_survive_a_killed_executor(engine, where):
     gw = engine.gw
-    engine.startOnlyOnDispatch()
     executors = [start(gw), start(gw)]
     peer = engine.enqueue("mailbox", inputs={"topic": "t", "timeoutSeconds": 60, "count": 1})
     chain = engine.enqueue("durable_chain", inputs={"peer": peer, "crash": where})
@@ -118,7 +123,6 @@ def test_messages_events_streams_and_sleep_survive_a_killed_executor(engine, whe
 
 def test_drain_stops_claims_on_every_executor_sharing_the_database(engine):
     gw = engine.gw
-    engine.startOnlyOnDispatch()
     executors = [start(gw), start(gw)]
     assert engine.admin.enterMaintenance("drain", reason="cutover", user="eng")["ok"]
     enteredAtMs = gw.sql("SELECT workflows.now_ms()")[0][0]

@@ -3,10 +3,19 @@ only): global concurrency, worker concurrency and the rate limit hold at every i
 partitions never run twice at once while none waits behind another's backlog."""
 from __future__ import absolute_import, division, print_function
 
+import pytest
+
 import exchange.workflows.api.queues as queues
 from executors import assertAlive, startExecutors
 from helpers import waitFor
 from test_queues import peakOverlap
+
+
+@pytest.fixture
+def engine(client):
+    """This test process is a client (it never ran onStartup): it writes requests and
+    commands; the executor processes run the work."""
+    return client
 
 
 def _runAll(engine, processes, ids, timeoutSeconds=90):
@@ -26,7 +35,6 @@ def _spans(engine):
 
 
 def test_global_and_worker_concurrency_hold_at_every_instant_across_three_executors(engine):
-    engine.startOnlyOnDispatch()  # this test process only enqueues
     assert queues.declareQueue("downloads", concurrency=3)["ok"]
     assert queues.declareQueue("scales", workerConcurrency=2)["ok"]
     processes = startExecutors(engine.gw, 3, threads=6)
@@ -46,7 +54,6 @@ def test_global_and_worker_concurrency_hold_at_every_instant_across_three_execut
 
 
 def test_rate_limit_holds_across_three_executors(engine):
-    engine.startOnlyOnDispatch()
     assert queues.declareQueue("starts", rateLimit=3, ratePeriodSeconds=1)["ok"]
     processes = startExecutors(engine.gw, 3, threads=4, periodSeconds=0.1)
     ids = [engine.enqueue("three_steps", queueName="starts") for _ in range(10)]
@@ -58,7 +65,6 @@ def test_rate_limit_holds_across_three_executors(engine):
 
 
 def test_partitions_never_overlap_and_none_waits_behind_another_backlog(engine):
-    engine.startOnlyOnDispatch()
     processes = startExecutors(engine.gw, 4, threads=4)
     # unit-0 has a long backlog enqueued first; units 1..19 have 5 runs each behind it
     ids = [engine.enqueue("occupied", inputs={"ms": 15}, queueName="units",

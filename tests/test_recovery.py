@@ -183,7 +183,8 @@ class RecoveryTest(support.EngineCase):
     def test_an_executor_whose_name_was_taken_over_claims_nothing_more(self):
         engine = self.engine
         from exchange.workflows.db import executors
-        assert engine.admin.configure(executorName="press-7")["ok"]
+        import exchange.workflows.api.lifecycle as lifecycle
+        assert lifecycle.onStartup(installSchema=False, executorName="press-7")["ok"]
         inContactForALease(engine)
         assert executors.register(engine.gw.dbName, "press-7:newer", "press-7", "elsewhere",
                                   "cpython 3", 1, 30000, 4) == (1, False)
@@ -323,7 +324,8 @@ class RecoveryTest(support.EngineCase):
         assert engine.admin.recoverNow()["ok"]
         import exchange.workflows.api.lifecycle as lifecycle
         before = claimedBy(engine, me, 1)  # claimed by the old library version's threads
-        kernel.getKernel().state.remove("trackingSince")  # what an older kernel lacks
+        for entry in ("trackingSince", "executes"):  # what an older kernel lacks
+            kernel.getKernel().state.remove(entry)
         assert lifecycle.onStartup(installSchema=False)["ok"]  # this version's first start
         upgraded = kernel.getKernel().state.get("trackingSince").get()
         waitFor(lambda: compat.monotonicMs() - upgraded > 100, 5, 0.01, "time after upgrade")

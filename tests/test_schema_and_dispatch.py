@@ -112,6 +112,8 @@ class DispatchTest(support.EngineCase):
         loader.simulateProjectSave()
         import exchange.workflows.api.service as fresh_service
         assert fresh_service is not engine.service, "the save did not create new modules"
+        import exchange.workflows.api.lifecycle as fresh_lifecycle  # the startup script again
+        assert fresh_lifecycle.onStartup(installSchema=False)["ok"]
         # the new interpreter's registry is empty; the module names kept JVM-wide bring it back
         again = fresh_service.enqueue("three_steps")
         assert again["ok"], again

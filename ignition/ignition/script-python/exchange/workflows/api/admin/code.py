@@ -218,10 +218,22 @@ def recoverNow(includeUnregistered=False, dbName=None):
     registered a lease (a gateway on a library version before leases): call it once those
     gateways are upgraded or stopped, since nothing else tells whether they still run them.
     Code RECOVERY_DONE with the counts (``unregisteredOwners``: such owners left alone)."""
+    refused = _notExecutor(u"recovery runs on the executing gateways, at their next tick")
+    if refused:
+        return refused
     counts = leases.heartbeat(dbName, force=True, includeUnregistered=bool(includeUnregistered))
     return envelope.ok("RECOVERY_DONE", u"%d run(s) recovered, %d stopped at their recovery "
                        u"limit" % (counts["recovered"] + counts["orphansRecovered"],
                                    counts["exceeded"]), counts)
+
+
+def _notExecutor(why):
+    """The NOT_AN_EXECUTOR envelope where onStartup did not make this JVM an executor (a
+    Script Console, a Vision client, a script off the gateway), else None."""
+    if kernel.getKernel().isExecutor():
+        return None
+    return envelope.fail("NOT_AN_EXECUTOR", u"this JVM runs no workflows (its startup script "
+                         u"did not call onStartup here): %s" % why, {})
 
 
 def _admin(user, session, roles, dbName, action):
@@ -285,6 +297,9 @@ def swapIfDrained(user=None, session=None, roles=None, dbName=None):
     """The deployment cutover: replace this executor's worker pool and bump its generation,
     only while maintenance is on for every queue and this executor runs nothing. Codes SWAPPED,
     NOT_DRAINED (data: what still runs), MAINTENANCE_REQUIRED."""
+    refused = _notExecutor(u"it has no worker pool to swap")
+    if refused:
+        return refused
     dbName = settings.databaseName(dbName)
     actor = _admin(user, session, roles, dbName, "SWAP")
     swapped, code, details = switch.swapIfDrained(dbName, actor)

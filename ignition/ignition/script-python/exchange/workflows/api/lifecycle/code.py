@@ -13,6 +13,7 @@ from exchange.workflows.api import admin, envelope
 from exchange.workflows.api.envelope import guarded
 from exchange.workflows.engine import compat, kernel, leases, memoryqueue, platform, \
     settings, validate
+from exchange.workflows.engine.errors import InvalidArgument
 
 SHUTDOWN_FLUSH_PASSES = 20  # up to 100,000 queued requests written before a stop
 
@@ -23,7 +24,8 @@ def _logger():
 
 
 @guarded
-def onStartup(workflowModules=None, installSchema=True, dbName=None, executorName=None):
+def onStartup(workflowModules=None, installSchema=True, dbName=None, executorName=None,
+              runWorkflows=True):
     """Make this gateway an executor: install or upgrade the system schema (idempotent,
     serialised between gateways), register the workflow modules, create the worker pool
     once per JVM, and register the executor (its lease), which recovers at once the runs an
@@ -31,14 +33,22 @@ def onStartup(workflowModules=None, installSchema=True, dbName=None, executorNam
     name; a restarted gateway picks up its own runs without waiting for their lease). Call it
     from the startup script; it never raises.
 
+    Only a JVM whose startup script called this claims work, registers an executor and runs
+    workflow bodies. ``runWorkflows=False`` keeps a gateway a client (it serves sessions,
+    enqueues and sends commands; other gateways run the work): nothing is registered.
+
     ``workflowModules`` names the script modules that define workflows, e.g.
-    ``["plant.batch.workflows"]``. Code STARTED; data tells whether this is the first start
-    in this JVM (``firstStart``) or a restart of the scripts by a project save.
+    ``["plant.batch.workflows"]``. Code STARTED (or CLIENT_STARTED); data tells whether this
+    is the first start in this JVM (``firstStart``) or a restart of the scripts by a project
+    save.
     """
     validate.name("executorName", executorName, required=False)  # before anything is done
+    if not isinstance(runWorkflows, bool):
+        raise InvalidArgument(u"runWorkflows must be True or False")
     k = kernel.getKernel()
     firstStart = k.state.putIfAbsent("started", True) is None
-    k.becomeCurrentInterpreter()  # from now on only this interpreter's code starts new work
+    # from now on only this interpreter's code starts new work (none, as a client)
+    k.becomeCurrentInterpreter(executes=runWorkflows)
     problems = {}
     if executorName is not None:
         settings.setExecutorName(executorName)
@@ -50,6 +60,8 @@ def onStartup(workflowModules=None, installSchema=True, dbName=None, executorNam
         registered = admin.registerWorkflowModules(workflowModules)
         if not registered["ok"]:
             problems["modules"] = registered["message"]
+    if not runWorkflows:
+        return _clientStarted(k, firstStart, problems, dbName)
     recovery = {}
     try:
         recovery = leases.register(dbName)
@@ -63,18 +75,31 @@ def onStartup(workflowModules=None, installSchema=True, dbName=None, executorNam
             "firstStart": firstStart, "inFlight": k.inFlight.get(),
             "poolThreads": platform.poolSize(pool), "problems": problems,
             "database": settings.databaseName(dbName),
-            "executorName": leases.executorName(),
+            "executorName": leases.executorName(), "runsWorkflows": True,
             "recovered": recovery.get("recovered", 0) + recovery.get("orphansRecovered", 0),
             "exceeded": recovery.get("exceeded", 0),
             "superseded": recovery.get("superseded", 0)}
     message = u"executor %s %s (generation %d, %d run(s) in flight)" % (
         k.executorId, u"started" if firstStart else u"restarted its scripts",
         data["generation"], data["inFlight"])
+    return _started("STARTED", message, data, problems)
+
+
+def _clientStarted(k, firstStart, problems, dbName):
+    data = {"executorId": None, "firstStart": firstStart, "problems": problems,
+            "database": settings.databaseName(dbName), "runsWorkflows": False,
+            "inFlight": k.inFlight.get()}
+    return _started("CLIENT_STARTED", u"scripts started; this gateway runs no workflows "
+                    u"(runWorkflows=False): it writes requests and commands only", data,
+                    problems)
+
+
+def _started(code, message, data, problems):
     if problems:
         _logger().error(u"%s with problems: %s" % (message, problems))
         return envelope.fail("STARTED_WITH_PROBLEMS", message, data)
     _logger().info(message)
-    return envelope.ok("STARTED", message, data)
+    return envelope.ok(code, message, data)
 
 
 @guarded

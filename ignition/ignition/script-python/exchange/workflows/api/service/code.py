@@ -228,8 +228,14 @@ start = enqueue
 
 @guarded
 def dispatch(dbName=None):
-    """One dispatch cycle (the gateway timer calls this every second, fixed delay)."""
+    """One dispatch cycle (the gateway timer calls this every second, fixed delay). Where
+    the engine does not run (onStartup did not run in this JVM: a Script Console, a Vision
+    client, a script off the gateway) it only stores the in-memory requests taken here:
+    code FLUSHED."""
     counts = dispatcher.dispatch(dbName)
+    if not counts["executor"]:
+        return envelope.ok("FLUSHED", u"not an executor: %d in-memory request(s) stored, "
+                           u"nothing claimed" % counts["flushed"], counts)
     return envelope.ok("DISPATCHED", u"claimed %d, submitted %d"
                        % (counts["claimed"], counts["submitted"]), counts)
 

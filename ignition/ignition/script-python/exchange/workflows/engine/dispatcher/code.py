@@ -7,7 +7,9 @@ and a worker that finishes a run asks for the next one while queued work was see
 them go through ``pump``: one claimer at a time per JVM (callers arriving meanwhile are
 served by the running claimer's next round), the same claim statement and the same
 ownership rules, and only in the interpreter that ran the last onStartup, so no thread of
-an interpreter a project save replaced ever starts new work.
+an interpreter a project save replaced ever starts new work. A JVM where onStartup never ran
+(a Script Console, a Vision client, a script off the gateway) claims nothing and registers
+nothing: its ``dispatch`` only stores the in-memory requests taken there.
 
 Capacity is reserved atomically before claiming, so the claim never takes more than the
 free worker slots; unclaimed work stays ENQUEUED for other executors. A submission the pool
@@ -37,6 +39,8 @@ def dispatch(dbName=None):
     ticks wait out a growing backoff without touching it (engine.outages)."""
     dbName = settings.databaseName(dbName)
     k = kernel.getKernel()
+    if not k.isExecutor():
+        return _storeOnly(k)
     outages.waitOut(dbName)
     try:
         result = leases.heartbeat(dbName)  # first: a slow tick must never cost the lease
@@ -52,6 +56,22 @@ def dispatch(dbName=None):
         raise
     outages.ends(dbName)
     result["inFlight"] = k.inFlight.get()
+    result["executor"] = True
+    return result
+
+
+def _storeOnly(k):
+    """Dispatch where the engine does not run (a client, a gateway whose startup script did
+    not call onStartup): store the in-memory requests taken here, claim nothing, register
+    nothing. The executing gateways run the work."""
+    if k.state.putIfAbsent("warnedNotExecutor", True) is None:
+        _logger().warn(u"dispatch in a JVM that is not an executor: it only stores in-memory "
+                       u"requests, and the executing gateways run them. On a gateway meant to "
+                       u"run workflows, call exchange.workflows.api.lifecycle.onStartup from "
+                       u"its startup script")
+    result = _flush()
+    result.update({"claimed": 0, "submitted": 0, "released": 0, "executor": False,
+                   "inFlight": 0})
     return result
 
 
@@ -91,7 +111,7 @@ def pump(dbName=None, untilMs=None):
     dbName = settings.databaseName(dbName)
     k = kernel.getKernel()
     total = {"claimed": 0, "submitted": 0, "released": 0}
-    if not k.isCurrentInterpreter() or not leases.mayClaim(dbName, k):
+    if not k.isExecutor() or not leases.mayClaim(dbName, k):
         return total
     k.claimWanted.set(1)
     while k.claimWanted.get() and k.claiming.compareAndSet(0, 1):

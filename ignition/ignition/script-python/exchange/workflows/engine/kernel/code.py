@@ -32,10 +32,12 @@ def _newExecutorId():
     return "%s:%s" % (host, uuid.uuid4().hex[:12])
 
 
-# "trackingSince" until an onStartup of a version that tracks its runs: before any monotonic
-# time (System.nanoTime may be negative), i.e. every run is tracked (a test, a script without
-# the startup event).
+# "trackingSince" of a kernel this library version created: before any monotonic time
+# (System.nanoTime may be negative), i.e. every run this JVM claimed was tracked.
 TRACKED_FROM_THE_START = -(2 ** 62)
+# ... of a kernel an older version (that did not track its runs) created, until this
+# version's first onStartup sets it to that moment: runs claimed before are never judged.
+TRACKED_FROM_STARTUP = 2 ** 62
 
 # What a kernel holds besides the pool, and how each entry is made. A kernel left by an older
 # library version gains the entries it lacks on first use (putIfAbsent), so an upgrade by a
@@ -65,10 +67,12 @@ _ENTRIES = (
     ("leaseEpoch", lambda: platform.newAtomicLong(0)),  # bumped when our lease had lapsed
     ("outages", platform.newConcurrentMap),      # dbName -> its outage (engine.outages)
     ("unregistered", platform.newConcurrentMap),  # dbName -> owners seen without a lease
-    # monotonic ms since when "running" tracks this JVM's runs: set by the first onStartup of
-    # a library version that tracks (becomeCurrentInterpreter); runs claimed before then
-    # (by an older version's threads, which may still run them) are never taken for orphans
+    # monotonic ms since when "running" tracks this JVM's runs: always, for a kernel this
+    # version created; over an older version's kernel, from this version's first onStartup
+    # (becomeCurrentInterpreter): runs claimed before then (by an older version's threads,
+    # which may still run them) are never taken for orphans
     ("trackingSince", lambda: platform.newAtomicLong(TRACKED_FROM_THE_START)),
+    ("executes", lambda: False),  # onStartup made this JVM an executor (isExecutor)
 )
 _NEWEST = _ENTRIES[-1][0]
 
@@ -81,10 +85,12 @@ def _createMap():
 
 
 def _complete(state):
-    """Add what a kernel of an older library version lacks."""
+    """Add what a kernel of an older library version lacks (its runs were not tracked:
+    tracking starts at this version's first onStartup)."""
     for key, make in _ENTRIES:
         if state.get(key) is None:
-            state.putIfAbsent(key, make())
+            state.putIfAbsent(key, platform.newAtomicLong(TRACKED_FROM_STARTUP)
+                              if key == "trackingSince" else make())
 
 
 class Kernel(object):
@@ -140,23 +146,31 @@ class Kernel(object):
                 queue = candidate
         return queue
 
-    def becomeCurrentInterpreter(self):
-        """Called by onStartup: this interpreter is now the one whose code runs new work.
-        Threads of an interpreter a project save replaced see another token and leave new
-        work to the timer of the current one."""
+    def becomeCurrentInterpreter(self, executes=True):
+        """Called by onStartup: this interpreter is now the one whose code runs new work, and
+        this JVM runs workflows (unless ``executes`` is False: a gateway that only serves
+        sessions). Threads of an interpreter a project save replaced see another token and
+        leave new work to the timer of the current one."""
         global _ownToken
         _ownToken = uuid.uuid4().hex
+        self.state.put("executes", bool(executes))
         self.state.put("interpreter", _ownToken)
-        # from the first start of a version that tracks its runs, claims are tracked (an older
-        # version's interpreter claims nothing once this one is current)
-        self.state.get("trackingSince").compareAndSet(TRACKED_FROM_THE_START,
+        # over an older version's kernel, claims are tracked from this first start on (an
+        # older version's interpreter claims nothing once this one is current)
+        self.state.get("trackingSince").compareAndSet(TRACKED_FROM_STARTUP,
                                                       compat.monotonicMs())
 
     def isCurrentInterpreter(self):
-        """True unless onStartup ran in another interpreter since this one's (a gateway
-        without the startup script, or a test, has one interpreter: always current)."""
+        """True when onStartup ran in this interpreter and in no other since (a Script
+        Console, a Vision client, a script off the gateway never ran it: not current)."""
         token = self.state.get("interpreter")
-        return not token or token == _ownToken
+        return bool(token) and token == _ownToken
+
+    def isExecutor(self):
+        """Whether this interpreter claims, registers an executor and runs workflow bodies:
+        only after the startup script of this JVM called onStartup here (and did not opt
+        out). Everywhere else the API only writes requests and commands."""
+        return self.isCurrentInterpreter() and bool(self.state.get("executes"))
 
     def replacePool(self):
         """Install a new pool (after a drain); the old one finishes what it runs and stops."""
