@@ -23,6 +23,31 @@ def waitFor(predicate, timeoutSeconds=10, intervalSeconds=0.01, message=""):
         time.sleep(intervalSeconds)
 
 
+class LogRecords(object):
+    """What the engine logged at ``level`` or above under a logger name, while attached:
+    ``records`` is a list of (levelname, logger name, message). The gateway simulator's
+    system.util.getLogger writes to Python logging under both interpreters."""
+
+    def __init__(self, name="exchange.workflows", level=None):
+        import logging
+        self.records = []
+        self._logger = logging.getLogger(name)
+        records = self.records
+
+        class Handler(logging.Handler):
+            def emit(self, record):
+                records.append((record.levelname, record.name, record.getMessage()))
+        self._handler = Handler(logging.WARNING if level is None else level)
+        self._logger.addHandler(self._handler)
+
+    def detach(self):
+        self._logger.removeHandler(self._handler)
+
+    def messages(self, levelname=None, name=None):
+        return [m for (lv, n, m) in self.records
+                if (levelname is None or lv == levelname) and (name is None or n == name)]
+
+
 def runConcurrently(function, count, timeoutSeconds=30):
     """Call ``function()`` from ``count`` threads released at the same moment; the results."""
     import threading

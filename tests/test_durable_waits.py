@@ -57,6 +57,31 @@ class DurableWaitsTest(EngineCase):
             [("dave", "INVALID_RESPONSE"), ("dave", "PROMPT_ANSWERED"),
              ("erin", "PROMPT_ALREADY_ANSWERED")]
 
+    def test_ids_derived_from_the_longest_accepted_workflow_id_can_be_used(self):
+        """A prompt id (the run's id and the prompt's position), a send's idempotency key
+        and a wake channel derived from a 200-character workflow id all work."""
+        engine = self.engine
+        import exchange.workflows.api.messages as messages
+        longest = "w" * 200
+        assert engine.enqueue("asks_operator", workflowId=longest) == longest
+        self.waiting(longest)
+        promptId = self.pendingPrompt(longest)["promptId"]
+        assert len(promptId) > 200
+        found = self.prompts().getPrompt(promptId)
+        assert (found["ok"], found["data"]["promptId"]) == (True, promptId), found
+        answered = self.prompts().respondToPrompt(promptId, "no", user="dave")
+        assert answered["code"] == "PROMPT_ANSWERED", answered
+        assert engine.runToEnd(longest) == ["SUCCESS"]
+        inbox = "m" * 200
+        topic = "t" * 200
+        assert engine.enqueue("mailbox", workflowId=inbox,
+                              inputs={"topic": topic, "count": 1}) == inbox
+        assert self.waiting(inbox) == "message:%s:%s" % (inbox, topic)
+        assert messages.send(inbox, "hi", topic=topic)["code"] == "MESSAGE_SENT"
+        assert engine.runToEnd(inbox) == ["SUCCESS"]
+        tooLong = self.prompts().getPrompt("p" * 212)
+        assert (tooLong["ok"], tooLong["code"]) == (False, "VALUE_TOO_LONG"), tooLong
+
     def test_a_timed_out_prompt_returns_the_timeout_result_and_refuses_a_late_answer(self):
         engine = self.engine
         wf = engine.enqueue("asks_operator", inputs={"timeoutSeconds": 1.5})

@@ -136,10 +136,29 @@ class JavaExceptionTest(support.EngineCase):
         assert engine.sideEffects(wf, "divide") == 2, "maxAttempts=2"
         step = engine.service.listSteps(wf)["data"]["steps"][0]
         assert step["status"] == "ERROR" and step["attempts"] == 2
-        assert "division by zero" in step["error"]["message"], step["error"]
+        message = step["error"]["message"]  # the cause first, and short: no statement
+        assert message.startswith("ERROR: division by zero") or message.startswith(
+            "org.postgresql.util.PSQLException: ERROR: division by zero"), message
+        assert message.endswith("(in system.db.runScalarPrepQuery)") and len(message) < 200
         if support.IS_JYTHON:  # system.db raises a Java exception around the SQLException
             assert step["error"]["type"].startswith("java."), step["error"]
         assert engine.service.getStatus(wf)["data"]["error"]["type"].endswith("StepError")
+
+    def test_a_database_error_answers_with_its_cause_first_and_the_statement_in_data(self):
+        engine = self.engine
+        wf = engine.enqueue("three_steps", delaySeconds=60)
+        self.gw.sql("ALTER TABLE workflows.journal ADD CONSTRAINT test_refuses_all "
+                    "CHECK (length(actor) < 0)")
+        self.addCleanup(self.gw.sql, "ALTER TABLE workflows.journal "
+                                     "DROP CONSTRAINT test_refuses_all")
+        failed = engine.service.cancel(wf, reason="wrong recipe", user="ann")
+        assert (failed["ok"], failed["code"], failed["data"]["sqlState"]) == \
+            (False, "DATABASE_ERROR", "23514"), failed
+        assert "violates check constraint" in failed["message"].split("(in system.db.")[0]
+        assert len(failed["message"]) < 300, failed["message"]
+        statement = failed["data"]["statement"]
+        assert statement.startswith("Error executing system.db.") and "journal" in statement
+        assert engine.status(wf) == "DELAYED", "the command rolled back with its journal entry"
 
 
 class KernelTest(support.EngineCase):

@@ -170,6 +170,17 @@ class GuardsAndLimitsTest(support.EngineCase):
     def test_cancel_stops_a_long_step_that_calls_checkCancelled(self):
         cancelStopsRunningStep(self.engine, "cancellable", "poll-start")
 
+    def test_a_run_ending_in_error_is_logged_as_a_warning_naming_it(self):
+        from helpers import LogRecords
+        logged = LogRecords("exchange.workflows.runner")
+        self.addCleanup(logged.detach)
+        wf = self.engine.enqueue("body_fails")
+        assert self.engine.runToEnd(wf) == ["ERROR"]
+        error = self.engine.service.getStatus(wf)["data"]["error"]
+        expected = u"workflow body_fails (%s) ended in ERROR: %s: %s" % (
+            wf, error["type"], error["message"])
+        waitFor(lambda: expected in logged.messages("WARNING"), 5, 0.01, "the warning")
+
     def test_anything_a_workflow_raises_ends_it_in_error(self):
         engine = self.engine
         exited = engine.enqueue("exits")

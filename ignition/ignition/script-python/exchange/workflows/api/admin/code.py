@@ -139,12 +139,7 @@ def registerWorkflowModules(moduleNames):
     Call it from the gateway startup script, e.g.
     ``registerWorkflowModules(["plant.workflows.batch"])``.
     """
-    if isinstance(moduleNames, compat.string_types):
-        moduleNames = [moduleNames]
-    if not isinstance(moduleNames, (list, tuple)) or not moduleNames:
-        raise InvalidArgument(u"moduleNames must be a module name or a list of them")
-    for name in moduleNames:
-        validate.name("module name", name)
+    moduleNames = checkModuleNames(moduleNames)
     failed = {}
     for name in moduleNames:
         try:
@@ -158,6 +153,17 @@ def registerWorkflowModules(moduleNames):
                              % u", ".join(sorted(failed)), data)
     return envelope.ok("MODULES_REGISTERED", u"%d module(s) registered" % len(data["modules"]),
                        data)
+
+
+def checkModuleNames(moduleNames):
+    """A module name or a list of them, checked; the list."""
+    if isinstance(moduleNames, compat.string_types):
+        moduleNames = [moduleNames]
+    if not isinstance(moduleNames, (list, tuple)) or not moduleNames:
+        raise InvalidArgument(u"moduleNames must be a module name or a list of them")
+    for name in moduleNames:
+        validate.name("module name", name)
+    return list(moduleNames)
 
 
 @guarded

@@ -15,6 +15,8 @@ DATABASE_NOT_FOUND = "DATABASE_NOT_FOUND"
 SCHEMA_NOT_INSTALLED = "SCHEMA_NOT_INSTALLED"
 DATABASE_ERROR = "DATABASE_ERROR"
 INTERNAL_ERROR = "INTERNAL_ERROR"
+INVALID_ARGUMENT = "INVALID_ARGUMENT"  # a caller's mistake (also errors.InvalidArgument)
+MISSING_ARGUMENT = "MISSING_ARGUMENT"
 
 # undefined_table, invalid_schema_name: the schema was never installed in this database.
 _UNDEFINED_OBJECT_STATES = ("42P01", "3F000")
@@ -45,15 +47,17 @@ def fromError(error, dbName=None):
     if tx.isDatabaseError(error):
         if not tx.databaseExists(dbName):
             from exchange.workflows.engine import settings
-            return fail(DATABASE_NOT_FOUND, u"no database connection named %r on this gateway"
-                        % settings.databaseName(dbName), {})
-        return fail(DATABASE_ERROR, message, {"sqlState": state, "errorType": errorType})
+            return fail(DATABASE_NOT_FOUND, u"no database connection named %s on this gateway"
+                        % compat.shown(settings.databaseName(dbName)), {})
+        return fail(DATABASE_ERROR, message, {"sqlState": state, "errorType": errorType,
+                                              "statement": _clip(compat.errorContext(error))})
     return fail(INTERNAL_ERROR, u"%s: %s" % (errorType, message), {"errorType": errorType})
 
 
 def guarded(function):
     """Decorate a public API function so it always returns an envelope."""
-    names = compat.argSpec(function)[0]
+    spec = compat.argSpec(function)
+    names = spec[0]
     dbIndex = names.index("dbName") if "dbName" in names else None
 
     @functools.wraps(function)
@@ -61,6 +65,10 @@ def guarded(function):
         try:
             return function(*args, **kwargs)
         except compat.CATCHABLE as error:
+            mistake = isinstance(error, TypeError) and \
+                callMistake(function.__name__, spec, args, kwargs)
+            if mistake:  # the caller's, not ours: no traceback in the log
+                return fail(mistake[0], mistake[1], {"parameters": list(names)})
             dbName = kwargs.get("dbName")
             if dbName is None and dbIndex is not None and len(args) > dbIndex:
                 dbName = args[dbIndex]
@@ -68,7 +76,42 @@ def guarded(function):
             if envelope["code"] == INTERNAL_ERROR:
                 _log(function.__name__, error)
             return envelope
+    call.__wrapped__ = function  # (functools.wraps sets it on Python 3 only)
     return call
+
+
+STATEMENT_LIMIT = 4000
+
+
+def _clip(text):
+    """The call and statement of a database error for ``data`` (at most STATEMENT_LIMIT
+    characters), or None."""
+    if text is None or len(text) <= STATEMENT_LIMIT:
+        return text
+    return text[:STATEMENT_LIMIT] + u"..."
+
+
+def callMistake(name, spec, args, kwargs):
+    """(code, message) saying why ``name(*args, **kwargs)`` cannot be bound to its
+    parameters (a misspelled keyword, a doubled argument, too many positional ones:
+    INVALID_ARGUMENT; a missing one: MISSING_ARGUMENT), or None."""
+    names, varkw, defaults = spec
+    required = names[:len(names) - len(defaults or ())]
+    unknown = sorted(k for k in kwargs if k not in names) if varkw is None else []
+    doubled = sorted(k for k in kwargs if k in names[:len(args)])
+    missing = [n for n in required[len(args):] if n not in kwargs]
+    if len(args) > len(names):
+        problem = u"takes at most %d positional arguments (%d given)" % (len(names), len(args))
+    elif unknown:
+        problem = u"got an unexpected keyword argument %r" % (compat.toText(unknown[0]),)
+    elif doubled:
+        problem = u"got multiple values for argument %r" % (doubled[0],)
+    elif missing:
+        problem = u"is missing the required argument(s) %s" % u", ".join(missing)
+    else:
+        return None
+    return (MISSING_ARGUMENT if problem.startswith(u"is missing") else INVALID_ARGUMENT,
+            u"%s() %s; its parameters are %s" % (name, problem, u", ".join(names)))
 
 
 def _log(name, error):

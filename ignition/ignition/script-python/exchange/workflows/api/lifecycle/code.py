@@ -42,7 +42,11 @@ def onStartup(workflowModules=None, installSchema=True, dbName=None, executorNam
     is the first start in this JVM (``firstStart``) or a restart of the scripts by a project
     save.
     """
-    validate.name("executorName", executorName, required=False)  # before anything is done
+    # the arguments are checked before anything is done
+    validate.name("executorName", executorName, required=False)
+    if workflowModules:
+        admin.checkModuleNames(workflowModules)
+    settings.databaseName(dbName)
     if not isinstance(runWorkflows, bool):
         raise InvalidArgument(u"runWorkflows must be True or False")
     k = kernel.getKernel()

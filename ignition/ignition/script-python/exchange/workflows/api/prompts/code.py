@@ -41,7 +41,7 @@ def listPrompts(workflowId=None, limit=100, dbName=None):
 @guarded
 def getPrompt(promptId, dbName=None):
     """One prompt, pending or not."""
-    validate.name("promptId", promptId)
+    validate.name("promptId", promptId, maxLength=validate.MAX_PROMPT_ID_LENGTH)
     row = prompts.get(dbName, promptId)
     if row is None:
         return envelope.fail("PROMPT_NOT_FOUND", u"no prompt %s" % promptId,
@@ -84,7 +84,7 @@ def respondToPrompt(promptId, response, user=None, comment=None, session=None, r
     PROMPT_NOT_FOUND, PROMPT_ALREADY_ANSWERED, PROMPT_TIMED_OUT, PROMPT_CLOSED (its run
     ended), INVALID_RESPONSE (not one of the options / against the schema), NOT_AUTHORIZED
     (the prompt's roles, or the configured prompt roles)."""
-    validate.name("promptId", promptId)
+    validate.name("promptId", promptId, maxLength=validate.MAX_PROMPT_ID_LENGTH)
     validate.text("comment", comment, 2000, required=False)
     dbName = settings.databaseName(dbName)
     actor = actors.resolve(user, session, roles)

@@ -50,7 +50,8 @@ def _inputsJson(definition, inputs):
     inputs = given
     for key in inputs:
         if not isinstance(key, compat.string_types):
-            raise InvalidArgument(u"input names must be text: %r" % (key,), "INVALID_INPUTS")
+            raise InvalidArgument(u"input names must be text: %s" % compat.shown(key),
+                                  "INVALID_INPUTS")
         validate.name("input name", key)
     problem = runtime.inputProblem(definition, inputs)
     if problem:
@@ -311,8 +312,8 @@ def listWorkflows(status=None, workflowName=None, queueName=None, createdFromMs=
         status.split(",") if isinstance(status, compat.string_types) else [status])
     for one in statuses if status is not None else []:
         if one not in settings.ALL_STATUSES:
-            raise InvalidArgument(u"unknown status %r; use one of %s"
-                                  % (one, u", ".join(settings.ALL_STATUSES)))
+            raise InvalidArgument(u"unknown status %s; use one of %s"
+                                  % (compat.shown(one), u", ".join(settings.ALL_STATUSES)))
     status = u",".join(statuses) if status is not None and statuses else None
     validate.name("workflowName", workflowName, False)
     validate.name("queueName", queueName, False)
@@ -368,7 +369,7 @@ def sendCommand(workflowId, cmd, reason=None, dbName=None, user=None, session=No
     its actor: the Perspective ``session``'s user, else ``user``."""
     command = cmd.strip().upper() if isinstance(cmd, compat.string_types) else cmd
     if command not in commands.COMMANDS + (commands.CANCEL,):
-        message = u"cmd must be one of HOLD, RESUME, STOP, CANCEL, not %r" % (cmd,)
+        message = u"cmd must be one of HOLD, RESUME, STOP, CANCEL, not %s" % compat.shown(cmd)
         actor = actors.resolve(user, session, roles)
         commands.refuse(dbName, {"actor": actor.name, "action": compat.toText(cmd)[:200],
                                  "workflow_id": workflowId if isinstance(

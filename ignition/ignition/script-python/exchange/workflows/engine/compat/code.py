@@ -5,6 +5,7 @@ for both interpreters. Lines that only run on one side are marked ``# novm`` for
 """
 from __future__ import absolute_import, division, print_function
 
+import re
 import sys
 import time
 
@@ -61,8 +62,28 @@ def toText(value):
             return u"<unprintable %s>" % type(value).__name__
 
 
+def shown(value, limit=60):
+    """``repr(value)`` for a message, cut to ``limit`` characters: a caller's value is
+    echoed in an error, never pasted whole (it may be kilobytes)."""
+    try:
+        text = toText(repr(value))
+    except CATCHABLE:
+        text = u"<%s>" % type(value).__name__
+    if len(text) <= limit:
+        return text
+    return u"%s... (%d characters)" % (text[:limit], len(text))
+
+
+# How system.db wraps a failure: "Error executing system.db.<call>(<statement>, <args>, ...)"
+# around the driver's exception (the simulator's text, under CPython, ends ": <cause>").
+_SYSTEM_DB_CALL = re.compile(r"^Error executing (system\.db\.\w+)\((.*)$", re.DOTALL)
+WHERE_LIMIT = 120
+
+
 def describeError(error):
-    """(type name, message) of a Python or Java exception, for records and envelopes."""
+    """(type name, message) of a Python or Java exception, for records and envelopes. The
+    message leads with the cause: a system.db error gives the driver's message and the
+    call, not the statement (``errorContext`` has that)."""
     if IS_JYTHON and isinstance(error, JavaThrowable):
         return error.getClass().getName(), _javaMessage(error)
     typeName = type(error).__name__
@@ -73,11 +94,38 @@ def describeError(error):
         message = u", ".join(toText(a) for a in error.args) if len(error.args) > 1 else toText(error.args[0])
     else:
         message = toText(error)
+    call = _SYSTEM_DB_CALL.match(message)
+    if call:
+        message = _causeFirst(_textAfterCall(call.group(2)), call.group(1))
     return toText(typeName), message
 
 
+def errorContext(error):
+    """The full text around a wrapped error (system.db's call with its statement and
+    arguments), for a log or an envelope's data; None when there is none."""
+    if IS_JYTHON and isinstance(error, JavaThrowable):
+        text = toText(error.getMessage())
+    else:
+        text = toText(error.args[0]) if getattr(error, "args", None) else toText(error)
+    return text if _SYSTEM_DB_CALL.match(text) else None
+
+
+def _textAfterCall(text):
+    """The driver's message after "...(<statement>, <args>, <db>, <tx>): " (its first line;
+    PostgreSQL's LINE and caret lines follow it)."""
+    cut = text.find(u"\nLINE ")
+    head = text if cut < 0 else text[:cut]
+    at = head.rfind(u"): ")
+    return head[at + 3:].split(u"\n")[0].strip() if at >= 0 else u""
+
+
+def _causeFirst(cause, where):
+    where = where if len(where) <= WHERE_LIMIT else where[:WHERE_LIMIT] + u"..."
+    return u"%s (in %s)" % (cause, where) if cause else where
+
+
 def _javaMessage(error):
-    """A Java exception's message, naming its root cause when that says something more (as
+    """A Java exception's message, led by its root cause when that says something more (as
     system.db's "Error executing ..." wrapped around the driver's SQLException)."""
     message = toText(error.getMessage())
     root = error
@@ -89,7 +137,9 @@ def _javaMessage(error):
     if root is not error:
         rootMessage = toText(root.getMessage())
         if rootMessage and rootMessage not in message:
-            message = u"%s (caused by %s: %s)" % (message, root.getClass().getName(), rootMessage)
+            call = _SYSTEM_DB_CALL.match(message)
+            return _causeFirst(u"%s: %s" % (root.getClass().getName(), rootMessage),
+                               call.group(1) if call else message)
     return message
 
 

@@ -393,7 +393,7 @@ def prompt(message, options=None, schema=None, timeoutSeconds=None, roles=None):
     rolesJson = None if roles is None else _json("roles", roles)
 
     def create(t, position):
-        promptId = u"%s:%d" % (ctx.workflowId, position)
+        promptId = u"%s:%d" % (ctx.workflowId, position)  # (validate.MAX_PROMPT_ID_LENGTH)
         prompts.create(ctx.dbName, promptId, ctx.workflowId, position, message, optionsJson,
                        schemaJson, rolesJson, timeoutMs, t)
         return {"promptId": promptId,

@@ -14,7 +14,6 @@ workflows project's timer flushes.
 """
 from __future__ import absolute_import, division, print_function
 
-import socket
 import uuid
 
 from exchange.workflows.engine import compat, platform
@@ -25,11 +24,7 @@ POOL_NAME = "exchange-workflows"
 
 
 def _newExecutorId():
-    try:
-        host = socket.gethostname()
-    except Exception:  # pragma: no cover - hostname lookups do not fail in practice
-        host = "unknown"
-    return "%s:%s" % (host, uuid.uuid4().hex[:12])
+    return "%s:%s" % (platform.hostName(), uuid.uuid4().hex[:12])
 
 
 # "trackingSince" of a kernel this library version created: before any monotonic time

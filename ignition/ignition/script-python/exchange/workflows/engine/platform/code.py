@@ -11,7 +11,7 @@ from __future__ import absolute_import, division, print_function
 import collections
 import threading
 
-from exchange.workflows.engine import compat
+from exchange.workflows.engine import compat, validate
 
 
 def globalsMap():
@@ -378,17 +378,22 @@ def defaultExecutorName():
         value = system.tag.readBlocking(["[System]Gateway/SystemName"])[0]
         good = value.quality.isGood() if hasattr(value.quality, "isGood") else False
         if good and value.value:
-            return compat.toText(value.value)
+            return compat.toText(value.value)[:validate.MAX_NAME_LENGTH]
     except compat.CATCHABLE:
         pass
     return u"%s:%s" % (hostName(), processId())
 
 
+# Executor ids and names are host name + ':' + a suffix, in 200-character columns; a host
+# name may have 253 characters.
+MAX_HOST_LENGTH = 160
+
+
 def hostName():
-    """This machine's host name."""
+    """This machine's host name (its first MAX_HOST_LENGTH characters)."""
     import socket
     try:
-        return compat.toText(socket.gethostname())
+        return compat.toText(socket.gethostname())[:MAX_HOST_LENGTH]
     except compat.CATCHABLE:  # pragma: no cover - host names do not fail in practice
         return u"unknown"
 

@@ -130,6 +130,11 @@ def _finish(ctx, status, outputJson, errorJson):
         _logger().info(u"workflow %s: terminal write %s rejected; the run moved on without us"
                        % (ctx.workflowId, status))
         return None
+    if status == settings.STATUS_ERROR:
+        error = codec.decode(errorJson) or {}
+        _logger().warn(u"workflow %s (%s) ended in ERROR: %s: %s"
+                       % (ctx.workflowName, ctx.workflowId, error.get("type"),
+                          compat.toText(error.get("message"))[:500]))
     return status
 
 

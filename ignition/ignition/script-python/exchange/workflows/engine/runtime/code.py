@@ -73,7 +73,7 @@ def workflow(name=None, timeoutSeconds=None, maxRecoveryAttempts=None, onHold=No
     validate.wholeNumber("maxRecoveryAttempts", maxRecoveryAttempts, 0, required=False)
     for what, handler in (("onHold", onHold), ("onStop", onStop)):
         if handler is not None and not hasattr(handler, "__call__"):
-            raise InvalidArgument(u"%s must be a function, not %r" % (what, handler))
+            raise InvalidArgument(u"%s must be a function, not %s" % (what, compat.shown(handler)))
 
     def register(function):
         definition = WorkflowDefinition(name or function.__name__, function, timeoutSeconds,
@@ -105,7 +105,7 @@ def step(name=None, retriesAllowed=False, maxAttempts=3, intervalSeconds=1.0, ba
         if not isinstance(definition.name, compat.string_types) or \
                 definition.name.startswith("<"):
             raise InvalidArgument(u"step names are text not starting with '<' (the engine's "
-                                  u"own operations are named so): %r" % (definition.name,))
+                                  u"own operations are named so): %s" % compat.shown(definition.name))
 
         @functools.wraps(function)
         def runAsStep(*args, **kwargs):
@@ -120,7 +120,7 @@ def step(name=None, retriesAllowed=False, maxAttempts=3, intervalSeconds=1.0, ba
 
 def _validateName(name):
     if not isinstance(name, compat.string_types) or not name.strip() or len(name) > 200:
-        raise InvalidArgument(u"workflow names are 1 to 200 characters: %r" % (name,))
+        raise InvalidArgument(u"workflow names are 1 to 200 characters: %s" % compat.shown(name))
 
 
 def registerModule(moduleName):

@@ -32,12 +32,12 @@ def check(schema, path=u"schema"):
     types = schema.get("type")
     for one in (types if isinstance(types, list) else [types] if types is not None else []):
         if one not in _TYPES:
-            raise InvalidArgument(u"%s: unknown type %r" % (path, one), "INVALID_SCHEMA")
+            raise InvalidArgument(u"%s: unknown type %s" % (path, compat.shown(one)), "INVALID_SCHEMA")
     if "pattern" in schema:
         try:
             re.compile(schema["pattern"])
         except (re.error, TypeError):
-            raise InvalidArgument(u"%s: invalid pattern %r" % (path, schema["pattern"]),
+            raise InvalidArgument(u"%s: invalid pattern %s" % (path, compat.shown(schema["pattern"])),
                                   "INVALID_SCHEMA")
     if schema.get("additionalProperties", False) not in (True, False):
         raise InvalidArgument(u"%s: additionalProperties may only be true or false" % path,
@@ -68,7 +68,7 @@ def _checkValues(schema, path):
              ("properties", lambda v: isinstance(v, dict)))
     for key, valid in rules:
         if key in schema and not valid(schema[key]):
-            raise InvalidArgument(u"%s: %s has the wrong type (%r)" % (path, key, schema[key]),
+            raise InvalidArgument(u"%s: %s has the wrong type (%s)" % (path, key, compat.shown(schema[key])),
                                   "INVALID_SCHEMA")
 
 
@@ -100,7 +100,7 @@ def problems(value, schema, path=u"response"):
     if "enum" in schema and value not in schema["enum"]:
         found.append(u"%s must be one of %s" % (path, schema["enum"]))
     if "const" in schema and value != schema["const"]:
-        found.append(u"%s must be %r" % (path, schema["const"]))
+        found.append(u"%s must be %s" % (path, compat.shown(schema["const"])))
     if _isType(value, "number"):
         for key, bad in (("minimum", lambda v, b: v < b), ("maximum", lambda v, b: v > b),
                          ("exclusiveMinimum", lambda v, b: v <= b),

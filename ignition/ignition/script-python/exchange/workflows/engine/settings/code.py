@@ -68,11 +68,12 @@ STATE_FRESH_MS = 20
 DEFAULT_WAIT_SECONDS = 60  # recv and getEvent without a timeout (DBOS's default)
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+_TEXT = (type(u""), type(""))
 
 
 def isValidSchemaName(name):
     """A schema name is spliced into SQL text, so only plain lower-case identifiers pass."""
-    return bool(name) and bool(_IDENTIFIER.match(name))
+    return isinstance(name, _TEXT) and bool(name) and bool(_IDENTIFIER.match(name))
 
 
 def _config():
@@ -83,6 +84,10 @@ def _config():
 def databaseName(dbName=None):
     """The database connection to use: the argument, else the configured default."""
     if dbName:
+        if not isinstance(dbName, _TEXT):
+            from exchange.workflows.engine.errors import InvalidArgument
+            raise InvalidArgument(u"dbName must be the name of a database connection, not %s"
+                                  % type(dbName).__name__)
         return dbName
     return _config().getOrDefault("database", DEFAULT_DATABASE)
 
@@ -199,8 +204,9 @@ def checkChoice(what, value, choices):
     """Refuse a value that is not one of ``choices``."""
     if value not in choices:
         from exchange.workflows.engine.errors import InvalidArgument
-        raise InvalidArgument(u"%s must be one of %s, not %r"
-                              % (what, u", ".join(choices), value))
+        from exchange.workflows.engine import compat
+        raise InvalidArgument(u"%s must be one of %s, not %s"
+                              % (what, u", ".join(choices), compat.shown(value)))
     return value
 
 
@@ -215,7 +221,9 @@ def checkSchemaName(schema):
     """Refuse a schema name that is not a plain lower-case identifier."""
     if not isValidSchemaName(schema):
         from exchange.workflows.engine.errors import InvalidArgument
-        raise InvalidArgument(u"schema must match [a-z_][a-z0-9_]{0,62}: %r" % (schema,))
+        from exchange.workflows.engine import compat
+        raise InvalidArgument(u"schema must match [a-z_][a-z0-9_]{0,62}: %s"
+                              % compat.shown(schema))
 
 
 def setSchema(schema, dbName=None):
@@ -230,5 +238,6 @@ def setLimit(key, value):
     from exchange.workflows.engine import validate
     if key not in LIMITS:
         from exchange.workflows.engine.errors import InvalidArgument
-        raise InvalidArgument(u"unknown setting %r" % (key,))
+        from exchange.workflows.engine import compat
+        raise InvalidArgument(u"unknown setting %s" % compat.shown(key))
     _config().put(key, validate.wholeNumber(key, value, 0 if key == "maxRecoveryAttempts" else 1))

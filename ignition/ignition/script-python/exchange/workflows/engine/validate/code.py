@@ -9,20 +9,24 @@ from exchange.workflows.engine import compat
 from exchange.workflows.engine.errors import InvalidArgument
 
 MAX_NAME_LENGTH = 200
+# A prompt's id is its run's id, ':' and its position (up to 10 digits): every prompt of
+# every accepted workflow id can be named back.
+MAX_PROMPT_ID_LENGTH = MAX_NAME_LENGTH + 11
 _CONTROL = re.compile(u"[\x00-\x1f\x7f]")
 
 
-def name(what, value, required=True):
-    """A name-like argument: 1 to 200 characters of text (None allowed when not required)."""
+def name(what, value, required=True, maxLength=MAX_NAME_LENGTH):
+    """A name-like argument: 1 to ``maxLength`` (200) characters of text (None allowed when
+    not required)."""
     if value is None:
         if required:
             raise InvalidArgument(u"%s is required" % what, "MISSING_ARGUMENT")
         return None
     if not isinstance(value, compat.string_types) or not value.strip():
         raise InvalidArgument(u"%s must be non-empty text" % what)
-    if len(value) > MAX_NAME_LENGTH:
+    if len(value) > maxLength:
         raise InvalidArgument(u"%s is %d characters long; the limit is %d"
-                              % (what, len(value), MAX_NAME_LENGTH), "VALUE_TOO_LONG")
+                              % (what, len(value), maxLength), "VALUE_TOO_LONG")
     if _CONTROL.search(value):
         raise InvalidArgument(u"%s must not contain control characters" % what)
     return value
