@@ -85,6 +85,77 @@ class RecoveryTest(support.EngineCase):
             assert (row["recoveryAttempts"], row["attempts"]) == (1, 2)
         assert engine.admin.recoverNow()["data"]["recovered"] == 0
 
+    def test_a_recovery_is_journaled_and_logged_with_the_runs_it_moved(self):
+        engine = self.engine
+        from exchange.workflows.engine import kernel
+        from helpers import LogRecords
+        import exchange.workflows.api.journal as journal
+        logged = LogRecords("exchange.workflows.leases")
+        self.addCleanup(logged.detach)
+        me = kernel.getKernel().executorId
+        addExecutor(engine.gw, "ghost", heartbeatAgoMs=60000, leaseMs=30000)
+        ids = claimedBy(engine, "ghost", 2)
+        inContactForALease(engine)
+        assert engine.admin.recoverNow()["data"]["recovered"] == 2
+        for wf in ids:
+            entries = journal.listJournal(workflowId=wf, action="RECOVER")["data"]["entries"]
+            assert [(e["actor"], e["outcome"], e["accepted"], e["executorId"], e["reason"],
+                     e["details"]) for e in entries] == \
+                [("gateway:" + me, "RECOVERED", True, me, "the lease of its executor ran out",
+                  {"from": "ghost", "attempt": 1, "recoveryAttempts": 1,
+                   "status": "ENQUEUED"})], entries
+        line = [m for m in logged.messages("WARNING") if m.startswith("recovered 2 run(s)")]
+        assert len(line) == 1 and all("%s (from ghost -> ENQUEUED)" % wf in line[0]
+                                      for wf in ids), logged.records
+
+    def test_an_orphan_recovery_and_a_hand_back_are_journaled(self):
+        engine = self.engine
+        import exchange.workflows.api.journal as journal
+        import exchange.workflows.api.lifecycle as lifecycle
+        wf = engine.enqueue("three_steps", inputs={"crash": "in-mix"})
+        engine.runUntilCrashed(wf, "in-mix")
+        engine.recoverCrashed(wf)
+        entry = journal.listJournal(workflowId=wf, action="RECOVER")["data"]["entries"][0]
+        assert (entry["outcome"], entry["reason"], entry["details"]["status"]) == \
+            ("RECOVERED", "no thread of its executor ran it any more (an orphan)",
+             "ENQUEUED"), entry
+        assert engine.runToEnd(wf) == ["SUCCESS"]
+        opened = gate("gate.handback")
+        held = engine.enqueue("gated", inputs={"gateName": "gate.handback"})
+        engine.runUntil(lambda: engine.status(held) == "RUNNING")
+        assert lifecycle.retire(graceSeconds=0)["data"]["runsGivenBack"] == 1
+        handed = journal.listJournal(workflowId=held, action="HAND_BACK")["data"]["entries"]
+        assert [(e["outcome"], e["details"]["attempt"]) for e in handed] == [("ENQUEUED", 1)]
+        opened.set()
+        assert lifecycle.onStartup(installSchema=False)["ok"]  # started again
+        assert engine.runToEnd(held) == ["SUCCESS"]
+
+    def test_executors_and_their_runs_show_an_overdue_heartbeat_before_the_lease_ends(self):
+        engine = self.engine
+        from exchange.workflows.engine import kernel
+        me = kernel.getKernel().executorId
+        addExecutor(engine.gw, "stalled", heartbeatAgoMs=5000, leaseMs=30000)
+        addExecutor(engine.gw, "gone", heartbeatAgoMs=60000, leaseMs=30000)
+        stalled, = claimedBy(engine, "stalled", 1)
+        gone, = claimedBy(engine, "gone", 1)
+        orphan, = claimedBy(engine, "nobody", 1)
+        assert engine.admin.recoverNow()["ok"]  # (this executor beats; it recovers nothing)
+        listed = dict((e["executorId"], e) for e in
+                      engine.admin.listExecutors()["data"]["executors"])
+        assert [(listed[x]["state"], listed[x]["alive"]) for x in ("stalled", "gone", me)] == \
+            [("overdue", True), ("lapsed", False), ("alive", True)], listed
+        assert listed["stalled"]["heartbeatAgeMs"] >= 5000
+        assert listed["stalled"]["overdueAfterMs"] == 3000
+        assert listed[me]["heartbeatAgeMs"] < listed[me]["overdueAfterMs"]
+        states = [(runRow(engine, wf)["executorState"], runRow(engine, wf)["status"])
+                  for wf in (stalled, gone, orphan)]
+        assert states == [("overdue", "RUNNING"), ("lapsed", "RUNNING"),
+                          ("unregistered", "RUNNING")], states
+        assert runRow(engine, stalled)["executorHeartbeatAgeMs"] >= 5000
+        queued = engine.enqueue("three_steps", delaySeconds=60)
+        assert (runRow(engine, queued)["executorState"],
+                runRow(engine, queued)["executorHeartbeatAgeMs"]) == (None, None)
+
     def test_runs_of_an_owner_without_a_lease_wait_for_the_operator(self):
         """Runs claimed by a gateway still on a library version without leases (a rolling
         upgrade) have no lease to judge them by: that gateway may still be running them.

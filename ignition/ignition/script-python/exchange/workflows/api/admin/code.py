@@ -202,7 +202,8 @@ _EXECUTOR_KEYS = (("executor_id", "executorId"), ("executor_name", "executorName
                   ("heartbeat_at_ms", "heartbeatAtMs"), ("contact_since_ms", "contactSinceMs"),
                   ("retired_at_ms", "retiredAtMs"), ("retired_reason", "retiredReason"),
                   ("retired_by", "retiredBy"), ("recovered_runs", "recoveredRuns"),
-                  ("alive", "alive"), ("active_runs", "activeRuns"))
+                  ("alive", "alive"), ("active_runs", "activeRuns"), ("state", "state"),
+                  ("heartbeat_age_ms", "heartbeatAgeMs"), ("overdue_after_ms", "overdueAfterMs"))
 
 
 @guarded

@@ -26,7 +26,9 @@ _RUN_KEYS = {"workflow_id": "workflowId", "workflow_name": "workflowName", "stat
              "completed_at_ms": "completedAtMs", "run_at_ms": "runAtMs",
              "recovery_attempts": "recoveryAttempts",
              "max_recovery_attempts": "maxRecoveryAttempts",
-             "pending_command": "pendingCommand", "waiting_for": "waitingFor"}
+             "pending_command": "pendingCommand", "waiting_for": "waitingFor",
+             "executor_state": "executorState",
+             "executor_heartbeat_age_ms": "executorHeartbeatAgeMs"}
 _STEP_KEYS = {"step_position": "position", "step_name": "name", "status": "status",
               "output": "output", "error": "error", "attempts": "attempts",
               "executor_id": "executorId", "run_attempt": "runAttempt",

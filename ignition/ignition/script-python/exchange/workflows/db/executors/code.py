@@ -10,11 +10,23 @@ limit ends in MAX_RECOVERY_ATTEMPTS_EXCEEDED instead.
 from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.db import sql, tx
+from exchange.workflows.engine import codec
 
 EXECUTOR_COLUMNS = ("executor_id", "executor_name", "host", "runtime", "generation",
                     "lease_ms", "worker_threads", "in_flight", "started_at_ms",
                     "heartbeat_at_ms", "contact_since_ms", "retired_at_ms", "retired_reason",
-                    "retired_by", "recovered_runs", "alive", "active_runs")
+                    "retired_by", "recovered_runs", "alive", "active_runs", "state",
+                    "heartbeat_age_ms", "overdue_after_ms")
+
+# An executor's health as others see it (``e`` is its row): retired; lapsed (its lease ran
+# out: its runs are being recovered); overdue (alive by its lease, but its heartbeats, due
+# every second at most, stopped three intervals ago, at least a second: it crashed, hangs,
+# or lost the database, and is lapsing); else alive.
+OVERDUE_AFTER_SQL = "GREATEST(3 * LEAST(e.lease_ms / 10, 1000), 1000)"
+STATE_SQL = """CASE WHEN e.retired_at_ms IS NOT NULL THEN 'retired'
+     WHEN e.heartbeat_at_ms + e.lease_ms < {schema}.now_ms() THEN 'lapsed'
+     WHEN {schema}.now_ms() - e.heartbeat_at_ms > """ + OVERDUE_AFTER_SQL + """ THEN 'overdue'
+     ELSE 'alive' END"""
 
 # What recovery writes to a run taken from its executor (``r``, with ``p.default_max`` the
 # limit of runs that name none): back to ENQUEUED (it keeps its place: enqueue_seq, started_at
@@ -35,6 +47,20 @@ _RECOVERY_SET = """
         'executorId', r.executor_id) ELSE r.error END,
     completed_at_ms = CASE WHEN %(x)s THEN {schema}.now_ms() END,
     updated_at_ms = {schema}.now_ms()""" % {"x": _EXCEEDED}
+
+# A recovery is journaled in the statement that makes it (action RECOVER, one entry per run
+# moved, by the recovering executor): the run's history shows who took it from whom, and
+# why. ``recovered`` names the CTE of the moved runs (workflow_id, status, was, attempts,
+# recovery_attempts), ``why`` the SQL text of the reason.
+_JOURNAL_RECOVERIES = """INSERT INTO {schema}.journal
+        (actor, action, workflow_id, reason, accepted, outcome, details, executor_id)
+    SELECT 'gateway:' || p.me, 'RECOVER', x.workflow_id, %(why)s, true,
+           CASE WHEN x.status = 'ENQUEUED' THEN 'RECOVERED' ELSE x.status END,
+           jsonb_build_object('from', x.was, 'attempt', x.attempts,
+                              'recoveryAttempts', x.recovery_attempts, 'status', x.status),
+           p.me
+      FROM %(recovered)s x CROSS JOIN params p
+    RETURNING 1"""
 
 # Registration: this executor's row (new, or renewed after a restart of its scripts), and
 # every other live executor of the same name retired as superseded: a new start under a
@@ -144,7 +170,15 @@ recovered AS (
       FROM picked, params p
      WHERE r.workflow_id = picked.workflow_id AND r.executor_id = picked.was
        AND r.attempts = picked.attempts AND r.status IN ('PENDING', 'RUNNING')
-    RETURNING r.workflow_id, r.status, picked.was),
+    RETURNING r.workflow_id, r.status, picked.was, r.attempts, r.recovery_attempts),
+journaled AS (""" + _JOURNAL_RECOVERIES % {
+    "recovered": "recovered",
+    "why": "COALESCE((SELECT CASE e.retired_reason "
+           "WHEN 'superseded' THEN 'a new start under its executor''s name took over' "
+           "WHEN 'stopped' THEN 'its executor stopped' "
+           "ELSE 'the lease of its executor ran out' END "
+           "FROM {schema}.executors e WHERE e.executor_id = x.was), "
+           "'its owner had no executor row (recovered on request)')"} + """),
 marked AS (
     UPDATE {schema}.executors e
        SET retired_at_ms = CASE WHEN e.retired_at_ms IS NULL
@@ -161,7 +195,7 @@ marked AS (
      WHERE e.executor_id = x.was
     RETURNING 1)
 SELECT r.workflow_id, r.attempts, {schema}.now_ms() - r.claimed_at_ms, NULL, NULL, NULL, NULL,
-       NULL
+       NULL, CAST(NULL AS text)
   FROM {schema}.workflow_runs r
  WHERE r.executor_id = (SELECT me FROM params) AND r.status IN ('PENDING', 'RUNNING')
 UNION ALL
@@ -169,17 +203,26 @@ SELECT NULL, NULL, (SELECT count(*) FROM beat), (SELECT count(*) FROM prior WHER
        (SELECT count(*) FROM recovered WHERE status = 'ENQUEUED'),
        (SELECT count(*) FROM recovered WHERE status <> 'ENQUEUED'),
        (SELECT count(*) FROM marked),
-       (SELECT count(*) FROM judged WHERE unregistered AND NOT dead)"""
+       (SELECT count(*) FROM judged WHERE unregistered AND NOT dead),
+       (SELECT CAST(json_agg(json_build_array(x.workflow_id, x.status, x.was)) AS text)
+          FROM recovered x)"""
 
 # This executor's own claimed runs that nothing in it runs any more (a claim whose answer
 # was lost, a run abandoned by its thread): recovered like a dead executor's, but only the
 # given (workflow_id, attempts) pairs, so a run claimed since is never touched.
-_RECOVER_OWN = """UPDATE {schema}.workflow_runs r SET """ + _RECOVERY_SET + """
-  FROM (SELECT CAST(? AS text) AS me, CAST(? AS integer) AS default_max) p,
-       jsonb_to_recordset(CAST(? AS jsonb)) AS o(workflow_id text, attempts integer)
- WHERE r.workflow_id = o.workflow_id AND r.attempts = o.attempts AND r.executor_id = p.me
-   AND r.status IN ('PENDING', 'RUNNING')
-RETURNING r.workflow_id, r.status"""
+_RECOVER_OWN = """WITH params AS (
+    SELECT CAST(? AS text) AS me, CAST(? AS integer) AS default_max),
+recovered AS (
+    UPDATE {schema}.workflow_runs r SET """ + _RECOVERY_SET + """
+      FROM params p,
+           jsonb_to_recordset(CAST(? AS jsonb)) AS o(workflow_id text, attempts integer)
+     WHERE r.workflow_id = o.workflow_id AND r.attempts = o.attempts AND r.executor_id = p.me
+       AND r.status IN ('PENDING', 'RUNNING')
+    RETURNING r.workflow_id, r.status, p.me AS was, r.attempts, r.recovery_attempts),
+journaled AS (""" + _JOURNAL_RECOVERIES % {
+    "recovered": "recovered",
+    "why": "'no thread of its executor ran it any more (an orphan)'"} + """)
+SELECT workflow_id, status FROM recovered"""
 
 # A clean stop, in two statements: this executor retires (it will never renew, and the claim
 # refuses a retired executor; the update waits for a claim of ours that is landing, whose
@@ -190,17 +233,31 @@ _RETIRE = """UPDATE {schema}.executors
    SET retired_at_ms = {schema}.now_ms(), retired_reason = 'stopped', retired_by = ?
  WHERE executor_id = ? AND retired_at_ms IS NULL"""
 
-_HAND_BACK = """UPDATE {schema}.workflow_runs
-   SET status = 'ENQUEUED', executor_id = NULL, partition_slot = NULL, claimed_at_ms = NULL,
-       updated_at_ms = {schema}.now_ms()
- WHERE executor_id = ? AND status IN ('PENDING', 'RUNNING')"""
+_HAND_BACK = """WITH params AS (SELECT CAST(? AS text) AS me),
+handed AS (
+    UPDATE {schema}.workflow_runs r
+       SET status = 'ENQUEUED', executor_id = NULL, partition_slot = NULL,
+           claimed_at_ms = NULL, updated_at_ms = {schema}.now_ms()
+      FROM params p
+     WHERE r.executor_id = p.me AND r.status IN ('PENDING', 'RUNNING')
+    RETURNING r.workflow_id, r.attempts),
+journaled AS (
+    INSERT INTO {schema}.journal
+        (actor, action, workflow_id, reason, accepted, outcome, details, executor_id)
+    SELECT 'gateway:' || p.me, 'HAND_BACK', h.workflow_id,
+           'its executor stopped (retire) and gave it back to its queue', true, 'ENQUEUED',
+           jsonb_build_object('attempt', h.attempts), p.me
+      FROM handed h CROSS JOIN params p
+    RETURNING 1)
+SELECT count(*) FROM handed"""
 
 _GET = """SELECT e.executor_id, e.executor_name, e.host, e.runtime, e.generation, e.lease_ms,
        e.worker_threads, e.in_flight, e.started_at_ms, e.heartbeat_at_ms, e.contact_since_ms,
        e.retired_at_ms, e.retired_reason, e.retired_by, e.recovered_runs,
        e.retired_at_ms IS NULL AND e.heartbeat_at_ms + e.lease_ms >= {schema}.now_ms(),
        (SELECT count(*) FROM {schema}.workflow_runs r
-         WHERE r.executor_id = e.executor_id AND r.status IN ('PENDING', 'RUNNING'))
+         WHERE r.executor_id = e.executor_id AND r.status IN ('PENDING', 'RUNNING')),
+       """ + STATE_SQL + """, {schema}.now_ms() - e.heartbeat_at_ms, """ + OVERDUE_AFTER_SQL + """
   FROM {schema}.executors e"""
 
 _LIST = _GET + """
@@ -236,6 +293,8 @@ class Beat(object):
         self.exceeded = int(summary[5])
         self.executorsDeclaredDead = int(summary[6])
         self.unregisteredOwners = int(summary[7])
+        # [(workflowId, newStatus, fromExecutorId)] of the runs this heartbeat recovered
+        self.moved = [tuple(item) for item in codec.decode(summary[8] or u"[]")]
         self.owned = [(row[0], int(row[1]), int(row[2] or 0)) for row in rows
                       if row[0] is not None]
 
@@ -261,7 +320,7 @@ def retire(dbName, executorId):
     """Retire this executor, then give its claimed runs back; (retired, runsGivenBack).
     Both statements may be repeated."""
     retired = tx.update(dbName, sql.bind(_RETIRE, dbName), [executorId, executorId]) == 1
-    return retired, tx.update(dbName, sql.bind(_HAND_BACK, dbName), [executorId])
+    return retired, int(tx.scalar(dbName, sql.bind(_HAND_BACK, dbName), [executorId]))
 
 
 def get(dbName, executorId):

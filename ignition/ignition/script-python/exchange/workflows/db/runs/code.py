@@ -8,17 +8,29 @@ as a fencing token.
 from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.db import sql, tx
+from exchange.workflows.db.executors import STATE_SQL
 
 RUN_COLUMNS = ("workflow_id", "workflow_name", "status", "queue_name", "priority",
                "partition_key", "deduplication_id", "inputs", "output", "error", "executor_id",
                "attempts", "timeout_ms", "deadline_ms", "created_at_ms", "updated_at_ms",
                "claimed_at_ms", "started_at_ms", "completed_at_ms", "run_at_ms",
-               "recovery_attempts", "max_recovery_attempts", "pending_command", "waiting_for")
+               "recovery_attempts", "max_recovery_attempts", "pending_command", "waiting_for",
+               "executor_state", "executor_heartbeat_age_ms")
+# How a claimed run's owner looks (db.executors.STATE_SQL: alive, overdue, lapsed, retired;
+# unregistered without a row) and how old its last heartbeat is, so a run of a crashed
+# executor says so at once instead of RUNNING for a whole lease.
+_OWNER = """(SELECT %s FROM {schema}.executors e
+                WHERE e.executor_id = workflow_runs.executor_id)"""
+_OWNER_STATE = ("CASE WHEN status IN ('PENDING', 'RUNNING') THEN COALESCE(" + _OWNER
+                % STATE_SQL + ", 'unregistered') END")
+_OWNER_BEAT_AGE = ("CASE WHEN status IN ('PENDING', 'RUNNING') THEN " + _OWNER
+                   % "{schema}.now_ms() - e.heartbeat_at_ms" + " END")
 _SELECT_RUN = """SELECT workflow_id, workflow_name, status, queue_name, priority, partition_key,
        deduplication_id, inputs::text, output::text, error::text, executor_id, attempts,
        timeout_ms, deadline_ms, created_at_ms, updated_at_ms, claimed_at_ms, started_at_ms,
        completed_at_ms, run_at_ms, recovery_attempts, max_recovery_attempts, pending_command,
-       waiting_for
+       waiting_for, """ + _OWNER_STATE + """,
+       """ + _OWNER_BEAT_AGE + """
   FROM {schema}.workflow_runs"""
 
 _INSERT = """INSERT INTO {schema}.workflow_runs

@@ -120,14 +120,27 @@ def heartbeat(dbName, force=False, includeUnregistered=False):
                        % k.executorId)
     if found.recovered or found.exceeded:
         _logger().warn(u"recovered %d run(s) from %d executor(s) whose lease ran out or that "
-                       u"stopped; %d stopped at their recovery limit"
-                       % (found.recovered, found.executorsDeclaredDead, found.exceeded))
+                       u"stopped; %d stopped at their recovery limit: %s"
+                       % (found.recovered, found.executorsDeclaredDead, found.exceeded,
+                          _named(found.moved)))
     _reportUnregistered(dbName, k, found.unregisteredOwners)
     result.update({"renewed": True, "recovered": found.recovered,
                    "exceeded": found.exceeded, "unregisteredOwners": found.unregisteredOwners})
     orphans = _recoverOrphans(dbName, k, found.owned, sentAtMs)
     result["orphansRecovered"] = len(orphans)
     return result
+
+
+NAMED_IN_LOG = 20
+
+
+def _named(moved):
+    """The runs a recovery moved, for its log line: "id (from executor -> status), ..."."""
+    shown = [u"%s (from %s -> %s)" % (workflowId, was, status)
+             for workflowId, status, was in moved[:NAMED_IN_LOG]]
+    more = len(moved) - NAMED_IN_LOG
+    return u", ".join(shown) + (u" and %d more (see the journal, action RECOVER)" % more
+                                if more > 0 else u"")
 
 
 def _reportUnregistered(dbName, k, owners):
