@@ -16,6 +16,7 @@ still running goes back to its queue for the other executors at once.
 from __future__ import absolute_import, division, print_function
 
 import argparse  # novm
+import logging
 import os
 import signal
 import sys
@@ -43,10 +44,53 @@ def boot(dsn, projects=(), modules=(), dbName="WorkflowsDB", workerThreads=None,
     return _check(lifecycle.onStartup(list(modules) or None, dbName=dbName, executorName=name))
 
 
+LOG_LEVELS = ("trace", "debug", "info", "warn", "error")
+
+
 def _check(envelope):
     if not envelope["ok"]:
-        raise SystemExit("%s: %s" % (envelope["code"], envelope["message"]))
+        raise SystemExit("%s: %s%s" % (envelope["code"], envelope["message"],
+                                       _problems(envelope)))
     return envelope
+
+
+def _problems(envelope):
+    """What onStartup could not do, one line each, with the modules a project offers when a
+    module could not be imported (a misspelled --module)."""
+    problems = (envelope.get("data") or {}).get("problems") or {}
+    lines = ["\n  %s: %s" % item for item in sorted(problems.items())]
+    if "modules" in problems:
+        offered = sorted(_modulesOf(root) for root in loader.roots()[1:])
+        lines.append("\n  modules the --project folders offer: %s"
+                     % (", ".join(name for names in offered for name in names) or "none"))
+    return "".join(lines)
+
+
+def _modulesOf(root):
+    """The dotted names of the script modules under a script-python folder."""
+    names = []
+    for folder, _, files in os.walk(root):
+        if "code.py" in files:
+            names.append(os.path.relpath(folder, root).replace(os.sep, "."))
+    return names
+
+
+def checkProject(folder):
+    """Why ``folder`` is not an Ignition project folder with a script library, or None."""
+    if not os.path.isdir(folder):
+        return "--project %s: no such folder" % folder
+    if not os.path.isdir(loader.projectRoot(folder)):
+        return ("--project %s: not an Ignition project with a script library (no %s)"
+                % (folder, os.path.join("ignition", "script-python")))
+    return None
+
+
+def configureLogging(level):
+    """Engine log lines to stderr from ``level`` up (trace, debug, info, warn, error)."""
+    from system import util
+    logging.basicConfig(stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: "
+                                                  "%(message)s")
+    util.setLoggingLevel("exchange.workflows", level)
 
 
 class HeadlessExecutor(object):
@@ -104,9 +148,16 @@ def main(argv=None):
                         help="lease seconds (default 30; keep it >= 3 periods)")
     parser.add_argument("--grace", type=float, default=10.0,
                         help="seconds running workflows get to finish on SIGTERM")
+    parser.add_argument("--log-level", default="warn", choices=LOG_LEVELS,
+                        help="log lines of the engine shown on stderr (default: warn)")
     args = parser.parse_args(argv)
     if not args.dsn:
         parser.error("--dsn or WORKFLOWS_DSN is required")
+    for folder in args.project:
+        problem = checkProject(folder)
+        if problem:
+            parser.error(problem)
+    configureLogging(args.log_level)
     started = boot(args.dsn, args.project, args.module, workerThreads=args.threads,
                    name=args.name, leaseSeconds=args.lease)
     print("EXECUTOR %s" % started["data"]["executorId"])

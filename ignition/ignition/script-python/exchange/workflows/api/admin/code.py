@@ -149,8 +149,8 @@ def registerWorkflowModules(moduleNames):
     data = {"modules": runtime.registeredModules(), "workflows": runtime.registeredNames(),
             "failed": failed}
     if failed:
-        return envelope.fail("MODULE_IMPORT_FAILED", u"could not import %s"
-                             % u", ".join(sorted(failed)), data)
+        return envelope.fail("MODULE_IMPORT_FAILED", u"could not import %s" % u"; ".join(
+            u"%s (%s)" % (name, failed[name]) for name in sorted(failed)), data)
     return envelope.ok("MODULES_REGISTERED", u"%d module(s) registered" % len(data["modules"]),
                        data)
 
