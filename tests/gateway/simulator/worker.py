@@ -41,7 +41,10 @@ def boot(dsn, projects=(), modules=(), dbName="WorkflowsDB", workerThreads=None,
         _check(admin.configure(workerThreads=workerThreads))
     if leaseSeconds:
         _check(admin.configure(leaseSeconds=leaseSeconds))
-    return _check(lifecycle.onStartup(list(modules) or None, dbName=dbName, executorName=name))
+    started = lifecycle.onStartup(list(modules) or None, dbName=dbName, executorName=name)
+    if not started["ok"] and (started.get("data") or {}).get("executorId"):
+        lifecycle.retire(0, dbName=dbName)  # exiting: leave no live executor row behind
+    return _check(started)
 
 
 LOG_LEVELS = ("trace", "debug", "info", "warn", "error")
@@ -160,10 +163,10 @@ def main(argv=None):
     configureLogging(args.log_level)
     started = boot(args.dsn, args.project, args.module, workerThreads=args.threads,
                    name=args.name, leaseSeconds=args.lease)
+    executor = HeadlessExecutor(args.period)
+    signal.signal(signal.SIGTERM, lambda *_: executor.stop())  # (before anyone knows us)
     print("EXECUTOR %s" % started["data"]["executorId"])
     sys.stdout.flush()
-    executor = HeadlessExecutor(args.period)
-    signal.signal(signal.SIGTERM, lambda *_: executor.stop())
     try:
         executor.run()
     except KeyboardInterrupt:
