@@ -54,10 +54,11 @@ def scalar(dbName, sql, args=(), tx=None):
     return cell(system.db.runScalarPrepQuery(sql, list(args), settings.databaseName(dbName), tx))
 
 
-def inTransaction(dbName, work, isolationLevel=None, timeoutMs=None):
-    """Run ``work(tx)`` in one transaction: commit on success, roll back on any error, close."""
-    database = settings.databaseName(dbName)
-    tx = system.db.beginTransaction(database, isolationLevel, timeoutMs or settings.TX_TIMEOUT_MS)
+def inTransaction(dbName, work, timeoutMs=None):
+    """Run ``work(tx)`` in one transaction at the connection's default isolation level:
+    commit on success, roll back on any error, close."""
+    tx = system.db.beginTransaction(database=settings.databaseName(dbName),
+                                    timeout=timeoutMs or settings.TX_TIMEOUT_MS)
     try:
         result = work(tx)
         system.db.commitTransaction(tx)
@@ -105,10 +106,11 @@ def sqlState(error):
 
 
 def databaseExists(dbName):
-    """Whether the gateway has a database connection of that name."""
+    """Whether the gateway has a database connection of that name. getConnectionInfo
+    answers a plain Dataset, which has no len() in Jython: getRowCount()."""
     try:
         info = system.db.getConnectionInfo(settings.databaseName(dbName))
-        return len(info) > 0
+        return info.getRowCount() > 0
     except compat.CATCHABLE:
         return False
 
