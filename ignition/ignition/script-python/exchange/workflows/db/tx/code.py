@@ -44,9 +44,14 @@ def query(dbName, sql, args=(), tx=None):
     return _rows(system.db.runPrepQuery(sql, list(args), settings.databaseName(dbName), tx))
 
 
-def update(dbName, sql, args=(), tx=None):
-    """Run a statement that returns no rows; the number of rows it changed."""
-    return system.db.runPrepUpdate(sql, list(args), settings.databaseName(dbName), tx)
+def update(dbName, sql, args=(), tx=None, skipAudit=False):
+    """Run a statement that returns no rows; the number of rows it changed.
+
+    ``skipAudit=True`` keeps it out of the audit log of the project's audit profile (the
+    engine's own frequent bookkeeping: the timer tick, a run's status writes); writes an
+    operator or a script asked for stay audited, Ignition's default."""
+    return system.db.runPrepUpdate(sql, list(args), settings.databaseName(dbName), tx,
+                                   skipAudit=skipAudit)
 
 
 def scalar(dbName, sql, args=(), tx=None):
