@@ -48,7 +48,7 @@ def _scopeUser():
         return None, []
     try:
         name = getUsername()
-        roles = list((getRoles() if getRoles is not None else None) or [])
+        roles = list(getRoles() or []) if getRoles is not None else []
         return (compat.toText(name) if name else None), [compat.toText(r) for r in roles]
     except compat.CATCHABLE:
         return None, []
