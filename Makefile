@@ -1,6 +1,7 @@
 # exchange.workflows: one command to run the engine for real, one to test it.
 #   make demo   headless executor + example workflows on an embedded PostgreSQL
 #   make test   gates (vermin, Jython compile), the suite under CPython, then under Jython
+#               (it installs Ignition's API stubs 8.1 and 8.3 into .venv/stubs once)
 #   make test-jython  the suite under Jython 2.7 + pgJDBC alone (tests/jython_suite.py)
 #   make bench  engine costs vs raw psycopg2 baselines (tests/bench; BENCH_ARGS=--quick)
 # WORKFLOWS_DSN (demo) / WORKFLOWS_TEST_DSN (tests) point at an existing server instead.
@@ -10,8 +11,13 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 LIBRARY := ignition/ignition/script-python
+# Ignition's published scripting API (ignition-api-stubs, .pyi only), both versions side by
+# side for tests/test_published_api.py; --no-deps: it reads them with `ast`, imports nothing.
+STUBS_81 := 8.1.55
+STUBS_83 := 8.3.10.post1
+STUBS_STAMP := $(VENV)/stubs/.installed-$(STUBS_81)-$(STUBS_83)
 
-.PHONY: test test-jython demo bench gates vermin jython-compile venv clean docs
+.PHONY: test test-jython demo bench gates vermin jython-compile venv stubs clean docs
 
 $(STAMP): requirements-test.txt
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +27,16 @@ $(STAMP): requirements-test.txt
 
 venv: $(STAMP)
 
-test: $(STAMP) gates
+$(STUBS_STAMP): | $(STAMP)
+	$(PY) -m pip install --quiet --no-deps --ignore-requires-python --upgrade \
+	  --target $(VENV)/stubs/8.1 ignition-api-stubs==$(STUBS_81)
+	$(PY) -m pip install --quiet --no-deps --ignore-requires-python --upgrade \
+	  --target $(VENV)/stubs/8.3 ignition-api-stubs==$(STUBS_83)
+	touch $(STUBS_STAMP)
+
+stubs: $(STUBS_STAMP)
+
+test: $(STAMP) $(STUBS_STAMP) gates
 	$(PY) -m pytest -q tests
 	@if command -v jython >/dev/null 2>&1; then $(MAKE) --no-print-directory test-jython; \
 	else echo "test: jython NOT FOUND - the Jython half of the suite was SKIPPED" \

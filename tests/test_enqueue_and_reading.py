@@ -183,6 +183,18 @@ class EnqueueAndReadingTest(support.EngineCase):
         assert engine.admin.configure(workerThreads=0)["code"] == "INVALID_ARGUMENT"
         assert engine.admin.configure(defaultDatabase="d" * 201)["code"] == "VALUE_TOO_LONG"
 
+    def test_a_database_error_names_a_missing_connection_only_when_it_is_missing(self):
+        import system
+        from exchange.workflows.api import envelope
+        from exchange.workflows.db import tx
+        try:
+            system.db.runPrepQuery("SELECT CAST('x' AS integer)", [], "WorkflowsDB")
+        except support.catchable() as error:
+            failure = error
+        assert tx.databaseExists("WorkflowsDB") and not tx.databaseExists("NoSuchDatabase")
+        assert envelope.fromError(failure, "WorkflowsDB")["code"] == "DATABASE_ERROR"
+        assert envelope.fromError(failure, "NoSuchDatabase")["code"] == "DATABASE_NOT_FOUND"
+
     def test_only_database_errors_are_waited_out(self):
         engine = self.engine
         import system

@@ -192,3 +192,55 @@ class OperatorCommandsTest(EngineCase):
         assert (error["type"], error["code"]) == ("HandlerFailed", "HANDLER_FAILED"), error
         assert "valve V-12 does not close" in error["message"]
         assert engine.sideEffects(wf) == ["phase:1", "safe:hold:R1"]  # phase 2 never ran
+
+
+class ScopeActorTest(EngineCase):
+    """Without a session or a user, the actor is the Ignition user of the calling scope
+    where it has one, else this executor. Each test gives the simulator's ``system`` what
+    that scope has: a Vision client or Designer of 8.1 has system.security.getUsername and
+    getRoles (and a system.vision without them), a Vision client of 8.3 has them in
+    system.vision, a gateway has neither."""
+
+    def scope(self, moduleName, user=None, roles=()):
+        """Install ``system.<moduleName>`` (with getUsername/getRoles when ``user``)."""
+        import types
+        import system
+        module = types.ModuleType("system." + moduleName)
+        if user is not None:
+            module.getUsername = lambda: user
+            module.getRoles = lambda: tuple(roles)  # a tuple, as the stubs name it
+        setattr(system, moduleName, module)
+        self.addCleanup(delattr, system, moduleName)
+
+    def holdAs(self, **kwargs):
+        """HOLD a queued run with only ``kwargs`` naming who acts; the answer."""
+        self.engine.startOnlyOnDispatch()
+        return self.engine.service.sendCommand(self.engine.enqueue("three_steps"), "HOLD",
+                                               **kwargs)
+
+    def requireOperators(self):
+        configured = self.engine.admin.configure(commandRoles=["Operator"])
+        assert configured["ok"], configured
+        self.addCleanup(self.engine.admin.configure, commandRoles=[])
+
+    def test_a_vision_client_or_designer_of_8_1_acts_as_its_user(self):
+        self.scope("vision")  # 8.1 has a system.vision, without the user functions
+        self.scope("security", "ann", ["Operator"])
+        self.requireOperators()
+        held = self.holdAs()
+        assert (held["code"], held["data"]["actor"]) == ("HELD", "ann"), held
+
+    def test_a_vision_client_of_8_3_acts_as_its_user(self):
+        self.scope("vision", "bob", ["Viewer"])
+        self.requireOperators()
+        refused = self.holdAs()
+        assert refused["code"] == "NOT_AUTHORIZED" and refused["data"]["actor"] == "bob", \
+            refused  # bob's roles came from system.vision.getRoles
+        self.engine.admin.configure(commandRoles=[])
+        assert self.holdAs()["data"]["actor"] == "bob"
+
+    def test_on_a_gateway_the_actor_is_the_executor(self):
+        from exchange.workflows.engine import kernel
+        held = self.holdAs()
+        assert held["data"]["actor"] == "gateway:%s" % kernel.getKernel().executorId, held
+        assert self.holdAs(user="dave")["data"]["actor"] == "dave"  # a script names it

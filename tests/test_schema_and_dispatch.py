@@ -66,6 +66,24 @@ class DispatchTest(support.EngineCase):
         gate.set()
         assert engine.runToEnd(*ids) == ["SUCCESS"] * 5
 
+    def test_the_engine_keeps_its_own_writes_out_of_the_audit_log_operators_stay_in(self):
+        engine = self.engine
+        import system
+
+        def audited():
+            """The engine's audited statements (a workflow's own writes are user code)."""
+            return [e["query"] for e in system.db.simAuditLog()
+                    if e["database"] == support.DB_NAME and "workflows." in e["query"]]
+        delayed = engine.enqueue("three_steps", delaySeconds=0.05)
+        system.db.simAuditLog(clear=True)
+        assert engine.runToEnd(delayed) == ["SUCCESS"]  # ticks promote it, a worker runs it
+        for _ in range(3):
+            assert engine.service.dispatch()["ok"]  # the idle timer tick
+        assert audited() == []
+        queued = engine.enqueue("three_steps")
+        assert engine.service.cancel(queued, reason="wrong recipe")["ok"]
+        assert any("UPDATE" in q and "workflow_runs" in q for q in audited()), audited()
+
     def test_priority_then_fifo_order_of_claims(self):
         engine = self.engine
         engine.admin.configure(workerThreads=1)

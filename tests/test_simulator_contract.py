@@ -119,6 +119,12 @@ class DbTestCase(unittest.TestCase):
             return e
         self.fail("expected a system.db error from %r" % (fn,))
 
+    def assertIsPlainDataset(self, ds):
+        """A Java Dataset, not a PyDataSet: Jython gives it no len(), indexing or
+        iteration (it is not a Collection), so neither does the simulator."""
+        for use in (len, lambda d: d[0], iter, lambda d: [r for r in d]):
+            self.assertRaises(TypeError, use, ds)
+
     def assertErrorSays(self, error, text):
         self.assertTrue(any(text in m for m in errorMessages(error)), errorMessages(error))
 
@@ -132,6 +138,7 @@ class DbTestCase(unittest.TestCase):
 
 
 class PyDataSetContract(DbTestCase):
+
     def test_shape_and_access(self):
         ds = query("SELECT g AS n, 'r' || g AS label FROM generate_series(1, 3) g ORDER BY g")
         self.assertEqual(len(ds), 3)
@@ -149,7 +156,9 @@ class PyDataSetContract(DbTestCase):
         self.assertEqual(ds.getValueAt(2, 1), "r3")
         self.assertEqual([row["n"] for row in ds], [1, 2, 3])
         self.assertEqual([list(row) for row in ds][2], [3, "r3"])
-        self.assertEqual(ds.getUnderlyingDataset().getRowCount(), 3)
+        plain = ds.getUnderlyingDataset()
+        self.assertEqual((plain.getRowCount(), plain.getValueAt(2, "label")), (3, "r3"))
+        self.assertIsPlainDataset(plain)
 
     def test_empty_result_keeps_columns(self):
         ds = query("SELECT 1 AS a, 2 AS b WHERE false")
@@ -259,16 +268,59 @@ class ErrorContract(DbTestCase):
         self.assertSqlCause(e, "42P01")
         self.assertErrorSays(e, "contract_no_such_table")
 
-    def test_connection_info(self):
-        ds = system.db.getConnectionInfo(DB)
-        self.assertEqual(len(ds), 1)
-        self.assertEqual(ds[0]["Name"], DB)
-        self.assertEqual(ds[0]["Status"], "Valid")
-        self.assertEqual(len(system.db.getConnectionInfo("NoSuchDb")), 0)
+    def test_void_result_column_is_refused(self):
+        for run in (query, scalar):
+            e = self.assertDatabaseError(run, "SELECT pg_advisory_xact_lock(hashtext(?))",
+                                         ["contract"])
+            self.assertErrorSays(e, "has the type void")
+            self.assertEqual(sqlState(e), "0A000")
+        self.assertEqual(scalar("SELECT 1 FROM (SELECT pg_advisory_xact_lock(hashtext(?))) l",
+                                ["contract"]), 1)
 
+
+class ConnectionInfoContract(DbTestCase):
+    def test_connection_info_is_a_plain_dataset(self):
+        ds = system.db.getConnectionInfo(DB)
+        self.assertIsPlainDataset(ds)
+        self.assertEqual(ds.getRowCount(), 1)
+        names = list(ds.getColumnNames())
+        self.assertEqual(ds.getColumnCount(), len(names))
+        self.assertEqual(ds.getValueAt(0, names.index("Name")), DB)
+        self.assertEqual(ds.getValueAt(0, "Status"), "Valid")
+        self.assertEqual(system.db.getConnectionInfo("NoSuchDb").getRowCount(), 0)
+
+    def test_connections_list_every_datasource(self):
+        ds = system.db.getConnections()
+        self.assertIsPlainDataset(ds)
+        self.assertTrue(DB in [ds.getValueAt(r, "Name") for r in range(ds.getRowCount())])
+
+
+class DefaultsContract(DbTestCase):
     def test_default_database(self):
-        self.assertEqual(system.db.runScalarPrepQuery("SELECT 1"), 1)
+        self.assertEqual(system.db.runScalarPrepQuery("SELECT 1", []), 1)
         self.assertEqual(system.db.runScalarPrepQuery("SELECT ?", [2], ""), 2)
+
+    def test_args_are_required(self):
+        for fn in (system.db.runPrepQuery, system.db.runScalarPrepQuery,
+                   system.db.runPrepUpdate):
+            self.assertRaises(TypeError, fn, "SELECT 1")
+
+    def test_updates_are_audited_unless_skip_audit(self):
+        system.db.simAuditLog(clear=True)
+        update("INSERT INTO contract_items (name) VALUES (?)", ["audited"])
+        system.db.runPrepUpdate("INSERT INTO contract_items (name) VALUES (?)", ["quiet"], DB,
+                                skipAudit=True)
+        tx = system.db.beginTransaction(DB)
+        try:
+            update("UPDATE contract_items SET qty = ? WHERE name = ?", [1, "audited"], tx)
+            system.db.commitTransaction(tx)
+        finally:
+            system.db.closeTransaction(tx)
+        query("SELECT count(*) FROM contract_items")  # a query is never audited
+        logged = system.db.simAuditLog(clear=True)
+        self.assertEqual([(e["database"], e["args"], e["tx"] is None) for e in logged],
+                         [(DB, ["audited"], True), (DB, [1, "audited"], False)])
+        self.assertEqual(system.db.simAuditLog(), [])
 
 
 class TransactionContract(DbTestCase):

@@ -1,5 +1,6 @@
 """What system.db and its two drivers (_psycopg2_driver, _jdbc_driver) share: the internal
-failure type and the Java-style text of values in error messages."""
+failure type, the Java-style text of values in error messages, and the refusal of a
+``void`` result column."""
 
 
 class Problem(Exception):
@@ -46,3 +47,12 @@ def describe(fn, *parts):
     """``Error executing system.db.<fn>(<part>, ...)``; an empty string part stays empty."""
     return u"Error executing system.db.%s(%s)" % (
         fn, u", ".join(javaText(p) if p != "" else u"" for p in parts))
+
+
+def voidColumn(index, name):
+    """The refusal of result column ``index`` (0-based) of type void, raised by both drivers
+    after the statement ran: a void column has no value a dataset could hold (drivers make
+    null, an empty string or an error of it), so the simulator stops any such statement."""
+    return Problem(u"result column %d (%s) has the type void: select a value instead, e.g. "
+                   u"SELECT 1 FROM (SELECT pg_advisory_xact_lock(?)) l (refused by the "
+                   u"gateway simulator)" % (index + 1, javaText(name)), "0A000")

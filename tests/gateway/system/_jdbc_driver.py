@@ -33,8 +33,8 @@ from java.util import ArrayList, Properties  # novm
 from java.util.function import IntFunction  # novm
 from java.util.stream import IntStream  # novm
 
-from system._dbshared import Problem
-from system.dataset import PyDataSet
+from system._dataset import PyDataSet
+from system._dbshared import Problem, voidColumn
 
 try:
     from org.postgresql import Driver as _PgDriver  # novm
@@ -267,6 +267,13 @@ def _closeQuietly(closeable):
             pass
 
 
+def _refuseVoid(meta):
+    """A result column of type void (type name "void") is refused (_dbshared.voidColumn)."""
+    for column in range(1, meta.getColumnCount() + 1):
+        if meta.getColumnTypeName(column) == "void":
+            raise voidColumn(column - 1, meta.getColumnLabel(column))
+
+
 def _dataset(rs):
     """A PyDataSet whose rows are Object[] arrays straight from ResultSet.getObject."""
     meta = rs.getMetaData()
@@ -299,6 +306,7 @@ def execute(conn, ds, query, args, mode, getKey=False):
                 keys = st.getGeneratedKeys()
                 return keys.getObject(1) if keys is not None and keys.next() else None
             rs = st.executeQuery()
+            _refuseVoid(rs.getMetaData())
             if mode == "scalar":
                 return rs.getObject(1) if rs.next() else None
             return _dataset(rs)

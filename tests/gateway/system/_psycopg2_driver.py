@@ -15,6 +15,7 @@
   unless the statement has RETURNING, as pgJDBC does for generated keys.
 * json/jsonb cells come back as their JSON text (not parsed dicts); timestamptz cells as
   naive local datetimes (what a java.util.Date is to system.date), timestamp cells naive.
+* A result column of type void (oid 2278) is refused (``_dbshared.voidColumn``).
 
 Errors are :class:`DatabaseError` with ``sqlState`` (SQLSTATE or None), ``cause`` (the
 psycopg2 exception or None) and the message ``Error executing system.db.<fn>(<query>,
@@ -27,11 +28,12 @@ import psycopg2
 import psycopg2.extensions
 import psycopg2.extras
 
-from system._dbshared import Problem
-from system.dataset import PyDataSet
+from system._dataset import PyDataSet
+from system._dbshared import Problem, voidColumn
 
 _ISOLATION_NAMES = {1: "READ UNCOMMITTED", 2: "READ COMMITTED", 4: "REPEATABLE READ",
                     8: "SERIALIZABLE"}
+_VOID_OID = 2278  # pg_type.oid of void
 
 
 class DatabaseError(Exception):
@@ -334,6 +336,9 @@ def execute(conn, ds, query, args, mode, getKey=False):
             return max(cur.rowcount, 0)  # DDL: JDBC reports 0
         if cur.description is None:
             raise Problem("No results were returned by the query.", "02000")
+        for index, column in enumerate(cur.description):
+            if column[1] == _VOID_OID:
+                raise voidColumn(index, column[0])
         rows = cur.fetchall()
         if mode == "scalar":
             return rows[0][0] if rows else None

@@ -79,36 +79,36 @@ def _between(d1, d2, unit):
     return int(diff / unit) if diff < 0 else diff // unit
 
 
-def millisBetween(date1, date2):
-    return toMillis(date2) - toMillis(date1)
+def millisBetween(date_1, date_2):
+    return toMillis(date_2) - toMillis(date_1)
 
 
-def secondsBetween(date1, date2):
-    return _between(date1, date2, 1000)
+def secondsBetween(date_1, date_2):
+    return _between(date_1, date_2, 1000)
 
 
-def minutesBetween(date1, date2):
-    return _between(date1, date2, 60000)
+def minutesBetween(date_1, date_2):
+    return _between(date_1, date_2, 60000)
 
 
-def hoursBetween(date1, date2):
-    return _between(date1, date2, 3600000)
+def hoursBetween(date_1, date_2):
+    return _between(date_1, date_2, 3600000)
 
 
-def daysBetween(date1, date2):
-    return _between(date1, date2, 86400000)
+def daysBetween(date_1, date_2):
+    return _between(date_1, date_2, 86400000)
 
 
-def isAfter(date1, date2):
-    return toMillis(date1) > toMillis(date2)
+def isAfter(date_1, date_2):
+    return toMillis(date_1) > toMillis(date_2)
 
 
-def isBefore(date1, date2):
-    return toMillis(date1) < toMillis(date2)
+def isBefore(date_1, date_2):
+    return toMillis(date_1) < toMillis(date_2)
 
 
-def isBetween(target, start, end):
-    return toMillis(start) <= toMillis(target) <= toMillis(end)
+def isBetween(target_date, start_date, end_date):
+    return toMillis(start_date) <= toMillis(target_date) <= toMillis(end_date)
 
 
 def getDate(year, month, day):
@@ -232,8 +232,14 @@ _STRPTIME = {"y": "%Y", "d": "%d", "H": "%H", "h": "%I", "m": "%M", "s": "%S",
              "S": "%f", "a": "%p", "Z": "%z", "D": "%j"}
 
 
-def parse(dateString, formatString="yyyy-MM-dd HH:mm:ss"):
-    """Parse like SimpleDateFormat.parse (strict; subset of letters)."""
+def _defaultLocale(locale):
+    if locale is not None:
+        raise ValueError("the simulator parses dates in the default locale only")
+
+
+def parse(dateString, formatString="yyyy-MM-dd HH:mm:ss", locale=None):
+    """Parse like SimpleDateFormat.parse (strict; subset of letters; default locale)."""
+    _defaultLocale(locale)
     parts = []
     for kind, n in _tokens(formatString):
         if kind == "lit":
@@ -316,5 +322,6 @@ if _IS_JAVA:
     def format(date, format="yyyy-MM-dd HH:mm:ss"):  # noqa: A001,A002,F811
         return _SimpleDateFormat(format).format(date)
 
-    def parse(dateString, formatString="yyyy-MM-dd HH:mm:ss"):  # noqa: F811
+    def parse(dateString, formatString="yyyy-MM-dd HH:mm:ss", locale=None):  # noqa: F811
+        _defaultLocale(locale)
         return _SimpleDateFormat(formatString).parse(dateString)

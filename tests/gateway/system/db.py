@@ -17,6 +17,15 @@ driver:
   an error is discarded, never pooled again.
 * Datasources, pools and open transactions are JVM-wide (``system._jvm``): a re-import of
   this module, or another interpreter, sees the same ones.
+* Signatures are those of Ignition's published scripting API (ignition-api-stubs 8.1 and
+  8.3; tests/test_published_api.py holds them to it): ``args`` is required, and
+  ``runPrepUpdate``'s ``skipAudit`` defaults to False as on a gateway. A statement that
+  would reach the project's audit log (skipAudit False) is recorded (``simAuditLog``).
+* What comes back is what a gateway returns: runPrepQuery a PyDataSet, getConnectionInfo
+  and getConnections a plain Dataset (no ``len()``, no indexing, no iteration).
+* A result column of type ``void`` (``SELECT pg_advisory_xact_lock(?)``) is refused on
+  both drivers (SQLSTATE 0A000): it has no value a dataset could hold, and drivers differ
+  on what they make of it; select a proper value instead.
 
 The driver (connect, execute with ``?`` parameters, error classification, cells, the
 exception raised) is chosen by interpreter:
@@ -29,13 +38,14 @@ exception raised) is chosen by interpreter:
 Datasources are configured through the simulator-only ``sim*`` functions below (used by
 ``simulator.gateway``); scripts never call them.
 """
+import collections
 import threading
 import time
 import uuid
 
 from system import _jvm
+from system._dataset import BasicDataset
 from system._dbshared import Problem, argsText, describe
-from system.dataset import PyDataSet
 
 if _jvm.IS_JAVA:
     from system import _jdbc_driver as _driver
@@ -55,6 +65,7 @@ DEFAULT_POOL_WAIT_SECONDS = 10.0
 
 _ISOLATION_LEVELS = (READ_UNCOMMITTED, READ_COMMITTED, REPEATABLE_READ, SERIALIZABLE)
 _CONNECTION_COLUMNS = ["Name", "DBType", "Status", "MaxConnections", "ActiveConnections"]
+_AUDIT_KEPT = 10000  # the latest audited statements simAuditLog() remembers
 
 
 _state = _jvm.sharedState("system.db", datasources={}, config={"default": ""}, txs={},
@@ -65,6 +76,7 @@ _datasources = _state["datasources"]
 _config = _state["config"]
 _txs = _state["txs"]
 _reaper = _state["reaper"]
+_audited = _state.setdefault("audited", collections.deque(maxlen=_AUDIT_KEPT))
 
 
 # ---------------------------------------------------------------------------------------
@@ -271,25 +283,30 @@ def _fail(context, problem):
 # ---------------------------------------------------------------------------------------
 # Statement execution
 # ---------------------------------------------------------------------------------------
-def _run(fn, query, args, database, tx, mode, getKey=False):
+def _run(fn, query, args, database, tx, mode, getKey=False, audit=False):
     context = describe(fn, query, argsText(args), database, tx)
     try:
         if tx:
             t = _acquireTx(tx)
             try:
                 try:
-                    return _driver.execute(t.conn, t.ds, query, args, mode, getKey)
+                    result = _driver.execute(t.conn, t.ds, query, args, mode, getKey)
                 except Problem as p:
                     t.broken = t.broken or p.broken
                     raise
             finally:
                 _releaseTx(t)
+            if audit:
+                _audit(t.ds, query, args, tx)
+            return result
         ds = _datasource(database)
         conn = ds.borrow()
         broken = True  # unless the statement ends normally or with a database error
         try:
             result = _driver.execute(conn, ds, query, args, mode, getKey)
             broken = False
+            if audit:
+                _audit(ds, query, args, None)
             return result
         except Problem as p:
             broken = p.broken
@@ -303,20 +320,30 @@ def _run(fn, query, args, database, tx, mode, getKey=False):
 # ---------------------------------------------------------------------------------------
 # Public API
 # ---------------------------------------------------------------------------------------
-def runPrepQuery(query, args=None, database="", tx=None):
+def _audit(ds, query, args, tx):
+    """Remember a statement a gateway would write to the project's audit log."""
+    with _lock:
+        _audited.append({"database": ds.name, "query": query,
+                         "args": list(args) if args is not None else [], "tx": tx})
+
+
+def runPrepQuery(query, args, database="", tx=None):
     """Run a statement that returns rows (SELECT, ... RETURNING); returns a PyDataSet."""
     return _run("runPrepQuery", query, args, database, tx, "query")
 
 
-def runPrepUpdate(query, args=None, database="", tx=None, getKey=False, skipAudit=True):
+def runPrepUpdate(query, args, database="", tx=None, getKey=False, skipAudit=False):
     """Run a statement that returns no rows; returns the affected row count.
 
     getKey=True: appends RETURNING * (as pgJDBC does for generated keys) unless the query
-    already has RETURNING, and returns the first column of the first row (None if none)."""
-    return _run("runPrepUpdate", query, args, database, tx, "update", getKey=getKey)
+    already has RETURNING, and returns the first column of the first row (None if none).
+    skipAudit=False (Ignition's default): the statement goes to the audit log of the
+    project's audit profile; the simulator records it (simAuditLog)."""
+    return _run("runPrepUpdate", query, args, database, tx, "update", getKey=getKey,
+                audit=not skipAudit)
 
 
-def runScalarPrepQuery(query, args=None, database="", tx=None):
+def runScalarPrepQuery(query, args, database="", tx=None):
     """First column of the first row, or None when there are no rows."""
     return _run("runScalarPrepQuery", query, args, database, tx, "scalar")
 
@@ -388,13 +415,18 @@ def closeTransaction(tx):
 
 
 def getConnectionInfo(name=""):
-    """Dataset with one row (Name, DBType, Status, MaxConnections, ActiveConnections) for a
-    configured datasource, or zero rows if it does not exist. Status is "Valid" or
-    "Faulted" (a connection could not be obtained)."""
+    """A plain Dataset (not a PyDataSet: no len(), use getRowCount()) with one row (Name,
+    DBType, Status, MaxConnections, ActiveConnections) for a configured datasource, or zero
+    rows if it does not exist. Status is "Valid" or "Faulted" (a connection could not be
+    obtained)."""
+    return BasicDataset(_CONNECTION_COLUMNS, _connectionRows(name))
+
+
+def _connectionRows(name):
     try:
         ds = _datasource(name)
     except Problem:
-        return PyDataSet(_CONNECTION_COLUMNS, [])
+        return []
     stats = ds.stats()
     status = "Valid"
     if stats["idle"] > 0 or stats["total"] < stats["max"]:
@@ -405,19 +437,17 @@ def getConnectionInfo(name=""):
             if p.sqlState is not None:
                 status = "Faulted"
     stats = ds.stats()
-    return PyDataSet(_CONNECTION_COLUMNS, [(ds.name, "POSTGRES", status, stats["max"],
-                                            stats["total"] - stats["idle"])])
+    return [(ds.name, "POSTGRES", status, stats["max"], stats["total"] - stats["idle"])]
 
 
 def getConnections():
-    """Dataset of every configured datasource (same columns as getConnectionInfo)."""
+    """A plain Dataset of every configured datasource (columns of getConnectionInfo)."""
     with _lock:
         names = sorted(_datasources)
     rows = []
     for name in names:
-        for row in getConnectionInfo(name):
-            rows.append(list(row))
-    return PyDataSet(_CONNECTION_COLUMNS, rows)
+        rows.extend(_connectionRows(name))
+    return BasicDataset(_CONNECTION_COLUMNS, rows)
 
 
 # ---------------------------------------------------------------------------------------
@@ -472,3 +502,14 @@ def simOpenTransactionCount():
     """Open (not closed, not expired) transactions."""
     with _lock:
         return len(_txs)
+
+
+def simAuditLog(clear=False):
+    """The statements that would have reached the audit log (runPrepUpdate without
+    skipAudit), oldest first, as dicts {database, query, args, tx}; ``clear``: forget them
+    after reading."""
+    with _lock:
+        entries = list(_audited)
+        if clear:
+            _audited.clear()
+    return entries

@@ -3,7 +3,7 @@
 * Paths are lists (as in Ignition). A path without a provider gets ``[default]``;
   ``[~]`` means ``[default]``; a trailing ``.value`` property is ignored; lookups are
   case-insensitive.
-* readBlocking -> list of QualifiedValue (``.value``, ``.quality``, ``.timestamp`` (a
+* readBlocking -> list of BasicQualifiedValue (``.value``, ``.quality``, ``.timestamp`` (a
   system.date date: java.util.Date under Jython) and the Java getters). A missing tag
   reads as value None with quality ``Bad_NotFound``.
 * writeBlocking -> list of QualityCode. SIMULATOR CONVENIENCE: writing a path that does
@@ -88,7 +88,7 @@ BAD_NOT_FOUND = QualityCode("Bad_NotFound")
 BAD_READ_ONLY = QualityCode("Bad_ReadOnly")
 
 
-class QualifiedValue(object):
+class BasicQualifiedValue(object):
     __slots__ = ("value", "quality", "timestamp")
 
     def __init__(self, value, quality, timestamp):
@@ -122,7 +122,7 @@ class _Tag(object):
         self.missed = False
 
     def qualified(self):
-        return QualifiedValue(self.value, self.quality, self.timestamp)
+        return BasicQualifiedValue(self.value, self.quality, self.timestamp)
 
 
 class TagInfo(object):
@@ -206,7 +206,7 @@ def readBlocking(tagPaths, timeout=45000):
         for p in _asList(tagPaths):
             tag = _tags.get(_key(p))
             if tag is None:
-                result.append(QualifiedValue(None, BAD_NOT_FOUND, _now()))
+                result.append(BasicQualifiedValue(None, BAD_NOT_FOUND, _now()))
             else:
                 result.append(tag.qualified())
     return result

@@ -68,7 +68,7 @@ def insert(dbName, workflowId, workflowName, queueName, deduplicationId, reason,
     """Keep one request the database would not take."""
     tx.update(dbName, sql.bind(_INSERT, dbName),
               [workflowId, workflowName, queueName, deduplicationId, reason, message,
-               requestText, acceptedAtMs])
+               requestText, acceptedAtMs], skipAudit=True)
 
 
 def listLetters(dbName, reason, includeReplayed, limit, offset):

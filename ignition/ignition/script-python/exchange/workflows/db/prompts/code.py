@@ -48,7 +48,7 @@ def create(dbName, promptId, workflowId, position, message, optionsJson, schemaJ
     """Insert a prompt unless it exists (a replayed call finds its own)."""
     tx.update(dbName, sql.bind(_CREATE, dbName),
               [promptId, workflowId, position, message, optionsJson, schemaJson, rolesJson,
-               timeoutMs], t)
+               timeoutMs], t, skipAudit=True)
 
 
 def get(dbName, promptId, t=None):
@@ -65,7 +65,7 @@ def answer(dbName, promptId, responseJson, user, comment, t):
 
 def expire(dbName, promptId, t):
     """Mark a pending prompt whose time ran out TIMED_OUT; True when it took."""
-    return tx.update(dbName, sql.bind(_EXPIRE, dbName), [promptId], t) == 1
+    return tx.update(dbName, sql.bind(_EXPIRE, dbName), [promptId], t, skipAudit=True) == 1
 
 
 def listPending(dbName, workflowId, limit):

@@ -345,7 +345,7 @@ def dedupHolder(dbName, queueName, deduplicationId):
 
 def promoteDue(dbName, limit=1000):
     """Move delayed runs whose time has come to ENQUEUED; how many moved."""
-    return tx.update(dbName, sql.bind(_PROMOTE, dbName), [limit])
+    return tx.update(dbName, sql.bind(_PROMOTE, dbName), [limit], skipAudit=True)
 
 
 def claim(dbName, executorId, limit, workflowNamesJson, heldQueuesJson="[]", t=None):
@@ -372,13 +372,15 @@ def lockLimitedQueues(dbName, t):
 
 def release(dbName, workflowId, executorId, attempt):
     """Give a claimed run that no worker took back to the queue; True when it was ours."""
-    return tx.update(dbName, sql.bind(_RELEASE, dbName), [workflowId, executorId, attempt]) == 1
+    return tx.update(dbName, sql.bind(_RELEASE, dbName), [workflowId, executorId, attempt],
+                     skipAudit=True) == 1
 
 
 def finish(dbName, workflowId, executorId, attempt, status, outputJson, errorJson):
     """The terminal write, guarded by RUNNING and the owner; True when it took effect."""
     return tx.update(dbName, sql.bind(_FINISH, dbName),
-                     [status, outputJson, errorJson, workflowId, executorId, attempt]) == 1
+                     [status, outputJson, errorJson, workflowId, executorId, attempt],
+                     skipAudit=True) == 1
 
 
 def finishedBy(dbName, workflowId, executorId, attempt, status):
@@ -391,12 +393,13 @@ def finishedBy(dbName, workflowId, executorId, attempt, status):
 def timeOut(dbName, workflowId, executorId, attempt, errorJson):
     """End our RUNNING run as CANCELLED because its deadline passed; True when it took."""
     return tx.update(dbName, sql.bind(_TIME_OUT, dbName),
-                     [errorJson, workflowId, executorId, attempt]) == 1
+                     [errorJson, workflowId, executorId, attempt], skipAudit=True) == 1
 
 
 def letGo(dbName, workflowId, executorId, attempt):
     """The thread of a cancelled or stopped run is done with it (resume may proceed)."""
-    return tx.update(dbName, sql.bind(_LET_GO, dbName), [workflowId, executorId, attempt]) == 1
+    return tx.update(dbName, sql.bind(_LET_GO, dbName), [workflowId, executorId, attempt],
+                     skipAudit=True) == 1
 
 
 def owner(dbName, workflowId, t=None):

@@ -371,7 +371,7 @@ MIGRATIONS = [
 
 LATEST_VERSION = MIGRATIONS[-1][0]
 
-_LOCK = "SELECT pg_advisory_xact_lock(hashtext(?))"
+_LOCK = "SELECT 1 FROM (SELECT pg_advisory_xact_lock(hashtext(?))) l"  # a value, never void
 _BOOTSTRAP = [
     "CREATE SCHEMA IF NOT EXISTS {schema}",
     """CREATE TABLE IF NOT EXISTS {schema}.schema_migrations (

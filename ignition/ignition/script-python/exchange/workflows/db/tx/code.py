@@ -44,9 +44,14 @@ def query(dbName, sql, args=(), tx=None):
     return _rows(system.db.runPrepQuery(sql, list(args), settings.databaseName(dbName), tx))
 
 
-def update(dbName, sql, args=(), tx=None):
-    """Run a statement that returns no rows; the number of rows it changed."""
-    return system.db.runPrepUpdate(sql, list(args), settings.databaseName(dbName), tx)
+def update(dbName, sql, args=(), tx=None, skipAudit=False):
+    """Run a statement that returns no rows; the number of rows it changed.
+
+    ``skipAudit=True`` keeps it out of the audit log of the project's audit profile (the
+    engine's own frequent bookkeeping: the timer tick, a run's status writes); writes an
+    operator or a script asked for stay audited, Ignition's default."""
+    return system.db.runPrepUpdate(sql, list(args), settings.databaseName(dbName), tx,
+                                   skipAudit=skipAudit)
 
 
 def scalar(dbName, sql, args=(), tx=None):
@@ -54,10 +59,11 @@ def scalar(dbName, sql, args=(), tx=None):
     return cell(system.db.runScalarPrepQuery(sql, list(args), settings.databaseName(dbName), tx))
 
 
-def inTransaction(dbName, work, isolationLevel=None, timeoutMs=None):
-    """Run ``work(tx)`` in one transaction: commit on success, roll back on any error, close."""
-    database = settings.databaseName(dbName)
-    tx = system.db.beginTransaction(database, isolationLevel, timeoutMs or settings.TX_TIMEOUT_MS)
+def inTransaction(dbName, work, timeoutMs=None):
+    """Run ``work(tx)`` in one transaction at the connection's default isolation level:
+    commit on success, roll back on any error, close."""
+    tx = system.db.beginTransaction(database=settings.databaseName(dbName),
+                                    timeout=timeoutMs or settings.TX_TIMEOUT_MS)
     try:
         result = work(tx)
         system.db.commitTransaction(tx)
@@ -105,10 +111,11 @@ def sqlState(error):
 
 
 def databaseExists(dbName):
-    """Whether the gateway has a database connection of that name."""
+    """Whether the gateway has a database connection of that name. getConnectionInfo
+    answers a plain Dataset, which has no len() in Jython: getRowCount()."""
     try:
         info = system.db.getConnectionInfo(settings.databaseName(dbName))
-        return len(info) > 0
+        return info.getRowCount() > 0
     except compat.CATCHABLE:
         return False
 

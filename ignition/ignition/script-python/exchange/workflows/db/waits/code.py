@@ -54,17 +54,19 @@ def suspend(dbName, workflowId, executorId, attempt, channel, wakeAtMs, t):
     """Our run waits without a thread until woken on ``channel`` or at ``wakeAtMs``
     (database clock; None: only a wake); True when it took."""
     return tx.update(dbName, sql.bind(_SUSPEND, dbName),
-                     [channel, wakeAtMs, workflowId, executorId, attempt], t) == 1
+                     [channel, wakeAtMs, workflowId, executorId, attempt], t,
+                     skipAudit=True) == 1
 
 
 def hold(dbName, workflowId, executorId, attempt):
     """Our run becomes HELD if its HOLD is still pending; True when it took."""
-    return tx.update(dbName, sql.bind(_HOLD, dbName), [workflowId, executorId, attempt]) == 1
+    return tx.update(dbName, sql.bind(_HOLD, dbName), [workflowId, executorId, attempt],
+                     skipAudit=True) == 1
 
 
 def wake(dbName, channel, t=None):
     """Runs waiting on ``channel`` go back to their queue; how many."""
-    return tx.update(dbName, sql.bind(_WAKE, dbName), [channel], t)
+    return tx.update(dbName, sql.bind(_WAKE, dbName), [channel], t, skipAudit=True)
 
 
 def databaseNowMs(dbName, t=None):

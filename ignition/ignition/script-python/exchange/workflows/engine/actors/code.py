@@ -31,11 +31,24 @@ def _sessionUser(session):
         return None, []
 
 
+def _scopeUserFunctions():
+    """(getUsername, getRoles) of the calling scope's Ignition user, where the scope has
+    one: system.vision in a Vision client of 8.3, system.security in a Vision client or
+    Designer of 8.1; (None, None) on a gateway and in Perspective, which have neither."""
+    getUsername = compat.optionalSystemFunction("vision.getUsername")
+    if getUsername is not None:
+        return getUsername, compat.optionalSystemFunction("vision.getRoles")
+    return (compat.optionalSystemFunction("security.getUsername"),
+            compat.optionalSystemFunction("security.getRoles"))
+
+
 def _scopeUser():
+    getUsername, getRoles = _scopeUserFunctions()
+    if getUsername is None:
+        return None, []
     try:
-        import system
-        name = system.security.getUsername()
-        roles = list(system.security.getRoles() or [])
+        name = getUsername()
+        roles = list(getRoles() or []) if getRoles is not None else []
         return (compat.toText(name) if name else None), [compat.toText(r) for r in roles]
     except compat.CATCHABLE:
         return None, []

@@ -160,6 +160,23 @@ def formatTraceback(error, tracebackObj=None):
         return u""
 
 
+def optionalSystemFunction(path):
+    """The function ``system.<path>`` (e.g. "security.getUsername") where this scope and
+    Ignition version have it, else None. The one way the library reaches a ``system``
+    function that is not everywhere (tests/test_published_api.py lists them, each with the
+    test of its fallback); every other ``system.*`` call exists in 8.1 and 8.3."""
+    try:
+        import system
+        target = system
+        for name in path.split("."):
+            target = getattr(target, name, None)
+            if target is None:
+                return None
+        return target if hasattr(target, "__call__") else None
+    except CATCHABLE:
+        return None
+
+
 def argSpec(function):
     """(parameter names, name of the ``**`` parameter or None, defaults tuple or None)."""
     import inspect
