@@ -108,3 +108,33 @@ def test_gateway_event_scripts_are_one_line_calls_into_the_library():
         path = os.path.join(PROJECT, "ignition", "script-python", *module.split("."))
         with open(os.path.join(path, "code.py")) as handle:
             assert "def %s(" % name in handle.read(), call
+
+
+DOCS = os.path.join(REPO, "docs")
+
+
+def readDoc(name):
+    with open(os.path.join(DOCS, name)) as handle:
+        return handle.read()
+
+
+def test_the_manual_shows_the_schema_version_the_code_installs():
+    import exchange.workflows.db.schema as schema
+    shown = re.findall(r"schema workflows is at version (\d+)", readDoc("getting-started.md"))
+    assert shown and set(int(v) for v in shown) == set([schema.LATEST_VERSION]), shown
+    listed = [int(v) for v in re.findall(r"^- version (\d+), \"", readDoc("architecture.md"),
+                                          re.MULTILINE)]
+    assert listed == [m[0] for m in schema.MIGRATIONS], listed
+
+
+def test_the_manual_documents_every_option_of_the_headless_executor():
+    with open(os.path.join(REPO, "tests", "gateway", "simulator", "worker.py")) as handle:
+        options = set(re.findall(r'add_argument\("(--[a-z-]+)"', handle.read()))
+    documented = set(re.findall(r"^\| `(--[a-z-]+)` \|", readDoc("operations.md"),
+                                re.MULTILINE))
+    assert options and options == documented, (options, documented)
+    for doc in ("README.md",) + tuple(n for n in os.listdir(DOCS) if n.endswith(".md")):
+        text = open(os.path.join(REPO, doc) if doc == "README.md"
+                    else os.path.join(DOCS, doc)).read()
+        bare = re.findall(r"(?<![/\w.])python3? tests/gateway/simulator/worker\.py", text)
+        assert not bare, "%s runs the worker with a Python that lacks psycopg2" % doc
