@@ -44,6 +44,7 @@ SUITE = [
     "test_queues",
     "test_recovery",
     "test_clients",
+    "test_caller_mistakes",
 ]
 
 DSN_ENV = "WORKFLOWS_TEST_DSN_DB"

@@ -4,7 +4,6 @@ value of the wrong type in any parameter of any public function. Shared by CPyth
 Jython (unittest style)."""
 from __future__ import absolute_import, division, print_function
 
-import importlib
 import logging
 
 import support
@@ -23,7 +22,7 @@ def publicFunctions():
     """(module name, function name, function, parameter names) of every public call."""
     found = []
     for moduleName in MODULES:
-        module = importlib.import_module("exchange.workflows.api." + moduleName)
+        module = __import__("exchange.workflows.api." + moduleName, fromlist=["*"])
         for name, function in sorted(vars(module).items()):
             wrapped = getattr(function, "__wrapped__", None)
             if name.startswith("_") or wrapped is None or name in LEFT_OUT:

@@ -103,9 +103,9 @@ def callMistake(name, spec, args, kwargs):
     if len(args) > len(names):
         problem = u"takes at most %d positional arguments (%d given)" % (len(names), len(args))
     elif unknown:
-        problem = u"got an unexpected keyword argument %r" % (compat.toText(unknown[0]),)
+        problem = u"got an unexpected keyword argument '%s'" % compat.toText(unknown[0])
     elif doubled:
-        problem = u"got multiple values for argument %r" % (doubled[0],)
+        problem = u"got multiple values for argument '%s'" % doubled[0]
     elif missing:
         problem = u"is missing the required argument(s) %s" % u", ".join(missing)
     else:

@@ -138,7 +138,8 @@ def _javaMessage(error):
         rootMessage = toText(root.getMessage())
         if rootMessage and rootMessage not in message:
             call = _SYSTEM_DB_CALL.match(message)
-            return _causeFirst(u"%s: %s" % (root.getClass().getName(), rootMessage),
+            # the driver's first line (PostgreSQL's Detail, Hint and Where lines follow it)
+            return _causeFirst(rootMessage.strip().split(u"\n")[0].strip(),
                                call.group(1) if call else message)
     return message
 
