@@ -12,7 +12,7 @@ the binaries run as the system user ``embedded_postgres`` (created if missing).
 
     dsn, stop = serverFromEnv("WORKFLOWS_TEST_DSN")   # the env var's server, else embedded
     dsn, stop = serverFromEnv("WORKFLOWS_TEST_DSN", container=True)  # ... or a container
-    print(stop.description)       # "PostgreSQL 18.1, embedded (no Docker daemon answered)"
+    print(stop.description)       # "PostgreSQL 18.6 embedded (no Docker daemon answered)"
     name, dbDsn = createDatabase(dsn, "wf_test")      # a fresh database on it (psycopg2)
     dropDatabase(dsn, name)                           # ... dropped, even with sessions open
 """
