@@ -2,13 +2,16 @@
 database fixtures.
 
 Database: ``WORKFLOWS_TEST_DSN`` (a libpq DSN of a server where we may CREATE DATABASE) if
-set, else a throwaway embedded PostgreSQL started on first use. Either way the session gets
-its own database ``wf_test_<pid>_<random>``, dropped at the end.
+set, else a PostgreSQL container when a Docker daemon answers, else a throwaway embedded
+PostgreSQL (pgserver.serverFromEnv; WORKFLOWS_TEST_SERVER=embedded|container forces one),
+started on first use. Either way the session gets its own database
+``wf_test_<pid>_<random>``, dropped at the end. The summary names the server.
 
 Fixtures:
   pgServer        (session) admin DSN of the server
-  embeddedServer  (session) the EmbeddedPostgres object (for restart/outage tests);
-                  skips the test when WORKFLOWS_TEST_DSN points at an external server
+  embeddedServer  (session) an EmbeddedPostgres the test may stop and restart, holding the
+                  database of the test's gw/engine: the session's server when it is
+                  embedded, else one started for these tests
   testDatabase    (session) DSN of the session's test database
   gw, engine      (function, tests/engine_fixtures.py) for the CPython-only modules; the
                   shared suite uses tests/support.py's GatewayCase / EngineCase instead.
@@ -45,11 +48,13 @@ pytest_plugins = ["engine_fixtures"]
 class _SessionDatabase(object):
     """Lazily started server + per-session database, torn down once at session end."""
 
-    def __init__(self):
+    def __init__(self, startServer):
+        self._startServer = startServer
         self._adminDsn = None
         self._stopper = None
         self._dbName = None
         self._dsn = None
+        self.description = None  # which server, kept for the summary after close()
 
     @property
     def server(self):
@@ -58,7 +63,8 @@ class _SessionDatabase(object):
 
     def adminDsn(self):
         if self._adminDsn is None:
-            self._adminDsn, self._stopper = pgserver.serverFromEnv(DSN_ENV)
+            self._adminDsn, self._stopper = self._startServer()
+            self.description = self._stopper.description
         return self._adminDsn
 
     def testDsn(self):
@@ -78,7 +84,15 @@ class _SessionDatabase(object):
             self._adminDsn = self._stopper = None
 
 
-_session = _SessionDatabase()
+_session = _SessionDatabase(lambda: pgserver.serverFromEnv(DSN_ENV, container=True))
+# Tests that stop the server of their database (embeddedServer) need an embedded one.
+_stoppable = _SessionDatabase(lambda: pgserver.startEmbedded("a server the tests may stop"))
+
+
+def _stoppableSession():
+    """The session's database when its server is embedded, else one on an embedded server
+    started for the tests that stop it."""
+    return _session if _session.server is not None else _stoppable
 
 
 def pytest_configure(config):
@@ -86,6 +100,29 @@ def pytest_configure(config):
 
 
 support.dsnProvider = _session.testDsn
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """A test that stops its server gets its gw/engine on the stoppable database (set
+    before any function fixture opens the gateway; session fixtures come first anyway)."""
+    if "embeddedServer" in item.fixturenames:
+        support.dsnProvider = _stoppableSession().testDsn
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    yield
+    support.dsnProvider = _session.testDsn
+
+
+def pytest_terminal_summary(terminalreporter):
+    """One line naming the session's server (and the stoppable one, if it was started)."""
+    if _session.description:
+        terminalreporter.write_line("database: %s" % _session.description)
+    if _stoppable.description:
+        terminalreporter.write_line("database of the tests that stop their server: %s"
+                                    % _stoppable.description)
 
 
 def pytest_collection_modifyitems(session, config, items):
@@ -98,7 +135,10 @@ def pytest_collection_modifyitems(session, config, items):
 @pytest.fixture(scope="session", autouse=True)
 def _sessionDatabaseTeardown():
     yield
-    _session.close()
+    try:
+        _stoppable.close()
+    finally:
+        _session.close()
 
 
 @pytest.fixture(scope="session")
@@ -109,12 +149,9 @@ def pgServer():
 
 @pytest.fixture(scope="session")
 def embeddedServer():
-    """The EmbeddedPostgres (restart(), stopServer(), startServer()); skips on an external
-    server given by WORKFLOWS_TEST_DSN."""
-    server = _session.server
-    if server is None:
-        pytest.skip("needs the embedded server (unset %s)" % DSN_ENV)
-    return server
+    """The EmbeddedPostgres (restart(), stopServer(), startServer()) of the test's
+    database, whatever server the rest of the session uses."""
+    return _stoppableSession().server
 
 
 @pytest.fixture(scope="session")

