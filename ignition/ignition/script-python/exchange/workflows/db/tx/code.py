@@ -165,10 +165,17 @@ def isTransient(error):
     return state is None or state[:2] in _TRANSIENT_CLASSES
 
 
-def retrying(work, tries=8, maxDelayMs=2000, describe=None):
+# A transaction that lost a race with another (a deadlock, a serialization failure): it
+# changed nothing and may simply run again.
+LOST_RACE_STATES = ("40P01", "40001")
+
+
+def retrying(work, tries=8, maxDelayMs=2000, describe=None, onlyStates=None):
     """Call ``work()``, retrying transient database errors with exponential backoff from
     50 ms; ``tries=None`` retries without limit, warning now and then when ``describe``
-    names the work. Non-transient errors are raised at once.
+    names the work. Non-transient errors are raised at once, and with ``onlyStates`` every
+    error whose SQLSTATE is not one of them (an API call retries a lost race, not a
+    connection that does not exist).
 
     Only for statements that are safe to repeat (guarded or idempotent writes, reads).
     """
@@ -179,7 +186,8 @@ def retrying(work, tries=8, maxDelayMs=2000, describe=None):
         try:
             return work()
         except compat.CATCHABLE as error:
-            if attempt == tries or not isTransient(error):
+            if attempt == tries or not isTransient(error) or (
+                    onlyStates is not None and sqlState(error) not in onlyStates):
                 raise
             if describe and (attempt in (3, 20) or attempt % 100 == 0):
                 _warn(u"%s: the database is not answering (try %d, retrying): %s"

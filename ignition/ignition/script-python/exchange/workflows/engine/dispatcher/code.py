@@ -23,7 +23,7 @@ from exchange.workflows.engine import codec, compat, kernel, leases, memoryqueue
 
 # A claim that lost a race (a partition slot, a deadlock between claimers) claims nothing
 # this round; the rows stay ENQUEUED for the next one.
-_LOST_RACE = ("23505", "40P01", "40001")
+_LOST_RACE = ("23505",) + tx.LOST_RACE_STATES
 
 
 def _logger():

@@ -35,7 +35,8 @@ def enter(dbName, mode, reason, queueName, actor):
                                       {"mode": mode, "cancelled": cancelled}), t)
         return cancelled
     # (a deadlock with a run's own write is retried: the switch is idempotent)
-    return {"cancelled": tx.retrying(lambda: tx.inTransaction(dbName, work))}
+    return {"cancelled": tx.retrying(lambda: tx.inTransaction(dbName, work),
+                                     onlyStates=tx.LOST_RACE_STATES)}
 
 
 def exit(dbName, queueName, reason, actor):
