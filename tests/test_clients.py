@@ -39,11 +39,13 @@ class ClientTest(support.EngineCase):
             assert runRow(self.gw, wf) == ("ENQUEUED", None, 0)
         assert executorRows(self.gw) == 0
         assert kernel.getKernel().state.get("pool") is None, "a client made a worker pool"
+        assert engine.admin.getEngineInfo()["data"]["runsWorkflows"] is False
         for refused in (engine.admin.recoverNow(), engine.admin.swapIfDrained(user="ann")):
             assert (refused["ok"], refused["code"]) == (False, "NOT_AN_EXECUTOR"), refused
         # the startup script makes this JVM an executor: now it runs the work
         import exchange.workflows.api.lifecycle as lifecycle
         assert lifecycle.onStartup(installSchema=False)["code"] == "STARTED"
+        assert engine.admin.getEngineInfo()["data"]["runsWorkflows"] is True
         assert engine.runToEnd(first, second) == ["SUCCESS", "SUCCESS"]
         assert executorRows(self.gw) == 1
 

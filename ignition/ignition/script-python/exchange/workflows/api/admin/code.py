@@ -173,6 +173,7 @@ def getEngineInfo():
     pool = k.state.get("pool")
     data = _configuration()
     data.update({"executorId": k.executorId, "generation": k.generation.get(),
+                 "runsWorkflows": k.isExecutor(),
                  "runningHere": k.running.size(),
                  "inFlight": k.inFlight.get(), "inMemoryQueued": memoryqueue.totalDepth(),
                  "droppedWaiting": memoryqueue.droppedWaiting(),
