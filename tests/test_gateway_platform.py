@@ -83,23 +83,6 @@ def onJavaThreads(function, count):
     return list(results)
 
 
-def pythonObjectsIn(value, path="kernel"):
-    """Paths of Python objects (or Python subclasses of Java classes) under a Java value.
-    Jython hands Java strings, numbers and booleans out as Python values; anything else
-    that is no Java object (has no getClass) or is a Python proxy class is a finding."""
-    from java.util import Map  # novm
-    if value is None or isinstance(value, (type(u""), int, type(2 ** 64), float, bool)):
-        return []
-    if not hasattr(value, "getClass") or \
-            value.getClass().getName().startswith("org.python"):
-        return [path]
-    found = []
-    if isinstance(value, Map):
-        for key in value.keySet():
-            found.extend(pythonObjectsIn(value.get(key), "%s.%s" % (path, key)))
-    return found
-
-
 class JavaExceptionTest(support.EngineCase):
     @jythonOnly
     def test_a_java_exception_in_a_step_is_retried_and_recorded(self):
@@ -166,6 +149,7 @@ class KernelTest(support.EngineCase):
     def test_the_kernel_in_the_globals_holds_java_objects_only(self):
         import system
         from exchange.workflows.engine import kernel
+        from exchange.workflows.engine.platform import pythonObjectsIn
         ack = self.engine.service.enqueueInMemory("three_steps")  # a queue, a pool, a run
         assert self.engine.runToEnd(ack["data"]["workflowId"]) == ["SUCCESS"]
         state = system.util.getGlobals()[kernel.KERNEL_KEY]
