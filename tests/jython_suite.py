@@ -44,6 +44,7 @@ SUITE = [
     "test_queues",
     "test_recovery",
     "test_clients",
+    "test_selftest",
 ]
 
 DSN_ENV = "WORKFLOWS_TEST_DSN_DB"
