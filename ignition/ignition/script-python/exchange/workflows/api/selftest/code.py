@@ -510,19 +510,27 @@ class FlowRun(object):
     def cleanup(self):
         if self.workflowId is None:
             raise Skipped(u"no run was enqueued")
-        found = service.getStatus(self.workflowId, self.dbName)
-        if found["code"] == "WORKFLOW_NOT_FOUND":
+        status = self.status()
+        if status is None:
             return u"no run left"
         deadlineMs = max(self.deadlineMs, compat.monotonicMs() + CLEANUP_MS)
-        if found["data"]["status"] not in settings.TERMINAL_STATUSES:
+        if status not in settings.TERMINAL_STATUSES:
             self.command("CANCEL")
         while not selfcheck.deleteRun(self.dbName, self.workflowId, flow.WORKFLOW_NAME):
-            expect(compat.monotonicMs() < deadlineMs, u"run %s is still %s: retention deletes "
-                   u"it once it ends" % (self.workflowId, service.getStatus(
-                       self.workflowId, self.dbName)["data"].get("status")))
+            if compat.monotonicMs() >= deadlineMs:
+                raise Finding(u"run %s is still %s: retention deletes it once it ends"
+                              % (self.workflowId, self.status()))
             compat.sleepMs(50)
         return u"run %s deleted with its steps and prompt; the journal keeps its entries" \
             % self.workflowId
+
+    def status(self):
+        """The run's status, None when it is not there."""
+        found = service.getStatus(self.workflowId, self.dbName)
+        if found["code"] == "WORKFLOW_NOT_FOUND":
+            return None
+        expect(found["ok"], u"%s: %s" % (found["code"], found["message"]))
+        return found["data"]["status"]
 
 
 def _waitingOn(row, channel):
