@@ -162,11 +162,7 @@ class KernelTest(support.EngineCase):
         # Pool threads are shared by every interpreter of the JVM; a task must import the
         # modules of the project (interpreter) that submitted it, whatever the thread ran
         # before. Here interpreter B submits a task that imports a module only B can see.
-        import sys
         from java.util.concurrent import ConcurrentLinkedQueue  # novm
-        from org.python.core import Py, PyStringMap, PySystemState  # novm
-        from org.python.util import PythonInterpreter  # novm
-        from simulator import loader
         from exchange.workflows.engine import platform
         folder = tempfile.mkdtemp(prefix="wf_interp_")
         self.addCleanup(shutil.rmtree, folder, True)
@@ -177,20 +173,11 @@ class KernelTest(support.EngineCase):
         results = ConcurrentLinkedQueue()
         platform.submit(pool, lambda: results.add("A ran first"))  # the thread serves A
         waitFor(lambda: results.size() == 1, 10)
-        interpreter = PythonInterpreter(PyStringMap(), PySystemState())
-        self.addCleanup(interpreter.close)
-        current = Py.getSystemState()
-        try:
-            for name, value in (("paths", list(sys.path) + [folder]), ("pool", pool),
-                                ("results", results), ("roots", loader.roots())):
-                interpreter.set(name, value)
-            interpreter.exec(
-                "import sys\nsys.path[:0] = paths\nfrom simulator import loader\n"
-                "loader.install(roots)\nfrom exchange.workflows.engine import platform\n"
-                "def task():\n    import onlyinb\n    results.add(onlyinb.VALUE)\n"
-                "platform.submit(pool, task)\n")
-        finally:
-            Py.setSystemState(current)  # exec leaves B's sys as this thread's current one
+        support.inAnotherInterpreter(self, {"pool": pool, "results": results},
+                                     "from exchange.workflows.engine import platform\n"
+                                     "def task():\n    import onlyinb\n"
+                                     "    results.add(onlyinb.VALUE)\n"
+                                     "platform.submit(pool, task)\n", [folder])
         waitFor(lambda: results.size() == 2, 10, 0.01, "B's task imported B's module")
         assert list(results) == ["A ran first", "seen from B"]
 

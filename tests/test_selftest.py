@@ -124,11 +124,7 @@ class SelfTestOnAnExecutorTest(support.EngineCase):
         # After a project save, pool threads made under the old interpreter serve the new
         # one. Here interpreter B (its own sys and library modules) runs the self-test's
         # check on a pool whose thread served this interpreter (A) first.
-        import sys
         from java.util.concurrent import ConcurrentLinkedQueue  # novm
-        from org.python.core import Py, PyStringMap, PySystemState  # novm
-        from org.python.util import PythonInterpreter  # novm
-        from simulator import loader
         from exchange.workflows.api import selftest
         from exchange.workflows.engine import platform
         holder = selftest.Pool()
@@ -136,24 +132,13 @@ class SelfTestOnAnExecutorTest(support.EngineCase):
         self.addCleanup(platform.shutdownPool, holder.pool)
         assert selftest.checkPoolInterpreter(holder)  # the thread now serves A
         results = ConcurrentLinkedQueue()
-        interpreter = PythonInterpreter(PyStringMap(), PySystemState())
-        self.addCleanup(interpreter.close)
-        current = Py.getSystemState()
-        try:
-            for name, value in (("paths", list(sys.path)), ("holder", holder),
-                                ("theirs", selftest),
-                                ("results", results), ("roots", loader.roots())):
-                interpreter.set(name, value)
-            interpreter.exec(
-                "import sys\nsys.path[:0] = paths\nfrom simulator import loader\n"
-                "loader.install(roots)\nfrom exchange.workflows.api import selftest\n"
-                "own = selftest.Pool()\nown.pool, own.temporary = holder.pool, False\n"
-                "report = selftest.Report()\n"
-                "report.run('kernel', 'interpreter', selftest.checkPoolInterpreter, own)\n"
-                "results.add(report.checks[0])\n"
-                "results.add(selftest is not theirs)\n")
-        finally:
-            Py.setSystemState(current)  # exec leaves B's sys as this thread's current one
+        support.inAnotherInterpreter(
+            self, {"holder": holder, "theirs": selftest, "results": results},
+            "from exchange.workflows.api import selftest\n"
+            "own = selftest.Pool()\nown.pool, own.temporary = holder.pool, False\n"
+            "report = selftest.Report()\n"
+            "report.run('kernel', 'interpreter', selftest.checkPoolInterpreter, own)\n"
+            "results.add(report.checks[0])\nresults.add(selftest is not theirs)\n")
         check, ownLibrary = list(results)
         assert ownLibrary, "B imported the library afresh"
         assert check["ok"] is True, check
@@ -184,6 +169,7 @@ class SelfTestInAClientTest(support.EngineCase):
         for check in (("system.db", "connection check"), ("system.db", "scratch schema"),
                       ("workflow", "live executor")):
             assert check in failed, failed
-        assert [group for group, _ in outcomes(result, True)] == ["kernel"] * 3
+        assert set(group for group, _ in outcomes(result, True)) == set(["kernel"])
+        assert [c for c in failed if c[0] == "kernel"] == []
         assert "NoSuchDatabase" in detail(result, "system.db", "connection check")
         assert result["data"]["journaled"] is False
