@@ -45,6 +45,7 @@ SUITE = [
     "test_recovery",
     "test_clients",
     "test_caller_mistakes",
+    "test_selftest",
 ]
 
 DSN_ENV = "WORKFLOWS_TEST_DSN_DB"

@@ -234,6 +234,27 @@ def openEngine(gw, executes=True):
     return engine
 
 
+def inAnotherInterpreter(testCase, variables, code, extraPaths=()):
+    """Run ``code`` in a second Jython interpreter of this JVM (its own ``sys`` and modules,
+    the script library loaded afresh: what a project save starts) after setting
+    ``variables`` in it. Jython only."""
+    from org.python.core import Py, PyStringMap, PySystemState  # novm
+    from org.python.util import PythonInterpreter  # novm
+    from simulator import loader
+    interpreter = PythonInterpreter(PyStringMap(), PySystemState())
+    testCase.addCleanup(interpreter.close)
+    current = Py.getSystemState()
+    try:
+        variables = dict(variables, paths=list(sys.path) + list(extraPaths),
+                         roots=loader.roots())
+        for name, value in variables.items():
+            interpreter.set(name, value)
+        interpreter.exec("import sys\nsys.path[:0] = paths\nfrom simulator import loader\n"
+                         "loader.install(roots)\n" + code)
+    finally:
+        Py.setSystemState(current)  # exec leaves its sys as this thread's current one
+
+
 class GatewayCase(unittest.TestCase):
     """A test against the simulated gateway and the test database."""
 

@@ -60,14 +60,29 @@ print("RESULT " + json.dumps(out))
 '''
 
 
+# A Designer Script Console's `print exchange.workflows.api.admin.selfTest()`: no startup
+# script ran here, so no pool, no executor row; the executor runs the self-test's workflow
+# without the client (or the executor's command line) naming it.
+SELF_TEST = r'''
+import json, sys
+sys.path.insert(0, %(gateway)r)
+from simulator import gateway, loader
+loader.install([loader.engineRoot()])
+gateway.addDatabase("WorkflowsDB", %(dsn)r)
+gateway.setDefaultDatabase("WorkflowsDB")
+import exchange.workflows.api.admin as admin
+print("RESULT " + json.dumps(admin.selfTest(user="pat")))
+'''
+
+
 @pytest.fixture
 def engine(client):
     return client
 
 
-def runClient(gw):
-    script = CLIENT % {"gateway": os.path.join(TESTS, "gateway"), "project": FIXTURE_PROJECT,
-                       "dsn": gw.dsn}
+def runClient(gw, template=CLIENT):
+    script = template % {"gateway": os.path.join(TESTS, "gateway"), "project": FIXTURE_PROJECT,
+                         "dsn": gw.dsn}
     done = subprocess.run([sys.executable, "-c", script], stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, timeout=180)
     lines = [l for l in done.stdout.decode().splitlines() if l.startswith("RESULT ")]
@@ -91,3 +106,21 @@ def test_a_client_process_writes_and_the_executor_runs_everything(engine):
     ran = gw.sql("SELECT DISTINCT executor_id FROM workflows.step_outputs "
                  "WHERE workflow_id = ANY(?)", runs)
     assert ran == [(executor.executorId,)]
+
+
+def test_the_self_test_from_a_client_runs_its_workflow_on_the_executor(engine):
+    gw = engine.gw
+    executor = Executor(gw.dsn, threads=2, periodSeconds=0.2, leaseSeconds=2.0)
+    gw.addCleanup(executor.stop)
+    result = runClient(gw, SELF_TEST)
+    checks = result["data"].get("checks", [])
+    assert result["code"] == "SELF_TEST_PASSED", [c for c in checks if c["ok"] is not True]
+    data = result["data"]
+    assert data["executor"] is False and data["ranOn"] == executor.executorId
+    pool = [c["detail"] for c in checks if c["name"] == "pool runs a task"][0]
+    assert pool.startswith("a temporary pool (this JVM runs no workflows)"), pool
+    assertAlive([executor])
+    assert gw.sql("SELECT executor_id FROM workflows.executors") == [(executor.executorId,)]
+    assert gw.sql("SELECT count(*) FROM workflows.workflow_runs")[0][0] == 0
+    assert gw.sql("SELECT actor, outcome FROM workflows.journal WHERE action = 'SELF_TEST'") == \
+        [("pat", "SELF_TEST_PASSED")]

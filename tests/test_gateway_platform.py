@@ -83,23 +83,6 @@ def onJavaThreads(function, count):
     return list(results)
 
 
-def pythonObjectsIn(value, path="kernel"):
-    """Paths of Python objects (or Python subclasses of Java classes) under a Java value.
-    Jython hands Java strings, numbers and booleans out as Python values; anything else
-    that is no Java object (has no getClass) or is a Python proxy class is a finding."""
-    from java.util import Map  # novm
-    if value is None or isinstance(value, (type(u""), int, type(2 ** 64), float, bool)):
-        return []
-    if not hasattr(value, "getClass") or \
-            value.getClass().getName().startswith("org.python"):
-        return [path]
-    found = []
-    if isinstance(value, Map):
-        for key in value.keySet():
-            found.extend(pythonObjectsIn(value.get(key), "%s.%s" % (path, key)))
-    return found
-
-
 class JavaExceptionTest(support.EngineCase):
     @jythonOnly
     def test_a_java_exception_in_a_step_is_retried_and_recorded(self):
@@ -165,6 +148,7 @@ class KernelTest(support.EngineCase):
     def test_the_kernel_in_the_globals_holds_java_objects_only(self):
         import system
         from exchange.workflows.engine import kernel
+        from exchange.workflows.engine.platform import pythonObjectsIn
         ack = self.engine.service.enqueueInMemory("three_steps")  # a queue, a pool, a run
         assert self.engine.runToEnd(ack["data"]["workflowId"]) == ["SUCCESS"]
         state = system.util.getGlobals()[kernel.KERNEL_KEY]
@@ -177,11 +161,7 @@ class KernelTest(support.EngineCase):
         # Pool threads are shared by every interpreter of the JVM; a task must import the
         # modules of the project (interpreter) that submitted it, whatever the thread ran
         # before. Here interpreter B submits a task that imports a module only B can see.
-        import sys
         from java.util.concurrent import ConcurrentLinkedQueue  # novm
-        from org.python.core import Py, PyStringMap, PySystemState  # novm
-        from org.python.util import PythonInterpreter  # novm
-        from simulator import loader
         from exchange.workflows.engine import platform
         folder = tempfile.mkdtemp(prefix="wf_interp_")
         self.addCleanup(shutil.rmtree, folder, True)
@@ -192,20 +172,11 @@ class KernelTest(support.EngineCase):
         results = ConcurrentLinkedQueue()
         platform.submit(pool, lambda: results.add("A ran first"))  # the thread serves A
         waitFor(lambda: results.size() == 1, 10)
-        interpreter = PythonInterpreter(PyStringMap(), PySystemState())
-        self.addCleanup(interpreter.close)
-        current = Py.getSystemState()
-        try:
-            for name, value in (("paths", list(sys.path) + [folder]), ("pool", pool),
-                                ("results", results), ("roots", loader.roots())):
-                interpreter.set(name, value)
-            interpreter.exec(
-                "import sys\nsys.path[:0] = paths\nfrom simulator import loader\n"
-                "loader.install(roots)\nfrom exchange.workflows.engine import platform\n"
-                "def task():\n    import onlyinb\n    results.add(onlyinb.VALUE)\n"
-                "platform.submit(pool, task)\n")
-        finally:
-            Py.setSystemState(current)  # exec leaves B's sys as this thread's current one
+        support.inAnotherInterpreter(self, {"pool": pool, "results": results},
+                                     "from exchange.workflows.engine import platform\n"
+                                     "def task():\n    import onlyinb\n"
+                                     "    results.add(onlyinb.VALUE)\n"
+                                     "platform.submit(pool, task)\n", [folder])
         waitFor(lambda: results.size() == 2, 10, 0.01, "B's task imported B's module")
         assert list(results) == ["A ran first", "seen from B"]
 

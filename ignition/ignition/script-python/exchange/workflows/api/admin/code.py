@@ -316,3 +316,27 @@ def swapIfDrained(user=None, session=None, roles=None, dbName=None):
                                % (details["inFlight"], details["claimedRuns"]),
                 "MAINTENANCE_REQUIRED": u"enter maintenance first"}
     return (envelope.ok if swapped else envelope.fail)(code, messages[code], details)
+
+
+@guarded
+def selfTest(dbName=None, timeoutSeconds=60, user=None, session=None, roles=None):
+    """Prove this install where it runs (the Script Console, a gateway script, a console
+    button): system.db in a scratch schema (dropped after), the JVM-wide kernel and the
+    worker pool, and the built-in workflow through the live engine on ``dbName`` (retries,
+    hold and resume, a prompt answered by the caller, a durable sleep), deleted after.
+    ``timeoutSeconds`` bounds the wait for the workflow. Each check is reported with its
+    outcome, time and detail; one that fails stops no other. Codes SELF_TEST_PASSED,
+    SELF_TEST_FAILED (data: checks, counts, interpreter, ...); journaled as SELF_TEST."""
+    timeoutMs = int(1000 * validate.number("timeoutSeconds", timeoutSeconds, maximum=3600))
+    dbName = settings.databaseName(dbName)
+    actor = _admin(user, session, roles, dbName, "SELF_TEST")
+    from exchange.workflows.api import selftest
+    data = selftest.run(dbName, timeoutMs, actor, (user, session, roles))
+    seconds = data["durationMs"] / 1000.0
+    if data["failed"]:
+        return envelope.fail("SELF_TEST_FAILED", u"self-test failed %d of %d check(s) in %.1f s: "
+                             u"%s" % (data["failed"], len(data["checks"]), seconds, u"; ".join(
+                                 u"%s/%s" % (c["group"], c["name"])
+                                 for c in data["checks"] if c["ok"] is False)), data)
+    return envelope.ok("SELF_TEST_PASSED", u"self-test passed %d check(s) in %.1f s (%d skipped)"
+                       % (data["passed"], seconds, data["skipped"]), data)

@@ -18,8 +18,14 @@ def bind(template, dbName=None):
     key = (schema, template)
     text = _cache.get(key)
     if text is None:
-        if not settings.isValidSchemaName(schema):
-            raise ValueError("invalid schema name %r" % (schema,))
-        text = template.replace("{schema}", schema)
+        text = splice(template, schema)
         _cache[key] = text
     return text
+
+
+def splice(template, schema):
+    """The template with ``{schema}`` replaced by ``schema``, a plain identifier (checked;
+    the self-test's scratch schema is one the library made up, not configured)."""
+    if not settings.isValidSchemaName(schema):
+        raise ValueError("invalid schema name %r" % (schema,))
+    return template.replace("{schema}", schema)

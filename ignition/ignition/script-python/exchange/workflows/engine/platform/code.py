@@ -414,3 +414,30 @@ def runtimeName():
     import sys
     kind = "jython" if compat.IS_JYTHON else _platform.python_implementation().lower()
     return u"%s %d.%d.%d" % ((kind,) + tuple(sys.version_info[:3]))
+
+
+def javaVersion():
+    """The JVM's version (e.g. "17.0.9"), or None off the JVM."""
+    if not compat.IS_JYTHON:
+        return None
+    from java.lang import System  # novm
+    return compat.toText(System.getProperty("java.version"))
+
+
+def pythonObjectsIn(value, path="kernel"):
+    """Paths of Python objects (or Python subclasses of Java classes) under a Java value, on
+    the JVM: in the gateway globals each would keep an old interpreter alive. Jython hands
+    Java strings, numbers and booleans out as Python values; anything else that is no Java
+    object (has no getClass) or is a Python proxy class is a finding. Maps are searched."""
+    from java.util import Map  # novm
+    if value is None or isinstance(value, compat.string_types + compat.integer_types +
+                                   (float, bool)):
+        return []
+    if not hasattr(value, "getClass") or \
+            value.getClass().getName().startswith("org.python"):
+        return [path]
+    found = []
+    if isinstance(value, Map):
+        for key in value.keySet():
+            found.extend(pythonObjectsIn(value.get(key), u"%s.%s" % (path, key)))
+    return found

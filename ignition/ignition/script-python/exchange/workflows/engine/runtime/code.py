@@ -14,6 +14,10 @@ import threading
 from exchange.workflows.engine import compat, validate
 from exchange.workflows.engine.errors import InvalidArgument
 
+# Workflow modules of the library itself: every interpreter imports them on its first
+# look-up, as it does the registered ones, so every executor can run their workflows.
+BUILTIN_MODULES = ("exchange.workflows.engine.selftestflow",)
+
 _registry = {}
 _failedImports = set()  # modules that failed in this interpreter: not retried until re-registered
 _lock = threading.RLock()
@@ -149,9 +153,9 @@ def _import(moduleName):
 
 
 def _loadRegisteredModules():
-    """Import the registered modules this interpreter has not loaded yet, each on its own: a
-    broken module costs only its own workflows."""
-    for moduleName in registeredModules():
+    """Import the built-in and registered modules this interpreter has not loaded yet, each
+    on its own: a broken module costs only its own workflows."""
+    for moduleName in list(BUILTIN_MODULES) + registeredModules():
         if moduleName in _failedImports:
             continue
         if not any(d.source.startswith(moduleName + ".") for d in list(_registry.values())):
