@@ -5,8 +5,8 @@
 plain one), some with a few step rows each; ``setBacklog`` replaces every non-terminal run
 with ``queued`` ENQUEUED runs spread over the three queues, plus the active rows of a
 working plant (runs RUNNING on this executor and on a dead one, partition slots taken,
-WAITING and DELAYED runs) and the queue declarations. Both leave the statistics fresh
-(ANALYZE), as autovacuum would.
+WAITING and DELAYED runs) and the queue declarations, with the statistics taken after it
+(fresh) or before it (stale, as after a burst on a big table).
 """
 from __future__ import absolute_import, division, print_function
 
@@ -15,7 +15,8 @@ DEAD_EXECUTOR = "gone"    # its lease ran out long ago: owns RUNNING runs a beat
 PLAIN, PARTITIONED, LIMITED = "default", "line", "limited"
 PARTITION_KEYS = 40
 RUNNING = ["run-%d" % i for i in range(1, 9)]  # this executor's claimed runs (attempt 1)
-WAITING = 50
+WAITING = 2000   # runs waiting on a channel each, until a timeout far ahead
+DELAYED = 1000   # delayed runs, a tenth of them due
 
 
 def install(cur, schema):
@@ -69,12 +70,16 @@ def fillHistory(cur, schema, runs=1000000, withSteps=300000, steps=3, oneQueue=F
     cur.execute("VACUUM ANALYZE {s}.workflow_runs, {s}.step_outputs".format(s=s))
 
 
-def setBacklog(cur, schema, queued):
+def setBacklog(cur, schema, queued, fresh=True):
     """Replace every non-terminal run: ``queued`` ENQUEUED runs (80% plain, 10% over the
     partitions of a queue with two slots each, 10% in a queue with every limit), and what a
-    working plant has beside them. Executors and queue rows are set up too."""
+    working plant has beside them. Executors and queue rows are set up too. Not ``fresh``:
+    the statistics are taken before (they know of no active run: a burst that came after
+    the last ANALYZE, as on a big table, where autovacuum analyzes after 10% changed)."""
     s = schema
     cur.execute("DELETE FROM {s}.workflow_runs WHERE completed_at_ms IS NULL".format(s=s))
+    if not fresh:
+        cur.execute("ANALYZE {s}.workflow_runs".format(s=s))
     cur.execute("DELETE FROM {s}.executors; DELETE FROM {s}.queues".format(s=s))
     cur.execute("""
         INSERT INTO {s}.executors (executor_id, executor_name, host, runtime, generation,
@@ -120,15 +125,18 @@ def setBacklog(cur, schema, queued):
                        for i in RUNNING)),
                 dict(plain=PLAIN, partitioned=PARTITIONED, limited=LIMITED, me=EXECUTOR,
                      dead=DEAD_EXECUTOR))
-    # durable waits (a message or a prompt, until a timeout) and delayed runs (half due)
+    # durable waits (a message or a prompt, until a timeout) and delayed runs
     cur.execute("""
         INSERT INTO {s}.workflow_runs (workflow_id, workflow_name, status, queue_name, inputs,
                waiting_for, run_at_ms, attempts, started_at_ms)
         SELECT 'wait-' || g, 'three_steps', 'WAITING', %(plain)s, jsonb '{{}}', 'channel-' || g,
                {s}.now_ms() + 600000, 1, {s}.now_ms()
-          FROM generate_series(1, %(n)s) AS g
+          FROM generate_series(1, %(waiting)s) AS g
         UNION ALL
         SELECT 'delayed-' || g, 'three_steps', 'DELAYED', %(plain)s, jsonb '{{}}', NULL,
-               {s}.now_ms() + CASE WHEN g %% 2 = 0 THEN -1000 ELSE 600000 END, 0, NULL
-          FROM generate_series(1, %(n)s) AS g""".format(s=s), dict(plain=PLAIN, n=WAITING))
-    cur.execute("ANALYZE {s}.workflow_runs, {s}.executors, {s}.queues".format(s=s))
+               {s}.now_ms() + CASE WHEN g %% 10 = 0 THEN -1000 ELSE 600000 END, 0, NULL
+          FROM generate_series(1, %(delayed)s) AS g""".format(s=s),
+                dict(plain=PLAIN, waiting=WAITING, delayed=DELAYED))
+    cur.execute("ANALYZE {s}.executors, {s}.queues".format(s=s))
+    if fresh:
+        cur.execute("ANALYZE {s}.workflow_runs".format(s=s))

@@ -87,14 +87,27 @@ _DEDUP_HOLDER = """SELECT workflow_id FROM {schema}.workflow_runs
  WHERE queue_name = ? AND deduplication_id = ?
    AND status IN ('DELAYED', 'ENQUEUED', 'PENDING', 'RUNNING', 'WAITING', 'HELD')"""
 
+# Status tests of queued, delayed and waiting runs are written ``(status = ...) IS TRUE``:
+# the same test, but one the index on (status, created_at_ms) cannot serve. The statistics
+# may predate the work at hand (a burst queued after the last ANALYZE, which autovacuum
+# runs on a big table only after 10% of it changed), and a planner that takes the status
+# for nearly empty would reach the runs through that index, reading every run of the
+# status, instead of by primary key or through the work indexes. Those (the claim's, the
+# due runs', the wake channels') carry the very same test in their predicates (schema
+# version 5), which is how the planner knows they serve it.
+
 # Delayed runs whose time has come, and waiting runs whose wait timed out (a sleep ended, a
-# recv or prompt reached its timeout), join their queue (keeping their place in it).
-_PROMOTE = """UPDATE {schema}.workflow_runs r
+# recv or prompt reached its timeout), join their queue (keeping their place in it). The
+# due rows are found by workflow_runs_due_idx and locked first, then updated by key.
+_PROMOTE = """WITH due AS MATERIALIZED (
+    SELECT workflow_id FROM {schema}.workflow_runs
+     WHERE (status IN ('DELAYED', 'WAITING')) IS TRUE AND run_at_ms <= {schema}.now_ms()
+     ORDER BY run_at_ms LIMIT ? FOR UPDATE SKIP LOCKED)
+UPDATE {schema}.workflow_runs r
    SET status = 'ENQUEUED', waiting_for = NULL, updated_at_ms = {schema}.now_ms()
- WHERE r.workflow_id IN (SELECT workflow_id FROM {schema}.workflow_runs
-                          WHERE status IN ('DELAYED', 'WAITING') AND run_at_ms <= {schema}.now_ms()
-                          ORDER BY run_at_ms LIMIT ? FOR UPDATE SKIP LOCKED)
-   AND r.status IN ('DELAYED', 'WAITING') AND r.run_at_ms <= {schema}.now_ms()"""
+  FROM due
+ WHERE r.workflow_id = due.workflow_id
+   AND (r.status IN ('DELAYED', 'WAITING') AND r.run_at_ms <= {schema}.now_ms()) IS TRUE"""
 
 # The claim: one statement that serves every queue with runnable work, fairly.
 #  - queues and partitions with work are found by skipping through the claim indexes
@@ -131,7 +144,10 @@ _PROMOTE = """UPDATE {schema}.workflow_runs r
 #    above each one (never smaller than it) bounds the estimate to what is taken;
 #  - each partition's free slots are computed once (MATERIALIZED: inlined, the array's
 #    subquery was planned and run twice), at most ``wanted`` of them;
-#  - maintenance is looked up by its key, for every queue ('') and for the queue.
+#  - maintenance is looked up by its key, for every queue ('') and for the queue;
+#  - queued runs are tested ``(status = 'ENQUEUED') IS TRUE`` (see above _PROMOTE): the
+#    loose index scans and the candidates go through the claim indexes, whose predicates
+#    carry that test, and the candidates are locked and updated by primary key.
 _CLAIM = """WITH RECURSIVE
 params AS NOT MATERIALIZED (  -- inlined: each use is the constant itself, for the planner
     SELECT CAST(? AS jsonb) AS names, CAST(? AS integer) AS wanted, CAST(? AS text) AS me,
@@ -144,21 +160,22 @@ alive AS (  -- this executor's lease holds (locked, so no recoverer retires it m
        FOR SHARE OF e),
 plain_queues(queue_name) AS (
     (SELECT queue_name FROM {schema}.workflow_runs
-      WHERE status = 'ENQUEUED' AND partition_key IS NULL
+      WHERE (status = 'ENQUEUED') IS TRUE AND partition_key IS NULL
       ORDER BY queue_name LIMIT 1)
   UNION ALL
     SELECT n.queue_name FROM plain_queues q CROSS JOIN LATERAL (
         SELECT r.queue_name FROM {schema}.workflow_runs r
-         WHERE r.status = 'ENQUEUED' AND r.partition_key IS NULL AND r.queue_name > q.queue_name
+         WHERE (r.status = 'ENQUEUED') IS TRUE AND r.partition_key IS NULL
+           AND r.queue_name > q.queue_name
          ORDER BY r.queue_name LIMIT 1) n),
 partitions(queue_name, partition_key) AS (
     (SELECT queue_name, partition_key FROM {schema}.workflow_runs
-      WHERE status = 'ENQUEUED' AND partition_key IS NOT NULL
+      WHERE (status = 'ENQUEUED') IS TRUE AND partition_key IS NOT NULL
       ORDER BY queue_name, partition_key LIMIT 1)
   UNION ALL
     SELECT n.queue_name, n.partition_key FROM partitions p CROSS JOIN LATERAL (
         SELECT r.queue_name, r.partition_key FROM {schema}.workflow_runs r
-         WHERE r.status = 'ENQUEUED' AND r.partition_key IS NOT NULL
+         WHERE (r.status = 'ENQUEUED') IS TRUE AND r.partition_key IS NOT NULL
            AND (r.queue_name, r.partition_key) > (p.queue_name, p.partition_key)
          ORDER BY r.queue_name, r.partition_key LIMIT 1) n),
 limits AS (
@@ -193,7 +210,7 @@ plain AS (
       FROM budgets b CROSS JOIN params p CROSS JOIN LATERAL (
            SELECT * FROM (
                SELECT r.workflow_id, r.priority, r.enqueue_seq FROM {schema}.workflow_runs r
-                WHERE r.status = 'ENQUEUED' AND r.partition_key IS NULL
+                WHERE (r.status = 'ENQUEUED') IS TRUE AND r.partition_key IS NULL
                   AND r.queue_name = b.queue_name
                   AND r.workflow_name IN (SELECT workflow_name FROM runnable)
                 ORDER BY r.priority, r.enqueue_seq LIMIT b.budget) x
@@ -220,7 +237,7 @@ heads AS (
                SELECT r.workflow_id, r.workflow_name, r.priority, r.enqueue_seq,
                       row_number() OVER (ORDER BY r.priority, r.enqueue_seq) AS n
                  FROM {schema}.workflow_runs r
-                WHERE r.status = 'ENQUEUED' AND r.queue_name = f.queue_name
+                WHERE (r.status = 'ENQUEUED') IS TRUE AND r.queue_name = f.queue_name
                   AND r.partition_key = f.partition_key
                 ORDER BY r.priority, r.enqueue_seq LIMIT cardinality(f.free)) x
             LIMIT p.wanted) h
@@ -235,10 +252,10 @@ chosen AS (
          WHERE k.turn <= b.budget
          ORDER BY k.turn, k.priority, k.enqueue_seq
          LIMIT p.wanted) c),
-locked AS (
+locked AS (  -- by key
     SELECT r.workflow_id, c.slot FROM {schema}.workflow_runs r
       JOIN chosen c ON c.workflow_id = r.workflow_id
-     WHERE r.status = 'ENQUEUED' AND EXISTS (SELECT 1 FROM alive)
+     WHERE (r.status = 'ENQUEUED') IS TRUE AND EXISTS (SELECT 1 FROM alive)
        FOR UPDATE OF r SKIP LOCKED),
 claimed AS (
     UPDATE {schema}.workflow_runs r
@@ -248,7 +265,7 @@ claimed AS (
            started_at_ms = COALESCE(r.started_at_ms, {schema}.now_ms()),
            deadline_ms = COALESCE(r.deadline_ms, {schema}.now_ms() + r.timeout_ms)
       FROM locked, params p
-     WHERE r.workflow_id = locked.workflow_id AND r.status = 'ENQUEUED'
+     WHERE r.workflow_id = locked.workflow_id AND (r.status = 'ENQUEUED') IS TRUE
     RETURNING r.workflow_id, r.attempts, r.queue_name, r.claimed_at_ms, r.workflow_name,
               r.inputs, r.deadline_ms, r.pending_command),
 starts AS (  -- (a data-modifying CTE runs whether or not it is read)
