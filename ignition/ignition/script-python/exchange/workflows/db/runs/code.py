@@ -145,14 +145,15 @@ UPDATE {schema}.workflow_runs r
 #  - each partition's free slots are computed once (MATERIALIZED: inlined, the array's
 #    subquery was planned and run twice), at most ``wanted`` of them;
 #  - maintenance is looked up by its key, for every queue ('') and for the queue;
+#  - the registered names are an array the candidates are filtered by, not a set they are
+#    joined with (a join the planner may build the wrong way round: a hash of the backlog);
 #  - queued runs are tested ``(status = 'ENQUEUED') IS TRUE`` (see above _PROMOTE): the
 #    loose index scans and the candidates go through the claim indexes, whose predicates
 #    carry that test, and the candidates are locked and updated by primary key.
 _CLAIM = """WITH RECURSIVE
 params AS NOT MATERIALIZED (  -- inlined: each use is the constant itself, for the planner
-    SELECT CAST(? AS jsonb) AS names, CAST(? AS integer) AS wanted, CAST(? AS text) AS me,
-           CAST(? AS jsonb) AS held),
-runnable AS (SELECT jsonb_array_elements_text(p.names) AS workflow_name FROM params p),
+    SELECT ARRAY(SELECT jsonb_array_elements_text(CAST(? AS jsonb))) AS names,
+           CAST(? AS integer) AS wanted, CAST(? AS text) AS me, CAST(? AS jsonb) AS held),
 alive AS (  -- this executor's lease holds (locked, so no recoverer retires it meanwhile)
     SELECT 1 FROM {schema}.executors e, params p
      WHERE e.executor_id = p.me AND e.retired_at_ms IS NULL
@@ -212,7 +213,7 @@ plain AS (
                SELECT r.workflow_id, r.priority, r.enqueue_seq FROM {schema}.workflow_runs r
                 WHERE (r.status = 'ENQUEUED') IS TRUE AND r.partition_key IS NULL
                   AND r.queue_name = b.queue_name
-                  AND r.workflow_name IN (SELECT workflow_name FROM runnable)
+                  AND r.workflow_name = ANY (p.names)
                 ORDER BY r.priority, r.enqueue_seq LIMIT b.budget) x
             LIMIT p.wanted) c
      WHERE b.budget > 0),
@@ -241,7 +242,7 @@ heads AS (
                   AND r.partition_key = f.partition_key
                 ORDER BY r.priority, r.enqueue_seq LIMIT cardinality(f.free)) x
             LIMIT p.wanted) h
-     WHERE h.workflow_name IN (SELECT workflow_name FROM runnable)),
+     WHERE h.workflow_name = ANY (p.names)),
 ranked AS (
     SELECT c.*, row_number() OVER (PARTITION BY c.queue_name
                                    ORDER BY c.priority, c.enqueue_seq) AS turn
