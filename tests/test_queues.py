@@ -1,8 +1,9 @@
 """Queues on one executor: declarations, priority and delay, deduplication, the in-memory
-path with its overflow policies and dead letters, the fast paths, and the claim's plan.
+path with its overflow policies and dead letters, and the fast paths.
 
 Several executors at once (global limits, partitions under contention) are in
-test_queue_executors.py, with real processes.
+test_queue_executors.py, with real processes; the plans of the claim and of every other
+hot-path statement over a long history are in test_hot_path_plans.py.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -340,36 +341,3 @@ class FastPathTest(support.EngineCase):
         assert engine.status(queued) == "ENQUEUED", "old code claimed new work"
         k.becomeCurrentInterpreter()  # the new interpreter's startup
         assert engine.runToEnd(queued) == ["SUCCESS"]
-
-
-class ClaimPlanTest(support.EngineCase):
-    def test_claim_stays_index_driven_with_a_million_terminal_rows(self):
-        engine = self.engine
-        gw = self.gw
-        gw.sql("INSERT INTO workflows.workflow_runs (workflow_id, workflow_name, status, "
-               "queue_name, partition_key, inputs, output, executor_id, attempts, "
-               "completed_at_ms) SELECT 'old-' || g, 'three_steps', 'SUCCESS', "
-               "'q' || (g % 7), CASE WHEN g % 3 = 0 THEN 'unit-' || (g % 50) END, '{}', "
-               "'1', 'gone', 1, g FROM generate_series(1, 1000000) AS g")
-        for q in ("q1", "q2"):
-            engine.admin.configure(startOnEnqueue=False)
-            engine.enqueue("three_steps", queueName=q)
-            engine.enqueue("three_steps", queueName=q, partitionKey="unit-3")
-        gw.sql("ANALYZE workflows.workflow_runs")
-        from exchange.workflows.db import runs, sql
-        plan = gw.sql("EXPLAIN " + sql.bind(runs._CLAIM).replace("?", "%s"),
-                      '["three_steps"]', 8, "me", "[]")
-        text = "\n".join(r[0] for r in plan)
-        assert "Seq Scan on workflow_runs" not in text, text
-        from exchange.workflows.db import executors
-        assert runs.claim("WorkflowsDB", "me", 8, '["three_steps"]')[0] == [], \
-            "an executor without a lease claimed"
-        executors.register("WorkflowsDB", "me", "me", "here", "cpython 3", 1, 30000, 8)
-        claimed = runs.claim("WorkflowsDB", "me", 8, '["three_steps"]')[0]
-        assert len(claimed) == 4, claimed
-        # the heartbeat (which recovers dead executors' runs) runs every tick too
-        plan = gw.sql("EXPLAIN " + sql.bind(executors._BEAT).replace("?", "%s"),
-                      "me", 30000, 1, 0, 500, 10, True)
-        text = "\n".join(r[0] for r in plan)
-        assert "Seq Scan on workflow_runs" not in text, text
-        gw.sql("TRUNCATE workflows.workflow_runs CASCADE")

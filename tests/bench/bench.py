@@ -11,6 +11,9 @@ end), and measures:
   4. end to end         three_steps runs, dispatch every 1 s    vs a hand-written queue
   5. per step           noop_steps(10) - noop_steps(0)          vs one small single-row INSERT
   6. start latency      enqueue -> claim, no timer at all       vs the timer's mean wait, 500 ms
+  7. claim over history db.runs.claim over 1,000,000 terminal runs, and a drain over them
+                                                               vs the same over an empty history
+                                                               (and a hand-written claim)
 (baselines 2 to 5: psycopg2 directly, on the same database and tables)
 
 Ratios are engine cost / baseline cost (1.0 = as fast as the baseline; higher = slower).
@@ -60,6 +63,19 @@ START_POLL_SECONDS = 0.001  # figure 6: how often the poller looks for SUCCESS
 START_TIMEOUT = 5.0         # figure 6: a run not claimed by then fails the figure
 RUN_TIMEOUT = 30.0          # figure 6: a claimed run not ended by then fails it too
 TIMER_MEAN_WAIT_MS = 500.0  # the gateway timer's mean wait: half its 1 s fixed delay
+HISTORY_RUNS = 1000000      # figure 7: terminal runs of a plant that keeps months of history
+HISTORY_STEP_RUNS = 300000  # figure 7: ... the last of them with 3 step rows each
+CLAIM_BACKLOG = 10000       # figure 7: runs queued while the claims are timed
+CLAIM_SIZE = 8              # figure 7: rows each timed claim asks for (a free worker each)
+CLAIM_WARMUP = 5            # figure 7: claims before the timed ones
+HISTORY_DB = "BenchHistory"  # figure 7: a second datasource on the bench database ...
+HISTORY_SCHEMA = "wf_history"  # ... whose system schema holds the history
+HAND_WRITTEN_CLAIM = (  # figure 7's baseline: CLAIM_SIZE runs of the queue, FIFO, one statement
+    "UPDATE {s}.workflow_runs SET status = 'RUNNING', executor_id = 'bench-raw', "
+    "attempts = attempts + 1, claimed_at_ms = {s}.now_ms(), updated_at_ms = {s}.now_ms() "
+    "WHERE workflow_id IN (SELECT workflow_id FROM {s}.workflow_runs "
+    "WHERE {queued} AND partition_key IS NULL AND queue_name = 'default' "
+    "ORDER BY priority, enqueue_seq LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING workflow_id")
 
 clock = time.perf_counter
 
@@ -217,8 +233,8 @@ class TimedExecutor(worker.HeadlessExecutor):
     """The gateway timer (fixed delay, worker.HeadlessExecutor), noting when it first ticked
     and what each tick claimed."""
 
-    def __init__(self, periodSeconds):
-        worker.HeadlessExecutor.__init__(self, periodSeconds)
+    def __init__(self, periodSeconds, dbName=None):
+        worker.HeadlessExecutor.__init__(self, periodSeconds, dbName)
         self.firstTickAt = None
         self.claimed = []
         self.tickSeconds = []
@@ -247,25 +263,35 @@ class TimedExecutor(worker.HeadlessExecutor):
 class ClaimTracker(object):
     """Wraps the engine's claim statement (db.runs.claim) to note which thread claimed each
     run: the caller's thread (the one that installed it: an enqueue's own claim) or another
-    (a worker that finished a run and took the next). Uninstallable."""
+    (a worker that finished a run and took the next); and how long each call took and how
+    many rows it took (whoever called it: the timer, a finishing worker, an enqueue).
+    Uninstallable."""
 
     def __init__(self):
         from exchange.workflows.db import runs
         self.runs = runs
         self.caller = threading.current_thread().ident
         self.claimedBy = {}
+        self.seconds = []
+        self.taken = []
+        self.lock = threading.Lock()
         self.original = None
 
     def install(self):
         self.original = original = self.runs.claim
 
         def claim(*args, **kwargs):
+            t0 = clock()
             result = original(*args, **kwargs)
-            try:
-                for row in result[0]:
-                    self.claimedBy[row[0]] = threading.current_thread().ident
-            except (TypeError, IndexError, KeyError):
-                pass
+            elapsed = clock() - t0
+            with self.lock:
+                self.seconds.append(elapsed)
+                try:
+                    self.taken.append(len(result[0]))
+                    for row in result[0]:
+                        self.claimedBy[row[0]] = threading.current_thread().ident
+                except (TypeError, IndexError, KeyError):
+                    pass
             return result
         self.runs.claim = claim
         return self
@@ -291,6 +317,7 @@ class Bench(object):
         self.nEndToEnd = 2000 // scale
         self.nPerStep = 300 // scale
         self.nStart = 300 // scale
+        self.nClaims = 100 // (5 if args.quick else 1)
         self.runLimit = args.run_limit if args.run_limit else (30.0 if args.quick else 60.0)
         self.summary = []
         self.memoryTexts = None
@@ -314,10 +341,10 @@ class Bench(object):
         conn.autocommit = True
         return conn
 
-    def sql(self, statement, params=None, conn=None):
+    def sql(self, statement, params=None, conn=None, schema=None):
         cur = (conn or self.conn).cursor()
         try:
-            cur.execute(statement.replace("{s}", self.schema), params)
+            cur.execute(statement.replace("{s}", schema or self.schema), params)
             return cur.fetchall() if cur.description is not None else cur.rowcount
         finally:
             cur.close()
@@ -337,9 +364,9 @@ class Bench(object):
             tables.append("{s}.dead_letters")
         self.sql("TRUNCATE %s CASCADE" % ", ".join(tables))
 
-    def activeRuns(self, conn=None):
+    def activeRuns(self, conn=None, schema=None):
         return self.sql("SELECT count(*) FROM {s}.workflow_runs "
-                        "WHERE status IN ('PENDING', 'RUNNING')", conn=conn)[0][0]
+                        "WHERE status IN ('PENDING', 'RUNNING')", conn=conn, schema=schema)[0][0]
 
     @staticmethod
     def inFlight():
@@ -349,9 +376,18 @@ class Bench(object):
         except Exception:  # noqa: B902 - the engine's internals may have moved
             return 0
 
-    def statusCounts(self, conn=None):
-        return dict(self.sql("SELECT status, count(*) FROM {s}.workflow_runs GROUP BY status",
-                             conn=conn))
+    def statusCounts(self, conn=None, since=None, schema=None):
+        """Runs by status (only those created since the database instant ``since``: over a
+        long history, counting every row at every poll would load the server)."""
+        if since is None:
+            return dict(self.sql("SELECT status, count(*) FROM {s}.workflow_runs "
+                                 "GROUP BY status", conn=conn, schema=schema))
+        return dict(self.sql("SELECT status, count(*) FROM {s}.workflow_runs "
+                             "WHERE created_at_ms >= %s GROUP BY status", (since,), conn=conn,
+                             schema=schema))
+
+    def databaseNowMs(self):
+        return self.sql("SELECT {s}.now_ms()")[0][0]
 
     def clearMemoryQueue(self):
         """Empty the in-memory queues (so no later dispatch stores and runs what is left):
@@ -694,28 +730,31 @@ class Bench(object):
                                for kind, number in sorted(counts.items())) + "]"
 
     # --- driving runs the way a gateway does ------------------------------------------
-    def preload(self, count, name, inputs):
+    def preload(self, count, name, inputs, schema=None):
         """Queue ``count`` runs with one raw multi-row INSERT of ENQUEUED rows (what an
         enqueue writes): service.enqueue may start a run on the caller's thread at once,
         and here nothing may start before the first dispatch."""
         conn = self.raw()
         try:
             psycopg2.extras.execute_values(
-                conn.cursor(), self.q("INSERT INTO {s}.workflow_runs (workflow_id, "
-                                      "workflow_name, status, queue_name, priority, inputs) "
-                                      "VALUES %s"),
+                conn.cursor(), "INSERT INTO %s.workflow_runs (workflow_id, workflow_name, "
+                               "status, queue_name, priority, inputs) VALUES %%s"
+                               % (schema or self.schema),
                 [(str(uuid.uuid4()), name, "ENQUEUED", "default", 0, json.dumps(inputs))
                  for _ in range(count)], page_size=RAW_PAGE_SIZE)
         finally:
             conn.close()
 
-    def drive(self, count, limit):
+    def drive(self, count, limit, since=None, dbName=None, schema=None, enough=None):
         """Dispatch every DISPATCH_PERIOD s (fixed delay) from a timer thread until ``count``
-        runs ended (polled with a raw connection every 20 ms) or ``limit`` s passed.
+        runs ended (polled with a raw connection every 20 ms; only the runs created since
+        ``since``, when given) or ``limit`` s passed; on another datasource (``dbName``,
+        whose system schema is ``schema``) when given. ``enough()`` is called then, before
+        the timer stops (to take away what is still queued, say).
         Returns a dict of what happened; the statements cover the whole run, in-flight runs
         included (they are waited for after the timer stops)."""
-        counter = StatementCounter(self.schema).install()
-        executor = TimedExecutor(DISPATCH_PERIOD)
+        counter = StatementCounter(schema or self.schema).install()
+        executor = TimedExecutor(DISPATCH_PERIOD, dbName)
         thread = threading.Thread(target=executor.runSafely, name="bench-dispatch-timer")
         thread.daemon = True
         poll = self.raw()
@@ -725,7 +764,7 @@ class Bench(object):
             waitFor(lambda: executor.firstTickAt is not None or executor.crashed, 30, 0.001,
                     "the first dispatch")
             while True:
-                statuses = self.statusCounts(poll)
+                statuses = self.statusCounts(poll, since, schema)
                 now = clock()
                 done = statuses.get("SUCCESS", 0)
                 ended = done + statuses.get("ERROR", 0) + statuses.get("CANCELLED", 0)
@@ -742,14 +781,16 @@ class Bench(object):
                 time.sleep(POLL_SECONDS)
             elapsed = now - executor.firstTickAt
         finally:
+            if enough is not None:
+                enough()
             executor.stop()
             thread.join(30)
             try:
-                waitFor(lambda: not self.activeRuns(poll), 60, 0.02,
+                waitFor(lambda: not self.activeRuns(poll, schema), 60, 0.02,
                         "claimed runs to finish after the timer stopped")
             finally:
                 counter.uninstall()
-        final = self.statusCounts(poll)
+        final = self.statusCounts(poll, since, schema)
         poll.close()
         if not done:
             raise RuntimeError("no run succeeded within %.0f s (statuses %r; dispatch: %s)"
@@ -1094,6 +1135,183 @@ class Bench(object):
         self.summary.append((6, "  claimed by the enqueue", "%d of %d" % (byEnqueue, len(ids)),
                              "", "", ""))
 
+    # --- 7. the claim over a long history ------------------------------------------------
+    def claimOverHistory(self):
+        """The claim statement's own time, measured around db.runs.claim (CLAIM_SIZE rows
+        each, CLAIM_BACKLOG queued, no timer), over an empty history and over HISTORY_RUNS
+        terminal runs, JIT as the server has it; then drains of nEndToEnd runs driven by
+        dispatch over each. The history is a second datasource on the same database whose
+        schema holds it (the engine serves both), so both sides are measured in turns, on
+        the same server and machine state. Baselines: the same over the empty history, and
+        a hand-written claim of CLAIM_SIZE rows on each side."""
+        jit = self.sql("SELECT current_setting('jit'), current_setting('jit_above_cost'), "
+                       "pg_jit_available()")[0]
+        print("   (server JIT settings untouched: jit=%s, jit_above_cost=%s, JIT provider %s)"
+              % (jit[0], jit[1], "available" if jit[2] else
+                 "NOT installed: nothing is ever JIT-compiled"))
+        self.truncate()
+        begun = clock()
+        self.openHistory()
+        try:
+            print("   (history: %d terminal runs of the bench's queue in schema %s, the last %d "
+                  "with 3 step rows each, made and vacuumed in %.0f s)"
+                  % (HISTORY_RUNS, HISTORY_SCHEMA, HISTORY_STEP_RUNS, clock() - begun))
+            self.claimsOverHistory()
+            self.drainsOverHistory()
+        finally:
+            self.closeHistory()
+
+    def sides(self):
+        """(label, datasource, schema) of the empty history and of the long one."""
+        return [("an empty history", DB, self.schema),
+                ("%d terminal runs" % HISTORY_RUNS, HISTORY_DB, HISTORY_SCHEMA)]
+
+    def openHistory(self):
+        """The second datasource, its schema installed and filled, this executor on it."""
+        import history
+        from simulator import gateway
+        from exchange.workflows.db import schema as migrations
+        from exchange.workflows.engine import leases, settings
+        gateway.addDatabase(HISTORY_DB, self.dsn)
+        settings.setSchema(HISTORY_SCHEMA, HISTORY_DB)
+        migrations.install(HISTORY_DB)
+        conn = self.raw()
+        try:
+            history.fillHistory(conn.cursor(), HISTORY_SCHEMA, HISTORY_RUNS, HISTORY_STEP_RUNS,
+                                oneQueue=True)
+        finally:
+            conn.close()
+        leases.register(HISTORY_DB)
+
+    def closeHistory(self):
+        waitFor(lambda: self.inFlight() == 0, 60, 0.01, "the engine's workers to go idle")
+        self.sql("DROP SCHEMA IF EXISTS %s CASCADE" % HISTORY_SCHEMA)
+
+    def claimsOverHistory(self):
+        """nClaims rounds, each an engine claim and a hand-written one on both sides, in a
+        rotating order; the claimed rows are ended at once (so they join the history)."""
+        from exchange.workflows.db import runs
+        from exchange.workflows.engine import codec, kernel, leases, runtime
+        executorId = kernel.getKernel().executorId
+        names = codec.encode(runtime.registeredNames())
+        sides = self.sides()
+        for _, _, schema in sides:
+            self.preload(CLAIM_BACKLOG, "three_steps", {"value": 1}, schema)
+            self.sql("ANALYZE %s.workflow_runs" % schema)  # as autovacuum would, after a burst
+        # the baseline tests the status as the schema's claim index does, so it can use it
+        predicate = self.sql("SELECT pg_get_indexdef(to_regclass('{s}.workflow_runs_queue_"
+                             "plain_idx'))")[0][0] or ""
+        handWritten = HAND_WRITTEN_CLAIM.replace("{queued}", "(status = 'ENQUEUED') IS TRUE"
+                                                 if "IS TRUE" in predicate
+                                                 else "status = 'ENQUEUED'")
+        conn = self.raw()
+        cur = conn.cursor()
+        times = dict(((label, kind), []) for label, _, _ in sides for kind in ("engine", "base"))
+
+        def ended(schema, ids):
+            cur.execute("UPDATE %s.workflow_runs SET status = 'SUCCESS', output = '1', "
+                        "completed_at_ms = %s.now_ms(), updated_at_ms = %s.now_ms() "
+                        "WHERE workflow_id = ANY(%%s)" % (schema, schema, schema), (ids,))
+
+        def engineClaim(label, dbName, schema):
+            t0 = clock()
+            claimed = runs.claim(dbName, executorId, CLAIM_SIZE, names)[0]
+            elapsed = clock() - t0
+            if len(claimed) != CLAIM_SIZE:
+                raise RuntimeError("a claim over %s took %d of %d rows"
+                                   % (label, len(claimed), CLAIM_SIZE))
+            ended(schema, [row[0] for row in claimed])
+            return elapsed
+
+        def handWrittenClaim(label, dbName, schema):
+            t0 = clock()
+            cur.execute(handWritten.replace("{s}", schema), (CLAIM_SIZE,))
+            taken = [row[0] for row in cur.fetchall()]
+            elapsed = clock() - t0
+            ended(schema, taken)
+            return elapsed
+
+        calls = [(kind, function, side) for side in sides
+                 for kind, function in (("engine", engineClaim), ("base", handWrittenClaim))]
+        try:
+            for i in range(CLAIM_WARMUP + self.nClaims):
+                if i % 20 == 0:  # no timer runs: renew the leases now and then
+                    for _, dbName, _ in sides:
+                        leases.heartbeat(dbName, force=True)
+                for k in range(len(calls)):
+                    kind, function, side = calls[(i + k) % len(calls)]
+                    elapsed = function(*side)
+                    if i >= CLAIM_WARMUP:
+                        times[(side[0], kind)].append(elapsed)
+        finally:
+            conn.close()
+        for label, _, schema in sides:
+            self.sql("DELETE FROM %s.workflow_runs WHERE status = 'ENQUEUED'" % schema)
+            for kind, what in (("engine", "engine   db.runs.claim"),
+                               ("base", "baseline hand-written claim")):
+                seconds = sorted(times[(label, kind)])
+                print("   %s over %s: p50 %s  p90 %s  max %s  mean %s" % (
+                    what, label, fmtMs(ms(percentile(seconds, 0.5))),
+                    fmtMs(ms(percentile(seconds, 0.9))), fmtMs(ms(seconds[-1])),
+                    fmtMs(ms(sum(seconds) / len(seconds)))))
+        empty, full = [label for label, _, _ in sides]
+        e50 = percentile(sorted(times[(empty, "engine")]), 0.5)
+        f50 = percentile(sorted(times[(full, "engine")]), 0.5)
+        b50 = percentile(sorted(times[(full, "base")]), 0.5)
+        print("   ratio    claim p50 over the history / over an empty history %s   (aim: 1x: "
+              "the history costs the claim nothing); / the hand-written claim over the "
+              "history %s" % (fmtRatio(f50 / e50), fmtRatio(f50 / b50)))
+        print("            (%d rounds after %d warm-up ones; each round one call of each "
+              "kind, in a rotating order; %d rows queued on each side at the start)"
+              % (self.nClaims, CLAIM_WARMUP, CLAIM_BACKLOG))
+        self.summary.append((7, "claim p50, %dk terminal runs" % (HISTORY_RUNS // 1000),
+                             fmtMs(ms(f50)), fmtMs(ms(e50)) + " (no history)",
+                             fmtRatio(f50 / e50), "1x: history costs nothing"))
+        self.summary.append((7, "  vs a hand-written claim", fmtMs(ms(f50)), fmtMs(ms(b50)),
+                             fmtRatio(f50 / b50), ""))
+
+    def drainsOverHistory(self):
+        """The first nEndToEnd of CLAIM_BACKLOG runs released at once, driven by dispatch
+        over each side (the rest is taken away then), twice, alternating; each claim of
+        them timed too. The table was vacuumed and analyzed just before the burst: the
+        statistics know of no queued run (autovacuum analyzes a big table only after 10%
+        of it changed)."""
+        rates = dict((label, []) for label, _, _ in self.sides())
+        for _ in range(2):
+            for label, dbName, schema in self.sides():
+                if schema == self.schema:
+                    self.truncate()  # the empty history stays empty
+                self.sql("VACUUM ANALYZE %s.workflow_runs" % schema)
+                since = self.databaseNowMs()
+                self.preload(CLAIM_BACKLOG, "three_steps", {"value": 1}, schema)
+                claims = ClaimTracker().install()
+                try:
+                    run = self.drive(self.nEndToEnd, self.runLimit, since, dbName, schema,
+                                     lambda: self.sql("DELETE FROM {s}.workflow_runs "
+                                                      "WHERE status = 'ENQUEUED'",
+                                                      schema=schema))
+                finally:
+                    claims.uninstall()
+                rates[label].append(self.describeDrive(run, self.nEndToEnd,
+                                                       "drain over %s: three_steps" % label))
+                seconds = sorted(claims.seconds)
+                print("            %d claim(s) during it (by the timer and finishing workers), "
+                      "%d took rows: per claim p50 %s  p90 %s  max %s" % (
+                          len(seconds), sum(1 for t in claims.taken if t),
+                          fmtMs(ms(percentile(seconds, 0.5))),
+                          fmtMs(ms(percentile(seconds, 0.9))),
+                          fmtMs(ms(seconds[-1])) if seconds else "n/a"))
+        empty, full = [label for label, _, _ in self.sides()]
+        emptyRate = sum(rates[empty]) / len(rates[empty])
+        fullRate = sum(rates[full]) / len(rates[full])
+        print("   ratio    time per workflow, over the history / over an empty history %s  "
+              "(the mean rate of two drains each, alternating; %d runs released at once "
+              "after a VACUUM ANALYZE for each)" % (fmtRatio(emptyRate / fullRate),
+                                                    CLAIM_BACKLOG))
+        self.summary.append((7, "drain, %dk terminal runs" % (HISTORY_RUNS // 1000),
+                             fmtRate(fullRate), fmtRate(emptyRate) + " (no history)",
+                             fmtRatio(emptyRate / fullRate), "1x"))
+
     # --- summary ----------------------------------------------------------------------
     def printSummary(self):
         print("")
@@ -1144,6 +1362,9 @@ def main(argv=None):
                     % bench.nPerStep, bench.perStep)
         bench.block(6, "Start latency: %d three_steps runs enqueued one at a time, no "
                     "dispatch timer" % bench.nStart, bench.startLatency)
+        bench.block(7, "The claim over a long history: %d queued, claims of 8 and drains of %d, "
+                    "over an empty history and over %d terminal runs"
+                    % (CLAIM_BACKLOG, bench.nEndToEnd, HISTORY_RUNS), bench.claimOverHistory)
         bench.printSummary()
         print("")
         print("total %.0f s" % (clock() - begun))

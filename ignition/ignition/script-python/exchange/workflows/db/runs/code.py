@@ -99,14 +99,27 @@ _DEDUP_HOLDER = """SELECT workflow_id FROM {schema}.workflow_runs
  WHERE queue_name = ? AND deduplication_id = ?
    AND status IN ('DELAYED', 'ENQUEUED', 'PENDING', 'RUNNING', 'WAITING', 'HELD')"""
 
+# Status tests of queued, delayed and waiting runs are written ``(status = ...) IS TRUE``:
+# the same test, but one the index on (status, created_at_ms) cannot serve. The statistics
+# may predate the work at hand (a burst queued after the last ANALYZE, which autovacuum
+# runs on a big table only after 10% of it changed), and a planner that takes the status
+# for nearly empty would reach the runs through that index, reading every run of the
+# status, instead of by primary key or through the work indexes. Those (the claim's, the
+# due runs', the wake channels') carry the very same test in their predicates (schema
+# version 5), which is how the planner knows they serve it.
+
 # Delayed runs whose time has come, and waiting runs whose wait timed out (a sleep ended, a
-# recv or prompt reached its timeout), join their queue (keeping their place in it).
-_PROMOTE = """UPDATE {schema}.workflow_runs r
+# recv or prompt reached its timeout), join their queue (keeping their place in it). The
+# due rows are found by workflow_runs_due_idx and locked first, then updated by key.
+_PROMOTE = """WITH due AS MATERIALIZED (
+    SELECT workflow_id FROM {schema}.workflow_runs
+     WHERE (status IN ('DELAYED', 'WAITING')) IS TRUE AND run_at_ms <= {schema}.now_ms()
+     ORDER BY run_at_ms LIMIT ? FOR UPDATE SKIP LOCKED)
+UPDATE {schema}.workflow_runs r
    SET status = 'ENQUEUED', waiting_for = NULL, updated_at_ms = {schema}.now_ms()
- WHERE r.workflow_id IN (SELECT workflow_id FROM {schema}.workflow_runs
-                          WHERE status IN ('DELAYED', 'WAITING') AND run_at_ms <= {schema}.now_ms()
-                          ORDER BY run_at_ms LIMIT ? FOR UPDATE SKIP LOCKED)
-   AND r.status IN ('DELAYED', 'WAITING') AND r.run_at_ms <= {schema}.now_ms()"""
+  FROM due
+ WHERE r.workflow_id = due.workflow_id
+   AND (r.status IN ('DELAYED', 'WAITING') AND r.run_at_ms <= {schema}.now_ms()) IS TRUE"""
 
 # The claim: one statement that serves every queue with runnable work, fairly.
 #  - queues and partitions with work are found by skipping through the claim indexes
@@ -133,33 +146,49 @@ _PROMOTE = """UPDATE {schema}.workflow_runs r
 # The unique index workflow_runs_partition_slot_idx is the last word on partitions: a claim
 # racing another for one partition slot fails (23505) and is simply tried again.
 # The last row reports (NULL, NULL, limited queues with work, queues with work).
+# Its plan is estimated cheap whatever the history and the backlog (a plan estimated above
+# the server's jit_above_cost is JIT-compiled at every execution: tens of ms for 1 ms of
+# work; tests/test_hot_path_plans.py holds every hot-path statement to that):
+#  - ``params`` is inlined (NOT MATERIALIZED), so the planner sees each parameter as the
+#    constant it is, where a materialized CTE would hide it;
+#  - a LIMIT of a per-row count (a queue's budget, a partition's free slots) is estimated at
+#    a tenth of the rows below it, a tenth of the backlog; a LIMIT of the constant ``wanted``
+#    above each one (never smaller than it) bounds the estimate to what is taken;
+#  - each partition's free slots are computed once (MATERIALIZED: inlined, the array's
+#    subquery was planned and run twice), at most ``wanted`` of them;
+#  - maintenance is looked up by its key, for every queue ('') and for the queue;
+#  - the registered names are an array the candidates are filtered by, not a set they are
+#    joined with (a join the planner may build the wrong way round: a hash of the backlog);
+#  - queued runs are tested ``(status = 'ENQUEUED') IS TRUE`` (see above _PROMOTE): the
+#    loose index scans and the candidates go through the claim indexes, whose predicates
+#    carry that test, and the candidates are locked and updated by primary key.
 _CLAIM = """WITH RECURSIVE
-params AS (
-    SELECT CAST(? AS jsonb) AS names, CAST(? AS integer) AS wanted, CAST(? AS text) AS me,
-           CAST(? AS jsonb) AS held),
-runnable AS (SELECT jsonb_array_elements_text(names) AS workflow_name FROM params),
+params AS NOT MATERIALIZED (  -- inlined: each use is the constant itself, for the planner
+    SELECT ARRAY(SELECT jsonb_array_elements_text(CAST(? AS jsonb))) AS names,
+           CAST(? AS integer) AS wanted, CAST(? AS text) AS me, CAST(? AS jsonb) AS held),
 alive AS (  -- this executor's lease holds (locked, so no recoverer retires it meanwhile)
-    SELECT 1 FROM {schema}.executors e
-     WHERE e.executor_id = (SELECT me FROM params) AND e.retired_at_ms IS NULL
+    SELECT 1 FROM {schema}.executors e, params p
+     WHERE e.executor_id = p.me AND e.retired_at_ms IS NULL
        AND e.heartbeat_at_ms + e.lease_ms >= {schema}.now_ms()
        FOR SHARE OF e),
 plain_queues(queue_name) AS (
     (SELECT queue_name FROM {schema}.workflow_runs
-      WHERE status = 'ENQUEUED' AND partition_key IS NULL
+      WHERE (status = 'ENQUEUED') IS TRUE AND partition_key IS NULL
       ORDER BY queue_name LIMIT 1)
   UNION ALL
     SELECT n.queue_name FROM plain_queues q CROSS JOIN LATERAL (
         SELECT r.queue_name FROM {schema}.workflow_runs r
-         WHERE r.status = 'ENQUEUED' AND r.partition_key IS NULL AND r.queue_name > q.queue_name
+         WHERE (r.status = 'ENQUEUED') IS TRUE AND r.partition_key IS NULL
+           AND r.queue_name > q.queue_name
          ORDER BY r.queue_name LIMIT 1) n),
 partitions(queue_name, partition_key) AS (
     (SELECT queue_name, partition_key FROM {schema}.workflow_runs
-      WHERE status = 'ENQUEUED' AND partition_key IS NOT NULL
+      WHERE (status = 'ENQUEUED') IS TRUE AND partition_key IS NOT NULL
       ORDER BY queue_name, partition_key LIMIT 1)
   UNION ALL
     SELECT n.queue_name, n.partition_key FROM partitions p CROSS JOIN LATERAL (
         SELECT r.queue_name, r.partition_key FROM {schema}.workflow_runs r
-         WHERE r.status = 'ENQUEUED' AND r.partition_key IS NOT NULL
+         WHERE (r.status = 'ENQUEUED') IS TRUE AND r.partition_key IS NOT NULL
            AND (r.queue_name, r.partition_key) > (p.queue_name, p.partition_key)
          ORDER BY r.queue_name, r.partition_key LIMIT 1) n),
 limits AS (
@@ -187,62 +216,69 @@ budgets AS (
              END)) AS budget
       FROM limits l CROSS JOIN params p
      WHERE (NOT l.limited OR l.queue_name IN (SELECT jsonb_array_elements_text(p.held)))
-       AND NOT EXISTS (SELECT 1 FROM {schema}.maintenance m  -- a drain stops every claimer
-                        WHERE m.scope = '' OR m.scope = l.queue_name)),
+       AND NOT EXISTS (SELECT 1 FROM {schema}.maintenance m WHERE m.scope = '')
+       AND NOT EXISTS (SELECT 1 FROM {schema}.maintenance m WHERE m.scope = l.queue_name)),
 plain AS (
     SELECT c.workflow_id, b.queue_name, c.priority, c.enqueue_seq, CAST(NULL AS integer) AS slot
-      FROM budgets b CROSS JOIN LATERAL (
-           SELECT r.workflow_id, r.priority, r.enqueue_seq FROM {schema}.workflow_runs r
-            WHERE r.status = 'ENQUEUED' AND r.partition_key IS NULL
-              AND r.queue_name = b.queue_name
-              AND r.workflow_name IN (SELECT workflow_name FROM runnable)
-            ORDER BY r.priority, r.enqueue_seq LIMIT b.budget) c
+      FROM budgets b CROSS JOIN params p CROSS JOIN LATERAL (
+           SELECT * FROM (
+               SELECT r.workflow_id, r.priority, r.enqueue_seq FROM {schema}.workflow_runs r
+                WHERE (r.status = 'ENQUEUED') IS TRUE AND r.partition_key IS NULL
+                  AND r.queue_name = b.queue_name
+                  AND r.workflow_name = ANY (p.names)
+                ORDER BY r.priority, r.enqueue_seq LIMIT b.budget) x
+            LIMIT p.wanted) c
      WHERE b.budget > 0),
-heads AS (
-    SELECT h.workflow_id, b.queue_name, h.priority, h.enqueue_seq,
-           CAST(f.free[h.n] AS integer) AS slot
+free AS MATERIALIZED (  -- each partition's free slots, lowest first
+    SELECT pt.queue_name, pt.partition_key,
+           ARRAY(SELECT s FROM generate_series(0, b.partition_concurrency - 1) AS s
+                  WHERE NOT EXISTS (
+                        SELECT 1 FROM {schema}.workflow_runs a
+                         WHERE a.queue_name = pt.queue_name
+                           AND a.partition_key = pt.partition_key
+                           AND a.partition_slot = s
+                           AND a.status IN ('PENDING', 'RUNNING'))
+                  ORDER BY s LIMIT p.wanted) AS free
       FROM partitions pt
       JOIN budgets b ON b.queue_name = pt.queue_name AND b.budget > 0
-     CROSS JOIN LATERAL (
-           SELECT ARRAY(SELECT s FROM generate_series(0, b.partition_concurrency - 1) AS s
-                         WHERE NOT EXISTS (
-                               SELECT 1 FROM {schema}.workflow_runs a
-                                WHERE a.queue_name = pt.queue_name
-                                  AND a.partition_key = pt.partition_key
-                                  AND a.partition_slot = s
-                                  AND a.status IN ('PENDING', 'RUNNING'))
-                         ORDER BY s) AS free) f
-     CROSS JOIN LATERAL (
-           SELECT r.workflow_id, r.workflow_name, r.priority, r.enqueue_seq,
-                  row_number() OVER (ORDER BY r.priority, r.enqueue_seq) AS n
-             FROM {schema}.workflow_runs r
-            WHERE r.status = 'ENQUEUED' AND r.queue_name = pt.queue_name
-              AND r.partition_key = pt.partition_key
-            ORDER BY r.priority, r.enqueue_seq LIMIT cardinality(f.free)) h
-     WHERE h.workflow_name IN (SELECT workflow_name FROM runnable)),
+     CROSS JOIN params p),
+heads AS (
+    SELECT h.workflow_id, f.queue_name, h.priority, h.enqueue_seq,
+           CAST(f.free[h.n] AS integer) AS slot
+      FROM free f CROSS JOIN params p CROSS JOIN LATERAL (
+           SELECT * FROM (
+               SELECT r.workflow_id, r.workflow_name, r.priority, r.enqueue_seq,
+                      row_number() OVER (ORDER BY r.priority, r.enqueue_seq) AS n
+                 FROM {schema}.workflow_runs r
+                WHERE (r.status = 'ENQUEUED') IS TRUE AND r.queue_name = f.queue_name
+                  AND r.partition_key = f.partition_key
+                ORDER BY r.priority, r.enqueue_seq LIMIT cardinality(f.free)) x
+            LIMIT p.wanted) h
+     WHERE h.workflow_name = ANY (p.names)),
 ranked AS (
     SELECT c.*, row_number() OVER (PARTITION BY c.queue_name
                                    ORDER BY c.priority, c.enqueue_seq) AS turn
       FROM (SELECT * FROM plain UNION ALL SELECT * FROM heads) c),
 chosen AS (
-    SELECT k.workflow_id, k.slot FROM ranked k JOIN budgets b ON b.queue_name = k.queue_name
-     WHERE k.turn <= b.budget
-     ORDER BY k.turn, k.priority, k.enqueue_seq
-     LIMIT (SELECT wanted FROM params)),
-locked AS (
+    SELECT c.workflow_id, c.slot FROM params p CROSS JOIN LATERAL (
+        SELECT k.workflow_id, k.slot FROM ranked k JOIN budgets b ON b.queue_name = k.queue_name
+         WHERE k.turn <= b.budget
+         ORDER BY k.turn, k.priority, k.enqueue_seq
+         LIMIT p.wanted) c),
+locked AS (  -- by key
     SELECT r.workflow_id, c.slot FROM {schema}.workflow_runs r
       JOIN chosen c ON c.workflow_id = r.workflow_id
-     WHERE r.status = 'ENQUEUED' AND EXISTS (SELECT 1 FROM alive)
+     WHERE (r.status = 'ENQUEUED') IS TRUE AND EXISTS (SELECT 1 FROM alive)
        FOR UPDATE OF r SKIP LOCKED),
 claimed AS (
     UPDATE {schema}.workflow_runs r
-       SET status = 'RUNNING', executor_id = (SELECT me FROM params),
+       SET status = 'RUNNING', executor_id = p.me,
            attempts = r.attempts + 1, partition_slot = locked.slot,
            claimed_at_ms = {schema}.now_ms(), updated_at_ms = {schema}.now_ms(),
            started_at_ms = COALESCE(r.started_at_ms, {schema}.now_ms()),
            deadline_ms = COALESCE(r.deadline_ms, {schema}.now_ms() + r.timeout_ms)
-      FROM locked
-     WHERE r.workflow_id = locked.workflow_id AND r.status = 'ENQUEUED'
+      FROM locked, params p
+     WHERE r.workflow_id = locked.workflow_id AND (r.status = 'ENQUEUED') IS TRUE
     RETURNING r.workflow_id, r.attempts, r.queue_name, r.claimed_at_ms, r.workflow_name,
               r.inputs, r.deadline_ms, r.pending_command),
 starts AS (  -- (a data-modifying CTE runs whether or not it is read)

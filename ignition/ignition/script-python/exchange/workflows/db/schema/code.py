@@ -367,6 +367,29 @@ MIGRATIONS = [
             CONSTRAINT maintenance_mode_known CHECK (mode IN ('drain', 'cancel'))
         )""",
     ]),
+    (5, "work indexes that statistics taken before a burst cannot pass over", [
+        # The indexes by which the claim, the promotion of due runs and the wake find their
+        # runs. A status test of the form (status = ...) IS TRUE is the one they share with
+        # their statements (db.runs, db.waits), and one the index on (status,
+        # created_at_ms) cannot serve; a plain status test could, and a planner whose
+        # statistics predate a burst (ANALYZE saw no queued run: on a big table autovacuum
+        # analyzes only after 10% of it changed) takes that index for the cheaper way in,
+        # and reads and sorts every queued run to take a few.
+        "DROP INDEX {schema}.workflow_runs_queue_plain_idx",
+        """CREATE INDEX workflow_runs_queue_plain_idx
+           ON {schema}.workflow_runs (queue_name, priority, enqueue_seq)
+           WHERE (status = 'ENQUEUED') IS TRUE AND partition_key IS NULL""",
+        "DROP INDEX {schema}.workflow_runs_queue_partition_idx",
+        """CREATE INDEX workflow_runs_queue_partition_idx
+           ON {schema}.workflow_runs (queue_name, partition_key, priority, enqueue_seq)
+           WHERE (status = 'ENQUEUED') IS TRUE AND partition_key IS NOT NULL""",
+        "DROP INDEX {schema}.workflow_runs_due_idx",
+        """CREATE INDEX workflow_runs_due_idx ON {schema}.workflow_runs (run_at_ms)
+           WHERE (status IN ('DELAYED', 'WAITING')) IS TRUE""",
+        "DROP INDEX {schema}.workflow_runs_waiting_idx",
+        """CREATE INDEX workflow_runs_waiting_idx ON {schema}.workflow_runs (waiting_for)
+           WHERE (status = 'WAITING') IS TRUE""",
+    ]),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]

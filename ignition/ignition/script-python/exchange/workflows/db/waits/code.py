@@ -32,9 +32,11 @@ _HOLD = """UPDATE {schema}.workflow_runs
  WHERE workflow_id = ? AND status = 'RUNNING' AND executor_id = ? AND attempts = ?
    AND pending_command = 'HOLD'"""
 
+# (the status test is the one of workflow_runs_waiting_idx's predicate, and one the index
+# on status cannot serve: see the status tests in db.runs)
 _WAKE = """UPDATE {schema}.workflow_runs
    SET status = 'ENQUEUED', waiting_for = NULL, updated_at_ms = {schema}.now_ms()
- WHERE status = 'WAITING' AND waiting_for = ?"""
+ WHERE waiting_for = ? AND (status = 'WAITING') IS TRUE"""
 
 _NOW = "SELECT {schema}.now_ms()"
 

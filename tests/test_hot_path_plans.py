@@ -1,0 +1,180 @@
+"""Every statement a run costs, or the dispatch tick runs, stays cheap however long the
+history: over a million terminal runs (300,000 with step rows), 10,000 queued, 2,000
+waiting and 1,000 delayed, no plan would be JIT-compiled (its estimated cost stays under
+the server's jit_above_cost) or reads workflow_runs or step_outputs sequentially, and
+none touches more than a thousand of their rows (the backlog is never read whole), with
+statistics taken after the backlog came or before it (as after a burst on a big table,
+which autovacuum analyzes only after 10% of it changed). And the claim costs and reads no
+more with 100,000 runs queued than with 1,000. CPython only: plans are read with psycopg2,
+which sends parameters as literals, as a gateway's driver does for a statement's first
+executions.
+
+The history is made once per session in a schema of its own (tests/history.py).
+"""
+from __future__ import absolute_import, division, print_function
+
+import json
+
+import psycopg2
+import pytest
+
+import history
+
+pytestmark = pytest.mark.slow
+
+SCHEMA = "plan_history"
+HISTORY_RUNS = 1000000
+RUNS_WITH_STEPS = 300000
+BACKLOG = 10000
+SHORT_BACKLOG, LONG_BACKLOG = 1000, 100000  # the claim compared over both
+DEFAULT_JIT_ABOVE_COST = 100000.0
+WHOLE_TABLES = ("workflow_runs", "step_outputs")  # never read sequentially, nor widely
+TOUCHES_AT_MOST = 1000  # rows of those a hot-path statement may read (10,000 are queued)
+
+
+class Plant(object):
+    """The history schema and a session on it (jit on, as a server's default has it)."""
+
+    def __init__(self, dsn):
+        self.conn = psycopg2.connect(dsn)
+        self.conn.autocommit = True
+        self.cur = self.conn.cursor()
+        self.cur.execute("SET jit = on")
+        self.cur.execute("SELECT current_setting('jit_above_cost')::float8")
+        configured = self.cur.fetchone()[0]
+        # a server with JIT disabled by cost (-1) is judged by the default threshold
+        self.jitAboveCost = configured if 0 <= configured <= DEFAULT_JIT_ABOVE_COST \
+            else DEFAULT_JIT_ABOVE_COST
+        self.state = None
+
+    def explain(self, statement, params, analyze=False):
+        """The JSON plan of one library statement (``{schema}`` and ``?`` placeholders) with
+        these parameters; with ``analyze`` it runs, in a transaction rolled back."""
+        text = statement.replace("{schema}", SCHEMA).replace("%", "%%")
+        assert text.count("?") == len(params), "parameters do not match the statement"
+        options = "ANALYZE, FORMAT JSON" if analyze else "FORMAT JSON"
+        self.conn.autocommit = False
+        try:
+            self.cur.execute("EXPLAIN (%s) %s" % (options, text.replace("?", "%s")), params)
+            return self.cur.fetchone()[0][0]["Plan"]
+        finally:
+            self.conn.rollback()
+            self.conn.autocommit = True
+
+    def backlog(self, queued, statistics):
+        """``queued`` runs and the rest of the working set, the statistics taken after them
+        ("fresh") or before ("stale")."""
+        if self.state != (queued, statistics):
+            history.setBacklog(self.cur, SCHEMA, queued, fresh=statistics == "fresh")
+            self.state = (queued, statistics)
+
+
+@pytest.fixture(scope="module")
+def plant(testDatabase):
+    made = Plant(testDatabase)
+    made.cur.execute("DROP SCHEMA IF EXISTS %s CASCADE" % SCHEMA)
+    history.install(made.cur, SCHEMA)
+    history.fillHistory(made.cur, SCHEMA, HISTORY_RUNS, RUNS_WITH_STEPS)
+    yield made
+    made.cur.execute("DROP SCHEMA %s CASCADE" % SCHEMA)
+    made.conn.close()
+
+
+@pytest.fixture(scope="module", params=["fresh", "stale"])
+def statistics(request, plant):
+    """The backlog, with statistics taken after it came or before."""
+    plant.backlog(BACKLOG, request.param)
+    return request.param
+
+
+def nodes(plan):
+    """Every node of a plan (init plans, sub plans and CTEs included)."""
+    yield plan
+    for child in plan.get("Plans", []):
+        for node in nodes(child):
+            yield node
+
+
+def touched(plan):
+    """Rows of workflow_runs and step_outputs an executed plan read, kept or filtered out,
+    over all loops of all its scans."""
+    return sum((n["Actual Rows"] + n.get("Rows Removed by Filter", 0)
+                + n.get("Rows Removed by Index Recheck", 0)) * n["Actual Loops"]
+               for n in nodes(plan)
+               if n.get("Relation Name") in WHOLE_TABLES and "Scan" in n["Node Type"])
+
+
+def hotPath():
+    """(what, statement, representative parameters) of every hot-path statement."""
+    from exchange.workflows.db import executors, runs, steps, waits
+    me, mine = history.EXECUTOR, history.RUNNING[0]
+    batch = json.dumps([{"workflow_id": "memory-%d" % i, "workflow_name": "three_steps",
+                         "queue_name": history.PLAIN, "priority": 0, "inputs": {"i": i},
+                         "accepted_at_ms": 1000} for i in range(100)])
+    names = json.dumps(["three_steps", "w1"])
+    return [
+        ("enqueue", runs._INSERT,
+         ["new-1", "three_steps", history.PLAIN, 0, None, None, "{}", None, 0, None]),
+        ("enqueue, partitioned and deduplicated, delayed", runs._INSERT,
+         ["new-2", "three_steps", history.PARTITIONED, 0, "unit-1", "batch-7", "{}", 60000,
+          5000, 3]),
+        ("deduplication holder", runs._DEDUP_HOLDER, [history.PLAIN, "batch-7"]),
+        ("in-memory batch insert", runs._INSERT_BATCH, [batch, 2000]),
+        ("promote due runs", runs._PROMOTE, [1000]),
+        ("lock limited queues", runs._LOCK_LIMITED, []),
+        ("claim", runs._CLAIM, [names, 8, me, "[]"]),
+        ("claim holding the limited queues", runs._CLAIM,
+         [names, 32, me, json.dumps([history.LIMITED, history.PARTITIONED])]),
+        ("step checkpoint", steps._RECORD,
+         [mine, me, 1, mine, 4, "step_4", "SUCCESS", "1", None, 1, me, 1, 0, 0]),
+        ("step log read (a re-run)", steps._LIST, [mine]),
+        ("step read at a position", steps._OUTPUT_AT, [mine, 2]),
+        ("finish", runs._FINISH, ["SUCCESS", "1", None, mine, me, 1]),
+        ("finished by (a lost answer)", runs._FINISHED_BY, [mine, "SUCCESS", me, 1]),
+        ("time out", runs._TIME_OUT, ['{"type": "Timeout"}', mine, me, 1]),
+        ("let go", runs._LET_GO, [mine, me, 1]),
+        ("release", runs._RELEASE, [mine, me, 1]),
+        ("owner read", runs._OWNER, [mine]),
+        ("heartbeat", executors._BEAT, [me, 30000, 1, 8, 500, 10, False]),
+        ("heartbeat, unregistered owners too", executors._BEAT, [me, 30000, 1, 8, 500, 10, True]),
+        ("recover own runs", executors._RECOVER_OWN,
+         [me, 10, json.dumps([{"workflow_id": mine, "attempts": 1}])]),
+        ("wait: channel lock", waits._CHANNEL_LOCK, ["channel-1"]),
+        ("wait: own row", waits._OWN, [mine, me, 1]),
+        ("wait: suspend", waits._SUSPEND, ["channel-x", 0, mine, me, 1]),
+        ("wait: hold", waits._HOLD, [mine, me, 1]),
+        ("wait: wake", waits._WAKE, ["channel-1"]),
+    ]
+
+
+@pytest.mark.parametrize("what,statement,params", hotPath(), ids=[s[0] for s in hotPath()])
+def test_no_hot_path_plan_is_jit_compiled_or_reads_the_history(plant, statistics, what,
+                                                                statement, params):
+    plan = plant.explain(statement, params)
+    scans = ["%s on %s" % (n["Node Type"], n["Relation Name"]) for n in nodes(plan)
+             if n["Node Type"] == "Seq Scan" and n.get("Relation Name") in WHOLE_TABLES]
+    assert not scans, "%s reads the history sequentially: %s" % (what, scans)
+    assert plan["Total Cost"] <= plant.jitAboveCost, \
+        "%s: estimated cost %.0f is above jit_above_cost %.0f: every execution would be " \
+        "JIT-compiled" % (what, plan["Total Cost"], plant.jitAboveCost)
+    rows = touched(plant.explain(statement, params, analyze=True))
+    assert rows <= TOUCHES_AT_MOST, "%s read %d rows (%s statistics)" % (what, rows, statistics)
+
+
+def test_the_claim_costs_and_reads_no_more_with_a_long_backlog(plant, statistics):
+    from exchange.workflows.db import runs
+    params = ['["three_steps"]', 8, history.EXECUTOR, "[]"]
+    try:
+        plant.backlog(SHORT_BACKLOG, statistics)
+        short = plant.explain(runs._CLAIM, params, analyze=True)
+        plant.backlog(LONG_BACKLOG, statistics)
+        long = plant.explain(runs._CLAIM, params, analyze=True)
+    finally:
+        plant.backlog(BACKLOG, statistics)
+    assert long["Actual Rows"] == short["Actual Rows"] == 9, "8 claimed and the summary"
+    assert long["Total Cost"] <= 1.25 * short["Total Cost"], \
+        "the claim's estimated cost grows with the backlog: %.0f with %d queued, %.0f with %d" \
+        % (short["Total Cost"], SHORT_BACKLOG, long["Total Cost"], LONG_BACKLOG)
+    assert touched(long) <= touched(short) + 100, \
+        "taking 8 of %d queued runs read %d rows, of %d queued %d" \
+        % (LONG_BACKLOG, touched(long), SHORT_BACKLOG, touched(short))
