@@ -90,6 +90,9 @@ class GuardsAndLimitsTest(support.EngineCase):
 
     def test_concurrent_enqueues_of_one_id_create_one_run(self):
         engine = self.engine
+        # (no run may start: one that finished before the last enqueue came would free its
+        # deduplication id, which only active runs hold)
+        engine.startOnlyOnDispatch()
         for kwargs in ({"workflowId": "batch-42"}, {"deduplicationId": "lot-42"}):
             results = runConcurrently(lambda: engine.service.enqueue("three_steps", **kwargs), 8)
             codes = sorted(r["code"] for r in results)
