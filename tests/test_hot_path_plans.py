@@ -27,6 +27,10 @@ HISTORY_RUNS = 1000000
 RUNS_WITH_STEPS = 300000
 BACKLOG = 10000
 SHORT_BACKLOG, LONG_BACKLOG = 1000, 100000  # the claim compared over both
+# How much the claim's estimate may differ between the two backlogs: ANALYZE samples, so
+# estimates move by a third from one sample to the next (3,908 then 5,097 seen); a claim
+# whose cost grows with the backlog grows 5x or more over a backlog 100 times longer.
+GROWTH_NOISE = 2.0
 DEFAULT_JIT_ABOVE_COST = 100000.0
 WHOLE_TABLES = ("workflow_runs", "step_outputs")  # never read sequentially, nor widely
 TOUCHES_AT_MOST = 1000  # rows of those a hot-path statement may read (10,000 are queued)
@@ -172,7 +176,7 @@ def test_the_claim_costs_and_reads_no_more_with_a_long_backlog(plant, statistics
     finally:
         plant.backlog(BACKLOG, statistics)
     assert long["Actual Rows"] == short["Actual Rows"] == 9, "8 claimed and the summary"
-    assert long["Total Cost"] <= 1.25 * short["Total Cost"], \
+    assert long["Total Cost"] <= GROWTH_NOISE * short["Total Cost"], \
         "the claim's estimated cost grows with the backlog: %.0f with %d queued, %.0f with %d" \
         % (short["Total Cost"], SHORT_BACKLOG, long["Total Cost"], LONG_BACKLOG)
     assert touched(long) <= touched(short) + 100, \
