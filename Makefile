@@ -19,10 +19,10 @@ STUBS_STAMP := $(VENV)/stubs/.installed-$(STUBS_81)-$(STUBS_83)
 
 .PHONY: test test-jython demo bench gates vermin jython-compile venv stubs clean docs
 
-$(STAMP): requirements-test.txt
+$(STAMP): tests/requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-test.txt
+	$(PY) -m pip install --quiet -r tests/requirements.txt
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -138,3 +138,18 @@ def test_the_manual_documents_every_option_of_the_headless_executor():
                     else os.path.join(DOCS, doc)).read()
         bare = re.findall(r"(?<![/\w.])python3? tests/gateway/simulator/worker\.py", text)
         assert not bare, "%s runs the worker with a Python that lacks psycopg2" % doc
+
+
+TOP_LEVEL = ("ignition", "tests", "docs", "docker-compose.yml", "Makefile", "mkdocs.yml",
+             "README.md", "LICENSE")
+
+
+def test_the_repository_top_level_holds_only_the_agreed_entries():
+    import subprocess
+    try:
+        tracked = subprocess.check_output(["git", "-C", REPO, "ls-files"]).decode().split()
+    except (OSError, subprocess.CalledProcessError):
+        return  # (not a git checkout: an exported copy of the project)
+    top = set(path.split("/")[0] for path in tracked)
+    stray = sorted(name for name in top if name not in TOP_LEVEL and not name.startswith("."))
+    assert stray == [], "not allowed at the top level: %s" % stray
