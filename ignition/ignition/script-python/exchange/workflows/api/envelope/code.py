@@ -100,6 +100,7 @@ def callMistake(name, spec, args, kwargs):
     unknown = sorted(k for k in kwargs if k not in names) if varkw is None else []
     doubled = sorted(k for k in kwargs if k in names[:len(args)])
     missing = [n for n in required[len(args):] if n not in kwargs]
+    code = INVALID_ARGUMENT
     if len(args) > len(names):
         problem = u"takes at most %d positional arguments (%d given)" % (len(names), len(args))
     elif unknown:
@@ -107,11 +108,11 @@ def callMistake(name, spec, args, kwargs):
     elif doubled:
         problem = u"got multiple values for argument '%s'" % doubled[0]
     elif missing:
-        problem = u"is missing the required argument(s) %s" % u", ".join(missing)
+        code, problem = MISSING_ARGUMENT, u"is missing the required argument(s) %s" \
+            % u", ".join(missing)
     else:
         return None
-    return (MISSING_ARGUMENT if problem.startswith(u"is missing") else INVALID_ARGUMENT,
-            u"%s() %s; its parameters are %s" % (name, problem, u", ".join(names)))
+    return code, u"%s() %s; its parameters are %s" % (name, problem, u", ".join(names))
 
 
 def _log(name, error):

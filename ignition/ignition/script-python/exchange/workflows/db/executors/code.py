@@ -10,7 +10,6 @@ limit ends in MAX_RECOVERY_ATTEMPTS_EXCEEDED instead.
 from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.db import sql, tx
-from exchange.workflows.engine import codec
 
 EXECUTOR_COLUMNS = ("executor_id", "executor_name", "host", "runtime", "generation",
                     "lease_ms", "worker_threads", "in_flight", "started_at_ms",
@@ -293,8 +292,8 @@ class Beat(object):
         self.exceeded = int(summary[5])
         self.executorsDeclaredDead = int(summary[6])
         self.unregisteredOwners = int(summary[7])
-        # [(workflowId, newStatus, fromExecutorId)] of the runs this heartbeat recovered
-        self.moved = [tuple(item) for item in codec.decode(summary[8] or u"[]")]
+        # JSON [[workflowId, newStatus, fromExecutorId], ...] of the runs it recovered
+        self.movedJson = summary[8]
         self.owned = [(row[0], int(row[1]), int(row[2] or 0)) for row in rows
                       if row[0] is not None]
 

@@ -122,7 +122,7 @@ def heartbeat(dbName, force=False, includeUnregistered=False):
         _logger().warn(u"recovered %d run(s) from %d executor(s) whose lease ran out or that "
                        u"stopped; %d stopped at their recovery limit: %s"
                        % (found.recovered, found.executorsDeclaredDead, found.exceeded,
-                          _named(found.moved)))
+                          _named(codec.decode(found.movedJson or u"[]"))))
     _reportUnregistered(dbName, k, found.unregisteredOwners)
     result.update({"renewed": True, "recovered": found.recovered,
                    "exceeded": found.exceeded, "unregisteredOwners": found.unregisteredOwners})

@@ -7,6 +7,8 @@ from __future__ import absolute_import, division, print_function
 
 import re
 
+from exchange.workflows.engine import compat
+
 DEFAULT_DATABASE = "WorkflowsDB"
 DEFAULT_SCHEMA = "workflows"
 DEFAULT_QUEUE = "default"
@@ -68,12 +70,11 @@ STATE_FRESH_MS = 20
 DEFAULT_WAIT_SECONDS = 60  # recv and getEvent without a timeout (DBOS's default)
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
-_TEXT = (type(u""), type(""))
 
 
 def isValidSchemaName(name):
     """A schema name is spliced into SQL text, so only plain lower-case identifiers pass."""
-    return isinstance(name, _TEXT) and bool(name) and bool(_IDENTIFIER.match(name))
+    return isinstance(name, compat.string_types) and bool(name) and bool(_IDENTIFIER.match(name))
 
 
 def _config():
@@ -84,7 +85,7 @@ def _config():
 def databaseName(dbName=None):
     """The database connection to use: the argument, else the configured default."""
     if dbName:
-        if not isinstance(dbName, _TEXT):
+        if not isinstance(dbName, compat.string_types):
             from exchange.workflows.engine.errors import InvalidArgument
             raise InvalidArgument(u"dbName must be the name of a database connection, not %s"
                                   % type(dbName).__name__)
@@ -204,7 +205,6 @@ def checkChoice(what, value, choices):
     """Refuse a value that is not one of ``choices``."""
     if value not in choices:
         from exchange.workflows.engine.errors import InvalidArgument
-        from exchange.workflows.engine import compat
         raise InvalidArgument(u"%s must be one of %s, not %s"
                               % (what, u", ".join(choices), compat.shown(value)))
     return value
@@ -221,7 +221,6 @@ def checkSchemaName(schema):
     """Refuse a schema name that is not a plain lower-case identifier."""
     if not isValidSchemaName(schema):
         from exchange.workflows.engine.errors import InvalidArgument
-        from exchange.workflows.engine import compat
         raise InvalidArgument(u"schema must match [a-z_][a-z0-9_]{0,62}: %s"
                               % compat.shown(schema))
 
@@ -238,6 +237,5 @@ def setLimit(key, value):
     from exchange.workflows.engine import validate
     if key not in LIMITS:
         from exchange.workflows.engine.errors import InvalidArgument
-        from exchange.workflows.engine import compat
         raise InvalidArgument(u"unknown setting %s" % compat.shown(key))
     _config().put(key, validate.wholeNumber(key, value, 0 if key == "maxRecoveryAttempts" else 1))
