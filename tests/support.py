@@ -50,7 +50,7 @@ def sqlStateOf(error):
 
 def catchable():
     """What a test must catch to see every error a system.db call can raise."""
-    from exchange.workflows.engine import compat
+    from exchange.workflows import compat
     return compat.CATCHABLE
 
 
@@ -148,7 +148,7 @@ class Engine(object):
         gate in its body) for longer than the state freshness window, so its next step
         boundary reads the run's state: a command sent now is applied there, not one step
         later."""
-        from exchange.workflows.engine import settings
+        from exchange.workflows import settings
         waitFor(lambda: self.gw.sql(
             "SELECT count(*) = ? AND workflows.now_ms() - max(completed_at_ms) > ? "
             "FROM workflows.step_outputs WHERE workflow_id = ?", steps,
@@ -192,7 +192,8 @@ class Engine(object):
     def waitIdle(self):
         """Wait until no workflow runs on this executor and no worker is still claiming the
         next one."""
-        from exchange.workflows.engine import kernel, platform
+        from exchange.workflows import platform
+        from exchange.workflows.engine import kernel
 
         def idle():
             k = kernel.getKernel()
@@ -203,7 +204,8 @@ class Engine(object):
 
     def stop(self):
         """End of test: let running work finish, then stop this executor's pool."""
-        from exchange.workflows.engine import kernel, platform
+        from exchange.workflows import platform
+        from exchange.workflows.engine import kernel
         self.waitIdle()
         pool = kernel.getKernel().state.get("pool")
         if pool is not None:

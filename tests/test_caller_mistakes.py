@@ -27,7 +27,7 @@ def publicFunctions():
             wrapped = getattr(function, "__wrapped__", None)
             if name.startswith("_") or wrapped is None or name in LEFT_OUT:
                 continue
-            from exchange.workflows.engine import compat
+            from exchange.workflows import compat
             found.append((moduleName, name, function, compat.argSpec(wrapped)[0]))
     return found
 

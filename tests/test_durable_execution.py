@@ -183,7 +183,7 @@ class DurableExecutionTest(support.EngineCase):
         assert "#1" in error["message"] and "'step_a'" in error["message"] \
             and "'step_b'" in error["message"]
         assert engine.sideEffects(wf, "a") == 1 and engine.sideEffects(wf, "b") == 1
-        from exchange.workflows.engine.errors import NonDeterminismError
+        from exchange.workflows.errors import NonDeterminismError
         assert not issubclass(NonDeterminismError, Exception), "a workflow could swallow it"
 
     def test_replay_returns_exactly_what_the_live_run_saw(self):

@@ -153,7 +153,8 @@ class DurableWaitsTest(EngineCase):
         engine = self.engine
         wf = engine.enqueue("sleeper", inputs={"seconds": 2.0})
         assert self.waiting(wf) == "sleep:%s" % wf
-        from exchange.workflows.engine import kernel, platform
+        from exchange.workflows import platform
+        from exchange.workflows.engine import kernel
         pool = kernel.getKernel().state.get("pool")
         waitFor(lambda: platform.activeCount(pool) == 0, 10, 0.01, "no thread sleeps")
         wakeAt = self.run_(wf)[3]

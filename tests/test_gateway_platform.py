@@ -148,7 +148,7 @@ class KernelTest(support.EngineCase):
     def test_the_kernel_in_the_globals_holds_java_objects_only(self):
         import system
         from exchange.workflows.engine import kernel
-        from exchange.workflows.engine.platform import pythonObjectsIn
+        from exchange.workflows.platform import pythonObjectsIn
         ack = self.engine.service.enqueueInMemory("three_steps")  # a queue, a pool, a run
         assert self.engine.runToEnd(ack["data"]["workflowId"]) == ["SUCCESS"]
         state = system.util.getGlobals()[kernel.KERNEL_KEY]
@@ -162,7 +162,7 @@ class KernelTest(support.EngineCase):
         # modules of the project (interpreter) that submitted it, whatever the thread ran
         # before. Here interpreter B submits a task that imports a module only B can see.
         from java.util.concurrent import ConcurrentLinkedQueue  # novm
-        from exchange.workflows.engine import platform
+        from exchange.workflows import platform
         folder = tempfile.mkdtemp(prefix="wf_interp_")
         self.addCleanup(shutil.rmtree, folder, True)
         with open(os.path.join(folder, "onlyinb.py"), "w") as handle:
@@ -206,7 +206,8 @@ class ProjectSaveTest(support.EngineCase):
     def test_a_save_keeps_the_pool_and_each_run_keeps_the_code_it_started_with(self):
         import system
         from simulator import loader
-        from exchange.workflows.engine import kernel, platform
+        from exchange.workflows import platform
+        from exchange.workflows.engine import kernel
         import exchange.workflows.api.lifecycle as lifecycle
         engine = self.engine
         assert lifecycle.onStartup(["savetest.flows"])["ok"]

@@ -56,7 +56,8 @@ class OperatorCommandsTest(EngineCase):
         return self.engine.service.sendCommand(wf, cmd, **kwargs)
 
     def poolActive(self):
-        from exchange.workflows.engine import kernel, platform
+        from exchange.workflows import platform
+        from exchange.workflows.engine import kernel
         pool = kernel.getKernel().state.get("pool")
         return platform.activeCount(pool) if pool is not None else 0
 

@@ -358,7 +358,8 @@ class RecoveryTest(support.EngineCase):
         end, a resumed attempt claimed here stays tracked when the old thread forgets its
         own."""
         engine = self.engine
-        from exchange.workflows.engine import kernel, platform
+        from exchange.workflows import platform
+        from exchange.workflows.engine import kernel
         first, second = gate("gate.held.1"), gate("gate.held.2")
         wf = engine.enqueue("held_per_attempt", inputs={"gateName": "gate.held"})
         engine.runUntil(lambda: len(engine.service.listSteps(wf)["data"]["steps"]) == 1,
@@ -390,7 +391,8 @@ class RecoveryTest(support.EngineCase):
         """A project save that brings this version over a running older one: the old
         threads keep running the runs they had claimed, which the new code never tracked."""
         engine = self.engine
-        from exchange.workflows.engine import compat, kernel
+        from exchange.workflows import compat
+        from exchange.workflows.engine import kernel
         me = kernel.getKernel().executorId
         assert engine.admin.recoverNow()["ok"]
         import exchange.workflows.api.lifecycle as lifecycle

@@ -103,7 +103,8 @@ class DispatchTest(support.EngineCase):
         # the pool is shut down between the claim and the submission (a swap racing the
         # timer): the pool refuses the task (RejectedExecutionException on the JVM)
         from exchange.workflows.db import runs
-        from exchange.workflows.engine import kernel, platform
+        from exchange.workflows import platform
+        from exchange.workflows.engine import kernel
         engine = self.engine
         wf = engine.enqueue("three_steps")
         claim = runs.claim

@@ -126,7 +126,7 @@ class SelfTestOnAnExecutorTest(support.EngineCase):
         # check on a pool whose thread served this interpreter (A) first.
         from java.util.concurrent import ConcurrentLinkedQueue  # novm
         from exchange.workflows.api import selftest
-        from exchange.workflows.engine import platform
+        from exchange.workflows import platform
         holder = selftest.Pool()
         holder.pool, holder.temporary = platform.newThreadPool("wf-selftest-interp", 1), False
         self.addCleanup(platform.shutdownPool, holder.pool)

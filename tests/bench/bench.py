@@ -329,7 +329,7 @@ class Bench(object):
         import exchange.workflows.api.admin as admin
         self.admin = admin
         import exchange.workflows.api.service as service
-        from exchange.workflows.engine import settings
+        from exchange.workflows import settings
         self.service = service
         self.schema = settings.schemaName()
         self.conn = self.raw()
@@ -469,7 +469,8 @@ class Bench(object):
 
     # --- 1. in-memory enqueue ---------------------------------------------------------
     def inMemoryEnqueue(self):
-        from exchange.workflows.engine import kernel, platform, settings
+        from exchange.workflows import platform, settings
+        from exchange.workflows.engine import kernel
         n = self.nMemory
         warm = max(100, n // 100)
         check(self.admin.configure(memoryQueueCapacity=n + warm + 1000), "admin.configure")
@@ -1171,7 +1172,8 @@ class Bench(object):
         import history
         from simulator import gateway
         from exchange.workflows.db import schema as migrations
-        from exchange.workflows.engine import leases, settings
+        from exchange.workflows import settings
+        from exchange.workflows.engine import leases
         gateway.addDatabase(HISTORY_DB, self.dsn)
         settings.setSchema(HISTORY_SCHEMA, HISTORY_DB)
         migrations.install(HISTORY_DB)
@@ -1191,7 +1193,8 @@ class Bench(object):
         """nClaims rounds, each an engine claim and a hand-written one on both sides, in a
         rotating order; the claimed rows are ended at once (so they join the history)."""
         from exchange.workflows.db import runs
-        from exchange.workflows.engine import codec, kernel, leases, runtime
+        from exchange.workflows import codec
+        from exchange.workflows.engine import kernel, leases, runtime
         executorId = kernel.getKernel().executorId
         names = codec.encode(runtime.registeredNames())
         sides = self.sides()

@@ -11,7 +11,7 @@ import time
 
 import system
 
-from exchange.workflows.engine.errors import ControlSignal
+from exchange.workflows.errors import ControlSignal
 from exchange.workflows.engine.runtime import step, workflow
 
 DB = "WorkflowsDB"

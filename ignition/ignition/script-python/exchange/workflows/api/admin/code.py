@@ -7,9 +7,9 @@ from __future__ import absolute_import, division, print_function
 from exchange.workflows.api import envelope
 from exchange.workflows.api.envelope import guarded
 from exchange.workflows.db import executors, schema
-from exchange.workflows.engine import compat, kernel, leases, memoryqueue, \
-    platform, runtime, settings, validate
-from exchange.workflows.engine.errors import InvalidArgument
+from exchange.workflows import compat, platform, settings, validate
+from exchange.workflows.engine import kernel, leases, memoryqueue, runtime
+from exchange.workflows.errors import InvalidArgument
 from exchange.workflows.maintenance import retention, switch
 
 

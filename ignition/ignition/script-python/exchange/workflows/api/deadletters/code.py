@@ -12,8 +12,9 @@ import uuid
 from exchange.workflows.api import envelope
 from exchange.workflows.api.envelope import guarded
 from exchange.workflows.db import deadletters, runs
-from exchange.workflows.engine import codec, compat, dispatcher, settings, validate
-from exchange.workflows.engine.errors import InvalidArgument
+from exchange.workflows import codec, compat, settings, validate
+from exchange.workflows.engine import dispatcher
+from exchange.workflows.errors import InvalidArgument
 
 REASONS = ("WORKFLOW_EXISTS", "DUPLICATE_DEDUPLICATION_ID", "REFUSED", "DROPPED_OLDEST")
 

@@ -7,8 +7,8 @@ from __future__ import absolute_import, division, print_function
 
 import functools
 
-from exchange.workflows.engine import compat
-from exchange.workflows.engine.errors import WorkflowsError
+from exchange.workflows import compat
+from exchange.workflows.errors import WorkflowsError
 
 # Codes of failures that are not the caller's fault.
 DATABASE_NOT_FOUND = "DATABASE_NOT_FOUND"
@@ -46,7 +46,7 @@ def fromError(error, dbName=None):
                     {"sqlState": state})
     if tx.isDatabaseError(error):
         if not tx.databaseExists(dbName):
-            from exchange.workflows.engine import settings
+            from exchange.workflows import settings
             return fail(DATABASE_NOT_FOUND, u"no database connection named %s on this gateway"
                         % compat.shown(settings.databaseName(dbName)), {})
         return fail(DATABASE_ERROR, message, {"sqlState": state, "errorType": errorType,

@@ -5,7 +5,7 @@ from __future__ import absolute_import, division, print_function
 from exchange.workflows.api import envelope
 from exchange.workflows.api.envelope import guarded
 from exchange.workflows.db import journal
-from exchange.workflows.engine import codec, validate
+from exchange.workflows import codec, validate
 
 _KEYS = {"entry_id": "entryId", "at_ms": "atMs", "actor": "actor", "action": "action",
          "workflow_id": "workflowId", "prompt_id": "promptId", "queue_name": "queueName",

@@ -11,9 +11,9 @@ from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.api import admin, envelope
 from exchange.workflows.api.envelope import guarded
-from exchange.workflows.engine import compat, kernel, leases, memoryqueue, platform, \
-    settings, validate
-from exchange.workflows.engine.errors import InvalidArgument
+from exchange.workflows import compat, platform, settings, validate
+from exchange.workflows.engine import kernel, leases, memoryqueue
+from exchange.workflows.errors import InvalidArgument
 
 SHUTDOWN_FLUSH_PASSES = 20  # up to 100,000 queued requests written before a stop
 

@@ -10,7 +10,8 @@ from __future__ import absolute_import, division, print_function
 from exchange.workflows.api import envelope
 from exchange.workflows.api.envelope import guarded
 from exchange.workflows.db import events
-from exchange.workflows.engine import codec, durable, settings, validate
+from exchange.workflows import codec, settings, validate
+from exchange.workflows.engine import durable
 
 
 @guarded

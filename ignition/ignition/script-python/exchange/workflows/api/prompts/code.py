@@ -9,9 +9,9 @@ from __future__ import absolute_import, division, print_function
 from exchange.workflows.api import envelope
 from exchange.workflows.api.envelope import guarded
 from exchange.workflows.db import journal, prompts, tx, waits
-from exchange.workflows.engine import actors, codec, compat, dispatcher, durable, kernel, \
-    schemas, settings, validate
-from exchange.workflows.engine.errors import NotAuthorized
+from exchange.workflows import codec, compat, settings, statuses, validate
+from exchange.workflows.engine import actors, dispatcher, durable, kernel, schemas
+from exchange.workflows.errors import NotAuthorized
 
 _PROMPT_KEYS = {"prompt_id": "promptId", "workflow_id": "workflowId",
                 "step_position": "position", "message": "message", "options": "options",
@@ -57,7 +57,7 @@ def _refusal(row):
             row["prompt_id"], row["answered_by"])
     if row["status"] == "TIMED_OUT":
         return "PROMPT_TIMED_OUT", u"prompt %s timed out" % row["prompt_id"]
-    if row["run_status"] in settings.TERMINAL_STATUSES:
+    if row["run_status"] in statuses.TERMINAL:
         return "PROMPT_CLOSED", u"the run of prompt %s has ended (%s)" % (row["prompt_id"],
                                                                          row["run_status"])
     return None

@@ -16,8 +16,8 @@ from __future__ import absolute_import, division, print_function
 from exchange.workflows.api import envelope
 from exchange.workflows.api.envelope import guarded
 from exchange.workflows.db import queues
-from exchange.workflows.engine import validate
-from exchange.workflows.engine.errors import InvalidArgument
+from exchange.workflows import validate
+from exchange.workflows.errors import InvalidArgument
 
 _KEYS = {"queue_name": "queueName", "concurrency": "concurrency",
          "worker_concurrency": "workerConcurrency", "rate_limit": "rateLimit",

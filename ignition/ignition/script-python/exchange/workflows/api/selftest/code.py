@@ -22,8 +22,8 @@ import uuid
 
 from exchange.workflows.api import prompts, service
 from exchange.workflows.db import executors, journal, maintenance, selfcheck, tx
-from exchange.workflows.engine import codec, compat, kernel, platform, selftestflow as flow, \
-    settings
+from exchange.workflows import codec, compat, platform, settings, statuses
+from exchange.workflows.engine import kernel, selftestflow as flow
 
 DB, KERNEL, WORKFLOW = "system.db", "kernel", "workflow"
 DETAIL_LIMIT = 500
@@ -476,7 +476,7 @@ class FlowRun(object):
         return u"answered by %s; the run sleeps without a thread" % answered["data"]["user"]
 
     def sleep(self):
-        row = self.waitFor(lambda r: r["status"] == settings.STATUS_SUCCESS,
+        row = self.waitFor(lambda r: r["status"] == statuses.SUCCESS,
                            u"wake from its sleep and succeed",
                            u"is the dispatch timer running? it wakes sleeping runs")
         output = row["output"] or {}
@@ -498,12 +498,12 @@ class FlowRun(object):
             if predicate(row):
                 return row
             status = row["status"]
-            expect(status not in settings.TERMINAL_STATUSES, u"the run ended %s before it "
+            expect(status not in statuses.TERMINAL, u"the run ended %s before it "
                    u"could %s: %s" % (status, what, (row["error"] or {}).get("message")))
             left = deadlineMs - compat.monotonicMs()
             expect(left > 0, u"the run is still %s; it did not %s in time%s" % (
                 status, what, (u" (%s)" % hint) if hint and status in (
-                    settings.STATUS_ENQUEUED, settings.STATUS_WAITING) else u""))
+                    statuses.ENQUEUED, statuses.WAITING) else u""))
             compat.sleepMs(min(pause, left))
             pause = min(200, pause * 2)
 
@@ -514,7 +514,7 @@ class FlowRun(object):
         if status is None:
             return u"no run left"
         deadlineMs = max(self.deadlineMs, compat.monotonicMs() + CLEANUP_MS)
-        if status not in settings.TERMINAL_STATUSES:
+        if status not in statuses.TERMINAL:
             self.command("CANCEL")
         while not selfcheck.deleteRun(self.dbName, self.workflowId, flow.WORKFLOW_NAME):
             if compat.monotonicMs() >= deadlineMs:
@@ -535,5 +535,5 @@ class FlowRun(object):
 
 def _waitingOn(row, channel):
     """Whether the run waits (WAITING, no thread) on a channel starting with ``channel``."""
-    return row["status"] == settings.STATUS_WAITING and \
+    return row["status"] == statuses.WAITING and \
         (row["waitingFor"] or u"").startswith(channel)

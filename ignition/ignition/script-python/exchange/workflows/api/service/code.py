@@ -12,9 +12,9 @@ import uuid
 from exchange.workflows.api import envelope
 from exchange.workflows.api.envelope import guarded
 from exchange.workflows.db import runs, steps as stepLog
-from exchange.workflows.engine import actors, codec, commands, compat, dispatcher, memoryqueue, \
-    runtime, settings, validate
-from exchange.workflows.engine.errors import InvalidArgument
+from exchange.workflows import codec, compat, settings, statuses, validate
+from exchange.workflows.engine import actors, commands, dispatcher, memoryqueue, runtime
+from exchange.workflows.errors import InvalidArgument
 
 _RUN_KEYS = {"workflow_id": "workflowId", "workflow_name": "workflowName", "status": "status",
              "queue_name": "queueName", "priority": "priority", "partition_key": "partitionKey",
@@ -283,23 +283,23 @@ def getResult(workflowId, timeoutSeconds=10.0, dbName=None):
             return envelope.fail("WORKFLOW_NOT_FOUND", u"no workflow %s" % workflowId,
                                  {"workflowId": workflowId})
         status = row["status"]
-        if status in settings.TERMINAL_STATUSES or compat.monotonicMs() >= deadline:
+        if status in statuses.TERMINAL or compat.monotonicMs() >= deadline:
             break
         compat.sleepMs(min(pause, max(1, deadline - compat.monotonicMs())))
         pause = min(200, pause * 2)
     data = _present(row, _RUN_KEYS)
-    if status == settings.STATUS_SUCCESS:
+    if status == statuses.SUCCESS:
         return envelope.ok("WORKFLOW_SUCCEEDED", u"workflow %s succeeded" % workflowId, data)
-    if status == settings.STATUS_ERROR:
+    if status == statuses.ERROR:
         return envelope.fail("WORKFLOW_FAILED", u"workflow %s failed: %s"
                              % (workflowId, (data["error"] or {}).get("message")), data)
-    if status == settings.STATUS_CANCELLED:
+    if status == statuses.CANCELLED:
         return envelope.fail("WORKFLOW_CANCELLED", u"workflow %s was cancelled" % workflowId,
                              data)
-    if status == settings.STATUS_RECOVERY_EXCEEDED:
+    if status == statuses.RECOVERY_EXCEEDED:
         return envelope.fail(status, u"workflow %s stopped at its recovery limit: %s"
                              % (workflowId, (data["error"] or {}).get("message")), data)
-    if status == settings.STATUS_STOPPED:
+    if status == statuses.STOPPED:
         return envelope.fail("WORKFLOW_STOPPED", u"workflow %s was stopped by an operator"
                              % workflowId, data)
     return envelope.fail("RESULT_TIMEOUT", u"workflow %s is still %s" % (workflowId, status),
@@ -310,13 +310,13 @@ def getResult(workflowId, timeoutSeconds=10.0, dbName=None):
 def listWorkflows(status=None, workflowName=None, queueName=None, createdFromMs=None,
                   createdToMs=None, limit=100, offset=0, dbName=None):
     """Runs, newest first. ``status`` is one status or a list; times are epoch ms [from, to)."""
-    statuses = status if isinstance(status, (list, tuple)) else (
+    wanted = status if isinstance(status, (list, tuple)) else (
         status.split(",") if isinstance(status, compat.string_types) else [status])
-    for one in statuses if status is not None else []:
-        if one not in settings.ALL_STATUSES:
+    for one in wanted if status is not None else []:
+        if one not in statuses.ALL:
             raise InvalidArgument(u"unknown status %s; use one of %s"
-                                  % (compat.shown(one), u", ".join(settings.ALL_STATUSES)))
-    status = u",".join(statuses) if status is not None and statuses else None
+                                  % (compat.shown(one), u", ".join(statuses.ALL)))
+    status = u",".join(wanted) if status is not None and wanted else None
     validate.name("workflowName", workflowName, False)
     validate.name("queueName", queueName, False)
     validate.wholeNumber("limit", limit, 0)

@@ -8,6 +8,7 @@ migration is never edited.
 """
 from __future__ import absolute_import, division, print_function
 
+from exchange.workflows import settings
 from exchange.workflows.db import sql, tx
 
 # Runs keep JSON as jsonb (queryable from the console); step outputs as json, which keeps
@@ -410,7 +411,6 @@ _MIGRATIONS_TABLE = "SELECT to_regclass(?) IS NOT NULL"
 
 def install(dbName=None):
     """Create or upgrade the schema; returns the versions applied by this call."""
-    from exchange.workflows.engine import settings
     schema = settings.schemaName(dbName)
 
     def work(t):
@@ -433,7 +433,6 @@ def install(dbName=None):
 
 def appliedVersions(dbName=None):
     """The migration versions recorded in the database ([] when nothing is installed)."""
-    from exchange.workflows.engine import settings
     table = settings.schemaName(dbName) + ".schema_migrations"
     if not tx.scalar(dbName, _MIGRATIONS_TABLE, [table]):
         return []

@@ -7,7 +7,7 @@ always travel as ``?`` parameters.
 """
 from __future__ import absolute_import, division, print_function
 
-from exchange.workflows.engine import settings
+from exchange.workflows import settings
 
 _cache = {}
 

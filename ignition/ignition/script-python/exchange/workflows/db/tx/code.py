@@ -8,7 +8,7 @@ from __future__ import absolute_import, division, print_function
 
 import system
 
-from exchange.workflows.engine import compat, settings
+from exchange.workflows import compat, settings
 
 
 def cell(value):

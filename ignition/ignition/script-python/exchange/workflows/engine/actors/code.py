@@ -8,8 +8,8 @@ scope when there is one (Vision, Designer), else this gateway's executor.
 """
 from __future__ import absolute_import, division, print_function
 
-from exchange.workflows.engine import compat, settings, validate
-from exchange.workflows.engine.errors import NotAuthorized
+from exchange.workflows import compat, settings, validate
+from exchange.workflows.errors import NotAuthorized
 
 
 class Actor(object):

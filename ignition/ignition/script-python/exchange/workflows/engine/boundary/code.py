@@ -12,8 +12,9 @@ a run is part of its history.
 from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.db import runs, steps as stepLog, tx, waits
-from exchange.workflows.engine import codec, compat, leases, settings
-from exchange.workflows.engine.errors import (CheckpointUnavailable, ControlSignal,
+from exchange.workflows import codec, compat, settings, statuses
+from exchange.workflows.engine import leases
+from exchange.workflows.errors import (CheckpointUnavailable, ControlSignal,
                                               HandlerFailed, OwnershipLost, WorkflowCancelled,
                                               WorkflowStopped, WorkflowSuspended)
 
@@ -135,7 +136,7 @@ def refresh(ctx):
     if state is not None and tuple(state[:3]) == ("RUNNING", ctx.executorId, ctx.attempt):
         noteState(ctx, state[3])
         return
-    if state is not None and state[0] == settings.STATUS_CANCELLED:
+    if state is not None and state[0] == statuses.CANCELLED:
         raise WorkflowCancelled(u"workflow %s was cancelled" % ctx.workflowId)
     raise OwnershipLost(u"workflow %s is no longer owned by %s (attempt %d)"
                         % (ctx.workflowId, ctx.executorId, ctx.attempt))
@@ -180,8 +181,8 @@ def recordIn(ctx, t, position, name, outputJson, errorJson=None, startedMs=None)
     the run moved on or another attempt holds the position."""
     nowMs = compat.nowMs()
     landed = stepLog.record(ctx.dbName, ctx.workflowId, ctx.executorId, ctx.attempt,
-                            position, name, settings.STATUS_ERROR if errorJson else
-                            settings.STATUS_SUCCESS, outputJson, errorJson, 1,
+                            position, name, statuses.ERROR if errorJson else
+                            statuses.SUCCESS, outputJson, errorJson, 1,
                             startedMs or nowMs, nowMs, t)
     if landed:
         noteState(ctx, landed.pendingCommand)

@@ -31,12 +31,13 @@ STOPPED                FINISHED                         FINISHED
 from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.db import commands as statements, journal, runs, tx
-from exchange.workflows.engine import codec, compat, kernel, settings
+from exchange.workflows import codec, compat, statuses
+from exchange.workflows.engine import kernel
 
 HOLD, RESUME, STOP, CANCEL = "HOLD", "RESUME", "STOP", "CANCEL"
 COMMANDS = (HOLD, RESUME, STOP)
-_QUEUED = (settings.STATUS_DELAYED, settings.STATUS_ENQUEUED)
-_RUNNING = (settings.STATUS_PENDING, settings.STATUS_RUNNING)
+_QUEUED = (statuses.DELAYED, statuses.ENQUEUED)
+_RUNNING = (statuses.PENDING, statuses.RUNNING)
 
 _MESSAGES = {
     "HELD": u"workflow %s is held (it had no thread)",
@@ -65,11 +66,11 @@ _MESSAGES = {
 
 def decide(command, status, pending, started):
     """(transition, code) of the matrix; transition None when the command is refused."""
-    if status in settings.TERMINAL_STATUSES:
+    if status in statuses.TERMINAL:
         if command == CANCEL:
             return None, "NOT_CANCELLABLE"
         if command == RESUME:
-            if status in settings.RESUMABLE_STATUSES:
+            if status in statuses.RESUMABLE:
                 return "resumeTerminal", "WORKFLOW_RESUMED"
             return None, "NOT_RESUMABLE"
         return None, "WORKFLOW_FINISHED"
@@ -80,7 +81,7 @@ def decide(command, status, pending, started):
     if command == HOLD:
         if pending == HOLD:
             return None, "HOLD_PENDING"
-        if status == settings.STATUS_HELD:
+        if status == statuses.HELD:
             return None, "ALREADY_HELD"
         if status in _QUEUED:
             return "hold", "HELD"
@@ -88,7 +89,7 @@ def decide(command, status, pending, started):
             return "request", "HOLD_REQUESTED"
         return "requestAndWake", "HOLD_REQUESTED"  # WAITING: it applies the hold itself
     if command == RESUME:
-        if status == settings.STATUS_HELD:
+        if status == statuses.HELD:
             return "release", "RESUMED"
         if pending == HOLD:
             return "withdraw", "HOLD_WITHDRAWN"
@@ -96,7 +97,7 @@ def decide(command, status, pending, started):
     # STOP
     if status in _RUNNING:
         return "request", "STOP_REQUESTED"
-    if not started and status in _QUEUED + (settings.STATUS_HELD,):
+    if not started and status in _QUEUED + (statuses.HELD,):
         return "stopNow", "STOPPED"
     return "requestAndWake", "STOP_REQUESTED"
 
@@ -148,7 +149,7 @@ def authorizedActor(dbName, area, entry, user=None, session=None, roles=None):
     """The actor of a call (engine.actors), authorized for ``area``; a refusal is journaled
     (``entry``: the journal fields of the action) and raised as NotAuthorized."""
     from exchange.workflows.engine import actors
-    from exchange.workflows.engine.errors import NotAuthorized
+    from exchange.workflows.errors import NotAuthorized
     actor = actors.resolve(user, session, roles)
     try:
         actors.authorize(actor, area)

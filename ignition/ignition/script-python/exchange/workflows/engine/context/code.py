@@ -6,7 +6,7 @@ from __future__ import absolute_import, division, print_function
 
 import threading
 
-from exchange.workflows.engine import compat
+from exchange.workflows import compat
 
 _local = threading.local()
 
@@ -36,7 +36,7 @@ class WorkflowContext(object):
 
     def databaseNowMs(self):
         """This process's estimate of the database clock (durable wake times use it)."""
-        from exchange.workflows.engine import compat
+        from exchange.workflows import compat
         return compat.nowMs() + self.clockOffsetMs
 
     def nextPosition(self):

@@ -18,8 +18,8 @@ refuses gives its row back.
 from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.db import runs, tx
-from exchange.workflows.engine import codec, compat, kernel, leases, memoryqueue, outages, \
-    platform, runtime, settings
+from exchange.workflows import codec, compat, platform, settings
+from exchange.workflows.engine import kernel, leases, memoryqueue, outages, runtime
 
 # A claim that lost a race (a partition slot, a deadlock between claimers) claims nothing
 # this round; the rows stay ENQUEUED for the next one.

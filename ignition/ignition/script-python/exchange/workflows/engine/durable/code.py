@@ -11,8 +11,9 @@ from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.db import events, messages, prompts, runs, streams, \
     tx, waits
-from exchange.workflows.engine import boundary, codec, compat, context, settings, validate
-from exchange.workflows.engine.errors import (InvalidArgument, NonDeterminismError,
+from exchange.workflows import codec, compat, settings, statuses, validate
+from exchange.workflows.engine import boundary, context
+from exchange.workflows.errors import (InvalidArgument, NonDeterminismError,
                                               OwnershipLost, WorkflowSuspended)
 
 _DONE, _WAIT, _SUSPENDED, _COMMAND, _LOST = range(5)
@@ -78,7 +79,7 @@ def _replayed(position, name, recorded):
     recordedName, status, outputJson, errorJson = recorded
     if recordedName != name:
         raise NonDeterminismError(position, recordedName, name)
-    if status == settings.STATUS_ERROR:
+    if status == statuses.ERROR:
         error = codec.decode(errorJson) or {}
         raise InvalidArgument(error.get("message"), error.get("code"))
     return codec.decode(outputJson)
@@ -353,7 +354,7 @@ def readStream(dbName, workflowId, key, fromOffset, limit, timeoutMs):
                 break
             values.append(codec.decode(valueJson))
             nextOffset = int(offset) + 1
-        if not closed and len(rows) < limit and state[0] in settings.TERMINAL_STATUSES:
+        if not closed and len(rows) < limit and state[0] in statuses.TERMINAL:
             closed = True
         left = endMs - compat.monotonicMs()
         if values or closed or left <= 0:

@@ -1,12 +1,11 @@
 """The JVM-wide state of the engine, kept in the gateway globals.
 
 A project save starts a new interpreter while old threads keep running. So everything that
-must be unique per JVM (the executor id, the worker pool, the in-flight counter, the
-configuration, the names of user workflow modules, the in-memory enqueue queues) lives in one
-concurrent map in ``system.util.getGlobals()``, holding platform objects only (Java objects
+must be unique per JVM (the executor id, the worker pool, the in-flight counter, the names
+of user workflow modules, the in-memory enqueue queues) lives in one concurrent map in ``system.util.getGlobals()``, holding platform objects only (Java objects
 on a gateway: no Python object that would keep an old interpreter alive). ``getKernel()``
 builds a fresh facade over that map on every call, so no Python object of an old interpreter
-is reused.
+is reused. The configuration sits beside it, in its own map (see settings).
 
 The kernel is one per JVM, not per project: tag event scripts run in the Gateway Scripting
 Project's interpreter, and their ``enqueueInMemory`` must reach the same queue the
@@ -16,7 +15,7 @@ from __future__ import absolute_import, division, print_function
 
 import uuid
 
-from exchange.workflows.engine import compat, platform
+from exchange.workflows import compat, platform, settings
 
 KERNEL_KEY = "exchange.workflows.kernel.v1"
 _ownToken = None  # this interpreter's token, set when its onStartup ran (see Kernel)
@@ -39,7 +38,6 @@ TRACKED_FROM_STARTUP = 2 ** 62
 # project save keeps the executor id and the pool.
 _ENTRIES = (
     ("executorId", _newExecutorId),
-    ("config", platform.newConcurrentMap),
     ("modules", platform.newConcurrentMap),
     ("inFlight", lambda: platform.newAtomicLong(0)),
     ("generation", lambda: platform.newAtomicLong(1)),
@@ -96,7 +94,7 @@ class Kernel(object):
             _complete(state)
         self.state = state
         self.executorId = state.get("executorId")
-        self.config = state.get("config")
+        self.config = settings.configMap()  # kept beside the kernel (see settings)
         self.modules = state.get("modules")
         self.inFlight = state.get("inFlight")
         self.generation = state.get("generation")
@@ -112,7 +110,6 @@ class Kernel(object):
     def pool(self):
         """The workflow thread pool, created once per JVM (atomically). A pool found shut down
         (by an administrator, or a swap that raced us) is replaced, again atomically."""
-        from exchange.workflows.engine import settings
         while True:
             pool = self.state.get("pool")
             if pool is not None and not platform.isShutdown(pool):
@@ -169,7 +166,6 @@ class Kernel(object):
 
     def replacePool(self):
         """Install a new pool (after a drain); the old one finishes what it runs and stops."""
-        from exchange.workflows.engine import settings
         old = self.state.put("pool", platform.newThreadPool(POOL_NAME, settings.workerThreads()))
         if old is not None:
             platform.shutdownPool(old)

@@ -19,7 +19,8 @@ next step (``guardStep``), so a zombie that wakes between two steps never starts
 from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.db import executors, tx
-from exchange.workflows.engine import codec, compat, kernel, platform, settings
+from exchange.workflows import codec, compat, platform, settings
+from exchange.workflows.engine import kernel
 
 
 def _logger():
@@ -234,7 +235,7 @@ def guardStep(ctx):
     if epoch == ctx.leaseEpoch and not _stale(k, ctx.dbName):
         return
     from exchange.workflows.engine import boundary
-    from exchange.workflows.engine.errors import CheckpointUnavailable
+    from exchange.workflows.errors import CheckpointUnavailable
     try:
         boundary.refresh(ctx)
     except compat.CATCHABLE as error:  # a database error is never the workflow's own

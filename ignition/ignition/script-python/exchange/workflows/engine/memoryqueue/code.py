@@ -16,7 +16,8 @@ refuses) becomes a dead letter with the reason; the rest of its batch lands.
 from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.db import deadletters, runs, tx
-from exchange.workflows.engine import codec, compat, kernel, settings
+from exchange.workflows import codec, compat, settings
+from exchange.workflows.engine import kernel
 
 BATCH_SIZE = 500          # rows per INSERT statement
 BATCH_CHARS = 8 * 1024 * 1024  # and at most about this much JSON (inputs may be 1 MiB each)

@@ -8,8 +8,9 @@ its lease of the database's return (its peers wait that long before they take it
 """
 from __future__ import absolute_import, division, print_function
 
-from exchange.workflows.engine import codec, compat, kernel, settings
-from exchange.workflows.engine.errors import DatabaseUnavailable
+from exchange.workflows import codec, compat, settings
+from exchange.workflows.engine import kernel
+from exchange.workflows.errors import DatabaseUnavailable
 
 FIRST_BACKOFF_MS = 250
 MAX_BACKOFF_MS = 5000

@@ -9,9 +9,9 @@ verdict (cancelled, taken over, database unreachable), leaving the run to its ne
 from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.db import runs, steps as stepLog, tx
-from exchange.workflows.engine import codec, compat, context, faults, runtime, settings, \
-    steps
-from exchange.workflows.engine.errors import ControlSignal, HandlerFailed, \
+from exchange.workflows import codec, compat, statuses
+from exchange.workflows.engine import context, faults, runtime, steps
+from exchange.workflows.errors import ControlSignal, HandlerFailed, \
     NonDeterminismError, WorkflowCancelled, WorkflowStopped, WorkflowSuspended
 
 _SUSPENDED = "suspended"
@@ -78,7 +78,7 @@ def _runBody(ctx, inputsJson):
     except WorkflowSuspended:
         return _SUSPENDED  # waiting or held: the thread is free, claimable when woken
     except WorkflowStopped as stopped:
-        return settings.STATUS_STOPPED, stopped.outputJson, codec.errorJson(
+        return statuses.STOPPED, stopped.outputJson, codec.errorJson(
             "Stopped", u"stopped by an operator; the stop handler ran")
     except WorkflowCancelled:
         return None
@@ -102,7 +102,7 @@ def _runBody(ctx, inputsJson):
         if len(outputJson) > steps.MAX_OUTPUT_CHARS:
             raise codec.NotSerializable(u"%d characters of JSON; the limit is %d"
                                         % (len(outputJson), steps.MAX_OUTPUT_CHARS))
-        return settings.STATUS_SUCCESS, outputJson, None
+        return statuses.SUCCESS, outputJson, None
     except codec.NotSerializable as error:
         return _error("NotSerializable", u"the workflow returned a value that cannot be stored "
                       u"as JSON: %s" % compat.describeError(error)[1], u"")
@@ -130,7 +130,7 @@ def _finish(ctx, status, outputJson, errorJson):
         _logger().info(u"workflow %s: terminal write %s rejected; the run moved on without us"
                        % (ctx.workflowId, status))
         return None
-    if status == settings.STATUS_ERROR:
+    if status == statuses.ERROR:
         error = codec.decode(errorJson) or {}
         _logger().warn(u"workflow %s (%s) ended in ERROR: %s: %s"
                        % (ctx.workflowName, ctx.workflowId, error.get("type"),
@@ -166,4 +166,4 @@ def _abandon(workflowId, what, error):
 def _error(errorType, message, trace, code=None):
     """An ERROR outcome (its JSON cannot fail to encode)."""
     extra = {"code": code} if code else {}
-    return settings.STATUS_ERROR, None, codec.errorJson(errorType, message, trace, **extra)
+    return statuses.ERROR, None, codec.errorJson(errorType, message, trace, **extra)

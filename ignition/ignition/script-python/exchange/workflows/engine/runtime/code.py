@@ -11,8 +11,8 @@ from __future__ import absolute_import, division, print_function
 import functools
 import threading
 
-from exchange.workflows.engine import compat, validate
-from exchange.workflows.engine.errors import InvalidArgument
+from exchange.workflows import compat, validate
+from exchange.workflows.errors import InvalidArgument
 
 # Workflow modules of the library itself: every interpreter imports them on its first
 # look-up, as it does the registered ones, so every executor can run their workflows.

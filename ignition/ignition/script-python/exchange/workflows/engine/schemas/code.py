@@ -10,8 +10,8 @@ from __future__ import absolute_import, division, print_function
 
 import re
 
-from exchange.workflows.engine import compat
-from exchange.workflows.engine.errors import InvalidArgument
+from exchange.workflows import compat
+from exchange.workflows.errors import InvalidArgument
 
 _KEYWORDS = frozenset(("type", "enum", "const", "minimum", "maximum", "exclusiveMinimum",
                        "exclusiveMaximum", "minLength", "maxLength", "pattern", "required",

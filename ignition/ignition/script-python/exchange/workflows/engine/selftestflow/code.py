@@ -8,7 +8,8 @@ of their own, with workflow ids that start with ``selftest-``.
 """
 from __future__ import absolute_import, division, print_function
 
-from exchange.workflows.engine import kernel, platform, settings
+from exchange.workflows import platform, settings
+from exchange.workflows.engine import kernel
 from exchange.workflows.engine.runtime import currentWorkflowId, prompt, sleep, step, \
     workflow
 

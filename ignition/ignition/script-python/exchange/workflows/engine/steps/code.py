@@ -8,8 +8,9 @@ is where a run stops: at its deadline, and (between retries) when it was cancell
 from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.db import steps as stepLog, tx
-from exchange.workflows.engine import boundary, codec, compat, context, faults, settings
-from exchange.workflows.engine.errors import (CheckpointUnavailable, NonDeterminismError,
+from exchange.workflows import codec, compat, statuses
+from exchange.workflows.engine import boundary, context, faults
+from exchange.workflows.errors import (CheckpointUnavailable, NonDeterminismError,
                                               OwnershipLost, StepError)
 
 MAX_OUTPUT_CHARS = 16 * 1024 * 1024
@@ -33,7 +34,7 @@ def _replay(definition, position, recorded):
     name, status, outputJson, errorJson = recorded
     if name != definition.name:
         raise NonDeterminismError(position, name, definition.name)
-    if status == settings.STATUS_SUCCESS:
+    if status == statuses.SUCCESS:
         return codec.decode(outputJson)
     _raiseRecorded(name, position, errorJson)
 
@@ -50,14 +51,14 @@ def _execute(ctx, definition, position, args, kwargs):
     if failure is None:
         outputJson, result, failure = _encodeOutput(definition, value)
     if failure is None:
-        status, errorJson = _checkpoint(ctx, position, definition.name, settings.STATUS_SUCCESS,
+        status, errorJson = _checkpoint(ctx, position, definition.name, statuses.SUCCESS,
                                         outputJson, None, attempt, startedMs)
-        if status == settings.STATUS_SUCCESS:
+        if status == statuses.SUCCESS:
             return result
     else:
         errorType, message, trace = failure
         errorJson = codec.errorJson(errorType, message, trace, attempts=attempt)
-        _checkpoint(ctx, position, definition.name, settings.STATUS_ERROR, None, errorJson,
+        _checkpoint(ctx, position, definition.name, statuses.ERROR, None, errorJson,
                     attempt, startedMs)
     _raiseRecorded(definition.name, position, errorJson)
 
@@ -148,11 +149,11 @@ def writeOutcome(write, status, outputJson, errorJson, refusedType, what, **extr
     try:
         return write(status, outputJson, errorJson), status, errorJson
     except compat.CATCHABLE as refused:
-        if status != settings.STATUS_SUCCESS:
+        if status != statuses.SUCCESS:
             raise
         errorJson = codec.errorJson(refusedType, u"the database refused %s: %s"
                                     % (what, compat.describeError(refused)[1]), **extra)
-        return write(settings.STATUS_ERROR, None, errorJson), settings.STATUS_ERROR, errorJson
+        return write(statuses.ERROR, None, errorJson), statuses.ERROR, errorJson
 
 
 def _raiseRecorded(name, position, errorJson):

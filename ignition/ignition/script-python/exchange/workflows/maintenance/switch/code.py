@@ -9,7 +9,8 @@ recovery, wake-ups, commands and prompts go on.
 from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.db import journal, maintenance as statements, tx
-from exchange.workflows.engine import codec, kernel, platform, settings
+from exchange.workflows import codec, platform, settings
+from exchange.workflows.engine import kernel
 
 DRAIN, CANCEL = "drain", "cancel"
 MODES = (DRAIN, CANCEL)

@@ -8,7 +8,7 @@ from __future__ import absolute_import, division, print_function
 import json
 import re
 
-from exchange.workflows.engine import compat
+from exchange.workflows import compat
 
 
 # An escaped NUL (\u0000 not itself preceded by an escaping backslash): PostgreSQL text cannot

@@ -1,13 +1,15 @@
 """Defaults and the per-gateway configuration of the engine.
 
-Configuration lives in the JVM-wide kernel (see engine.kernel) as plain strings and numbers,
-so a project save keeps it; defaults are the named constants below.
+Configuration lives in one concurrent map in the gateway globals (beside the engine's kernel,
+not inside it, so every layer can read it) as plain strings and numbers, so a project save
+keeps it; defaults are the named constants below.
 """
 from __future__ import absolute_import, division, print_function
 
 import re
 
-from exchange.workflows.engine import compat
+from exchange.workflows import codec, compat, platform, validate
+from exchange.workflows.errors import InvalidArgument
 
 DEFAULT_DATABASE = "WorkflowsDB"
 DEFAULT_SCHEMA = "workflows"
@@ -17,24 +19,6 @@ DEFAULT_CLAIM_BATCH = 32
 DEFAULT_MEMORY_QUEUE_CAPACITY = 10000
 MAX_INPUTS_BYTES = 1024 * 1024
 TX_TIMEOUT_MS = 30000
-
-STATUS_DELAYED = "DELAYED"
-STATUS_ENQUEUED = "ENQUEUED"
-STATUS_PENDING = "PENDING"
-STATUS_RUNNING = "RUNNING"
-STATUS_SUCCESS = "SUCCESS"
-STATUS_ERROR = "ERROR"
-STATUS_CANCELLED = "CANCELLED"
-STATUS_RECOVERY_EXCEEDED = "MAX_RECOVERY_ATTEMPTS_EXCEEDED"
-STATUS_WAITING = "WAITING"  # a durable wait (prompt, message, event, sleep): no thread
-STATUS_HELD = "HELD"        # held by an operator: no thread until RESUME
-STATUS_STOPPED = "STOPPED"  # stopped by an operator, after its stop handler
-ACTIVE_STATUSES = (STATUS_DELAYED, STATUS_ENQUEUED, STATUS_PENDING, STATUS_RUNNING,
-                   STATUS_WAITING, STATUS_HELD)
-TERMINAL_STATUSES = (STATUS_SUCCESS, STATUS_ERROR, STATUS_CANCELLED, STATUS_STOPPED,
-                     STATUS_RECOVERY_EXCEEDED)
-RESUMABLE_STATUSES = (STATUS_CANCELLED, STATUS_RECOVERY_EXCEEDED)
-ALL_STATUSES = ACTIVE_STATUSES + TERMINAL_STATUSES
 
 LIMITS = ("workerThreads", "claimBatch", "memoryQueueCapacity", "maxRecoveryAttempts")
 
@@ -77,16 +61,35 @@ def isValidSchemaName(name):
     return isinstance(name, compat.string_types) and bool(name) and bool(_IDENTIFIER.match(name))
 
 
+CONFIG_KEY = "exchange.workflows.config.v1"
+# An older library version kept the configuration inside its kernel (engine.kernel): an
+# upgrade by a project save adopts that map, so the gateway keeps its configuration.
+_OLDER_KERNEL_KEY = "exchange.workflows.kernel.v1"
+
+
 def _config():
-    from exchange.workflows.engine import kernel
-    return kernel.getKernel().config
+    store = platform.globalsMap()
+    config = store.get(CONFIG_KEY)
+    if config is None:
+        config = store.setdefault(CONFIG_KEY, _firstConfig(store))
+    return config
+
+
+def _firstConfig(store):
+    older = store.get(_OLDER_KERNEL_KEY)
+    config = older.get("config") if older is not None else None
+    return config if config is not None else platform.newConcurrentMap()
+
+
+def configMap():
+    """The JVM-wide configuration map (the kernel shows it as ``config``)."""
+    return _config()
 
 
 def databaseName(dbName=None):
     """The database connection to use: the argument, else the configured default."""
     if dbName:
         if not isinstance(dbName, compat.string_types):
-            from exchange.workflows.engine.errors import InvalidArgument
             raise InvalidArgument(u"dbName must be the name of a database connection, not %s"
                                   % type(dbName).__name__)
         return dbName
@@ -135,10 +138,8 @@ def leaseMs():
 
 def checkLeaseSeconds(seconds):
     """A lease length in seconds, checked (MIN_LEASE_SECONDS..MAX_LEASE_SECONDS), as a float."""
-    from exchange.workflows.engine import validate
     value = validate.number("leaseSeconds", seconds, maximum=MAX_LEASE_SECONDS)
     if value < MIN_LEASE_SECONDS:
-        from exchange.workflows.engine.errors import InvalidArgument
         raise InvalidArgument(u"leaseSeconds must be at least %s" % MIN_LEASE_SECONDS)
     return value
 
@@ -168,7 +169,6 @@ def executorName():
 
 def setExecutorName(name):
     """Name this executor (the gateway's system name by default)."""
-    from exchange.workflows.engine import validate
     validate.name("executorName", name)
     _config().put("executorName", name)
 
@@ -185,16 +185,13 @@ ROLE_AREAS = ("command", "prompt", "admin")
 def requiredRoles(area):
     """The roles of which a caller needs one for ``area`` (commands, prompt answers, admin
     calls); [] when anyone may."""
-    from exchange.workflows.engine import codec
     return codec.decode(_config().getOrDefault("roles:" + area, "[]")) or []
 
 
 def setRequiredRoles(area, roles):
     """Require one of ``roles`` for ``area`` (an empty list: anyone)."""
-    from exchange.workflows.engine import codec, validate
     checkChoice("role area", area, ROLE_AREAS)
     if not isinstance(roles, (list, tuple)):
-        from exchange.workflows.engine.errors import InvalidArgument
         raise InvalidArgument(u"%sRoles must be a list of role names" % area)
     for role in roles:
         validate.name("role", role)
@@ -204,7 +201,6 @@ def setRequiredRoles(area, roles):
 def checkChoice(what, value, choices):
     """Refuse a value that is not one of ``choices``."""
     if value not in choices:
-        from exchange.workflows.engine.errors import InvalidArgument
         raise InvalidArgument(u"%s must be one of %s, not %s"
                               % (what, u", ".join(choices), compat.shown(value)))
     return value
@@ -212,7 +208,6 @@ def checkChoice(what, value, choices):
 
 def setDefaultDatabase(name):
     """Name the database connection used when a call passes no dbName."""
-    from exchange.workflows.engine import validate
     validate.name("defaultDatabase", name)
     _config().put("database", name)
 
@@ -220,7 +215,6 @@ def setDefaultDatabase(name):
 def checkSchemaName(schema):
     """Refuse a schema name that is not a plain lower-case identifier."""
     if not isValidSchemaName(schema):
-        from exchange.workflows.engine.errors import InvalidArgument
         raise InvalidArgument(u"schema must match [a-z_][a-z0-9_]{0,62}: %s"
                               % compat.shown(schema))
 
@@ -234,8 +228,6 @@ def setSchema(schema, dbName=None):
 def setLimit(key, value):
     """Set an integer limit (workerThreads, claimBatch, memoryQueueCapacity: at least 1;
     maxRecoveryAttempts: at least 0)."""
-    from exchange.workflows.engine import validate
     if key not in LIMITS:
-        from exchange.workflows.engine.errors import InvalidArgument
         raise InvalidArgument(u"unknown setting %s" % compat.shown(key))
     _config().put(key, validate.wholeNumber(key, value, 0 if key == "maxRecoveryAttempts" else 1))

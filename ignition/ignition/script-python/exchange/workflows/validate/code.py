@@ -5,8 +5,8 @@ from __future__ import absolute_import, division, print_function
 import math
 import re
 
-from exchange.workflows.engine import compat
-from exchange.workflows.engine.errors import InvalidArgument
+from exchange.workflows import compat
+from exchange.workflows.errors import InvalidArgument
 
 MAX_NAME_LENGTH = 200
 # A prompt's id is its run's id, ':' and its position (up to 10 digits): every prompt of

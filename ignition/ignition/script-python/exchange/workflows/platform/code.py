@@ -11,7 +11,7 @@ from __future__ import absolute_import, division, print_function
 import collections
 import threading
 
-from exchange.workflows.engine import compat, validate
+from exchange.workflows import compat, validate
 
 
 def globalsMap():
