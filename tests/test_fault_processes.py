@@ -19,7 +19,10 @@ from helpers import waitFor
 
 LEASE_SECONDS = 2.0
 PERIOD_SECONDS = 0.2
-LEASE_UNDER_RESTARTS = 3.0
+# After an outage a peer has a lease to reconnect before the first one back judges it dead:
+# 3 s was seen too short once on a loaded 2-core machine (one run recovered); the backoff
+# (at most a quarter of the lease) keeps the reconnect itself quick.
+LEASE_UNDER_RESTARTS = 6.0
 
 
 @pytest.fixture
