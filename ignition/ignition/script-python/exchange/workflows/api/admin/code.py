@@ -8,7 +8,7 @@ from exchange.workflows.api import envelope
 from exchange.workflows.api.envelope import guarded
 from exchange.workflows.db import executors, schema
 from exchange.workflows import compat, platform, settings, validate
-from exchange.workflows.engine import kernel, leases, memoryqueue, retention, runtime
+from exchange.workflows.engine import kernel, leases, memoryqueue, registry, retention
 from exchange.workflows.errors import InvalidArgument
 from exchange.workflows.maintenance import mode as maintenanceMode
 
@@ -143,10 +143,10 @@ def registerWorkflowModules(moduleNames):
     failed = {}
     for name in moduleNames:
         try:
-            runtime.registerModule(name)
+            registry.registerModule(name)
         except compat.CATCHABLE as error:
             failed[name] = u"%s: %s" % compat.describeError(error)
-    data = {"modules": runtime.registeredModules(), "workflows": runtime.registeredNames(),
+    data = {"modules": registry.registeredModules(), "workflows": registry.registeredNames(),
             "failed": failed}
     if failed:
         return envelope.fail("MODULE_IMPORT_FAILED", u"could not import %s" % u"; ".join(
@@ -179,7 +179,7 @@ def getEngineInfo():
                  "droppedWaiting": memoryqueue.droppedWaiting(),
                  "poolThreads": platform.poolSize(pool) if pool is not None else 0,
                  "poolActive": platform.activeCount(pool) if pool is not None else 0,
-                 "modules": runtime.registeredModules()})
+                 "modules": registry.registeredModules()})
     return envelope.ok("ENGINE_INFO", u"executor %s" % k.executorId, data)
 
 

@@ -19,7 +19,7 @@ from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.db import runs, tx
 from exchange.workflows import codec, compat, platform, settings
-from exchange.workflows.engine import kernel, leases, memoryqueue, outages, runtime
+from exchange.workflows.engine import kernel, leases, memoryqueue, outages, registry
 
 # A claim that lost a race (a partition slot, a deadlock between claimers) claims nothing
 # this round; the rows stay ENQUEUED for the next one.
@@ -148,7 +148,7 @@ def _flush():
 def _claimOnce(dbName, k):
     """Reserve free slots, claim up to that many rows, submit them; (reserved, counts)."""
     counts = {"claimed": 0, "submitted": 0, "released": 0}
-    names = runtime.registeredNames()
+    names = registry.registeredNames()
     reserved = _reserve(k.inFlight, settings.workerThreads(), settings.claimBatch()) \
         if names else 0
     if not reserved:
