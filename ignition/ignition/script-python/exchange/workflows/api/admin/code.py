@@ -4,11 +4,12 @@ Every call returns an envelope ``{ok, code, message, data}``.
 """
 from __future__ import absolute_import, division, print_function
 
-from exchange.workflows.api import envelope
+from exchange.workflows.api import envelope, selftest
 from exchange.workflows.api.envelope import guarded
 from exchange.workflows.db import executors, schema
 from exchange.workflows import compat, platform, settings, validate
-from exchange.workflows.engine import kernel, leases, memoryqueue, registry, retention
+from exchange.workflows.engine import commands, dispatcher, kernel, leases, memoryqueue, \
+    registry, retention
 from exchange.workflows.errors import InvalidArgument
 from exchange.workflows.maintenance import mode as maintenanceMode
 
@@ -246,7 +247,6 @@ def _notExecutor(why):
 
 def _admin(user, session, roles, dbName, action):
     """The actor of an admin call, authorized (a refusal is journaled and raised)."""
-    from exchange.workflows.engine import commands
     return commands.authorizedActor(settings.databaseName(dbName), "admin", {"action": action},
                                     user, session, roles)
 
@@ -285,7 +285,6 @@ def exitMaintenance(queueName=None, reason=None, user=None, session=None, roles=
     if not ended:
         return envelope.fail("NOT_IN_MAINTENANCE", u"no maintenance was on for %s"
                              % (queueName or u"any queue"), data)
-    from exchange.workflows.engine import dispatcher
     dispatcher.claimable(dbName)
     return envelope.ok("MAINTENANCE_EXITED", u"maintenance off for %s"
                        % (queueName or u"every queue"), data)
@@ -330,7 +329,6 @@ def selfTest(dbName=None, timeoutSeconds=60, user=None, session=None, roles=None
     timeoutMs = int(1000 * validate.number("timeoutSeconds", timeoutSeconds, maximum=3600))
     dbName = settings.databaseName(dbName)
     actor = _admin(user, session, roles, dbName, "SELF_TEST")
-    from exchange.workflows.api import selftest
     data = selftest.run(dbName, timeoutMs, actor, (user, session, roles))
     seconds = data["durationMs"] / 1000.0
     if data["failed"]:

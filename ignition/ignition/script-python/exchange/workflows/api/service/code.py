@@ -402,7 +402,7 @@ def resume(workflowId, reason=None, dbName=None, user=None, session=None, roles=
 
 
 def _logger():
-    import system
+    import system  # (gateway only: imported when called, so the module loads anywhere)
     return system.util.getLogger("exchange.workflows.service")
 
 

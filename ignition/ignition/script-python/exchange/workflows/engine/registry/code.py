@@ -116,7 +116,7 @@ def _loadRegisteredModules():
 
 def _importFailed(moduleName, error):
     try:
-        import system  # (only a gateway has it: looked up when called)
+        import system  # (gateway only: imported when called, so the module loads anywhere)
         # (the logger keeps the name of the module authors import: docs/operations.md)
         system.util.getLogger("exchange.workflows.runtime").error(
             u"workflow module %s could not be imported: %s: %s"

@@ -18,7 +18,7 @@ _SUSPENDED = "suspended"
 
 
 def _logger():
-    import system
+    import system  # (gateway only: imported when called, so the module loads anywhere)
     return system.util.getLogger("exchange.workflows.runner")
 
 
