@@ -233,6 +233,22 @@ def test_the_checks_find_what_they_look_for():
     assert cycles({"a": set(["b"]), "b": set(), "c": set(["a"])}) == []
 
 
+def test_the_architecture_chapter_lists_every_module_under_its_layer():
+    text = _read(os.path.join(REPO, "docs", "architecture.md"))
+    block = text.split(u"## The layers", 1)[1].split(u"```", 2)[1]
+    listed, layer = set(), None
+    for line in block.splitlines():
+        if line.startswith(u"["):
+            layer = line[1:line.index(u"]")]
+        else:  # "  api/envelope  what it does", "  db/messages, db/events  ..."
+            names = re.match(r"  ((?:[\w/]+, )*[\w/]+)(\s|$)", line)
+            listed.update((layer, name.replace(u"/", u".")) for name in
+                          (names.group(1).split(u", ") if names else ()))
+    expected = set((layerOf(m), m) for m in modules())
+    assert listed == expected, ("missing: %s; not modules: %s"
+                                % (sorted(expected - listed), sorted(listed - expected)))
+
+
 AUTHORS_SURFACE = ["workflow", "step", "sleep", "send", "recv", "setEvent", "getEvent",
                    "writeStream", "closeStream", "prompt", "checkCancelled",
                    "currentWorkflowId", "StepError", "InvalidArgument", "WorkflowCancelled",
