@@ -1194,9 +1194,9 @@ class Bench(object):
         rotating order; the claimed rows are ended at once (so they join the history)."""
         from exchange.workflows.db import runs
         from exchange.workflows import codec
-        from exchange.workflows.engine import kernel, leases, runtime
+        from exchange.workflows.engine import kernel, leases, registry
         executorId = kernel.getKernel().executorId
-        names = codec.encode(runtime.registeredNames())
+        names = codec.encode(registry.registeredNames())
         sides = self.sides()
         for _, _, schema in sides:
             self.preload(CLAIM_BACKLOG, "three_steps", {"value": 1}, schema)

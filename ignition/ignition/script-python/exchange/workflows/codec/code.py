@@ -25,8 +25,8 @@ def _javaToPython(value):
     maps and lists such as Perspective property trees)."""
     if not compat.IS_JYTHON:
         raise TypeError("not JSON serializable: %s" % type(value).__name__)
-    from java.lang import Number, String, Boolean  # novm
-    from java.util import Date, Map, Collection  # novm
+    from java.lang import Number, String, Boolean  # novm: Jython only
+    from java.util import Date, Map, Collection  # novm: Jython only
     if isinstance(value, Map):
         return dict((compat.toText(e.getKey()), e.getValue()) for e in value.entrySet())
     if isinstance(value, Collection):
@@ -84,7 +84,7 @@ def asDict(value):
     if isinstance(value, dict):
         return value
     if compat.IS_JYTHON:
-        from java.util import Map  # novm
+        from java.util import Map  # novm: Jython only
         if isinstance(value, Map):
             return dict((e.getKey(), e.getValue()) for e in value.entrySet())
     return None

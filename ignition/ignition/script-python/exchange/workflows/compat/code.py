@@ -5,9 +5,11 @@ for both interpreters. Lines that only run on one side are marked ``# novm`` for
 """
 from __future__ import absolute_import, division, print_function
 
+import inspect
 import re
 import sys
 import time
+import traceback
 
 IS_JYTHON = sys.platform.startswith("java")
 PY2 = sys.version_info[0] == 2
@@ -148,11 +150,10 @@ def formatTraceback(error, tracebackObj=None):
     """A traceback text for a Python or Java exception; never raises."""
     try:
         if IS_JYTHON and isinstance(error, JavaThrowable):
-            from java.io import StringWriter, PrintWriter  # novm
+            from java.io import StringWriter, PrintWriter  # novm: Jython only
             writer = StringWriter()
             error.printStackTrace(PrintWriter(writer))
             return toText(writer.toString())
-        import traceback
         if tracebackObj is None:
             tracebackObj = sys.exc_info()[2]
         lines = traceback.format_exception(type(error), error, tracebackObj)
@@ -167,7 +168,7 @@ def optionalSystemFunction(path):
     function that is not everywhere (tests/test_published_api.py lists them, each with the
     test of its fallback); every other ``system.*`` call exists in 8.1 and 8.3."""
     try:
-        import system
+        import system  # (gateway only: imported when called, so the module loads anywhere)
         target = system
         for name in path.split("."):
             target = getattr(target, name, None)
@@ -180,7 +181,6 @@ def optionalSystemFunction(path):
 
 def argSpec(function):
     """(parameter names, name of the ``**`` parameter or None, defaults tuple or None)."""
-    import inspect
     try:
         spec = inspect.getfullargspec(function)  # novm
         return list(spec.args), spec.varkw, spec.defaults

@@ -9,6 +9,10 @@ Java objects, so they outlive a project save without pinning the old interpreter
 from __future__ import absolute_import, division, print_function
 
 import collections
+import os
+import platform as _platform
+import socket
+import sys
 import threading
 
 from exchange.workflows import compat, validate
@@ -16,7 +20,7 @@ from exchange.workflows import compat, validate
 
 def globalsMap():
     """The JVM-wide globals dictionary (``system.util.getGlobals()``)."""
-    import system
+    import system  # (gateway only: imported when called, so the module loads anywhere)
     return system.util.getGlobals()
 
 
@@ -47,6 +51,7 @@ if compat.IS_JYTHON:  # pragma: no cover - exercised by the Jython suite
         globals) keeps no interpreter alive. Guava's builder ships with Ignition; Java 21 has
         Thread.Builder; otherwise the JDK's default factory, and tasks name their thread."""
         try:
+            # (Guava ships with Ignition: elsewhere the import fails, and we fall back)
             from com.google.common.util.concurrent import ThreadFactoryBuilder  # novm
             return ThreadFactoryBuilder().setNameFormat(name + "-%d").setDaemon(True).build()
         except compat.CATCHABLE:  # ImportError, or a Java NoClassDefFoundError
@@ -374,7 +379,7 @@ def defaultExecutorName():
     (a restarted gateway then recovers its own runs at once), else host:pid (a process of
     its own: a headless worker without --name)."""
     try:
-        import system
+        import system  # (gateway only: imported when called, so the module loads anywhere)
         value = system.tag.readBlocking(["[System]Gateway/SystemName"])[0]
         good = value.quality.isGood() if hasattr(value.quality, "isGood") else False
         if good and value.value:
@@ -391,7 +396,6 @@ MAX_HOST_LENGTH = 160
 
 def hostName():
     """This machine's host name (its first MAX_HOST_LENGTH characters)."""
-    import socket
     try:
         return compat.toText(socket.gethostname())[:MAX_HOST_LENGTH]
     except compat.CATCHABLE:  # pragma: no cover - host names do not fail in practice
@@ -400,18 +404,15 @@ def hostName():
 
 def processId():
     """This process's id (the JVM's on Jython)."""
-    import os
     try:
         return os.getpid()
     except compat.CATCHABLE:  # pragma: no cover - Jython without a native POSIX layer
-        from java.lang.management import ManagementFactory  # novm
+        from java.lang.management import ManagementFactory  # novm: Jython only
         return compat.toText(ManagementFactory.getRuntimeMXBean().getName()).split("@")[0]
 
 
 def runtimeName():
     """What this executor runs on, e.g. "jython 2.7.3" or "cpython 3.11.7"."""
-    import platform as _platform
-    import sys
     kind = "jython" if compat.IS_JYTHON else _platform.python_implementation().lower()
     return u"%s %d.%d.%d" % ((kind,) + tuple(sys.version_info[:3]))
 
@@ -420,7 +421,7 @@ def javaVersion():
     """The JVM's version (e.g. "17.0.9"), or None off the JVM."""
     if not compat.IS_JYTHON:
         return None
-    from java.lang import System  # novm
+    from java.lang import System  # novm: Jython only
     return compat.toText(System.getProperty("java.version"))
 
 
@@ -429,7 +430,7 @@ def pythonObjectsIn(value, path="kernel"):
     the JVM: in the gateway globals each would keep an old interpreter alive. Jython hands
     Java strings, numbers and booleans out as Python values; anything else that is no Java
     object (has no getClass) or is a Python proxy class is a finding. Maps are searched."""
-    from java.util import Map  # novm
+    from java.util import Map  # novm: Jython only (its Java objects are searched)
     if value is None or isinstance(value, compat.string_types + compat.integer_types +
                                    (float, bool)):
         return []

@@ -4,13 +4,14 @@ Every call returns an envelope ``{ok, code, message, data}``.
 """
 from __future__ import absolute_import, division, print_function
 
-from exchange.workflows.api import envelope
+from exchange.workflows.api import envelope, selftest
 from exchange.workflows.api.envelope import guarded
 from exchange.workflows.db import executors, schema
 from exchange.workflows import compat, platform, settings, validate
-from exchange.workflows.engine import kernel, leases, memoryqueue, runtime
+from exchange.workflows.engine import commands, dispatcher, kernel, leases, memoryqueue, \
+    registry, retention
 from exchange.workflows.errors import InvalidArgument
-from exchange.workflows.maintenance import retention, switch
+from exchange.workflows.maintenance import mode as maintenanceMode
 
 
 @guarded
@@ -143,10 +144,10 @@ def registerWorkflowModules(moduleNames):
     failed = {}
     for name in moduleNames:
         try:
-            runtime.registerModule(name)
+            registry.registerModule(name)
         except compat.CATCHABLE as error:
             failed[name] = u"%s: %s" % compat.describeError(error)
-    data = {"modules": runtime.registeredModules(), "workflows": runtime.registeredNames(),
+    data = {"modules": registry.registeredModules(), "workflows": registry.registeredNames(),
             "failed": failed}
     if failed:
         return envelope.fail("MODULE_IMPORT_FAILED", u"could not import %s" % u"; ".join(
@@ -179,7 +180,7 @@ def getEngineInfo():
                  "droppedWaiting": memoryqueue.droppedWaiting(),
                  "poolThreads": platform.poolSize(pool) if pool is not None else 0,
                  "poolActive": platform.activeCount(pool) if pool is not None else 0,
-                 "modules": runtime.registeredModules()})
+                 "modules": registry.registeredModules()})
     return envelope.ok("ENGINE_INFO", u"executor %s" % k.executorId, data)
 
 
@@ -246,7 +247,6 @@ def _notExecutor(why):
 
 def _admin(user, session, roles, dbName, action):
     """The actor of an admin call, authorized (a refusal is journaled and raised)."""
-    from exchange.workflows.engine import commands
     return commands.authorizedActor(settings.databaseName(dbName), "admin", {"action": action},
                                     user, session, roles)
 
@@ -259,13 +259,13 @@ def enterMaintenance(mode="drain", reason=None, queueName=None, user=None, sessi
     in scope (running ones stop at their next step boundary). Enqueues are still accepted;
     they wait for ``exitMaintenance``. Code MAINTENANCE_ENTERED (data: cancelled counts by
     the status they had, and getMaintenanceStatus's)."""
-    settings.checkChoice("mode", mode, switch.MODES)
+    settings.checkChoice("mode", mode, maintenanceMode.MODES)
     validate.text("reason", reason, 2000, required=False)
     validate.name("queueName", queueName, False)
     dbName = settings.databaseName(dbName)
     actor = _admin(user, session, roles, dbName, "MAINTENANCE_ENTER")
-    result = switch.enter(dbName, mode, reason, queueName, actor)
-    data = switch.status(dbName)
+    result = maintenanceMode.enter(dbName, mode, reason, queueName, actor)
+    data = maintenanceMode.status(dbName)
     data.update(result)
     return envelope.ok("MAINTENANCE_ENTERED", u"maintenance (%s) on for %s" % (
         mode, queueName or u"every queue"), data)
@@ -280,12 +280,11 @@ def exitMaintenance(queueName=None, reason=None, user=None, session=None, roles=
     validate.text("reason", reason, 2000, required=False)
     dbName = settings.databaseName(dbName)
     actor = _admin(user, session, roles, dbName, "MAINTENANCE_EXIT")
-    ended = switch.exit(dbName, queueName, reason, actor)
-    data = switch.status(dbName)
+    ended = maintenanceMode.exit(dbName, queueName, reason, actor)
+    data = maintenanceMode.status(dbName)
     if not ended:
         return envelope.fail("NOT_IN_MAINTENANCE", u"no maintenance was on for %s"
                              % (queueName or u"any queue"), data)
-    from exchange.workflows.engine import dispatcher
     dispatcher.claimable(dbName)
     return envelope.ok("MAINTENANCE_EXITED", u"maintenance off for %s"
                        % (queueName or u"every queue"), data)
@@ -295,7 +294,7 @@ def exitMaintenance(queueName=None, reason=None, user=None, session=None, roles=
 def getMaintenanceStatus(dbName=None):
     """Whether maintenance is on (and for which queues), each live executor's in-flight
     runs (``drained``), this executor's generation, and the active work by status."""
-    data = switch.status(settings.databaseName(dbName))
+    data = maintenanceMode.status(settings.databaseName(dbName))
     return envelope.ok("MAINTENANCE_STATUS", u"maintenance %s" % (
         u"on" if data["enabled"] else u"off"), data)
 
@@ -310,7 +309,7 @@ def swapIfDrained(user=None, session=None, roles=None, dbName=None):
         return refused
     dbName = settings.databaseName(dbName)
     actor = _admin(user, session, roles, dbName, "SWAP")
-    swapped, code, details = switch.swapIfDrained(dbName, actor)
+    swapped, code, details = maintenanceMode.swapIfDrained(dbName, actor)
     messages = {"SWAPPED": u"pools replaced; generation %s" % details["generation"],
                 "NOT_DRAINED": u"this executor still runs work (%d in flight, %d claimed)"
                                % (details["inFlight"], details["claimedRuns"]),
@@ -330,7 +329,6 @@ def selfTest(dbName=None, timeoutSeconds=60, user=None, session=None, roles=None
     timeoutMs = int(1000 * validate.number("timeoutSeconds", timeoutSeconds, maximum=3600))
     dbName = settings.databaseName(dbName)
     actor = _admin(user, session, roles, dbName, "SELF_TEST")
-    from exchange.workflows.api import selftest
     data = selftest.run(dbName, timeoutMs, actor, (user, session, roles))
     seconds = data["durationMs"] / 1000.0
     if data["failed"]:

@@ -7,7 +7,8 @@ from __future__ import absolute_import, division, print_function
 
 import functools
 
-from exchange.workflows import compat
+from exchange.workflows.db import tx
+from exchange.workflows import compat, settings
 from exchange.workflows.errors import WorkflowsError
 
 # Codes of failures that are not the caller's fault.
@@ -37,7 +38,6 @@ def fromError(error, dbName=None):
     """The envelope for an exception raised by the library or the database."""
     if isinstance(error, WorkflowsError):
         return fail(error.code, compat.toText(error.args[0] if error.args else error), error.data)
-    from exchange.workflows.db import tx
     errorType, message = compat.describeError(error)
     state = tx.sqlState(error)
     if state in _UNDEFINED_OBJECT_STATES:
@@ -46,7 +46,6 @@ def fromError(error, dbName=None):
                     {"sqlState": state})
     if tx.isDatabaseError(error):
         if not tx.databaseExists(dbName):
-            from exchange.workflows import settings
             return fail(DATABASE_NOT_FOUND, u"no database connection named %s on this gateway"
                         % compat.shown(settings.databaseName(dbName)), {})
         return fail(DATABASE_ERROR, message, {"sqlState": state, "errorType": errorType,
@@ -117,7 +116,7 @@ def callMistake(name, spec, args, kwargs):
 
 def _log(name, error):
     try:
-        import system
+        import system  # (gateway only: imported when called, so the module loads anywhere)
         system.util.getLogger("exchange.workflows.api").error(
             u"%s failed: %s\n%s" % (name, compat.describeError(error)[1],
                                     compat.formatTraceback(error)))

@@ -352,7 +352,7 @@ def onPool(pool, function):
 
 
 def _threadName():
-    import threading
+    import threading  # (resolved on the pool thread, by the interpreter that runs the task)
     return compat.toText(threading.current_thread().name)
 
 
@@ -365,7 +365,7 @@ def checkPoolRuns(pool):
 def modulesSeen(names):
     """The ``sys`` and the modules of those names that the calling thread's interpreter
     imports (a pool thread: the interpreter that runs the task)."""
-    import sys as current
+    import sys as current  # (the calling thread's interpreter's sys, not the importer's)
     return [current] + [current.modules.get(name) for name in names]
 
 

@@ -13,7 +13,7 @@ from exchange.workflows.api import envelope
 from exchange.workflows.api.envelope import guarded
 from exchange.workflows.db import runs, steps as stepLog
 from exchange.workflows import codec, compat, settings, statuses, validate
-from exchange.workflows.engine import actors, commands, dispatcher, memoryqueue, runtime
+from exchange.workflows.engine import actors, commands, dispatcher, memoryqueue, registry
 from exchange.workflows.errors import InvalidArgument
 
 _RUN_KEYS = {"workflow_id": "workflowId", "workflow_name": "workflowName", "status": "status",
@@ -37,7 +37,7 @@ _STEP_KEYS = {"step_position": "position", "step_name": "name", "status": "statu
 
 
 def _definition(workflowName):
-    definition = runtime.lookup(workflowName)
+    definition = registry.lookup(workflowName)
     if definition is None:
         raise InvalidArgument(u"no workflow named %r is registered" % workflowName,
                               "UNKNOWN_WORKFLOW", {"workflowName": workflowName})
@@ -55,7 +55,7 @@ def _inputsJson(definition, inputs):
             raise InvalidArgument(u"input names must be text: %s" % compat.shown(key),
                                   "INVALID_INPUTS")
         validate.name("input name", key)
-    problem = runtime.inputProblem(definition, inputs)
+    problem = registry.inputProblem(definition, inputs)
     if problem:
         raise InvalidArgument(problem, "INVALID_INPUTS")
     try:
@@ -402,13 +402,13 @@ def resume(workflowId, reason=None, dbName=None, user=None, session=None, roles=
 
 
 def _logger():
-    import system
+    import system  # (gateway only: imported when called, so the module loads anywhere)
     return system.util.getLogger("exchange.workflows.service")
 
 
 @guarded
 def listRegisteredWorkflows():
     """Names of the workflows this gateway can run (for dropdowns)."""
-    names = runtime.registeredNames()
+    names = registry.registeredNames()
     return envelope.ok("WORKFLOWS_REGISTERED", u"%d workflow(s)" % len(names),
                        {"names": names, "options": [{"label": n, "value": n} for n in names]})

@@ -9,6 +9,7 @@ scope when there is one (Vision, Designer), else this gateway's executor.
 from __future__ import absolute_import, division, print_function
 
 from exchange.workflows import compat, settings, validate
+from exchange.workflows.engine import kernel
 from exchange.workflows.errors import NotAuthorized
 
 
@@ -69,7 +70,6 @@ def resolve(user=None, session=None, roles=None):
     name, scopeRoles = _scopeUser()
     if name:
         return Actor(name, roles if roles is not None else scopeRoles, "scope")
-    from exchange.workflows.engine import kernel
     return Actor(u"gateway:%s" % kernel.getKernel().executorId, roles, "gateway")
 
 

@@ -51,7 +51,7 @@ def nextOperation(ctx):
         if recorded is not None:
             return position, recorded
         checkDeadline(ctx)
-        leases.guardStep(ctx)
+        leases.guardStep(ctx, refresh)
         if not ctx.inHandler and \
                 compat.monotonicMs() - ctx.stateReadAtMs > settings.STATE_FRESH_MS:
             refresh(ctx)  # a command (or a cancel) sent since the last checkpoint

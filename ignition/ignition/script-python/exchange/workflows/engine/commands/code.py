@@ -32,7 +32,8 @@ from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.db import commands as statements, journal, runs, tx
 from exchange.workflows import codec, compat, statuses
-from exchange.workflows.engine import kernel
+from exchange.workflows.engine import actors, dispatcher, kernel
+from exchange.workflows.errors import NotAuthorized
 
 HOLD, RESUME, STOP, CANCEL = "HOLD", "RESUME", "STOP", "CANCEL"
 COMMANDS = (HOLD, RESUME, STOP)
@@ -131,7 +132,6 @@ def apply(dbName, workflowId, command, reason, actor):
                                                       (None,))[0], None, t))
     if result[0] and result[1] in ("RESUMED", "WORKFLOW_RESUMED", "STOP_REQUESTED",
                                    "HOLD_REQUESTED"):
-        from exchange.workflows.engine import dispatcher
         dispatcher.claimable(dbName)
     return result
 
@@ -148,8 +148,6 @@ def _journaled(dbName, entry, accepted, code, status, pending, t):
 def authorizedActor(dbName, area, entry, user=None, session=None, roles=None):
     """The actor of a call (engine.actors), authorized for ``area``; a refusal is journaled
     (``entry``: the journal fields of the action) and raised as NotAuthorized."""
-    from exchange.workflows.engine import actors
-    from exchange.workflows.errors import NotAuthorized
     actor = actors.resolve(user, session, roles)
     try:
         actors.authorize(actor, area)

@@ -36,7 +36,6 @@ class WorkflowContext(object):
 
     def databaseNowMs(self):
         """This process's estimate of the database clock (durable wake times use it)."""
-        from exchange.workflows import compat
         return compat.nowMs() + self.clockOffsetMs
 
     def nextPosition(self):

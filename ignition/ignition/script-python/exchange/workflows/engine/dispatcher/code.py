@@ -19,7 +19,7 @@ from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.db import runs, tx
 from exchange.workflows import codec, compat, platform, settings
-from exchange.workflows.engine import kernel, leases, memoryqueue, outages, runtime
+from exchange.workflows.engine import kernel, leases, memoryqueue, outages, registry, runner
 
 # A claim that lost a race (a partition slot, a deadlock between claimers) claims nothing
 # this round; the rows stay ENQUEUED for the next one.
@@ -27,7 +27,7 @@ _LOST_RACE = ("23505",) + tx.LOST_RACE_STATES
 
 
 def _logger():
-    import system
+    import system  # (gateway only: imported when called, so the module loads anywhere)
     return system.util.getLogger("exchange.workflows.dispatcher")
 
 
@@ -148,7 +148,7 @@ def _flush():
 def _claimOnce(dbName, k):
     """Reserve free slots, claim up to that many rows, submit them; (reserved, counts)."""
     counts = {"claimed": 0, "submitted": 0, "released": 0}
-    names = runtime.registeredNames()
+    names = registry.registeredNames()
     reserved = _reserve(k.inFlight, settings.workerThreads(), settings.claimBatch()) \
         if names else 0
     if not reserved:
@@ -242,7 +242,6 @@ def _submit(k, pool, dbName, run, epoch):
 
     def task():
         try:
-            from exchange.workflows.engine import runner
             runner.execute(dbName, executorId, run, epoch)
         except compat.CATCHABLE as error:
             _logger().error(u"workflow %s: unexpected failure in the runner: %s"

@@ -9,10 +9,12 @@ again (by any executor) and replays up to the wait, which now finds its answer.
 """
 from __future__ import absolute_import, division, print_function
 
+import hashlib
+
 from exchange.workflows.db import events, messages, prompts, runs, streams, \
     tx, waits
 from exchange.workflows import codec, compat, settings, statuses, validate
-from exchange.workflows.engine import boundary, context
+from exchange.workflows.engine import boundary, context, dispatcher, schemas
 from exchange.workflows.errors import (InvalidArgument, NonDeterminismError,
                                               OwnershipLost, WorkflowSuspended)
 
@@ -196,7 +198,6 @@ def _senderKey(workflowId, position):
     key = u"%s:%d" % (workflowId, position)
     if len(key) <= validate.MAX_NAME_LENGTH:
         return key
-    import hashlib
     return u"sha1:%s:%d" % (hashlib.sha1(workflowId.encode("utf-8")).hexdigest(), position)
 
 
@@ -221,7 +222,6 @@ def send(workflowId, message, topic=None, idempotencyKey=None, dbName=None):
         result = tx.inTransaction(dbName, lambda t: deliver(dbName, workflowId, topic, bodyJson,
                                                              idempotencyKey, sender, t))
     if result.get("woken"):
-        from exchange.workflows.engine import dispatcher
         dispatcher.claimable(dbName)
     return result
 
@@ -270,7 +270,6 @@ def setEvent(key, value):
     ctx, result = _once("setEvent", "<setEvent>",
                         lambda ctx, t: _publish(ctx, key, valueJson, t))
     if result.get("woken"):
-        from exchange.workflows.engine import dispatcher
         dispatcher.claimable(ctx.dbName)
     return result["version"]
 
@@ -378,7 +377,6 @@ def prompt(message, options=None, schema=None, timeoutSeconds=None, roles=None):
     ``schema``: a JSON schema the response must satisfy; ``roles``: who may answer;
     ``timeoutSeconds``: after that the prompt times out (None: it waits for ever)."""
     ctx = _inWorkflow("prompt")
-    from exchange.workflows.engine import schemas
     validate.text("message", message, 4000)
     if options is not None and (not isinstance(options, (list, tuple)) or not options):
         raise InvalidArgument(u"options must be a non-empty list of allowed responses")

@@ -21,10 +21,11 @@ from __future__ import absolute_import, division, print_function
 from exchange.workflows.db import executors, tx
 from exchange.workflows import codec, compat, platform, settings
 from exchange.workflows.engine import kernel
+from exchange.workflows.errors import CheckpointUnavailable
 
 
 def _logger():
-    import system
+    import system  # (gateway only: imported when called, so the module loads anywhere)
     return system.util.getLogger("exchange.workflows.leases")
 
 
@@ -226,18 +227,17 @@ def _recoverOrphans(dbName, k, owned, sentAtMs):
     return recovered
 
 
-def guardStep(ctx):
+def guardStep(ctx, checkOwnership):
     """Before a step starts: if this executor's lease may have lapsed since the run was
     claimed (no renewal for most of a lease, or a renewal found it lapsed), check ownership
-    first (a zombie abandons the run here instead of running the step)."""
+    first with ``checkOwnership(ctx)`` (engine.boundary's refresh: a zombie abandons the run
+    here instead of running the step)."""
     k = kernel.getKernel()
     epoch = k.leaseEpoch.get()
     if epoch == ctx.leaseEpoch and not _stale(k, ctx.dbName):
         return
-    from exchange.workflows.engine import boundary
-    from exchange.workflows.errors import CheckpointUnavailable
     try:
-        boundary.refresh(ctx)
+        checkOwnership(ctx)
     except compat.CATCHABLE as error:  # a database error is never the workflow's own
         raise CheckpointUnavailable(u"workflow %s: its ownership could not be checked: %s"
                                     % (ctx.workflowId, compat.describeError(error)[1]))

@@ -29,7 +29,7 @@ REASON_DROPPED = "DROPPED_OLDEST"
 
 
 def _logger():
-    import system
+    import system  # (gateway only: imported when called, so the module loads anywhere)
     return system.util.getLogger("exchange.workflows.memoryqueue")
 
 

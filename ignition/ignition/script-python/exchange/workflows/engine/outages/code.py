@@ -18,7 +18,7 @@ REMINDER_MS = 60000  # while it lasts, a warning at most this often
 
 
 def _logger():
-    import system
+    import system  # (gateway only: imported when called, so the module loads anywhere)
     return system.util.getLogger("exchange.workflows.dispatcher")
 
 

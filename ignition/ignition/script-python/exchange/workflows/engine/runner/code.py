@@ -10,7 +10,7 @@ from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.db import runs, steps as stepLog, tx
 from exchange.workflows import codec, compat, statuses
-from exchange.workflows.engine import context, faults, runtime, steps
+from exchange.workflows.engine import context, faults, registry, steps
 from exchange.workflows.errors import ControlSignal, HandlerFailed, \
     NonDeterminismError, WorkflowCancelled, WorkflowStopped, WorkflowSuspended
 
@@ -18,7 +18,7 @@ _SUSPENDED = "suspended"
 
 
 def _logger():
-    import system
+    import system  # (gateway only: imported when called, so the module loads anywhere)
     return system.util.getLogger("exchange.workflows.runner")
 
 
@@ -63,7 +63,7 @@ def execute(dbName, executorId, claimed, leaseEpoch):
 def _runBody(ctx, inputsJson):
     """(status, outputJson, errorJson), or None when the run must be left to others."""
     try:
-        definition = runtime.lookup(ctx.workflowName)
+        definition = registry.lookup(ctx.workflowName)
     except compat.CATCHABLE as error:
         return _error("WorkflowModuleImportFailed", u"importing the workflow modules failed: "
                       u"%s: %s" % compat.describeError(error), compat.formatTraceback(error))

@@ -1,64 +1,32 @@
-"""What workflow authors import: ``@workflow``, ``@step``, the registry and in-workflow helpers.
+"""What workflow authors import, and all they need: ``@workflow``, ``@step``, the helpers a
+workflow calls, and the exceptions it may catch.
 
 A workflow is called with its inputs as keyword arguments (``mix_batch(recipe="A", kg=50)``).
-The registry maps names to functions in this interpreter. A project save builds a new
-interpreter with an empty registry, so user modules are registered by name
-(``registerModule``); the names live in the JVM-wide kernel and the modules are imported
-again on first lookup in the new interpreter.
+The decorators fill engine.registry; the helpers are engine.durable's (recorded, so a
+recovered run does each once) and engine.boundary's. Nothing else belongs here.
 """
 from __future__ import absolute_import, division, print_function
 
 import functools
-import threading
 
 from exchange.workflows import compat, validate
-from exchange.workflows.errors import InvalidArgument
+from exchange.workflows.engine import boundary, context, durable, registry, steps
+from exchange.workflows.errors import ControlSignal, InvalidArgument, NonDeterminismError, \
+    StepError, WorkflowCancelled, WorkflowsError
 
-# Workflow modules of the library itself: every interpreter imports them on its first
-# look-up, as it does the registered ones, so every executor can run their workflows.
-BUILTIN_MODULES = ("exchange.workflows.engine.selftestflow",)
+__all__ = ["workflow", "step", "sleep", "send", "recv", "setEvent", "getEvent", "writeStream",
+           "closeStream", "prompt", "checkCancelled", "currentWorkflowId",
+           "StepError", "InvalidArgument", "WorkflowCancelled", "NonDeterminismError",
+           "ControlSignal", "WorkflowsError"]
 
-_registry = {}
-_failedImports = set()  # modules that failed in this interpreter: not retried until re-registered
-_lock = threading.RLock()
-
-
-class WorkflowDefinition(object):
-    """A registered workflow: its name, function and run defaults."""
-
-    def __init__(self, name, function, timeoutSeconds, maxRecoveryAttempts=None, onHold=None,
-                 onStop=None):
-        self.name = name
-        self.function = function
-        self.onHold = onHold  # run (as steps) when a HOLD is applied, before the run is HELD
-        self.onStop = onStop  # run (as steps) when a STOP is applied; its result is the output
-        self.timeoutSeconds = timeoutSeconds
-        self.maxRecoveryAttempts = maxRecoveryAttempts  # None: the engine's default
-        self.source = "%s.%s" % (getattr(function, "__module__", "?"), function.__name__)
-        self._argSpec = None
-
-    def argSpec(self):
-        """The function's parameters, read once: ``inspect`` is slow on Jython, and
-        ``enqueueInMemory`` runs on tag event threads that must return in milliseconds."""
-        if self._argSpec is None:
-            self._argSpec = compat.argSpec(self.function)
-        return self._argSpec
-
-
-class StepDefinition(object):
-    """A step's name and retry policy (DBOS defaults: off; 3 attempts, 1 s, x2)."""
-
-    def __init__(self, name, function, retriesAllowed, maxAttempts, intervalSeconds, backoffRate):
-        self.name = name
-        self.function = function
-        self.retriesAllowed = bool(retriesAllowed)
-        self.maxAttempts = int(maxAttempts)
-        self.intervalSeconds = float(intervalSeconds)
-        self.backoffRate = float(backoffRate)
-
-    def delayMs(self, failedAttempt):
-        """Wait after the n-th failed attempt: interval * rate^(n-1)."""
-        return int(1000 * self.intervalSeconds * (self.backoffRate ** (failedAttempt - 1)))
+sleep = durable.sleep
+send = durable.send
+recv = durable.recv
+setEvent = durable.setEvent
+getEvent = durable.getEvent
+writeStream = durable.writeStream
+closeStream = durable.closeStream
+prompt = durable.prompt
 
 
 def workflow(name=None, timeoutSeconds=None, maxRecoveryAttempts=None, onHold=None,
@@ -80,15 +48,10 @@ def workflow(name=None, timeoutSeconds=None, maxRecoveryAttempts=None, onHold=No
             raise InvalidArgument(u"%s must be a function, not %s" % (what, compat.shown(handler)))
 
     def register(function):
-        definition = WorkflowDefinition(name or function.__name__, function, timeoutSeconds,
-                                        maxRecoveryAttempts, onHold, onStop)
-        _validateName(definition.name)
-        with _lock:
-            existing = _registry.get(definition.name)
-            if existing is not None and existing.source != definition.source:
-                raise InvalidArgument(u"workflow name %r is already registered by %s"
-                                      % (definition.name, existing.source), "DUPLICATE_WORKFLOW")
-            _registry[definition.name] = definition
+        definition = registry.WorkflowDefinition(name or function.__name__, function,
+                                                 timeoutSeconds, maxRecoveryAttempts, onHold,
+                                                 onStop)
+        registry.add(definition)
         function.workflowName = definition.name
         return function
 
@@ -104,8 +67,9 @@ def step(name=None, retriesAllowed=False, maxAttempts=3, intervalSeconds=1.0, ba
                               u"backoffRate >= 1")
 
     def wrap(function):
-        definition = StepDefinition(name or function.__name__, function, retriesAllowed,
-                                    maxAttempts, intervalSeconds, backoffRate)
+        definition = registry.StepDefinition(name or function.__name__, function,
+                                             retriesAllowed, maxAttempts, intervalSeconds,
+                                             backoffRate)
         if not isinstance(definition.name, compat.string_types) or \
                 definition.name.startswith("<"):
             raise InvalidArgument(u"step names are text not starting with '<' (the engine's "
@@ -113,7 +77,6 @@ def step(name=None, retriesAllowed=False, maxAttempts=3, intervalSeconds=1.0, ba
 
         @functools.wraps(function)
         def runAsStep(*args, **kwargs):
-            from exchange.workflows.engine import steps
             return steps.run(definition, args, kwargs)
 
         runAsStep.stepDefinition = definition
@@ -122,97 +85,8 @@ def step(name=None, retriesAllowed=False, maxAttempts=3, intervalSeconds=1.0, ba
     return wrap
 
 
-def _validateName(name):
-    if not isinstance(name, compat.string_types) or not name.strip() or len(name) > 200:
-        raise InvalidArgument(u"workflow names are 1 to 200 characters: %s" % compat.shown(name))
-
-
-def registerModule(moduleName):
-    """Remember a user module that defines workflows, and import it now.
-
-    The name is kept JVM-wide, so after a project save (or in a worker thread of a new
-    interpreter) the module is imported again when one of its workflows is looked up.
-    """
-    from exchange.workflows.engine import kernel
-    _import(moduleName)
-    _failedImports.discard(moduleName)
-    kernel.getKernel().modules.put(moduleName, True)
-
-
-def registeredModules():
-    """The user workflow modules registered in this JVM."""
-    from exchange.workflows.engine import kernel
-    return sorted(kernel.getKernel().modules.keySet())
-
-
-def _import(moduleName):
-    module = __import__(moduleName)
-    for part in moduleName.split(".")[1:]:
-        module = getattr(module, part)
-    return module
-
-
-def _loadRegisteredModules():
-    """Import the built-in and registered modules this interpreter has not loaded yet, each
-    on its own: a broken module costs only its own workflows."""
-    for moduleName in list(BUILTIN_MODULES) + registeredModules():
-        if moduleName in _failedImports:
-            continue
-        if not any(d.source.startswith(moduleName + ".") for d in list(_registry.values())):
-            try:
-                _import(moduleName)
-            except compat.CATCHABLE as error:
-                _failedImports.add(moduleName)
-                _importFailed(moduleName, error)
-
-
-def _importFailed(moduleName, error):
-    try:
-        import system
-        system.util.getLogger("exchange.workflows.runtime").error(
-            u"workflow module %s could not be imported: %s: %s"
-            % ((moduleName,) + compat.describeError(error)))
-    except compat.CATCHABLE:
-        pass
-
-
-def lookup(name):
-    """The definition of a workflow name in this interpreter, importing user modules if needed."""
-    definition = _registry.get(name)
-    if definition is None:
-        with _lock:
-            _loadRegisteredModules()
-        definition = _registry.get(name)
-    return definition
-
-
-def registeredNames():
-    """All workflow names known in this interpreter, sorted."""
-    with _lock:
-        _loadRegisteredModules()
-        return sorted(_registry.keys())
-
-
-def inputProblem(definition, inputs):
-    """Why ``inputs`` cannot be passed to the workflow as keyword arguments, or None."""
-    names, varkw, defaults = definition.argSpec()
-    required = names[:len(names) - len(defaults or ())]
-    missing = [n for n in required if n not in inputs]
-    unknown = [k for k in inputs if k not in names] if varkw is None else []
-    if missing or unknown:
-        parts = []
-        if missing:
-            parts.append(u"missing %s" % u", ".join(sorted(missing)))
-        if unknown:
-            parts.append(u"unexpected %s" % u", ".join(sorted(compat.toText(k) for k in unknown)))
-        return u"inputs do not match %s(%s): %s" % (definition.name, u", ".join(names),
-                                                     u"; ".join(parts))
-    return None
-
-
 def currentWorkflowId():
     """The id of the workflow running on this thread, or None outside a workflow."""
-    from exchange.workflows.engine import context
     ctx = context.current()
     return ctx.workflowId if ctx is not None else None
 
@@ -220,7 +94,6 @@ def currentWorkflowId():
 def checkCancelled():
     """Raise WorkflowCancelled if this run was cancelled or passed its deadline; call it in
     long steps (it reads the run's status: one statement)."""
-    from exchange.workflows.engine import boundary, context
     ctx = context.current()
     if ctx is None:
         return
@@ -228,24 +101,3 @@ def checkCancelled():
         boundary.checkDeadline(ctx)
         boundary.refresh(ctx)
     boundary.closing(ctx, check)
-
-
-def _durable(name):
-    """An in-workflow helper of engine.durable, imported when first called (durable imports
-    the step machinery, which imports this module)."""
-    def call(*args, **kwargs):
-        from exchange.workflows.engine import durable
-        return getattr(durable, name)(*args, **kwargs)
-    call.__name__ = name
-    call.__doc__ = u"engine.durable.%s (see there)" % name
-    return call
-
-
-sleep = _durable("sleep")
-send = _durable("send")
-recv = _durable("recv")
-setEvent = _durable("setEvent")
-getEvent = _durable("getEvent")
-writeStream = _durable("writeStream")
-closeStream = _durable("closeStream")
-prompt = _durable("prompt")

@@ -2,7 +2,7 @@
 succeeds, a prompt (where the self-test also holds and resumes the run), a durable sleep
 long enough to release the thread, and a last step that says who ran it.
 
-Every executor knows it without being told (engine.runtime imports it beside the registered
+Every executor knows it without being told (engine.registry imports it beside the registered
 modules), so the self-test proves whichever gateway runs the engine. Its runs go to a queue
 of their own, with workflow ids that start with ``selftest-``.
 """

@@ -1,4 +1,4 @@
-"""Maintenance: the database-wide switch that stops claiming (drain) or also cancels
+"""Maintenance mode: the database-wide switch that stops claiming (drain) or also cancels
 (cancel) the work of every queue or of one, and the cutover of this executor's pools.
 
 The switch is a row in ``maintenance``, which the claim statement of every executor sharing
