@@ -22,7 +22,7 @@ import uuid
 
 from exchange.workflows.api import prompts, service
 from exchange.workflows.db import executors, journal, maintenance, selfcheck, tx
-from exchange.workflows import codec, compat, platform, settings, statuses
+from exchange.workflows import codec, codes, compat, platform, settings, statuses
 from exchange.workflows.engine import kernel, selftestflow as flow
 
 DB, KERNEL, WORKFLOW = "system.db", "kernel", "workflow"
@@ -111,8 +111,9 @@ def _journal(dbName, actor, data):
                                                 "schema", "workflowId", "ranOn"))
     details["failedChecks"] = failed
     try:
+        outcome = codes.SELF_TEST_FAILED if failed else codes.SELF_TEST_PASSED
         journal.record(dbName, {"actor": actor.name, "action": "SELF_TEST", "accepted": True,
-                                "outcome": "SELF_TEST_FAILED" if failed else "SELF_TEST_PASSED",
+                                "outcome": outcome,
                                 "details": codec.encode(details),
                                 "executor_id": kernel.getKernel().executorId})
         return True
@@ -431,8 +432,8 @@ class FlowRun(object):
         result = service.enqueue(flow.WORKFLOW_NAME, queueName=flow.QUEUE_NAME,
                                  workflowId=self.workflowId, timeoutSeconds=timeoutSeconds,
                                  dbName=self.dbName)
-        expect(result["code"] == "WORKFLOW_ENQUEUED", u"%s: %s" % (result["code"],
-                                                                   result["message"]))
+        expect(result["code"] == codes.WORKFLOW_ENQUEUED, u"%s: %s" % (result["code"],
+                                                                      result["message"]))
         return u"run %s in queue %s" % (self.workflowId, flow.QUEUE_NAME)
 
     def retries(self):
@@ -451,7 +452,7 @@ class FlowRun(object):
 
     def hold(self):
         sent = self.command("HOLD")
-        self.waitFor(lambda r: r["status"] == "HELD", u"be held")
+        self.waitFor(lambda r: r["status"] == statuses.HELD, u"be held")
         return u"%s, then HELD" % sent
 
     def resume(self):
@@ -527,7 +528,7 @@ class FlowRun(object):
     def status(self):
         """The run's status, None when it is not there."""
         found = service.getStatus(self.workflowId, self.dbName)
-        if found["code"] == "WORKFLOW_NOT_FOUND":
+        if found["code"] == codes.WORKFLOW_NOT_FOUND:
             return None
         expect(found["ok"], u"%s: %s" % (found["code"], found["message"]))
         return found["data"]["status"]

@@ -11,7 +11,7 @@ from __future__ import absolute_import, division, print_function
 import functools
 import threading
 
-from exchange.workflows import compat, validate
+from exchange.workflows import codes, compat, validate
 from exchange.workflows.errors import InvalidArgument
 
 # Workflow modules of the library itself: every interpreter imports them on its first
@@ -87,7 +87,8 @@ def workflow(name=None, timeoutSeconds=None, maxRecoveryAttempts=None, onHold=No
             existing = _registry.get(definition.name)
             if existing is not None and existing.source != definition.source:
                 raise InvalidArgument(u"workflow name %r is already registered by %s"
-                                      % (definition.name, existing.source), "DUPLICATE_WORKFLOW")
+                                      % (definition.name, existing.source),
+                                      codes.DUPLICATE_WORKFLOW)
             _registry[definition.name] = definition
         function.workflowName = definition.name
         return function
