@@ -141,7 +141,7 @@ def _look(ctx, t, position, name, channel, wakeAtMs, look, onTimeout):
     if ctx.command and not ctx.inHandler:
         return _COMMAND, None
     found, value = look(t, position)
-    if not found and wakeAtMs is not None and nowMs >= wakeAtMs:
+    if not found and boundary.deadlinePassed(wakeAtMs, nowMs):
         found, value = True, onTimeout(t)
     if found:
         boundary.recordIn(ctx, t, position, name, codec.encode(value))
