@@ -130,6 +130,11 @@ def test_the_library_names_codes_only_through_the_registry():
     assert unknown == []
 
 
+def test_every_code_of_the_registry_is_named_where_it_is_returned_or_raised():
+    named = set(name for _m, _line, name in registryReferences())
+    assert sorted(set(registry()) - named) == []
+
+
 def test_every_code_the_library_can_return_is_in_the_manual():
     named = set(registry()) | set(t for _m, _line, t in codeLiterals())
     assert sorted(named - indexed()) == []
