@@ -1,7 +1,9 @@
 # exchange.workflows: one command to run the engine for real, one to test it.
 #   make demo   headless executor + example workflows on an embedded PostgreSQL
-#   make test   gates (vermin, Jython compile), the suite under CPython, then under Jython
+#   make test   the fast tier (tests/unit: pure functions, no database), the gates (vermin,
+#               Jython compile), the suite under CPython, then under Jython
 #               (it installs Ignition's API stubs 8.1 and 8.3 into .venv/stubs once)
+#   make test-fast  the fast tier alone, in seconds
 #   make test-jython  the suite under Jython 2.7 + pgJDBC alone (tests/jython_suite.py)
 #   make bench  engine costs vs raw psycopg2 baselines (tests/bench; BENCH_ARGS=--quick)
 # WORKFLOWS_DSN (demo) / WORKFLOWS_TEST_DSN (tests) point at an existing server instead.
@@ -17,7 +19,7 @@ STUBS_81 := 8.1.55
 STUBS_83 := 8.3.10.post1
 STUBS_STAMP := $(VENV)/stubs/.installed-$(STUBS_81)-$(STUBS_83)
 
-.PHONY: test test-jython demo bench gates vermin jython-compile venv stubs clean docs
+.PHONY: test test-fast test-jython demo bench gates vermin jython-compile venv stubs clean docs
 
 $(STAMP): tests/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -36,11 +38,16 @@ $(STUBS_STAMP): | $(STAMP)
 
 stubs: $(STUBS_STAMP)
 
-test: $(STAMP) $(STUBS_STAMP) gates
-	$(PY) -m pytest -q tests
+test: $(STAMP) $(STUBS_STAMP)
+	@$(MAKE) --no-print-directory test-fast
+	@$(MAKE) --no-print-directory gates
+	$(PY) -m pytest -q tests --ignore=tests/unit
 	@if command -v jython >/dev/null 2>&1; then $(MAKE) --no-print-directory test-jython; \
 	else echo "test: jython NOT FOUND - the Jython half of the suite was SKIPPED" \
 	  "(install the Debian packages jython and libpostgresql-jdbc-java, or run as root)"; fi
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -q tests/unit
 
 test-jython: $(STAMP)
 	@sh tests/tools/ensure-jython.sh

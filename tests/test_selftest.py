@@ -125,20 +125,20 @@ class SelfTestOnAnExecutorTest(support.EngineCase):
         # one. Here interpreter B (its own sys and library modules) runs the self-test's
         # check on a pool whose thread served this interpreter (A) first.
         from java.util.concurrent import ConcurrentLinkedQueue  # novm
-        from exchange.workflows.api import selftest
+        from exchange.workflows.api import selftestkernel
         from exchange.workflows import platform
-        holder = selftest.Pool()
+        holder = selftestkernel.Pool()
         holder.pool, holder.temporary = platform.newThreadPool("wf-selftest-interp", 1), False
         self.addCleanup(platform.shutdownPool, holder.pool)
-        assert selftest.checkPoolInterpreter(holder)  # the thread now serves A
+        assert selftestkernel.checkPoolInterpreter(holder)  # the thread now serves A
         results = ConcurrentLinkedQueue()
         support.inAnotherInterpreter(
-            self, {"holder": holder, "theirs": selftest, "results": results},
-            "from exchange.workflows.api import selftest\n"
-            "own = selftest.Pool()\nown.pool, own.temporary = holder.pool, False\n"
-            "report = selftest.Report()\n"
-            "report.run('kernel', 'interpreter', selftest.checkPoolInterpreter, own)\n"
-            "results.add(report.checks[0])\nresults.add(selftest is not theirs)\n")
+            self, {"holder": holder, "theirs": selftestkernel, "results": results},
+            "from exchange.workflows.api import selftestchecks, selftestkernel\n"
+            "own = selftestkernel.Pool()\nown.pool, own.temporary = holder.pool, False\n"
+            "report = selftestchecks.Report()\n"
+            "report.run('kernel', 'interpreter', selftestkernel.checkPoolInterpreter, own)\n"
+            "results.add(report.checks[0])\nresults.add(selftestkernel is not theirs)\n")
         check, ownLibrary = list(results)
         assert ownLibrary, "B imported the library afresh"
         assert check["ok"] is True, check

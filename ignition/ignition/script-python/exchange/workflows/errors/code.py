@@ -6,10 +6,12 @@ WorkflowsError.
 """
 from __future__ import absolute_import, division, print_function
 
+from exchange.workflows import codes
+
 
 class WorkflowsError(Exception):
     """Base of the engine's errors; ``code`` is stable and appears in envelopes."""
-    code = "WORKFLOWS_ERROR"
+    code = codes.WORKFLOWS_ERROR
 
     def __init__(self, message, code=None, data=None):
         Exception.__init__(self, message)
@@ -21,12 +23,12 @@ class WorkflowsError(Exception):
 
 class InvalidArgument(WorkflowsError):
     """Bad input to a public call; nothing was written."""
-    code = "INVALID_ARGUMENT"
+    code = codes.INVALID_ARGUMENT
 
 
 class DatabaseUnavailable(WorkflowsError):
     """The system database cannot be reached (dispatch pauses and retries with backoff)."""
-    code = "DATABASE_UNAVAILABLE"
+    code = codes.DATABASE_UNAVAILABLE
 
 
 class StepError(WorkflowsError):
@@ -36,7 +38,7 @@ class StepError(WorkflowsError):
     JSON records cannot rebuild arbitrary classes, and a replay must see the same exception
     type as the live run did.
     """
-    code = "STEP_FAILED"
+    code = codes.STEP_FAILED
 
     def __init__(self, stepName, position, errorType, errorMessage, attempts):
         WorkflowsError.__init__(
@@ -59,7 +61,7 @@ class NonDeterminismError(ControlSignal):
     A control signal, so a workflow's ``except Exception:`` cannot carry on with a log that
     no longer matches its code; the run ends in ERROR with this code.
     """
-    code = "NON_DETERMINISTIC_REPLAY"
+    code = codes.NON_DETERMINISTIC_REPLAY
 
     def __init__(self, position, recordedName, currentName):
         ControlSignal.__init__(
@@ -72,12 +74,12 @@ class NonDeterminismError(ControlSignal):
 
 class WorkflowCancelled(ControlSignal):
     """The run was cancelled (or its status changed under it): stop at this boundary."""
-    code = "WORKFLOW_CANCELLED"
+    code = codes.WORKFLOW_CANCELLED
 
 
 class OwnershipLost(ControlSignal):
     """This executor no longer owns the run (re-claimed, recovered): abandon without writing."""
-    code = "OWNERSHIP_LOST"
+    code = codes.OWNERSHIP_LOST
 
 
 class CheckpointUnavailable(ControlSignal):
@@ -87,25 +89,25 @@ class CheckpointUnavailable(ControlSignal):
     The run is left as it is (nothing is marked failed because of the database); it is
     picked up again by recovery.
     """
-    code = "CHECKPOINT_UNAVAILABLE"
+    code = codes.CHECKPOINT_UNAVAILABLE
 
 
 class WorkflowSuspended(ControlSignal):
     """The run released its thread: it waits durably (WAITING) or was held (HELD); whoever
     brings what it waits for, dispatch at its wake time, or a RESUME makes it claimable."""
-    code = "WORKFLOW_SUSPENDED"
+    code = codes.WORKFLOW_SUSPENDED
 
 
 class HandlerFailed(ControlSignal):
     """A hold or stop handler raised: the equipment may not be in a safe state, so the run
     ends in ERROR (a control signal, so the workflow's own ``except`` cannot carry on)."""
-    code = "HANDLER_FAILED"
+    code = codes.HANDLER_FAILED
 
 
 class WorkflowStopped(ControlSignal):
     """An operator's STOP was applied at a step boundary and the stop handler ran: the run
     ends STOPPED with the handler's result (``outputJson``)."""
-    code = "WORKFLOW_STOPPED"
+    code = codes.WORKFLOW_STOPPED
 
     def __init__(self, message, outputJson):
         ControlSignal.__init__(self, message)
@@ -114,4 +116,4 @@ class WorkflowStopped(ControlSignal):
 
 class NotAuthorized(WorkflowsError):
     """The caller lacks every role the action requires; nothing was done (it is journaled)."""
-    code = "NOT_AUTHORIZED"
+    code = codes.NOT_AUTHORIZED

@@ -5,7 +5,7 @@ from __future__ import absolute_import, division, print_function
 import math
 import re
 
-from exchange.workflows import compat
+from exchange.workflows import codes, compat
 from exchange.workflows.errors import InvalidArgument
 
 MAX_NAME_LENGTH = 200
@@ -20,13 +20,13 @@ def name(what, value, required=True, maxLength=MAX_NAME_LENGTH):
     not required)."""
     if value is None:
         if required:
-            raise InvalidArgument(u"%s is required" % what, "MISSING_ARGUMENT")
+            raise InvalidArgument(u"%s is required" % what, codes.MISSING_ARGUMENT)
         return None
     if not isinstance(value, compat.string_types) or not value.strip():
         raise InvalidArgument(u"%s must be non-empty text" % what)
     if len(value) > maxLength:
         raise InvalidArgument(u"%s is %d characters long; the limit is %d"
-                              % (what, len(value), maxLength), "VALUE_TOO_LONG")
+                              % (what, len(value), maxLength), codes.VALUE_TOO_LONG)
     if _CONTROL.search(value):
         raise InvalidArgument(u"%s must not contain control characters" % what)
     return value
@@ -60,11 +60,11 @@ def text(what, value, maxLength, required=True):
     """Free text (a message, a reason, a comment): up to ``maxLength`` characters."""
     if value is None:
         if required:
-            raise InvalidArgument(u"%s is required" % what, "MISSING_ARGUMENT")
+            raise InvalidArgument(u"%s is required" % what, codes.MISSING_ARGUMENT)
         return None
     if not isinstance(value, compat.string_types) or (required and not value.strip()):
         raise InvalidArgument(u"%s must be non-empty text" % what)
     if len(value) > maxLength:
         raise InvalidArgument(u"%s is %d characters long; the limit is %d"
-                              % (what, len(value), maxLength), "VALUE_TOO_LONG")
+                              % (what, len(value), maxLength), codes.VALUE_TOO_LONG)
     return value

@@ -7,7 +7,7 @@ from __future__ import absolute_import, division, print_function
 from exchange.workflows.api import envelope, selftest
 from exchange.workflows.api.envelope import guarded
 from exchange.workflows.db import executors, schema
-from exchange.workflows import compat, platform, settings, validate
+from exchange.workflows import codes, compat, platform, settings, validate
 from exchange.workflows.engine import commands, dispatcher, kernel, leases, memoryqueue, \
     registry, retention
 from exchange.workflows.errors import InvalidArgument
@@ -18,7 +18,7 @@ from exchange.workflows.maintenance import mode as maintenanceMode
 def installSchema(dbName=None):
     """Create or upgrade the system tables; safe to call from every gateway at every start."""
     applied = schema.install(dbName)
-    return envelope.ok("SCHEMA_INSTALLED", u"schema %s at version %d (%d migration(s) applied)"
+    return envelope.ok(codes.SCHEMA_INSTALLED, u"schema %s at version %d (%d migration(s) applied)"
                        % (settings.schemaName(dbName), schema.LATEST_VERSION, len(applied)),
                        {"schema": settings.schemaName(dbName), "applied": applied,
                         "version": schema.LATEST_VERSION})
@@ -33,13 +33,13 @@ def checkSchema(dbName=None):
     data = {"schema": settings.schemaName(dbName), "version": current,
             "latestVersion": schema.LATEST_VERSION, "pending": pending}
     if not versions:
-        return envelope.fail("SCHEMA_NOT_INSTALLED", u"schema %s is not installed"
+        return envelope.fail(codes.SCHEMA_NOT_INSTALLED, u"schema %s is not installed"
                              % data["schema"], data)
     if pending:
-        return envelope.fail("SCHEMA_OUTDATED", u"schema %s needs migration(s) %s"
+        return envelope.fail(codes.SCHEMA_OUTDATED, u"schema %s needs migration(s) %s"
                              % (data["schema"], pending), data)
-    return envelope.ok("SCHEMA_CURRENT", u"schema %s is at version %d" % (data["schema"], current),
-                       data)
+    return envelope.ok(codes.SCHEMA_CURRENT, u"schema %s is at version %d"
+                       % (data["schema"], current), data)
 
 
 @guarded
@@ -114,7 +114,7 @@ def configure(defaultDatabase=None, schemaName=None, dbName=None, workerThreads=
     for area, wanted in roles:
         if wanted is not None:
             settings.setRequiredRoles(area, wanted)
-    return envelope.ok("CONFIGURED", u"configuration updated", _configuration(dbName))
+    return envelope.ok(codes.CONFIGURED, u"configuration updated", _configuration(dbName))
 
 
 def _configuration(dbName=None):
@@ -150,9 +150,9 @@ def registerWorkflowModules(moduleNames):
     data = {"modules": registry.registeredModules(), "workflows": registry.registeredNames(),
             "failed": failed}
     if failed:
-        return envelope.fail("MODULE_IMPORT_FAILED", u"could not import %s" % u"; ".join(
+        return envelope.fail(codes.MODULE_IMPORT_FAILED, u"could not import %s" % u"; ".join(
             u"%s (%s)" % (name, failed[name]) for name in sorted(failed)), data)
-    return envelope.ok("MODULES_REGISTERED", u"%d module(s) registered" % len(data["modules"]),
+    return envelope.ok(codes.MODULES_REGISTERED, u"%d module(s) registered" % len(data["modules"]),
                        data)
 
 
@@ -181,7 +181,7 @@ def getEngineInfo():
                  "poolThreads": platform.poolSize(pool) if pool is not None else 0,
                  "poolActive": platform.activeCount(pool) if pool is not None else 0,
                  "modules": registry.registeredModules()})
-    return envelope.ok("ENGINE_INFO", u"executor %s" % k.executorId, data)
+    return envelope.ok(codes.ENGINE_INFO, u"executor %s" % k.executorId, data)
 
 
 @guarded
@@ -191,7 +191,7 @@ def applyRetention(olderThanDays, dbName=None):
     olderThanMs = int(days * 86400000)
     deleted = retention.deleteCompletedOlderThan(dbName, olderThanMs)
     pruned = executors.prune(dbName, olderThanMs)
-    return envelope.ok("RETENTION_APPLIED", u"%d run(s) and %d gone executor(s) deleted"
+    return envelope.ok(codes.RETENTION_APPLIED, u"%d run(s) and %d gone executor(s) deleted"
                        % (deleted, pruned),
                        {"deleted": deleted, "executorsDeleted": pruned,
                         "olderThanMs": olderThanMs})
@@ -216,7 +216,7 @@ def listExecutors(includeRetired=False, dbName=None):
     rows = executors.listExecutors(dbName, bool(includeRetired))
     found = [dict((key, row[column]) for column, key in _EXECUTOR_KEYS) for row in rows]
     alive = len([e for e in found if e["alive"]])
-    return envelope.ok("EXECUTORS_LISTED", u"%d executor(s), %d alive" % (len(found), alive),
+    return envelope.ok(codes.EXECUTORS_LISTED, u"%d executor(s), %d alive" % (len(found), alive),
                        {"executors": found, "count": len(found), "alive": alive})
 
 
@@ -231,7 +231,7 @@ def recoverNow(includeUnregistered=False, dbName=None):
     if refused:
         return refused
     counts = leases.heartbeat(dbName, force=True, includeUnregistered=bool(includeUnregistered))
-    return envelope.ok("RECOVERY_DONE", u"%d run(s) recovered, %d stopped at their recovery "
+    return envelope.ok(codes.RECOVERY_DONE, u"%d run(s) recovered, %d stopped at their recovery "
                        u"limit" % (counts["recovered"] + counts["orphansRecovered"],
                                    counts["exceeded"]), counts)
 
@@ -241,7 +241,7 @@ def _notExecutor(why):
     Script Console, a Vision client, a script off the gateway), else None."""
     if kernel.getKernel().isExecutor():
         return None
-    return envelope.fail("NOT_AN_EXECUTOR", u"this JVM runs no workflows (its startup script "
+    return envelope.fail(codes.NOT_AN_EXECUTOR, u"this JVM runs no workflows (its startup script "
                          u"did not call onStartup here): %s" % why, {})
 
 
@@ -267,7 +267,7 @@ def enterMaintenance(mode="drain", reason=None, queueName=None, user=None, sessi
     result = maintenanceMode.enter(dbName, mode, reason, queueName, actor)
     data = maintenanceMode.status(dbName)
     data.update(result)
-    return envelope.ok("MAINTENANCE_ENTERED", u"maintenance (%s) on for %s" % (
+    return envelope.ok(codes.MAINTENANCE_ENTERED, u"maintenance (%s) on for %s" % (
         mode, queueName or u"every queue"), data)
 
 
@@ -283,10 +283,10 @@ def exitMaintenance(queueName=None, reason=None, user=None, session=None, roles=
     ended = maintenanceMode.exit(dbName, queueName, reason, actor)
     data = maintenanceMode.status(dbName)
     if not ended:
-        return envelope.fail("NOT_IN_MAINTENANCE", u"no maintenance was on for %s"
+        return envelope.fail(codes.NOT_IN_MAINTENANCE, u"no maintenance was on for %s"
                              % (queueName or u"any queue"), data)
     dispatcher.claimable(dbName)
-    return envelope.ok("MAINTENANCE_EXITED", u"maintenance off for %s"
+    return envelope.ok(codes.MAINTENANCE_EXITED, u"maintenance off for %s"
                        % (queueName or u"every queue"), data)
 
 
@@ -295,7 +295,7 @@ def getMaintenanceStatus(dbName=None):
     """Whether maintenance is on (and for which queues), each live executor's in-flight
     runs (``drained``), this executor's generation, and the active work by status."""
     data = maintenanceMode.status(settings.databaseName(dbName))
-    return envelope.ok("MAINTENANCE_STATUS", u"maintenance %s" % (
+    return envelope.ok(codes.MAINTENANCE_STATUS, u"maintenance %s" % (
         u"on" if data["enabled"] else u"off"), data)
 
 
@@ -310,10 +310,10 @@ def swapIfDrained(user=None, session=None, roles=None, dbName=None):
     dbName = settings.databaseName(dbName)
     actor = _admin(user, session, roles, dbName, "SWAP")
     swapped, code, details = maintenanceMode.swapIfDrained(dbName, actor)
-    messages = {"SWAPPED": u"pools replaced; generation %s" % details["generation"],
-                "NOT_DRAINED": u"this executor still runs work (%d in flight, %d claimed)"
+    messages = {codes.SWAPPED: u"pools replaced; generation %s" % details["generation"],
+                codes.NOT_DRAINED: u"this executor still runs work (%d in flight, %d claimed)"
                                % (details["inFlight"], details["claimedRuns"]),
-                "MAINTENANCE_REQUIRED": u"enter maintenance first"}
+                codes.MAINTENANCE_REQUIRED: u"enter maintenance first"}
     return (envelope.ok if swapped else envelope.fail)(code, messages[code], details)
 
 
@@ -332,9 +332,10 @@ def selfTest(dbName=None, timeoutSeconds=60, user=None, session=None, roles=None
     data = selftest.run(dbName, timeoutMs, actor, (user, session, roles))
     seconds = data["durationMs"] / 1000.0
     if data["failed"]:
-        return envelope.fail("SELF_TEST_FAILED", u"self-test failed %d of %d check(s) in %.1f s: "
-                             u"%s" % (data["failed"], len(data["checks"]), seconds, u"; ".join(
-                                 u"%s/%s" % (c["group"], c["name"])
-                                 for c in data["checks"] if c["ok"] is False)), data)
-    return envelope.ok("SELF_TEST_PASSED", u"self-test passed %d check(s) in %.1f s (%d skipped)"
-                       % (data["passed"], seconds, data["skipped"]), data)
+        failedChecks = u"; ".join(u"%s/%s" % (c["group"], c["name"])
+                                  for c in data["checks"] if c["ok"] is False)
+        return envelope.fail(codes.SELF_TEST_FAILED, u"self-test failed %d of %d check(s) in "
+                             u"%.1f s: %s" % (data["failed"], len(data["checks"]), seconds,
+                                              failedChecks), data)
+    return envelope.ok(codes.SELF_TEST_PASSED, u"self-test passed %d check(s) in %.1f s "
+                       u"(%d skipped)" % (data["passed"], seconds, data["skipped"]), data)

@@ -12,7 +12,7 @@ import uuid
 from exchange.workflows.api import envelope
 from exchange.workflows.api.envelope import guarded
 from exchange.workflows.db import deadletters, runs
-from exchange.workflows import codec, compat, settings, validate
+from exchange.workflows import codec, codes, compat, settings, validate
 from exchange.workflows.engine import dispatcher
 from exchange.workflows.errors import InvalidArgument
 
@@ -43,7 +43,7 @@ def listDeadLetters(reason=None, includeReplayed=False, limit=100, offset=0, dbN
     validate.wholeNumber("offset", offset, 0)
     letters = [_present(row) for row in deadletters.listLetters(
         dbName, reason, includeReplayed, min(limit, 10000), offset)]
-    return envelope.ok("DEAD_LETTERS_LISTED", u"%d dead letter(s)" % len(letters),
+    return envelope.ok(codes.DEAD_LETTERS_LISTED, u"%d dead letter(s)" % len(letters),
                        {"deadLetters": letters, "count": len(letters)})
 
 
@@ -59,22 +59,22 @@ def replayDeadLetter(deadLetterId, freshWorkflowId=False, dbName=None):
     if workflowId is not None:
         if settings.startOnEnqueue():
             dispatcher.startSoon(dbName)
-        return envelope.ok("DEAD_LETTER_REPLAYED", u"dead letter %d enqueued as workflow %s"
+        return envelope.ok(codes.DEAD_LETTER_REPLAYED, u"dead letter %d enqueued as workflow %s"
                            % (deadLetterId, workflowId),
                            {"deadLetterId": deadLetterId, "workflowId": workflowId})
     letter = deadletters.get(dbName, deadLetterId)
     if letter is None:
-        return envelope.fail("DEAD_LETTER_NOT_FOUND", u"no dead letter %d" % deadLetterId,
+        return envelope.fail(codes.DEAD_LETTER_NOT_FOUND, u"no dead letter %d" % deadLetterId,
                              {"deadLetterId": deadLetterId})
     if letter["replayed_at_ms"] is not None:
-        return envelope.fail("DEAD_LETTER_ALREADY_REPLAYED", u"dead letter %d was replayed as "
+        return envelope.fail(codes.DEAD_LETTER_ALREADY_REPLAYED, u"dead letter %d was replayed as "
                              u"workflow %s" % (deadLetterId, letter["replayed_workflow_id"]),
                              _present(letter))
     holder = runs.get(dbName, fresh or letter["workflow_id"]) or {}
     if not holder and letter["deduplication_id"]:
         holderId = runs.dedupHolder(dbName, letter["queue_name"], letter["deduplication_id"])
         holder = runs.get(dbName, holderId) if holderId else {}
-    return envelope.fail("REPLAY_CONFLICT", u"dead letter %d was not replayed: its workflow "
+    return envelope.fail(codes.REPLAY_CONFLICT, u"dead letter %d was not replayed: its workflow "
                          u"id or deduplication id is still taken" % deadLetterId,
                          dict(_present(letter), holderStatus=(holder or {}).get("status"),
                               holderWorkflowId=(holder or {}).get("workflow_id")))
@@ -97,5 +97,5 @@ def purgeDeadLetters(deadLetterIds=None, olderThanSeconds=None, dbName=None):
     olderThanMs = None if olderThanSeconds is None else int(
         1000 * validate.number("olderThanSeconds", olderThanSeconds, allowZero=True))
     deleted = deadletters.purge(dbName, idsJson, olderThanMs)
-    return envelope.ok("DEAD_LETTERS_PURGED", u"%d dead letter(s) deleted" % deleted,
+    return envelope.ok(codes.DEAD_LETTERS_PURGED, u"%d dead letter(s) deleted" % deleted,
                        {"deleted": deleted})

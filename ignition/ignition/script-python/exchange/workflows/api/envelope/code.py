@@ -8,16 +8,8 @@ from __future__ import absolute_import, division, print_function
 import functools
 
 from exchange.workflows.db import tx
-from exchange.workflows import compat, settings
+from exchange.workflows import codes, compat, settings
 from exchange.workflows.errors import WorkflowsError
-
-# Codes of failures that are not the caller's fault.
-DATABASE_NOT_FOUND = "DATABASE_NOT_FOUND"
-SCHEMA_NOT_INSTALLED = "SCHEMA_NOT_INSTALLED"
-DATABASE_ERROR = "DATABASE_ERROR"
-INTERNAL_ERROR = "INTERNAL_ERROR"
-INVALID_ARGUMENT = "INVALID_ARGUMENT"  # a caller's mistake (also errors.InvalidArgument)
-MISSING_ARGUMENT = "MISSING_ARGUMENT"
 
 # undefined_table, invalid_schema_name: the schema was never installed in this database.
 _UNDEFINED_OBJECT_STATES = ("42P01", "3F000")
@@ -41,16 +33,16 @@ def fromError(error, dbName=None):
     errorType, message = compat.describeError(error)
     state = tx.sqlState(error)
     if state in _UNDEFINED_OBJECT_STATES:
-        return fail(SCHEMA_NOT_INSTALLED, u"the workflow tables are missing: run "
+        return fail(codes.SCHEMA_NOT_INSTALLED, u"the workflow tables are missing: run "
                     u"exchange.workflows.api.admin.installSchema() (%s)" % message,
                     {"sqlState": state})
     if tx.isDatabaseError(error):
         if not tx.databaseExists(dbName):
-            return fail(DATABASE_NOT_FOUND, u"no database connection named %s on this gateway"
-                        % compat.shown(settings.databaseName(dbName)), {})
-        return fail(DATABASE_ERROR, message, {"sqlState": state, "errorType": errorType,
-                                              "statement": _clip(compat.errorContext(error))})
-    return fail(INTERNAL_ERROR, u"%s: %s" % (errorType, message), {"errorType": errorType})
+            return fail(codes.DATABASE_NOT_FOUND, u"no database connection named %s on this "
+                        u"gateway" % compat.shown(settings.databaseName(dbName)), {})
+        return fail(codes.DATABASE_ERROR, message, {"sqlState": state, "errorType": errorType,
+                                                    "statement": _clip(compat.errorContext(error))})
+    return fail(codes.INTERNAL_ERROR, u"%s: %s" % (errorType, message), {"errorType": errorType})
 
 
 def guarded(function):
@@ -72,7 +64,7 @@ def guarded(function):
             if dbName is None and dbIndex is not None and len(args) > dbIndex:
                 dbName = args[dbIndex]
             envelope = fromError(error, dbName)
-            if envelope["code"] == INTERNAL_ERROR:
+            if envelope["code"] == codes.INTERNAL_ERROR:
                 _log(function.__name__, error)
             return envelope
     call.__wrapped__ = function  # (functools.wraps sets it on Python 3 only)
@@ -99,7 +91,7 @@ def callMistake(name, spec, args, kwargs):
     unknown = sorted(k for k in kwargs if k not in names) if varkw is None else []
     doubled = sorted(k for k in kwargs if k in names[:len(args)])
     missing = [n for n in required[len(args):] if n not in kwargs]
-    code = INVALID_ARGUMENT
+    code = codes.INVALID_ARGUMENT
     if len(args) > len(names):
         problem = u"takes at most %d positional arguments (%d given)" % (len(names), len(args))
     elif unknown:
@@ -107,7 +99,7 @@ def callMistake(name, spec, args, kwargs):
     elif doubled:
         problem = u"got multiple values for argument '%s'" % doubled[0]
     elif missing:
-        code, problem = MISSING_ARGUMENT, u"is missing the required argument(s) %s" \
+        code, problem = codes.MISSING_ARGUMENT, u"is missing the required argument(s) %s" \
             % u", ".join(missing)
     else:
         return None

@@ -5,7 +5,7 @@ from __future__ import absolute_import, division, print_function
 from exchange.workflows.api import envelope
 from exchange.workflows.api.envelope import guarded
 from exchange.workflows.db import journal
-from exchange.workflows import codec, validate
+from exchange.workflows import codec, codes, validate
 
 _KEYS = {"entry_id": "entryId", "at_ms": "atMs", "actor": "actor", "action": "action",
          "workflow_id": "workflowId", "prompt_id": "promptId", "queue_name": "queueName",
@@ -26,6 +26,6 @@ def listJournal(workflowId=None, action=None, actor=None, sinceMs=None, limit=10
     rows = journal.listEntries(dbName, workflowId, action, actor, sinceMs, min(limit, 10000))
     entries = [dict((_KEYS[k], codec.decode(v) if k == "details" else v) for k, v in row.items())
                for row in rows]
-    return envelope.ok("JOURNAL_LISTED", u"%d entr%s" % (len(entries),
+    return envelope.ok(codes.JOURNAL_LISTED, u"%d entr%s" % (len(entries),
                                                         u"y" if len(entries) == 1 else u"ies"),
                        {"entries": entries, "count": len(entries)})

@@ -11,7 +11,7 @@ from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.api import admin, envelope
 from exchange.workflows.api.envelope import guarded
-from exchange.workflows import compat, platform, settings, validate
+from exchange.workflows import codes, compat, platform, settings, validate
 from exchange.workflows.engine import kernel, leases, memoryqueue
 from exchange.workflows.errors import InvalidArgument
 
@@ -86,14 +86,14 @@ def onStartup(workflowModules=None, installSchema=True, dbName=None, executorNam
     message = u"executor %s %s (generation %d, %d run(s) in flight)" % (
         k.executorId, u"started" if firstStart else u"restarted its scripts",
         data["generation"], data["inFlight"])
-    return _started("STARTED", message, data, problems)
+    return _started(codes.STARTED, message, data, problems)
 
 
 def _clientStarted(k, firstStart, problems, dbName):
     data = {"executorId": None, "firstStart": firstStart, "problems": problems,
             "database": settings.databaseName(dbName), "runsWorkflows": False,
             "inFlight": k.inFlight.get()}
-    return _started("CLIENT_STARTED", u"scripts started; this gateway runs no workflows "
+    return _started(codes.CLIENT_STARTED, u"scripts started; this gateway runs no workflows "
                     u"(runWorkflows=False): it writes requests and commands only", data,
                     problems)
 
@@ -101,7 +101,7 @@ def _clientStarted(k, firstStart, problems, dbName):
 def _started(code, message, data, problems):
     if problems:
         _logger().error(u"%s with problems: %s" % (message, problems))
-        return envelope.fail("STARTED_WITH_PROBLEMS", message, data)
+        return envelope.fail(codes.STARTED_WITH_PROBLEMS, message, data)
     _logger().info(message)
     return envelope.ok(code, message, data)
 
@@ -131,7 +131,7 @@ def onShutdown():
     message = u"scripts stopping: %d in-memory enqueue(s) stored, %d left, %d run(s) in " \
               u"flight keep running" % (flushed, left, data["inFlight"])
     _logger().info(message)
-    return envelope.ok("STOPPED", message, data)
+    return envelope.ok(codes.STOPPED, message, data)
 
 
 @guarded
@@ -148,4 +148,4 @@ def retire(graceSeconds=0, dbName=None):
     message = u"executor %s retired; %d run(s) given back" % (kernel.getKernel().executorId,
                                                              givenBack)
     _logger().info(message)
-    return envelope.ok("RETIRED", message, {"retired": retired, "runsGivenBack": givenBack})
+    return envelope.ok(codes.RETIRED, message, {"retired": retired, "runsGivenBack": givenBack})

@@ -10,7 +10,7 @@ from __future__ import absolute_import, division, print_function
 from exchange.workflows.api import envelope
 from exchange.workflows.api.envelope import guarded
 from exchange.workflows.db import events
-from exchange.workflows import codec, settings, validate
+from exchange.workflows import codec, codes, settings, validate
 from exchange.workflows.engine import durable
 
 
@@ -23,9 +23,9 @@ def send(workflowId, message, topic=None, idempotencyKey=None, dbName=None):
     data = {"workflowId": workflowId, "topic": topic, "messageId": result["messageId"],
             "destinationStatus": result["destinationStatus"]}
     if not result["sent"]:
-        return envelope.ok("MESSAGE_DUPLICATE", u"a message with idempotency key %r was already "
-                           u"sent to %s; nothing sent" % (idempotencyKey, workflowId), data)
-    return envelope.ok("MESSAGE_SENT", u"message sent to %s" % workflowId, data)
+        return envelope.ok(codes.MESSAGE_DUPLICATE, u"a message with idempotency key %r was "
+                           u"already sent to %s; nothing sent" % (idempotencyKey, workflowId), data)
+    return envelope.ok(codes.MESSAGE_SENT, u"message sent to %s" % workflowId, data)
 
 
 @guarded
@@ -39,9 +39,9 @@ def getEvent(workflowId, key, timeoutSeconds=0, dbName=None):
                                               timeoutMs)
     data = {"workflowId": workflowId, "key": key, "value": value, "version": version}
     if not found:
-        return envelope.fail("EVENT_TIMEOUT", u"workflow %s has not published %r" % (workflowId,
+        return envelope.fail(codes.EVENT_TIMEOUT, u"workflow %s has not published %r" % (workflowId,
                                                                                     key), data)
-    return envelope.ok("EVENT_FOUND", u"event %r of workflow %s" % (key, workflowId), data)
+    return envelope.ok(codes.EVENT_FOUND, u"event %r of workflow %s" % (key, workflowId), data)
 
 
 @guarded
@@ -51,7 +51,7 @@ def listEvents(workflowId, dbName=None):
     found = dict((key, {"value": codec.decode(valueJson), "version": version,
                         "updatedAtMs": updated})
                  for key, valueJson, version, updated in events.listEvents(dbName, workflowId))
-    return envelope.ok("EVENTS_LISTED", u"%d event(s)" % len(found),
+    return envelope.ok(codes.EVENTS_LISTED, u"%d event(s)" % len(found),
                        {"workflowId": workflowId, "events": found})
 
 
@@ -68,7 +68,7 @@ def readStream(workflowId, key, fromOffset=0, limit=1000, timeoutSeconds=0, dbNa
     timeoutMs = int(validate.number("timeoutSeconds", timeoutSeconds or 0, allowZero=True) * 1000)
     values, nextOffset, closed = durable.readStream(settings.databaseName(dbName), workflowId,
                                                     key, fromOffset, min(limit, 10000), timeoutMs)
-    return envelope.ok("STREAM_READ", u"%d value(s)%s" % (len(values), u", closed" if closed
+    return envelope.ok(codes.STREAM_READ, u"%d value(s)%s" % (len(values), u", closed" if closed
                                                           else u""),
                        {"workflowId": workflowId, "key": key, "values": values,
                         "nextOffset": nextOffset, "closed": closed})

@@ -9,7 +9,7 @@ from __future__ import absolute_import, division, print_function
 from exchange.workflows.api import envelope
 from exchange.workflows.api.envelope import guarded
 from exchange.workflows.db import journal, prompts, tx, waits
-from exchange.workflows import codec, compat, settings, statuses, validate
+from exchange.workflows import codec, codes, compat, settings, statuses, validate
 from exchange.workflows.engine import actors, dispatcher, durable, kernel, schemas
 from exchange.workflows.errors import NotAuthorized
 
@@ -34,7 +34,7 @@ def listPrompts(workflowId=None, limit=100, dbName=None):
     validate.name("workflowId", workflowId, False)
     validate.wholeNumber("limit", limit, 1)
     rows = [_present(row) for row in prompts.listPending(dbName, workflowId, min(limit, 1000))]
-    return envelope.ok("PROMPTS_LISTED", u"%d pending prompt(s)" % len(rows),
+    return envelope.ok(codes.PROMPTS_LISTED, u"%d pending prompt(s)" % len(rows),
                        {"prompts": rows, "count": len(rows)})
 
 
@@ -44,21 +44,21 @@ def getPrompt(promptId, dbName=None):
     validate.name("promptId", promptId, maxLength=validate.MAX_PROMPT_ID_LENGTH)
     row = prompts.get(dbName, promptId)
     if row is None:
-        return envelope.fail("PROMPT_NOT_FOUND", u"no prompt %s" % promptId,
+        return envelope.fail(codes.PROMPT_NOT_FOUND, u"no prompt %s" % promptId,
                              {"promptId": promptId})
-    return envelope.ok("PROMPT_FOUND", u"prompt %s is %s" % (promptId, row["status"]),
+    return envelope.ok(codes.PROMPT_FOUND, u"prompt %s is %s" % (promptId, row["status"]),
                        _present(row))
 
 
 def _refusal(row):
     """Why a prompt cannot be answered now (code, message), or None."""
     if row["status"] == "ANSWERED":
-        return "PROMPT_ALREADY_ANSWERED", u"prompt %s was already answered by %s" % (
+        return codes.PROMPT_ALREADY_ANSWERED, u"prompt %s was already answered by %s" % (
             row["prompt_id"], row["answered_by"])
     if row["status"] == "TIMED_OUT":
-        return "PROMPT_TIMED_OUT", u"prompt %s timed out" % row["prompt_id"]
+        return codes.PROMPT_TIMED_OUT, u"prompt %s timed out" % row["prompt_id"]
     if row["run_status"] in statuses.TERMINAL:
-        return "PROMPT_CLOSED", u"the run of prompt %s has ended (%s)" % (row["prompt_id"],
+        return codes.PROMPT_CLOSED, u"the run of prompt %s has ended (%s)" % (row["prompt_id"],
                                                                          row["run_status"])
     return None
 
@@ -91,11 +91,11 @@ def respondToPrompt(promptId, response, user=None, comment=None, session=None, r
     try:
         responseJson = codec.encode(response)
     except codec.NotSerializable as error:
-        return _refused(dbName, actor, promptId, None, "INVALID_RESPONSE",
+        return _refused(dbName, actor, promptId, None, codes.INVALID_RESPONSE,
                         u"the response cannot be stored as JSON: %s" % error.args[0])
     row = prompts.get(dbName, promptId)
     if row is None:
-        return _refused(dbName, actor, promptId, None, "PROMPT_NOT_FOUND",
+        return _refused(dbName, actor, promptId, None, codes.PROMPT_NOT_FOUND,
                         u"no prompt %s" % promptId)
     try:
         actors.authorize(actor, "prompt", codec.decode(row["roles"]))
@@ -105,7 +105,7 @@ def respondToPrompt(promptId, response, user=None, comment=None, session=None, r
     problem = _refusal(row)
     if problem is None:
         invalid = _invalid(row, response)
-        problem = ("INVALID_RESPONSE", invalid) if invalid else None
+        problem = (codes.INVALID_RESPONSE, invalid) if invalid else None
     if problem is not None:
         return _refused(dbName, actor, promptId, row["workflow_id"], *problem)
 
@@ -116,15 +116,15 @@ def respondToPrompt(promptId, response, user=None, comment=None, session=None, r
             return None
         waits.wake(dbName, channel, t)
         journal.record(dbName, _entry(actor, promptId, row["workflow_id"], comment, True,
-                                      "PROMPT_ANSWERED", {"response": response}), t)
+                                      codes.PROMPT_ANSWERED, {"response": response}), t)
         return True
     if not tx.inTransaction(dbName, work):  # answered, or expired, a moment ago
         latest = prompts.get(dbName, promptId)
-        code, message = _refusal(latest) or ("PROMPT_TIMED_OUT",
+        code, message = _refusal(latest) or (codes.PROMPT_TIMED_OUT,
                                              u"prompt %s timed out" % promptId)
         return _refused(dbName, actor, promptId, row["workflow_id"], code, message)
     dispatcher.claimable(dbName)
-    return envelope.ok("PROMPT_ANSWERED", u"prompt %s answered by %s" % (promptId, actor.name),
+    return envelope.ok(codes.PROMPT_ANSWERED, u"prompt %s answered by %s" % (promptId, actor.name),
                        {"promptId": promptId, "workflowId": row["workflow_id"],
                         "user": actor.name, "response": response, "comment": comment})
 

@@ -16,7 +16,7 @@ from __future__ import absolute_import, division, print_function
 from exchange.workflows.api import envelope
 from exchange.workflows.api.envelope import guarded
 from exchange.workflows.db import queues
-from exchange.workflows import validate
+from exchange.workflows import codes, validate
 from exchange.workflows.errors import InvalidArgument
 
 _KEYS = {"queue_name": "queueName", "concurrency": "concurrency",
@@ -50,8 +50,8 @@ def declareQueue(queueName, concurrency=None, workerConcurrency=None, rateLimit=
             "ratePeriodMs": periodMs, "partitionConcurrency": partitionConcurrency,
             "changed": changed}
     if changed:
-        return envelope.ok("QUEUE_DECLARED", u"queue %s declared" % queueName, data)
-    return envelope.ok("QUEUE_UNCHANGED", u"queue %s already has these limits" % queueName,
+        return envelope.ok(codes.QUEUE_DECLARED, u"queue %s declared" % queueName, data)
+    return envelope.ok(codes.QUEUE_UNCHANGED, u"queue %s already has these limits" % queueName,
                        data)
 
 
@@ -60,7 +60,7 @@ def listQueues(dbName=None):
     """Declared queues and queues holding active runs: limits and delayed, enqueued and
     claimed (active) counts."""
     rows = [dict((_KEYS[k], v) for k, v in row.items()) for row in queues.listQueues(dbName)]
-    return envelope.ok("QUEUES_LISTED", u"%d queue(s)" % len(rows),
+    return envelope.ok(codes.QUEUES_LISTED, u"%d queue(s)" % len(rows),
                        {"queues": rows, "count": len(rows)})
 
 
@@ -69,7 +69,7 @@ def removeQueue(queueName, dbName=None):
     """Forget a queue's limits; its runs stay and are then claimed without limits."""
     validate.name("queueName", queueName)
     if queues.remove(dbName, queueName):
-        return envelope.ok("QUEUE_REMOVED", u"queue %s has no limits any more" % queueName,
+        return envelope.ok(codes.QUEUE_REMOVED, u"queue %s has no limits any more" % queueName,
                            {"queueName": queueName})
-    return envelope.fail("QUEUE_NOT_FOUND", u"queue %s was not declared" % queueName,
+    return envelope.fail(codes.QUEUE_NOT_FOUND, u"queue %s was not declared" % queueName,
                          {"queueName": queueName})

@@ -12,7 +12,7 @@ import uuid
 from exchange.workflows.api import envelope
 from exchange.workflows.api.envelope import guarded
 from exchange.workflows.db import runs, steps as stepLog
-from exchange.workflows import codec, compat, settings, statuses, validate
+from exchange.workflows import codec, codes, compat, settings, statuses, validate
 from exchange.workflows.engine import actors, commands, dispatcher, memoryqueue, registry
 from exchange.workflows.errors import InvalidArgument
 
@@ -40,7 +40,7 @@ def _definition(workflowName):
     definition = registry.lookup(workflowName)
     if definition is None:
         raise InvalidArgument(u"no workflow named %r is registered" % workflowName,
-                              "UNKNOWN_WORKFLOW", {"workflowName": workflowName})
+                              codes.UNKNOWN_WORKFLOW, {"workflowName": workflowName})
     return definition
 
 
@@ -48,24 +48,24 @@ def _inputsJson(definition, inputs):
     given = {} if inputs is None else codec.asDict(inputs)
     if given is None:
         raise InvalidArgument(u"inputs must be a dict of keyword arguments, not %s"
-                              % type(inputs).__name__, "INVALID_INPUTS")
+                              % type(inputs).__name__, codes.INVALID_INPUTS)
     inputs = given
     for key in inputs:
         if not isinstance(key, compat.string_types):
             raise InvalidArgument(u"input names must be text: %s" % compat.shown(key),
-                                  "INVALID_INPUTS")
+                                  codes.INVALID_INPUTS)
         validate.name("input name", key)
     problem = registry.inputProblem(definition, inputs)
     if problem:
-        raise InvalidArgument(problem, "INVALID_INPUTS")
+        raise InvalidArgument(problem, codes.INVALID_INPUTS)
     try:
         text = codec.encode(inputs)
     except codec.NotSerializable as error:
         raise InvalidArgument(u"inputs cannot be stored as JSON: %s" % error.args[0],
-                              "INPUTS_NOT_SERIALIZABLE")
+                              codes.INPUTS_NOT_SERIALIZABLE)
     if len(text) > settings.MAX_INPUTS_BYTES:
         raise InvalidArgument(u"inputs are %d characters of JSON; the limit is %d"
-                              % (len(text), settings.MAX_INPUTS_BYTES), "INPUTS_TOO_LARGE")
+                              % (len(text), settings.MAX_INPUTS_BYTES), codes.INPUTS_TOO_LARGE)
     return text
 
 
@@ -150,7 +150,7 @@ def enqueue(workflowName, inputs=None, queueName=None, partitionKey=None, priori
                        request.delayMs, request.maxRecoveryAttempts):
             if not request.delayMs and settings.startOnEnqueue():
                 dispatcher.startSoon(dbName)
-            return envelope.ok("WORKFLOW_ENQUEUED", u"workflow %s enqueued" % workflowName,
+            return envelope.ok(codes.WORKFLOW_ENQUEUED, u"workflow %s enqueued" % workflowName,
                                {"workflowId": newId, "workflowName": workflowName,
                                 "created": True,
                                 "status": "DELAYED" if request.delayMs else "ENQUEUED"})
@@ -162,16 +162,16 @@ def enqueue(workflowName, inputs=None, queueName=None, partitionKey=None, priori
         if holder is not None:
             return _deduplicated(request, holder)
         # the holder ended between our insert and our look-up: the id is free, try again
-    return envelope.fail(envelope.INTERNAL_ERROR, u"could not enqueue after 3 tries")
+    return envelope.fail(codes.INTERNAL_ERROR, u"could not enqueue after 3 tries")
 
 
 def _deduplicated(request, holder):
     data = {"workflowId": holder, "workflowName": request.workflowName, "created": False,
             "deduplicationId": request.deduplicationId, "queueName": request.queueName}
     if request.deduplicationPolicy == settings.DEDUP_RETURN_EXISTING:
-        return envelope.ok("DEDUPLICATED", u"deduplication id %r is held by active workflow "
+        return envelope.ok(codes.DEDUPLICATED, u"deduplication id %r is held by active workflow "
                            u"%s; that is the answer" % (request.deduplicationId, holder), data)
-    return envelope.fail("DUPLICATE_DEDUPLICATION_ID", u"deduplication id %r is held by "
+    return envelope.fail(codes.DUPLICATE_DEDUPLICATION_ID, u"deduplication id %r is held by "
                          u"active workflow %s" % (request.deduplicationId, holder), data)
 
 
@@ -202,25 +202,25 @@ def enqueueInMemory(workflowName, inputs=None, queueName=None, partitionKey=None
     data = {"workflowId": request.workflowId, "workflowName": workflowName, "depth": depth,
             "overflowPolicy": policy}
     if not accepted:
-        return envelope.fail("IN_MEMORY_QUEUE_FULL", u"the in-memory queue holds %d requests "
+        return envelope.fail(codes.IN_MEMORY_QUEUE_FULL, u"the in-memory queue holds %d requests "
                              u"and accepts no more until dispatch flushes it" % depth, data)
     if dropped is not None:
         data["droppedWorkflowId"] = (codec.decode(dropped) or {}).get("workflow_id")
-        return envelope.ok("ACCEPTED_DROPPED_OLDEST", u"workflow %s accepted; the queue was "
+        return envelope.ok(codes.ACCEPTED_DROPPED_OLDEST, u"workflow %s accepted; the queue was "
                            u"full, so its oldest request (%s) was dropped to the dead letters"
                            % (workflowName, data["droppedWorkflowId"]), data)
-    return envelope.ok("ACCEPTED_IN_MEMORY", u"workflow %s accepted; dispatch stores it"
+    return envelope.ok(codes.ACCEPTED_IN_MEMORY, u"workflow %s accepted; dispatch stores it"
                        % workflowName, data)
 
 
 def _existing(row, workflowName):
     if row["workflow_name"] != workflowName:
-        return envelope.fail("WORKFLOW_ID_CONFLICT",
+        return envelope.fail(codes.WORKFLOW_ID_CONFLICT,
                              u"workflow id %s already belongs to a run of %s"
                              % (row["workflow_id"], row["workflow_name"]),
                              {"workflowId": row["workflow_id"],
                               "workflowName": row["workflow_name"]})
-    return envelope.ok("WORKFLOW_EXISTS", u"workflow %s already exists; nothing was created"
+    return envelope.ok(codes.WORKFLOW_EXISTS, u"workflow %s already exists; nothing was created"
                        % row["workflow_id"],
                        {"workflowId": row["workflow_id"], "workflowName": workflowName,
                         "created": False, "status": row["status"]})
@@ -237,9 +237,9 @@ def dispatch(dbName=None):
     code FLUSHED."""
     counts = dispatcher.dispatch(dbName)
     if not counts["executor"]:
-        return envelope.ok("FLUSHED", u"not an executor: %d in-memory request(s) stored, "
+        return envelope.ok(codes.FLUSHED, u"not an executor: %d in-memory request(s) stored, "
                            u"nothing claimed" % counts["flushed"], counts)
-    return envelope.ok("DISPATCHED", u"claimed %d, submitted %d"
+    return envelope.ok(codes.DISPATCHED, u"claimed %d, submitted %d"
                        % (counts["claimed"], counts["submitted"]), counts)
 
 
@@ -258,9 +258,9 @@ def getStatus(workflowId, dbName=None):
     validate.name("workflowId", workflowId)
     row = runs.get(dbName, workflowId)
     if row is None:
-        return envelope.fail("WORKFLOW_NOT_FOUND", u"no workflow %s" % workflowId,
+        return envelope.fail(codes.WORKFLOW_NOT_FOUND, u"no workflow %s" % workflowId,
                              {"workflowId": workflowId})
-    return envelope.ok("WORKFLOW_FOUND", u"workflow %s is %s" % (workflowId, row["status"]),
+    return envelope.ok(codes.WORKFLOW_FOUND, u"workflow %s is %s" % (workflowId, row["status"]),
                        _present(row, _RUN_KEYS))
 
 
@@ -280,7 +280,7 @@ def getResult(workflowId, timeoutSeconds=10.0, dbName=None):
     while True:
         row = runs.get(dbName, workflowId)
         if row is None:
-            return envelope.fail("WORKFLOW_NOT_FOUND", u"no workflow %s" % workflowId,
+            return envelope.fail(codes.WORKFLOW_NOT_FOUND, u"no workflow %s" % workflowId,
                                  {"workflowId": workflowId})
         status = row["status"]
         if status in statuses.TERMINAL or compat.monotonicMs() >= deadline:
@@ -289,20 +289,21 @@ def getResult(workflowId, timeoutSeconds=10.0, dbName=None):
         pause = min(200, pause * 2)
     data = _present(row, _RUN_KEYS)
     if status == statuses.SUCCESS:
-        return envelope.ok("WORKFLOW_SUCCEEDED", u"workflow %s succeeded" % workflowId, data)
+        return envelope.ok(codes.WORKFLOW_SUCCEEDED, u"workflow %s succeeded" % workflowId, data)
     if status == statuses.ERROR:
-        return envelope.fail("WORKFLOW_FAILED", u"workflow %s failed: %s"
+        return envelope.fail(codes.WORKFLOW_FAILED, u"workflow %s failed: %s"
                              % (workflowId, (data["error"] or {}).get("message")), data)
     if status == statuses.CANCELLED:
-        return envelope.fail("WORKFLOW_CANCELLED", u"workflow %s was cancelled" % workflowId,
+        return envelope.fail(codes.WORKFLOW_CANCELLED, u"workflow %s was cancelled" % workflowId,
                              data)
     if status == statuses.RECOVERY_EXCEEDED:
-        return envelope.fail(status, u"workflow %s stopped at its recovery limit: %s"
-                             % (workflowId, (data["error"] or {}).get("message")), data)
+        problem = (data["error"] or {}).get("message")
+        return envelope.fail(codes.MAX_RECOVERY_ATTEMPTS_EXCEEDED, u"workflow %s stopped at its "
+                             u"recovery limit: %s" % (workflowId, problem), data)
     if status == statuses.STOPPED:
-        return envelope.fail("WORKFLOW_STOPPED", u"workflow %s was stopped by an operator"
+        return envelope.fail(codes.WORKFLOW_STOPPED, u"workflow %s was stopped by an operator"
                              % workflowId, data)
-    return envelope.fail("RESULT_TIMEOUT", u"workflow %s is still %s" % (workflowId, status),
+    return envelope.fail(codes.RESULT_TIMEOUT, u"workflow %s is still %s" % (workflowId, status),
                          data)
 
 
@@ -326,7 +327,7 @@ def listWorkflows(status=None, workflowName=None, queueName=None, createdFromMs=
     rows = runs.listRuns(dbName, status, workflowName, queueName, createdFromMs, createdToMs,
                          min(limit, 10000), offset)
     workflows = [_present(row, _RUN_KEYS) for row in rows]
-    return envelope.ok("WORKFLOWS_LISTED", u"%d workflow(s)" % len(workflows),
+    return envelope.ok(codes.WORKFLOWS_LISTED, u"%d workflow(s)" % len(workflows),
                        {"workflows": workflows, "count": len(workflows)})
 
 
@@ -336,9 +337,9 @@ def listSteps(workflowId, dbName=None):
     validate.name("workflowId", workflowId)
     steps = [_present(row, _STEP_KEYS) for row in stepLog.listSteps(dbName, workflowId)]
     if not steps and runs.get(dbName, workflowId) is None:
-        return envelope.fail("WORKFLOW_NOT_FOUND", u"no workflow %s" % workflowId,
+        return envelope.fail(codes.WORKFLOW_NOT_FOUND, u"no workflow %s" % workflowId,
                              {"workflowId": workflowId})
-    return envelope.ok("STEPS_LISTED", u"%d step(s)" % len(steps),
+    return envelope.ok(codes.STEPS_LISTED, u"%d step(s)" % len(steps),
                        {"workflowId": workflowId, "steps": steps, "count": len(steps)})
 
 
@@ -376,8 +377,8 @@ def sendCommand(workflowId, cmd, reason=None, dbName=None, user=None, session=No
         commands.refuse(dbName, {"actor": actor.name, "action": compat.toText(cmd)[:200],
                                  "workflow_id": workflowId if isinstance(
                                      workflowId, compat.string_types) else None,
-                                 "reason": reason}, "UNKNOWN_COMMAND", message)
-        raise InvalidArgument(message, "UNKNOWN_COMMAND")
+                                 "reason": reason}, codes.UNKNOWN_COMMAND, message)
+        raise InvalidArgument(message, codes.UNKNOWN_COMMAND)
     return _command(workflowId, command, reason, user, session, roles, dbName)
 
 
@@ -410,5 +411,5 @@ def _logger():
 def listRegisteredWorkflows():
     """Names of the workflows this gateway can run (for dropdowns)."""
     names = registry.registeredNames()
-    return envelope.ok("WORKFLOWS_REGISTERED", u"%d workflow(s)" % len(names),
+    return envelope.ok(codes.WORKFLOWS_REGISTERED, u"%d workflow(s)" % len(names),
                        {"names": names, "options": [{"label": n, "value": n} for n in names]})

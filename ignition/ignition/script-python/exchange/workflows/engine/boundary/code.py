@@ -150,7 +150,7 @@ def noteState(ctx, command):
 
 def checkDeadline(ctx):
     """At a step boundary: end the run as CANCELLED (reason timeout) once its deadline passed."""
-    if ctx.deadlineMs is None or compat.nowMs() < ctx.deadlineMs:
+    if not deadlinePassed(ctx.deadlineMs, compat.nowMs()):
         return
     errorJson = codec.errorJson("Timeout", u"the run's deadline passed")
     try:
@@ -160,6 +160,12 @@ def checkDeadline(ctx):
         raise CheckpointUnavailable(u"workflow %s: its timeout could not be recorded: %s"
                                     % (ctx.workflowId, compat.describeError(error)[1]))
     raise WorkflowCancelled(u"workflow %s timed out" % ctx.workflowId)
+
+
+def deadlinePassed(deadlineMs, nowMs):
+    """Whether a deadline (None: none) has passed at ``nowMs`` on its clock; it has at its
+    own millisecond. A run's deadline and a durable wait's wake time both follow it."""
+    return deadlineMs is not None and nowMs >= deadlineMs
 
 
 class NotOurs(Exception):

@@ -31,7 +31,7 @@ STOPPED                FINISHED                         FINISHED
 from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.db import commands as statements, journal, runs, tx
-from exchange.workflows import codec, compat, statuses
+from exchange.workflows import codec, codes, compat, statuses
 from exchange.workflows.engine import actors, dispatcher, kernel
 from exchange.workflows.errors import NotAuthorized
 
@@ -41,27 +41,28 @@ _QUEUED = (statuses.DELAYED, statuses.ENQUEUED)
 _RUNNING = (statuses.PENDING, statuses.RUNNING)
 
 _MESSAGES = {
-    "HELD": u"workflow %s is held (it had no thread)",
-    "HOLD_REQUESTED": u"workflow %s holds at its next step boundary (after its hold handler)",
-    "HOLD_WITHDRAWN": u"the pending HOLD of workflow %s was withdrawn; it goes on",
-    "RESUMED": u"workflow %s resumed; it continues from its step log",
-    "WORKFLOW_RESUMED": u"workflow %s resumed; it continues after its last recorded step",
-    "STOP_REQUESTED": u"workflow %s stops at its next step boundary (after its stop handler)",
-    "STOPPED": u"workflow %s stopped (it had not started)",
-    "CANCEL_REQUESTED": u"workflow %s cancelled; a running step finishes, nothing after it runs",
-    "ALREADY_HELD": u"workflow %s is already held",
-    "HOLD_PENDING": u"workflow %s already has a HOLD pending",
-    "STOP_PENDING": u"workflow %s is stopping; only CANCEL is accepted",
-    "NOT_HELD": u"workflow %s is not held (RESUME continues a held run)",
-    "WORKFLOW_FINISHED": u"workflow %s has ended",
-    "NOT_RESUMABLE": u"workflow %s ended; only CANCELLED or MAX_RECOVERY_ATTEMPTS_EXCEEDED runs "
-                     u"can be resumed",
-    "NOT_CANCELLABLE": u"workflow %s has already ended",
-    "STILL_RUNNING": u"workflow %s was cancelled while inside a step that has not returned "
-                     u"yet; resume it once that thread let go",
-    "RESUME_CONFLICT": u"workflow %s cannot be resumed while another active run holds its "
-                       u"deduplication id",
-    "WORKFLOW_NOT_FOUND": u"no workflow %s",
+    codes.HELD: u"workflow %s is held (it had no thread)",
+    codes.HOLD_REQUESTED: u"workflow %s holds at its next step boundary (after its hold handler)",
+    codes.HOLD_WITHDRAWN: u"the pending HOLD of workflow %s was withdrawn; it goes on",
+    codes.RESUMED: u"workflow %s resumed; it continues from its step log",
+    codes.WORKFLOW_RESUMED: u"workflow %s resumed; it continues after its last recorded step",
+    codes.STOP_REQUESTED: u"workflow %s stops at its next step boundary (after its stop handler)",
+    codes.STOPPED: u"workflow %s stopped (it had not started)",
+    codes.CANCEL_REQUESTED:
+        u"workflow %s cancelled; a running step finishes, nothing after it runs",
+    codes.ALREADY_HELD: u"workflow %s is already held",
+    codes.HOLD_PENDING: u"workflow %s already has a HOLD pending",
+    codes.STOP_PENDING: u"workflow %s is stopping; only CANCEL is accepted",
+    codes.NOT_HELD: u"workflow %s is not held (RESUME continues a held run)",
+    codes.WORKFLOW_FINISHED: u"workflow %s has ended",
+    codes.NOT_RESUMABLE: u"workflow %s ended; only CANCELLED or MAX_RECOVERY_ATTEMPTS_EXCEEDED "
+                         u"runs can be resumed",
+    codes.NOT_CANCELLABLE: u"workflow %s has already ended",
+    codes.STILL_RUNNING: u"workflow %s was cancelled while inside a step that has not returned "
+                         u"yet; resume it once that thread let go",
+    codes.RESUME_CONFLICT: u"workflow %s cannot be resumed while another active run holds its "
+                           u"deduplication id",
+    codes.WORKFLOW_NOT_FOUND: u"no workflow %s",
 }
 
 
@@ -69,38 +70,38 @@ def decide(command, status, pending, started):
     """(transition, code) of the matrix; transition None when the command is refused."""
     if status in statuses.TERMINAL:
         if command == CANCEL:
-            return None, "NOT_CANCELLABLE"
+            return None, codes.NOT_CANCELLABLE
         if command == RESUME:
             if status in statuses.RESUMABLE:
-                return "resumeTerminal", "WORKFLOW_RESUMED"
-            return None, "NOT_RESUMABLE"
-        return None, "WORKFLOW_FINISHED"
+                return "resumeTerminal", codes.WORKFLOW_RESUMED
+            return None, codes.NOT_RESUMABLE
+        return None, codes.WORKFLOW_FINISHED
     if command == CANCEL:
-        return "cancel", "CANCEL_REQUESTED"
+        return "cancel", codes.CANCEL_REQUESTED
     if pending == STOP:
-        return None, "STOP_PENDING"
+        return None, codes.STOP_PENDING
     if command == HOLD:
         if pending == HOLD:
-            return None, "HOLD_PENDING"
+            return None, codes.HOLD_PENDING
         if status == statuses.HELD:
-            return None, "ALREADY_HELD"
+            return None, codes.ALREADY_HELD
         if status in _QUEUED:
-            return "hold", "HELD"
+            return "hold", codes.HELD
         if status in _RUNNING:
-            return "request", "HOLD_REQUESTED"
-        return "requestAndWake", "HOLD_REQUESTED"  # WAITING: it applies the hold itself
+            return "request", codes.HOLD_REQUESTED
+        return "requestAndWake", codes.HOLD_REQUESTED  # WAITING: it applies the hold itself
     if command == RESUME:
         if status == statuses.HELD:
-            return "release", "RESUMED"
+            return "release", codes.RESUMED
         if pending == HOLD:
-            return "withdraw", "HOLD_WITHDRAWN"
-        return None, "NOT_HELD"
+            return "withdraw", codes.HOLD_WITHDRAWN
+        return None, codes.NOT_HELD
     # STOP
     if status in _RUNNING:
-        return "request", "STOP_REQUESTED"
+        return "request", codes.STOP_REQUESTED
     if not started and status in _QUEUED + (statuses.HELD,):
-        return "stopNow", "STOPPED"
-    return "requestAndWake", "STOP_REQUESTED"
+        return "stopNow", codes.STOPPED
+    return "requestAndWake", codes.STOP_REQUESTED
 
 
 def apply(dbName, workflowId, command, reason, actor):
@@ -111,7 +112,7 @@ def apply(dbName, workflowId, command, reason, actor):
     def work(t):
         row = statements.lock(dbName, workflowId, t)
         if row is None:
-            return _journaled(dbName, entry, False, "WORKFLOW_NOT_FOUND", None, None, t)
+            return _journaled(dbName, entry, False, codes.WORKFLOW_NOT_FOUND, None, None, t)
         status, pending, started = row[0], row[1], bool(row[2])
         transition, code = decide(command, status, pending, started)
         if transition is not None:
@@ -120,7 +121,7 @@ def apply(dbName, workflowId, command, reason, actor):
                         "cancel": codec.errorJson("Cancelled", reason or u"cancelled")
                         }.get(transition)
             if not statements.transition(dbName, transition, workflowId, status, t, argument):
-                code, transition = "STILL_RUNNING", None  # (only resumeTerminal can miss)
+                code, transition = codes.STILL_RUNNING, None  # (only resumeTerminal can miss)
         return _journaled(dbName, entry, transition is not None, code, status, pending, t)
     try:
         result = tx.inTransaction(dbName, work)
@@ -128,10 +129,10 @@ def apply(dbName, workflowId, command, reason, actor):
         if tx.sqlState(error) != "23505":
             raise
         result = tx.inTransaction(dbName, lambda t: _journaled(
-            dbName, entry, False, "RESUME_CONFLICT", (runs.owner(dbName, workflowId, t) or
+            dbName, entry, False, codes.RESUME_CONFLICT, (runs.owner(dbName, workflowId, t) or
                                                       (None,))[0], None, t))
-    if result[0] and result[1] in ("RESUMED", "WORKFLOW_RESUMED", "STOP_REQUESTED",
-                                   "HOLD_REQUESTED"):
+    if result[0] and result[1] in (codes.RESUMED, codes.WORKFLOW_RESUMED, codes.STOP_REQUESTED,
+                                   codes.HOLD_REQUESTED):
         dispatcher.claimable(dbName)
     return result
 

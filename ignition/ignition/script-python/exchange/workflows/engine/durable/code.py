@@ -13,7 +13,7 @@ import hashlib
 
 from exchange.workflows.db import events, messages, prompts, runs, streams, \
     tx, waits
-from exchange.workflows import codec, compat, settings, statuses, validate
+from exchange.workflows import codec, codes, compat, settings, statuses, validate
 from exchange.workflows.engine import boundary, context, dispatcher, schemas
 from exchange.workflows.errors import (InvalidArgument, NonDeterminismError,
                                               OwnershipLost, WorkflowSuspended)
@@ -37,11 +37,11 @@ def _inWorkflow(what):
     """The running workflow's context; refused outside a workflow or inside a step."""
     ctx = context.current()
     if ctx is None:
-        raise InvalidArgument(u"%s is called inside a workflow" % what, "NOT_IN_WORKFLOW")
+        raise InvalidArgument(u"%s is called inside a workflow" % what, codes.NOT_IN_WORKFLOW)
     if ctx.inStep:
         raise InvalidArgument(u"%s is called in the workflow body, not inside a step (a step's "
                               u"body may run again; %s must happen once)" % (what, what),
-                              "NOT_ALLOWED_IN_STEP")
+                              codes.NOT_ALLOWED_IN_STEP)
     return ctx
 
 
@@ -56,7 +56,7 @@ def _json(what, value):
         return codec.encode(value)
     except codec.NotSerializable as error:
         raise InvalidArgument(u"%s cannot be stored as JSON: %s" % (what, error.args[0]),
-                              "NOT_SERIALIZABLE")
+                              codes.NOT_SERIALIZABLE)
 
 
 def operation(ctx, name, perform):
@@ -143,7 +143,7 @@ def _look(ctx, t, position, name, channel, wakeAtMs, look, onTimeout):
     if ctx.command and not ctx.inHandler:
         return _COMMAND, None
     found, value = look(t, position)
-    if not found and wakeAtMs is not None and nowMs >= wakeAtMs:
+    if not found and boundary.deadlinePassed(wakeAtMs, nowMs):
         found, value = True, onTimeout(t)
     if found:
         boundary.recordIn(ctx, t, position, name, codec.encode(value))
@@ -184,7 +184,7 @@ def deliver(dbName, workflowId, topic, bodyJson, idempotencyKey, sender, t):
     waits.lockChannel(dbName, channel, t)
     state = runs.owner(dbName, workflowId, t)
     if state is None:
-        raise InvalidArgument(u"no workflow %s to send to" % workflowId, "WORKFLOW_NOT_FOUND",
+        raise InvalidArgument(u"no workflow %s to send to" % workflowId, codes.WORKFLOW_NOT_FOUND,
                               {"workflowId": workflowId})
     messageId = messages.send(dbName, workflowId, topic, bodyJson, idempotencyKey, sender, t)
     woken = waits.wake(dbName, channel, t) if messageId is not None else 0
@@ -255,7 +255,7 @@ def _once(what, name, perform):
     inside a step, directly in its own transaction (a retried step does it again)."""
     ctx = context.current()
     if ctx is None:
-        raise InvalidArgument(u"%s is called inside a workflow" % what, "NOT_IN_WORKFLOW")
+        raise InvalidArgument(u"%s is called inside a workflow" % what, codes.NOT_IN_WORKFLOW)
     if ctx.inStep:
         return ctx, tx.inTransaction(ctx.dbName, lambda t: perform(ctx, t))
     return ctx, operation(ctx, name, lambda t, p: perform(ctx, t))
@@ -313,7 +313,7 @@ def _append(ctx, key, valueJson, closing, t):
     offset = streams.append(ctx.dbName, ctx.workflowId, key, valueJson, closing, t)
     if offset is None and not closing:
         raise InvalidArgument(u"stream %r of workflow %s is closed" % (key, ctx.workflowId),
-                              "STREAM_CLOSED")
+                              codes.STREAM_CLOSED)
     return {"offset": offset}
 
 
@@ -343,7 +343,7 @@ def readStream(dbName, workflowId, key, fromOffset, limit, timeoutMs):
     while True:
         state = runs.owner(dbName, workflowId)  # before the read: a writer that had ended
         if state is None:                       # then wrote everything we read next
-            raise InvalidArgument(u"no workflow %s" % workflowId, "WORKFLOW_NOT_FOUND",
+            raise InvalidArgument(u"no workflow %s" % workflowId, codes.WORKFLOW_NOT_FOUND,
                                   {"workflowId": workflowId})
         rows = streams.read(dbName, workflowId, key, fromOffset, limit)
         values, nextOffset, closed = [], fromOffset, False

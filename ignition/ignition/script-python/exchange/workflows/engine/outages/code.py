@@ -23,8 +23,20 @@ def _logger():
 
 
 def backoffCapMs():
-    """The longest wait between two tries: MAX_BACKOFF_MS, at most a quarter of the lease."""
-    return max(50, min(MAX_BACKOFF_MS, settings.leaseMs() // 4))
+    """The longest wait between two tries under the configured lease (capMs)."""
+    return capMs(settings.leaseMs())
+
+
+def capMs(leaseMs):
+    """The longest wait between two tries: MAX_BACKOFF_MS, at most a quarter of the lease
+    (``leaseMs``), at least 50 ms."""
+    return max(50, min(MAX_BACKOFF_MS, leaseMs // 4))
+
+
+def backoffMs(failures, leaseMs):
+    """The wait after ``failures`` failed ticks in a row: FIRST_BACKOFF_MS, doubling with each
+    failure, up to capMs(leaseMs)."""
+    return min(capMs(leaseMs), FIRST_BACKOFF_MS * 2 ** min(failures - 1, 6))
 
 
 def _record(dbName):
@@ -53,7 +65,7 @@ def begins(dbName, error):
     failure (and each REMINDER_MS), and raise DatabaseUnavailable."""
     record = _record(dbName) or {"since": compat.nowMs(), "failures": 0, "warnedAt": None}
     record["failures"] += 1
-    backoff = min(backoffCapMs(), FIRST_BACKOFF_MS * 2 ** min(record["failures"] - 1, 6))
+    backoff = backoffMs(record["failures"], settings.leaseMs())
     now = compat.monotonicMs()
     record["retryAt"] = now + backoff
     message = compat.describeError(error)[1]

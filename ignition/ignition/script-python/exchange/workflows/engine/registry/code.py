@@ -9,7 +9,7 @@ from __future__ import absolute_import, division, print_function
 
 import threading
 
-from exchange.workflows import compat
+from exchange.workflows import codes, compat
 from exchange.workflows.engine import kernel
 from exchange.workflows.errors import InvalidArgument
 
@@ -68,7 +68,7 @@ def add(definition):
         existing = _registry.get(definition.name)
         if existing is not None and existing.source != definition.source:
             raise InvalidArgument(u"workflow name %r is already registered by %s"
-                                  % (definition.name, existing.source), "DUPLICATE_WORKFLOW")
+                                  % (definition.name, existing.source), codes.DUPLICATE_WORKFLOW)
         _registry[definition.name] = definition
 
 

@@ -10,7 +10,7 @@ from __future__ import absolute_import, division, print_function
 
 import re
 
-from exchange.workflows import compat
+from exchange.workflows import codes, compat
 from exchange.workflows.errors import InvalidArgument
 
 _KEYWORDS = frozenset(("type", "enum", "const", "minimum", "maximum", "exclusiveMinimum",
@@ -23,27 +23,28 @@ _TYPES = ("string", "number", "integer", "boolean", "object", "array", "null")
 def check(schema, path=u"schema"):
     """Refuse a schema this module cannot apply fully (InvalidArgument, code INVALID_SCHEMA)."""
     if not isinstance(schema, dict):
-        raise InvalidArgument(u"%s must be a dict" % path, "INVALID_SCHEMA")
+        raise InvalidArgument(u"%s must be a dict" % path, codes.INVALID_SCHEMA)
     unknown = sorted(set(schema) - _KEYWORDS)
     if unknown:
         raise InvalidArgument(u"%s uses unsupported keyword(s) %s" % (path, u", ".join(unknown)),
-                              "INVALID_SCHEMA")
+                              codes.INVALID_SCHEMA)
     _checkValues(schema, path)
     types = schema.get("type")
     for one in (types if isinstance(types, list) else [types] if types is not None else []):
         if one not in _TYPES:
-            raise InvalidArgument(u"%s: unknown type %s" % (path, compat.shown(one)), "INVALID_SCHEMA")
+            raise InvalidArgument(u"%s: unknown type %s" % (path, compat.shown(one)),
+                                  codes.INVALID_SCHEMA)
     if "pattern" in schema:
         try:
             re.compile(schema["pattern"])
         except (re.error, TypeError):
             raise InvalidArgument(u"%s: invalid pattern %s" % (path, compat.shown(schema["pattern"])),
-                                  "INVALID_SCHEMA")
+                                  codes.INVALID_SCHEMA)
     if schema.get("additionalProperties", False) not in (True, False):
         raise InvalidArgument(u"%s: additionalProperties may only be true or false" % path,
-                              "INVALID_SCHEMA")
+                              codes.INVALID_SCHEMA)
     if "items" in schema and not isinstance(schema["items"], dict):
-        raise InvalidArgument(u"%s: items must be one schema (a dict)" % path, "INVALID_SCHEMA")
+        raise InvalidArgument(u"%s: items must be one schema (a dict)" % path, codes.INVALID_SCHEMA)
     for name, sub in (schema.get("properties") or {}).items():
         check(sub, u"%s.properties.%s" % (path, name))
     if isinstance(schema.get("items"), dict):
@@ -69,7 +70,7 @@ def _checkValues(schema, path):
     for key, valid in rules:
         if key in schema and not valid(schema[key]):
             raise InvalidArgument(u"%s: %s has the wrong type (%s)" % (path, key, compat.shown(schema[key])),
-                                  "INVALID_SCHEMA")
+                                  codes.INVALID_SCHEMA)
 
 
 def _isType(value, kind):

@@ -9,7 +9,7 @@ recovery, wake-ups, commands and prompts go on.
 from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.db import journal, maintenance as statements, tx
-from exchange.workflows import codec, platform, settings
+from exchange.workflows import codec, codes, platform, settings
 from exchange.workflows.engine import kernel
 
 DRAIN, CANCEL = "drain", "cancel"
@@ -32,7 +32,7 @@ def enter(dbName, mode, reason, queueName, actor):
         statements.enter(dbName, scope, mode, reason, actor.name, t)
         cancelled = statements.cancelScope(dbName, scope, errorJson, t) if mode == CANCEL else {}
         journal.record(dbName, _entry(actor, "MAINTENANCE_ENTER", queueName, reason, True,
-                                      "MAINTENANCE_ENTERED",
+                                      codes.MAINTENANCE_ENTERED,
                                       {"mode": mode, "cancelled": cancelled}), t)
         return cancelled
     # (a deadlock with a run's own write is retried: the switch is idempotent)
@@ -45,7 +45,8 @@ def exit(dbName, queueName, reason, actor):
     def work(t):
         ended = statements.exit(dbName, queueName, t)
         journal.record(dbName, _entry(actor, "MAINTENANCE_EXIT", queueName, reason, ended > 0,
-                                      "MAINTENANCE_EXITED" if ended else "NOT_IN_MAINTENANCE",
+                                      codes.MAINTENANCE_EXITED if ended
+                                      else codes.NOT_IN_MAINTENANCE,
                                       {"scopesEnded": ended}), t)
         return ended
     return tx.inTransaction(dbName, work)
@@ -81,12 +82,12 @@ def swapIfDrained(dbName, actor):
                "claimedRuns": statements.ownedBy(dbName, k.executorId),
                "generation": k.generation.get()}
     if not statements.coversEveryQueue(dbName):  # (a one-queue drain lets others claim)
-        code = "MAINTENANCE_REQUIRED"
+        code = codes.MAINTENANCE_REQUIRED
     elif details["inFlight"] or details["poolActive"] or details["claimedRuns"]:
-        code = "NOT_DRAINED"
+        code = codes.NOT_DRAINED
     else:
-        code = "SWAPPED"
+        code = codes.SWAPPED
         details["previousGeneration"] = details["generation"]
         details["generation"] = k.replacePool()
-    journal.record(dbName, _entry(actor, "SWAP", None, None, code == "SWAPPED", code, details))
-    return code == "SWAPPED", code, details
+    journal.record(dbName, _entry(actor, "SWAP", None, None, code == codes.SWAPPED, code, details))
+    return code == codes.SWAPPED, code, details
