@@ -400,10 +400,9 @@ class Bench(object):
                 memoryqueue.flushAll()
         except Exception:  # noqa: B902
             pass
-        state = kernel.getKernel().state
-        for mapName in ("memoryQueues", "memoryBatches", "memoryDropped"):
-            queues = state.get(mapName)
-            for name in list(queues.keySet()) if queues is not None else []:
+        k = kernel.getKernel()
+        for queues in (k.memoryQueues, k.memoryBatches, k.memoryDropped):
+            for name in list(queues.keySet()):
                 queue = queues.get(name)
                 while queue.poll() is not None:
                     pass

@@ -93,7 +93,7 @@ def configure(defaultDatabase=None, schemaName=None, dbName=None, workerThreads=
         settings.setSchema(schemaName, dbName)
     if workerThreads is not None:
         settings.setLimit("workerThreads", workerThreads)
-        pool = kernel.getKernel().state.get("pool")
+        pool = kernel.getKernel().existingPool()
         if pool is not None:
             platform.resizePool(pool, settings.workerThreads())
     if claimBatch is not None:
@@ -170,7 +170,7 @@ def checkModuleNames(moduleNames):
 def getEngineInfo():
     """This executor's id, configuration and load (for diagnostics)."""
     k = kernel.getKernel()
-    pool = k.state.get("pool")
+    pool = k.existingPool()
     data = _configuration()
     data.update({"executorId": k.executorId, "generation": k.generation.get(),
                  "runsWorkflows": k.isExecutor(),
