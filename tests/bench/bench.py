@@ -1174,7 +1174,7 @@ class Bench(object):
         from exchange.workflows import settings
         from exchange.workflows.engine import leases
         gateway.addDatabase(HISTORY_DB, self.dsn)
-        settings.setSchema(HISTORY_SCHEMA, HISTORY_DB)
+        settings.configure({"schemaName": HISTORY_SCHEMA}, HISTORY_DB)
         migrations.install(HISTORY_DB)
         conn = self.raw()
         try:

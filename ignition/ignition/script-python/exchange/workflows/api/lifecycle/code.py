@@ -55,7 +55,7 @@ def onStartup(workflowModules=None, installSchema=True, dbName=None, executorNam
     k.becomeCurrentInterpreter(executes=runWorkflows)
     problems = {}
     if executorName is not None:
-        settings.setExecutorName(executorName)
+        settings.configure({"executorName": executorName})
     if installSchema:
         installed = admin.installSchema(dbName)
         if not installed["ok"]:
