@@ -173,7 +173,7 @@ class KernelTest(support.EngineCase):
         platform.submit(pool, lambda: results.add("A ran first"))  # the thread serves A
         waitFor(lambda: results.size() == 1, 10)
         support.inAnotherInterpreter(self, {"pool": pool, "results": results},
-                                     "from exchange.workflows.engine import platform\n"
+                                     "from exchange.workflows import platform\n"
                                      "def task():\n    import onlyinb\n"
                                      "    results.add(onlyinb.VALUE)\n"
                                      "platform.submit(pool, task)\n", [folder])
