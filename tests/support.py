@@ -197,7 +197,7 @@ class Engine(object):
 
         def idle():
             k = kernel.getKernel()
-            pool = k.state.get("pool")
+            pool = k.existingPool()
             return k.inFlight.get() == 0 and k.claiming.get() == 0 and (
                 pool is None or platform.activeCount(pool) == 0)
         waitFor(idle, 20, 0.005, "executor idle")
@@ -207,7 +207,7 @@ class Engine(object):
         from exchange.workflows import platform
         from exchange.workflows.engine import kernel
         self.waitIdle()
-        pool = kernel.getKernel().state.get("pool")
+        pool = kernel.getKernel().existingPool()
         if pool is not None:
             platform.shutdownPool(pool)
 

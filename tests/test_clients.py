@@ -38,7 +38,7 @@ class ClientTest(support.EngineCase):
         for wf in (first, second):
             assert runRow(self.gw, wf) == ("ENQUEUED", None, 0)
         assert executorRows(self.gw) == 0
-        assert kernel.getKernel().state.get("pool") is None, "a client made a worker pool"
+        assert kernel.getKernel().existingPool() is None, "a client made a worker pool"
         assert engine.admin.getEngineInfo()["data"]["runsWorkflows"] is False
         for refused in (engine.admin.recoverNow(), engine.admin.swapIfDrained(user="ann")):
             assert (refused["ok"], refused["code"]) == (False, "NOT_AN_EXECUTOR"), refused

@@ -155,7 +155,7 @@ class DurableWaitsTest(EngineCase):
         assert self.waiting(wf) == "sleep:%s" % wf
         from exchange.workflows import platform
         from exchange.workflows.engine import kernel
-        pool = kernel.getKernel().state.get("pool")
+        pool = kernel.getKernel().existingPool()
         waitFor(lambda: platform.activeCount(pool) == 0, 10, 0.01, "no thread sleeps")
         wakeAt = self.run_(wf)[3]
         assert engine.runToEnd(wf) == ["SUCCESS"]

@@ -183,6 +183,46 @@ class EnqueueAndReadingTest(support.EngineCase):
         assert engine.admin.configure(workerThreads=0)["code"] == "INVALID_ARGUMENT"
         assert engine.admin.configure(defaultDatabase="d" * 201)["code"] == "VALUE_TOO_LONG"
 
+    def test_each_setting_is_a_parameter_of_configure_shown_back_and_read_by_the_engine(self):
+        from exchange.workflows import compat, platform, settings
+        admin = self.engine.admin
+        names = [row.name for row in settings.SETTINGS]
+        parameters = compat.argSpec(admin.configure.__wrapped__)[0]
+        assert sorted(parameters) == sorted(names + ["dbName"]), parameters
+        # a value other than the current one for each, what configure and getEngineInfo show,
+        # what the engine reads
+        flipped = not settings.startOnEnqueue()
+        given = {"defaultDatabase": ("OtherDB", "defaultDatabase", "OtherDB",
+                                     lambda: settings.databaseName()),
+                 "schemaName": ("other_schema", "schema", "other_schema",
+                                lambda: settings.schemaName("OtherDB")),
+                 "workerThreads": (3, "workerThreads", 3, settings.workerThreads),
+                 "claimBatch": (5, "claimBatch", 5, settings.claimBatch),
+                 "memoryQueueCapacity": (7, "memoryQueueCapacity", 7,
+                                         settings.memoryQueueCapacity),
+                 "memoryQueueOverflow": ("dropOldest", "memoryQueueOverflow", "dropOldest",
+                                         settings.memoryQueueOverflow),
+                 "startOnEnqueue": (flipped, "startOnEnqueue", flipped, settings.startOnEnqueue),
+                 "leaseSeconds": (2.5, "leaseSeconds", 2.5, lambda: settings.leaseMs() / 1e3),
+                 "executorName": ("mixer-9", "executorName", "mixer-9", settings.executorName),
+                 "maxRecoveryAttempts": (0, "maxRecoveryAttempts", 0,
+                                         settings.maxRecoveryAttempts),
+                 "commandRoles": (["A"], "commandRoles", ["A"],
+                                  lambda: settings.requiredRoles("command")),
+                 "promptRoles": (["B"], "promptRoles", ["B"],
+                                 lambda: settings.requiredRoles("prompt")),
+                 "adminRoles": (["C"], "adminRoles", ["C"],
+                                lambda: settings.requiredRoles("admin"))}
+        assert sorted(given) == sorted(names), "a setting this test does not try"
+        before = admin.getEngineInfo()["data"]
+        assert [name for name in given if before[given[name][1]] == given[name][2]] == []
+        assert before["executorName"] == platform.defaultExecutorName(), "none configured"
+        configured = admin.configure(**dict((name, given[name][0]) for name in given))
+        assert configured["code"] == "CONFIGURED", configured
+        info = admin.getEngineInfo()["data"]
+        for name, (_value, shownAs, shown, read) in given.items():
+            assert configured["data"][shownAs] == info[shownAs] == shown == read(), name
+
     def test_a_database_error_names_a_missing_connection_only_when_it_is_missing(self):
         import system
         from exchange.workflows.api import envelope

@@ -187,6 +187,41 @@ class KernelTest(support.EngineCase):
         ids = onJavaThreads(lambda: kernel.getKernel().executorId, 16)
         assert len(ids) == 16 and len(set(ids)) == 1, set(ids)
 
+    def test_a_misspelt_entry_fails_instead_of_reading_none(self):
+        from exchange.workflows.engine import kernel
+        k = kernel.getKernel()
+        for name in kernel.entryNames():  # each entry: an attribute, or read by a method
+            assert getattr(k, name, None) is not None or name in ("interpreter", "executes"), \
+                name
+        connection = k.connection(support.DB_NAME)
+        for holder, typo in ((k, "inFligt"), (connection, "beatMS")):
+            self.assertRaises(AttributeError, getattr, holder, typo)
+            self.assertRaises(AttributeError, setattr, holder, typo, 1)
+        connection.outage = u"{}"
+        assert k.connection(support.DB_NAME).outage == u"{}", "one record per connection"
+        connection.outage = None
+        assert k.connection(support.DB_NAME).outage is None
+
+    def test_a_kernel_without_connection_records_keeps_its_executor_and_pool(self):
+        """An upgrade by project save from the version that kept each connection's lease and
+        outage in maps of their own: the records are derived afresh."""
+        from exchange.workflows.engine import kernel
+        import exchange.workflows.api.lifecycle as lifecycle
+        engine = self.engine
+        assert engine.runToEnd(engine.enqueue("three_steps")) == ["SUCCESS"]
+        before = kernel.getKernel()
+        executorId, pool = before.executorId, before.existingPool()
+        names = kernel.entryNames()
+        for entry in names[names.index("connections"):]:
+            before.sharedMap().remove(entry)
+        started = lifecycle.onStartup(installSchema=False)  # the new version's first start
+        assert started["ok"] and started["data"]["firstStart"] is False, started
+        after = kernel.getKernel()
+        assert (after.executorId, after.existingPool()) == (executorId, pool)
+        connection = after.connection(support.DB_NAME)
+        assert connection.registered and connection.beatMs is not None
+        assert engine.runToEnd(engine.enqueue("three_steps")) == ["SUCCESS"]
+
 
 class ProjectSaveTest(support.EngineCase):
     def setUp(self):
@@ -216,7 +251,7 @@ class ProjectSaveTest(support.EngineCase):
         system.util.getGlobals()["gate.save"] = gate
         before = engine.enqueue("save_test.versioned", inputs={"gateName": "gate.save"})
         engine.runUntil(lambda: engine.status(before) == "RUNNING")
-        pool = kernel.getKernel().state.get("pool")
+        pool = kernel.getKernel().existingPool()
         threads = platform.poolSize(pool)
 
         # the save: old scripts shut down, the library is imported afresh, new scripts start
@@ -229,7 +264,7 @@ class ProjectSaveTest(support.EngineCase):
         assert freshService is not engine.service, "the save did not create new modules"
         started = freshLifecycle.onStartup(["savetest.flows"])
         assert started["ok"] and started["data"]["firstStart"] is False, started
-        assert freshKernel.getKernel().state.get("pool") == pool, "a save replaced the pool"
+        assert freshKernel.getKernel().existingPool() == pool, "a save replaced the pool"
         assert platform.poolSize(pool) == threads, "a save started threads"
 
         after = freshService.enqueue("save_test.versioned")["data"]["workflowId"]
@@ -243,7 +278,7 @@ class ProjectSaveTest(support.EngineCase):
         attempts = self.gw.sql("SELECT attempts FROM workflows.workflow_runs "
                                "WHERE workflow_id IN (%s, %s)", before, after)
         assert sorted(a[0] for a in attempts) == [1, 1], "a run was claimed twice"
-        assert freshKernel.getKernel().state.get("pool") == pool
+        assert freshKernel.getKernel().existingPool() == pool
         assert platform.poolSize(pool) <= 4
 
 
@@ -384,12 +419,12 @@ class LifecycleTest(support.EngineCase):
         again = lifecycle.onStartup(["testing.flows"])
         assert again["ok"] and again["data"]["firstStart"] is False
         assert again["data"]["executorId"] == first["data"]["executorId"]
-        pool = kernel.getKernel().state.get("pool")
+        pool = kernel.getKernel().existingPool()
         ack = self.engine.service.enqueueInMemory("three_steps")
         stopped = lifecycle.onShutdown()
         assert stopped["ok"] and stopped["data"]["flushed"] == 1, stopped
         assert self.engine.status(ack["data"]["workflowId"]) == "ENQUEUED"
-        assert kernel.getKernel().state.get("pool") == pool
+        assert kernel.getKernel().existingPool() == pool
         assert not kernel.getKernel().pool().isShutdown(), "shutdown stopped the pool"
         assert self.engine.runToEnd(ack["data"]["workflowId"]) == ["SUCCESS"]
 

@@ -58,7 +58,7 @@ class OperatorCommandsTest(EngineCase):
     def poolActive(self):
         from exchange.workflows import platform
         from exchange.workflows.engine import kernel
-        pool = kernel.getKernel().state.get("pool")
+        pool = kernel.getKernel().existingPool()
         return platform.activeCount(pool) if pool is not None else 0
 
     def test_hold_then_resume_sent_10_ms_apart_ends_success_and_loses_no_command(self):

@@ -332,7 +332,7 @@ class FastPathTest(support.EngineCase):
         running = engine.enqueue("gated", inputs={"gateName": "gate.save"})
         waitFor(lambda: engine.status(running) == "RUNNING", 10, 0.005)
         k = kernel.getKernel()
-        k.state.put("interpreter", "a-newer-interpreter")  # a project save happened
+        kernel._ownToken = "a-replaced-interpreter"  # a project save made another current
         queued = engine.enqueue("three_steps")
         assert engine.service.dispatch()["data"]["claimed"] == 0
         opened.set()

@@ -373,7 +373,7 @@ class RecoveryTest(support.EngineCase):
         assert engine.service.resume(wf)["ok"]
         engine.runUntil(lambda: runRow(engine, wf)["attempts"] == 2 and
                         engine.status(wf) == "RUNNING")
-        pool = kernel.getKernel().state.get("pool")
+        pool = kernel.getKernel().existingPool()
         waitFor(lambda: platform.activeCount(pool) == 2, 10, 0.01, "both attempts run here")
         first.set()  # the first attempt goes on, is fenced, and its thread ends
         waitFor(lambda: platform.activeCount(pool) == 1, 10, 0.01, "attempt 1 ended")
@@ -397,10 +397,11 @@ class RecoveryTest(support.EngineCase):
         assert engine.admin.recoverNow()["ok"]
         import exchange.workflows.api.lifecycle as lifecycle
         before = claimedBy(engine, me, 1)  # claimed by the old library version's threads
-        for entry in ("trackingSince", "executes"):  # what an older kernel lacks
-            kernel.getKernel().state.remove(entry)
+        names = kernel.entryNames()  # a kernel older than tracking lacks these
+        for entry in names[names.index("trackingSince"):]:
+            kernel.getKernel().sharedMap().remove(entry)
         assert lifecycle.onStartup(installSchema=False)["ok"]  # this version's first start
-        upgraded = kernel.getKernel().state.get("trackingSince").get()
+        upgraded = kernel.getKernel().trackingSince.get()
         waitFor(lambda: compat.monotonicMs() - upgraded > 100, 5, 0.01, "time after upgrade")
         after = claimedBy(engine, me, 1)  # claimed since, and left by its thread
         waitFor(lambda: self.gw.sql("SELECT bool_and(workflows.now_ms() - claimed_at_ms "

@@ -158,7 +158,7 @@ class SelfTestInAClientTest(support.EngineCase):
             ("workflow", name) for name in PHASES_AFTER_EXECUTOR + ["cleanup"]]
         assert result["data"]["executor"] is False and result["data"]["ranOn"] is None
         assert detail(result, "kernel", "pool runs a task").startswith("a temporary pool")
-        assert kernel.getKernel().state.get("pool") is None, "a client made a worker pool"
+        assert kernel.getKernel().existingPool() is None, "a client made a worker pool"
         assert self.gw.sql("SELECT count(*) FROM workflows.executors")[0][0] == 0
         assert scratchSchemas(self.gw) == 0
 

@@ -400,10 +400,9 @@ class Bench(object):
                 memoryqueue.flushAll()
         except Exception:  # noqa: B902
             pass
-        state = kernel.getKernel().state
-        for mapName in ("memoryQueues", "memoryBatches", "memoryDropped"):
-            queues = state.get(mapName)
-            for name in list(queues.keySet()) if queues is not None else []:
+        k = kernel.getKernel()
+        for queues in (k.memoryQueues, k.memoryBatches, k.memoryDropped):
+            for name in list(queues.keySet()):
                 queue = queues.get(name)
                 while queue.poll() is not None:
                     pass
@@ -1175,7 +1174,7 @@ class Bench(object):
         from exchange.workflows import settings
         from exchange.workflows.engine import leases
         gateway.addDatabase(HISTORY_DB, self.dsn)
-        settings.setSchema(HISTORY_SCHEMA, HISTORY_DB)
+        settings.configure({"schemaName": HISTORY_SCHEMA}, HISTORY_DB)
         migrations.install(HISTORY_DB)
         conn = self.raw()
         try:

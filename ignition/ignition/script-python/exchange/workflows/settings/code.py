@@ -2,7 +2,10 @@
 
 Configuration lives in one concurrent map in the gateway globals (beside the engine's kernel,
 not inside it, so every layer can read it) as plain strings and numbers, so a project save
-keeps it; defaults are the named constants below.
+keeps it; defaults are the named constants below. The engine reads each setting through a
+getter of its name; SETTINGS, the table at the end, says how admin.configure checks and
+stores each one and how configure and getEngineInfo show it: a new setting is one row there
+(and a parameter of configure).
 """
 from __future__ import absolute_import, division, print_function
 
@@ -19,8 +22,6 @@ DEFAULT_CLAIM_BATCH = 32
 DEFAULT_MEMORY_QUEUE_CAPACITY = 10000
 MAX_INPUTS_BYTES = 1024 * 1024
 TX_TIMEOUT_MS = 30000
-
-LIMITS = ("workerThreads", "claimBatch", "memoryQueueCapacity", "maxRecoveryAttempts")
 
 OVERFLOW_REJECT = "reject"            # a full in-memory queue refuses the new request
 OVERFLOW_DROP_OLDEST = "dropOldest"   # or makes room by dropping its oldest (dead-lettered)
@@ -121,11 +122,6 @@ def startOnEnqueue():
     return bool(_config().getOrDefault("startOnEnqueue", True))
 
 
-def setStartOnEnqueue(value):
-    """Turn the claim right after ``enqueue`` on or off for this gateway."""
-    _config().put("startOnEnqueue", bool(value))
-
-
 def memoryQueueOverflow():
     """What a full in-memory queue does when a call names no overflow policy."""
     return _config().getOrDefault("memoryQueueOverflow", OVERFLOW_REJECT)
@@ -134,19 +130,6 @@ def memoryQueueOverflow():
 def leaseMs():
     """How long this executor's lease lasts without renewal (milliseconds)."""
     return int(_config().getOrDefault("leaseMs", DEFAULT_LEASE_SECONDS * 1000))
-
-
-def checkLeaseSeconds(seconds):
-    """A lease length in seconds, checked (MIN_LEASE_SECONDS..MAX_LEASE_SECONDS), as a float."""
-    value = validate.number("leaseSeconds", seconds, maximum=MAX_LEASE_SECONDS)
-    if value < MIN_LEASE_SECONDS:
-        raise InvalidArgument(u"leaseSeconds must be at least %s" % MIN_LEASE_SECONDS)
-    return value
-
-
-def setLeaseSeconds(seconds):
-    """Set this executor's lease (it takes effect at its next heartbeat)."""
-    _config().put("leaseMs", int(checkLeaseSeconds(seconds) * 1000))
 
 
 def heartbeatIntervalMs():
@@ -167,35 +150,10 @@ def executorName():
     return _config().get("executorName")
 
 
-def setExecutorName(name):
-    """Name this executor (the gateway's system name by default)."""
-    validate.name("executorName", name)
-    _config().put("executorName", name)
-
-
-def setMemoryQueueOverflow(policy):
-    """Set the default overflow policy of in-memory enqueues."""
-    checkChoice("memoryQueueOverflow", policy, OVERFLOW_POLICIES)
-    _config().put("memoryQueueOverflow", policy)
-
-
-ROLE_AREAS = ("command", "prompt", "admin")
-
-
 def requiredRoles(area):
     """The roles of which a caller needs one for ``area`` (commands, prompt answers, admin
     calls); [] when anyone may."""
     return codec.decode(_config().getOrDefault("roles:" + area, "[]")) or []
-
-
-def setRequiredRoles(area, roles):
-    """Require one of ``roles`` for ``area`` (an empty list: anyone)."""
-    checkChoice("role area", area, ROLE_AREAS)
-    if not isinstance(roles, (list, tuple)):
-        raise InvalidArgument(u"%sRoles must be a list of role names" % area)
-    for role in roles:
-        validate.name("role", role)
-    _config().put("roles:" + area, codec.encode(list(roles)))
 
 
 def checkChoice(what, value, choices):
@@ -206,28 +164,144 @@ def checkChoice(what, value, choices):
     return value
 
 
-def setDefaultDatabase(name):
-    """Name the database connection used when a call passes no dbName."""
-    validate.name("defaultDatabase", name)
-    _config().put("database", name)
-
-
 def checkSchemaName(schema):
     """Refuse a schema name that is not a plain lower-case identifier."""
     if not isValidSchemaName(schema):
         raise InvalidArgument(u"schema must match [a-z_][a-z0-9_]{0,62}: %s"
                               % compat.shown(schema))
+    return schema
 
 
-def setSchema(schema, dbName=None):
-    """Use another schema for the system tables of one database connection."""
-    checkSchemaName(schema)
-    _config().put("schema:" + databaseName(dbName), schema)
+def checkLeaseSeconds(seconds):
+    """A lease length in seconds, checked (MIN_LEASE_SECONDS..MAX_LEASE_SECONDS), as a float."""
+    value = validate.number("leaseSeconds", seconds, maximum=MAX_LEASE_SECONDS)
+    if value < MIN_LEASE_SECONDS:
+        raise InvalidArgument(u"leaseSeconds must be at least %s" % MIN_LEASE_SECONDS)
+    return value
 
 
-def setLimit(key, value):
-    """Set an integer limit (workerThreads, claimBatch, memoryQueueCapacity: at least 1;
-    maxRecoveryAttempts: at least 0)."""
-    if key not in LIMITS:
-        raise InvalidArgument(u"unknown setting %s" % compat.shown(key))
-    _config().put(key, validate.wholeNumber(key, value, 0 if key == "maxRecoveryAttempts" else 1))
+# --- the table of settings: what admin.configure takes and getEngineInfo shows --------------
+
+class Setting(object):
+    """One setting: a parameter of admin.configure, kept in the configuration map under
+    ``key`` (``%s``: the database connection) as ``check`` returns it, shown (by configure
+    and getEngineInfo, as ``shownAs``) as ``show`` makes it. The engine reads it through
+    a getter above (one map read, no look-up in this table on a hot path); a test holds
+    each getter to its row."""
+
+    __slots__ = ("name", "default", "check", "doc", "key", "show", "shownAs")
+
+    def __init__(self, name, default, check, doc, key=None, show=None, shownAs=None):
+        self.name = name
+        self.default = default  # as stored
+        self.check = check      # a value given to configure -> as stored, or InvalidArgument
+        self.doc = doc
+        self.key = key or name
+        self.show = show or _asStored
+        self.shownAs = shownAs or name
+
+    def storedKey(self, dbName=None):
+        return self.key % databaseName(dbName) if u"%s" in self.key else self.key
+
+    def shown(self, dbName=None):
+        return self.show(_config().getOrDefault(self.storedKey(dbName), self.default))
+
+
+def _asStored(value):
+    return value
+
+
+def _aName(what):
+    return lambda value: validate.name(what, value)
+
+
+def _atLeast(what, minimum):
+    return lambda value: validate.wholeNumber(what, value, minimum)
+
+
+def _trueOrFalse(what):
+    def check(value):
+        if not isinstance(value, bool):
+            raise InvalidArgument(u"%s must be True or False" % what)
+        return value
+    return check
+
+
+def _roleList(area):
+    def check(roles):
+        if not isinstance(roles, (list, tuple)):
+            raise InvalidArgument(u"%sRoles must be a list of role names" % area)
+        for role in roles:
+            validate.name("role", role)
+        return codec.encode(list(roles))
+    return check
+
+
+def _roles(text):
+    return codec.decode(text) or []
+
+
+def _seconds(ms):
+    return int(ms) / 1000.0
+
+
+SETTINGS = (
+    Setting("defaultDatabase", DEFAULT_DATABASE, _aName("defaultDatabase"),
+            "the database connection of calls that name none", key="database"),
+    Setting("schemaName", DEFAULT_SCHEMA, checkSchemaName,
+            "the schema of the system tables, per connection", key="schema:%s",
+            shownAs="schema"),
+    Setting("workerThreads", DEFAULT_WORKER_THREADS, _atLeast("workerThreads", 1),
+            "how many workflows this executor runs at once", show=int),
+    Setting("claimBatch", DEFAULT_CLAIM_BATCH, _atLeast("claimBatch", 1),
+            "the most rows one dispatch claims", show=int),
+    Setting("memoryQueueCapacity", DEFAULT_MEMORY_QUEUE_CAPACITY,
+            _atLeast("memoryQueueCapacity", 1),
+            "how many in-memory enqueues may wait, per connection", show=int),
+    Setting("memoryQueueOverflow", OVERFLOW_REJECT,
+            lambda value: checkChoice("memoryQueueOverflow", value, OVERFLOW_POLICIES),
+            "what a full in-memory queue does when a call names no policy"),
+    Setting("startOnEnqueue", True, _trueOrFalse("startOnEnqueue"),
+            "whether enqueue claims at once on the caller's thread", show=bool),
+    Setting("leaseSeconds", DEFAULT_LEASE_SECONDS * 1000,
+            lambda value: int(checkLeaseSeconds(value) * 1000),
+            "how long this executor owns its runs without renewing its lease",
+            key="leaseMs", show=_seconds),
+    Setting("executorName", None, _aName("executorName"),
+            "this executor's stable name (a start under it takes over its runs)",
+            show=lambda name: name or platform.defaultExecutorName()),
+    Setting("maxRecoveryAttempts", DEFAULT_MAX_RECOVERY_ATTEMPTS,
+            _atLeast("maxRecoveryAttempts", 0),
+            "the recovery limit of runs enqueued from then on whose workflow names none",
+            show=int),
+    Setting("commandRoles", "[]", _roleList("command"),
+            "roles of which a caller needs one to send commands", key="roles:command",
+            show=_roles),
+    Setting("promptRoles", "[]", _roleList("prompt"),
+            "roles of which a caller needs one to answer prompts", key="roles:prompt",
+            show=_roles),
+    Setting("adminRoles", "[]", _roleList("admin"),
+            "roles of which a caller needs one for maintenance, swaps and the self-test",
+            key="roles:admin", show=_roles),
+)
+
+
+def configure(values, dbName=None):
+    """Check every value of ``values`` (a setting's name -> its new value; None leaves it
+    as it is), then store them all in the table's order (a new default database first:
+    the schema is set for it): a refused value changes nothing. ``dbName``: the connection
+    of the per-connection settings."""
+    names = set(row.name for row in SETTINGS)
+    unknown = [name for name in values if name not in names]
+    if unknown:
+        raise InvalidArgument(u"unknown setting(s): %s" % u", ".join(sorted(unknown)))
+    databaseName(dbName)  # (refuses a dbName that is no name before anything is stored)
+    checked = [(row, row.check(values[row.name])) for row in SETTINGS
+               if values.get(row.name) is not None]
+    for row, stored in checked:
+        _config().put(row.storedKey(dbName), stored)
+
+
+def shown(dbName=None):
+    """Every setting as configure and getEngineInfo show it (the schema: ``dbName``'s)."""
+    return dict((row.shownAs, row.shown(dbName)) for row in SETTINGS)

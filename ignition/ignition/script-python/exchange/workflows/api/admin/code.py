@@ -67,70 +67,15 @@ def configure(defaultDatabase=None, schemaName=None, dbName=None, workerThreads=
     maintenance and swap pools (default []: anyone); refusals are journaled.
     Every value is checked before any is applied, so a refused call changes nothing.
     """
-    roles = (("command", commandRoles), ("prompt", promptRoles), ("admin", adminRoles))
-    for area, wanted in roles:
-        if wanted is not None and (not isinstance(wanted, (list, tuple)) or
-                                   any(validate.name("role", r) is None for r in wanted)):
-            raise InvalidArgument(u"%sRoles must be a list of role names" % area)
-    validate.name("defaultDatabase", defaultDatabase, required=False)
+    wanted = dict(locals())  # every parameter but dbName is a row of settings.SETTINGS
+    dbName = wanted.pop("dbName")
     validate.name("dbName", dbName, required=False)
-    if schemaName is not None:
-        settings.checkSchemaName(schemaName)
-    validate.wholeNumber("workerThreads", workerThreads, 1, required=False)
-    validate.wholeNumber("claimBatch", claimBatch, 1, required=False)
-    validate.wholeNumber("memoryQueueCapacity", memoryQueueCapacity, 1, required=False)
-    if startOnEnqueue is not None and not isinstance(startOnEnqueue, bool):
-        raise InvalidArgument(u"startOnEnqueue must be True or False")
-    if memoryQueueOverflow is not None:
-        settings.checkChoice("memoryQueueOverflow", memoryQueueOverflow,
-                             settings.OVERFLOW_POLICIES)
-    if leaseSeconds is not None:
-        settings.checkLeaseSeconds(leaseSeconds)
-    validate.name("executorName", executorName, required=False)
-    validate.wholeNumber("maxRecoveryAttempts", maxRecoveryAttempts, 0, required=False)
-    if defaultDatabase is not None:
-        settings.setDefaultDatabase(defaultDatabase)
-    if schemaName is not None:
-        settings.setSchema(schemaName, dbName)
+    settings.configure(wanted, dbName)
     if workerThreads is not None:
-        settings.setLimit("workerThreads", workerThreads)
-        pool = kernel.getKernel().state.get("pool")
+        pool = kernel.getKernel().existingPool()
         if pool is not None:
             platform.resizePool(pool, settings.workerThreads())
-    if claimBatch is not None:
-        settings.setLimit("claimBatch", claimBatch)
-    if memoryQueueCapacity is not None:
-        settings.setLimit("memoryQueueCapacity", memoryQueueCapacity)
-    if memoryQueueOverflow is not None:
-        settings.setMemoryQueueOverflow(memoryQueueOverflow)
-    if startOnEnqueue is not None:
-        settings.setStartOnEnqueue(startOnEnqueue)
-    if leaseSeconds is not None:
-        settings.setLeaseSeconds(leaseSeconds)
-    if executorName is not None:
-        settings.setExecutorName(executorName)
-    if maxRecoveryAttempts is not None:
-        settings.setLimit("maxRecoveryAttempts", maxRecoveryAttempts)
-    for area, wanted in roles:
-        if wanted is not None:
-            settings.setRequiredRoles(area, wanted)
-    return envelope.ok(codes.CONFIGURED, u"configuration updated", _configuration(dbName))
-
-
-def _configuration(dbName=None):
-    return {"defaultDatabase": settings.databaseName(None),
-            "schema": settings.schemaName(dbName),
-            "workerThreads": settings.workerThreads(),
-            "claimBatch": settings.claimBatch(),
-            "memoryQueueCapacity": settings.memoryQueueCapacity(),
-            "memoryQueueOverflow": settings.memoryQueueOverflow(),
-            "startOnEnqueue": settings.startOnEnqueue(),
-            "leaseSeconds": settings.leaseMs() / 1000.0,
-            "executorName": leases.executorName(),
-            "maxRecoveryAttempts": settings.maxRecoveryAttempts(),
-            "commandRoles": settings.requiredRoles("command"),
-            "promptRoles": settings.requiredRoles("prompt"),
-            "adminRoles": settings.requiredRoles("admin")}
+    return envelope.ok(codes.CONFIGURED, u"configuration updated", settings.shown(dbName))
 
 
 @guarded
@@ -171,8 +116,8 @@ def checkModuleNames(moduleNames):
 def getEngineInfo():
     """This executor's id, configuration and load (for diagnostics)."""
     k = kernel.getKernel()
-    pool = k.state.get("pool")
-    data = _configuration()
+    pool = k.existingPool()
+    data = settings.shown()
     data.update({"executorId": k.executorId, "generation": k.generation.get(),
                  "runsWorkflows": k.isExecutor(),
                  "runningHere": k.running.size(),

@@ -50,12 +50,12 @@ def onStartup(workflowModules=None, installSchema=True, dbName=None, executorNam
     if not isinstance(runWorkflows, bool):
         raise InvalidArgument(u"runWorkflows must be True or False")
     k = kernel.getKernel()
-    firstStart = k.state.putIfAbsent("started", True) is None
+    firstStart = k.noteStarted()
     # from now on only this interpreter's code starts new work (none, as a client)
     k.becomeCurrentInterpreter(executes=runWorkflows)
     problems = {}
     if executorName is not None:
-        settings.setExecutorName(executorName)
+        settings.configure({"executorName": executorName})
     if installSchema:
         installed = admin.installSchema(dbName)
         if not installed["ok"]:

@@ -27,7 +27,7 @@ def kernelChecks(report):
 
 def checkOneKernel():
     first, second = kernel.getKernel(), kernel.getKernel()
-    expect(first.state is second.state and first.state is
+    expect(first.sharedMap() is second.sharedMap() and first.sharedMap() is
            platform.globalsMap().get(kernel.KERNEL_KEY),
            u"two getKernel() calls gave different maps: the JVM-wide state is not shared")
     expect(first.executorId == second.executorId and
@@ -35,20 +35,20 @@ def checkOneKernel():
            u"two getKernel() calls disagree on the executor id or generation")
     return u"executor %s, generation %d, created %d s ago" % (
         first.executorId, first.generation.get(),
-        (compat.nowMs() - first.state.get("createdAtMs")) // 1000)
+        (compat.nowMs() - first.createdAtMs) // 1000)
 
 
 def checkJavaOnly():
     if not compat.IS_JYTHON:
         raise Skipped(u"not on the JVM (%s): no interpreter to pin" % platform.runtimeName())
     k = kernel.getKernel()
-    found = platform.pythonObjectsIn(k.state)
-    pool = k.state.get("pool")
+    found = platform.pythonObjectsIn(k.sharedMap())
+    pool = k.existingPool()
     if pool is not None:
         found += platform.pythonObjectsIn(pool.getThreadFactory(), u"pool.threadFactory")
     expect(not found, u"Python objects that would keep an old interpreter alive: %s"
            % u", ".join(found))
-    return u"%d entries, all Java objects" % k.state.size()
+    return u"%d entries, all Java objects" % k.sharedMap().size()
 
 
 class Pool(object):

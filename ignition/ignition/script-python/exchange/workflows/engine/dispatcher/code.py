@@ -64,7 +64,7 @@ def _storeOnly(k):
     """Dispatch where the engine does not run (a client, a gateway whose startup script did
     not call onStartup): store the in-memory requests taken here, claim nothing, register
     nothing. The executing gateways run the work."""
-    if k.state.putIfAbsent("warnedNotExecutor", True) is None:
+    if k.noteWarnedNotExecutor():
         _logger().warn(u"dispatch in a JVM that is not an executor: it only stores in-memory "
                        u"requests, and the executing gateways run them. On a gateway meant to "
                        u"run workflows, call exchange.workflows.api.lifecycle.onStartup from "

@@ -5,7 +5,9 @@ must be unique per JVM (the executor id, the worker pool, the in-flight counter,
 of user workflow modules, the in-memory enqueue queues) lives in one concurrent map in ``system.util.getGlobals()``, holding platform objects only (Java objects
 on a gateway: no Python object that would keep an old interpreter alive). ``getKernel()``
 builds a fresh facade over that map on every call, so no Python object of an old interpreter
-is reused. The configuration sits beside it, in its own map (see settings).
+is reused. The configuration sits beside it, in its own map (see settings). What this JVM
+knows of each database connection (its lease, its outage) is one record, a map of its own
+in ``connections`` (``connection(dbName)``).
 
 The kernel is one per JVM, not per project: tag event scripts run in the Gateway Scripting
 Project's interpreter, and their ``enqueueInMemory`` must reach the same queue the
@@ -35,7 +37,8 @@ TRACKED_FROM_STARTUP = 2 ** 62
 
 # What a kernel holds besides the pool, and how each entry is made. A kernel left by an older
 # library version gains the entries it lacks on first use (putIfAbsent), so an upgrade by a
-# project save keeps the executor id and the pool.
+# project save keeps the executor id and the pool. Every entry is an attribute of the facade
+# (the Java object itself), except those a method reads and writes (_BY_METHOD).
 _ENTRIES = (
     ("executorId", _newExecutorId),
     ("modules", platform.newConcurrentMap),
@@ -53,21 +56,21 @@ _ENTRIES = (
     ("createdAtMs", compat.nowMs),
     ("interpreter", lambda: ""),  # the token of the interpreter that ran onStartup last
     ("running", platform.newConcurrentMap),      # "dbName|workflowId" -> attempt run here
-    ("registered", platform.newConcurrentMap),   # dbName -> True once our row exists there
-    ("beats", platform.newConcurrentMap),        # dbName -> monotonic ms of the last renewal
-    ("suspects", platform.newConcurrentMap),     # dbName -> own claims nothing here runs
-    ("superseded", platform.newConcurrentMap),   # dbName -> who took our name over
     ("leaseEpoch", lambda: platform.newAtomicLong(0)),  # bumped when our lease had lapsed
-    ("outages", platform.newConcurrentMap),      # dbName -> its outage (engine.outages)
-    ("unregistered", platform.newConcurrentMap),  # dbName -> owners seen without a lease
     # monotonic ms since when "running" tracks this JVM's runs: always, for a kernel this
     # version created; over an older version's kernel, from this version's first onStartup
     # (becomeCurrentInterpreter): runs claimed before then (by an older version's threads,
     # which may still run them) are never taken for orphans
     ("trackingSince", lambda: platform.newAtomicLong(TRACKED_FROM_THE_START)),
     ("executes", lambda: False),  # onStartup made this JVM an executor (isExecutor)
+    # dbName -> that connection's record (a map: see Connection). An older version kept
+    # these per-connection facts in six maps of their own, which this one ignores: it
+    # derives them afresh (registers again, beats, starts counting suspects and outages anew).
+    ("connections", platform.newConcurrentMap),
 )
 _NEWEST = _ENTRIES[-1][0]
+_BY_METHOD = ("interpreter", "executes")  # (and "pool", "started", "warnedNotExecutor")
+_ATTRIBUTES = tuple(name for name, _make in _ENTRIES if name not in _BY_METHOD)
 
 
 def _createMap():
@@ -86,57 +89,89 @@ def _complete(state):
                               if key == "trackingSince" else make())
 
 
+def entryNames():
+    """The names of the kernel's entries, oldest first (a test stands in for a kernel of an
+    older version by removing the newest ones)."""
+    return [name for name, _make in _ENTRIES]
+
+
+def _getOrCreate(entries, key, make):
+    """The value of ``key`` in a concurrent map, created once (atomically) on first use."""
+    found = entries.get(key)
+    if found is None:
+        candidate = make()
+        found = entries.putIfAbsent(key, candidate)
+        if found is None:  # (never `or`: an empty Java queue or map is false in Jython)
+            found = candidate
+    return found
+
+
+def _entry(name):
+    return property(lambda self: self._state.get(name),
+                    doc=u"the kernel's entry %s (see _ENTRIES)" % name)
+
+
 class Kernel(object):
-    """A facade over the JVM-wide map; cheap to build, never stored."""
+    """A facade over the JVM-wide map; cheap to build, never stored. Each entry is an
+    attribute or a method, and nothing else is: a misspelt name raises AttributeError."""
+
+    __slots__ = ("_state",)
 
     def __init__(self, state):
         if state.get(_NEWEST) is None:  # a kernel of an older library version
             _complete(state)
-        self.state = state
-        self.executorId = state.get("executorId")
-        self.config = settings.configMap()  # kept beside the kernel (see settings)
-        self.modules = state.get("modules")
-        self.inFlight = state.get("inFlight")
-        self.generation = state.get("generation")
-        self.memoryQueues = state.get("memoryQueues")
-        self.flushing = state.get("flushing")
-        self.claiming = state.get("claiming")
-        self.claimWanted = state.get("claimWanted")
-        self.backlog = state.get("backlog")
-        self.limitedSeen = state.get("limitedSeen")
-        self.running = state.get("running")
-        self.leaseEpoch = state.get("leaseEpoch")
+        self._state = state
+
+    @property
+    def config(self):
+        """The configuration map, kept beside the kernel (see settings)."""
+        return settings.configMap()
+
+    def sharedMap(self):
+        """The map itself, for checks of it as a whole (shared, Java objects only); entries
+        are read through the attributes and methods."""
+        return self._state
+
+    def connection(self, dbName):
+        """This JVM's record of one database connection (its lease and its outage)."""
+        return Connection(_getOrCreate(self.connections, dbName, platform.newConcurrentMap))
 
     def pool(self):
         """The workflow thread pool, created once per JVM (atomically). A pool found shut down
         (by an administrator, or a swap that raced us) is replaced, again atomically."""
         while True:
-            pool = self.state.get("pool")
+            pool = self._state.get("pool")
             if pool is not None and not platform.isShutdown(pool):
                 return pool
             candidate = platform.newThreadPool(POOL_NAME, settings.workerThreads())
             if pool is None:
-                won = self.state.putIfAbsent("pool", candidate) is None
+                won = self._state.putIfAbsent("pool", candidate) is None
             else:
-                won = self.state.replace("pool", pool, candidate)
+                won = self._state.replace("pool", pool, candidate)
             if won:
                 return candidate
             platform.shutdownPool(candidate)
 
+    def existingPool(self):
+        """The workflow thread pool, or None while none was made (a client never makes one)."""
+        return self._state.get("pool")
+
     def memoryQueue(self, dbName, capacity):
         """The in-memory enqueue queue of one database connection, created once per JVM."""
-        return self.sharedQueue("memoryQueues", dbName, capacity)
+        return self.sharedQueue(self.memoryQueues, dbName, capacity)
 
-    def sharedQueue(self, mapName, dbName, capacity):
+    def sharedQueue(self, queues, dbName, capacity):
         """A bounded queue of one database connection kept in one of the kernel's maps."""
-        queues = self.state.get(mapName)
-        queue = queues.get(dbName)
-        if queue is None:
-            candidate = platform.newBoundedQueue(capacity)
-            queue = queues.putIfAbsent(dbName, candidate)
-            if queue is None:  # (never `or`: an empty Java queue is false in Jython)
-                queue = candidate
-        return queue
+        return _getOrCreate(queues, dbName, lambda: platform.newBoundedQueue(capacity))
+
+    def noteStarted(self):
+        """True on the first onStartup in this JVM, False on every later one (a project
+        save runs it again)."""
+        return self._state.putIfAbsent("started", True) is None
+
+    def noteWarnedNotExecutor(self):
+        """True the first time dispatch warns that this JVM is no executor, then False."""
+        return self._state.putIfAbsent("warnedNotExecutor", True) is None
 
     def becomeCurrentInterpreter(self, executes=True):
         """Called by onStartup: this interpreter is now the one whose code runs new work, and
@@ -145,31 +180,71 @@ class Kernel(object):
         leave new work to the timer of the current one."""
         global _ownToken
         _ownToken = uuid.uuid4().hex
-        self.state.put("executes", bool(executes))
-        self.state.put("interpreter", _ownToken)
+        self._state.put("executes", bool(executes))
+        self._state.put("interpreter", _ownToken)
         # over an older version's kernel, claims are tracked from this first start on (an
         # older version's interpreter claims nothing once this one is current)
-        self.state.get("trackingSince").compareAndSet(TRACKED_FROM_STARTUP,
-                                                      compat.monotonicMs())
+        self.trackingSince.compareAndSet(TRACKED_FROM_STARTUP, compat.monotonicMs())
 
     def isCurrentInterpreter(self):
         """True when onStartup ran in this interpreter and in no other since (a Script
         Console, a Vision client, a script off the gateway never ran it: not current)."""
-        token = self.state.get("interpreter")
+        token = self._state.get("interpreter")
         return bool(token) and token == _ownToken
 
     def isExecutor(self):
         """Whether this interpreter claims, registers an executor and runs workflow bodies:
         only after the startup script of this JVM called onStartup here (and did not opt
         out). Everywhere else the API only writes requests and commands."""
-        return self.isCurrentInterpreter() and bool(self.state.get("executes"))
+        return self.isCurrentInterpreter() and bool(self._state.get("executes"))
 
     def replacePool(self):
         """Install a new pool (after a drain); the old one finishes what it runs and stops."""
-        old = self.state.put("pool", platform.newThreadPool(POOL_NAME, settings.workerThreads()))
+        old = self._state.put("pool", platform.newThreadPool(POOL_NAME, settings.workerThreads()))
         if old is not None:
             platform.shutdownPool(old)
         return self.generation.incrementAndGet()
+
+
+for _name in _ATTRIBUTES:
+    setattr(Kernel, _name, _entry(_name))
+del _name
+
+
+def _field(name, doc):
+    """A Connection attribute kept in its map; None removes it (a Java map holds no null)."""
+    def write(self, value):
+        if value is None:
+            self._fields.remove(name)
+        else:
+            self._fields.put(name, value)
+    return property(lambda self: self._fields.get(name), write, doc=doc)
+
+
+class Connection(object):
+    """This JVM's facts about one database connection: a facade over one Java map in the
+    kernel's ``connections``, cheap to build, never stored. Read and written by
+    engine.leases (the lease) and engine.outages (the backoff)."""
+
+    __slots__ = ("_fields",)
+
+    registered = _field("registered", "True once this executor's row exists there")
+    beatMs = _field("beatMs", "the monotonic ms the last renewing heartbeat was sent")
+    suspects = _field("suspects", "own claims the last heartbeat found running nowhere "
+                                  "here (JSON text of workflowId#attempt)")
+    superseded = _field("superseded", "who took this executor's name over, or stopped: "
+                                      "while set it claims nothing (a registration clears it)")
+    unregisteredOwners = _field("unregisteredOwners", "how many owners without an executor "
+                                                      "row the last heartbeat saw")
+    outage = _field("outage", "the record of an outage, as JSON text (engine.outages)")
+
+    def __init__(self, fields):
+        self._fields = fields
+
+    def supersede(self, by):
+        """Record who took over (or "stopped") unless it is known already; True when this
+        call recorded it."""
+        return self._fields.putIfAbsent("superseded", by) is None
 
 
 def getKernel():

@@ -60,8 +60,9 @@ def register(dbName):
     superseded, wasGone = executors.register(
         dbName, k.executorId, name, platform.hostName(), platform.runtimeName(),
         k.generation.get(), settings.leaseMs(), settings.workerThreads())
-    k.state.get("registered").put(dbName, True)
-    k.state.get("superseded").remove(dbName)
+    connection = k.connection(dbName)
+    connection.registered = True
+    connection.superseded = None
     if wasGone:  # our runs may have been recovered meanwhile: threads check before a step
         k.leaseEpoch.incrementAndGet()
     if superseded:
@@ -77,18 +78,19 @@ def mayClaim(dbName, k):
     lease: a timer that stopped, a pause); False once another executor took over this one's
     name (or it retired): only onStartup (``register``) makes it claim again. The claim
     itself also refuses while the database holds this executor's lease lapsed or retired."""
-    if k.state.get("superseded").get(dbName) is not None:
+    connection = k.connection(dbName)
+    if connection.superseded is not None:
         return False
-    if k.state.get("registered").get(dbName) is None:
+    if not connection.registered:
         register(dbName)
-    elif _stale(k, dbName):
+    elif _stale(connection):
         heartbeat(dbName)
-    return k.state.get("superseded").get(dbName) is None
+    return connection.superseded is None
 
 
-def _stale(k, dbName):
+def _stale(connection):
     """Whether this executor's lease may have lapsed: no renewal for most of a lease."""
-    last = k.state.get("beats").get(dbName)
+    last = connection.beatMs
     return last is None or compat.monotonicMs() - last > settings.leaseMs() * 4 // 5
 
 
@@ -100,21 +102,21 @@ def heartbeat(dbName, force=False, includeUnregistered=False):
     gateway on a library version without leases): only when those are known to be gone."""
     dbName = settings.databaseName(dbName)
     k = kernel.getKernel()
-    beats = k.state.get("beats")
+    connection = k.connection(dbName)
     result = {"renewed": False, "recovered": 0, "exceeded": 0, "orphansRecovered": 0,
               "unregisteredOwners": 0}
-    last = beats.get(dbName)
+    last = connection.beatMs
     sentAtMs = compat.monotonicMs()
     if not force and last is not None and sentAtMs - last < settings.heartbeatIntervalMs():
         return result
-    if k.state.get("registered").get(dbName) is None:
+    if not connection.registered:
         return register(dbName)
     found = executors.beat(dbName, k.executorId, settings.leaseMs(), k.generation.get(),
                            k.inFlight.get(), settings.RECOVERY_BATCH,
                            settings.maxRecoveryAttempts(), includeUnregistered)
     if not found.renewed:
-        return _notRenewed(dbName, k, result)
-    beats.put(dbName, sentAtMs)
+        return _notRenewed(dbName, k, connection, result)
+    connection.beatMs = sentAtMs
     if found.lapsed:
         k.leaseEpoch.incrementAndGet()
         _logger().warn(u"executor %s: its lease had lapsed or nearly (paused, or cut off "
@@ -125,10 +127,10 @@ def heartbeat(dbName, force=False, includeUnregistered=False):
                        u"stopped; %d stopped at their recovery limit: %s"
                        % (found.recovered, found.executorsDeclaredDead, found.exceeded,
                           _named(codec.decode(found.movedJson or u"[]"))))
-    _reportUnregistered(dbName, k, found.unregisteredOwners)
+    _reportUnregistered(connection, found.unregisteredOwners)
     result.update({"renewed": True, "recovered": found.recovered,
                    "exceeded": found.exceeded, "unregisteredOwners": found.unregisteredOwners})
-    orphans = _recoverOrphans(dbName, k, found.owned, sentAtMs)
+    orphans = _recoverOrphans(dbName, k, connection, found.owned, sentAtMs)
     result["orphansRecovered"] = len(orphans)
     return result
 
@@ -145,13 +147,12 @@ def _named(moved):
                                 if more > 0 else u"")
 
 
-def _reportUnregistered(dbName, k, owners):
+def _reportUnregistered(connection, owners):
     """Warn (when the number changes) of runs whose owner never registered: they wait for an
     operator, since no lease tells whether that owner still runs them."""
-    seen = k.state.get("unregistered")
-    if owners == (seen.get(dbName) or 0):
+    if owners == (connection.unregisteredOwners or 0):
         return
-    seen.put(dbName, owners)
+    connection.unregisteredOwners = owners
     if owners:
         _logger().warn(u"%d executor(s) without a lease own running workflows (a gateway on "
                        u"an older library version, during an upgrade?); their runs are not "
@@ -160,20 +161,20 @@ def _reportUnregistered(dbName, k, owners):
                        % owners)
 
 
-def _notRenewed(dbName, k, result):
+def _notRenewed(dbName, k, connection, result):
     """Our row is retired or gone. Superseded (another start took our name: two live
     executors of one name would take each other's runs) or stopped (retired on purpose):
     claim nothing more. Declared dead (or pruned): our runs were recovered; rejoin, and make
     running threads check ownership."""
-    if k.state.get("superseded").get(dbName) is not None:
+    if connection.superseded is not None:
         return result  # stopped or taken over, and known: only onStartup registers again
     k.leaseEpoch.incrementAndGet()  # runs still going here check before their next step
     row = executors.get(dbName, k.executorId)
     if row is not None and row["retired_reason"] == "stopped":
-        k.state.get("superseded").putIfAbsent(dbName, u"stopped")
+        connection.supersede(u"stopped")
         return result
     if row is not None and row["retired_reason"] == "superseded":
-        if k.state.get("superseded").putIfAbsent(dbName, row["retired_by"] or u"?") is None:
+        if connection.supersede(row["retired_by"] or u"?"):
             _logger().error(u"executor %s: executor %s started under the same name (%s) and "
                             u"took over; this one claims nothing more. Give each executor its "
                             u"own name, or restart this one to take the name back"
@@ -181,7 +182,7 @@ def _notRenewed(dbName, k, result):
         return result
     _logger().warn(u"executor %s was declared dead (%s); its runs were recovered elsewhere; "
                    u"rejoining" % (k.executorId, row["retired_reason"] if row else u"no row"))
-    k.state.get("registered").remove(dbName)
+    connection.registered = None
     return register(dbName)
 
 
@@ -193,26 +194,25 @@ ORPHAN_MIN_AGE_MS = 250
 ORPHAN_CLOCK_MARGIN_MS = 20
 
 
-def _recoverOrphans(dbName, k, owned, sentAtMs):
+def _recoverOrphans(dbName, k, connection, owned, sentAtMs):
     """Recover our claimed runs that no thread here runs (claimed at least ORPHAN_MIN_AGE_MS
     ago), once seen so in two heartbeats in a row (not counting a heartbeat during a claim:
     its runs are tracked only once the claim has returned)."""
     if k.claiming.get():
         return []
-    suspects = k.state.get("suspects")
-    previous = set(codec.decode(suspects.get(dbName) or u"[]"))
+    previous = set(codec.decode(connection.suspects or u"[]"))
     # Runs claimed before this JVM tracked its runs (by a library version without leases,
     # whose threads may still run them after a project save; tracking begins with the first
     # onStartup of this version) are never taken for orphans: their claim is older than
     # the tracking, measured up to before the heartbeat was sent.
-    trackedForMs = sentAtMs - k.state.get("trackingSince").get()
+    trackedForMs = sentAtMs - k.trackingSince.get()
     now = []
     for workflowId, attempt, claimAgeMs in owned:
         running = k.running.get(_key(dbName, workflowId))
         if (running is None or int(running) != attempt) and claimAgeMs >= ORPHAN_MIN_AGE_MS \
                 and claimAgeMs < trackedForMs - ORPHAN_CLOCK_MARGIN_MS:
             now.append(u"%s#%d" % (workflowId, attempt))
-    suspects.put(dbName, codec.encode(now))
+    connection.suspects = codec.encode(now)
     confirmed = [key for key in now if key in previous]
     if not confirmed:
         return []
@@ -234,7 +234,7 @@ def guardStep(ctx, checkOwnership):
     here instead of running the step)."""
     k = kernel.getKernel()
     epoch = k.leaseEpoch.get()
-    if epoch == ctx.leaseEpoch and not _stale(k, ctx.dbName):
+    if epoch == ctx.leaseEpoch and not _stale(k.connection(ctx.dbName)):
         return
     try:
         checkOwnership(ctx)
@@ -250,7 +250,7 @@ def retire(dbName=None, graceMs=0):
     and give its claimed runs back to their queues at once; (retired, runsGivenBack)."""
     dbName = settings.databaseName(dbName)
     k = kernel.getKernel()
-    k.state.get("superseded").put(dbName, u"stopped")
+    k.connection(dbName).superseded = u"stopped"
     endMs = compat.monotonicMs() + int(graceMs)
     while k.inFlight.get() and compat.monotonicMs() < endMs:
         try:

@@ -55,9 +55,9 @@ def offer(dbName, rowJson, overflowPolicy):
 def _keepDropped(k, name, rowJson):
     """Hold a dropped request until the next flush makes it a dead letter (bounded too: past
     DROPPED_CAPACITY only a count is kept, and logged)."""
-    held = k.sharedQueue("memoryDropped", name, DROPPED_CAPACITY)
+    held = k.sharedQueue(k.memoryDropped, name, DROPPED_CAPACITY)
     if not held.offer(rowJson):
-        k.state.get("droppedUnrecorded").incrementAndGet()
+        k.droppedUnrecorded.incrementAndGet()
 
 
 def depth(dbName=None):
@@ -65,11 +65,11 @@ def depth(dbName=None):
     being stored)."""
     name = settings.databaseName(dbName)
     k = kernel.getKernel()
-    return sum(_size(k, mapName, name) for mapName in ("memoryQueues", "memoryBatches"))
+    return sum(_size(queues, name) for queues in (k.memoryQueues, k.memoryBatches))
 
 
-def _size(k, mapName, name):
-    queue = k.state.get(mapName).get(name)
+def _size(queues, name):
+    queue = queues.get(name)
     return 0 if queue is None else queue.size()
 
 
@@ -81,8 +81,7 @@ def totalDepth():
 
 def droppedWaiting():
     """Dropped requests not yet written as dead letters, for every connection."""
-    k = kernel.getKernel()
-    held = k.state.get("memoryDropped")
+    held = kernel.getKernel().memoryDropped
     return sum(held.get(name).size() for name in list(held.keySet()))
 
 
@@ -119,7 +118,7 @@ def flush(dbName=None):
         return result
     try:
         queue = k.memoryQueues.get(name)
-        batch = k.sharedQueue("memoryBatches", name, BATCH_SIZE)
+        batch = k.sharedQueue(k.memoryBatches, name, BATCH_SIZE)
         for _ in range(BATCHES_PER_FLUSH):
             if batch.size() == 0:
                 _fill(queue, batch)
@@ -215,7 +214,7 @@ def _deadLetter(name, item, reason, message):
 def _storeDropped(k, name):
     """Requests an overflow dropped become dead letters (the oldest first, a bounded number
     per tick); an outage keeps them for the next tick."""
-    held = k.state.get("memoryDropped").get(name)
+    held = k.memoryDropped.get(name)
     for _ in range(BATCH_SIZE if held is not None else 0):
         item = held.peek()
         if item is None:
@@ -223,7 +222,7 @@ def _storeDropped(k, name):
         _deadLetter(name, compat.toText(item), REASON_DROPPED,
                     u"the in-memory queue was full and its overflow policy is dropOldest")
         held.poll()
-    lost = k.state.get("droppedUnrecorded").getAndSet(0)
+    lost = k.droppedUnrecorded.getAndSet(0)
     if lost:
         _logger().error(u"%d dropped in-memory enqueue(s) could not even be kept as dead "
                         u"letters (more than %d waited)" % (lost, DROPPED_CAPACITY))

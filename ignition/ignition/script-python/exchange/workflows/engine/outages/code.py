@@ -1,7 +1,7 @@
 """Dispatch during a database outage: back off, say so once, and say when it is over.
 
-Each connection has its own record (the kernel's ``outages`` map, kept as JSON text), so an
-outage of one database never pauses the dispatch of another. While a connection is down its
+Each connection has its own record (``outage`` of the kernel's connection record, kept as
+JSON text), so an outage of one database never pauses the dispatch of another. While a connection is down its
 ticks raise DatabaseUnavailable without touching it until the backoff has passed: 250 ms,
 doubling up to 5 s, but never more than a quarter of the lease, so an executor is back within
 its lease of the database's return (its peers wait that long before they take its runs).
@@ -40,7 +40,7 @@ def backoffMs(failures, leaseMs):
 
 
 def _record(dbName):
-    text = kernel.getKernel().state.get("outages").get(dbName)
+    text = kernel.getKernel().connection(dbName).outage
     return codec.decode(text) if text else None
 
 
@@ -74,7 +74,7 @@ def begins(dbName, error):
         _logger().warn(u"database %s is unreachable (%d failed tick(s)); dispatch pauses and "
                        u"retries with backoff; running workflows wait at their next "
                        u"checkpoint: %s" % (dbName, record["failures"], message))
-    kernel.getKernel().state.get("outages").put(dbName, codec.encode(record))
+    kernel.getKernel().connection(dbName).outage = codec.encode(record)
     raise DatabaseUnavailable(u"the database is unreachable: %s" % message,
                               data=_data(record, backoff))
 
@@ -84,7 +84,7 @@ def ends(dbName):
     record = _record(dbName)
     if record is None:
         return
-    kernel.getKernel().state.get("outages").remove(dbName)
+    kernel.getKernel().connection(dbName).outage = None
     _logger().info(u"database %s answers again after %.1f s (%d failed tick(s)); dispatch "
                    u"resumes" % (dbName, (compat.nowMs() - record["since"]) / 1000.0,
                                  record["failures"]))

@@ -62,7 +62,7 @@ def status(dbName):
                   "reportedInFlight": e[3], "inFlight": int(e[4]), "heartbeatAtMs": e[5],
                   "drained": int(e[4]) == 0}
                  for e in statements.inFlight(dbName)]
-    pool = k.state.get("pool")
+    pool = k.existingPool()
     return {"enabled": bool(scopes), "scopes": scopes,
             "allQueues": any(s["queueName"] is None for s in scopes),
             "executors": executors, "workload": statements.workload(dbName),
@@ -76,7 +76,7 @@ def swapIfDrained(dbName, actor):
     and this executor runs nothing (by its own count, its pool's and the database's).
     Returns (swapped, code, details)."""
     k = kernel.getKernel()
-    pool = k.state.get("pool")
+    pool = k.existingPool()
     details = {"inFlight": k.inFlight.get(),
                "poolActive": platform.activeCount(pool) if pool is not None else 0,
                "claimedRuns": statements.ownedBy(dbName, k.executorId),
