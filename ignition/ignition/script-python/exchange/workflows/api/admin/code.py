@@ -8,7 +8,7 @@ from exchange.workflows.api import envelope
 from exchange.workflows.api.envelope import guarded
 from exchange.workflows.db import executors, schema
 from exchange.workflows import compat, platform, settings, validate
-from exchange.workflows.engine import kernel, leases, memoryqueue, runtime
+from exchange.workflows.engine import kernel, leases, memoryqueue, operator, runtime
 from exchange.workflows.errors import InvalidArgument
 from exchange.workflows.maintenance import retention, switch
 
@@ -246,9 +246,8 @@ def _notExecutor(why):
 
 def _admin(user, session, roles, dbName, action):
     """The actor of an admin call, authorized (a refusal is journaled and raised)."""
-    from exchange.workflows.engine import commands
-    return commands.authorizedActor(settings.databaseName(dbName), "admin", {"action": action},
-                                    user, session, roles)
+    return operator.authorized(operator.Action(settings.databaseName(dbName), "admin",
+                                               {"action": action}), user, session, roles)
 
 
 @guarded
@@ -262,11 +261,8 @@ def enterMaintenance(mode="drain", reason=None, queueName=None, user=None, sessi
     settings.checkChoice("mode", mode, switch.MODES)
     validate.text("reason", reason, 2000, required=False)
     validate.name("queueName", queueName, False)
-    dbName = settings.databaseName(dbName)
-    actor = _admin(user, session, roles, dbName, "MAINTENANCE_ENTER")
-    result = switch.enter(dbName, mode, reason, queueName, actor)
-    data = switch.status(dbName)
-    data.update(result)
+    data = switch.enter(settings.databaseName(dbName), mode, reason, queueName, user, session,
+                        roles)
     return envelope.ok("MAINTENANCE_ENTERED", u"maintenance (%s) on for %s" % (
         mode, queueName or u"every queue"), data)
 
@@ -278,15 +274,11 @@ def exitMaintenance(queueName=None, reason=None, user=None, session=None, roles=
     MAINTENANCE_EXITED, NOT_IN_MAINTENANCE."""
     validate.name("queueName", queueName, False)
     validate.text("reason", reason, 2000, required=False)
-    dbName = settings.databaseName(dbName)
-    actor = _admin(user, session, roles, dbName, "MAINTENANCE_EXIT")
-    ended = switch.exit(dbName, queueName, reason, actor)
-    data = switch.status(dbName)
+    ended, data = switch.exit(settings.databaseName(dbName), queueName, reason, user, session,
+                              roles)
     if not ended:
         return envelope.fail("NOT_IN_MAINTENANCE", u"no maintenance was on for %s"
                              % (queueName or u"any queue"), data)
-    from exchange.workflows.engine import dispatcher
-    dispatcher.claimable(dbName)
     return envelope.ok("MAINTENANCE_EXITED", u"maintenance off for %s"
                        % (queueName or u"every queue"), data)
 
@@ -308,9 +300,8 @@ def swapIfDrained(user=None, session=None, roles=None, dbName=None):
     refused = _notExecutor(u"it has no worker pool to swap")
     if refused:
         return refused
-    dbName = settings.databaseName(dbName)
-    actor = _admin(user, session, roles, dbName, "SWAP")
-    swapped, code, details = switch.swapIfDrained(dbName, actor)
+    swapped, code, details = switch.swapIfDrained(settings.databaseName(dbName), user, session,
+                                                  roles)
     messages = {"SWAPPED": u"pools replaced; generation %s" % details["generation"],
                 "NOT_DRAINED": u"this executor still runs work (%d in flight, %d claimed)"
                                % (details["inFlight"], details["claimedRuns"]),

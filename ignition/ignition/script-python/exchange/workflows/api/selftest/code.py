@@ -21,9 +21,9 @@ import sys
 import uuid
 
 from exchange.workflows.api import prompts, service
-from exchange.workflows.db import executors, journal, maintenance, selfcheck, tx
+from exchange.workflows.db import executors, maintenance, selfcheck, tx
 from exchange.workflows import codec, compat, platform, settings, statuses
-from exchange.workflows.engine import kernel, selftestflow as flow
+from exchange.workflows.engine import kernel, operator, selftestflow as flow
 
 DB, KERNEL, WORKFLOW = "system.db", "kernel", "workflow"
 DETAIL_LIMIT = 500
@@ -111,10 +111,8 @@ def _journal(dbName, actor, data):
                                                 "schema", "workflowId", "ranOn"))
     details["failedChecks"] = failed
     try:
-        journal.record(dbName, {"actor": actor.name, "action": "SELF_TEST", "accepted": True,
-                                "outcome": "SELF_TEST_FAILED" if failed else "SELF_TEST_PASSED",
-                                "details": codec.encode(details),
-                                "executor_id": kernel.getKernel().executorId})
+        operator.journal(dbName, actor, {"action": "SELF_TEST"}, True,
+                         "SELF_TEST_FAILED" if failed else "SELF_TEST_PASSED", details)
         return True
     except compat.CATCHABLE:  # (no system tables here: the workflow checks said so)
         return False
