@@ -163,6 +163,23 @@ class OperatorCommandsTest(EngineCase):
         assert engine.sideEffects(wf) == ["phase:1", "phase:2", "phase:3"]
         assert [a for a, _, _ in self.journal(wf)] == ["CANCEL", "RESUME", "RESUME"]
 
+    def test_a_resume_whose_deduplication_id_another_run_holds_is_refused_and_journaled(self):
+        engine = self.engine
+        engine.startOnlyOnDispatch()
+        first = engine.enqueue("three_steps", deduplicationId="batch-7")
+        assert engine.service.cancel(first, user="ann")["code"] == "CANCEL_REQUESTED"
+        second = engine.enqueue("three_steps", deduplicationId="batch-7")  # the id is free
+        refused = engine.service.resume(first, reason="retry", user="ann")
+        assert (refused["ok"], refused["code"], refused["data"]["status"],
+                refused["data"]["actor"]) == (False, "RESUME_CONFLICT", "CANCELLED", "ann"), \
+            refused
+        assert engine.status(first) == "CANCELLED"
+        assert self.journal(first) == [("CANCEL", "CANCEL_REQUESTED", True),
+                                       ("RESUME", "RESUME_CONFLICT", False)]
+        assert engine.runToEnd(second) == ["SUCCESS"]
+        assert engine.service.resume(first, user="ann")["code"] == "WORKFLOW_RESUMED"
+        assert engine.runToEnd(first) == ["SUCCESS"]
+
     def test_role_check_guards_commands_and_takes_the_actor_from_the_session(self):
         engine = self.engine
         engine.startOnlyOnDispatch()

@@ -478,6 +478,7 @@ class RecoveryTest(support.EngineCase):
         steps = engine.service.listSteps(wf)["data"]["steps"]
         assert [(s["name"], s["attempts"]) for s in steps] == \
             [("weigh", 1), ("mix", 1), ("label", 1)]
+        assert engine.recoveryAttempts(wf) == 0  # each lost answer was read back: still ours
 
     def test_killing_every_engine_connection_mid_run_reaches_no_user_code(self):
         engine = self.engine

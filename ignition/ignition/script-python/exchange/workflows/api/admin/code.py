@@ -8,8 +8,8 @@ from exchange.workflows.api import envelope, selftest
 from exchange.workflows.api.envelope import guarded
 from exchange.workflows.db import executors, schema
 from exchange.workflows import codes, compat, platform, settings, validate
-from exchange.workflows.engine import commands, dispatcher, kernel, leases, memoryqueue, \
-    registry, retention
+from exchange.workflows.engine import kernel, leases, memoryqueue, operator, registry, \
+    retention
 from exchange.workflows.errors import InvalidArgument
 from exchange.workflows.maintenance import mode as maintenanceMode
 
@@ -192,8 +192,8 @@ def _notExecutor(why):
 
 def _admin(user, session, roles, dbName, action):
     """The actor of an admin call, authorized (a refusal is journaled and raised)."""
-    return commands.authorizedActor(settings.databaseName(dbName), "admin", {"action": action},
-                                    user, session, roles)
+    return operator.authorized(operator.Action(settings.databaseName(dbName), "admin",
+                                               {"action": action}), user, session, roles)
 
 
 @guarded
@@ -207,11 +207,8 @@ def enterMaintenance(mode="drain", reason=None, queueName=None, user=None, sessi
     settings.checkChoice("mode", mode, maintenanceMode.MODES)
     validate.text("reason", reason, 2000, required=False)
     validate.name("queueName", queueName, False)
-    dbName = settings.databaseName(dbName)
-    actor = _admin(user, session, roles, dbName, "MAINTENANCE_ENTER")
-    result = maintenanceMode.enter(dbName, mode, reason, queueName, actor)
-    data = maintenanceMode.status(dbName)
-    data.update(result)
+    data = maintenanceMode.enter(settings.databaseName(dbName), mode, reason, queueName, user,
+                                 session, roles)
     return envelope.ok(codes.MAINTENANCE_ENTERED, u"maintenance (%s) on for %s" % (
         mode, queueName or u"every queue"), data)
 
@@ -223,14 +220,11 @@ def exitMaintenance(queueName=None, reason=None, user=None, session=None, roles=
     MAINTENANCE_EXITED, NOT_IN_MAINTENANCE."""
     validate.name("queueName", queueName, False)
     validate.text("reason", reason, 2000, required=False)
-    dbName = settings.databaseName(dbName)
-    actor = _admin(user, session, roles, dbName, "MAINTENANCE_EXIT")
-    ended = maintenanceMode.exit(dbName, queueName, reason, actor)
-    data = maintenanceMode.status(dbName)
+    ended, data = maintenanceMode.exit(settings.databaseName(dbName), queueName, reason, user,
+                                       session, roles)
     if not ended:
         return envelope.fail(codes.NOT_IN_MAINTENANCE, u"no maintenance was on for %s"
                              % (queueName or u"any queue"), data)
-    dispatcher.claimable(dbName)
     return envelope.ok(codes.MAINTENANCE_EXITED, u"maintenance off for %s"
                        % (queueName or u"every queue"), data)
 
@@ -252,9 +246,8 @@ def swapIfDrained(user=None, session=None, roles=None, dbName=None):
     refused = _notExecutor(u"it has no worker pool to swap")
     if refused:
         return refused
-    dbName = settings.databaseName(dbName)
-    actor = _admin(user, session, roles, dbName, "SWAP")
-    swapped, code, details = maintenanceMode.swapIfDrained(dbName, actor)
+    swapped, code, details = maintenanceMode.swapIfDrained(settings.databaseName(dbName), user,
+                                                           session, roles)
     messages = {codes.SWAPPED: u"pools replaced; generation %s" % details["generation"],
                 codes.NOT_DRAINED: u"this executor still runs work (%d in flight, %d claimed)"
                                % (details["inFlight"], details["claimedRuns"]),

@@ -1,17 +1,16 @@
 """Operator prompts from the console: list the pending ones, read one, answer it.
 
-An answer is checked against the prompt's options, schema and roles (and the configured
-``prompt`` roles), recorded once with who gave it and when, and wakes the waiting run.
-Every answer, accepted or refused, is journaled.
+An answer (engine.answers) is checked against the prompt's options, schema and roles (and
+the configured ``prompt`` roles), recorded once with who gave it and when, and wakes the
+waiting run. Every answer, accepted or refused, is journaled.
 """
 from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.api import envelope
 from exchange.workflows.api.envelope import guarded
-from exchange.workflows.db import journal, prompts, tx, waits
-from exchange.workflows import codec, codes, compat, settings, statuses, validate
-from exchange.workflows.engine import actors, dispatcher, durable, kernel, schemas
-from exchange.workflows.errors import NotAuthorized
+from exchange.workflows.db import prompts
+from exchange.workflows import codec, codes, settings, validate
+from exchange.workflows.engine import answers
 
 _PROMPT_KEYS = {"prompt_id": "promptId", "workflow_id": "workflowId",
                 "step_position": "position", "message": "message", "options": "options",
@@ -50,32 +49,6 @@ def getPrompt(promptId, dbName=None):
                        _present(row))
 
 
-def _refusal(row):
-    """Why a prompt cannot be answered now (code, message), or None."""
-    if row["status"] == "ANSWERED":
-        return codes.PROMPT_ALREADY_ANSWERED, u"prompt %s was already answered by %s" % (
-            row["prompt_id"], row["answered_by"])
-    if row["status"] == "TIMED_OUT":
-        return codes.PROMPT_TIMED_OUT, u"prompt %s timed out" % row["prompt_id"]
-    if row["run_status"] in statuses.TERMINAL:
-        return codes.PROMPT_CLOSED, u"the run of prompt %s has ended (%s)" % (row["prompt_id"],
-                                                                         row["run_status"])
-    return None
-
-
-def _invalid(row, response):
-    """Why ``response`` does not answer the prompt, or None."""
-    options = codec.decode(row["options"])
-    if options is not None and response not in options:
-        return u"the response must be one of %s" % (options,)
-    schema = codec.decode(row["response_schema"])
-    if schema is not None:
-        found = schemas.problems(response, schema)
-        if found:
-            return u"; ".join(found)
-    return None
-
-
 @guarded
 def respondToPrompt(promptId, response, user=None, comment=None, session=None, roles=None,
                     dbName=None):
@@ -86,60 +59,6 @@ def respondToPrompt(promptId, response, user=None, comment=None, session=None, r
     (the prompt's roles, or the configured prompt roles)."""
     validate.name("promptId", promptId, maxLength=validate.MAX_PROMPT_ID_LENGTH)
     validate.text("comment", comment, 2000, required=False)
-    dbName = settings.databaseName(dbName)
-    actor = actors.resolve(user, session, roles)
-    try:
-        responseJson = codec.encode(response)
-    except codec.NotSerializable as error:
-        return _refused(dbName, actor, promptId, None, codes.INVALID_RESPONSE,
-                        u"the response cannot be stored as JSON: %s" % error.args[0])
-    row = prompts.get(dbName, promptId)
-    if row is None:
-        return _refused(dbName, actor, promptId, None, codes.PROMPT_NOT_FOUND,
-                        u"no prompt %s" % promptId)
-    try:
-        actors.authorize(actor, "prompt", codec.decode(row["roles"]))
-    except NotAuthorized as refused:
-        return _refused(dbName, actor, promptId, row["workflow_id"], refused.code,
-                        refused.args[0])
-    problem = _refusal(row)
-    if problem is None:
-        invalid = _invalid(row, response)
-        problem = (codes.INVALID_RESPONSE, invalid) if invalid else None
-    if problem is not None:
-        return _refused(dbName, actor, promptId, row["workflow_id"], *problem)
-
-    def work(t):
-        channel = durable.promptChannel(promptId)
-        waits.lockChannel(dbName, channel, t)
-        if not prompts.answer(dbName, promptId, responseJson, actor.name, comment, t):
-            return None
-        waits.wake(dbName, channel, t)
-        journal.record(dbName, _entry(actor, promptId, row["workflow_id"], comment, True,
-                                      codes.PROMPT_ANSWERED, {"response": response}), t)
-        return True
-    if not tx.inTransaction(dbName, work):  # answered, or expired, a moment ago
-        latest = prompts.get(dbName, promptId)
-        code, message = _refusal(latest) or (codes.PROMPT_TIMED_OUT,
-                                             u"prompt %s timed out" % promptId)
-        return _refused(dbName, actor, promptId, row["workflow_id"], code, message)
-    dispatcher.claimable(dbName)
-    return envelope.ok(codes.PROMPT_ANSWERED, u"prompt %s answered by %s" % (promptId, actor.name),
-                       {"promptId": promptId, "workflowId": row["workflow_id"],
-                        "user": actor.name, "response": response, "comment": comment})
-
-
-def _entry(actor, promptId, workflowId, reason, accepted, outcome, details):
-    return {"actor": actor.name, "action": "PROMPT_ANSWER", "workflow_id": workflowId,
-            "prompt_id": promptId, "reason": reason, "accepted": accepted, "outcome": outcome,
-            "details": codec.encode(details), "executor_id": kernel.getKernel().executorId}
-
-
-def _refused(dbName, actor, promptId, workflowId, code, message):
-    try:
-        journal.record(dbName, _entry(actor, promptId, workflowId, None, False, code,
-                                      {"message": message}))
-    except compat.CATCHABLE:  # the refusal stands even when the journal is unreachable
-        pass
-    return envelope.fail(code, message, {"promptId": promptId, "workflowId": workflowId,
-                                         "user": actor.name})
+    accepted, code, message, data = answers.respond(settings.databaseName(dbName), promptId,
+                                                    response, comment, user, session, roles)
+    return (envelope.ok if accepted else envelope.fail)(code, message, data)

@@ -20,9 +20,9 @@ import sys
 
 from exchange.workflows.api import selftestdb, selftestkernel, selftestworkflow
 from exchange.workflows.api.selftestchecks import Report
-from exchange.workflows.db import journal, selfcheck
-from exchange.workflows import codec, codes, compat, platform
-from exchange.workflows.engine import kernel
+from exchange.workflows.db import selfcheck
+from exchange.workflows import codes, compat, platform
+from exchange.workflows.engine import kernel, operator
 
 
 def run(dbName, timeoutMs, actor, caller):
@@ -57,10 +57,8 @@ def _journal(dbName, actor, data):
                                                 "schema", "workflowId", "ranOn"))
     details["failedChecks"] = failed
     try:
-        outcome = codes.SELF_TEST_FAILED if failed else codes.SELF_TEST_PASSED
-        journal.record(dbName, {"actor": actor.name, "action": "SELF_TEST", "accepted": True,
-                                "outcome": outcome, "details": codec.encode(details),
-                                "executor_id": kernel.getKernel().executorId})
+        operator.journal(dbName, actor, {"action": "SELF_TEST"}, True,
+                         codes.SELF_TEST_FAILED if failed else codes.SELF_TEST_PASSED, details)
         return True
     except compat.CATCHABLE:  # (no system tables here: the workflow checks said so)
         return False

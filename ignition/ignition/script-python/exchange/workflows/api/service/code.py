@@ -13,7 +13,7 @@ from exchange.workflows.api import envelope
 from exchange.workflows.api.envelope import guarded
 from exchange.workflows.db import runs, steps as stepLog
 from exchange.workflows import codec, codes, compat, settings, statuses, validate
-from exchange.workflows.engine import actors, commands, dispatcher, memoryqueue, registry
+from exchange.workflows.engine import commands, dispatcher, memoryqueue, registry
 from exchange.workflows.errors import InvalidArgument
 
 _RUN_KEYS = {"workflow_id": "workflowId", "workflow_name": "workflowName", "status": "status",
@@ -347,14 +347,10 @@ def _command(workflowId, command, reason, user, session, roles, dbName):
     """Send one operator command through the matrix (engine.commands); the envelope."""
     validate.name("workflowId", workflowId)
     validate.text("reason", reason, 2000, required=False)
-    actor = commands.authorizedActor(dbName, "command", {"action": command,
-                                                         "workflow_id": workflowId,
-                                                         "reason": reason},
-                                     user, session, roles)
     accepted, code, message, data = commands.apply(settings.databaseName(dbName), workflowId,
-                                                   command, reason, actor)
+                                                   command, reason, user, session, roles)
     if accepted:
-        _logger().info(u"%s by %s: %s%s" % (command, actor.name, message,
+        _logger().info(u"%s by %s: %s%s" % (command, data["actor"], message,
                                             (u" (%s)" % reason) if reason else u""))
     return (envelope.ok if accepted else envelope.fail)(code, message, data)
 
@@ -370,15 +366,7 @@ def sendCommand(workflowId, cmd, reason=None, dbName=None, user=None, session=No
     steps at the next boundary, then the run is STOPPED. The state/command matrix and its
     codes are in the manual (api.md, "Operator commands"); every command is journaled with
     its actor: the Perspective ``session``'s user, else ``user``."""
-    command = cmd.strip().upper() if isinstance(cmd, compat.string_types) else cmd
-    if command not in commands.COMMANDS + (commands.CANCEL,):
-        message = u"cmd must be one of HOLD, RESUME, STOP, CANCEL, not %s" % compat.shown(cmd)
-        actor = actors.resolve(user, session, roles)
-        commands.refuse(dbName, {"actor": actor.name, "action": compat.toText(cmd)[:200],
-                                 "workflow_id": workflowId if isinstance(
-                                     workflowId, compat.string_types) else None,
-                                 "reason": reason}, codes.UNKNOWN_COMMAND, message)
-        raise InvalidArgument(message, codes.UNKNOWN_COMMAND)
+    command = commands.known(dbName, cmd, workflowId, reason, user, session, roles)
     return _command(workflowId, command, reason, user, session, roles, dbName)
 
 

@@ -181,6 +181,21 @@ class AlreadyRecorded(Exception):
         self.value = value
 
 
+def whatLanded(ctx, position, name, written, readBack):
+    """Write, else read back what landed: the one answer to a fenced write at ``position``
+    (a step's checkpoint, an operation's record). ``written`` (db.steps.Recorded) landed:
+    the run notes its pending command; None. Else ``readBack()`` reads the position: the
+    row an earlier try of ours left there (its commit answer lost) is returned; anything
+    else raises NotOurs (the run moved on, or another attempt holds the position)."""
+    if written:
+        noteState(ctx, written.pendingCommand)
+        return None
+    existing = readBack()
+    if existing is not None and tuple(existing[:3]) == (name, ctx.executorId, ctx.attempt):
+        return existing
+    raise NotOurs()
+
+
 def recordIn(ctx, t, position, name, outputJson, errorJson=None, startedMs=None):
     """Record an operation's result at ``position`` in transaction ``t``, fenced by the
     owner. Raises AlreadyRecorded when an earlier try of ours landed there, NotOurs when
@@ -190,20 +205,17 @@ def recordIn(ctx, t, position, name, outputJson, errorJson=None, startedMs=None)
                             position, name, statuses.ERROR if errorJson else
                             statuses.SUCCESS, outputJson, errorJson, 1,
                             startedMs or nowMs, nowMs, t)
-    if landed:
-        noteState(ctx, landed.pendingCommand)
-        return
-    existing = stepLog.outputAt(ctx.dbName, ctx.workflowId, position)
-    if existing is not None and tuple(existing[:3]) == (name, ctx.executorId, ctx.attempt):
+    existing = whatLanded(ctx, position, name, landed,
+                          lambda: stepLog.outputAt(ctx.dbName, ctx.workflowId, position))
+    if existing is not None:
         raise AlreadyRecorded(codec.decode(existing[3]))
-    raise NotOurs()
 
 
-def lost(ctx, position):
-    """Raise why an operation's write matched nothing (cancelled, or no longer ours)."""
+def lost(ctx, position, what=u"operation"):
+    """Raise why a write at ``position`` matched nothing (cancelled, or no longer ours)."""
     refresh(ctx)
-    raise OwnershipLost(u"workflow %s: operation #%d was recorded by another attempt"
-                        % (ctx.workflowId, position))
+    raise OwnershipLost(u"workflow %s: %s #%d was recorded by another attempt"
+                        % (ctx.workflowId, what, position))
 
 
 def recordAt(ctx, position, name, perform, errorJson=None):

@@ -1,9 +1,9 @@
 """Operator commands (HOLD, RESUME, STOP, CANCEL): the state/command matrix, and sending one.
 
-A command is applied in one transaction that locks the run row, decides by the matrix from
-the state the previous command left, makes the transition and journals it; a refused
-command is journaled too. So commands sent in quick succession apply in order and none is
-lost. A running run applies HOLD and STOP itself at its next step boundary
+A command goes through the operator protocol (engine.operator): one transaction locks the
+run row, decides by the matrix from the state the previous command left, makes the
+transition and journals it; a refused command is journaled too. So commands sent in quick
+succession apply in order and none is lost. A running run applies HOLD and STOP itself at its next step boundary
 (engine.boundary); a run without a thread (queued, waiting, held) changes state at once,
 or goes back to its queue to apply the command when it has a stop handler to run.
 
@@ -30,10 +30,10 @@ STOPPED                FINISHED                         FINISHED
 """
 from __future__ import absolute_import, division, print_function
 
-from exchange.workflows.db import commands as statements, journal, runs, tx
+from exchange.workflows.db import commands as statements, runs, tx
 from exchange.workflows import codec, codes, compat, statuses
-from exchange.workflows.engine import actors, dispatcher, kernel
-from exchange.workflows.errors import NotAuthorized
+from exchange.workflows.engine import actors, operator
+from exchange.workflows.errors import InvalidArgument
 
 HOLD, RESUME, STOP, CANCEL = "HOLD", "RESUME", "STOP", "CANCEL"
 COMMANDS = (HOLD, RESUME, STOP)
@@ -42,14 +42,16 @@ _RUNNING = (statuses.PENDING, statuses.RUNNING)
 
 _MESSAGES = {
     codes.HELD: u"workflow %s is held (it had no thread)",
-    codes.HOLD_REQUESTED: u"workflow %s holds at its next step boundary (after its hold handler)",
+    codes.HOLD_REQUESTED: u"workflow %s holds at its next step boundary (after its hold "
+                          u"handler)",
     codes.HOLD_WITHDRAWN: u"the pending HOLD of workflow %s was withdrawn; it goes on",
     codes.RESUMED: u"workflow %s resumed; it continues from its step log",
     codes.WORKFLOW_RESUMED: u"workflow %s resumed; it continues after its last recorded step",
-    codes.STOP_REQUESTED: u"workflow %s stops at its next step boundary (after its stop handler)",
+    codes.STOP_REQUESTED: u"workflow %s stops at its next step boundary (after its stop "
+                          u"handler)",
     codes.STOPPED: u"workflow %s stopped (it had not started)",
-    codes.CANCEL_REQUESTED:
-        u"workflow %s cancelled; a running step finishes, nothing after it runs",
+    codes.CANCEL_REQUESTED: u"workflow %s cancelled; a running step finishes, nothing after "
+                            u"it runs",
     codes.ALREADY_HELD: u"workflow %s is already held",
     codes.HOLD_PENDING: u"workflow %s already has a HOLD pending",
     codes.STOP_PENDING: u"workflow %s is stopping; only CANCEL is accepted",
@@ -58,10 +60,10 @@ _MESSAGES = {
     codes.NOT_RESUMABLE: u"workflow %s ended; only CANCELLED or MAX_RECOVERY_ATTEMPTS_EXCEEDED "
                          u"runs can be resumed",
     codes.NOT_CANCELLABLE: u"workflow %s has already ended",
-    codes.STILL_RUNNING: u"workflow %s was cancelled while inside a step that has not returned "
-                         u"yet; resume it once that thread let go",
-    codes.RESUME_CONFLICT: u"workflow %s cannot be resumed while another active run holds its "
-                           u"deduplication id",
+    codes.STILL_RUNNING: u"workflow %s was cancelled while inside a step that has not "
+                         u"returned yet; resume it once that thread let go",
+    codes.RESUME_CONFLICT: u"workflow %s cannot be resumed while another active run holds "
+                           u"its deduplication id",
     codes.WORKFLOW_NOT_FOUND: u"no workflow %s",
 }
 
@@ -104,68 +106,80 @@ def decide(command, status, pending, started):
     return "requestAndWake", codes.STOP_REQUESTED
 
 
-def apply(dbName, workflowId, command, reason, actor):
-    """Apply one command; (accepted, code, message, data). Journaled either way."""
-    entry = {"actor": actor.name, "action": command, "workflow_id": workflowId,
-             "reason": reason, "executor_id": kernel.getKernel().executorId}
+class Command(operator.Action):
+    """One command through the operator protocol: lock the run row, decide by the matrix,
+    make its transition (fenced by the status the lock read), journal."""
 
-    def work(t):
-        row = statements.lock(dbName, workflowId, t)
+    def __init__(self, dbName, workflowId, command, reason, actor=None):
+        operator.Action.__init__(self, dbName, "command", {
+            "action": command, "workflow_id": workflowId, "reason": reason}, actor)
+        self.workflowId, self.command, self.reason = workflowId, command, reason
+
+    def lock(self, t):
+        return statements.lock(self.dbName, self.workflowId, t)
+
+    def decide(self, row):
         if row is None:
-            return _journaled(dbName, entry, False, codes.WORKFLOW_NOT_FOUND, None, None, t)
-        status, pending, started = row[0], row[1], bool(row[2])
-        transition, code = decide(command, status, pending, started)
-        if transition is not None:
-            argument = {"request": command, "requestAndWake": command,
-                        "stopNow": codec.errorJson("Stopped", reason or u"stopped by an operator"),
-                        "cancel": codec.errorJson("Cancelled", reason or u"cancelled")
-                        }.get(transition)
-            if not statements.transition(dbName, transition, workflowId, status, t, argument):
-                code, transition = codes.STILL_RUNNING, None  # (only resumeTerminal can miss)
-        return _journaled(dbName, entry, transition is not None, code, status, pending, t)
+            return None, codes.WORKFLOW_NOT_FOUND
+        return decide(self.command, row[0], row[1], bool(row[2]))
+
+    def transition(self, t, row, transition):
+        argument = {"request": self.command, "requestAndWake": self.command,
+                    "stopNow": codec.errorJson("Stopped", self.reason or
+                                               u"stopped by an operator"),
+                    "cancel": codec.errorJson("Cancelled", self.reason or u"cancelled")
+                    }.get(transition)
+        return statements.transition(self.dbName, transition, self.workflowId, row[0], t,
+                                     argument)
+
+    def missed(self, t, row):
+        return codes.STILL_RUNNING  # (only resumeTerminal can miss)
+
+    def claims(self, outcome):
+        return outcome.code in (codes.RESUMED, codes.WORKFLOW_RESUMED, codes.STOP_REQUESTED,
+                                codes.HOLD_REQUESTED)
+
+    def details(self, outcome):
+        status, pending = outcome.state[:2] if outcome.state else (None, None)
+        return {"status": status, "pendingCommand": pending}
+
+
+class _Conflict(Command):
+    """A RESUME whose run's deduplication id another active run holds: refused, with the
+    run's status."""
+
+    def lock(self, t):
+        return ((runs.owner(self.dbName, self.workflowId, t) or (None,))[0], None)
+
+    def decide(self, state):
+        return None, codes.RESUME_CONFLICT
+
+
+def apply(dbName, workflowId, command, reason, user=None, session=None, roles=None):
+    """Apply one command for the caller (engine.actors); (accepted, code, message, data).
+    Journaled either way; a caller without the command roles gets NotAuthorized."""
+    action = Command(dbName, workflowId, command, reason)
     try:
-        result = tx.inTransaction(dbName, work)
+        outcome = operator.act(action, user, session, roles)
     except compat.CATCHABLE as error:
         if tx.sqlState(error) != "23505":
             raise
-        result = tx.inTransaction(dbName, lambda t: _journaled(
-            dbName, entry, False, codes.RESUME_CONFLICT, (runs.owner(dbName, workflowId, t) or
-                                                      (None,))[0], None, t))
-    if result[0] and result[1] in (codes.RESUMED, codes.WORKFLOW_RESUMED, codes.STOP_REQUESTED,
-                                   codes.HOLD_REQUESTED):
-        dispatcher.claimable(dbName)
-    return result
+        outcome = operator.perform(_Conflict(dbName, workflowId, command, reason,
+                                             action.actor))
+    data = dict(action.details(outcome), workflowId=workflowId, command=command,
+                actor=action.actor.name)
+    return outcome.accepted, outcome.code, _MESSAGES[outcome.code] % workflowId, data
 
 
-def _journaled(dbName, entry, accepted, code, status, pending, t):
-    data = {"workflowId": entry["workflow_id"], "command": entry["action"],
-            "status": status, "pendingCommand": pending, "actor": entry["actor"]}
-    entry = dict(entry, accepted=accepted, outcome=code, details=codec.encode(
-        {"status": status, "pendingCommand": pending}))
-    journal.record(dbName, entry, t)
-    return accepted, code, _MESSAGES[code] % entry["workflow_id"], data
-
-
-def authorizedActor(dbName, area, entry, user=None, session=None, roles=None):
-    """The actor of a call (engine.actors), authorized for ``area``; a refusal is journaled
-    (``entry``: the journal fields of the action) and raised as NotAuthorized."""
-    actor = actors.resolve(user, session, roles)
-    try:
-        actors.authorize(actor, area)
-    except NotAuthorized as refused:
-        refuse(dbName, dict(entry, actor=actor.name), refused.code, refused.args[0],
-               refused.data)
-        raise
-    return actor
-
-
-def refuse(dbName, entry, code, message, data=None):
-    """Journal an action refused before it reached the database's state (no role, bad
-    input); the refusal stands even when the journal cannot be written."""
-    try:
-        journal.record(dbName, dict(entry, accepted=False, outcome=code,
-                                    details=codec.encode(data or {}),
-                                    executor_id=kernel.getKernel().executorId))
-    except compat.CATCHABLE:
-        pass
-    return False, code, message, data or {}
+def known(dbName, cmd, workflowId, reason, user=None, session=None, roles=None):
+    """The command ``cmd`` names (trimmed, upper case); an unknown one is journaled as
+    refused and raised as InvalidArgument (UNKNOWN_COMMAND)."""
+    command = cmd.strip().upper() if isinstance(cmd, compat.string_types) else cmd
+    if command in COMMANDS + (CANCEL,):
+        return command
+    message = u"cmd must be one of HOLD, RESUME, STOP, CANCEL, not %s" % compat.shown(cmd)
+    operator.refuse(operator.Action(dbName, fields={
+        "action": compat.toText(cmd)[:200], "reason": reason,
+        "workflow_id": workflowId if isinstance(workflowId, compat.string_types) else None},
+        actor=actors.resolve(user, session, roles)), codes.UNKNOWN_COMMAND, message)
+    raise InvalidArgument(message, codes.UNKNOWN_COMMAND)

@@ -14,7 +14,7 @@ import hashlib
 from exchange.workflows.db import events, messages, prompts, runs, streams, \
     tx, waits
 from exchange.workflows import codec, codes, compat, settings, statuses, validate
-from exchange.workflows.engine import boundary, context, dispatcher, schemas
+from exchange.workflows.engine import boundary, context, operator, schemas
 from exchange.workflows.errors import (InvalidArgument, NonDeterminismError,
                                               OwnershipLost, WorkflowSuspended)
 
@@ -178,18 +178,46 @@ def _topic(topic):
     return topic
 
 
+class _Delivery(operator.Action):
+    """A message through the operator protocol (no actor, not journaled): lock the run's
+    wake channel, find the run, store the message once (its idempotency key fences it),
+    wake the run if it waits for that topic."""
+
+    def __init__(self, dbName, workflowId, topic, bodyJson, idempotencyKey, sender):
+        operator.Action.__init__(self, dbName)
+        self.workflowId, self.topic, self.bodyJson = workflowId, topic, bodyJson
+        self.idempotencyKey, self.sender = idempotencyKey, sender
+        self.channel = messageChannel(workflowId, topic)
+        self.messageId = None
+
+    def lock(self, t):
+        waits.lockChannel(self.dbName, self.channel, t)
+        return runs.owner(self.dbName, self.workflowId, t)
+
+    def decide(self, state):
+        if state is None:
+            raise InvalidArgument(u"no workflow %s to send to" % self.workflowId,
+                                  codes.WORKFLOW_NOT_FOUND, {"workflowId": self.workflowId})
+        return "send", codes.MESSAGE_SENT
+
+    def transition(self, t, state, transition):
+        self.messageId = messages.send(self.dbName, self.workflowId, self.topic, self.bodyJson,
+                                       self.idempotencyKey, self.sender, t)
+        return self.messageId is not None
+
+    def missed(self, t, state):
+        return codes.MESSAGE_DUPLICATE
+
+    def wake(self, t, state):
+        return waits.wake(self.dbName, self.channel, t)
+
+
 def deliver(dbName, workflowId, topic, bodyJson, idempotencyKey, sender, t):
     """Store a message for a run and wake it if it waits for that topic, in transaction t."""
-    channel = messageChannel(workflowId, topic)
-    waits.lockChannel(dbName, channel, t)
-    state = runs.owner(dbName, workflowId, t)
-    if state is None:
-        raise InvalidArgument(u"no workflow %s to send to" % workflowId, codes.WORKFLOW_NOT_FOUND,
-                              {"workflowId": workflowId})
-    messageId = messages.send(dbName, workflowId, topic, bodyJson, idempotencyKey, sender, t)
-    woken = waits.wake(dbName, channel, t) if messageId is not None else 0
-    return {"messageId": messageId, "sent": messageId is not None,
-            "destinationStatus": state[0], "woken": woken}
+    action = _Delivery(dbName, workflowId, topic, bodyJson, idempotencyKey, sender)
+    outcome = operator.within(action, t)
+    return {"messageId": action.messageId, "sent": outcome.accepted,
+            "destinationStatus": outcome.state[0], "woken": outcome.woken}
 
 
 def _senderKey(workflowId, position):
@@ -221,8 +249,7 @@ def send(workflowId, message, topic=None, idempotencyKey=None, dbName=None):
             sender, dbName = ctx.workflowId, dbName or ctx.dbName
         result = tx.inTransaction(dbName, lambda t: deliver(dbName, workflowId, topic, bodyJson,
                                                              idempotencyKey, sender, t))
-    if result.get("woken"):
-        dispatcher.claimable(dbName)
+    operator.wake(dbName, result.get("woken"))
     return result
 
 
@@ -269,8 +296,7 @@ def setEvent(key, value):
     valueJson = _json("value", value)
     ctx, result = _once("setEvent", "<setEvent>",
                         lambda ctx, t: _publish(ctx, key, valueJson, t))
-    if result.get("woken"):
-        dispatcher.claimable(ctx.dbName)
+    operator.wake(ctx.dbName, result.get("woken"))
     return result["version"]
 
 

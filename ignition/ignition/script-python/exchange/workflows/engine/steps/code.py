@@ -11,7 +11,7 @@ from exchange.workflows.db import steps as stepLog, tx
 from exchange.workflows import codec, compat, statuses
 from exchange.workflows.engine import boundary, context, faults
 from exchange.workflows.errors import (CheckpointUnavailable, NonDeterminismError,
-                                              OwnershipLost, StepError)
+                                              StepError)
 
 MAX_OUTPUT_CHARS = 16 * 1024 * 1024
 _BACKOFF_SLICE_MS = 1000
@@ -128,18 +128,14 @@ def _checkpoint(ctx, position, name, status, outputJson, errorJson, attempts, st
         written, status, errorJson = writeOutcome(write, status, outputJson, errorJson,
                                                   "CheckpointRefused", u"the step's result",
                                                   attempts=attempts)
-        existing = None if written else tx.retrying(
-            lambda: stepLog.at(ctx.dbName, ctx.workflowId, position))
+        boundary.whatLanded(ctx, position, name, written, lambda: tx.retrying(
+            lambda: stepLog.at(ctx.dbName, ctx.workflowId, position)))
+    except boundary.NotOurs:
+        boundary.lost(ctx, position, u"step")
     except compat.CATCHABLE as error:
         raise CheckpointUnavailable(u"workflow %s: step #%d could not be recorded: %s"
                                     % (ctx.workflowId, position, compat.describeError(error)[1]))
-    if written:
-        boundary.noteState(ctx, written.pendingCommand)
-    if written or (existing is not None and tuple(existing) == (name, ctx.executorId, ctx.attempt)):
-        return status, errorJson  # (or an earlier try of this write landed, its answer lost)
-    boundary.refresh(ctx)
-    raise OwnershipLost(u"workflow %s: step #%d was recorded by another attempt"
-                        % (ctx.workflowId, position))
+    return status, errorJson  # (or an earlier try of this write landed, its answer lost)
 
 
 def writeOutcome(write, status, outputJson, errorJson, refusedType, what, **extra):

@@ -8,48 +8,93 @@ recovery, wake-ups, commands and prompts go on.
 """
 from __future__ import absolute_import, division, print_function
 
-from exchange.workflows.db import journal, maintenance as statements, tx
-from exchange.workflows import codec, codes, platform, settings
-from exchange.workflows.engine import kernel
+from exchange.workflows.db import maintenance as statements
+from exchange.workflows import codec, codes, platform
+from exchange.workflows.engine import kernel, operator
 
 DRAIN, CANCEL = "drain", "cancel"
 MODES = (DRAIN, CANCEL)
 
 
-def _entry(actor, action, queueName, reason, accepted, outcome, details):
-    return {"actor": actor.name, "action": action, "queue_name": queueName, "reason": reason,
-            "accepted": accepted, "outcome": outcome, "details": codec.encode(details),
-            "executor_id": kernel.getKernel().executorId}
+class _Switch(operator.Action):
+    """A maintenance action through the operator protocol: authorized by the admin roles,
+    one transition, journaled (a refusal names only the action)."""
+
+    def __init__(self, dbName, action, queueName, reason):
+        operator.Action.__init__(self, dbName, "admin", {
+            "action": action, "queue_name": queueName, "reason": reason})
+        self.queueName = queueName
+
+    def refusal(self, message, data):
+        return {"action": self.fields["action"]}, data or {}
 
 
-def enter(dbName, mode, reason, queueName, actor):
+class _Enter(_Switch):
+    """Upsert the scope's row, and in cancel mode cancel its active runs (idempotent: a
+    deadlock with a run's own write is retried)."""
+    idempotent = True
+
+    def __init__(self, dbName, mode, reason, queueName):
+        _Switch.__init__(self, dbName, "MAINTENANCE_ENTER", queueName, reason)
+        self.mode, self.cancelled = mode, {}
+
+    def decide(self, state):
+        return "enter", codes.MAINTENANCE_ENTERED
+
+    def transition(self, t, state, transition):
+        scope, reason = self.queueName or u"", self.fields["reason"]
+        statements.enter(self.dbName, scope, self.mode, reason, self.actor.name, t)
+        self.cancelled = statements.cancelScope(self.dbName, scope, codec.errorJson(
+            "MaintenanceCancel", reason or u"cancelled by maintenance"), t) \
+            if self.mode == CANCEL else {}
+        return True
+
+    def details(self, outcome):
+        return {"mode": self.mode, "cancelled": self.cancelled}
+
+    def report(self, outcome):
+        return dict(status(self.dbName), cancelled=self.cancelled)
+
+
+def enter(dbName, mode, reason, queueName, user=None, session=None, roles=None):
     """Switch maintenance on for ``queueName`` (None: every queue); in cancel mode also
-    cancel the active runs in scope. Returns {cancelled: {status: count}}."""
-    scope = queueName or u""
-    errorJson = codec.errorJson("MaintenanceCancel", reason or u"cancelled by maintenance")
-
-    def work(t):
-        statements.enter(dbName, scope, mode, reason, actor.name, t)
-        cancelled = statements.cancelScope(dbName, scope, errorJson, t) if mode == CANCEL else {}
-        journal.record(dbName, _entry(actor, "MAINTENANCE_ENTER", queueName, reason, True,
-                                      codes.MAINTENANCE_ENTERED,
-                                      {"mode": mode, "cancelled": cancelled}), t)
-        return cancelled
-    # (a deadlock with a run's own write is retried: the switch is idempotent)
-    return {"cancelled": tx.retrying(lambda: tx.inTransaction(dbName, work),
-                                     onlyStates=tx.LOST_RACE_STATES)}
+    cancel the active runs in scope. Returns getMaintenanceStatus's data with
+    {cancelled: {status: count}}."""
+    return operator.act(_Enter(dbName, mode, reason, queueName), user, session, roles).report
 
 
-def exit(dbName, queueName, reason, actor):
-    """Switch maintenance off for ``queueName`` (None: every scope); how many scopes ended."""
-    def work(t):
-        ended = statements.exit(dbName, queueName, t)
-        journal.record(dbName, _entry(actor, "MAINTENANCE_EXIT", queueName, reason, ended > 0,
-                                      codes.MAINTENANCE_EXITED if ended
-                                      else codes.NOT_IN_MAINTENANCE,
-                                      {"scopesEnded": ended}), t)
-        return ended
-    return tx.inTransaction(dbName, work)
+class _Exit(_Switch):
+    """Delete the scope's row (every row without a queue); refused when none matched."""
+
+    def __init__(self, dbName, queueName, reason):
+        _Switch.__init__(self, dbName, "MAINTENANCE_EXIT", queueName, reason)
+        self.ended = 0
+
+    def decide(self, state):
+        return "exit", codes.MAINTENANCE_EXITED
+
+    def transition(self, t, state, transition):
+        self.ended = statements.exit(self.dbName, self.queueName, t)
+        return self.ended > 0
+
+    def missed(self, t, state):
+        return codes.NOT_IN_MAINTENANCE
+
+    def details(self, outcome):
+        return {"scopesEnded": self.ended}
+
+    def claims(self, outcome):
+        return True
+
+    def report(self, outcome):
+        return status(self.dbName)
+
+
+def exit(dbName, queueName, reason, user=None, session=None, roles=None):
+    """Switch maintenance off for ``queueName`` (None: every scope); (whether a scope
+    ended, getMaintenanceStatus's data read before the claim it lets this thread make)."""
+    outcome = operator.act(_Exit(dbName, queueName, reason), user, session, roles)
+    return outcome.accepted, outcome.report
 
 
 def status(dbName):
@@ -71,23 +116,47 @@ def status(dbName):
             "poolActive": platform.activeCount(pool) if pool is not None else 0}
 
 
-def swapIfDrained(dbName, actor):
+class _Swap(_Switch):
+    """The cutover: nothing to lock (its reads and the pool swap run on their own), decided
+    by what this executor still runs."""
+    transactional = False
+
+    def __init__(self, dbName):
+        _Switch.__init__(self, dbName, "SWAP", None, None)
+        self.drain = None
+
+    def lock(self, t):
+        k = kernel.getKernel()
+        pool = k.existingPool()
+        self.drain = {"inFlight": k.inFlight.get(),
+                      "poolActive": platform.activeCount(pool) if pool is not None else 0,
+                      "claimedRuns": statements.ownedBy(self.dbName, k.executorId),
+                      "generation": k.generation.get()}
+        return statements.coversEveryQueue(self.dbName)
+
+    def decide(self, coversEveryQueue):
+        details = self.drain
+        if not coversEveryQueue:  # (a one-queue drain lets others claim)
+            return None, codes.MAINTENANCE_REQUIRED
+        if details["inFlight"] or details["poolActive"] or details["claimedRuns"]:
+            return None, codes.NOT_DRAINED
+        return "swap", codes.SWAPPED
+
+    def transition(self, t, state, transition):
+        self.drain["previousGeneration"] = self.drain["generation"]
+        self.drain["generation"] = kernel.getKernel().replacePool()
+        return True
+
+    def details(self, outcome):
+        return self.drain
+
+    def report(self, outcome):
+        return self.drain
+
+
+def swapIfDrained(dbName, user=None, session=None, roles=None):
     """Replace this executor's pool and bump its generation, only while maintenance is on
     and this executor runs nothing (by its own count, its pool's and the database's).
     Returns (swapped, code, details)."""
-    k = kernel.getKernel()
-    pool = k.existingPool()
-    details = {"inFlight": k.inFlight.get(),
-               "poolActive": platform.activeCount(pool) if pool is not None else 0,
-               "claimedRuns": statements.ownedBy(dbName, k.executorId),
-               "generation": k.generation.get()}
-    if not statements.coversEveryQueue(dbName):  # (a one-queue drain lets others claim)
-        code = codes.MAINTENANCE_REQUIRED
-    elif details["inFlight"] or details["poolActive"] or details["claimedRuns"]:
-        code = codes.NOT_DRAINED
-    else:
-        code = codes.SWAPPED
-        details["previousGeneration"] = details["generation"]
-        details["generation"] = k.replacePool()
-    journal.record(dbName, _entry(actor, "SWAP", None, None, code == codes.SWAPPED, code, details))
-    return code == codes.SWAPPED, code, details
+    outcome = operator.act(_Swap(dbName), user, session, roles)
+    return outcome.accepted, outcome.code, outcome.report
