@@ -133,7 +133,7 @@ def waitFor(ctx, name, channel, wakeAtMs, look, onTimeout, pollMs=None):
 
 def _look(ctx, t, position, name, channel, wakeAtMs, look, onTimeout):
     waits.lockChannel(ctx.dbName, channel, t)
-    own = waits.lockOwn(ctx.dbName, ctx.workflowId, ctx.executorId, ctx.attempt, t)
+    own = waits.lockOwn(ctx.fence, t)
     if own is None:
         return _LOST, None
     command, nowMs = own
@@ -148,8 +148,7 @@ def _look(ctx, t, position, name, channel, wakeAtMs, look, onTimeout):
         return _DONE, codec.roundTrip(value)[1]
     remaining = None if wakeAtMs is None else wakeAtMs - nowMs
     if remaining is None or remaining > settings.SHORT_WAIT_MS:
-        waits.suspend(ctx.dbName, ctx.workflowId, ctx.executorId, ctx.attempt, channel,
-                      wakeAtMs, t)
+        waits.suspend(ctx.fence, channel, wakeAtMs, t)
         return _SUSPENDED, None
     return _WAIT, remaining
 
