@@ -115,7 +115,7 @@ def respondToPrompt(promptId, response, user=None, comment=None, session=None, r
         if not prompts.answer(dbName, promptId, responseJson, actor.name, comment, t):
             return None
         waits.wake(dbName, channel, t)
-        journal.record(dbName, _entry(actor, promptId, row["workflow_id"], comment, True,
+        journal.record(dbName, _entry(actor, promptId, row["workflow_id"], comment,
                                       "PROMPT_ANSWERED", {"response": response}), t)
         return True
     if not tx.inTransaction(dbName, work):  # answered, or expired, a moment ago
@@ -129,15 +129,17 @@ def respondToPrompt(promptId, response, user=None, comment=None, session=None, r
                         "user": actor.name, "response": response, "comment": comment})
 
 
-def _entry(actor, promptId, workflowId, reason, accepted, outcome, details):
+def _entry(actor, promptId, workflowId, reason, outcome, details):
+    """The journal entry of an answer (accepted when it answered the prompt)."""
     return {"actor": actor.name, "action": "PROMPT_ANSWER", "workflow_id": workflowId,
-            "prompt_id": promptId, "reason": reason, "accepted": accepted, "outcome": outcome,
+            "prompt_id": promptId, "reason": reason,
+            "accepted": outcome == "PROMPT_ANSWERED", "outcome": outcome,
             "details": codec.encode(details), "executor_id": kernel.getKernel().executorId}
 
 
 def _refused(dbName, actor, promptId, workflowId, code, message):
     try:
-        journal.record(dbName, _entry(actor, promptId, workflowId, None, False, code,
+        journal.record(dbName, _entry(actor, promptId, workflowId, None, code,
                                       {"message": message}))
     except compat.CATCHABLE:  # the refusal stands even when the journal is unreachable
         pass

@@ -357,13 +357,15 @@ _LIST = _SELECT_RUN + """
  LIMIT ? OFFSET ?"""
 
 
-def insert(dbName, workflowId, workflowName, queueName, priority, partitionKey,
-           deduplicationId, inputsJson, timeoutMs, delayMs=0, maxRecoveryAttempts=None):
-    """Insert one run, ENQUEUED (or DELAYED by ``delayMs``); False when its id or active
-    dedup id is already taken."""
+def insert(dbName, run):
+    """Insert one run, ENQUEUED (or DELAYED by its ``delayMs``); False when its id or active
+    dedup id is already taken. ``run`` holds the new row's fields by name (a validated
+    enqueue request): workflowId, workflowName, queueName, priority, partitionKey,
+    deduplicationId, inputsJson, timeoutMs, delayMs, maxRecoveryAttempts."""
     rows = tx.query(dbName, sql.bind(_INSERT, dbName),
-                    [workflowId, workflowName, queueName, priority, partitionKey,
-                     deduplicationId, inputsJson, timeoutMs, delayMs, maxRecoveryAttempts])
+                    [run.workflowId, run.workflowName, run.queueName, run.priority,
+                     run.partitionKey, run.deduplicationId, run.inputsJson, run.timeoutMs,
+                     run.delayMs, run.maxRecoveryAttempts])
     return bool(rows)
 
 
@@ -463,7 +465,8 @@ def get(dbName, workflowId):
     return dict(zip(RUN_COLUMNS, rows[0])) if rows else None
 
 
-def listRuns(dbName, statuses, workflowName, queueName, createdFromMs, createdToMs, limit, offset):
+def listRuns(dbName, statuses=None, workflowName=None, queueName=None, createdFromMs=None,
+             createdToMs=None, limit=100, offset=0):
     """Runs matching the filters (None = any), newest first."""
     rows = tx.query(dbName, sql.bind(_LIST, dbName),
                     [statuses, statuses, workflowName, workflowName, queueName, queueName,

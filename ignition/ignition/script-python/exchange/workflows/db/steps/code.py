@@ -9,6 +9,8 @@ retried write whose first commit did land is harmless (the primary key keeps one
 """
 from __future__ import absolute_import, division, print_function
 
+from collections import namedtuple
+
 from exchange.workflows.db import sql, tx
 
 STEP_COLUMNS = ("step_position", "step_name", "status", "output", "error", "attempts",
@@ -40,18 +42,11 @@ _LIST = """SELECT step_position, step_name, status, output::text, error::text, a
   FROM {schema}.step_outputs WHERE workflow_id = ? ORDER BY step_position"""
 
 
-class Step(object):
+class Step(namedtuple("Step", "position name attempts startedMs completedMs")):
     """One step's place and execution, as its checkpoint records them: the position and
     name, how many times its body ran, and when it started and completed (epoch ms)."""
 
-    __slots__ = ("position", "name", "attempts", "startedMs", "completedMs")
-
-    def __init__(self, position, name, attempts, startedMs, completedMs):
-        self.position = position
-        self.name = name
-        self.attempts = attempts
-        self.startedMs = startedMs
-        self.completedMs = completedMs
+    __slots__ = ()
 
 
 class Recorded(object):

@@ -110,7 +110,7 @@ def apply(dbName, workflowId, command, reason, actor):
     def work(t):
         row = statements.lock(dbName, workflowId, t)
         if row is None:
-            return _journaled(dbName, entry, False, "WORKFLOW_NOT_FOUND", None, None, t)
+            return _journaled(dbName, entry, False, "WORKFLOW_NOT_FOUND", (None, None), t)
         status, pending, started = row[0], row[1], bool(row[2])
         transition, code = decide(command, status, pending, started)
         if transition is not None:
@@ -120,15 +120,15 @@ def apply(dbName, workflowId, command, reason, actor):
                         }.get(transition)
             if not statements.transition(dbName, transition, workflowId, status, t, argument):
                 code, transition = "STILL_RUNNING", None  # (only resumeTerminal can miss)
-        return _journaled(dbName, entry, transition is not None, code, status, pending, t)
+        return _journaled(dbName, entry, transition is not None, code, (status, pending), t)
     try:
         result = tx.inTransaction(dbName, work)
     except compat.CATCHABLE as error:
         if tx.sqlState(error) != "23505":
             raise
         result = tx.inTransaction(dbName, lambda t: _journaled(
-            dbName, entry, False, "RESUME_CONFLICT", (runs.owner(dbName, workflowId, t) or
-                                                      (None,))[0], None, t))
+            dbName, entry, False, "RESUME_CONFLICT",
+            ((runs.owner(dbName, workflowId, t) or (None,))[0], None), t))
     if result[0] and result[1] in ("RESUMED", "WORKFLOW_RESUMED", "STOP_REQUESTED",
                                    "HOLD_REQUESTED"):
         from exchange.workflows.engine import dispatcher
@@ -136,7 +136,10 @@ def apply(dbName, workflowId, command, reason, actor):
     return result
 
 
-def _journaled(dbName, entry, accepted, code, status, pending, t):
+def _journaled(dbName, entry, accepted, code, found, t):
+    """Journal the command's verdict; ``found``: the run's (status, pendingCommand) as the
+    command found it (None for what it did not find)."""
+    status, pending = found
     data = {"workflowId": entry["workflow_id"], "command": entry["action"],
             "status": status, "pendingCommand": pending, "actor": entry["actor"]}
     entry = dict(entry, accepted=accepted, outcome=code, details=codec.encode(

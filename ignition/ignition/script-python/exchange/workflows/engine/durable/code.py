@@ -9,6 +9,8 @@ again (by any executor) and replays up to the wait, which now finds its answer.
 """
 from __future__ import absolute_import, division, print_function
 
+from collections import namedtuple
+
 from exchange.workflows.db import events, messages, prompts, runs, streams, \
     tx, waits
 from exchange.workflows import codec, compat, settings, statuses, validate
@@ -99,6 +101,8 @@ def waitFor(ctx, name, channel, wakeAtMs, look, onTimeout, pollMs=None):
     result is recorded in the transaction that found it. Short waits poll (every ``pollMs``;
     None: sleep until the wake time); longer ones suspend the run (the thread is released).
     A command that arrives meanwhile is applied here, at the wait's boundary."""
+    wait = _Wait(name, channel, wakeAtMs, look, onTimeout)
+
     def work():
         position, recorded = boundary.nextOperation(ctx)
         if recorded is not None:
@@ -106,8 +110,7 @@ def waitFor(ctx, name, channel, wakeAtMs, look, onTimeout, pollMs=None):
         while True:
             try:
                 outcome, value = tx.persistently(lambda: tx.inTransaction(
-                    ctx.dbName, lambda t: _look(ctx, t, position, name, channel, wakeAtMs,
-                                                look, onTimeout)), u"durable wait")
+                    ctx.dbName, lambda t: _look(ctx, t, position, wait)), u"durable wait")
             except boundary.AlreadyRecorded as landed:
                 return landed.value
             except boundary.NotOurs:
@@ -131,7 +134,17 @@ def waitFor(ctx, name, channel, wakeAtMs, look, onTimeout, pollMs=None):
     return boundary.closing(ctx, work)
 
 
-def _look(ctx, t, position, name, channel, wakeAtMs, look, onTimeout):
+class _Wait(namedtuple("_Wait", "name channel wakeAtMs look onTimeout")):
+    """What a wait waits for (waitFor's arguments): its name at its position, its wake
+    channel, its wake time, how to look for its answer and what a timeout records."""
+
+    __slots__ = ()
+
+
+def _look(ctx, t, position, wait):
+    """One look, in transaction ``t``: (outcome, value) of _DONE, _SUSPENDED, _COMMAND,
+    _LOST or _WAIT (value: the ms left)."""
+    channel, wakeAtMs = wait.channel, wait.wakeAtMs
     waits.lockChannel(ctx.dbName, channel, t)
     own = waits.lockOwn(ctx.fence, t)
     if own is None:
@@ -140,11 +153,11 @@ def _look(ctx, t, position, name, channel, wakeAtMs, look, onTimeout):
     boundary.noteState(ctx, command)
     if ctx.command and not ctx.inHandler:
         return _COMMAND, None
-    found, value = look(t, position)
+    found, value = wait.look(t, position)
     if not found and wakeAtMs is not None and nowMs >= wakeAtMs:
-        found, value = True, onTimeout(t)
+        found, value = True, wait.onTimeout(t)
     if found:
-        boundary.recordIn(ctx, t, position, name, codec.encode(value))
+        boundary.recordIn(ctx, t, position, wait.name, codec.encode(value))
         return _DONE, codec.roundTrip(value)[1]
     remaining = None if wakeAtMs is None else wakeAtMs - nowMs
     if remaining is None or remaining > settings.SHORT_WAIT_MS:
@@ -175,15 +188,16 @@ def _topic(topic):
     return topic
 
 
-def deliver(dbName, workflowId, topic, bodyJson, idempotencyKey, sender, t):
-    """Store a message for a run and wake it if it waits for that topic, in transaction t."""
-    channel = messageChannel(workflowId, topic)
+def deliver(dbName, workflowId, message, t):
+    """Store a message (a db.messages.Message) for a run and wake it if it waits for that
+    topic, in transaction t."""
+    channel = messageChannel(workflowId, message.topic)
     waits.lockChannel(dbName, channel, t)
     state = runs.owner(dbName, workflowId, t)
     if state is None:
         raise InvalidArgument(u"no workflow %s to send to" % workflowId, "WORKFLOW_NOT_FOUND",
                               {"workflowId": workflowId})
-    messageId = messages.send(dbName, workflowId, topic, bodyJson, idempotencyKey, sender, t)
+    messageId = messages.send(dbName, workflowId, message, t)
     woken = waits.wake(dbName, channel, t) if messageId is not None else 0
     return {"messageId": messageId, "sent": messageId is not None,
             "destinationStatus": state[0], "woken": woken}
@@ -210,15 +224,16 @@ def send(workflowId, message, topic=None, idempotencyKey=None, dbName=None):
     ctx = context.current()
     if ctx is not None and not ctx.inStep:
         result = operation(ctx, "<send>", lambda t, position: deliver(
-            ctx.dbName, workflowId, topic, bodyJson,
-            idempotencyKey or _senderKey(ctx.workflowId, position), ctx.workflowId, t))
+            ctx.dbName, workflowId, messages.Message(
+                topic, bodyJson, idempotencyKey or _senderKey(ctx.workflowId, position),
+                ctx.workflowId), t))
         dbName = ctx.dbName
     else:
         sender = None
         if ctx is not None:  # inside a step: the run's connection, not recorded
             sender, dbName = ctx.workflowId, dbName or ctx.dbName
-        result = tx.inTransaction(dbName, lambda t: deliver(dbName, workflowId, topic, bodyJson,
-                                                             idempotencyKey, sender, t))
+        message = messages.Message(topic, bodyJson, idempotencyKey, sender)
+        result = tx.inTransaction(dbName, lambda t: deliver(dbName, workflowId, message, t))
     if result.get("woken"):
         from exchange.workflows.engine import dispatcher
         dispatcher.claimable(dbName)
@@ -391,11 +406,11 @@ def prompt(message, options=None, schema=None, timeoutSeconds=None, roles=None):
     optionsJson = None if options is None else _json("options", list(options))
     schemaJson = None if schema is None else _json("schema", schema)
     rolesJson = None if roles is None else _json("roles", roles)
+    question = prompts.Question(message, optionsJson, schemaJson, rolesJson, timeoutMs)
 
     def create(t, position):
         promptId = u"%s:%d" % (ctx.workflowId, position)  # (validate.MAX_PROMPT_ID_LENGTH)
-        prompts.create(ctx.dbName, promptId, ctx.workflowId, position, message, optionsJson,
-                       schemaJson, rolesJson, timeoutMs, t)
+        prompts.create(ctx.dbName, promptId, ctx.workflowId, position, question, t)
         return {"promptId": promptId,
                 "expiresAtMs": prompts.get(ctx.dbName, promptId, t)["expires_at_ms"]}
     created = operation(ctx, "<prompt>", create)

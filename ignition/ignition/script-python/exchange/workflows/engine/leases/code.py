@@ -56,9 +56,10 @@ def register(dbName):
     name = executorName()
     # one try: a failure reaches dispatch, whose outage backoff tries again (and a missing
     # connection is told at once)
-    superseded, wasGone = executors.register(
-        dbName, k.executorId, name, platform.hostName(), platform.runtimeName(),
-        k.generation.get(), settings.leaseMs(), settings.workerThreads())
+    identity = executors.Identity(k.executorId, name, platform.hostName(),
+                                  platform.runtimeName())
+    superseded, wasGone = executors.register(dbName, identity, k.generation.get(),
+                                             settings.leaseMs(), settings.workerThreads())
     k.state.get("registered").put(dbName, True)
     k.state.get("superseded").remove(dbName)
     if wasGone:  # our runs may have been recovered meanwhile: threads check before a step
@@ -109,8 +110,8 @@ def heartbeat(dbName, force=False, includeUnregistered=False):
     if k.state.get("registered").get(dbName) is None:
         return register(dbName)
     found = executors.beat(dbName, k.executorId, settings.leaseMs(), k.generation.get(),
-                           k.inFlight.get(), settings.RECOVERY_BATCH,
-                           settings.maxRecoveryAttempts(), includeUnregistered)
+                           k.inFlight.get(), settings.maxRecoveryAttempts(),
+                           includeUnregistered)
     if not found.renewed:
         return _notRenewed(dbName, k, result)
     beats.put(dbName, sentAtMs)

@@ -16,10 +16,14 @@ DRAIN, CANCEL = "drain", "cancel"
 MODES = (DRAIN, CANCEL)
 
 
-def _entry(actor, action, queueName, reason, accepted, outcome, details):
+# the outcome of each action that took effect (every other outcome is a refusal)
+_DONE = ("MAINTENANCE_ENTERED", "MAINTENANCE_EXITED", "SWAPPED")
+
+
+def _entry(actor, action, queueName, reason, outcome, details):
     return {"actor": actor.name, "action": action, "queue_name": queueName, "reason": reason,
-            "accepted": accepted, "outcome": outcome, "details": codec.encode(details),
-            "executor_id": kernel.getKernel().executorId}
+            "accepted": outcome in _DONE, "outcome": outcome,
+            "details": codec.encode(details), "executor_id": kernel.getKernel().executorId}
 
 
 def enter(dbName, mode, reason, queueName, actor):
@@ -31,7 +35,7 @@ def enter(dbName, mode, reason, queueName, actor):
     def work(t):
         statements.enter(dbName, scope, mode, reason, actor.name, t)
         cancelled = statements.cancelScope(dbName, scope, errorJson, t) if mode == CANCEL else {}
-        journal.record(dbName, _entry(actor, "MAINTENANCE_ENTER", queueName, reason, True,
+        journal.record(dbName, _entry(actor, "MAINTENANCE_ENTER", queueName, reason,
                                       "MAINTENANCE_ENTERED",
                                       {"mode": mode, "cancelled": cancelled}), t)
         return cancelled
@@ -44,7 +48,7 @@ def exit(dbName, queueName, reason, actor):
     """Switch maintenance off for ``queueName`` (None: every scope); how many scopes ended."""
     def work(t):
         ended = statements.exit(dbName, queueName, t)
-        journal.record(dbName, _entry(actor, "MAINTENANCE_EXIT", queueName, reason, ended > 0,
+        journal.record(dbName, _entry(actor, "MAINTENANCE_EXIT", queueName, reason,
                                       "MAINTENANCE_EXITED" if ended else "NOT_IN_MAINTENANCE",
                                       {"scopesEnded": ended}), t)
         return ended
@@ -88,5 +92,5 @@ def swapIfDrained(dbName, actor):
         code = "SWAPPED"
         details["previousGeneration"] = details["generation"]
         details["generation"] = k.replacePool()
-    journal.record(dbName, _entry(actor, "SWAP", None, None, code == "SWAPPED", code, details))
+    journal.record(dbName, _entry(actor, "SWAP", None, None, code, details))
     return code == "SWAPPED", code, details
