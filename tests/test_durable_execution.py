@@ -119,12 +119,13 @@ class DurableExecutionTest(support.EngineCase):
     def test_terminal_write_names_the_status_it_expects(self):
         engine = self.engine
         from exchange.workflows.db import runs
+        from exchange.workflows.fence import Fence
         wf = engine.enqueue("renamed.flow",
                             inputs={"x": 21})
         assert engine.runToEnd(wf) == ["SUCCESS"]
         row = engine.service.getStatus(wf)["data"]
         assert row["output"] == 42
-        late = runs.finish(None, wf, row["executorId"], row["attempts"], "ERROR", None,
+        late = runs.finish(Fence(None, wf, row["executorId"], row["attempts"]), "ERROR", None,
                            '{"type": "Late"}')
         assert late is False
         assert engine.service.getStatus(wf)["data"]["output"] == 42

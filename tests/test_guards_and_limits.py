@@ -35,6 +35,7 @@ class GuardsAndLimitsTest(support.EngineCase):
     def test_a_stale_attempt_can_neither_checkpoint_nor_finish(self):
         engine = self.engine
         from exchange.workflows.db import runs
+        from exchange.workflows.fence import Fence
         opened = gate("gate.stale")
         wf = engine.enqueue("gated", inputs={"gateName": "gate.stale"})
         engine.runUntil(lambda: engine.sideEffects(wf, "gate-wait") == 1)
@@ -46,8 +47,8 @@ class GuardsAndLimitsTest(support.EngineCase):
         engine.waitIdle()
         assert engine.service.listSteps(wf)["data"]["count"] == 0, "a stale attempt checkpointed"
         assert engine.sideEffects(wf, "label") == 0, "the stale attempt went on"
-        assert runs.finish(None, wf, row["executorId"], row["attempts"], "SUCCESS", '"late"', None) \
-            is False
+        stale = Fence(None, wf, row["executorId"], row["attempts"])
+        assert runs.finish(stale, "SUCCESS", '"late"', None) is False
         current = engine.service.getStatus(wf)["data"]
         assert (current["status"], current["executorId"]) == ("RUNNING", "other:executor")
 

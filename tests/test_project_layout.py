@@ -153,3 +153,30 @@ def test_the_repository_top_level_holds_only_the_agreed_entries():
     top = set(path.split("/")[0] for path in tracked)
     stray = sorted(name for name in top if name not in TOP_LEVEL and not name.startswith("."))
     assert stray == [], "not allowed at the top level: %s" % stray
+
+
+MAX_POSITIONAL = 6
+
+
+def positionalParameters(function):
+    """The parameters a call must fill by position: those without a default (``self`` and
+    ``cls`` aside). A parameter with a default is an option, named at the call (the public
+    functions' options, as the manual documents them)."""
+    names = [arg.arg for arg in function.args.args]
+    required = names[:len(names) - len(function.args.defaults)]
+    return [name for name in required if name not in ("self", "cls")]
+
+
+def test_no_function_takes_more_than_six_positional_arguments():
+    import ast
+    crowded = []
+    for _folder, code in modules():
+        with open(code) as handle:
+            tree = ast.parse(handle.read(), code)
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.Lambda)) and \
+                    len(positionalParameters(node)) > MAX_POSITIONAL:
+                crowded.append("%s:%d %s%s" % (os.path.relpath(code, LIBRARY), node.lineno,
+                                               getattr(node, "name", "lambda"),
+                                               tuple(positionalParameters(node))))
+    assert crowded == [], "group what belongs together (a record, named options): %s" % crowded

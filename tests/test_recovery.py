@@ -227,7 +227,7 @@ class RecoveryTest(support.EngineCase):
         def recover():
             with lock:
                 me = names.pop()
-            return executors.beat(engine.gw.dbName, me, 1000, 1, 0, 500, 10, False).recovered
+            return executors.beat(engine.gw.dbName, me, 1000, 1, 0, 10, False).recovered
         counts = runConcurrently(recover, 8)
         assert sum(counts) == 60 and len(counts) == 8, counts
         rows = engine.gw.sql("SELECT recovery_attempts, status, count(*) FROM "
@@ -257,8 +257,8 @@ class RecoveryTest(support.EngineCase):
         import exchange.workflows.api.lifecycle as lifecycle
         assert lifecycle.onStartup(installSchema=False, executorName="press-7")["ok"]
         inContactForALease(engine)
-        assert executors.register(engine.gw.dbName, "press-7:newer", "press-7", "elsewhere",
-                                  "cpython 3", 1, 30000, 4) == (1, False)
+        newer = executors.Identity("press-7:newer", "press-7", "elsewhere", "cpython 3")
+        assert executors.register(engine.gw.dbName, newer, 1, 30000, 4) == (1, False)
         wf = engine.enqueue("briefly")
         engine.admin.recoverNow()  # our heartbeat finds our row retired: superseded
         result = engine.service.dispatch()

@@ -1222,7 +1222,7 @@ class Bench(object):
             if len(claimed) != CLAIM_SIZE:
                 raise RuntimeError("a claim over %s took %d of %d rows"
                                    % (label, len(claimed), CLAIM_SIZE))
-            ended(schema, [row[0] for row in claimed])
+            ended(schema, [claim.fence.workflowId for claim in claimed])
             return elapsed
 
         def handWrittenClaim(label, dbName, schema):

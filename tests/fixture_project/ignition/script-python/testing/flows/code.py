@@ -356,9 +356,9 @@ def numbered(position, seed, ms):
     "step:<position>", each with the executor that ran it (so a test sees which steps
     started and ran where, and how often)."""
     from exchange.workflows.engine import context
-    note("begin:%d" % position, context.current().executorId)
+    note("begin:%d" % position, context.current().fence.executorId)
     time.sleep(ms / 1000.0)
-    note("step:%d" % position, context.current().executorId)
+    note("step:%d" % position, context.current().fence.executorId)
     return seed * 10 + position
 
 
@@ -429,7 +429,7 @@ def numbered_to_file(position, seed, ms, path):
     from exchange.workflows.engine import context
     time.sleep(ms / 1000.0)
     line = "%s step:%d %s\n" % (context.current().workflowId, position,
-                                context.current().executorId)
+                                context.current().fence.executorId)
     handle = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         os.write(handle, line.encode("utf-8"))
@@ -449,7 +449,7 @@ def held_per_attempt(gateName):
     ("<gateName>.<attempt>"), so a test can let one attempt go on while another waits."""
     from exchange.workflows.engine import context
     first = weigh("sand", 3)
-    _gate("%s.%d" % (gateName, context.current().attempt))
+    _gate("%s.%d" % (gateName, context.current().fence.attempt))
     return [first["kg"], label(4)]
 
 

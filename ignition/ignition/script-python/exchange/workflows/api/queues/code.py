@@ -43,8 +43,9 @@ def declareQueue(queueName, concurrency=None, workerConcurrency=None, rateLimit=
         1000 * validate.number("ratePeriodSeconds", ratePeriodSeconds, maximum=86400 * 366))
     if periodMs is not None and periodMs < 1:
         raise InvalidArgument(u"ratePeriodSeconds must be at least 0.001")
-    changed = queues.declare(dbName, queueName, concurrency, workerConcurrency, rateLimit,
-                             periodMs, partitionConcurrency)
+    changed = queues.declare(dbName, queueName, concurrency=concurrency,
+                             workerConcurrency=workerConcurrency, rateLimit=rateLimit,
+                             ratePeriodMs=periodMs, partitionConcurrency=partitionConcurrency)
     data = {"queueName": queueName, "concurrency": concurrency,
             "workerConcurrency": workerConcurrency, "rateLimit": rateLimit,
             "ratePeriodMs": periodMs, "partitionConcurrency": partitionConcurrency,

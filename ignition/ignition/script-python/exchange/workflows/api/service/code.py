@@ -83,9 +83,9 @@ def _timeoutMs(definition, timeoutSeconds):
 class _Request(object):
     """A validated enqueue request: every field checked, the inputs already JSON."""
 
-    def __init__(self, workflowName, inputs, queueName, partitionKey, priority,
-                 deduplicationId, workflowId, timeoutSeconds, delaySeconds,
-                 deduplicationPolicy):
+    def __init__(self, workflowName, inputs, queueName=None, partitionKey=None, priority=0,
+                 deduplicationId=None, workflowId=None, timeoutSeconds=None,
+                 delaySeconds=None, deduplicationPolicy=None):
         validate.name("workflowName", workflowName)
         definition = _definition(workflowName)
         self.inputsJson = _inputsJson(definition, inputs)
@@ -140,14 +140,13 @@ def enqueue(workflowName, inputs=None, queueName=None, partitionKey=None, priori
     holder's id (code DEDUPLICATED). With a caller-supplied ``workflowId`` the call is
     idempotent: a second call returns the same id (code WORKFLOW_EXISTS).
     """
-    request = _Request(workflowName, inputs, queueName, partitionKey, priority,
-                       deduplicationId, workflowId, timeoutSeconds, delaySeconds,
-                       deduplicationPolicy)
+    request = _Request(workflowName, inputs, queueName=queueName, partitionKey=partitionKey,
+                       priority=priority, deduplicationId=deduplicationId,
+                       workflowId=workflowId, timeoutSeconds=timeoutSeconds,
+                       delaySeconds=delaySeconds, deduplicationPolicy=deduplicationPolicy)
     newId = request.workflowId
     for _ in range(3):
-        if runs.insert(dbName, newId, workflowName, request.queueName, priority, partitionKey,
-                       deduplicationId, request.inputsJson, request.timeoutMs,
-                       request.delayMs, request.maxRecoveryAttempts):
+        if runs.insert(dbName, request):
             if not request.delayMs and settings.startOnEnqueue():
                 dispatcher.startSoon(dbName)
             return envelope.ok(codes.WORKFLOW_ENQUEUED, u"workflow %s enqueued" % workflowName,
@@ -192,9 +191,10 @@ def enqueueInMemory(workflowName, inputs=None, queueName=None, partitionKey=None
     workflowId exists or whose deduplicationId is held then becomes a dead letter (under
     ``deduplicationPolicy="returnExisting"`` a held deduplication id just drops it).
     """
-    request = _Request(workflowName, inputs, queueName, partitionKey, priority,
-                       deduplicationId, workflowId, timeoutSeconds, delaySeconds,
-                       deduplicationPolicy)
+    request = _Request(workflowName, inputs, queueName=queueName, partitionKey=partitionKey,
+                       priority=priority, deduplicationId=deduplicationId,
+                       workflowId=workflowId, timeoutSeconds=timeoutSeconds,
+                       delaySeconds=delaySeconds, deduplicationPolicy=deduplicationPolicy)
     policy = settings.checkChoice("overflowPolicy",
                                   overflowPolicy or settings.memoryQueueOverflow(),
                                   settings.OVERFLOW_POLICIES)
@@ -324,8 +324,9 @@ def listWorkflows(status=None, workflowName=None, queueName=None, createdFromMs=
     validate.wholeNumber("offset", offset, 0)
     validate.wholeNumber("createdFromMs", createdFromMs, required=False)
     validate.wholeNumber("createdToMs", createdToMs, required=False)
-    rows = runs.listRuns(dbName, status, workflowName, queueName, createdFromMs, createdToMs,
-                         min(limit, 10000), offset)
+    rows = runs.listRuns(dbName, statuses=status, workflowName=workflowName,
+                         queueName=queueName, createdFromMs=createdFromMs,
+                         createdToMs=createdToMs, limit=min(limit, 10000), offset=offset)
     workflows = [_present(row, _RUN_KEYS) for row in rows]
     return envelope.ok(codes.WORKFLOWS_LISTED, u"%d workflow(s)" % len(workflows),
                        {"workflows": workflows, "count": len(workflows)})
@@ -343,12 +344,13 @@ def listSteps(workflowId, dbName=None):
                        {"workflowId": workflowId, "steps": steps, "count": len(steps)})
 
 
-def _command(workflowId, command, reason, user, session, roles, dbName):
-    """Send one operator command through the matrix (engine.commands); the envelope."""
+def _command(workflowId, command, reason, dbName, **caller):
+    """Send one operator command through the matrix (engine.commands); the envelope.
+    ``caller``: user, session, roles (engine.actors resolves the actor from them)."""
     validate.name("workflowId", workflowId)
     validate.text("reason", reason, 2000, required=False)
     accepted, code, message, data = commands.apply(settings.databaseName(dbName), workflowId,
-                                                   command, reason, user, session, roles)
+                                                   command, reason, **caller)
     if accepted:
         _logger().info(u"%s by %s: %s%s" % (command, data["actor"], message,
                                             (u" (%s)" % reason) if reason else u""))
@@ -367,7 +369,8 @@ def sendCommand(workflowId, cmd, reason=None, dbName=None, user=None, session=No
     codes are in the manual (api.md, "Operator commands"); every command is journaled with
     its actor: the Perspective ``session``'s user, else ``user``."""
     command = commands.known(dbName, cmd, workflowId, reason, user, session, roles)
-    return _command(workflowId, command, reason, user, session, roles, dbName)
+    return _command(workflowId, command, reason, dbName, user=user, session=session,
+                    roles=roles)
 
 
 @guarded
@@ -375,7 +378,8 @@ def cancel(workflowId, reason=None, dbName=None, user=None, session=None, roles=
     """Cancel an active run: queued runs never start; a running one stops at its next step
     boundary (the step it is in finishes). Resumable later with ``resume``. Codes:
     CANCEL_REQUESTED, NOT_CANCELLABLE, WORKFLOW_NOT_FOUND."""
-    return _command(workflowId, "CANCEL", reason, user, session, roles, dbName)
+    return _command(workflowId, "CANCEL", reason, dbName, user=user, session=session,
+                    roles=roles)
 
 
 @guarded
@@ -387,7 +391,8 @@ def resume(workflowId, reason=None, dbName=None, user=None, session=None, roles=
     WORKFLOW_RESUMED, HOLD_WITHDRAWN, NOT_RESUMABLE, NOT_HELD, STILL_RUNNING (the cancelled
     run's thread is still inside a step: try again), RESUME_CONFLICT (another active run
     holds its deduplication id), WORKFLOW_NOT_FOUND."""
-    return _command(workflowId, "RESUME", reason, user, session, roles, dbName)
+    return _command(workflowId, "RESUME", reason, dbName, user=user, session=session,
+                    roles=roles)
 
 
 def _logger():

@@ -63,12 +63,14 @@ _PURGE = """DELETE FROM {schema}.dead_letters
 _COUNT = "SELECT count(*) FROM {schema}.dead_letters WHERE replayed_at_ms IS NULL"
 
 
-def insert(dbName, workflowId, workflowName, queueName, deduplicationId, reason, message,
-           requestText, acceptedAtMs):
-    """Keep one request the database would not take."""
+def insert(dbName, fields, reason, message, requestText):
+    """Keep one request the database would not take. ``fields``: what could be read of it
+    (a dict in the in-memory request format of runs.insertBatch; any key may be missing);
+    ``requestText``: the request as it was."""
     tx.update(dbName, sql.bind(_INSERT, dbName),
-              [workflowId, workflowName, queueName, deduplicationId, reason, message,
-               requestText, acceptedAtMs], skipAudit=True)
+              [fields.get("workflow_id"), fields.get("workflow_name"), fields.get("queue_name"),
+               fields.get("deduplication_id"), reason, message, requestText,
+               fields.get("accepted_at_ms")], skipAudit=True)
 
 
 def listLetters(dbName, reason, includeReplayed, limit, offset):

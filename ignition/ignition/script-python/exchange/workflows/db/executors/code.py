@@ -9,7 +9,10 @@ limit ends in MAX_RECOVERY_ATTEMPTS_EXCEEDED instead.
 """
 from __future__ import absolute_import, division, print_function
 
+from collections import namedtuple
+
 from exchange.workflows.db import sql, tx
+from exchange.workflows import settings
 
 EXECUTOR_COLUMNS = ("executor_id", "executor_name", "host", "runtime", "generation",
                     "lease_ms", "worker_threads", "in_flight", "started_at_ms",
@@ -271,11 +274,20 @@ _PRUNE = """DELETE FROM {schema}.executors e
                     WHERE r.executor_id = e.executor_id AND r.status IN ('PENDING', 'RUNNING'))"""
 
 
-def register(dbName, executorId, name, host, runtime, generation, leaseMs, workerThreads):
-    """Insert or renew this executor's row, retiring earlier executors of the same name;
-    (how many were retired, whether our own row had been retired or had lapsed)."""
+class Identity(namedtuple("Identity", "executorId name host runtime")):
+    """Who an executor is, as its row shows it: its id, its name, where it runs and on
+    which interpreter."""
+
+    __slots__ = ()
+
+
+def register(dbName, identity, generation, leaseMs, workerThreads):
+    """Insert or renew this executor's row (``identity``: an Identity), retiring earlier
+    executors of the same name; (how many were retired, whether our own row had been
+    retired or had lapsed)."""
     row = tx.query(dbName, sql.bind(_REGISTER, dbName),
-                   [executorId, name, host, runtime, generation, leaseMs, workerThreads])[0]
+                   [identity.executorId, identity.name, identity.host, identity.runtime,
+                    generation, leaseMs, workerThreads])[0]
     return int(row[0]), bool(row[1])
 
 
@@ -298,12 +310,12 @@ class Beat(object):
                       if row[0] is not None]
 
 
-def beat(dbName, executorId, leaseMs, generation, inFlight, batch, defaultMaxRecoveries,
+def beat(dbName, executorId, leaseMs, generation, inFlight, defaultMaxRecoveries,
          includeUnregistered=False):
-    """Renew the lease, recover dead executors' runs (and, when asked, those of owners that
-    never registered); a Beat."""
+    """Renew the lease, recover dead executors' runs, settings.RECOVERY_BATCH at most (and,
+    when asked, those of owners that never registered); a Beat."""
     return Beat(tx.query(dbName, sql.bind(_BEAT, dbName),
-                         [executorId, leaseMs, generation, inFlight, batch,
+                         [executorId, leaseMs, generation, inFlight, settings.RECOVERY_BATCH,
                           defaultMaxRecoveries, bool(includeUnregistered)]))
 
 

@@ -5,6 +5,8 @@ send with the same key out for as long as the run exists.
 """
 from __future__ import absolute_import, division, print_function
 
+from collections import namedtuple
+
 from exchange.workflows.db import sql, tx
 
 _SEND = """INSERT INTO {schema}.messages (workflow_id, topic, body, idempotency_key, sender)
@@ -20,10 +22,19 @@ _CONSUME = """UPDATE {schema}.messages
 RETURNING body::text, message_id, sender, created_at_ms"""
 
 
-def send(dbName, workflowId, topic, bodyJson, idempotencyKey, sender, t):
-    """Insert a message; its id, or None when its idempotency key was already used."""
+class Message(namedtuple("Message", "topic bodyJson idempotencyKey sender")):
+    """One message as sent: its topic, its body (JSON), the idempotency key that makes a
+    repeated send land once (None: none), and the run that sent it (None: not a run)."""
+
+    __slots__ = ()
+
+
+def send(dbName, workflowId, message, t):
+    """Insert a message (a Message) for run ``workflowId``; its id, or None when its
+    idempotency key was already used."""
     rows = tx.query(dbName, sql.bind(_SEND, dbName),
-                    [workflowId, topic, bodyJson, idempotencyKey, sender], t)
+                    [workflowId, message.topic, message.bodyJson, message.idempotencyKey,
+                     message.sender], t)
     return rows[0][0] if rows else None
 
 

@@ -6,6 +6,8 @@ and the run records a timeout only after it, so the two never both win.
 """
 from __future__ import absolute_import, division, print_function
 
+from collections import namedtuple
+
 from exchange.workflows.db import sql, tx
 
 PROMPT_COLUMNS = ("prompt_id", "workflow_id", "step_position", "message", "options",
@@ -43,12 +45,21 @@ _PENDING = _SELECT + """
  LIMIT ?"""
 
 
-def create(dbName, promptId, workflowId, position, message, optionsJson, schemaJson,
-           rolesJson, timeoutMs, t):
-    """Insert a prompt unless it exists (a replayed call finds its own)."""
+class Question(namedtuple("Question", "message optionsJson schemaJson rolesJson timeoutMs")):
+    """What a prompt asks: its message, the allowed options, the schema an answer must
+    satisfy and the roles that may answer (JSON; None: any), and how long it waits (ms;
+    None: for ever)."""
+
+    __slots__ = ()
+
+
+def create(dbName, promptId, workflowId, position, question, t):
+    """Insert a prompt (``question``: a Question) unless it exists (a replayed call finds
+    its own)."""
     tx.update(dbName, sql.bind(_CREATE, dbName),
-              [promptId, workflowId, position, message, optionsJson, schemaJson, rolesJson,
-               timeoutMs], t, skipAudit=True)
+              [promptId, workflowId, position, question.message, question.optionsJson,
+               question.schemaJson, question.rolesJson, question.timeoutMs], t,
+              skipAudit=True)
 
 
 def get(dbName, promptId, t=None):

@@ -46,9 +46,10 @@ SELECT n.queue_name, q.concurrency, q.worker_concurrency, q.rate_limit, q.rate_p
  ORDER BY n.queue_name"""
 
 
-def declare(dbName, queueName, concurrency, workerConcurrency, rateLimit, ratePeriodMs,
-            partitionConcurrency):
-    """Create or change a queue's limits; True when the stored row changed."""
+def declare(dbName, queueName, concurrency=None, workerConcurrency=None, rateLimit=None,
+            ratePeriodMs=None, partitionConcurrency=1):
+    """Create or change a queue's limits (None = no limit); True when the stored row
+    changed."""
     rows = tx.query(dbName, sql.bind(_DECLARE, dbName),
                     [queueName, concurrency, workerConcurrency, rateLimit, ratePeriodMs,
                      partitionConcurrency])

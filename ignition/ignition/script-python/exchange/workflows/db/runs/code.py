@@ -3,12 +3,13 @@
 Each status write names the status (and the owner) it expects, so a late writer (a zombie
 thread, a cancelled run) changes nothing once the run has moved on. The owner of a claimed
 run is the pair (executor_id, attempts): every claim increments ``attempts``, so it doubles
-as a fencing token.
+as a fencing token: the Fence (exchange.workflows.fence) every fenced write here takes.
 """
 from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.db import sql, tx
 from exchange.workflows.db.executors import STATE_SQL
+from exchange.workflows.fence import Fence
 
 RUN_COLUMNS = ("workflow_id", "workflow_name", "status", "queue_name", "priority",
                "partition_key", "deduplication_id", "inputs", "output", "error", "executor_id",
@@ -356,13 +357,15 @@ _LIST = _SELECT_RUN + """
  LIMIT ? OFFSET ?"""
 
 
-def insert(dbName, workflowId, workflowName, queueName, priority, partitionKey,
-           deduplicationId, inputsJson, timeoutMs, delayMs=0, maxRecoveryAttempts=None):
-    """Insert one run, ENQUEUED (or DELAYED by ``delayMs``); False when its id or active
-    dedup id is already taken."""
+def insert(dbName, run):
+    """Insert one run, ENQUEUED (or DELAYED by its ``delayMs``); False when its id or active
+    dedup id is already taken. ``run`` holds the new row's fields by name (a validated
+    enqueue request): workflowId, workflowName, queueName, priority, partitionKey,
+    deduplicationId, inputsJson, timeoutMs, delayMs, maxRecoveryAttempts."""
     rows = tx.query(dbName, sql.bind(_INSERT, dbName),
-                    [workflowId, workflowName, queueName, priority, partitionKey,
-                     deduplicationId, inputsJson, timeoutMs, delayMs, maxRecoveryAttempts])
+                    [run.workflowId, run.workflowName, run.queueName, run.priority,
+                     run.partitionKey, run.deduplicationId, run.inputsJson, run.timeoutMs,
+                     run.delayMs, run.maxRecoveryAttempts])
     return bool(rows)
 
 
@@ -384,18 +387,31 @@ def promoteDue(dbName, limit=1000):
     return tx.update(dbName, sql.bind(_PROMOTE, dbName), [limit], skipAudit=True)
 
 
+class Claim(object):
+    """One run a claim took: its fence (the new owner) and what the runner needs to start
+    it. ``deadlineMs`` and ``databaseNowMs`` are on the database's clock; ``hasSteps``: a
+    step log exists (a re-run); ``pendingCommand``: a HOLD or STOP waiting for the run."""
+
+    __slots__ = ("fence", "workflowName", "inputsJson", "deadlineMs", "databaseNowMs",
+                 "hasSteps", "pendingCommand")
+
+    def __init__(self, fence, row):
+        self.fence = fence
+        self.workflowName, self.inputsJson, self.deadlineMs, self.databaseNowMs = row[4:8]
+        self.hasSteps = bool(row[8])
+        self.pendingCommand = row[9]
+
+
 def claim(dbName, executorId, limit, workflowNamesJson, heldQueuesJson="[]", t=None):
     """Claim up to ``limit`` runnable rows of the named workflows.
 
-    Returns (claimed, limitedWithWork, queuesWithWork): claimed is a list of tuples
-    (workflowId, attempt, workflowName, inputsJson, deadlineMs, databaseNowMs, hasSteps,
-    pendingCommand);
-    the counts are of the queues that had runnable rows, and of those the limited ones
-    (served only when ``heldQueuesJson`` names them).
+    Returns (claimed, limitedWithWork, queuesWithWork): claimed is a list of Claim; the
+    counts are of the queues that had runnable rows, and of those the limited ones (served
+    only when ``heldQueuesJson`` names them).
     """
     rows = tx.query(dbName, sql.bind(_CLAIM, dbName),
                     [workflowNamesJson, limit, executorId, heldQueuesJson], t)
-    claimed = [(row[0], row[1], row[4], row[5], row[6], row[7], bool(row[8]), row[9])
+    claimed = [Claim(Fence(dbName, row[0], executorId, row[1]), row)
                for row in rows if row[0] is not None]
     summary = [row for row in rows if row[0] is None][0]
     return claimed, int(summary[2]), int(summary[3])
@@ -406,35 +422,34 @@ def lockLimitedQueues(dbName, t):
     return [row[0] for row in tx.query(dbName, sql.bind(_LOCK_LIMITED, dbName), [], t)]
 
 
-def release(dbName, workflowId, executorId, attempt):
+def release(fence):
     """Give a claimed run that no worker took back to the queue; True when it was ours."""
-    return tx.update(dbName, sql.bind(_RELEASE, dbName), [workflowId, executorId, attempt],
+    return tx.update(fence.dbName, sql.bind(_RELEASE, fence.dbName), fence.params(),
                      skipAudit=True) == 1
 
 
-def finish(dbName, workflowId, executorId, attempt, status, outputJson, errorJson):
+def finish(fence, status, outputJson, errorJson):
     """The terminal write, guarded by RUNNING and the owner; True when it took effect."""
-    return tx.update(dbName, sql.bind(_FINISH, dbName),
-                     [status, outputJson, errorJson, workflowId, executorId, attempt],
-                     skipAudit=True) == 1
+    return tx.update(fence.dbName, sql.bind(_FINISH, fence.dbName),
+                     [status, outputJson, errorJson] + fence.params(), skipAudit=True) == 1
 
 
-def finishedBy(dbName, workflowId, executorId, attempt, status):
+def finishedBy(fence, status):
     """Whether the run already ended in ``status`` under this owner (a terminal write that
     landed though its answer was lost)."""
-    return int(tx.scalar(dbName, sql.bind(_FINISHED_BY, dbName),
-                         [workflowId, status, executorId, attempt])) == 1
+    return int(tx.scalar(fence.dbName, sql.bind(_FINISHED_BY, fence.dbName),
+                         [fence.workflowId, status, fence.executorId, fence.attempt])) == 1
 
 
-def timeOut(dbName, workflowId, executorId, attempt, errorJson):
+def timeOut(fence, errorJson):
     """End our RUNNING run as CANCELLED because its deadline passed; True when it took."""
-    return tx.update(dbName, sql.bind(_TIME_OUT, dbName),
-                     [errorJson, workflowId, executorId, attempt], skipAudit=True) == 1
+    return tx.update(fence.dbName, sql.bind(_TIME_OUT, fence.dbName),
+                     [errorJson] + fence.params(), skipAudit=True) == 1
 
 
-def letGo(dbName, workflowId, executorId, attempt):
+def letGo(fence):
     """The thread of a cancelled or stopped run is done with it (resume may proceed)."""
-    return tx.update(dbName, sql.bind(_LET_GO, dbName), [workflowId, executorId, attempt],
+    return tx.update(fence.dbName, sql.bind(_LET_GO, fence.dbName), fence.params(),
                      skipAudit=True) == 1
 
 
@@ -450,7 +465,8 @@ def get(dbName, workflowId):
     return dict(zip(RUN_COLUMNS, rows[0])) if rows else None
 
 
-def listRuns(dbName, statuses, workflowName, queueName, createdFromMs, createdToMs, limit, offset):
+def listRuns(dbName, statuses=None, workflowName=None, queueName=None, createdFromMs=None,
+             createdToMs=None, limit=100, offset=0):
     """Runs matching the filters (None = any), newest first."""
     rows = tx.query(dbName, sql.bind(_LIST, dbName),
                     [statuses, statuses, workflowName, workflowName, queueName, queueName,

@@ -9,6 +9,8 @@ retried write whose first commit did land is harmless (the primary key keeps one
 """
 from __future__ import absolute_import, division, print_function
 
+from collections import namedtuple
+
 from exchange.workflows.db import sql, tx
 
 STEP_COLUMNS = ("step_position", "step_name", "status", "output", "error", "attempts",
@@ -40,6 +42,13 @@ _LIST = """SELECT step_position, step_name, status, output::text, error::text, a
   FROM {schema}.step_outputs WHERE workflow_id = ? ORDER BY step_position"""
 
 
+class Step(namedtuple("Step", "position name attempts startedMs completedMs")):
+    """One step's place and execution, as its checkpoint records them: the position and
+    name, how many times its body ran, and when it started and completed (epoch ms)."""
+
+    __slots__ = ()
+
+
 class Recorded(object):
     """The answer of a checkpoint: whether it landed, and the run's pending command then."""
 
@@ -53,14 +62,14 @@ class Recorded(object):
     __nonzero__ = __bool__
 
 
-def record(dbName, workflowId, executorId, attempt, position, name, status, outputJson,
-           errorJson, attempts, startedMs, completedMs, t=None):
-    """Write one step's outcome if the run is still ours (a Recorded: true when a row was
-    inserted, with the run's pending command)."""
-    rows = tx.query(dbName, sql.bind(_RECORD, dbName),
-                    [workflowId, executorId, attempt, workflowId, position, name, status,
-                     outputJson, errorJson, attempts, executorId, attempt, startedMs,
-                     completedMs], t)
+def record(fence, step, status, outputJson, errorJson, t=None):
+    """Write one step's outcome (a Step and its status, output and error) if the run is
+    still ours, in transaction ``t`` or alone (a Recorded: true when a row was inserted,
+    with the run's pending command)."""
+    rows = tx.query(fence.dbName, sql.bind(_RECORD, fence.dbName),
+                    fence.params() + [fence.workflowId, step.position, step.name, status,
+                                      outputJson, errorJson, step.attempts, fence.executorId,
+                                      fence.attempt, step.startedMs, step.completedMs], t)
     return Recorded(bool(rows), rows[0][0] if rows else None)
 
 

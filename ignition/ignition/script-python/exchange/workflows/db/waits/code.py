@@ -46,23 +46,22 @@ def lockChannel(dbName, channel, t):
     tx.query(dbName, _CHANNEL_LOCK, [channel], t)
 
 
-def lockOwn(dbName, workflowId, executorId, attempt, t):
+def lockOwn(fence, t):
     """Lock our RUNNING run row; (pendingCommand, databaseNowMs), or None when not ours."""
-    rows = tx.query(dbName, sql.bind(_OWN, dbName), [workflowId, executorId, attempt], t)
+    rows = tx.query(fence.dbName, sql.bind(_OWN, fence.dbName), fence.params(), t)
     return (rows[0][0], int(rows[0][1])) if rows else None
 
 
-def suspend(dbName, workflowId, executorId, attempt, channel, wakeAtMs, t):
+def suspend(fence, channel, wakeAtMs, t):
     """Our run waits without a thread until woken on ``channel`` or at ``wakeAtMs``
     (database clock; None: only a wake); True when it took."""
-    return tx.update(dbName, sql.bind(_SUSPEND, dbName),
-                     [channel, wakeAtMs, workflowId, executorId, attempt], t,
-                     skipAudit=True) == 1
+    return tx.update(fence.dbName, sql.bind(_SUSPEND, fence.dbName),
+                     [channel, wakeAtMs] + fence.params(), t, skipAudit=True) == 1
 
 
-def hold(dbName, workflowId, executorId, attempt):
+def hold(fence):
     """Our run becomes HELD if its HOLD is still pending; True when it took."""
-    return tx.update(dbName, sql.bind(_HOLD, dbName), [workflowId, executorId, attempt],
+    return tx.update(fence.dbName, sql.bind(_HOLD, fence.dbName), fence.params(),
                      skipAudit=True) == 1
 
 

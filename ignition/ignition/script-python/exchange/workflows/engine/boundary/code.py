@@ -94,8 +94,7 @@ def _afterMarker(ctx, command, replaying=False):
 
 def _hold(ctx):
     """Become HELD (releasing the thread) unless a RESUME withdrew the HOLD meanwhile."""
-    if tx.persistently(lambda: waits.hold(ctx.dbName, ctx.workflowId, ctx.executorId,
-                                          ctx.attempt), u"hold write"):
+    if tx.persistently(lambda: waits.hold(ctx.fence), u"hold write"):
         raise WorkflowSuspended(u"workflow %s held" % ctx.workflowId)
     refresh(ctx)  # withdrawn (go on), a STOP instead (applied at the next boundary), or gone
 
@@ -133,13 +132,13 @@ def refresh(ctx):
     """Read the run's state (waiting out an outage): keep its pending command; raise
     WorkflowCancelled/OwnershipLost if it moved on."""
     state = tx.persistently(lambda: runs.owner(ctx.dbName, ctx.workflowId), u"status read")
-    if state is not None and tuple(state[:3]) == ("RUNNING", ctx.executorId, ctx.attempt):
+    if state is not None and state[0] == statuses.RUNNING and ctx.fence.isOwner(*state[1:3]):
         noteState(ctx, state[3])
         return
     if state is not None and state[0] == statuses.CANCELLED:
         raise WorkflowCancelled(u"workflow %s was cancelled" % ctx.workflowId)
     raise OwnershipLost(u"workflow %s is no longer owned by %s (attempt %d)"
-                        % (ctx.workflowId, ctx.executorId, ctx.attempt))
+                        % (ctx.workflowId, ctx.fence.executorId, ctx.fence.attempt))
 
 
 def noteState(ctx, command):
@@ -154,8 +153,7 @@ def checkDeadline(ctx):
         return
     errorJson = codec.errorJson("Timeout", u"the run's deadline passed")
     try:
-        tx.persistently(lambda: runs.timeOut(ctx.dbName, ctx.workflowId, ctx.executorId,
-                                             ctx.attempt, errorJson), u"timeout write")
+        tx.persistently(lambda: runs.timeOut(ctx.fence, errorJson), u"timeout write")
     except compat.CATCHABLE as error:
         raise CheckpointUnavailable(u"workflow %s: its timeout could not be recorded: %s"
                                     % (ctx.workflowId, compat.describeError(error)[1]))
@@ -191,7 +189,7 @@ def whatLanded(ctx, position, name, written, readBack):
         noteState(ctx, written.pendingCommand)
         return None
     existing = readBack()
-    if existing is not None and tuple(existing[:3]) == (name, ctx.executorId, ctx.attempt):
+    if existing is not None and existing[0] == name and ctx.fence.isOwner(*existing[1:3]):
         return existing
     raise NotOurs()
 
@@ -201,10 +199,9 @@ def recordIn(ctx, t, position, name, outputJson, errorJson=None, startedMs=None)
     owner. Raises AlreadyRecorded when an earlier try of ours landed there, NotOurs when
     the run moved on or another attempt holds the position."""
     nowMs = compat.nowMs()
-    landed = stepLog.record(ctx.dbName, ctx.workflowId, ctx.executorId, ctx.attempt,
-                            position, name, statuses.ERROR if errorJson else
-                            statuses.SUCCESS, outputJson, errorJson, 1,
-                            startedMs or nowMs, nowMs, t)
+    step = stepLog.Step(position, name, 1, startedMs or nowMs, nowMs)
+    landed = stepLog.record(ctx.fence, step, statuses.ERROR if errorJson else statuses.SUCCESS,
+                            outputJson, errorJson, t)
     existing = whatLanded(ctx, position, name, landed,
                           lambda: stepLog.outputAt(ctx.dbName, ctx.workflowId, position))
     if existing is not None:

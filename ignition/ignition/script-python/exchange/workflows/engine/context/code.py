@@ -12,15 +12,14 @@ _local = threading.local()
 
 
 class WorkflowContext(object):
-    """One run being executed: its owner fence, its recorded steps and the step counter."""
+    """One run being executed: its fence (exchange.workflows.fence, built from the claim:
+    every write of the run names it), its recorded steps and the step counter."""
 
-    def __init__(self, dbName, workflowId, workflowName, executorId, attempt, recorded,
-                 deadlineMs=None):
-        self.dbName = dbName
-        self.workflowId = workflowId
+    def __init__(self, fence, workflowName, recorded, deadlineMs=None):
+        self.fence = fence
+        self.dbName = fence.dbName
+        self.workflowId = fence.workflowId
         self.workflowName = workflowName
-        self.executorId = executorId
-        self.attempt = attempt
         self.recorded = recorded  # position -> (name, status, outputJson, errorJson)
         self.position = 0
         self.inStep = False

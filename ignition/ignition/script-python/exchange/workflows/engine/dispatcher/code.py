@@ -153,21 +153,21 @@ def _claimOnce(dbName, k):
         if names else 0
     if not reserved:
         return 0, counts
-    claimed = []
+    claimed, sentAtMs = [], None
     epoch = k.leaseEpoch.get()  # before the claim: a lapse noticed since is checked by the run
     try:
         pool = k.pool()  # before the claim: a pool found shut down is replaced now
-        claimed = _claim(dbName, k, reserved, codec.encode(names))
+        claimed, sentAtMs = _claim(dbName, k, reserved, codec.encode(names))
     finally:
         k.inFlight.addAndGet(len(claimed) - reserved)  # give back what was not claimed
     counts["claimed"] = len(claimed)
-    for run in claimed:
-        leases.trackRun(k.running, dbName, run[0], run[1])
-    for run in claimed:
+    for claim in claimed:
+        leases.trackRun(k.running, dbName, claim.fence.workflowId, claim.fence.attempt)
+    for claim in claimed:
         if not k.isCurrentInterpreter():  # a project save replaced us meanwhile
-            _giveBack(k, dbName, run[0], run[1])
+            _giveBack(k, claim.fence)
             counts["released"] += 1
-        elif _submit(k, pool, dbName, run, epoch):
+        elif _submit(k, pool, claim, _clockOffsetMs(claim, sentAtMs), epoch):
             counts["submitted"] += 1
         else:
             counts["released"] += 1
@@ -187,7 +187,8 @@ def _reserve(inFlight, workerThreads, batch):
 
 def _claim(dbName, k, limit, namesJson):
     """Claim up to ``limit`` rows: without locks while no limited queue has work (one
-    statement), else in a short transaction that first locks the limited queues."""
+    statement), else in a short transaction that first locks the limited queues.
+    Returns (claims, sentAtMs): the claims (db.runs.Claim) and when the claim was sent."""
     sentAtMs = compat.nowMs()
     try:
         if k.limitedSeen.get():
@@ -200,22 +201,19 @@ def _claim(dbName, k, limit, namesJson):
                 claimed = claimed + more
     except compat.CATCHABLE as error:
         if _lostRace(error):
-            return []
+            return [], sentAtMs
         raise
     k.limitedSeen.set(1 if limited else 0)
     k.backlog.set(1 if queues else 0)
-    return [_onOurClock(run, sentAtMs) for run in claimed]
+    return claimed, sentAtMs
 
 
-def _onOurClock(run, sentAtMs):
-    """A claimed row with its deadline moved from the database's clock to this process's.
-    The claim stamped the run's start when the statement began, so the offset is taken from
-    when we sent it (never later: a deadline may come a little early, not late)."""
-    workflowId, attempt, name, inputsJson, deadlineMs, databaseNowMs, hasSteps, command = run
-    if deadlineMs is not None:
-        deadlineMs = deadlineMs - databaseNowMs + sentAtMs
-    clockOffsetMs = databaseNowMs - sentAtMs if databaseNowMs is not None else 0
-    return workflowId, attempt, name, inputsJson, deadlineMs, hasSteps, command, clockOffsetMs
+def _clockOffsetMs(claim, sentAtMs):
+    """The database clock minus this process's, for a claim sent at ``sentAtMs``: the
+    runner moves the claim's deadline by it. The claim stamped the run's start when the
+    statement began, so the offset is taken from when we sent it (never later: a deadline
+    may come a little early, not late)."""
+    return claim.databaseNowMs - sentAtMs if claim.databaseNowMs is not None else 0
 
 
 def _lostRace(error):
@@ -231,23 +229,23 @@ def _claimLimited(dbName, k, limit, namesJson):
     return tx.inTransaction(dbName, work)
 
 
-def _submit(k, pool, dbName, run, epoch):
+def _submit(k, pool, claim, clockOffsetMs, epoch):
     """Hand one claimed run (its slot already reserved) to the pool; on refusal, give the
     row and the slot back. Never raises, so one bad row cannot strand the rest. ``epoch``:
     the lease epoch before the claim."""
-    executorId = k.executorId
     inFlight = k.inFlight
     running = k.running
-    workflowId, attempt = run[0], run[1]
+    fence = claim.fence
+    dbName, workflowId = fence.dbName, fence.workflowId
 
     def task():
         try:
-            runner.execute(dbName, executorId, run, epoch)
+            runner.execute(claim, clockOffsetMs, epoch)
         except compat.CATCHABLE as error:
             _logger().error(u"workflow %s: unexpected failure in the runner: %s"
                             % (workflowId, compat.describeError(error)[1]))
         finally:
-            leases.untrackRun(running, dbName, workflowId, attempt)
+            leases.untrackRun(running, dbName, workflowId, fence.attempt)
             inFlight.decrementAndGet()
         afterRun(dbName)
 
@@ -257,17 +255,17 @@ def _submit(k, pool, dbName, run, epoch):
     except compat.CATCHABLE as error:
         _logger().warn(u"workflow %s: submission refused (%s); returning it to the queue"
                        % (workflowId, compat.describeError(error)[0]))
-        _giveBack(k, dbName, workflowId, attempt)
+        _giveBack(k, fence)
         return False
 
 
-def _giveBack(k, dbName, workflowId, attempt):
+def _giveBack(k, fence):
     """Return a claimed run no worker took to its queue (and its reserved slot)."""
     k.inFlight.decrementAndGet()
-    leases.untrackRun(k.running, dbName, workflowId, attempt)
+    leases.untrackRun(k.running, fence.dbName, fence.workflowId, fence.attempt)
     try:
-        if not tx.retrying(lambda: runs.release(dbName, workflowId, k.executorId, attempt)):
-            tx.retrying(lambda: runs.letGo(dbName, workflowId, k.executorId, attempt))
+        if not tx.retrying(lambda: runs.release(fence)):
+            tx.retrying(lambda: runs.letGo(fence))
     except compat.CATCHABLE as releaseError:
         _logger().error(u"workflow %s: could not be returned to the queue: %s"
-                        % (workflowId, compat.describeError(releaseError)[1]))
+                        % (fence.workflowId, compat.describeError(releaseError)[1]))

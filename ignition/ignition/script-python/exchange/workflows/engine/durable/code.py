@@ -10,6 +10,7 @@ again (by any executor) and replays up to the wait, which now finds its answer.
 from __future__ import absolute_import, division, print_function
 
 import hashlib
+from collections import namedtuple
 
 from exchange.workflows.db import events, messages, prompts, runs, streams, \
     tx, waits
@@ -101,6 +102,8 @@ def waitFor(ctx, name, channel, wakeAtMs, look, onTimeout, pollMs=None):
     result is recorded in the transaction that found it. Short waits poll (every ``pollMs``;
     None: sleep until the wake time); longer ones suspend the run (the thread is released).
     A command that arrives meanwhile is applied here, at the wait's boundary."""
+    wait = _Wait(name, channel, wakeAtMs, look, onTimeout)
+
     def work():
         position, recorded = boundary.nextOperation(ctx)
         if recorded is not None:
@@ -108,8 +111,7 @@ def waitFor(ctx, name, channel, wakeAtMs, look, onTimeout, pollMs=None):
         while True:
             try:
                 outcome, value = tx.persistently(lambda: tx.inTransaction(
-                    ctx.dbName, lambda t: _look(ctx, t, position, name, channel, wakeAtMs,
-                                                look, onTimeout)), u"durable wait")
+                    ctx.dbName, lambda t: _look(ctx, t, position, wait)), u"durable wait")
             except boundary.AlreadyRecorded as landed:
                 return landed.value
             except boundary.NotOurs:
@@ -133,25 +135,34 @@ def waitFor(ctx, name, channel, wakeAtMs, look, onTimeout, pollMs=None):
     return boundary.closing(ctx, work)
 
 
-def _look(ctx, t, position, name, channel, wakeAtMs, look, onTimeout):
+class _Wait(namedtuple("_Wait", "name channel wakeAtMs look onTimeout")):
+    """What a wait waits for (waitFor's arguments): its name at its position, its wake
+    channel, its wake time, how to look for its answer and what a timeout records."""
+
+    __slots__ = ()
+
+
+def _look(ctx, t, position, wait):
+    """One look, in transaction ``t``: (outcome, value) of _DONE, _SUSPENDED, _COMMAND,
+    _LOST or _WAIT (value: the ms left)."""
+    channel, wakeAtMs = wait.channel, wait.wakeAtMs
     waits.lockChannel(ctx.dbName, channel, t)
-    own = waits.lockOwn(ctx.dbName, ctx.workflowId, ctx.executorId, ctx.attempt, t)
+    own = waits.lockOwn(ctx.fence, t)
     if own is None:
         return _LOST, None
     command, nowMs = own
     boundary.noteState(ctx, command)
     if ctx.command and not ctx.inHandler:
         return _COMMAND, None
-    found, value = look(t, position)
+    found, value = wait.look(t, position)
     if not found and boundary.deadlinePassed(wakeAtMs, nowMs):
-        found, value = True, onTimeout(t)
+        found, value = True, wait.onTimeout(t)
     if found:
-        boundary.recordIn(ctx, t, position, name, codec.encode(value))
+        boundary.recordIn(ctx, t, position, wait.name, codec.encode(value))
         return _DONE, codec.roundTrip(value)[1]
     remaining = None if wakeAtMs is None else wakeAtMs - nowMs
     if remaining is None or remaining > settings.SHORT_WAIT_MS:
-        waits.suspend(ctx.dbName, ctx.workflowId, ctx.executorId, ctx.attempt, channel,
-                      wakeAtMs, t)
+        waits.suspend(ctx.fence, channel, wakeAtMs, t)
         return _SUSPENDED, None
     return _WAIT, remaining
 
@@ -183,11 +194,10 @@ class _Delivery(operator.Action):
     wake channel, find the run, store the message once (its idempotency key fences it),
     wake the run if it waits for that topic."""
 
-    def __init__(self, dbName, workflowId, topic, bodyJson, idempotencyKey, sender):
+    def __init__(self, dbName, workflowId, message):
         operator.Action.__init__(self, dbName)
-        self.workflowId, self.topic, self.bodyJson = workflowId, topic, bodyJson
-        self.idempotencyKey, self.sender = idempotencyKey, sender
-        self.channel = messageChannel(workflowId, topic)
+        self.workflowId, self.message = workflowId, message
+        self.channel = messageChannel(workflowId, message.topic)
         self.messageId = None
 
     def lock(self, t):
@@ -201,8 +211,7 @@ class _Delivery(operator.Action):
         return "send", codes.MESSAGE_SENT
 
     def transition(self, t, state, transition):
-        self.messageId = messages.send(self.dbName, self.workflowId, self.topic, self.bodyJson,
-                                       self.idempotencyKey, self.sender, t)
+        self.messageId = messages.send(self.dbName, self.workflowId, self.message, t)
         return self.messageId is not None
 
     def missed(self, t, state):
@@ -212,9 +221,10 @@ class _Delivery(operator.Action):
         return waits.wake(self.dbName, self.channel, t)
 
 
-def deliver(dbName, workflowId, topic, bodyJson, idempotencyKey, sender, t):
-    """Store a message for a run and wake it if it waits for that topic, in transaction t."""
-    action = _Delivery(dbName, workflowId, topic, bodyJson, idempotencyKey, sender)
+def deliver(dbName, workflowId, message, t):
+    """Store a message (a db.messages.Message) for a run and wake it if it waits for that
+    topic, in transaction t."""
+    action = _Delivery(dbName, workflowId, message)
     outcome = operator.within(action, t)
     return {"messageId": action.messageId, "sent": outcome.accepted,
             "destinationStatus": outcome.state[0], "woken": outcome.woken}
@@ -240,15 +250,16 @@ def send(workflowId, message, topic=None, idempotencyKey=None, dbName=None):
     ctx = context.current()
     if ctx is not None and not ctx.inStep:
         result = operation(ctx, "<send>", lambda t, position: deliver(
-            ctx.dbName, workflowId, topic, bodyJson,
-            idempotencyKey or _senderKey(ctx.workflowId, position), ctx.workflowId, t))
+            ctx.dbName, workflowId, messages.Message(
+                topic, bodyJson, idempotencyKey or _senderKey(ctx.workflowId, position),
+                ctx.workflowId), t))
         dbName = ctx.dbName
     else:
         sender = None
         if ctx is not None:  # inside a step: the run's connection, not recorded
             sender, dbName = ctx.workflowId, dbName or ctx.dbName
-        result = tx.inTransaction(dbName, lambda t: deliver(dbName, workflowId, topic, bodyJson,
-                                                             idempotencyKey, sender, t))
+        record = messages.Message(topic, bodyJson, idempotencyKey, sender)
+        result = tx.inTransaction(dbName, lambda t: deliver(dbName, workflowId, record, t))
     operator.wake(dbName, result.get("woken"))
     return result
 
@@ -416,11 +427,11 @@ def prompt(message, options=None, schema=None, timeoutSeconds=None, roles=None):
     optionsJson = None if options is None else _json("options", list(options))
     schemaJson = None if schema is None else _json("schema", schema)
     rolesJson = None if roles is None else _json("roles", roles)
+    question = prompts.Question(message, optionsJson, schemaJson, rolesJson, timeoutMs)
 
     def create(t, position):
         promptId = u"%s:%d" % (ctx.workflowId, position)  # (validate.MAX_PROMPT_ID_LENGTH)
-        prompts.create(ctx.dbName, promptId, ctx.workflowId, position, message, optionsJson,
-                       schemaJson, rolesJson, timeoutMs, t)
+        prompts.create(ctx.dbName, promptId, ctx.workflowId, position, question, t)
         return {"promptId": promptId,
                 "expiresAtMs": prompts.get(ctx.dbName, promptId, t)["expires_at_ms"]}
     created = operation(ctx, "<prompt>", create)

@@ -57,9 +57,10 @@ def register(dbName):
     name = executorName()
     # one try: a failure reaches dispatch, whose outage backoff tries again (and a missing
     # connection is told at once)
-    superseded, wasGone = executors.register(
-        dbName, k.executorId, name, platform.hostName(), platform.runtimeName(),
-        k.generation.get(), settings.leaseMs(), settings.workerThreads())
+    identity = executors.Identity(k.executorId, name, platform.hostName(),
+                                  platform.runtimeName())
+    superseded, wasGone = executors.register(dbName, identity, k.generation.get(),
+                                             settings.leaseMs(), settings.workerThreads())
     connection = k.connection(dbName)
     connection.registered = True
     connection.superseded = None
@@ -112,8 +113,8 @@ def heartbeat(dbName, force=False, includeUnregistered=False):
     if not connection.registered:
         return register(dbName)
     found = executors.beat(dbName, k.executorId, settings.leaseMs(), k.generation.get(),
-                           k.inFlight.get(), settings.RECOVERY_BATCH,
-                           settings.maxRecoveryAttempts(), includeUnregistered)
+                           k.inFlight.get(), settings.maxRecoveryAttempts(),
+                           includeUnregistered)
     if not found.renewed:
         return _notRenewed(dbName, k, connection, result)
     connection.beatMs = sentAtMs

@@ -206,9 +206,7 @@ def _deadLetter(name, item, reason, message):
         fields = codec.decode(item) or {}
     except compat.CATCHABLE:
         fields = {}
-    deadletters.insert(name, fields.get("workflow_id"), fields.get("workflow_name"),
-                       fields.get("queue_name"), fields.get("deduplication_id"), reason,
-                       message, item, fields.get("accepted_at_ms"))
+    deadletters.insert(name, fields, reason, message, item)
 
 
 def _storeDropped(k, name):

@@ -22,41 +22,40 @@ def _logger():
     return system.util.getLogger("exchange.workflows.runner")
 
 
-def execute(dbName, executorId, claimed, leaseEpoch):
+def execute(claim, clockOffsetMs, leaseEpoch):
     """Run a claimed workflow to a terminal state (or stop quietly if it is no longer ours).
 
-    ``claimed`` is a row of db.runs.claim, its deadline already moved to this process's
-    clock (dispatcher): the claim made the run RUNNING and brought its inputs; a re-run
-    reads its step log first. ``leaseEpoch`` is the executor's lease epoch before the claim
-    (a lapse noticed since makes the run check ownership before its first step)."""
-    workflowId, attempt, workflowName, inputsJson, deadlineMs, hasSteps, command, \
-        clockOffsetMs = claimed
+    ``claim`` is a db.runs.Claim: the claim made the run RUNNING, named its fence and brought
+    its inputs; a re-run reads its step log first. ``clockOffsetMs``: the database clock
+    minus this process's, as the dispatcher measured it around the claim (the deadline moves
+    by it). ``leaseEpoch`` is the executor's lease epoch before the claim (a lapse noticed
+    since makes the run check ownership before its first step)."""
+    fence = claim.fence
     recorded = {}
-    if hasSteps:
+    if claim.hasSteps:
         try:
-            rows = tx.persistently(lambda: stepLog.listSteps(dbName, workflowId),
+            rows = tx.persistently(lambda: stepLog.listSteps(fence.dbName, fence.workflowId),
                                    u"step log read")
         except compat.CATCHABLE as error:
-            _abandon(workflowId, u"its step log could not be read", error)
-            _letGo(context.WorkflowContext(dbName, workflowId, workflowName, executorId,
-                                           attempt, {}))
+            _abandon(fence.workflowId, u"its step log could not be read", error)
+            _letGo(fence)
             return None
         recorded = dict((row["step_position"], (row["step_name"], row["status"],
                                                 row["output"], row["error"])) for row in rows)
-    ctx = context.WorkflowContext(dbName, workflowId, workflowName, executorId, attempt,
-                                  recorded, deadlineMs)
+    deadlineMs = None if claim.deadlineMs is None else claim.deadlineMs - clockOffsetMs
+    ctx = context.WorkflowContext(fence, claim.workflowName, recorded, deadlineMs)
     ctx.leaseEpoch = leaseEpoch
-    ctx.command = command
+    ctx.command = claim.pendingCommand
     ctx.clockOffsetMs = clockOffsetMs
-    outcome = _runBody(ctx, inputsJson)
+    outcome = _runBody(ctx, claim.inputsJson)
     if outcome is _SUSPENDED:
         return None
     if outcome is None:  # left to others: if it was cancelled, a resume may go on now
-        _letGo(ctx)
+        _letGo(fence)
         return None
     status = _finish(ctx, *outcome)
     if status is None:
-        _letGo(ctx)  # cancelled meanwhile: a resume may go on now
+        _letGo(fence)  # cancelled meanwhile: a resume may go on now
     return status
 
 
@@ -69,7 +68,7 @@ def _runBody(ctx, inputsJson):
                       u"%s: %s" % compat.describeError(error), compat.formatTraceback(error))
     if definition is None:
         return _error("WorkflowNotRegistered", u"no workflow named %r is registered on executor "
-                      u"%s" % (ctx.workflowName, ctx.executorId), u"")
+                      u"%s" % (ctx.workflowName, ctx.fence.executorId), u"")
     ctx.definition = definition
     ctx.inputs = codec.decode(inputsJson) or {}
     context.activate(ctx)
@@ -111,12 +110,11 @@ def _runBody(ctx, inputsJson):
 def _finish(ctx, status, outputJson, errorJson):
     """The terminal write; a result the database refuses becomes a bounded ERROR."""
     def finish(status, outputJson, errorJson):
-        if runs.finish(ctx.dbName, ctx.workflowId, ctx.executorId, ctx.attempt, status,
-                       outputJson, errorJson):
+        if runs.finish(ctx.fence, status, outputJson, errorJson):
             faults.point("run.after_finish")
             return True
         # an earlier try of this write may have landed with its answer lost
-        return runs.finishedBy(ctx.dbName, ctx.workflowId, ctx.executorId, ctx.attempt, status)
+        return runs.finishedBy(ctx.fence, status)
 
     def write(status, outputJson, errorJson):
         return tx.persistently(lambda: finish(status, outputJson, errorJson), u"terminal write")
@@ -138,15 +136,15 @@ def _finish(ctx, status, outputJson, errorJson):
     return status
 
 
-def _letGo(ctx):
+def _letGo(fence):
     """This thread is done with a cancelled run (resume waits for it: never two threads in
     one step). If this write fails, resume answers STILL_RUNNING until this executor is
     gone (stopped, or its lease lapsed)."""
     try:
-        tx.retrying(lambda: runs.letGo(ctx.dbName, ctx.workflowId, ctx.executorId, ctx.attempt))
+        tx.retrying(lambda: runs.letGo(fence))
     except compat.CATCHABLE as error:
         _logger().warn(u"workflow %s: could not record that this thread let go: %s"
-                       % (ctx.workflowId, compat.describeError(error)[1]))
+                       % (fence.workflowId, compat.describeError(error)[1]))
 
 
 def _failure(error):

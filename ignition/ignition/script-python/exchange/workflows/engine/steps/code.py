@@ -51,15 +51,15 @@ def _execute(ctx, definition, position, args, kwargs):
     if failure is None:
         outputJson, result, failure = _encodeOutput(definition, value)
     if failure is None:
-        status, errorJson = _checkpoint(ctx, position, definition.name, statuses.SUCCESS,
-                                        outputJson, None, attempt, startedMs)
+        status, errorJson = _checkpoint(ctx, _step(definition, position, attempt, startedMs),
+                                        statuses.SUCCESS, outputJson, None)
         if status == statuses.SUCCESS:
             return result
     else:
         errorType, message, trace = failure
         errorJson = codec.errorJson(errorType, message, trace, attempts=attempt)
-        _checkpoint(ctx, position, definition.name, statuses.ERROR, None, errorJson,
-                    attempt, startedMs)
+        _checkpoint(ctx, _step(definition, position, attempt, startedMs), statuses.ERROR,
+                    None, errorJson)
     _raiseRecorded(definition.name, position, errorJson)
 
 
@@ -104,19 +104,21 @@ def _attempt(ctx, definition, args, kwargs):
         ctx.inStep = False
 
 
-def _checkpoint(ctx, position, name, status, outputJson, errorJson, attempts, startedMs):
-    """Write the step's outcome once; (status, errorJson) as recorded.
+def _step(definition, position, attempts, startedMs):
+    """The step as its checkpoint records it, completed now."""
+    return stepLog.Step(position, definition.name, attempts, startedMs, compat.nowMs())
+
+
+def _checkpoint(ctx, step, status, outputJson, errorJson):
+    """Write the step's outcome (``step``: a db.steps.Step) once; (status, errorJson) as
+    recorded.
 
     A database outage pauses here (the result is kept) until the write lands. A result the
     database refuses outright (too large, invalid) is recorded as the step's error instead.
     Stops the run (WorkflowCancelled, OwnershipLost) when it is no longer ours.
     """
-    completedMs = compat.nowMs()
-
     def record(status, outputJson, errorJson):
-        written = stepLog.record(ctx.dbName, ctx.workflowId, ctx.executorId, ctx.attempt,
-                                 position, name, status, outputJson, errorJson, attempts,
-                                 startedMs, completedMs)
+        written = stepLog.record(ctx.fence, step, status, outputJson, errorJson)
         faults.point("step.after_commit")
         return written
 
@@ -127,14 +129,15 @@ def _checkpoint(ctx, position, name, status, outputJson, errorJson, attempts, st
     try:
         written, status, errorJson = writeOutcome(write, status, outputJson, errorJson,
                                                   "CheckpointRefused", u"the step's result",
-                                                  attempts=attempts)
-        boundary.whatLanded(ctx, position, name, written, lambda: tx.retrying(
-            lambda: stepLog.at(ctx.dbName, ctx.workflowId, position)))
+                                                  attempts=step.attempts)
+        boundary.whatLanded(ctx, step.position, step.name, written, lambda: tx.retrying(
+            lambda: stepLog.at(ctx.dbName, ctx.workflowId, step.position)))
     except boundary.NotOurs:
-        boundary.lost(ctx, position, u"step")
+        boundary.lost(ctx, step.position, u"step")
     except compat.CATCHABLE as error:
         raise CheckpointUnavailable(u"workflow %s: step #%d could not be recorded: %s"
-                                    % (ctx.workflowId, position, compat.describeError(error)[1]))
+                                    % (ctx.workflowId, step.position,
+                                       compat.describeError(error)[1]))
     return status, errorJson  # (or an earlier try of this write landed, its answer lost)
 
 
