@@ -284,14 +284,11 @@ class ClaimTracker(object):
             t0 = clock()
             result = original(*args, **kwargs)
             elapsed = clock() - t0
-            with self.lock:
+            with self.lock:  # result: ([db.runs.Claim], limitedWithWork, queuesWithWork)
                 self.seconds.append(elapsed)
-                try:
-                    self.taken.append(len(result[0]))
-                    for row in result[0]:
-                        self.claimedBy[row[0]] = threading.current_thread().ident
-                except (TypeError, IndexError, KeyError):
-                    pass
+                self.taken.append(len(result[0]))
+                for taken in result[0]:
+                    self.claimedBy[taken.fence.workflowId] = threading.current_thread().ident
             return result
         self.runs.claim = claim
         return self
