@@ -13,7 +13,7 @@ from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.db import journal as statements, tx
 from exchange.workflows import codec, compat
-from exchange.workflows.engine import actors, kernel
+from exchange.workflows.engine import actors, dispatcher, kernel
 from exchange.workflows.errors import NotAuthorized
 
 
@@ -151,8 +151,6 @@ def wake(dbName, released):
     """After the commit: work an action released (a woken or resumed run, a queue out of
     maintenance) is claimed on the caller's thread (dispatcher.claimable)."""
     if released:
-        # here, not at the top: dispatcher -> runner -> runtime -> durable -> operator
-        from exchange.workflows.engine import dispatcher
         dispatcher.claimable(dbName)
 
 
