@@ -11,8 +11,7 @@ import time
 
 import system
 
-from exchange.workflows.errors import ControlSignal
-from exchange.workflows.engine.runtime import step, workflow
+from exchange.workflows.engine.runtime import ControlSignal, step, workflow
 
 DB = "WorkflowsDB"
 
