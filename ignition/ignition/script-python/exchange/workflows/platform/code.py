@@ -24,6 +24,13 @@ def globalsMap():
     return system.util.getGlobals()
 
 
+def logger(name):
+    """The gateway's logger of that name (``system.util.getLogger``): each module names its
+    own, and docs/operations.md lists them."""
+    import system  # (gateway only: imported when called, so the module loads anywhere)
+    return system.util.getLogger(name)
+
+
 if compat.IS_JYTHON:  # pragma: no cover - exercised by the Jython suite
     from java.lang import Runnable, Thread  # novm
     from java.util.concurrent import ConcurrentHashMap, Executors, LinkedBlockingQueue  # novm

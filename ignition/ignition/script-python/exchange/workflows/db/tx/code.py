@@ -8,7 +8,7 @@ from __future__ import absolute_import, division, print_function
 
 import system
 
-from exchange.workflows import compat, settings
+from exchange.workflows import compat, platform, settings
 
 
 def cell(value):
@@ -205,6 +205,6 @@ def persistently(work, describe=u"database write"):
 
 def _warn(message):
     try:
-        system.util.getLogger("exchange.workflows.db").warn(message)
+        platform.logger("exchange.workflows.db").warn(message)
     except compat.CATCHABLE:
         pass

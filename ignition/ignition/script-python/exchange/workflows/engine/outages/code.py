@@ -8,7 +8,7 @@ its lease of the database's return (its peers wait that long before they take it
 """
 from __future__ import absolute_import, division, print_function
 
-from exchange.workflows import codec, compat, settings
+from exchange.workflows import codec, compat, platform, settings
 from exchange.workflows.engine import kernel
 from exchange.workflows.errors import DatabaseUnavailable
 
@@ -18,8 +18,7 @@ REMINDER_MS = 60000  # while it lasts, a warning at most this often
 
 
 def _logger():
-    import system  # (gateway only: imported when called, so the module loads anywhere)
-    return system.util.getLogger("exchange.workflows.dispatcher")
+    return platform.logger("exchange.workflows.dispatcher")
 
 
 def backoffCapMs():
