@@ -1,10 +1,11 @@
 """Dispatch during a database outage: back off, say so once, and say when it is over.
 
 Each connection has its own record (``outage`` of the kernel's connection record, kept as
-JSON text), so an outage of one database never pauses the dispatch of another. While a connection is down its
-ticks raise DatabaseUnavailable without touching it until the backoff has passed: 250 ms,
-doubling up to 5 s, but never more than a quarter of the lease, so an executor is back within
-its lease of the database's return (its peers wait that long before they take its runs).
+JSON text), so an outage of one database never pauses the dispatch of another. While a
+connection is down its ticks raise DatabaseUnavailable without touching it until the backoff
+has passed: 250 ms, doubling up to 5 s, but never more than a quarter of the lease, so an
+executor is back within its lease of the database's return (its peers wait that long before
+they take its runs).
 """
 from __future__ import absolute_import, division, print_function
 
