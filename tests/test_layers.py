@@ -3,8 +3,12 @@
 Layers, lowest first: the base (modules directly under exchange/workflows), db, engine,
 maintenance, api. A module imports its own layer and the layers below it, never one above;
 function-local imports count like the others, and each needs a comment saying why it is
-not at the top of the module. Imports are read with ``ast``, nothing is imported (the
-registry's import of workflow modules by name, BUILTIN_MODULES, is data, not an import).
+not at the top of the module. A bare ``exchange.workflows.x.y`` path counts as an import of
+x.y (Ignition resolves project library paths without an import); an import of the packages
+``exchange`` or ``exchange.workflows`` names no module and fails. Imports are read with
+``ast``, nothing is imported. Nothing imports by a name computed at run time
+(``__import__``, importlib, imp) but the registry, which imports workflow modules by the
+names it was given (BUILTIN_MODULES is data, not an import).
 
 ``python tests/test_layers.py`` prints the graph: each module and what it imports.
 """
@@ -18,10 +22,16 @@ import tokenize
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LIBRARY = os.path.join(REPO, "ignition", "ignition", "script-python", "exchange", "workflows")
-PREFIX = "exchange.workflows."
+ROOT = "exchange.workflows"
+PREFIX = ROOT + "."
 LAYERS = ("base", "db", "engine", "maintenance", "api")  # lowest first
 # tool markers in comments, which say nothing about why
 _MARKERS = re.compile(r"\b(novm|novermin|noqa(:\s*[A-Z0-9, ]+)?|pragma:[^#]*|type:[^#]*)")
+REASON_WORDS = 3  # "# ok", "# Jython only" say nothing of why an import is in a function
+# Imports by a computed name: the built-in, its library modules (Jython 2.7 has imp)
+DYNAMIC_IMPORTERS = ("__import__", "importlib", "imp")
+# (module, function, importer): the one import by name, of the workflow modules registered
+DYNAMIC_IMPORTS_ALLOWED = [("engine.registry", "_import", "__import__")]
 
 
 def modules():
@@ -41,7 +51,8 @@ def layerOf(module):
 
 
 class Import(object):
-    """One imported library module: where (line) and whether inside a function."""
+    """One imported library module (by an import statement, or a bare exchange.workflows
+    path): where (line) and whether inside a function."""
 
     def __init__(self, target, node, local):
         self.target = target
@@ -50,9 +61,26 @@ class Import(object):
         self.local = local
 
 
+def _dotted(node):
+    """"a.b.c" for the expression ``a.b.c`` (a name and its attributes), else None."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    return ".".join([node.id] + parts[::-1]) if isinstance(node, ast.Name) else None
+
+
+def _isPath(node):
+    """Whether an expression is a path from the name ``exchange`` (``exchange.workflows...``)."""
+    name = _dotted(node)
+    return name is not None and name.split(".")[0] == "exchange"
+
+
 def _named(node):
     """The dotted names an import statement brings in (``from m import n``: m.n, which is a
-    module or a name in module m)."""
+    module or a name in module m), or the path an expression spells out."""
+    if not isinstance(node, (ast.Import, ast.ImportFrom)):
+        return [_dotted(node)]
     if isinstance(node, ast.Import):
         return [alias.name for alias in node.names]
     assert not node.level, "line %d: a relative import" % node.lineno
@@ -60,8 +88,13 @@ def _named(node):
 
 
 def _resolve(name, known):
-    """The library module a dotted name is, or is in (None: not the library's; "": under
-    exchange.workflows but in no module)."""
+    """The library module a dotted name is, or is in (None: not the library's; "": the
+    package exchange or exchange.workflows, or under it but in no module)."""
+    parts = name.split(".")
+    if parts[0] != "exchange":
+        return None
+    if len(parts) == 1 or parts[1] == "*" or name == ROOT:
+        return ""  # a package: it reaches every module, whatever the layer
     if not name.startswith(PREFIX):
         return None
     parts = name[len(PREFIX):].split(".")
@@ -72,13 +105,15 @@ def _resolve(name, known):
 
 
 def _statements(tree):
-    """(import node, inside a function) for every import statement of a module."""
+    """(node, inside a function) for every import statement of a module, and every path
+    from the name ``exchange`` (the longest: ``exchange.workflows.api.envelope.ok``)."""
     found = []
 
     def visit(node, local):
         for child in ast.iter_child_nodes(node):
-            if isinstance(child, (ast.Import, ast.ImportFrom)):
+            if isinstance(child, (ast.Import, ast.ImportFrom)) or _isPath(child):
                 found.append((child, local))
+                continue
             visit(child, local or isinstance(child, (ast.FunctionDef, ast.Lambda)))
     visit(tree, False)
     return found
@@ -88,7 +123,7 @@ def importsOf(source, known):
     """(library imports, every function-local import node) of a module's source."""
     imports, local = [], []
     for node, inFunction in _statements(ast.parse(source)):
-        if inFunction:
+        if inFunction and isinstance(node, (ast.Import, ast.ImportFrom)):
             local.append(node)
         if isinstance(node, ast.ImportFrom) and node.module == "__future__":
             continue
@@ -148,8 +183,32 @@ def _comments(source):
 
 
 def _says(comment):
-    """Whether a comment says something (more than a tool's marker)."""
-    return comment is not None and re.search(r"[A-Za-z]{2}", _MARKERS.sub(u"", comment))
+    """Whether a comment gives a reason: REASON_WORDS words or more besides a tool's marker."""
+    return comment is not None and \
+        len(re.findall(r"[A-Za-z]+", _MARKERS.sub(u"", comment))) >= REASON_WORDS
+
+
+def dynamicImports(source):
+    """(line, enclosing function or None, importer) of every use of __import__, importlib or
+    imp in a module: an import by a name computed at run time, which no import statement shows."""
+    found = []
+
+    def visit(node, function):
+        for child in ast.iter_child_nodes(node):
+            used = None
+            if isinstance(child, ast.Name) and child.id in DYNAMIC_IMPORTERS:
+                used = child.id
+            elif isinstance(child, ast.Attribute) and child.attr == "__import__":
+                used = child.attr
+            elif isinstance(child, (ast.Import, ast.ImportFrom)):
+                names = [a.name for a in child.names] + [getattr(child, "module", None) or ""]
+                used = next((n.split(".")[0] for n in names
+                             if n.split(".")[0] in DYNAMIC_IMPORTERS), None)
+            if used:
+                found.append((child.lineno, function, used))
+            visit(child, child.name if isinstance(child, ast.FunctionDef) else function)
+    visit(ast.parse(source), None)
+    return found
 
 
 def unexplained(source):
@@ -195,6 +254,15 @@ def test_no_modules_import_each_other_in_a_circle():
     assert found == [], "import circles (function-local imports included): %s" % found
 
 
+def test_nothing_imports_by_a_computed_name_but_the_registry():
+    found = []
+    for module, path in sorted(modules().items()):
+        found.extend((module,) + use for use in dynamicImports(_read(path)))
+    assert [(m, f, used) for m, _line, f, used in found] == DYNAMIC_IMPORTS_ALLOWED, (
+        "imports by a computed name (module, line, function, importer), beyond %s: %s"
+        % (DYNAMIC_IMPORTS_ALLOWED, found))
+
+
 def test_every_function_local_import_says_why_it_is_there():
     missing = []
     for module, path in sorted(modules().items()):
@@ -205,29 +273,39 @@ def test_every_function_local_import_says_why_it_is_there():
 
 SAMPLE = u"""from exchange.workflows.db import runs, tx
 from exchange.workflows import compat
+from exchange import workflows
+import exchange.workflows as library
 
 
 def f():
-    from exchange.workflows.engine import kernel  # (a reason)
+    from exchange.workflows.engine import kernel  # (the reason it is here)
     import system
     # why the next two are here
     from java.util import Map  # novm
     from java.lang import System  # novm
 
-    from exchange.workflows.engine import nothing  # novm
+    from exchange.workflows.engine import nothing  # novm: Jython only
+    import os  # ok
+    return exchange.workflows.api.envelope.ok(exchange.workflows.db.runs.x().y)
 """
 
 
 def test_the_checks_find_what_they_look_for():
-    """The reader sees module and function imports, and which say why; the circle finder
-    finds circles."""
-    known = dict.fromkeys(["db.runs", "db.tx", "compat", "engine.kernel"], "")
+    """The reader sees module and function imports, paths from ``exchange``, and which
+    imports say why; the circle finder finds circles; imports by a computed name are found."""
+    known = dict.fromkeys(["db.runs", "db.tx", "compat", "engine.kernel", "api.envelope"], "")
     imports, local = importsOf(SAMPLE, known)
     found = sorted((i.target, i.line, i.local) for i in imports)
-    assert found == [("", 12, True), ("compat", 2, False), ("db.runs", 1, False),
-                     ("db.tx", 1, False), ("engine.kernel", 6, True)], found
-    assert len(local) == 5
-    assert unexplained(SAMPLE) == [7, 12]
+    assert found == [("", 3, False), ("", 4, False), ("", 14, True), ("api.envelope", 16, True),
+                     ("compat", 2, False), ("db.runs", 1, False), ("db.runs", 16, True),
+                     ("db.tx", 1, False), ("engine.kernel", 8, True)], found
+    assert len(local) == 6
+    assert unexplained(SAMPLE) == [9, 14, 15]
+    assert dynamicImports(u"import importlib\nfrom imp import load_source\n"
+                          u"def g():\n    __import__('x')\n    builtins.__import__('y')\n"
+                          u"    importlib.import_module('z')\n") == \
+        [(1, None, "importlib"), (2, None, "imp"), (4, "g", "__import__"),
+         (5, "g", "__import__"), (6, "g", "importlib")]
     assert cycles({"a": set(["b"]), "b": set(["c"]), "c": set(["a"]), "d": set(["a"])}) == \
         [["a", "b", "c"]]
     assert cycles({"a": set(["b"]), "b": set(), "c": set(["a"])}) == []

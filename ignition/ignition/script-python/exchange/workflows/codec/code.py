@@ -10,6 +10,10 @@ import re
 
 from exchange.workflows import compat
 
+if compat.IS_JYTHON:  # pragma: no cover - exercised by the Jython suite
+    from java.lang import Boolean, Number, String  # novm
+    from java.util import Collection, Date, Map  # novm
+
 
 # An escaped NUL (\u0000 not itself preceded by an escaping backslash): PostgreSQL text cannot
 # hold it, so it is refused here, clearly, instead of failing inside the database.
@@ -25,8 +29,6 @@ def _javaToPython(value):
     maps and lists such as Perspective property trees)."""
     if not compat.IS_JYTHON:
         raise TypeError("not JSON serializable: %s" % type(value).__name__)
-    from java.lang import Number, String, Boolean  # novm: Jython only
-    from java.util import Date, Map, Collection  # novm: Jython only
     if isinstance(value, Map):
         return dict((compat.toText(e.getKey()), e.getValue()) for e in value.entrySet())
     if isinstance(value, Collection):
@@ -83,10 +85,8 @@ def asDict(value):
     """A dict from a dict, or from a Java map (a Perspective object); None for anything else."""
     if isinstance(value, dict):
         return value
-    if compat.IS_JYTHON:
-        from java.util import Map  # novm: Jython only
-        if isinstance(value, Map):
-            return dict((e.getKey(), e.getValue()) for e in value.entrySet())
+    if compat.IS_JYTHON and isinstance(value, Map):
+        return dict((e.getKey(), e.getValue()) for e in value.entrySet())
     return None
 
 

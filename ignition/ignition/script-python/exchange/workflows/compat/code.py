@@ -26,6 +26,7 @@ else:
 if IS_JYTHON:
     from java.lang import Throwable as JavaThrowable  # novm
     from java.lang import System as _JavaSystem  # novm
+    from java.io import PrintWriter, StringWriter  # novm
 
     def monotonicMs():
         """Milliseconds from an arbitrary origin that never goes backwards."""
@@ -150,7 +151,6 @@ def formatTraceback(error, tracebackObj=None):
     """A traceback text for a Python or Java exception; never raises."""
     try:
         if IS_JYTHON and isinstance(error, JavaThrowable):
-            from java.io import StringWriter, PrintWriter  # novm: Jython only
             writer = StringWriter()
             error.printStackTrace(PrintWriter(writer))
             return toText(writer.toString())

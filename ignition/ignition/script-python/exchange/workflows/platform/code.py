@@ -24,8 +24,17 @@ def globalsMap():
     return system.util.getGlobals()
 
 
+def logger(name):
+    """The gateway's logger of that name (``system.util.getLogger``): each module names its
+    own, and docs/operations.md lists them."""
+    import system  # (gateway only: imported when called, so the module loads anywhere)
+    return system.util.getLogger(name)
+
+
 if compat.IS_JYTHON:  # pragma: no cover - exercised by the Jython suite
-    from java.lang import Runnable, Thread  # novm
+    from java.lang import Runnable, System, Thread  # novm
+    from java.lang.management import ManagementFactory  # novm
+    from java.util import Map  # novm
     from java.util.concurrent import ConcurrentHashMap, Executors, LinkedBlockingQueue  # novm
     from java.util.concurrent import ThreadPoolExecutor, TimeUnit  # novm
     from java.util.concurrent.atomic import AtomicLong  # novm
@@ -407,7 +416,6 @@ def processId():
     try:
         return os.getpid()
     except compat.CATCHABLE:  # pragma: no cover - Jython without a native POSIX layer
-        from java.lang.management import ManagementFactory  # novm: Jython only
         return compat.toText(ManagementFactory.getRuntimeMXBean().getName()).split("@")[0]
 
 
@@ -421,7 +429,6 @@ def javaVersion():
     """The JVM's version (e.g. "17.0.9"), or None off the JVM."""
     if not compat.IS_JYTHON:
         return None
-    from java.lang import System  # novm: Jython only
     return compat.toText(System.getProperty("java.version"))
 
 
@@ -430,7 +437,6 @@ def pythonObjectsIn(value, path="kernel"):
     the JVM: in the gateway globals each would keep an old interpreter alive. Jython hands
     Java strings, numbers and booleans out as Python values; anything else that is no Java
     object (has no getClass) or is a Python proxy class is a finding. Maps are searched."""
-    from java.util import Map  # novm: Jython only (its Java objects are searched)
     if value is None or isinstance(value, compat.string_types + compat.integer_types +
                                    (float, bool)):
         return []

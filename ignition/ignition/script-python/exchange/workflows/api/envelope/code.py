@@ -8,7 +8,7 @@ from __future__ import absolute_import, division, print_function
 import functools
 
 from exchange.workflows.db import tx
-from exchange.workflows import codes, compat, settings
+from exchange.workflows import codes, compat, platform, settings
 from exchange.workflows.errors import WorkflowsError
 
 # undefined_table, invalid_schema_name: the schema was never installed in this database.
@@ -108,8 +108,7 @@ def callMistake(name, spec, args, kwargs):
 
 def _log(name, error):
     try:
-        import system  # (gateway only: imported when called, so the module loads anywhere)
-        system.util.getLogger("exchange.workflows.api").error(
+        platform.logger("exchange.workflows.api").error(
             u"%s failed: %s\n%s" % (name, compat.describeError(error)[1],
                                     compat.formatTraceback(error)))
     except compat.CATCHABLE:

@@ -19,8 +19,7 @@ SHUTDOWN_FLUSH_PASSES = 20  # up to 100,000 queued requests written before a sto
 
 
 def _logger():
-    import system  # (gateway only: imported when called, so the module loads anywhere)
-    return system.util.getLogger("exchange.workflows.lifecycle")
+    return platform.logger("exchange.workflows.lifecycle")
 
 
 @guarded

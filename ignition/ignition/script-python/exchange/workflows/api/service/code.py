@@ -12,7 +12,7 @@ import uuid
 from exchange.workflows.api import envelope
 from exchange.workflows.api.envelope import guarded
 from exchange.workflows.db import runs, steps as stepLog
-from exchange.workflows import codec, codes, compat, settings, statuses, validate
+from exchange.workflows import codec, codes, compat, platform, settings, statuses, validate
 from exchange.workflows.engine import commands, dispatcher, memoryqueue, registry
 from exchange.workflows.errors import InvalidArgument
 
@@ -396,8 +396,7 @@ def resume(workflowId, reason=None, dbName=None, user=None, session=None, roles=
 
 
 def _logger():
-    import system  # (gateway only: imported when called, so the module loads anywhere)
-    return system.util.getLogger("exchange.workflows.service")
+    return platform.logger("exchange.workflows.service")
 
 
 @guarded

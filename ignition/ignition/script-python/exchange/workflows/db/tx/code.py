@@ -8,15 +8,18 @@ from __future__ import absolute_import, division, print_function
 
 import system
 
-from exchange.workflows import compat, settings
+from exchange.workflows import compat, platform, settings
+
+if compat.IS_JYTHON:  # pragma: no cover - exercised by the Jython suite
+    from java.lang import Number, String  # novm
+    from java.sql import SQLException  # novm
+    from java.util import Date  # novm
 
 
 def cell(value):
     """A database cell as a plain Python value (Java Long, String, BigDecimal, Date...)."""
     if value is None or not compat.IS_JYTHON:
         return value
-    from java.lang import Number, String  # novm: Jython only
-    from java.util import Date  # novm: Jython only
     if isinstance(value, String):
         return compat.toText(value)
     if isinstance(value, Date):
@@ -141,7 +144,6 @@ def _fromSystemDb(error):
     says it is about a datasource or a statement ("Error executing system.db...", "Datasource
     ... not found", a faulted pool). A NullPointerException of a Java library is a bug, and
     retrying it forever would hide it."""
-    from java.sql import SQLException  # novm: Jython only (a Java exception's cause)
     current = error
     for _ in range(10):
         if current is None:
@@ -205,6 +207,6 @@ def persistently(work, describe=u"database write"):
 
 def _warn(message):
     try:
-        system.util.getLogger("exchange.workflows.db").warn(message)
+        platform.logger("exchange.workflows.db").warn(message)
     except compat.CATCHABLE:
         pass

@@ -15,8 +15,8 @@ from exchange.workflows.db import runs, steps as stepLog, tx, waits
 from exchange.workflows import codec, compat, settings, statuses
 from exchange.workflows.engine import leases
 from exchange.workflows.errors import (CheckpointUnavailable, ControlSignal,
-                                              HandlerFailed, OwnershipLost, WorkflowCancelled,
-                                              WorkflowStopped, WorkflowSuspended)
+                                       HandlerFailed, OwnershipLost, WorkflowCancelled,
+                                       WorkflowStopped, WorkflowSuspended)
 
 HOLD = "HOLD"
 STOP = "STOP"

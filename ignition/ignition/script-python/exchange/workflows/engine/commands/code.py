@@ -3,9 +3,10 @@
 A command goes through the operator protocol (engine.operator): one transaction locks the
 run row, decides by the matrix from the state the previous command left, makes the
 transition and journals it; a refused command is journaled too. So commands sent in quick
-succession apply in order and none is lost. A running run applies HOLD and STOP itself at its next step boundary
-(engine.boundary); a run without a thread (queued, waiting, held) changes state at once,
-or goes back to its queue to apply the command when it has a stop handler to run.
+succession apply in order and none is lost. A running run applies HOLD and STOP itself at
+its next step boundary (engine.boundary); a run without a thread (queued, waiting, held)
+changes state at once, or goes back to its queue to apply the command when it has a stop
+handler to run.
 
 The matrix (status, and the command pending for the run's next boundary):
 

@@ -27,8 +27,7 @@ _LOST_RACE = ("23505",) + tx.LOST_RACE_STATES
 
 
 def _logger():
-    import system  # (gateway only: imported when called, so the module loads anywhere)
-    return system.util.getLogger("exchange.workflows.dispatcher")
+    return platform.logger("exchange.workflows.dispatcher")
 
 
 def dispatch(dbName=None):

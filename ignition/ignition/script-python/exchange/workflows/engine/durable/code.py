@@ -17,7 +17,7 @@ from exchange.workflows.db import events, messages, prompts, runs, streams, \
 from exchange.workflows import codec, codes, compat, settings, statuses, validate
 from exchange.workflows.engine import boundary, context, operator, schemas
 from exchange.workflows.errors import (InvalidArgument, NonDeterminismError,
-                                              OwnershipLost, WorkflowSuspended)
+                                       OwnershipLost, WorkflowSuspended)
 
 _DONE, _WAIT, _SUSPENDED, _COMMAND, _LOST = range(5)
 

@@ -3,11 +3,12 @@
 A project save starts a new interpreter while old threads keep running. So everything that
 must be unique per JVM (the executor id, the worker pool, the in-flight counter, the names
 of user workflow modules, the in-memory enqueue queues) lives in one concurrent map in
-``system.util.getGlobals()``, holding platform objects only (Java objects on a gateway: no Python object that would keep an old interpreter alive). ``getKernel()``
-builds a fresh facade over that map on every call, so no Python object of an old interpreter
-is reused. The configuration sits beside it, in its own map (see settings). What this JVM
-knows of each database connection (its lease, its outage) is one record, a map of its own
-in ``connections`` (``connection(dbName)``).
+``system.util.getGlobals()``, holding platform objects only (Java objects on a gateway: no
+Python object that would keep an old interpreter alive). ``getKernel()`` builds a fresh
+facade over that map on every call, so no Python object of an old interpreter is reused. The
+configuration sits beside it, in its own map (see settings). What this JVM knows of each
+database connection (its lease, its outage) is one record, a map of its own in
+``connections`` (``connection(dbName)``).
 
 The kernel is one per JVM, not per project: tag event scripts run in the Gateway Scripting
 Project's interpreter, and their ``enqueueInMemory`` must reach the same queue the

@@ -25,8 +25,7 @@ from exchange.workflows.errors import CheckpointUnavailable
 
 
 def _logger():
-    import system  # (gateway only: imported when called, so the module loads anywhere)
-    return system.util.getLogger("exchange.workflows.leases")
+    return platform.logger("exchange.workflows.leases")
 
 
 def _key(dbName, workflowId):

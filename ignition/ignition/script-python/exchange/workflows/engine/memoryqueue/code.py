@@ -16,7 +16,7 @@ refuses) becomes a dead letter with the reason; the rest of its batch lands.
 from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.db import deadletters, runs, tx
-from exchange.workflows import codec, compat, settings
+from exchange.workflows import codec, compat, platform, settings
 from exchange.workflows.engine import kernel
 
 BATCH_SIZE = 500          # rows per INSERT statement
@@ -29,8 +29,7 @@ REASON_DROPPED = "DROPPED_OLDEST"
 
 
 def _logger():
-    import system  # (gateway only: imported when called, so the module loads anywhere)
-    return system.util.getLogger("exchange.workflows.memoryqueue")
+    return platform.logger("exchange.workflows.memoryqueue")
 
 
 def offer(dbName, rowJson, overflowPolicy):

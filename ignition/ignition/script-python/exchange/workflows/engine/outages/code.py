@@ -1,14 +1,15 @@
 """Dispatch during a database outage: back off, say so once, and say when it is over.
 
 Each connection has its own record (``outage`` of the kernel's connection record, kept as
-JSON text), so an outage of one database never pauses the dispatch of another. While a connection is down its
-ticks raise DatabaseUnavailable without touching it until the backoff has passed: 250 ms,
-doubling up to 5 s, but never more than a quarter of the lease, so an executor is back within
-its lease of the database's return (its peers wait that long before they take its runs).
+JSON text), so an outage of one database never pauses the dispatch of another. While a
+connection is down its ticks raise DatabaseUnavailable without touching it until the backoff
+has passed: 250 ms, doubling up to 5 s, but never more than a quarter of the lease, so an
+executor is back within its lease of the database's return (its peers wait that long before
+they take its runs).
 """
 from __future__ import absolute_import, division, print_function
 
-from exchange.workflows import codec, compat, settings
+from exchange.workflows import codec, compat, platform, settings
 from exchange.workflows.engine import kernel
 from exchange.workflows.errors import DatabaseUnavailable
 
@@ -18,8 +19,7 @@ REMINDER_MS = 60000  # while it lasts, a warning at most this often
 
 
 def _logger():
-    import system  # (gateway only: imported when called, so the module loads anywhere)
-    return system.util.getLogger("exchange.workflows.dispatcher")
+    return platform.logger("exchange.workflows.dispatcher")
 
 
 def backoffCapMs():

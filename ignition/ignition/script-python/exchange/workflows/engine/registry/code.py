@@ -9,7 +9,7 @@ from __future__ import absolute_import, division, print_function
 
 import threading
 
-from exchange.workflows import codes, compat
+from exchange.workflows import codes, compat, platform
 from exchange.workflows.engine import kernel
 from exchange.workflows.errors import InvalidArgument
 
@@ -116,9 +116,8 @@ def _loadRegisteredModules():
 
 def _importFailed(moduleName, error):
     try:
-        import system  # (gateway only: imported when called, so the module loads anywhere)
         # (the logger keeps the name of the module authors import: docs/operations.md)
-        system.util.getLogger("exchange.workflows.runtime").error(
+        platform.logger("exchange.workflows.runtime").error(
             u"workflow module %s could not be imported: %s: %s"
             % ((moduleName,) + compat.describeError(error)))
     except compat.CATCHABLE:

@@ -9,7 +9,7 @@ verdict (cancelled, taken over, database unreachable), leaving the run to its ne
 from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.db import runs, steps as stepLog, tx
-from exchange.workflows import codec, compat, statuses
+from exchange.workflows import codec, compat, platform, statuses
 from exchange.workflows.engine import context, faults, registry, steps
 from exchange.workflows.errors import ControlSignal, HandlerFailed, \
     NonDeterminismError, WorkflowCancelled, WorkflowStopped, WorkflowSuspended
@@ -18,8 +18,7 @@ _SUSPENDED = "suspended"
 
 
 def _logger():
-    import system  # (gateway only: imported when called, so the module loads anywhere)
-    return system.util.getLogger("exchange.workflows.runner")
+    return platform.logger("exchange.workflows.runner")
 
 
 def execute(claim, clockOffsetMs, leaseEpoch):

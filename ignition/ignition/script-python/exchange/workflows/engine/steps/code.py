@@ -11,7 +11,7 @@ from exchange.workflows.db import steps as stepLog, tx
 from exchange.workflows import codec, compat, statuses
 from exchange.workflows.engine import boundary, context, faults
 from exchange.workflows.errors import (CheckpointUnavailable, NonDeterminismError,
-                                              StepError)
+                                       StepError)
 
 MAX_OUTPUT_CHARS = 16 * 1024 * 1024
 _BACKOFF_SLICE_MS = 1000
