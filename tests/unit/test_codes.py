@@ -1,22 +1,30 @@
-"""The codes the library names and the codes the manual lists are the same set.
+"""The codes the library names and the codes the manual lists are the same set, and every
+UPPER_CASE name the library stores is declared once.
 
 The library names a code through ``exchange.workflows.codes``; the manual lists every code
 in "All codes" (docs/api.md), and each function's table lists the codes of that function.
-No database: the library's sources are read with ``ast``, the manual as text.
+Statuses are declared in ``statuses``, commands, journal actions and dead-letter reasons in
+``vocabulary``; no other module writes such a name inline (SQL text, in db/, is never one whole
+UPPER_CASE string). No database: the library's sources are read with ``ast``, the manual as
+text.
 """
 from __future__ import absolute_import, division, print_function
 
 import ast
 import os
 import re
+import sys
 
-from exchange.workflows import codes, errors
+from exchange.workflows import codes, errors, statuses, vocabulary
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LIBRARY = os.path.join(REPO, "ignition", "ignition", "script-python", "exchange", "workflows")
 MANUAL = os.path.join(REPO, "docs", "api.md")
 INDEX = "## All codes"
 CODE = re.compile(r"`([A-Z][A-Z0-9_]*[A-Z0-9])`")
+# A string that is one UPPER_CASE name, and the modules that declare such names
+UPPER_NAME = re.compile(r"^[A-Z][A-Z0-9_]{2,}$")
+DECLARING = {"codes": codes, "statuses": statuses, "vocabulary": vocabulary}
 # Calls whose first argument is a code (api.envelope's ok/fail) and the exceptions that
 # take one second (errors.WorkflowsError and its subclasses).
 ENVELOPE_CALLS = ("ok", "fail")
@@ -73,12 +81,36 @@ def codeLiterals():
                     yield module, candidate.lineno, _text(candidate)
 
 
-def registryReferences():
-    """(module, line, name) of each ``codes.<name>`` in the library."""
+def registryReferences(declaring="codes"):
+    """(module, line, name) of each ``codes.<name>`` (``<declaring>.<name>``) in the
+    library."""
     for module, tree in sources():
         for node in ast.walk(tree):
-            if isinstance(node, ast.Attribute) and _name(node.value) == "codes":
+            if isinstance(node, ast.Attribute) and _name(node.value) == declaring:
                 yield module, node.lineno, node.attr
+
+
+def declared(module):
+    """{constant: value} of a declaring module's UPPER_CASE constants."""
+    return dict((n, v) for n, v in vars(module).items() if n.isupper())
+
+
+def inlineNames():
+    """(module, line, text) of each string literal that is one UPPER_CASE name, outside the
+    modules that declare them."""
+    for module, tree in sources():
+        if module.split(os.sep)[0] in DECLARING:
+            continue
+        for node in ast.walk(tree):
+            text = _text(node)
+            if text is not None and UPPER_NAME.match(text):
+                yield module, node.lineno, text
+
+
+def constantsOf(text):
+    """Where ``text`` is declared, as ``module.CONSTANT`` (a hint for the fix)."""
+    return sorted("%s.%s" % (m, n) for m, module in DECLARING.items()
+                  for n, v in declared(module).items() if v == text) or ["none: declare it"]
 
 
 def codeTables(text):
@@ -145,3 +177,46 @@ def test_every_code_the_manual_lists_exists_in_the_library():
     assert len(tables) >= 40 and len(indexed()) >= 100
     listed = set(c for _section, found in tables for c in found)
     assert sorted(listed - set(registry())) == []
+
+
+def test_the_library_writes_no_upper_case_name_inline():
+    found = ["%s:%d %r (use %s)" % (m, line, t, " or ".join(constantsOf(t)))
+             for m, line, t in inlineNames()]
+    assert found == [], "UPPER_CASE names written inline:\n" + "\n".join(found)
+
+
+def test_every_status_and_name_the_library_uses_is_declared():
+    for declaring in ("statuses", "vocabulary"):
+        unknown = ["%s:%d %s.%s" % (m, line, declaring, n)
+                   for m, line, n in registryReferences(declaring)
+                   if n not in declared(DECLARING[declaring])]
+        assert unknown == []
+
+
+def test_every_name_is_used_through_its_constant():
+    used = set(n for m, _line, n in registryReferences("vocabulary")
+               if m.split(os.sep)[0] != "vocabulary")
+    assert len(declared(vocabulary)) >= 12
+    assert sorted(set(declared(vocabulary)) - used) == []
+    words = dict((n, v) for n, v in declared(vocabulary).items() if not isinstance(v, tuple))
+    assert [n for n, v in words.items() if v != n and "REASON_" + v != n] == []
+    assert set(vocabulary.COMMANDS) == set(["HOLD", "RESUME", "STOP", "CANCEL"])
+
+
+SAMPLE = u"""
+def decide(command):
+    if command == vocabulary.HOLD:
+        return None, "NEW_CODE"
+    return "request", codes.HELD  # "RUNNING" in a comment is no literal
+"""
+
+
+def test_the_scan_finds_an_inline_name(monkeypatch):
+    """The scan sees a literal in a module that is not a declaring one, not in one that is."""
+    tree = ast.parse(SAMPLE)
+    engineModule = os.path.join("engine", "x", "code.py")
+    monkeypatch.setattr(sys.modules[__name__], "sources", lambda: iter(
+        [(engineModule, tree), (os.path.join("vocabulary", "code.py"), tree)]))
+    assert list(inlineNames()) == [(engineModule, 4, "NEW_CODE")]
+    assert constantsOf("RUNNING") == ["statuses.RUNNING"]
+    assert constantsOf("HOLD") == ["vocabulary.HOLD"]

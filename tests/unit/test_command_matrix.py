@@ -2,10 +2,10 @@
 the manual states it ("The matrix" in docs/api.md). No database: decide is pure."""
 from __future__ import absolute_import, division, print_function
 
-from exchange.workflows import codes, statuses
+from exchange.workflows import codes, statuses, vocabulary
 from exchange.workflows.engine import commands
 
-HOLD, RESUME, STOP, CANCEL = commands.HOLD, commands.RESUME, commands.STOP, commands.CANCEL
+HOLD, RESUME, STOP, CANCEL = vocabulary.HOLD, vocabulary.RESUME, vocabulary.STOP, vocabulary.CANCEL
 REFUSED = None  # the transition of a refused command
 
 # status row -> {command: (transition, code)} for a run with no command pending that

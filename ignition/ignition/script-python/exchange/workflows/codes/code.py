@@ -1,8 +1,8 @@
 """The codes of envelopes and of the engine's errors, each declared once.
 
 An envelope's ``code`` is a caller's stable contract (branch on it, not on the message), so
-the library names a code only through this module, and tests/test_codes.py holds it against
-the manual ("All codes" in docs/api.md). Each constant's value is its own name.
+the library names a code only through this module, and tests/unit/test_codes.py holds it
+against the manual ("All codes" in docs/api.md). Each constant's value is its own name.
 """
 from __future__ import absolute_import, division, print_function
 

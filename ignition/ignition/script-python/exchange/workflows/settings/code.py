@@ -2,10 +2,11 @@
 
 Configuration lives in one concurrent map in the gateway globals (beside the engine's kernel,
 not inside it, so every layer can read it) as plain strings and numbers, so a project save
-keeps it; defaults are the named constants below. The engine reads each setting through a
-getter of its name; SETTINGS, the table at the end, says how admin.configure checks and
-stores each one and how configure and getEngineInfo show it: a new setting is one row there
-(and a parameter of configure).
+keeps it; defaults are the named constants below. SETTINGS, the table at the end, declares
+each setting once: its key and default in the map, how admin.configure checks and stores it,
+how configure and getEngineInfo show it, and its line in the manual (docs/api.md,
+"configure"). The engine reads a setting through a getter of its name, which reads its row's
+key and default: a new setting is one row there (and a parameter of configure).
 """
 from __future__ import absolute_import, division, print_function
 
@@ -87,6 +88,9 @@ def configMap():
     return _config()
 
 
+# The getters: each reads its row of SETTINGS (bound to a name at the end of the module) for
+# its key and default, with one map read, as a hot path wants.
+
 def databaseName(dbName=None):
     """The database connection to use: the argument, else the configured default."""
     if dbName:
@@ -94,42 +98,42 @@ def databaseName(dbName=None):
             raise InvalidArgument(u"dbName must be the name of a database connection, not %s"
                                   % type(dbName).__name__)
         return dbName
-    return _config().getOrDefault("database", DEFAULT_DATABASE)
+    return _config().getOrDefault(_DATABASE.key, _DATABASE.default)
 
 
 def schemaName(dbName=None):
     """The schema of the system tables in a database connection (configurable per connection)."""
-    return _config().getOrDefault("schema:" + databaseName(dbName), DEFAULT_SCHEMA)
+    return _config().getOrDefault(_SCHEMA.key % databaseName(dbName), _SCHEMA.default)
 
 
 def workerThreads():
     """How many workflows this executor runs at once."""
-    return int(_config().getOrDefault("workerThreads", DEFAULT_WORKER_THREADS))
+    return int(_config().getOrDefault(_WORKER_THREADS.key, _WORKER_THREADS.default))
 
 
 def claimBatch():
     """The most rows one dispatch claims."""
-    return int(_config().getOrDefault("claimBatch", DEFAULT_CLAIM_BATCH))
+    return int(_config().getOrDefault(_CLAIM_BATCH.key, _CLAIM_BATCH.default))
 
 
 def memoryQueueCapacity():
     """How many in-memory enqueues may wait for the database (per database connection)."""
-    return int(_config().getOrDefault("memoryQueueCapacity", DEFAULT_MEMORY_QUEUE_CAPACITY))
+    return int(_config().getOrDefault(_CAPACITY.key, _CAPACITY.default))
 
 
 def startOnEnqueue():
     """Whether ``enqueue`` claims on the caller's thread when this executor has room."""
-    return bool(_config().getOrDefault("startOnEnqueue", True))
+    return bool(_config().getOrDefault(_START_ON_ENQUEUE.key, _START_ON_ENQUEUE.default))
 
 
 def memoryQueueOverflow():
     """What a full in-memory queue does when a call names no overflow policy."""
-    return _config().getOrDefault("memoryQueueOverflow", OVERFLOW_REJECT)
+    return _config().getOrDefault(_OVERFLOW.key, _OVERFLOW.default)
 
 
 def leaseMs():
     """How long this executor's lease lasts without renewal (milliseconds)."""
-    return int(_config().getOrDefault("leaseMs", DEFAULT_LEASE_SECONDS * 1000))
+    return int(_config().getOrDefault(_LEASE.key, _LEASE.default))
 
 
 def heartbeatIntervalMs():
@@ -141,19 +145,20 @@ def heartbeatIntervalMs():
 def maxRecoveryAttempts():
     """The recovery limit stored at enqueue with runs of workflows that name none (and the
     limit recovery applies to runs stored without one)."""
-    return int(_config().getOrDefault("maxRecoveryAttempts", DEFAULT_MAX_RECOVERY_ATTEMPTS))
+    return int(_config().getOrDefault(_MAX_RECOVERY.key, _MAX_RECOVERY.default))
 
 
 def executorName():
     """This executor's stable name (None: the platform's default). A start under a name
     retires every earlier executor of that name and recovers its runs at once."""
-    return _config().get("executorName")
+    return _config().getOrDefault(_EXECUTOR_NAME.key, _EXECUTOR_NAME.default)
 
 
 def requiredRoles(area):
     """The roles of which a caller needs one for ``area`` (commands, prompt answers, admin
     calls); [] when anyone may."""
-    return codec.decode(_config().getOrDefault("roles:" + area, "[]")) or []
+    row = _ROLES[area]
+    return codec.decode(_config().getOrDefault(row.key, row.default)) or []
 
 
 def checkChoice(what, value, choices):
@@ -185,9 +190,10 @@ def checkLeaseSeconds(seconds):
 class Setting(object):
     """One setting: a parameter of admin.configure, kept in the configuration map under
     ``key`` (``%s``: the database connection) as ``check`` returns it, shown (by configure
-    and getEngineInfo, as ``shownAs``) as ``show`` makes it. The engine reads it through
-    a getter above (one map read, no look-up in this table on a hot path); a test holds
-    each getter to its row."""
+    and getEngineInfo, as ``shownAs``) as ``show`` makes it; ``doc`` is its line in the
+    manual's configure table. The engine reads it through a getter above, which reads the
+    row's key and default (one map read, no look-up in this table on a hot path); tests
+    hold each getter to its row and each doc to the manual."""
 
     __slots__ = ("name", "default", "check", "doc", "key", "show", "shownAs")
 
@@ -245,45 +251,51 @@ def _seconds(ms):
     return int(ms) / 1000.0
 
 
-SETTINGS = (
-    Setting("defaultDatabase", DEFAULT_DATABASE, _aName("defaultDatabase"),
-            "the database connection of calls that name none", key="database"),
-    Setting("schemaName", DEFAULT_SCHEMA, checkSchemaName,
-            "the schema of the system tables, per connection", key="schema:%s",
-            shownAs="schema"),
-    Setting("workerThreads", DEFAULT_WORKER_THREADS, _atLeast("workerThreads", 1),
-            "how many workflows this executor runs at once", show=int),
-    Setting("claimBatch", DEFAULT_CLAIM_BATCH, _atLeast("claimBatch", 1),
-            "the most rows one dispatch claims", show=int),
-    Setting("memoryQueueCapacity", DEFAULT_MEMORY_QUEUE_CAPACITY,
-            _atLeast("memoryQueueCapacity", 1),
-            "how many in-memory enqueues may wait, per connection", show=int),
-    Setting("memoryQueueOverflow", OVERFLOW_REJECT,
-            lambda value: checkChoice("memoryQueueOverflow", value, OVERFLOW_POLICIES),
-            "what a full in-memory queue does when a call names no policy"),
-    Setting("startOnEnqueue", True, _trueOrFalse("startOnEnqueue"),
-            "whether enqueue claims at once on the caller's thread", show=bool),
-    Setting("leaseSeconds", DEFAULT_LEASE_SECONDS * 1000,
-            lambda value: int(checkLeaseSeconds(value) * 1000),
-            "how long this executor owns its runs without renewing its lease",
-            key="leaseMs", show=_seconds),
-    Setting("executorName", None, _aName("executorName"),
-            "this executor's stable name (a start under it takes over its runs)",
-            show=lambda name: name or platform.defaultExecutorName()),
-    Setting("maxRecoveryAttempts", DEFAULT_MAX_RECOVERY_ATTEMPTS,
-            _atLeast("maxRecoveryAttempts", 0),
-            "the recovery limit of runs enqueued from then on whose workflow names none",
-            show=int),
-    Setting("commandRoles", "[]", _roleList("command"),
-            "roles of which a caller needs one to send commands", key="roles:command",
-            show=_roles),
-    Setting("promptRoles", "[]", _roleList("prompt"),
-            "roles of which a caller needs one to answer prompts", key="roles:prompt",
-            show=_roles),
-    Setting("adminRoles", "[]", _roleList("admin"),
-            "roles of which a caller needs one for maintenance, swaps and the self-test",
-            key="roles:admin", show=_roles),
-)
+# Each row under the name its getter reads it by; SETTINGS in the order configure stores them.
+_DATABASE = Setting("defaultDatabase", DEFAULT_DATABASE, _aName("defaultDatabase"),
+                    "the connection used when a call passes no dbName", key="database")
+_SCHEMA = Setting("schemaName", DEFAULT_SCHEMA, checkSchemaName,
+                  "the schema of the system tables, per connection", key="schema:%s",
+                  shownAs="schema")
+_WORKER_THREADS = Setting("workerThreads", DEFAULT_WORKER_THREADS,
+                          _atLeast("workerThreads", 1),
+                          "how many workflows this executor runs at once", show=int)
+_CLAIM_BATCH = Setting("claimBatch", DEFAULT_CLAIM_BATCH, _atLeast("claimBatch", 1),
+                       "the most rows one claim statement takes", show=int)
+_CAPACITY = Setting("memoryQueueCapacity", DEFAULT_MEMORY_QUEUE_CAPACITY,
+                    _atLeast("memoryQueueCapacity", 1),
+                    "how many in-memory enqueues may wait, per connection", show=int)
+_OVERFLOW = Setting("memoryQueueOverflow", OVERFLOW_REJECT,
+                    lambda value: checkChoice("memoryQueueOverflow", value, OVERFLOW_POLICIES),
+                    "what a full in-memory queue does when enqueueInMemory names no "
+                    "overflowPolicy")
+_START_ON_ENQUEUE = Setting("startOnEnqueue", True, _trueOrFalse("startOnEnqueue"),
+                            "whether enqueue claims on the caller's thread when this executor "
+                            "has a free worker", show=bool)
+_LEASE = Setting("leaseSeconds", DEFAULT_LEASE_SECONDS * 1000,
+                 lambda value: int(checkLeaseSeconds(value) * 1000),
+                 "how long this executor stays the owner of its runs without renewing its "
+                 "lease", key="leaseMs", show=_seconds)
+_EXECUTOR_NAME = Setting("executorName", None, _aName("executorName"),
+                         "this executor's stable name: a start under it takes over its runs",
+                         show=lambda name: name or platform.defaultExecutorName())
+_MAX_RECOVERY = Setting("maxRecoveryAttempts", DEFAULT_MAX_RECOVERY_ATTEMPTS,
+                        _atLeast("maxRecoveryAttempts", 0),
+                        "the recovery limit given to runs of workflows that name none",
+                        show=int)
+_ROLES = {
+    "command": Setting("commandRoles", "[]", _roleList("command"),
+                       "an actor needs one of them to send operator commands",
+                       key="roles:command", show=_roles),
+    "prompt": Setting("promptRoles", "[]", _roleList("prompt"),
+                      "an actor needs one of them to answer prompts", key="roles:prompt",
+                      show=_roles),
+    "admin": Setting("adminRoles", "[]", _roleList("admin"),
+                     "an actor needs one of them for maintenance, swaps and the self-test",
+                     key="roles:admin", show=_roles)}
+SETTINGS = (_DATABASE, _SCHEMA, _WORKER_THREADS, _CLAIM_BATCH, _CAPACITY, _OVERFLOW,
+            _START_ON_ENQUEUE, _LEASE, _EXECUTOR_NAME, _MAX_RECOVERY, _ROLES["command"],
+            _ROLES["prompt"], _ROLES["admin"])
 
 
 def configure(values, dbName=None):

@@ -1,8 +1,9 @@
-"""The names of a run's statuses, shared by every layer (the database stores them as text).
+"""The names of the statuses of runs and of prompts, shared by every layer (the database
+stores them as text).
 
-ENQUEUED -> PENDING (claimed) -> RUNNING -> SUCCESS | ERROR | CANCELLED | STOPPED, with the
-waiting states that hold no thread (WAITING: a durable wait; HELD: an operator's hold) and
-DELAYED (enqueued to start later).
+A run: ENQUEUED -> PENDING (claimed) -> RUNNING -> SUCCESS | ERROR | CANCELLED | STOPPED,
+with the waiting states that hold no thread (WAITING: a durable wait; HELD: an operator's
+hold) and DELAYED (enqueued to start later). A prompt: PENDING -> ANSWERED | TIMED_OUT.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -21,3 +22,8 @@ ACTIVE = (DELAYED, ENQUEUED, PENDING, RUNNING, WAITING, HELD)
 TERMINAL = (SUCCESS, ERROR, CANCELLED, STOPPED, RECOVERY_EXCEEDED)
 RESUMABLE = (CANCELLED, RECOVERY_EXCEEDED)
 ALL = ACTIVE + TERMINAL
+
+# A prompt's status (the prompts table): pending until answered or timed out.
+PROMPT_PENDING = "PENDING"
+PROMPT_ANSWERED = "ANSWERED"
+PROMPT_TIMED_OUT = "TIMED_OUT"

@@ -7,7 +7,7 @@ from __future__ import absolute_import, division, print_function
 from exchange.workflows.api import envelope, selftest
 from exchange.workflows.api.envelope import guarded
 from exchange.workflows.db import executors, schema
-from exchange.workflows import codes, compat, platform, settings, validate
+from exchange.workflows import codes, compat, platform, settings, validate, vocabulary
 from exchange.workflows.engine import kernel, leases, memoryqueue, operator, registry, \
     retention
 from exchange.workflows.errors import InvalidArgument
@@ -266,7 +266,7 @@ def selfTest(dbName=None, timeoutSeconds=60, user=None, session=None, roles=None
     SELF_TEST_FAILED (data: checks, counts, interpreter, ...); journaled as SELF_TEST."""
     timeoutMs = int(1000 * validate.number("timeoutSeconds", timeoutSeconds, maximum=3600))
     dbName = settings.databaseName(dbName)
-    actor = _admin(user, session, roles, dbName, "SELF_TEST")
+    actor = _admin(user, session, roles, dbName, vocabulary.SELF_TEST)
     data = selftest.run(dbName, timeoutMs, actor, (user, session, roles))
     seconds = data["durationMs"] / 1000.0
     if data["failed"]:

@@ -12,11 +12,9 @@ import uuid
 from exchange.workflows.api import envelope
 from exchange.workflows.api.envelope import guarded
 from exchange.workflows.db import deadletters, runs
-from exchange.workflows import codec, codes, compat, settings, validate
+from exchange.workflows import codec, codes, compat, settings, validate, vocabulary
 from exchange.workflows.engine import dispatcher
 from exchange.workflows.errors import InvalidArgument
-
-REASONS = ("WORKFLOW_EXISTS", "DUPLICATE_DEDUPLICATION_ID", "REFUSED", "DROPPED_OLDEST")
 
 _KEYS = {"dead_letter_id": "deadLetterId", "workflow_id": "workflowId",
          "workflow_name": "workflowName", "queue_name": "queueName",
@@ -37,8 +35,9 @@ def _present(row):
 @guarded
 def listDeadLetters(reason=None, includeReplayed=False, limit=100, offset=0, dbName=None):
     """Dead letters, newest first (replayed ones only with ``includeReplayed``)."""
-    if reason is not None and reason not in REASONS:
-        raise InvalidArgument(u"reason must be one of %s" % u", ".join(REASONS))
+    reasons = vocabulary.DEAD_LETTER_REASONS
+    if reason is not None and reason not in reasons:
+        raise InvalidArgument(u"reason must be one of %s" % u", ".join(reasons))
     validate.wholeNumber("limit", limit, 0)
     validate.wholeNumber("offset", offset, 0)
     letters = [_present(row) for row in deadletters.listLetters(

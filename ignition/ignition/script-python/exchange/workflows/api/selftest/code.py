@@ -21,7 +21,7 @@ import sys
 from exchange.workflows.api import selftestdb, selftestkernel, selftestworkflow
 from exchange.workflows.api.selftestchecks import Report
 from exchange.workflows.db import selfcheck
-from exchange.workflows import codes, compat, platform
+from exchange.workflows import codes, compat, platform, vocabulary
 from exchange.workflows.engine import kernel, operator
 
 
@@ -57,7 +57,7 @@ def _journal(dbName, actor, data):
                                                 "schema", "workflowId", "ranOn"))
     details["failedChecks"] = failed
     try:
-        operator.journal(dbName, actor, {"action": "SELF_TEST"}, True,
+        operator.journal(dbName, actor, {"action": vocabulary.SELF_TEST}, True,
                          codes.SELF_TEST_FAILED if failed else codes.SELF_TEST_PASSED, details)
         return True
     except compat.CATCHABLE:  # (no system tables here: the workflow checks said so)

@@ -10,7 +10,7 @@ import uuid
 from exchange.workflows.api import prompts, service
 from exchange.workflows.api.selftestchecks import Finding, Skipped, expect
 from exchange.workflows.db import executors, maintenance, selfcheck
-from exchange.workflows import codes, compat, settings, statuses
+from exchange.workflows import codes, compat, settings, statuses, vocabulary
 from exchange.workflows.engine import selftestflow as flow
 
 GROUP = "workflow"
@@ -79,19 +79,19 @@ class FlowRun(object):
         steps = service.listSteps(self.workflowId, self.dbName)["data"]["steps"]
         first = steps[0] if steps else {}
         expect((first.get("name"), first.get("status"), first.get("attempts")) ==
-               ("failsTwice", "SUCCESS", flow.FAILURES + 1),
+               ("failsTwice", statuses.SUCCESS, flow.FAILURES + 1),
                u"its first step should have succeeded at attempt %d: %s"
                % (flow.FAILURES + 1, compat.shown(first, 200)))
         return u"failsTwice succeeded at attempt %d; the run waits for its prompt without a " \
                u"thread" % first["attempts"]
 
     def hold(self):
-        sent = self.command("HOLD")
+        sent = self.command(vocabulary.HOLD)
         self.waitFor(lambda r: r["status"] == statuses.HELD, u"be held")
         return u"%s, then HELD" % sent
 
     def resume(self):
-        sent = self.command("RESUME")
+        sent = self.command(vocabulary.RESUME)
         self.waitFor(lambda r: _waitingOn(r, self.promptChannel), u"wait for its prompt again")
         return u"%s; it replayed its steps and waits for its prompt again" % sent
 
@@ -151,7 +151,7 @@ class FlowRun(object):
             return u"no run left"
         deadlineMs = max(self.deadlineMs, compat.monotonicMs() + CLEANUP_MS)
         if status not in statuses.TERMINAL:
-            self.command("CANCEL")
+            self.command(vocabulary.CANCEL)
         while not selfcheck.deleteRun(self.dbName, self.workflowId, flow.WORKFLOW_NAME):
             if compat.monotonicMs() >= deadlineMs:
                 raise Finding(u"run %s is still %s: retention deletes it once it ends"

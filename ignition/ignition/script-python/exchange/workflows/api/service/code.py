@@ -12,7 +12,8 @@ import uuid
 from exchange.workflows.api import envelope
 from exchange.workflows.api.envelope import guarded
 from exchange.workflows.db import runs, steps as stepLog
-from exchange.workflows import codec, codes, compat, platform, settings, statuses, validate
+from exchange.workflows import codec, codes, compat, platform, settings, statuses, validate, \
+    vocabulary
 from exchange.workflows.engine import commands, dispatcher, memoryqueue, registry
 from exchange.workflows.errors import InvalidArgument
 
@@ -149,10 +150,10 @@ def enqueue(workflowName, inputs=None, queueName=None, partitionKey=None, priori
         if runs.insert(dbName, request):
             if not request.delayMs and settings.startOnEnqueue():
                 dispatcher.startSoon(dbName)
+            status = statuses.DELAYED if request.delayMs else statuses.ENQUEUED
             return envelope.ok(codes.WORKFLOW_ENQUEUED, u"workflow %s enqueued" % workflowName,
                                {"workflowId": newId, "workflowName": workflowName,
-                                "created": True,
-                                "status": "DELAYED" if request.delayMs else "ENQUEUED"})
+                                "created": True, "status": status})
         existing = runs.get(dbName, newId)
         if existing is not None:
             return _existing(existing, workflowName)
@@ -378,7 +379,7 @@ def cancel(workflowId, reason=None, dbName=None, user=None, session=None, roles=
     """Cancel an active run: queued runs never start; a running one stops at its next step
     boundary (the step it is in finishes). Resumable later with ``resume``. Codes:
     CANCEL_REQUESTED, NOT_CANCELLABLE, WORKFLOW_NOT_FOUND."""
-    return _command(workflowId, "CANCEL", reason, dbName, user=user, session=session,
+    return _command(workflowId, vocabulary.CANCEL, reason, dbName, user=user, session=session,
                     roles=roles)
 
 
@@ -391,7 +392,7 @@ def resume(workflowId, reason=None, dbName=None, user=None, session=None, roles=
     WORKFLOW_RESUMED, HOLD_WITHDRAWN, NOT_RESUMABLE, NOT_HELD, STILL_RUNNING (the cancelled
     run's thread is still inside a step: try again), RESUME_CONFLICT (another active run
     holds its deduplication id), WORKFLOW_NOT_FOUND."""
-    return _command(workflowId, "RESUME", reason, dbName, user=user, session=session,
+    return _command(workflowId, vocabulary.RESUME, reason, dbName, user=user, session=session,
                     roles=roles)
 
 

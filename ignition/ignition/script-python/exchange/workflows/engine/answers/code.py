@@ -8,17 +8,17 @@ journaled.
 from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.db import prompts, waits
-from exchange.workflows import codec, codes, statuses
+from exchange.workflows import codec, codes, statuses, vocabulary
 from exchange.workflows.engine import actors, durable, operator, schemas
 from exchange.workflows.errors import NotAuthorized
 
 
 def _refusal(row):
     """Why a prompt cannot be answered now (code, message), or None."""
-    if row["status"] == "ANSWERED":
+    if row["status"] == statuses.PROMPT_ANSWERED:
         return codes.PROMPT_ALREADY_ANSWERED, u"prompt %s was already answered by %s" % (
             row["prompt_id"], row["answered_by"])
-    if row["status"] == "TIMED_OUT":
+    if row["status"] == statuses.PROMPT_TIMED_OUT:
         return codes.PROMPT_TIMED_OUT, u"prompt %s timed out" % row["prompt_id"]
     if row["run_status"] in statuses.TERMINAL:
         return codes.PROMPT_CLOSED, u"the run of prompt %s has ended (%s)" % (row["prompt_id"],
@@ -47,7 +47,7 @@ class Answer(operator.Action):
 
     def __init__(self, dbName, promptId, response, comment, actor):
         operator.Action.__init__(self, dbName, "prompt", {
-            "action": "PROMPT_ANSWER", "prompt_id": promptId, "workflow_id": None,
+            "action": vocabulary.PROMPT_ANSWER, "prompt_id": promptId, "workflow_id": None,
             "reason": None}, actor)
         self.promptId, self.response, self.comment = promptId, response, comment
         self.channel = durable.promptChannel(promptId)

@@ -12,16 +12,14 @@ a run is part of its history.
 from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.db import runs, steps as stepLog, tx, waits
-from exchange.workflows import codec, compat, settings, statuses
+from exchange.workflows import codec, compat, settings, statuses, vocabulary
 from exchange.workflows.engine import leases
 from exchange.workflows.errors import (CheckpointUnavailable, ControlSignal,
                                        HandlerFailed, OwnershipLost, WorkflowCancelled,
                                        WorkflowStopped, WorkflowSuspended)
 
-HOLD = "HOLD"
-STOP = "STOP"
-MARKERS = {"<hold>": HOLD, "<stop>": STOP}
-_MARKER_OF = {HOLD: "<hold>", STOP: "<stop>"}
+MARKERS = {"<hold>": vocabulary.HOLD, "<stop>": vocabulary.STOP}
+_MARKER_OF = {vocabulary.HOLD: "<hold>", vocabulary.STOP: "<stop>"}
 
 
 def closing(ctx, work):
@@ -77,14 +75,14 @@ def _replayMarker(ctx, command):
 
 def _afterMarker(ctx, command, replaying=False):
     result = _runHandler(ctx, command)
-    if command == STOP:
+    if command == vocabulary.STOP:
         try:
             outputJson = codec.encode(result)
         except codec.NotSerializable:
             outputJson = None
         raise WorkflowStopped(u"workflow %s stopped by an operator" % ctx.workflowId,
                               outputJson)
-    if replaying and (ctx.command != HOLD or ctx.position + 1 in ctx.recorded):
+    if replaying and (ctx.command != vocabulary.HOLD or ctx.position + 1 in ctx.recorded):
         # held and resumed since, or withdrawn (the run went on after it): go on. A HOLD
         # pending with nothing after the handler is this one, not done (or a new one with
         # nothing run since: the equipment is still where the handler left it)
@@ -102,7 +100,7 @@ def _hold(ctx):
 def _runHandler(ctx, command):
     definition = ctx.definition
     handler = None if definition is None else (
-        definition.onHold if command == HOLD else definition.onStop)
+        definition.onHold if command == vocabulary.HOLD else definition.onStop)
     if handler is None:
         return None
     ctx.inHandler = True

@@ -32,12 +32,10 @@ STOPPED                FINISHED                         FINISHED
 from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.db import commands as statements, runs, tx
-from exchange.workflows import codec, codes, compat, statuses
+from exchange.workflows import codec, codes, compat, statuses, vocabulary
 from exchange.workflows.engine import actors, operator
 from exchange.workflows.errors import InvalidArgument
 
-HOLD, RESUME, STOP, CANCEL = "HOLD", "RESUME", "STOP", "CANCEL"
-COMMANDS = (HOLD, RESUME, STOP)
 _QUEUED = (statuses.DELAYED, statuses.ENQUEUED)
 _RUNNING = (statuses.PENDING, statuses.RUNNING)
 
@@ -72,19 +70,19 @@ _MESSAGES = {
 def decide(command, status, pending, started):
     """(transition, code) of the matrix; transition None when the command is refused."""
     if status in statuses.TERMINAL:
-        if command == CANCEL:
+        if command == vocabulary.CANCEL:
             return None, codes.NOT_CANCELLABLE
-        if command == RESUME:
+        if command == vocabulary.RESUME:
             if status in statuses.RESUMABLE:
                 return "resumeTerminal", codes.WORKFLOW_RESUMED
             return None, codes.NOT_RESUMABLE
         return None, codes.WORKFLOW_FINISHED
-    if command == CANCEL:
+    if command == vocabulary.CANCEL:
         return "cancel", codes.CANCEL_REQUESTED
-    if pending == STOP:
+    if pending == vocabulary.STOP:
         return None, codes.STOP_PENDING
-    if command == HOLD:
-        if pending == HOLD:
+    if command == vocabulary.HOLD:
+        if pending == vocabulary.HOLD:
             return None, codes.HOLD_PENDING
         if status == statuses.HELD:
             return None, codes.ALREADY_HELD
@@ -93,10 +91,10 @@ def decide(command, status, pending, started):
         if status in _RUNNING:
             return "request", codes.HOLD_REQUESTED
         return "requestAndWake", codes.HOLD_REQUESTED  # WAITING: it applies the hold itself
-    if command == RESUME:
+    if command == vocabulary.RESUME:
         if status == statuses.HELD:
             return "release", codes.RESUMED
-        if pending == HOLD:
+        if pending == vocabulary.HOLD:
             return "withdraw", codes.HOLD_WITHDRAWN
         return None, codes.NOT_HELD
     # STOP
@@ -176,9 +174,10 @@ def known(dbName, cmd, workflowId, reason, user=None, session=None, roles=None):
     """The command ``cmd`` names (trimmed, upper case); an unknown one is journaled as
     refused and raised as InvalidArgument (UNKNOWN_COMMAND)."""
     command = cmd.strip().upper() if isinstance(cmd, compat.string_types) else cmd
-    if command in COMMANDS + (CANCEL,):
+    if command in vocabulary.COMMANDS:
         return command
-    message = u"cmd must be one of HOLD, RESUME, STOP, CANCEL, not %s" % compat.shown(cmd)
+    message = u"cmd must be one of %s, not %s" % (u", ".join(vocabulary.COMMANDS),
+                                                  compat.shown(cmd))
     operator.refuse(operator.Action(dbName, fields={
         "action": compat.toText(cmd)[:200], "reason": reason,
         "workflow_id": workflowId if isinstance(workflowId, compat.string_types) else None},

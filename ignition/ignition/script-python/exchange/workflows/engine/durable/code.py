@@ -400,7 +400,7 @@ def readStream(dbName, workflowId, key, fromOffset, limit, timeoutMs):
 
 
 def _promptResult(row):
-    answered = row["status"] == "ANSWERED"
+    answered = row["status"] == statuses.PROMPT_ANSWERED
     return {"promptId": row["prompt_id"], "status": row["status"], "timedOut": not answered,
             "response": codec.decode(row["response"]) if answered else None,
             "user": row["answered_by"], "comment": row["answer_comment"],
@@ -439,7 +439,8 @@ def prompt(message, options=None, schema=None, timeoutSeconds=None, roles=None):
 
     def look(t, position):
         row = prompts.get(ctx.dbName, promptId, t)
-        return (True, _promptResult(row)) if row["status"] == "ANSWERED" else (False, None)
+        answered = row["status"] == statuses.PROMPT_ANSWERED
+        return (True, _promptResult(row)) if answered else (False, None)
 
     def onTimeout(t):
         prompts.expire(ctx.dbName, promptId, t)

@@ -16,16 +16,13 @@ refuses) becomes a dead letter with the reason; the rest of its batch lands.
 from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.db import deadletters, runs, tx
-from exchange.workflows import codec, compat, platform, settings
+from exchange.workflows import codec, compat, platform, settings, vocabulary
 from exchange.workflows.engine import kernel
 
 BATCH_SIZE = 500          # rows per INSERT statement
 BATCH_CHARS = 8 * 1024 * 1024  # and at most about this much JSON (inputs may be 1 MiB each)
 BATCHES_PER_FLUSH = 10    # a dispatch tick stays short; the rest waits for the next tick
 DROPPED_CAPACITY = 10000  # dropped requests waiting to become dead letters, per connection
-
-REASON_REFUSED = "REFUSED"
-REASON_DROPPED = "DROPPED_OLDEST"
 
 
 def _logger():
@@ -191,7 +188,7 @@ def _storeOne(name, item, result):
             raise
         message = u"the database refused the request (SQLSTATE %s): %s" % (
             tx.sqlState(error), compat.describeError(error)[1])
-        _deadLetter(name, item, REASON_REFUSED, message)
+        _deadLetter(name, item, vocabulary.REASON_REFUSED, message)
         _logger().error(u"an in-memory enqueue was refused by the database and kept as a "
                         u"dead letter: %s" % message)
         result["deadLettered"] += 1
@@ -216,7 +213,7 @@ def _storeDropped(k, name):
         item = held.peek()
         if item is None:
             break
-        _deadLetter(name, compat.toText(item), REASON_DROPPED,
+        _deadLetter(name, compat.toText(item), vocabulary.REASON_DROPPED_OLDEST,
                     u"the in-memory queue was full and its overflow policy is dropOldest")
         held.poll()
     lost = k.droppedUnrecorded.getAndSet(0)

@@ -9,7 +9,7 @@ recovery, wake-ups, commands and prompts go on.
 from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.db import maintenance as statements
-from exchange.workflows import codec, codes, platform
+from exchange.workflows import codec, codes, platform, vocabulary
 from exchange.workflows.engine import kernel, operator
 
 DRAIN, CANCEL = "drain", "cancel"
@@ -35,7 +35,7 @@ class _Enter(_Switch):
     idempotent = True
 
     def __init__(self, dbName, mode, reason, queueName):
-        _Switch.__init__(self, dbName, "MAINTENANCE_ENTER", queueName, reason)
+        _Switch.__init__(self, dbName, vocabulary.MAINTENANCE_ENTER, queueName, reason)
         self.mode, self.cancelled = mode, {}
 
     def decide(self, state):
@@ -67,7 +67,7 @@ class _Exit(_Switch):
     """Delete the scope's row (every row without a queue); refused when none matched."""
 
     def __init__(self, dbName, queueName, reason):
-        _Switch.__init__(self, dbName, "MAINTENANCE_EXIT", queueName, reason)
+        _Switch.__init__(self, dbName, vocabulary.MAINTENANCE_EXIT, queueName, reason)
         self.ended = 0
 
     def decide(self, state):
@@ -122,7 +122,7 @@ class _Swap(_Switch):
     transactional = False
 
     def __init__(self, dbName):
-        _Switch.__init__(self, dbName, "SWAP", None, None)
+        _Switch.__init__(self, dbName, vocabulary.SWAP, None, None)
         self.drain = None
 
     def lock(self, t):

@@ -1,0 +1,34 @@
+"""The names the library stores besides run statuses (statuses) and envelope codes (codes):
+operator commands, journal actions and dead-letter reasons, each declared once.
+
+They are a caller's contract like the codes: a command is what sendCommand takes and
+pending_command holds, a journal entry's ``action`` and a dead letter's ``reason`` are
+what listJournal and listDeadLetters filter on (docs/api.md). tests/unit/test_codes.py
+fails on any such name written inline elsewhere in the library.
+"""
+from __future__ import absolute_import, division, print_function
+
+from exchange.workflows import codes
+
+# Operator commands (engine.commands); each is also the journal action of the command.
+# HOLD and STOP wait for the run's next step boundary (engine.boundary).
+HOLD = "HOLD"
+RESUME = "RESUME"
+STOP = "STOP"
+CANCEL = "CANCEL"
+COMMANDS = (HOLD, RESUME, STOP, CANCEL)
+
+# Journal actions besides the commands. RECOVER and HAND_BACK are journaled by the SQL
+# statements that move the runs (db/executors), and written there.
+PROMPT_ANSWER = "PROMPT_ANSWER"          # engine.answers
+MAINTENANCE_ENTER = "MAINTENANCE_ENTER"  # maintenance.mode
+MAINTENANCE_EXIT = "MAINTENANCE_EXIT"    # maintenance.mode
+SWAP = "SWAP"                            # maintenance.mode: swapIfDrained
+SELF_TEST = "SELF_TEST"                  # api.selftest
+
+# Why an in-memory enqueue became a dead letter (engine.memoryqueue). The two conflicts are
+# the enqueue codes of the same conflicts, which db/runs writes in its SQL.
+REASON_REFUSED = "REFUSED"  # the database refused its data (SQLSTATE class 22 or 23)
+REASON_DROPPED_OLDEST = "DROPPED_OLDEST"  # the full queue's dropOldest policy dropped it
+DEAD_LETTER_REASONS = (codes.WORKFLOW_EXISTS, codes.DUPLICATE_DEDUPLICATION_ID,
+                       REASON_REFUSED, REASON_DROPPED_OLDEST)
