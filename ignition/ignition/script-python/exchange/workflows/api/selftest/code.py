@@ -26,8 +26,8 @@ from exchange.workflows.engine import kernel, operator
 
 
 def run(dbName, timeoutMs, actor, caller):
-    """Every check, then the journal entry; the envelope's data. ``caller``: (user, session,
-    roles) of the commands and the prompt answer."""
+    """Every check, then the journal entry; the envelope's data. ``caller`` (an
+    actors.Caller) sends the commands and answers the prompt."""
     started = compat.monotonicMs()
     report = Report()
     schema = selfcheck.newSchemaName()

@@ -118,10 +118,10 @@ class Answer(operator.Action):
                                              user=self.actor.name)
 
 
-def respond(dbName, promptId, response, comment, user=None, session=None, roles=None):
-    """Answer a pending prompt as the caller (engine.actors); (accepted, code, message,
+def respond(dbName, promptId, response, comment, caller):
+    """Answer a pending prompt as the caller (an actors.Caller); (accepted, code, message,
     data). The waiting run resumes with the answer, the actor's name and ``comment``."""
-    actor = actors.resolve(user, session, roles)
+    actor = actors.resolve(caller)
     action = Answer(dbName, promptId, response, comment, actor)
     problem = action.unstorable() or action.missing()
     if problem is None:

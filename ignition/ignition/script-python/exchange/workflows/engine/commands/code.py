@@ -155,12 +155,12 @@ class _Conflict(Command):
         return None, codes.RESUME_CONFLICT
 
 
-def apply(dbName, workflowId, command, reason, user=None, session=None, roles=None):
-    """Apply one command for the caller (engine.actors); (accepted, code, message, data).
+def apply(dbName, workflowId, command, reason, caller):
+    """Apply one command for the caller (an actors.Caller); (accepted, code, message, data).
     Journaled either way; a caller without the command roles gets NotAuthorized."""
     action = Command(dbName, workflowId, command, reason)
     try:
-        outcome = operator.act(action, user, session, roles)
+        outcome = operator.act(action, caller)
     except compat.CATCHABLE as error:
         if tx.sqlState(error) != "23505":
             raise
@@ -171,7 +171,7 @@ def apply(dbName, workflowId, command, reason, user=None, session=None, roles=No
     return outcome.accepted, outcome.code, _MESSAGES[outcome.code] % workflowId, data
 
 
-def known(dbName, cmd, workflowId, reason, user=None, session=None, roles=None):
+def known(dbName, cmd, workflowId, reason, caller):
     """The command ``cmd`` names (trimmed, upper case); an unknown one is journaled as
     refused and raised as InvalidArgument (UNKNOWN_COMMAND)."""
     command = cmd.strip().upper() if isinstance(cmd, compat.string_types) else cmd
@@ -181,5 +181,5 @@ def known(dbName, cmd, workflowId, reason, user=None, session=None, roles=None):
     operator.refuse(operator.Action(dbName, fields={
         "action": compat.toText(cmd)[:200], "reason": reason,
         "workflow_id": workflowId if isinstance(workflowId, compat.string_types) else None},
-        actor=actors.resolve(user, session, roles)), codes.UNKNOWN_COMMAND, message)
+        actor=actors.resolve(caller)), codes.UNKNOWN_COMMAND, message)
     raise InvalidArgument(message, codes.UNKNOWN_COMMAND)

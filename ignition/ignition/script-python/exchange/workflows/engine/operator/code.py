@@ -88,15 +88,16 @@ class Outcome(object):
         self.report = None
 
 
-def act(action, user=None, session=None, roles=None):
-    """The whole sequence for a caller: its actor, authorized, then ``perform``."""
-    authorized(action, user, session, roles)
+def act(action, caller):
+    """The whole sequence for a caller (an actors.Caller): its actor, authorized, then
+    ``perform``."""
+    authorized(action, caller)
     return perform(action)
 
 
-def authorized(action, user=None, session=None, roles=None):
-    """Steps 1 and 2: the actor of a call (engine.actors), authorized for the action."""
-    actor = actors.resolve(user, session, roles)
+def authorized(action, caller):
+    """Steps 1 and 2: the actor of a call (an actors.Caller), authorized for the action."""
+    actor = actors.resolve(caller)
     authorize(actor, action)
     return actor
 

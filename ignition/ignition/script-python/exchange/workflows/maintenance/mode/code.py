@@ -56,11 +56,11 @@ class _Enter(_Switch):
         return dict(status(self.dbName), cancelled=self.cancelled)
 
 
-def enter(dbName, mode, reason, queueName, user=None, session=None, roles=None):
-    """Switch maintenance on for ``queueName`` (None: every queue); in cancel mode also
-    cancel the active runs in scope. Returns getMaintenanceStatus's data with
-    {cancelled: {status: count}}."""
-    return operator.act(_Enter(dbName, mode, reason, queueName), user, session, roles).report
+def enter(dbName, mode, reason, queueName, caller):
+    """Switch maintenance on for ``queueName`` (None: every queue) as ``caller`` (an
+    actors.Caller); in cancel mode also cancel the active runs in scope. Returns
+    getMaintenanceStatus's data with {cancelled: {status: count}}."""
+    return operator.act(_Enter(dbName, mode, reason, queueName), caller).report
 
 
 class _Exit(_Switch):
@@ -90,10 +90,11 @@ class _Exit(_Switch):
         return status(self.dbName)
 
 
-def exit(dbName, queueName, reason, user=None, session=None, roles=None):
-    """Switch maintenance off for ``queueName`` (None: every scope); (whether a scope
-    ended, getMaintenanceStatus's data read before the claim it lets this thread make)."""
-    outcome = operator.act(_Exit(dbName, queueName, reason), user, session, roles)
+def exit(dbName, queueName, reason, caller):
+    """Switch maintenance off for ``queueName`` (None: every scope) as ``caller``; (whether
+    a scope ended, getMaintenanceStatus's data read before the claim it lets this thread
+    make)."""
+    outcome = operator.act(_Exit(dbName, queueName, reason), caller)
     return outcome.accepted, outcome.report
 
 
@@ -154,9 +155,9 @@ class _Swap(_Switch):
         return self.drain
 
 
-def swapIfDrained(dbName, user=None, session=None, roles=None):
+def swapIfDrained(dbName, caller):
     """Replace this executor's pool and bump its generation, only while maintenance is on
     and this executor runs nothing (by its own count, its pool's and the database's).
-    Returns (swapped, code, details)."""
-    outcome = operator.act(_Swap(dbName), user, session, roles)
+    As ``caller`` (an actors.Caller); (swapped, code, details)."""
+    outcome = operator.act(_Swap(dbName), caller)
     return outcome.accepted, outcome.code, outcome.report
