@@ -7,6 +7,7 @@ from __future__ import absolute_import, division, print_function
 from exchange.workflows.api import envelope, selftest
 from exchange.workflows.api.envelope import guarded
 from exchange.workflows.db import executors, schema
+from exchange.workflows.db.journal import JournalEntry
 from exchange.workflows import codes, compat, platform, settings, validate
 from exchange.workflows.engine import actors, kernel, leases, memoryqueue, operator, \
     registry, retention
@@ -194,7 +195,7 @@ def _admin(caller, dbName, action):
     """The actor of an admin call (an actors.Caller), authorized (a refusal is journaled
     and raised)."""
     return operator.authorized(operator.Action(settings.databaseName(dbName), "admin",
-                                               {"action": action}), caller)
+                                               JournalEntry(action)), caller)
 
 
 @guarded

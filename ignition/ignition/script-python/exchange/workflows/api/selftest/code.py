@@ -21,6 +21,7 @@ import sys
 from exchange.workflows.api import selftestdb, selftestkernel, selftestworkflow
 from exchange.workflows.api.selftestchecks import Report
 from exchange.workflows.db import selfcheck
+from exchange.workflows.db.journal import JournalEntry
 from exchange.workflows import codes, compat, platform
 from exchange.workflows.engine import kernel, operator
 
@@ -57,8 +58,8 @@ def _journal(dbName, actor, data):
                                                 "schema", "workflowId", "ranOn"))
     details["failedChecks"] = failed
     try:
-        operator.journal(dbName, actor, {"action": "SELF_TEST"}, True,
-                         codes.SELF_TEST_FAILED if failed else codes.SELF_TEST_PASSED, details)
+        operator.journal(dbName, actor, JournalEntry("SELF_TEST"), operator.Outcome(
+            True, codes.SELF_TEST_FAILED if failed else codes.SELF_TEST_PASSED), details)
         return True
     except compat.CATCHABLE:  # (no system tables here: the workflow checks said so)
         return False

@@ -31,6 +31,7 @@ STOPPED                FINISHED                         FINISHED
 from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.db import commands as statements, runs, tx
+from exchange.workflows.db.journal import JournalEntry
 from exchange.workflows import codec, codes, compat, statuses
 from exchange.workflows.engine import actors, operator
 from exchange.workflows.errors import InvalidArgument
@@ -111,8 +112,8 @@ class Command(operator.Action):
     make its transition (fenced by the status the lock read), journal."""
 
     def __init__(self, dbName, workflowId, command, reason, actor=None):
-        operator.Action.__init__(self, dbName, "command", {
-            "action": command, "workflow_id": workflowId, "reason": reason}, actor)
+        operator.Action.__init__(self, dbName, "command", JournalEntry(
+            command, workflowId=workflowId, reason=reason), actor)
         self.workflowId, self.command, self.reason = workflowId, command, reason
 
     def lock(self, t):
@@ -178,8 +179,8 @@ def known(dbName, cmd, workflowId, reason, caller):
     if command in COMMANDS + (CANCEL,):
         return command
     message = u"cmd must be one of HOLD, RESUME, STOP, CANCEL, not %s" % compat.shown(cmd)
-    operator.refuse(operator.Action(dbName, fields={
-        "action": compat.toText(cmd)[:200], "reason": reason,
-        "workflow_id": workflowId if isinstance(workflowId, compat.string_types) else None},
+    operator.refuse(operator.Action(dbName, fields=JournalEntry(
+        compat.toText(cmd)[:200], reason=reason,
+        workflowId=workflowId if isinstance(workflowId, compat.string_types) else None),
         actor=actors.resolve(caller)), codes.UNKNOWN_COMMAND, message)
     raise InvalidArgument(message, codes.UNKNOWN_COMMAND)

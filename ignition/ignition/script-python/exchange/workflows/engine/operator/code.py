@@ -22,9 +22,9 @@ class Action(object):
     None where nobody acts): the steps it plugs into the protocol.
 
     ``area`` names the configured roles that authorize it (None: nobody is asked); ``fields``
-    are its journal fields (``action``, and the ``workflow_id``, ``prompt_id``,
-    ``queue_name`` and ``reason`` it names; None: not journaled). The defaults lock
-    nothing, make no transition, wake nobody and journal no details."""
+    is its db.journal.JournalEntry (the action, and the run, prompt, queue and reason it
+    names; None: not journaled). The defaults lock nothing, make no transition, wake nobody
+    and journal no details."""
     transactional = True  # False: nothing to lock; its statements run on their own
     idempotent = False    # True: a transaction that lost a race (a deadlock) is tried again
 
@@ -64,7 +64,7 @@ class Action(object):
         return None
 
     def entry(self, outcome):
-        """The journal fields of a decided action."""
+        """The JournalEntry of a decided action."""
         return self.fields
 
     def details(self, outcome):
@@ -72,7 +72,8 @@ class Action(object):
         return {}
 
     def refusal(self, message, data):
-        """(fields, details) journaled for an action refused before it reached the state."""
+        """(JournalEntry, details) journaled for an action refused before it reached the
+        state."""
         return self.fields, data or {}
 
 
@@ -80,7 +81,7 @@ class Outcome(object):
     """What the protocol decided: accepted or not, the code, the state the lock read, how
     many waiting runs it woke, and the action's report."""
 
-    def __init__(self, accepted, code, state):
+    def __init__(self, accepted, code, state=None):
         self.accepted = accepted
         self.code = code
         self.state = state
@@ -143,7 +144,7 @@ def within(action, t):
     if outcome.accepted:
         outcome.woken = action.wake(t, state)
     if action.fields is not None:
-        journal(action.dbName, action.actor, action.entry(outcome), outcome.accepted, code,
+        journal(action.dbName, action.actor, action.entry(outcome), outcome,
                 action.details(outcome), t)
     return outcome
 
@@ -158,17 +159,18 @@ def wake(dbName, released):
 def refuse(action, code, message, data=None):
     """Journal an action refused before it reached the state (no role, bad input, a prompt
     no longer open); the refusal stands even when the journal cannot be written."""
-    fields, details = action.refusal(message, data)
+    entry, details = action.refusal(message, data)
     try:
-        journal(action.dbName, action.actor, fields, False, code, details)
+        journal(action.dbName, action.actor, entry, Outcome(False, code), details)
     except compat.CATCHABLE:
         pass
 
 
-def journal(dbName, actor, fields, accepted, outcome, details, t=None):
-    """The one journal writer: an entry of ``fields`` (the action and what it names) by
-    ``actor`` with its outcome code and ``details`` (JSON), stamped with this executor; in
-    transaction ``t`` when the action took effect there."""
-    statements.record(dbName, dict(fields, actor=actor.name, accepted=accepted,
-                                   outcome=outcome, details=codec.encode(details),
-                                   executor_id=kernel.getKernel().executorId), t)
+def journal(dbName, actor, entry, outcome, details, t=None):
+    """The one journal writer: ``entry`` (a JournalEntry: the action and what it names) by
+    ``actor``, accepted or not with its code (``outcome``, an Outcome), ``details`` (as
+    JSON), stamped with this executor; in transaction ``t`` when the action took effect
+    there."""
+    statements.record(dbName, entry, statements.Decision(
+        actor.name, outcome.accepted, outcome.code, codec.encode(details),
+        kernel.getKernel().executorId), t)

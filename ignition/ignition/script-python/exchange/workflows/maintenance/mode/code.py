@@ -9,6 +9,7 @@ recovery, wake-ups, commands and prompts go on.
 from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.db import maintenance as statements
+from exchange.workflows.db.journal import JournalEntry
 from exchange.workflows import codec, codes, platform
 from exchange.workflows.engine import kernel, operator
 
@@ -21,12 +22,12 @@ class _Switch(operator.Action):
     one transition, journaled (a refusal names only the action)."""
 
     def __init__(self, dbName, action, queueName, reason):
-        operator.Action.__init__(self, dbName, "admin", {
-            "action": action, "queue_name": queueName, "reason": reason})
+        operator.Action.__init__(self, dbName, "admin", JournalEntry(
+            action, queueName=queueName, reason=reason))
         self.queueName = queueName
 
     def refusal(self, message, data):
-        return {"action": self.fields["action"]}, data or {}
+        return JournalEntry(self.fields.action), data or {}
 
 
 class _Enter(_Switch):
@@ -42,7 +43,7 @@ class _Enter(_Switch):
         return "enter", codes.MAINTENANCE_ENTERED
 
     def transition(self, t, state, transition):
-        scope, reason = self.queueName or u"", self.fields["reason"]
+        scope, reason = self.queueName or u"", self.fields.reason
         statements.enter(self.dbName, scope, self.mode, reason, self.actor.name, t)
         self.cancelled = statements.cancelScope(self.dbName, scope, codec.errorJson(
             "MaintenanceCancel", reason or u"cancelled by maintenance"), t) \
