@@ -225,8 +225,8 @@ def recordAt(ctx, position, name, perform, errorJson=None):
     def work(t):
         value = perform(t)
         outputJson, value = codec.roundTrip(value)
-        recordIn(ctx, t, position, name, None if errorJson else outputJson, errorJson,
-                 startedMs)
+        recordIn(ctx, t, position, name, None if errorJson else outputJson,
+                 errorJson=errorJson, startedMs=startedMs)
         return value
 
     try:

@@ -114,7 +114,7 @@ def heartbeat(dbName, force=False, includeUnregistered=False):
         return register(dbName)
     found = executors.beat(dbName, k.executorId, settings.leaseMs(), k.generation.get(),
                            k.inFlight.get(), settings.maxRecoveryAttempts(),
-                           includeUnregistered)
+                           includeUnregistered=includeUnregistered)
     if not found.renewed:
         return _notRenewed(dbName, k, connection, result)
     connection.beatMs = sentAtMs
