@@ -122,7 +122,7 @@ class Command(operator.Action):
     def decide(self, row):
         if row is None:
             return None, codes.WORKFLOW_NOT_FOUND
-        return decide(self.command, row[0], row[1], bool(row[2]))
+        return decide(self.command, row.status, row.pendingCommand, bool(row.started))
 
     def transition(self, t, row, transition):
         argument = {"request": self.command, "requestAndWake": self.command,
@@ -130,7 +130,7 @@ class Command(operator.Action):
                                                u"stopped by an operator"),
                     "cancel": codec.errorJson("Cancelled", self.reason or u"cancelled")
                     }.get(transition)
-        return statements.transition(self.dbName, transition, self.workflowId, row[0], t,
+        return statements.transition(self.dbName, transition, self.workflowId, row.status, t,
                                      argument)
 
     def missed(self, t, row):
@@ -141,16 +141,17 @@ class Command(operator.Action):
                                 codes.HOLD_REQUESTED)
 
     def details(self, outcome):
-        status, pending = outcome.state[:2] if outcome.state else (None, None)
-        return {"status": status, "pendingCommand": pending}
+        locked = outcome.state or statements.Locked(None)
+        return {"status": locked.status, "pendingCommand": locked.pendingCommand}
 
 
 class _Conflict(Command):
     """A RESUME whose run's deduplication id another active run holds: refused, with the
-    run's status."""
+    run's status (read, not locked)."""
 
     def lock(self, t):
-        return ((runs.owner(self.dbName, self.workflowId, t) or (None,))[0], None)
+        owner = runs.owner(self.dbName, self.workflowId, t)
+        return statements.Locked(owner.status if owner is not None else None)
 
     def decide(self, state):
         return None, codes.RESUME_CONFLICT

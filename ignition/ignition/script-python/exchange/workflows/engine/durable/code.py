@@ -227,7 +227,7 @@ def deliver(dbName, workflowId, message, t):
     action = _Delivery(dbName, workflowId, message)
     outcome = operator.within(action, t)
     return {"messageId": action.messageId, "sent": outcome.accepted,
-            "destinationStatus": outcome.state[0], "woken": outcome.woken}
+            "destinationStatus": outcome.state.status, "woken": outcome.woken}
 
 
 def _senderKey(workflowId, position):
@@ -390,7 +390,7 @@ def readStream(dbName, workflowId, key, fromOffset, limit, timeoutMs):
                 break
             values.append(codec.decode(valueJson))
             nextOffset = int(offset) + 1
-        if not closed and len(rows) < limit and state[0] in statuses.TERMINAL:
+        if not closed and len(rows) < limit and state.status in statuses.TERMINAL:
             closed = True
         left = endMs - compat.monotonicMs()
         if values or closed or left <= 0:
