@@ -125,7 +125,7 @@ def getEngineInfo():
                  "inFlight": k.inFlight.get(), "inMemoryQueued": memoryqueue.totalDepth(),
                  "droppedWaiting": memoryqueue.droppedWaiting(),
                  "poolThreads": platform.poolSize(pool) if pool is not None else 0,
-                 "poolActive": platform.activeCount(pool) if pool is not None else 0,
+                 "poolActive": k.poolActive(),
                  "modules": registry.registeredModules()})
     return envelope.ok(codes.ENGINE_INFO, u"executor %s" % k.executorId, data)
 

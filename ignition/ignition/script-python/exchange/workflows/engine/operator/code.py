@@ -124,7 +124,7 @@ def perform(action):
     else:
         outcome = _transaction(action)
     outcome.report = action.report(outcome)
-    wake(action.dbName, outcome.accepted and action.claims(outcome))
+    claimReleased(action.dbName, outcome.accepted and action.claims(outcome))
     return outcome
 
 
@@ -135,7 +135,7 @@ def _transaction(action):
 def within(action, t):
     """Steps 3 to 6, and the wake-up of waiting runs, in transaction ``t`` (a caller's own,
     such as a recorded operation's); the claim after the commit is the caller's
-    (``wake``)."""
+    (``claimReleased``)."""
     state = action.lock(t)
     transition, code = action.decide(state)
     if transition is not None and not action.transition(t, state, transition):
@@ -149,7 +149,7 @@ def within(action, t):
     return outcome
 
 
-def wake(dbName, released):
+def claimReleased(dbName, released):
     """After the commit: work an action released (a woken or resumed run, a queue out of
     maintenance) is claimed on the caller's thread (dispatcher.claimable)."""
     if released:

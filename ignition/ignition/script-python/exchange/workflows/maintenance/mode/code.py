@@ -10,7 +10,7 @@ from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.db import maintenance as statements
 from exchange.workflows.db.journal import JournalEntry
-from exchange.workflows import codec, codes, platform
+from exchange.workflows import codec, codes
 from exchange.workflows.engine import kernel, operator
 
 DRAIN, CANCEL = "drain", "cancel"
@@ -109,13 +109,12 @@ def status(dbName):
                   "reportedInFlight": e[3], "inFlight": int(e[4]), "heartbeatAtMs": e[5],
                   "drained": int(e[4]) == 0}
                  for e in statements.inFlight(dbName)]
-    pool = k.existingPool()
     return {"enabled": bool(scopes), "scopes": scopes,
             "allQueues": any(s["queueName"] is None for s in scopes),
             "executors": executors, "workload": statements.workload(dbName),
             "executorId": k.executorId, "generation": k.generation.get(),
             "inFlightHere": k.inFlight.get(),
-            "poolActive": platform.activeCount(pool) if pool is not None else 0}
+            "poolActive": k.poolActive()}
 
 
 class _Swap(_Switch):
@@ -129,9 +128,7 @@ class _Swap(_Switch):
 
     def lock(self, t):
         k = kernel.getKernel()
-        pool = k.existingPool()
-        self.drain = {"inFlight": k.inFlight.get(),
-                      "poolActive": platform.activeCount(pool) if pool is not None else 0,
+        self.drain = {"inFlight": k.inFlight.get(), "poolActive": k.poolActive(),
                       "claimedRuns": statements.ownedBy(self.dbName, k.executorId),
                       "generation": k.generation.get()}
         return statements.coversEveryQueue(self.dbName)
