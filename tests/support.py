@@ -192,14 +192,11 @@ class Engine(object):
     def waitIdle(self):
         """Wait until no workflow runs on this executor and no worker is still claiming the
         next one."""
-        from exchange.workflows import platform
         from exchange.workflows.engine import kernel
 
         def idle():
             k = kernel.getKernel()
-            pool = k.existingPool()
-            return k.inFlight.get() == 0 and k.claiming.get() == 0 and (
-                pool is None or platform.activeCount(pool) == 0)
+            return k.inFlight.get() == 0 and k.claiming.get() == 0 and k.poolActive() == 0
         waitFor(idle, 20, 0.005, "executor idle")
 
     def stop(self):

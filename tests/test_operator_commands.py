@@ -56,10 +56,8 @@ class OperatorCommandsTest(EngineCase):
         return self.engine.service.sendCommand(wf, cmd, **kwargs)
 
     def poolActive(self):
-        from exchange.workflows import platform
         from exchange.workflows.engine import kernel
-        pool = kernel.getKernel().existingPool()
-        return platform.activeCount(pool) if pool is not None else 0
+        return kernel.getKernel().poolActive()
 
     def test_hold_then_resume_sent_10_ms_apart_ends_success_and_loses_no_command(self):
         engine = self.engine

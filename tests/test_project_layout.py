@@ -167,16 +167,28 @@ def positionalParameters(function):
     return [name for name in required if name not in ("self", "cls")]
 
 
-def test_no_function_takes_more_than_six_positional_arguments():
+def positionalArguments(call):
+    """The arguments a call passes by position (a ``*rest`` aside: the list it spreads is
+    built, and read, elsewhere)."""
+    import ast
+    return [arg for arg in call.args if not isinstance(arg, ast.Starred)]
+
+
+def test_no_function_takes_or_is_called_with_more_than_six_positional_arguments():
     import ast
     crowded = []
     for _folder, code in modules():
         with open(code) as handle:
             tree = ast.parse(handle.read(), code)
+        where = os.path.relpath(code, LIBRARY)
         for node in ast.walk(tree):
             if isinstance(node, (ast.FunctionDef, ast.Lambda)) and \
                     len(positionalParameters(node)) > MAX_POSITIONAL:
-                crowded.append("%s:%d %s%s" % (os.path.relpath(code, LIBRARY), node.lineno,
+                crowded.append("%s:%d %s%s" % (where, node.lineno,
                                                getattr(node, "name", "lambda"),
                                                tuple(positionalParameters(node))))
+            if isinstance(node, ast.Call) and len(positionalArguments(node)) > MAX_POSITIONAL:
+                crowded.append("%s:%d a call of %s with %d positional arguments" % (
+                    where, node.lineno, ast.unparse(node.func) if hasattr(ast, "unparse")
+                    else ast.dump(node.func), len(positionalArguments(node))))
     assert crowded == [], "group what belongs together (a record, named options): %s" % crowded

@@ -7,9 +7,10 @@ from __future__ import absolute_import, division, print_function
 from exchange.workflows.api import envelope, selftest
 from exchange.workflows.api.envelope import guarded
 from exchange.workflows.db import executors, schema
+from exchange.workflows.db.journal import JournalEntry
 from exchange.workflows import codes, compat, platform, settings, validate, vocabulary
-from exchange.workflows.engine import kernel, leases, memoryqueue, operator, registry, \
-    retention
+from exchange.workflows.engine import actors, kernel, leases, memoryqueue, operator, \
+    registry, retention
 from exchange.workflows.errors import InvalidArgument
 from exchange.workflows.maintenance import mode as maintenanceMode
 
@@ -124,7 +125,7 @@ def getEngineInfo():
                  "inFlight": k.inFlight.get(), "inMemoryQueued": memoryqueue.totalDepth(),
                  "droppedWaiting": memoryqueue.droppedWaiting(),
                  "poolThreads": platform.poolSize(pool) if pool is not None else 0,
-                 "poolActive": platform.activeCount(pool) if pool is not None else 0,
+                 "poolActive": k.poolActive(),
                  "modules": registry.registeredModules()})
     return envelope.ok(codes.ENGINE_INFO, u"executor %s" % k.executorId, data)
 
@@ -190,10 +191,11 @@ def _notExecutor(why):
                          u"did not call onStartup here): %s" % why, {})
 
 
-def _admin(user, session, roles, dbName, action):
-    """The actor of an admin call, authorized (a refusal is journaled and raised)."""
+def _admin(caller, dbName, action):
+    """The actor of an admin call (an actors.Caller), authorized (a refusal is journaled
+    and raised)."""
     return operator.authorized(operator.Action(settings.databaseName(dbName), "admin",
-                                               {"action": action}), user, session, roles)
+                                               JournalEntry(action)), caller)
 
 
 @guarded
@@ -207,8 +209,8 @@ def enterMaintenance(mode="drain", reason=None, queueName=None, user=None, sessi
     settings.checkChoice("mode", mode, maintenanceMode.MODES)
     validate.text("reason", reason, 2000, required=False)
     validate.name("queueName", queueName, False)
-    data = maintenanceMode.enter(settings.databaseName(dbName), mode, reason, queueName, user,
-                                 session, roles)
+    data = maintenanceMode.enter(settings.databaseName(dbName), mode, reason, queueName,
+                                 actors.Caller(user, session, roles))
     return envelope.ok(codes.MAINTENANCE_ENTERED, u"maintenance (%s) on for %s" % (
         mode, queueName or u"every queue"), data)
 
@@ -220,8 +222,8 @@ def exitMaintenance(queueName=None, reason=None, user=None, session=None, roles=
     MAINTENANCE_EXITED, NOT_IN_MAINTENANCE."""
     validate.name("queueName", queueName, False)
     validate.text("reason", reason, 2000, required=False)
-    ended, data = maintenanceMode.exit(settings.databaseName(dbName), queueName, reason, user,
-                                       session, roles)
+    ended, data = maintenanceMode.exit(settings.databaseName(dbName), queueName, reason,
+                                       actors.Caller(user, session, roles))
     if not ended:
         return envelope.fail(codes.NOT_IN_MAINTENANCE, u"no maintenance was on for %s"
                              % (queueName or u"any queue"), data)
@@ -246,8 +248,8 @@ def swapIfDrained(user=None, session=None, roles=None, dbName=None):
     refused = _notExecutor(u"it has no worker pool to swap")
     if refused:
         return refused
-    swapped, code, details = maintenanceMode.swapIfDrained(settings.databaseName(dbName), user,
-                                                           session, roles)
+    swapped, code, details = maintenanceMode.swapIfDrained(settings.databaseName(dbName),
+                                                           actors.Caller(user, session, roles))
     messages = {codes.SWAPPED: u"pools replaced; generation %s" % details["generation"],
                 codes.NOT_DRAINED: u"this executor still runs work (%d in flight, %d claimed)"
                                % (details["inFlight"], details["claimedRuns"]),
@@ -266,8 +268,8 @@ def selfTest(dbName=None, timeoutSeconds=60, user=None, session=None, roles=None
     SELF_TEST_FAILED (data: checks, counts, interpreter, ...); journaled as SELF_TEST."""
     timeoutMs = int(1000 * validate.number("timeoutSeconds", timeoutSeconds, maximum=3600))
     dbName = settings.databaseName(dbName)
-    actor = _admin(user, session, roles, dbName, vocabulary.SELF_TEST)
-    data = selftest.run(dbName, timeoutMs, actor, (user, session, roles))
+    caller = actors.Caller(user, session, roles)
+    data = selftest.run(dbName, timeoutMs, _admin(caller, dbName, vocabulary.SELF_TEST), caller)
     seconds = data["durationMs"] / 1000.0
     if data["failed"]:
         failedChecks = u"; ".join(u"%s/%s" % (c["group"], c["name"])

@@ -10,7 +10,7 @@ from exchange.workflows.api import envelope
 from exchange.workflows.api.envelope import guarded
 from exchange.workflows.db import prompts
 from exchange.workflows import codec, codes, settings, validate
-from exchange.workflows.engine import answers
+from exchange.workflows.engine import actors, answers
 
 _PROMPT_KEYS = {"prompt_id": "promptId", "workflow_id": "workflowId",
                 "step_position": "position", "message": "message", "options": "options",
@@ -60,5 +60,6 @@ def respondToPrompt(promptId, response, user=None, comment=None, session=None, r
     validate.name("promptId", promptId, maxLength=validate.MAX_PROMPT_ID_LENGTH)
     validate.text("comment", comment, 2000, required=False)
     accepted, code, message, data = answers.respond(settings.databaseName(dbName), promptId,
-                                                    response, comment, user, session, roles)
+                                                    response, comment,
+                                                    actors.Caller(user, session, roles))
     return (envelope.ok if accepted else envelope.fail)(code, message, data)

@@ -21,13 +21,14 @@ import sys
 from exchange.workflows.api import selftestdb, selftestkernel, selftestworkflow
 from exchange.workflows.api.selftestchecks import Report
 from exchange.workflows.db import selfcheck
+from exchange.workflows.db.journal import JournalEntry
 from exchange.workflows import codes, compat, platform, vocabulary
 from exchange.workflows.engine import kernel, operator
 
 
 def run(dbName, timeoutMs, actor, caller):
-    """Every check, then the journal entry; the envelope's data. ``caller``: (user, session,
-    roles) of the commands and the prompt answer."""
+    """Every check, then the journal entry; the envelope's data. ``caller`` (an
+    actors.Caller) sends the commands and answers the prompt."""
     started = compat.monotonicMs()
     report = Report()
     schema = selfcheck.newSchemaName()
@@ -57,8 +58,8 @@ def _journal(dbName, actor, data):
                                                 "schema", "workflowId", "ranOn"))
     details["failedChecks"] = failed
     try:
-        operator.journal(dbName, actor, {"action": vocabulary.SELF_TEST}, True,
-                         codes.SELF_TEST_FAILED if failed else codes.SELF_TEST_PASSED, details)
+        operator.journal(dbName, actor, JournalEntry(vocabulary.SELF_TEST), operator.Outcome(
+            True, codes.SELF_TEST_FAILED if failed else codes.SELF_TEST_PASSED), details)
         return True
     except compat.CATCHABLE:  # (no system tables here: the workflow checks said so)
         return False

@@ -45,7 +45,7 @@ class FlowRun(object):
     def __init__(self, dbName, deadlineMs, caller):
         self.dbName = settings.databaseName(dbName)
         self.deadlineMs = deadlineMs
-        self.user, self.session, self.roles = caller
+        self.caller = caller
         self.workflowId = None
         self.promptChannel = None
         self.ranOn = None
@@ -97,16 +97,14 @@ class FlowRun(object):
 
     def command(self, command):
         sent = service.sendCommand(self.workflowId, command, reason=u"self-test",
-                                   dbName=self.dbName, user=self.user, session=self.session,
-                                   roles=self.roles)
+                                   dbName=self.dbName, **self.caller._asdict())
         expect(sent["ok"], u"%s: %s" % (sent["code"], sent["message"]))
         return sent["code"]
 
     def answer(self):
         promptId = self.promptChannel[len(u"prompt:"):]
-        answered = prompts.respondToPrompt(promptId, flow.ANSWER, user=self.user,
-                                           comment=u"self-test", session=self.session,
-                                           roles=self.roles, dbName=self.dbName)
+        answered = prompts.respondToPrompt(promptId, flow.ANSWER, comment=u"self-test",
+                                           dbName=self.dbName, **self.caller._asdict())
         expect(answered["ok"], u"%s: %s" % (answered["code"], answered["message"]))
         self.waitFor(lambda r: _waitingOn(r, u"sleep:"), u"sleep without a thread")
         return u"answered by %s; the run sleeps without a thread" % answered["data"]["user"]

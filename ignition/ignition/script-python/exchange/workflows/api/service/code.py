@@ -14,7 +14,7 @@ from exchange.workflows.api.envelope import guarded
 from exchange.workflows.db import runs, steps as stepLog
 from exchange.workflows import codec, codes, compat, platform, settings, statuses, validate, \
     vocabulary
-from exchange.workflows.engine import commands, dispatcher, memoryqueue, registry
+from exchange.workflows.engine import actors, commands, dispatcher, memoryqueue, registry
 from exchange.workflows.errors import InvalidArgument
 
 _RUN_KEYS = {"workflow_id": "workflowId", "workflow_name": "workflowName", "status": "status",
@@ -345,13 +345,13 @@ def listSteps(workflowId, dbName=None):
                        {"workflowId": workflowId, "steps": steps, "count": len(steps)})
 
 
-def _command(workflowId, command, reason, dbName, **caller):
-    """Send one operator command through the matrix (engine.commands); the envelope.
-    ``caller``: user, session, roles (engine.actors resolves the actor from them)."""
+def _command(workflowId, command, reason, dbName, caller):
+    """Send one operator command through the matrix (engine.commands) as ``caller`` (an
+    actors.Caller); the envelope."""
     validate.name("workflowId", workflowId)
     validate.text("reason", reason, 2000, required=False)
     accepted, code, message, data = commands.apply(settings.databaseName(dbName), workflowId,
-                                                   command, reason, **caller)
+                                                   command, reason, caller)
     if accepted:
         _logger().info(u"%s by %s: %s%s" % (command, data["actor"], message,
                                             (u" (%s)" % reason) if reason else u""))
@@ -369,9 +369,9 @@ def sendCommand(workflowId, cmd, reason=None, dbName=None, user=None, session=No
     steps at the next boundary, then the run is STOPPED. The state/command matrix and its
     codes are in the manual (api.md, "Operator commands"); every command is journaled with
     its actor: the Perspective ``session``'s user, else ``user``."""
-    command = commands.known(dbName, cmd, workflowId, reason, user, session, roles)
-    return _command(workflowId, command, reason, dbName, user=user, session=session,
-                    roles=roles)
+    caller = actors.Caller(user, session, roles)
+    command = commands.known(dbName, cmd, workflowId, reason, caller)
+    return _command(workflowId, command, reason, dbName, caller)
 
 
 @guarded
@@ -379,8 +379,8 @@ def cancel(workflowId, reason=None, dbName=None, user=None, session=None, roles=
     """Cancel an active run: queued runs never start; a running one stops at its next step
     boundary (the step it is in finishes). Resumable later with ``resume``. Codes:
     CANCEL_REQUESTED, NOT_CANCELLABLE, WORKFLOW_NOT_FOUND."""
-    return _command(workflowId, vocabulary.CANCEL, reason, dbName, user=user, session=session,
-                    roles=roles)
+    return _command(workflowId, vocabulary.CANCEL, reason, dbName,
+                    actors.Caller(user, session, roles))
 
 
 @guarded
@@ -392,8 +392,8 @@ def resume(workflowId, reason=None, dbName=None, user=None, session=None, roles=
     WORKFLOW_RESUMED, HOLD_WITHDRAWN, NOT_RESUMABLE, NOT_HELD, STILL_RUNNING (the cancelled
     run's thread is still inside a step: try again), RESUME_CONFLICT (another active run
     holds its deduplication id), WORKFLOW_NOT_FOUND."""
-    return _command(workflowId, vocabulary.RESUME, reason, dbName, user=user, session=session,
-                    roles=roles)
+    return _command(workflowId, vocabulary.RESUME, reason, dbName,
+                    actors.Caller(user, session, roles))
 
 
 def _logger():

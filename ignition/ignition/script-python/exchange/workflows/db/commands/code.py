@@ -7,6 +7,8 @@ the state the previous one left.
 """
 from __future__ import absolute_import, division, print_function
 
+from collections import namedtuple
+
 from exchange.workflows.db import sql, tx
 
 _LOCK = """SELECT status, pending_command, started_at_ms IS NOT NULL, executor_id, attempts
@@ -65,11 +67,23 @@ _TRANSITIONS = {
 }
 
 
+class Locked(namedtuple("Locked", "status pendingCommand started executorId attempt")):
+    """A run row as a command read it: its status, the command pending for its next
+    boundary, whether it ever started, and its owner (executor and attempt); None where
+    the read did not say."""
+
+    __slots__ = ()
+
+    def __new__(cls, status, pendingCommand=None, started=None, executorId=None,
+                attempt=None):
+        return super(Locked, cls).__new__(cls, status, pendingCommand, started, executorId,
+                                          attempt)
+
+
 def lock(dbName, workflowId, t):
-    """Lock a run row for a command; (status, pendingCommand, started, executorId, attempts)
-    or None."""
+    """Lock a run row for a command; its Locked, or None."""
     rows = tx.query(dbName, sql.bind(_LOCK, dbName), [workflowId], t)
-    return tuple(rows[0]) if rows else None
+    return Locked(*rows[0]) if rows else None
 
 
 def transition(dbName, action, workflowId, expectedStatus, t, argument=None):

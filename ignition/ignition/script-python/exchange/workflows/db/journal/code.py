@@ -6,6 +6,8 @@ did not happen and never misses one that was tried.
 """
 from __future__ import absolute_import, division, print_function
 
+from collections import namedtuple
+
 from exchange.workflows.db import sql, tx
 
 JOURNAL_COLUMNS = ("entry_id", "at_ms", "actor", "action", "workflow_id", "prompt_id",
@@ -27,13 +29,31 @@ _LIST = """SELECT entry_id, at_ms, actor, action, workflow_id, prompt_id, queue_
  LIMIT ?"""
 
 
-def record(dbName, entry, t=None):
-    """Write one journal entry (a dict with the JOURNAL_COLUMNS it sets; details as JSON)."""
+class JournalEntry(namedtuple("JournalEntry", "action workflowId promptId queueName reason")):
+    """What a journal entry is about: the action, the run, prompt and queue it names and
+    the reason given (None: none). Fields by name, so a misspelt one raises (TypeError;
+    ValueError from ``_replace``) instead of journaling NULL."""
+
+    __slots__ = ()
+
+    def __new__(cls, action, workflowId=None, promptId=None, queueName=None, reason=None):
+        return super(JournalEntry, cls).__new__(cls, action, workflowId, promptId, queueName,
+                                                reason)
+
+
+class Decision(namedtuple("Decision", "actor accepted outcome detailsJson executorId")):
+    """How the action of an entry was decided: by whom (the actor's name), accepted or
+    not, its outcome code, its details (JSON), and the executor that wrote it."""
+
+    __slots__ = ()
+
+
+def record(dbName, entry, decision, t=None):
+    """Write one journal entry: what it is about (a JournalEntry) and its Decision."""
     tx.update(dbName, sql.bind(_INSERT, dbName),
-              [entry["actor"], entry["action"], entry.get("workflow_id"),
-               entry.get("prompt_id"), entry.get("queue_name"), entry.get("reason"),
-               bool(entry["accepted"]), entry["outcome"], entry.get("details"),
-               entry.get("executor_id")], t)
+              [decision.actor, entry.action, entry.workflowId, entry.promptId,
+               entry.queueName, entry.reason, bool(decision.accepted), decision.outcome,
+               decision.detailsJson, decision.executorId], t)
 
 
 def listEntries(dbName, workflowId, action, actor, sinceMs, limit):

@@ -7,6 +7,8 @@ as a fencing token: the Fence (exchange.workflows.fence) every fenced write here
 """
 from __future__ import absolute_import, division, print_function
 
+from collections import namedtuple
+
 from exchange.workflows.db import sql, tx
 from exchange.workflows.db.executors import STATE_SQL
 from exchange.workflows.fence import Fence
@@ -453,10 +455,18 @@ def letGo(fence):
                      skipAudit=True) == 1
 
 
+class Ownership(namedtuple("Ownership", "status executorId attempt pendingCommand")):
+    """A run's status and owner as one read saw them: the status, the owner (executor and
+    attempt; a Fence's ``isOwner`` compares them) and the command pending for its next
+    boundary."""
+
+    __slots__ = ()
+
+
 def owner(dbName, workflowId, t=None):
-    """(status, executorId, attempts, pendingCommand) of a run, or None."""
+    """The Ownership of a run, or None."""
     rows = tx.query(dbName, sql.bind(_OWNER, dbName), [workflowId], t)
-    return tuple(rows[0]) if rows else None
+    return Ownership(*rows[0]) if rows else None
 
 
 def get(dbName, workflowId):

@@ -8,9 +8,19 @@ scope when there is one (Vision, Designer), else this gateway's executor.
 """
 from __future__ import absolute_import, division, print_function
 
+from collections import namedtuple
+
 from exchange.workflows import compat, settings, validate
 from exchange.workflows.engine import kernel
 from exchange.workflows.errors import NotAuthorized
+
+
+class Caller(namedtuple("Caller", "user session roles")):
+    """Who a call says is calling, as its API function was given it: the ``user`` a script
+    names, the Perspective ``session``, the ``roles`` a script grants (each None when not
+    given). Built once, where the call comes in; ``resolve`` finds its Actor."""
+
+    __slots__ = ()
 
 
 class Actor(object):
@@ -55,9 +65,10 @@ def _scopeUser():
         return None, []
 
 
-def resolve(user=None, session=None, roles=None):
-    """The Actor of a call: the session's user, else ``user``, else the scope's user, else
-    this executor."""
+def resolve(caller):
+    """The Actor of a call (a Caller): the session's user, else ``user``, else the scope's
+    user, else this executor."""
+    user, session, roles = caller
     validate.name("user", user, False)
     if roles is not None and not isinstance(roles, (list, tuple)):
         roles = [roles]

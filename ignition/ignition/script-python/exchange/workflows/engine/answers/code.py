@@ -8,6 +8,7 @@ journaled.
 from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.db import prompts, waits
+from exchange.workflows.db.journal import JournalEntry
 from exchange.workflows import codec, codes, statuses, vocabulary
 from exchange.workflows.engine import actors, durable, operator, schemas
 from exchange.workflows.errors import NotAuthorized
@@ -46,9 +47,8 @@ class Answer(operator.Action):
     read (``missing``, ``closed``); the answer's statement decides again under it."""
 
     def __init__(self, dbName, promptId, response, comment, actor):
-        operator.Action.__init__(self, dbName, "prompt", {
-            "action": vocabulary.PROMPT_ANSWER, "prompt_id": promptId, "workflow_id": None,
-            "reason": None}, actor)
+        operator.Action.__init__(self, dbName, "prompt", JournalEntry(
+            vocabulary.PROMPT_ANSWER, promptId=promptId), actor)
         self.promptId, self.response, self.comment = promptId, response, comment
         self.channel = durable.promptChannel(promptId)
         self.responseJson = self.row = self.message = None
@@ -67,7 +67,7 @@ class Answer(operator.Action):
         self.row = prompts.get(self.dbName, self.promptId)
         if self.row is None:
             return codes.PROMPT_NOT_FOUND, u"no prompt %s" % self.promptId
-        self.fields = dict(self.fields, workflow_id=self.row["workflow_id"])
+        self.fields = self.fields._replace(workflowId=self.row["workflow_id"])
         return None
 
     def closed(self):
@@ -101,7 +101,7 @@ class Answer(operator.Action):
         return True
 
     def entry(self, outcome):
-        return dict(self.fields, reason=self.comment) if outcome.accepted else self.fields
+        return self.fields._replace(reason=self.comment) if outcome.accepted else self.fields
 
     def details(self, outcome):
         if outcome.accepted:
@@ -114,14 +114,14 @@ class Answer(operator.Action):
     def answer(self, accepted, code, message, **extra):
         """(accepted, code, message, data): what respond returns."""
         return accepted, code, message, dict(extra, promptId=self.promptId,
-                                             workflowId=self.fields["workflow_id"],
+                                             workflowId=self.fields.workflowId,
                                              user=self.actor.name)
 
 
-def respond(dbName, promptId, response, comment, user=None, session=None, roles=None):
-    """Answer a pending prompt as the caller (engine.actors); (accepted, code, message,
+def respond(dbName, promptId, response, comment, caller):
+    """Answer a pending prompt as the caller (an actors.Caller); (accepted, code, message,
     data). The waiting run resumes with the answer, the actor's name and ``comment``."""
-    actor = actors.resolve(user, session, roles)
+    actor = actors.resolve(caller)
     action = Answer(dbName, promptId, response, comment, actor)
     problem = action.unstorable() or action.missing()
     if problem is None:

@@ -130,10 +130,11 @@ def refresh(ctx):
     """Read the run's state (waiting out an outage): keep its pending command; raise
     WorkflowCancelled/OwnershipLost if it moved on."""
     state = tx.persistently(lambda: runs.owner(ctx.dbName, ctx.workflowId), u"status read")
-    if state is not None and state[0] == statuses.RUNNING and ctx.fence.isOwner(*state[1:3]):
-        noteState(ctx, state[3])
+    if state is not None and state.status == statuses.RUNNING and \
+            ctx.fence.isOwner(state.executorId, state.attempt):
+        noteState(ctx, state.pendingCommand)
         return
-    if state is not None and state[0] == statuses.CANCELLED:
+    if state is not None and state.status == statuses.CANCELLED:
         raise WorkflowCancelled(u"workflow %s was cancelled" % ctx.workflowId)
     raise OwnershipLost(u"workflow %s is no longer owned by %s (attempt %d)"
                         % (ctx.workflowId, ctx.fence.executorId, ctx.fence.attempt))
@@ -223,8 +224,8 @@ def recordAt(ctx, position, name, perform, errorJson=None):
     def work(t):
         value = perform(t)
         outputJson, value = codec.roundTrip(value)
-        recordIn(ctx, t, position, name, None if errorJson else outputJson, errorJson,
-                 startedMs)
+        recordIn(ctx, t, position, name, None if errorJson else outputJson,
+                 errorJson=errorJson, startedMs=startedMs)
         return value
 
     try:

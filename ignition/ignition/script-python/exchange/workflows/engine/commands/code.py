@@ -32,6 +32,7 @@ STOPPED                FINISHED                         FINISHED
 from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.db import commands as statements, runs, tx
+from exchange.workflows.db.journal import JournalEntry
 from exchange.workflows import codec, codes, compat, statuses, vocabulary
 from exchange.workflows.engine import actors, operator
 from exchange.workflows.errors import InvalidArgument
@@ -110,8 +111,8 @@ class Command(operator.Action):
     make its transition (fenced by the status the lock read), journal."""
 
     def __init__(self, dbName, workflowId, command, reason, actor=None):
-        operator.Action.__init__(self, dbName, "command", {
-            "action": command, "workflow_id": workflowId, "reason": reason}, actor)
+        operator.Action.__init__(self, dbName, "command", JournalEntry(
+            command, workflowId=workflowId, reason=reason), actor)
         self.workflowId, self.command, self.reason = workflowId, command, reason
 
     def lock(self, t):
@@ -120,7 +121,7 @@ class Command(operator.Action):
     def decide(self, row):
         if row is None:
             return None, codes.WORKFLOW_NOT_FOUND
-        return decide(self.command, row[0], row[1], bool(row[2]))
+        return decide(self.command, row.status, row.pendingCommand, bool(row.started))
 
     def transition(self, t, row, transition):
         argument = {"request": self.command, "requestAndWake": self.command,
@@ -128,7 +129,7 @@ class Command(operator.Action):
                                                u"stopped by an operator"),
                     "cancel": codec.errorJson("Cancelled", self.reason or u"cancelled")
                     }.get(transition)
-        return statements.transition(self.dbName, transition, self.workflowId, row[0], t,
+        return statements.transition(self.dbName, transition, self.workflowId, row.status, t,
                                      argument)
 
     def missed(self, t, row):
@@ -139,27 +140,28 @@ class Command(operator.Action):
                                 codes.HOLD_REQUESTED)
 
     def details(self, outcome):
-        status, pending = outcome.state[:2] if outcome.state else (None, None)
-        return {"status": status, "pendingCommand": pending}
+        locked = outcome.state or statements.Locked(None)
+        return {"status": locked.status, "pendingCommand": locked.pendingCommand}
 
 
 class _Conflict(Command):
     """A RESUME whose run's deduplication id another active run holds: refused, with the
-    run's status."""
+    run's status (read, not locked)."""
 
     def lock(self, t):
-        return ((runs.owner(self.dbName, self.workflowId, t) or (None,))[0], None)
+        owner = runs.owner(self.dbName, self.workflowId, t)
+        return statements.Locked(owner.status if owner is not None else None)
 
     def decide(self, state):
         return None, codes.RESUME_CONFLICT
 
 
-def apply(dbName, workflowId, command, reason, user=None, session=None, roles=None):
-    """Apply one command for the caller (engine.actors); (accepted, code, message, data).
+def apply(dbName, workflowId, command, reason, caller):
+    """Apply one command for the caller (an actors.Caller); (accepted, code, message, data).
     Journaled either way; a caller without the command roles gets NotAuthorized."""
     action = Command(dbName, workflowId, command, reason)
     try:
-        outcome = operator.act(action, user, session, roles)
+        outcome = operator.act(action, caller)
     except compat.CATCHABLE as error:
         if tx.sqlState(error) != "23505":
             raise
@@ -170,7 +172,7 @@ def apply(dbName, workflowId, command, reason, user=None, session=None, roles=No
     return outcome.accepted, outcome.code, _MESSAGES[outcome.code] % workflowId, data
 
 
-def known(dbName, cmd, workflowId, reason, user=None, session=None, roles=None):
+def known(dbName, cmd, workflowId, reason, caller):
     """The command ``cmd`` names (trimmed, upper case); an unknown one is journaled as
     refused and raised as InvalidArgument (UNKNOWN_COMMAND)."""
     command = cmd.strip().upper() if isinstance(cmd, compat.string_types) else cmd
@@ -178,8 +180,8 @@ def known(dbName, cmd, workflowId, reason, user=None, session=None, roles=None):
         return command
     message = u"cmd must be one of %s, not %s" % (u", ".join(vocabulary.COMMANDS),
                                                   compat.shown(cmd))
-    operator.refuse(operator.Action(dbName, fields={
-        "action": compat.toText(cmd)[:200], "reason": reason,
-        "workflow_id": workflowId if isinstance(workflowId, compat.string_types) else None},
-        actor=actors.resolve(user, session, roles)), codes.UNKNOWN_COMMAND, message)
+    operator.refuse(operator.Action(dbName, fields=JournalEntry(
+        compat.toText(cmd)[:200], reason=reason,
+        workflowId=workflowId if isinstance(workflowId, compat.string_types) else None),
+        actor=actors.resolve(caller)), codes.UNKNOWN_COMMAND, message)
     raise InvalidArgument(message, codes.UNKNOWN_COMMAND)

@@ -161,7 +161,7 @@ def _claimOnce(dbName, k):
         k.inFlight.addAndGet(len(claimed) - reserved)  # give back what was not claimed
     counts["claimed"] = len(claimed)
     for claim in claimed:
-        leases.trackRun(k.running, dbName, claim.fence.workflowId, claim.fence.attempt)
+        leases.trackRun(k.running, claim.fence)
     for claim in claimed:
         if not k.isCurrentInterpreter():  # a project save replaced us meanwhile
             _giveBack(k, claim.fence)
@@ -244,7 +244,7 @@ def _submit(k, pool, claim, clockOffsetMs, epoch):
             _logger().error(u"workflow %s: unexpected failure in the runner: %s"
                             % (workflowId, compat.describeError(error)[1]))
         finally:
-            leases.untrackRun(running, dbName, workflowId, fence.attempt)
+            leases.untrackRun(running, fence)
             inFlight.decrementAndGet()
         afterRun(dbName)
 
@@ -261,7 +261,7 @@ def _submit(k, pool, claim, clockOffsetMs, epoch):
 def _giveBack(k, fence):
     """Return a claimed run no worker took to its queue (and its reserved slot)."""
     k.inFlight.decrementAndGet()
-    leases.untrackRun(k.running, fence.dbName, fence.workflowId, fence.attempt)
+    leases.untrackRun(k.running, fence)
     try:
         if not tx.retrying(lambda: runs.release(fence)):
             tx.retrying(lambda: runs.letGo(fence))

@@ -227,7 +227,7 @@ def deliver(dbName, workflowId, message, t):
     action = _Delivery(dbName, workflowId, message)
     outcome = operator.within(action, t)
     return {"messageId": action.messageId, "sent": outcome.accepted,
-            "destinationStatus": outcome.state[0], "woken": outcome.woken}
+            "destinationStatus": outcome.state.status, "woken": outcome.woken}
 
 
 def _senderKey(workflowId, position):
@@ -260,7 +260,7 @@ def send(workflowId, message, topic=None, idempotencyKey=None, dbName=None):
             sender, dbName = ctx.workflowId, dbName or ctx.dbName
         record = messages.Message(topic, bodyJson, idempotencyKey, sender)
         result = tx.inTransaction(dbName, lambda t: deliver(dbName, workflowId, record, t))
-    operator.wake(dbName, result.get("woken"))
+    operator.claimReleased(dbName, result.get("woken"))
     return result
 
 
@@ -281,11 +281,36 @@ def recv(topic=None, timeoutSeconds=settings.DEFAULT_WAIT_SECONDS):
                    lambda t: None)
 
 
+class _Publication(operator.Action):
+    """An event through the operator protocol (no actor, not journaled): lock its wake
+    channel, store the value (its version + 1), wake the runs waiting for it."""
+
+    def __init__(self, dbName, workflowId, key, valueJson):
+        operator.Action.__init__(self, dbName)
+        self.workflowId, self.key, self.valueJson = workflowId, key, valueJson
+        self.channel = eventChannel(workflowId, key)
+        self.version = None
+
+    def lock(self, t):
+        waits.lockChannel(self.dbName, self.channel, t)
+
+    def decide(self, state):
+        return "publish", None  # (no code: setEvent answers with the version)
+
+    def transition(self, t, state, transition):
+        self.version = events.setEvent(self.dbName, self.workflowId, self.key,
+                                       self.valueJson, t)
+        return True
+
+    def wake(self, t, state):
+        return waits.wake(self.dbName, self.channel, t)
+
+
 def _publish(ctx, key, valueJson, t):
-    channel = eventChannel(ctx.workflowId, key)
-    waits.lockChannel(ctx.dbName, channel, t)
-    version = events.setEvent(ctx.dbName, ctx.workflowId, key, valueJson, t)
-    return {"version": version, "woken": waits.wake(ctx.dbName, channel, t)}
+    """Publish an event of the run of ``ctx`` in transaction t; {version, woken}."""
+    action = _Publication(ctx.dbName, ctx.workflowId, key, valueJson)
+    outcome = operator.within(action, t)
+    return {"version": action.version, "woken": outcome.woken}
 
 
 def _once(what, name, perform):
@@ -307,7 +332,7 @@ def setEvent(key, value):
     valueJson = _json("value", value)
     ctx, result = _once("setEvent", "<setEvent>",
                         lambda ctx, t: _publish(ctx, key, valueJson, t))
-    operator.wake(ctx.dbName, result.get("woken"))
+    operator.claimReleased(ctx.dbName, result.get("woken"))
     return result["version"]
 
 
@@ -390,7 +415,7 @@ def readStream(dbName, workflowId, key, fromOffset, limit, timeoutMs):
                 break
             values.append(codec.decode(valueJson))
             nextOffset = int(offset) + 1
-        if not closed and len(rows) < limit and state[0] in statuses.TERMINAL:
+        if not closed and len(rows) < limit and state.status in statuses.TERMINAL:
             closed = True
         left = endMs - compat.monotonicMs()
         if values or closed or left <= 0:

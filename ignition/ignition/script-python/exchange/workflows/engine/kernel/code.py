@@ -157,6 +157,11 @@ class Kernel(object):
         """The workflow thread pool, or None while none was made (a client never makes one)."""
         return self._state.get("pool")
 
+    def poolActive(self):
+        """Threads of the workflow pool busy right now (0 while none was made)."""
+        pool = self.existingPool()
+        return platform.activeCount(pool) if pool is not None else 0
+
     def memoryQueue(self, dbName, capacity):
         """The in-memory enqueue queue of one database connection, created once per JVM."""
         return self.sharedQueue(self.memoryQueues, dbName, capacity)

@@ -32,15 +32,16 @@ def _key(dbName, workflowId):
     return u"%s|%s" % (dbName, workflowId)
 
 
-def trackRun(running, dbName, workflowId, attempt):
-    """Remember in the kernel's ``running`` map that this JVM runs a claimed run."""
-    running.put(_key(dbName, workflowId), int(attempt))
+def trackRun(running, fence):
+    """Remember in the kernel's ``running`` map that this JVM runs the claimed run of
+    ``fence`` (its attempt)."""
+    running.put(_key(fence.dbName, fence.workflowId), int(fence.attempt))
 
 
-def untrackRun(running, dbName, workflowId, attempt):
-    """Forget that this JVM runs ``attempt`` of a run (a newer attempt of it, claimed here
-    meanwhile after a cancel and resume, stays tracked)."""
-    running.remove(_key(dbName, workflowId), int(attempt))
+def untrackRun(running, fence):
+    """Forget that this JVM runs the attempt of ``fence`` (a newer attempt of its run,
+    claimed here meanwhile after a cancel and resume, stays tracked)."""
+    running.remove(_key(fence.dbName, fence.workflowId), int(fence.attempt))
 
 
 def executorName():
@@ -113,7 +114,7 @@ def heartbeat(dbName, force=False, includeUnregistered=False):
         return register(dbName)
     found = executors.beat(dbName, k.executorId, settings.leaseMs(), k.generation.get(),
                            k.inFlight.get(), settings.maxRecoveryAttempts(),
-                           includeUnregistered)
+                           includeUnregistered=includeUnregistered)
     if not found.renewed:
         return _notRenewed(dbName, k, connection, result)
     connection.beatMs = sentAtMs

@@ -22,9 +22,9 @@ class Action(object):
     None where nobody acts): the steps it plugs into the protocol.
 
     ``area`` names the configured roles that authorize it (None: nobody is asked); ``fields``
-    are its journal fields (``action``, and the ``workflow_id``, ``prompt_id``,
-    ``queue_name`` and ``reason`` it names; None: not journaled). The defaults lock
-    nothing, make no transition, wake nobody and journal no details."""
+    is its db.journal.JournalEntry (the action, and the run, prompt, queue and reason it
+    names; None: not journaled). The defaults lock nothing, make no transition, wake nobody
+    and journal no details."""
     transactional = True  # False: nothing to lock; its statements run on their own
     idempotent = False    # True: a transaction that lost a race (a deadlock) is tried again
 
@@ -64,7 +64,7 @@ class Action(object):
         return None
 
     def entry(self, outcome):
-        """The journal fields of a decided action."""
+        """The JournalEntry of a decided action."""
         return self.fields
 
     def details(self, outcome):
@@ -72,7 +72,8 @@ class Action(object):
         return {}
 
     def refusal(self, message, data):
-        """(fields, details) journaled for an action refused before it reached the state."""
+        """(JournalEntry, details) journaled for an action refused before it reached the
+        state."""
         return self.fields, data or {}
 
 
@@ -80,7 +81,7 @@ class Outcome(object):
     """What the protocol decided: accepted or not, the code, the state the lock read, how
     many waiting runs it woke, and the action's report."""
 
-    def __init__(self, accepted, code, state):
+    def __init__(self, accepted, code, state=None):
         self.accepted = accepted
         self.code = code
         self.state = state
@@ -88,15 +89,16 @@ class Outcome(object):
         self.report = None
 
 
-def act(action, user=None, session=None, roles=None):
-    """The whole sequence for a caller: its actor, authorized, then ``perform``."""
-    authorized(action, user, session, roles)
+def act(action, caller):
+    """The whole sequence for a caller (an actors.Caller): its actor, authorized, then
+    ``perform``."""
+    authorized(action, caller)
     return perform(action)
 
 
-def authorized(action, user=None, session=None, roles=None):
-    """Steps 1 and 2: the actor of a call (engine.actors), authorized for the action."""
-    actor = actors.resolve(user, session, roles)
+def authorized(action, caller):
+    """Steps 1 and 2: the actor of a call (an actors.Caller), authorized for the action."""
+    actor = actors.resolve(caller)
     authorize(actor, action)
     return actor
 
@@ -122,7 +124,7 @@ def perform(action):
     else:
         outcome = _transaction(action)
     outcome.report = action.report(outcome)
-    wake(action.dbName, outcome.accepted and action.claims(outcome))
+    claimReleased(action.dbName, outcome.accepted and action.claims(outcome))
     return outcome
 
 
@@ -133,7 +135,7 @@ def _transaction(action):
 def within(action, t):
     """Steps 3 to 6, and the wake-up of waiting runs, in transaction ``t`` (a caller's own,
     such as a recorded operation's); the claim after the commit is the caller's
-    (``wake``)."""
+    (``claimReleased``)."""
     state = action.lock(t)
     transition, code = action.decide(state)
     if transition is not None and not action.transition(t, state, transition):
@@ -142,12 +144,12 @@ def within(action, t):
     if outcome.accepted:
         outcome.woken = action.wake(t, state)
     if action.fields is not None:
-        journal(action.dbName, action.actor, action.entry(outcome), outcome.accepted, code,
+        journal(action.dbName, action.actor, action.entry(outcome), outcome,
                 action.details(outcome), t)
     return outcome
 
 
-def wake(dbName, released):
+def claimReleased(dbName, released):
     """After the commit: work an action released (a woken or resumed run, a queue out of
     maintenance) is claimed on the caller's thread (dispatcher.claimable)."""
     if released:
@@ -157,17 +159,18 @@ def wake(dbName, released):
 def refuse(action, code, message, data=None):
     """Journal an action refused before it reached the state (no role, bad input, a prompt
     no longer open); the refusal stands even when the journal cannot be written."""
-    fields, details = action.refusal(message, data)
+    entry, details = action.refusal(message, data)
     try:
-        journal(action.dbName, action.actor, fields, False, code, details)
+        journal(action.dbName, action.actor, entry, Outcome(False, code), details)
     except compat.CATCHABLE:
         pass
 
 
-def journal(dbName, actor, fields, accepted, outcome, details, t=None):
-    """The one journal writer: an entry of ``fields`` (the action and what it names) by
-    ``actor`` with its outcome code and ``details`` (JSON), stamped with this executor; in
-    transaction ``t`` when the action took effect there."""
-    statements.record(dbName, dict(fields, actor=actor.name, accepted=accepted,
-                                   outcome=outcome, details=codec.encode(details),
-                                   executor_id=kernel.getKernel().executorId), t)
+def journal(dbName, actor, entry, outcome, details, t=None):
+    """The one journal writer: ``entry`` (a JournalEntry: the action and what it names) by
+    ``actor``, accepted or not with its code (``outcome``, an Outcome), ``details`` (as
+    JSON), stamped with this executor; in transaction ``t`` when the action took effect
+    there."""
+    statements.record(dbName, entry, statements.Decision(
+        actor.name, outcome.accepted, outcome.code, codec.encode(details),
+        kernel.getKernel().executorId), t)

@@ -9,7 +9,8 @@ recovery, wake-ups, commands and prompts go on.
 from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.db import maintenance as statements
-from exchange.workflows import codec, codes, platform, vocabulary
+from exchange.workflows.db.journal import JournalEntry
+from exchange.workflows import codec, codes, vocabulary
 from exchange.workflows.engine import kernel, operator
 
 DRAIN, CANCEL = "drain", "cancel"
@@ -21,12 +22,12 @@ class _Switch(operator.Action):
     one transition, journaled (a refusal names only the action)."""
 
     def __init__(self, dbName, action, queueName, reason):
-        operator.Action.__init__(self, dbName, "admin", {
-            "action": action, "queue_name": queueName, "reason": reason})
+        operator.Action.__init__(self, dbName, "admin", JournalEntry(
+            action, queueName=queueName, reason=reason))
         self.queueName = queueName
 
     def refusal(self, message, data):
-        return {"action": self.fields["action"]}, data or {}
+        return JournalEntry(self.fields.action), data or {}
 
 
 class _Enter(_Switch):
@@ -42,7 +43,7 @@ class _Enter(_Switch):
         return "enter", codes.MAINTENANCE_ENTERED
 
     def transition(self, t, state, transition):
-        scope, reason = self.queueName or u"", self.fields["reason"]
+        scope, reason = self.queueName or u"", self.fields.reason
         statements.enter(self.dbName, scope, self.mode, reason, self.actor.name, t)
         self.cancelled = statements.cancelScope(self.dbName, scope, codec.errorJson(
             "MaintenanceCancel", reason or u"cancelled by maintenance"), t) \
@@ -56,11 +57,11 @@ class _Enter(_Switch):
         return dict(status(self.dbName), cancelled=self.cancelled)
 
 
-def enter(dbName, mode, reason, queueName, user=None, session=None, roles=None):
-    """Switch maintenance on for ``queueName`` (None: every queue); in cancel mode also
-    cancel the active runs in scope. Returns getMaintenanceStatus's data with
-    {cancelled: {status: count}}."""
-    return operator.act(_Enter(dbName, mode, reason, queueName), user, session, roles).report
+def enter(dbName, mode, reason, queueName, caller):
+    """Switch maintenance on for ``queueName`` (None: every queue) as ``caller`` (an
+    actors.Caller); in cancel mode also cancel the active runs in scope. Returns
+    getMaintenanceStatus's data with {cancelled: {status: count}}."""
+    return operator.act(_Enter(dbName, mode, reason, queueName), caller).report
 
 
 class _Exit(_Switch):
@@ -90,10 +91,11 @@ class _Exit(_Switch):
         return status(self.dbName)
 
 
-def exit(dbName, queueName, reason, user=None, session=None, roles=None):
-    """Switch maintenance off for ``queueName`` (None: every scope); (whether a scope
-    ended, getMaintenanceStatus's data read before the claim it lets this thread make)."""
-    outcome = operator.act(_Exit(dbName, queueName, reason), user, session, roles)
+def exit(dbName, queueName, reason, caller):
+    """Switch maintenance off for ``queueName`` (None: every scope) as ``caller``; (whether
+    a scope ended, getMaintenanceStatus's data read before the claim it lets this thread
+    make)."""
+    outcome = operator.act(_Exit(dbName, queueName, reason), caller)
     return outcome.accepted, outcome.report
 
 
@@ -107,13 +109,12 @@ def status(dbName):
                   "reportedInFlight": e[3], "inFlight": int(e[4]), "heartbeatAtMs": e[5],
                   "drained": int(e[4]) == 0}
                  for e in statements.inFlight(dbName)]
-    pool = k.existingPool()
     return {"enabled": bool(scopes), "scopes": scopes,
             "allQueues": any(s["queueName"] is None for s in scopes),
             "executors": executors, "workload": statements.workload(dbName),
             "executorId": k.executorId, "generation": k.generation.get(),
             "inFlightHere": k.inFlight.get(),
-            "poolActive": platform.activeCount(pool) if pool is not None else 0}
+            "poolActive": k.poolActive()}
 
 
 class _Swap(_Switch):
@@ -127,9 +128,7 @@ class _Swap(_Switch):
 
     def lock(self, t):
         k = kernel.getKernel()
-        pool = k.existingPool()
-        self.drain = {"inFlight": k.inFlight.get(),
-                      "poolActive": platform.activeCount(pool) if pool is not None else 0,
+        self.drain = {"inFlight": k.inFlight.get(), "poolActive": k.poolActive(),
                       "claimedRuns": statements.ownedBy(self.dbName, k.executorId),
                       "generation": k.generation.get()}
         return statements.coversEveryQueue(self.dbName)
@@ -154,9 +153,9 @@ class _Swap(_Switch):
         return self.drain
 
 
-def swapIfDrained(dbName, user=None, session=None, roles=None):
+def swapIfDrained(dbName, caller):
     """Replace this executor's pool and bump its generation, only while maintenance is on
     and this executor runs nothing (by its own count, its pool's and the database's).
-    Returns (swapped, code, details)."""
-    outcome = operator.act(_Swap(dbName), user, session, roles)
+    As ``caller`` (an actors.Caller); (swapped, code, details)."""
+    outcome = operator.act(_Swap(dbName), caller)
     return outcome.accepted, outcome.code, outcome.report
