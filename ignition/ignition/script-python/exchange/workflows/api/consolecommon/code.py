@@ -1,0 +1,44 @@
+"""What every console view model shares: the colour of each status, in one place, and the
+small shapes the Perspective views read (a duration, a dropdown's options).
+
+The view models (api/console*) put a ``colour`` on each row so a view only binds it; a
+status the console does not know is drawn in UNKNOWN_COLOUR rather than failing.
+"""
+from __future__ import absolute_import, division, print_function
+
+from exchange.workflows import statuses
+
+# status -> CSS colour. Run statuses and prompt statuses (a prompt's PENDING is the run's).
+STATUS_COLOURS = {
+    statuses.DELAYED: "#9E9E9E",
+    statuses.ENQUEUED: "#78909C",
+    statuses.PENDING: "#5C6BC0",
+    statuses.RUNNING: "#1E88E5",
+    statuses.WAITING: "#8E24AA",
+    statuses.HELD: "#FB8C00",
+    statuses.SUCCESS: "#43A047",
+    statuses.ERROR: "#E53935",
+    statuses.CANCELLED: "#757575",
+    statuses.STOPPED: "#6D4C41",
+    statuses.RECOVERY_EXCEEDED: "#B71C1C",
+    statuses.PROMPT_ANSWERED: "#43A047",
+    statuses.PROMPT_TIMED_OUT: "#757575",
+}
+UNKNOWN_COLOUR = "#BDBDBD"
+
+
+def colourOf(status):
+    """The CSS colour a view draws ``status`` in."""
+    return STATUS_COLOURS.get(status, UNKNOWN_COLOUR)
+
+
+def durationMs(startMs, endMs):
+    """endMs - startMs, or None while either is unknown (a run not started or not ended)."""
+    if startMs is None or endMs is None:
+        return None
+    return endMs - startMs
+
+
+def options(values):
+    """A Perspective dropdown's options: ``[{label, value}]`` for each value, in order."""
+    return [{"label": value, "value": value} for value in values]
