@@ -134,6 +134,17 @@ EVENTS_LISTED = "EVENTS_LISTED"  # listEvents
 STREAM_READ = "STREAM_READ"  # readStream
 JOURNAL_LISTED = "JOURNAL_LISTED"  # listJournal
 
+# Console view models (api/consoleruns, consoledetails, consoleprompts)
+FILTER_OPTIONS = "FILTER_OPTIONS"  # consoleruns.filterOptions
+RUNS_PAGE = "RUNS_PAGE"  # consoleruns.runsPage
+RUNS_CHART = "RUNS_CHART"  # consoleruns.runsChart
+WORKFLOW_FORM = "WORKFLOW_FORM"  # consoleruns.workflowForm
+RUN_DETAILS = "RUN_DETAILS"  # consoledetails.runDetails
+RUN_TIMELINE = "RUN_TIMELINE"  # consoledetails.runTimeline
+RUN_ACTIVITY = "RUN_ACTIVITY"  # consoledetails.runActivity
+PROMPT_INBOX = "PROMPT_INBOX"  # consoleprompts.inbox
+PROMPT_HISTORY = "PROMPT_HISTORY"  # consoleprompts.history
+
 # Raised in workflow code (a run's error.code when uncaught), not returned by a call
 DUPLICATE_WORKFLOW = "DUPLICATE_WORKFLOW"  # two workflows registered under one name
 NOT_IN_WORKFLOW = "NOT_IN_WORKFLOW"  # a durable helper called outside a workflow

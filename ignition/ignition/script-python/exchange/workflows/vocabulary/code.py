@@ -17,6 +17,9 @@ RESUME = "RESUME"
 STOP = "STOP"
 CANCEL = "CANCEL"
 COMMANDS = (HOLD, RESUME, STOP, CANCEL)
+# The console's button for RESUME of an ended run (api.service.resume), beside RESUME of a
+# held one (api.consoledetails)
+RESUME_TERMINAL = "RESUME_TERMINAL"
 
 # Journal actions besides the commands. RECOVER and HAND_BACK are journaled by the SQL
 # statements that move the runs (db/executors), and written there.
@@ -25,6 +28,7 @@ MAINTENANCE_ENTER = "MAINTENANCE_ENTER"  # maintenance.mode
 MAINTENANCE_EXIT = "MAINTENANCE_EXIT"    # maintenance.mode
 SWAP = "SWAP"                            # maintenance.mode: swapIfDrained
 SELF_TEST = "SELF_TEST"                  # api.selftest
+RECOVER = "RECOVER"                      # db/executors writes it; the console reads it
 
 # Why an in-memory enqueue became a dead letter (engine.memoryqueue). The two conflicts are
 # the enqueue codes of the same conflicts, which db/runs writes in its SQL.

@@ -1,0 +1,137 @@
+"""The console's Run details page: the run and which command buttons its state enables (by
+the engine's own matrix, engine.commands.decide), its timeline (steps, operations, waits,
+prompts, holds and recoveries, as a table and as Gantt bars), its events, streams, journal
+and prompts, and the command buttons' call.
+
+Views call these and read ``result["data"]``; each row carries its status ``colour``.
+"""
+from __future__ import absolute_import, division, print_function
+
+from exchange.workflows.api import consoleprompts, envelope, journal, messages, service
+from exchange.workflows.api.consolecommon import colourOf, dataOf, durationMs
+from exchange.workflows.api.envelope import guarded
+from exchange.workflows.db import consoleruns as statements
+from exchange.workflows import codes, compat, statuses, validate, vocabulary
+from exchange.workflows.engine import commands
+from exchange.workflows.errors import InvalidArgument
+
+ACTIVITY_LIMIT = 200  # journal entries, prompts and streams shown per run
+# The timeline's kinds of recorded positions by their recorded name (else an operation, or a
+# step when the name is not <...>).
+_KINDS = {"<hold>": "hold", "<stop>": "hold", "<sleep.done>": "wait", "<recv>": "wait",
+          "<getEvent>": "wait", "<prompt>": "prompt", "<prompt.answer>": "prompt"}
+BUTTONS = vocabulary.COMMANDS + (vocabulary.RESUME_TERMINAL,)
+
+
+def enabledCommands(status, pendingCommand, started):
+    """{button: enabled} for a run's state: a command is enabled when the matrix would take
+    it; RESUME continues a held run, RESUME_TERMINAL a CANCELLED or recovery-exceeded one."""
+    taken = dict((command, commands.decide(command, status, pendingCommand, started)[0]
+                  is not None) for command in vocabulary.COMMANDS)
+    ended = status in statuses.TERMINAL
+    resumable = taken.pop(vocabulary.RESUME)
+    taken[vocabulary.RESUME] = resumable and not ended
+    taken[vocabulary.RESUME_TERMINAL] = resumable and ended
+    return taken
+
+
+@guarded
+def runDetails(workflowId, dbName=None):
+    """One run as the details page shows it (inputs, output and error decoded) and
+    ``commands``: which of HOLD, RESUME, STOP, CANCEL, RESUME_TERMINAL its state allows.
+    Codes: RUN_DETAILS, WORKFLOW_NOT_FOUND."""
+    found = dataOf(service.getStatus(workflowId, dbName=dbName))
+    run = {"workflowId": found["workflowId"], "workflowName": found["workflowName"],
+           "status": found["status"], "colour": colourOf(found["status"]),
+           "queueName": found["queueName"], "partitionKey": found["partitionKey"],
+           "inputs": found["inputs"], "output": found["output"], "error": found["error"],
+           "createdMs": found["createdAtMs"], "startedMs": found["startedAtMs"],
+           "endedMs": found["completedAtMs"], "attempts": found["attempts"],
+           "recoveryAttempts": found["recoveryAttempts"],
+           "pendingCommand": found["pendingCommand"], "executorId": found["executorId"]}
+    enabled = enabledCommands(found["status"], found["pendingCommand"],
+                              found["startedAtMs"] is not None)
+    return envelope.ok(codes.RUN_DETAILS, u"workflow %s is %s" % (workflowId, run["status"]),
+                       {"run": run, "commands": enabled})
+
+
+def _kind(name):
+    if name in _KINDS:
+        return _KINDS[name]
+    return "operation" if name.startswith("<") else "step"
+
+
+def _timelineRow(position, name, kind, status, times, attempts=None, output=None, error=None):
+    startedMs, endedMs = times
+    return {"position": position, "name": name, "kind": kind, "status": status,
+            "colour": colourOf(status), "attempts": attempts, "startedMs": startedMs,
+            "endedMs": endedMs, "durationMs": durationMs(startedMs, endedMs),
+            "output": output, "error": error}
+
+
+@guarded
+def runTimeline(workflowId, dbName=None):
+    """A run's timeline: each recorded position (kind step, operation, wait, prompt or hold:
+    a HOLD's or STOP's marker), each recovery (from the journal), and the wait or hold it
+    is in now (no end yet); in time order. ``gantt``: a bar per row (a live one ends now).
+    Codes: RUN_TIMELINE, WORKFLOW_NOT_FOUND."""
+    run = dataOf(service.getStatus(workflowId, dbName=dbName))
+    rows = [_timelineRow(step["position"], step["name"], _kind(step["name"]), step["status"],
+                         (step["startedAtMs"], step["completedAtMs"]),
+                         attempts=step["attempts"], output=step["output"], error=step["error"])
+            for step in dataOf(service.listSteps(workflowId, dbName=dbName))["steps"]]
+    for entry in dataOf(journal.listJournal(workflowId=workflowId, action=vocabulary.RECOVER,
+                                            limit=ACTIVITY_LIMIT, dbName=dbName))["entries"]:
+        rows.append(_timelineRow(None, entry["reason"] or vocabulary.RECOVER, "recovery",
+                                 entry["outcome"], (entry["atMs"], entry["atMs"])))
+    live = {statuses.WAITING: "wait", statuses.HELD: "hold"}.get(run["status"])
+    if live:
+        rows.append(_timelineRow(None, run["waitingFor"] or run["status"], live,
+                                 run["status"], (run["updatedAtMs"], None)))
+    rows.sort(key=lambda row: (row["startedMs"], row["position"] or 0))
+    now = compat.nowMs()
+    gantt = [{"label": row["name"], "startMs": row["startedMs"],
+              "endMs": now if row["endedMs"] is None else row["endedMs"],
+              "colour": row["colour"]} for row in rows]
+    return envelope.ok(codes.RUN_TIMELINE, u"%d row(s)" % len(rows),
+                       {"rows": rows, "gantt": gantt})
+
+
+@guarded
+def runActivity(workflowId, dbName=None):
+    """What a run published and what was done to it: its ``events`` (key, value, version),
+    ``streams`` (key, values written, closed), ``journal`` entries (newest first) and
+    ``prompts`` (any status, in order). Codes: RUN_ACTIVITY, WORKFLOW_NOT_FOUND."""
+    dataOf(service.getStatus(workflowId, dbName=dbName))
+    published = dataOf(messages.listEvents(workflowId, dbName=dbName))["events"]
+    events = [{"key": key, "value": event["value"], "version": event["version"],
+               "updatedMs": event["updatedAtMs"]} for key, event in sorted(published.items())]
+    streams = [{"key": row["stream_key"], "values": row["values"], "closed": row["closed"],
+                "lastMs": row["last_at_ms"]}
+               for row in statements.streams(dbName, workflowId, ACTIVITY_LIMIT)]
+    entries = dataOf(journal.listJournal(workflowId=workflowId, limit=ACTIVITY_LIMIT,
+                                         dbName=dbName))["entries"]
+    prompts = [consoleprompts.promptRow(row)
+               for row in statements.runPrompts(dbName, workflowId, ACTIVITY_LIMIT)]
+    return envelope.ok(codes.RUN_ACTIVITY, u"%d event(s), %d stream(s), %d journal entr(ies), "
+                       u"%d prompt(s)" % (len(events), len(streams), len(entries),
+                                          len(prompts)),
+                       {"events": events, "streams": streams, "journal": entries,
+                        "prompts": prompts})
+
+
+@guarded
+def command(workflowId, command, reason, session=None, user=None, roles=None, dbName=None):
+    """A command button: HOLD, RESUME, STOP or CANCEL through api.service.sendCommand (RESUME
+    of an ended run resumes it, like RESUME_TERMINAL: api.service.resume), as the session's
+    user, with the operator's ``reason`` (required). Its envelope and codes."""
+    validate.text("reason", reason, 2000)
+    if command == vocabulary.RESUME_TERMINAL:
+        return service.resume(workflowId, reason, dbName=dbName, user=user, session=session,
+                              roles=roles)
+    if command not in vocabulary.COMMANDS:
+        raise InvalidArgument(u"command must be one of %s, not %s"
+                              % (u", ".join(BUTTONS), compat.shown(command)),
+                              codes.UNKNOWN_COMMAND)
+    return service.sendCommand(workflowId, command, reason, dbName=dbName, user=user,
+                               session=session, roles=roles)

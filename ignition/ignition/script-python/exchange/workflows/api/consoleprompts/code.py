@@ -1,0 +1,83 @@
+"""The console's Prompts page: the inbox of pending prompts the session's user may answer
+(by the prompt's roles and the configured ``prompt`` roles, as engine.answers checks them),
+each with the form its schema asks for; answering one; the answered history.
+
+Views call these and read ``result["data"]``.
+"""
+from __future__ import absolute_import, division, print_function
+
+from exchange.workflows.api import envelope, prompts
+from exchange.workflows.api.consolecommon import colourOf, dataOf
+from exchange.workflows.api.envelope import guarded
+from exchange.workflows.db import consoleruns as statements
+from exchange.workflows import codec, codes, validate
+from exchange.workflows.engine import actors
+from exchange.workflows.errors import NotAuthorized
+
+INBOX_LIMIT = 500
+
+
+def _mayAnswer(actor, promptRoles):
+    try:
+        actors.authorize(actor, "prompt", promptRoles)
+        return True
+    except NotAuthorized:
+        return False
+
+
+def formOf(schema):
+    """The fields a prompt's JSON schema asks for: a field per property of an object schema
+    (``required`` as the schema says), one unnamed field for any other schema, none
+    without a schema (the prompt's options are the answer then)."""
+    if not isinstance(schema, dict):
+        return []
+    properties = schema.get("properties")
+    if not isinstance(properties, dict):
+        return [{"name": None, "type": schema.get("type"), "required": True,
+                 "enum": schema.get("enum")}]
+    required = schema.get("required") or []
+    return [{"name": name, "type": spec.get("type"), "required": name in required,
+             "enum": spec.get("enum")} for name, spec in sorted(properties.items())]
+
+
+@guarded
+def inbox(session=None, user=None, roles=None, dbName=None):
+    """The pending prompts (of active runs, oldest first) the session's user may answer,
+    each with its ``options`` and its ``form``. Codes: PROMPT_INBOX."""
+    actor = actors.resolve(actors.Caller(user, session, roles))
+    pending = dataOf(prompts.listPrompts(limit=INBOX_LIMIT, dbName=dbName))["prompts"]
+    rows = [{"promptId": p["promptId"], "workflowId": p["workflowId"],
+             "workflowName": p["workflowName"], "message": p["message"],
+             "options": p["options"], "form": formOf(p["schema"]),
+             "createdMs": p["createdAtMs"], "expiresMs": p["expiresAtMs"]}
+            for p in pending if _mayAnswer(actor, p["roles"])]
+    return envelope.ok(codes.PROMPT_INBOX, u"%d prompt(s) for %s" % (len(rows), actor.name),
+                       {"rows": rows, "user": actor.name})
+
+
+@guarded
+def answer(promptId, response, comment=None, session=None, user=None, roles=None,
+           dbName=None):
+    """Answer a prompt from the inbox as the session's user: api.prompts.respondToPrompt
+    (its envelope and codes)."""
+    return prompts.respondToPrompt(promptId, response, user=user, comment=comment,
+                                   session=session, roles=roles, dbName=dbName)
+
+
+def promptRow(row):
+    """A prompt as the console's tables show it (a db.consoleruns prompt row)."""
+    return {"promptId": row["prompt_id"], "workflowId": row["workflow_id"],
+            "workflowName": row["workflow_name"], "position": row["step_position"],
+            "message": row["message"], "status": row["status"],
+            "colour": colourOf(row["status"]), "answeredBy": row["answered_by"],
+            "response": codec.decode(row["response"]), "comment": row["answer_comment"],
+            "answeredMs": row["answered_at_ms"], "createdMs": row["created_at_ms"],
+            "expiresMs": row["expires_at_ms"]}
+
+
+@guarded
+def history(limit=50, dbName=None):
+    """Prompts answered or timed out, the latest first. Codes: PROMPT_HISTORY."""
+    validate.wholeNumber("limit", limit, 1)
+    rows = [promptRow(row) for row in statements.promptHistory(dbName, min(limit, 1000))]
+    return envelope.ok(codes.PROMPT_HISTORY, u"%d prompt(s)" % len(rows), {"rows": rows})
