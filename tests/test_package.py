@@ -121,3 +121,23 @@ def test_a_broken_resource_is_refused_not_packaged(tmp_path):
     with pytest.raises(SystemExit):
         package.build(str(tmp_path / "dist"), root=str(project))
     assert not (tmp_path / "dist").exists() or os.listdir(str(tmp_path / "dist")) == []
+
+
+def test_docker_compose_runs_postgres_by_default_and_a_gateway_on_request():
+    """docker-compose.yml parses; postgres has no profile (it starts by default) and the same
+    image as the tests' container; the gateway only with the profile "gateway", with the
+    variables the Ignition image needs and this project mounted as a gateway project."""
+    import yaml
+    from simulator import pgserver
+    with open(os.path.join(REPO, "docker-compose.yml")) as handle:
+        compose = yaml.safe_load(handle)
+    postgres, gateway = compose["services"]["postgres"], compose["services"]["gateway"]
+    assert "profiles" not in postgres and postgres["image"] == pgserver.POSTGRES_IMAGE
+    assert gateway["profiles"] == ["gateway"]
+    assert gateway["image"].startswith("inductiveautomation/ignition:")
+    assert set(gateway["environment"]) >= set(["ACCEPT_IGNITION_EULA", "GATEWAY_ADMIN_USERNAME",
+                                               "GATEWAY_ADMIN_PASSWORD", "IGNITION_EDITION"])
+    assert gateway["environment"]["ACCEPT_IGNITION_EULA"] == "Y"
+    mounts = dict(volume.split(":", 1) for volume in gateway["volumes"])
+    assert mounts["./ignition"].startswith("/usr/local/bin/ignition/data/projects/")
+    assert gateway["depends_on"]["postgres"]["condition"] == "service_healthy"
