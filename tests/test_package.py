@@ -141,3 +141,28 @@ def test_docker_compose_runs_postgres_by_default_and_a_gateway_on_request():
     mounts = dict(volume.split(":", 1) for volume in gateway["volumes"])
     assert mounts["./ignition"].startswith("/usr/local/bin/ignition/data/projects/")
     assert gateway["depends_on"]["postgres"]["condition"] == "service_healthy"
+
+
+def test_the_install_chapter_gives_8_1_the_calls_the_8_3_scripts_make():
+    """On 8.1 the three event scripts are typed into the Designer from docs/install.md: each
+    line there must be the call the shipped 8.3 script makes, with the timer's settings."""
+    import re
+    with open(os.path.join(REPO, "docs", "install.md")) as handle:
+        manual = handle.read()
+    table = manual.split("### 8.1: three lines in the Designer", 1)[1].split("###", 1)[0]
+    rows = dict((row[0].strip(), row[1:]) for row in
+                (line.strip("|").split("|") for line in table.splitlines()
+                 if line.startswith("| ") and "`" in line))
+    shipped = [("Startup", "startup/onStartup.py"), ("Shutdown", "shutdown/onShutdown.py"),
+               ("Timer, named `dispatch`", "timer/dispatch/handleTimerEvent.py")]
+    for event, script in shipped:
+        with open(os.path.join(PROJECT, "ignition", script)) as handle:
+            body = [line.strip() for line in handle.read().splitlines()[1:]
+                    if line.strip() and not line.strip().startswith("#")]
+        assert len(body) == 1, script
+        assert re.match(r"\s*`%s`" % re.escape(body[0]), rows[event][1]), (event, body[0])
+    with open(os.path.join(PROJECT, "ignition", "timer", "dispatch", "resource.json")) as handle:
+        timer = json.load(handle)["attributes"]
+    settings = rows["Timer, named `dispatch`"][0]
+    assert "Delay %d ms" % timer["delay"] in settings and "Fixed Delay" in settings
+    assert ("Dedicated" if not timer["sharedThread"] else "Shared") in settings
