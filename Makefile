@@ -6,6 +6,9 @@
 #   make test-fast  the fast tier alone, in seconds
 #   make test-jython  the suite under Jython 2.7 + pgJDBC alone (tests/jython_suite.py)
 #   make bench  engine costs vs raw psycopg2 baselines (tests/bench; BENCH_ARGS=--quick)
+#   make docs   the manual, built with mkdocs --strict into site/ (make test builds it too)
+#   make package  dist/exchange-workflows-<version>.zip: the project export a gateway imports
+#               (<version> is exchange.workflows.version.VERSION; tests/tools/package.py)
 # WORKFLOWS_DSN (demo) / WORKFLOWS_TEST_DSN (tests) point at an existing server instead.
 
 PYTHON ?= python3
@@ -19,7 +22,7 @@ STUBS_81 := 8.1.55
 STUBS_83 := 8.3.10.post1
 STUBS_STAMP := $(VENV)/stubs/.installed-$(STUBS_81)-$(STUBS_83)
 
-.PHONY: test test-fast test-jython demo bench gates vermin jython-compile venv stubs clean docs
+.PHONY: test test-fast test-jython demo bench gates vermin jython-compile venv stubs clean docs package
 
 $(STAMP): tests/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +44,7 @@ stubs: $(STUBS_STAMP)
 test: $(STAMP) $(STUBS_STAMP)
 	@$(MAKE) --no-print-directory test-fast
 	@$(MAKE) --no-print-directory gates
+	@$(MAKE) --no-print-directory docs
 	$(PY) -m pytest -q tests --ignore=tests/unit
 	@if command -v jython >/dev/null 2>&1; then $(MAKE) --no-print-directory test-jython; \
 	else echo "test: jython NOT FOUND - the Jython half of the suite was SKIPPED" \
@@ -76,8 +80,10 @@ bench: $(STAMP)
 	$(PY) tests/bench/bench.py $(BENCH_ARGS)
 
 docs: $(STAMP)
-	$(PY) -m pip install --quiet mkdocs-material
-	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
+
+package:
+	$(PYTHON) tests/tools/package.py --out dist
 
 clean:
-	rm -rf $(VENV) site .pytest_cache
+	rm -rf $(VENV) site dist .pytest_cache
