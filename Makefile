@@ -22,7 +22,7 @@ STUBS_81 := 8.1.55
 STUBS_83 := 8.3.10.post1
 STUBS_STAMP := $(VENV)/stubs/.installed-$(STUBS_81)-$(STUBS_83)
 
-.PHONY: test test-fast test-jython demo bench gates vermin jython-compile venv stubs clean docs package
+.PHONY: test test-fast test-jython demo bench gates vermin jython-compile venv stubs clean docs package lint-views
 
 $(STAMP): tests/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,7 @@ test: $(STAMP) $(STUBS_STAMP)
 	@$(MAKE) --no-print-directory test-fast
 	@$(MAKE) --no-print-directory gates
 	@$(MAKE) --no-print-directory docs
+	@$(MAKE) --no-print-directory lint-views
 	$(PY) -m pytest -q tests --ignore=tests/unit
 	@if command -v jython >/dev/null 2>&1; then $(MAKE) --no-print-directory test-jython; \
 	else echo "test: jython NOT FOUND - the Jython half of the suite was SKIPPED" \
@@ -59,6 +60,14 @@ test-jython: $(STAMP)
 	$(PY) tests/tools/with_database.py -- jython tests/jython_suite.py $(JYTHON_ARGS)
 
 gates: vermin jython-compile
+
+# Every Perspective view.json passes ign-lint with the committed rules (errors fail; the
+# warnings it prints are advice). tests/test_views.py runs the views' scripts themselves.
+IGN_LINT ?= $(VENV)/bin/ign-lint
+PERSPECTIVE_VIEWS := ignition/com.inductiveautomation.perspective/views
+lint-views: $(STAMP)
+	$(IGN_LINT) --config tests/lint/rule_config.json --ignore-warnings \
+	  $$(find $(PERSPECTIVE_VIEWS) -name view.json | sort)
 
 vermin: $(STAMP)
 	$(VENV)/bin/vermin -q -t=2.7- -t=3- --no-tips --violations $$(find $(LIBRARY) tests/example_project tests/fixture_project -name code.py)

@@ -47,6 +47,7 @@ SUITE = [
     "test_caller_mistakes",
     "test_selftest",
     "test_console_runs",
+    "test_views",
 ]
 
 DSN_ENV = "WORKFLOWS_TEST_DSN_DB"

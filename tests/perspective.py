@@ -1,0 +1,497 @@
+"""A stand-in Perspective for the view harness: read the project's views, find every script in
+them, and run each the way a Perspective session would, against the gateway simulator.
+
+A script is the body Ignition stores (indented with tabs) of one of four functions:
+``transform(self, value, quality, timestamp)`` (a binding's script transform),
+``runAction(self, event)`` (a component event), ``<name>(self, ...)`` (a custom method) and
+``onMessageReceived(self, payload)`` (a message handler). ``self`` is a ``Component`` built
+from the view's JSON: ``props``, ``custom``, ``meta``, ``parent``, ``getSibling``,
+``getChild``, ``view`` (``params``, ``custom``, ``rootContainer``), ``session`` (``props.auth
+.user``) and ``page``. Reading a property the tree does not hold raises AttributeError, as
+Perspective does, so a script that reads a missing key fails; ``exchange`` resolves the
+project library lazily, as Ignition does, and a name it cannot find fails with the dotted
+name it asked for. A transform's result is written to its bound property, so later scripts
+see the shapes the library returned. Python 2.7/3 code: it runs under pytest and Jython.
+"""
+from __future__ import absolute_import, division, print_function
+
+import importlib
+import json
+import os
+import re
+import time
+import types
+
+TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
+PERSPECTIVE = os.path.join(os.path.dirname(TESTS_DIR), "ignition",
+                           "com.inductiveautomation.perspective")
+VIEWS = os.path.join(PERSPECTIVE, "views")
+
+
+def readJson(path):
+    with open(path) as handle:
+        return json.load(handle)
+
+
+def viewPaths(root=VIEWS):
+    """Every view's path as Perspective names it (``Exchange/Workflows/Runs``), sorted."""
+    found = []
+    for folder, _dirs, files in os.walk(root):
+        if "view.json" in files:
+            found.append(os.path.relpath(folder, root).replace(os.sep, "/"))
+    return sorted(found)
+
+
+def loadView(viewPath, root=VIEWS):
+    return readJson(os.path.join(root, *viewPath.split("/")) + os.sep + "view.json")
+
+
+def routes():
+    """The page configuration's URL patterns -> view paths."""
+    config = readJson(os.path.join(PERSPECTIVE, "page-config", "config.json"))
+    return dict((url, page["viewPath"]) for url, page in config["pages"].items())
+
+
+def routeMatches(url):
+    """True when a page URL (``/workflows/run/abc``) matches a configured route."""
+    for pattern in routes():
+        regex = "^" + re.sub(r":\w+", "[^/]+", pattern) + "$"
+        if re.match(regex, url.split("?")[0]):
+            return True
+    return False
+
+
+# ---------------------------------------------------------------------------- property trees
+
+def _plain(value):
+    if isinstance(value, PropertyTree):
+        return value._data
+    if isinstance(value, PropertyList):
+        return [_plain(item) for item in value]
+    return value
+
+
+def _wrap(value, where):
+    if isinstance(value, dict):
+        return PropertyTree(value, where)
+    if isinstance(value, list):
+        return PropertyList([_wrap(item, "%s[%d]" % (where, i)) for i, item in enumerate(value)])
+    return value
+
+
+class PropertyList(list):
+    """An array property read by a script: its objects read as trees."""
+
+
+class PropertyTree(object):
+    """An object property: attribute and item access; a missing key is an AttributeError
+    (KeyError by item) naming where it was looked for."""
+
+    def __init__(self, data, where):
+        object.__setattr__(self, "_data", data)
+        object.__setattr__(self, "_where", where)
+
+    def __getattr__(self, name):
+        data = object.__getattribute__(self, "_data")
+        if name not in data:
+            raise AttributeError("no property %r at %s (it has %s)"
+                                 % (name, self._where, sorted(data)))
+        return _wrap(data[name], self._where + "." + name)
+
+    def __setattr__(self, name, value):
+        self._data[name] = _plain(value)
+
+    def __getitem__(self, name):
+        if name not in self._data:
+            raise KeyError("no property %r at %s" % (name, self._where))
+        return _wrap(self._data[name], "%s.%s" % (self._where, name))
+
+    def __setitem__(self, name, value):
+        self._data[name] = _plain(value)
+
+    def __contains__(self, name):
+        return name in self._data
+
+    def __iter__(self):
+        return iter(list(self._data))
+
+    def __len__(self):
+        return len(self._data)
+
+    def get(self, name, default=None):
+        return self[name] if name in self._data else default
+
+    def keys(self):
+        return list(self._data)
+
+    def items(self):
+        return [(k, self[k]) for k in self._data]
+
+    def values(self):
+        return [self[k] for k in self._data]
+
+    def __repr__(self):
+        return "PropertyTree(%s: %r)" % (self._where, self._data)
+
+
+def readPath(root, path):
+    """The value at a dotted path with ``[n]`` indexes (``custom.rows[0].name``) of a dict."""
+    value = root
+    for part in re.findall(r"[^.\[\]]+|\[\d+\]", path):
+        if part.startswith("["):
+            value = value[int(part[1:-1])]
+        else:
+            if not isinstance(value, dict) or part not in value:
+                raise KeyError("binding path %s: no %r" % (path, part))
+            value = value[part]
+    return value
+
+
+def writePath(root, path, value):
+    parts = path.split(".")
+    for part in parts[:-1]:
+        root = root.setdefault(part, {})
+    root[parts[-1]] = value
+
+
+# ---------------------------------------------------------------------------- the components
+
+class Session(object):
+    """``self.session``: its props (``auth.user``: userName, roles) and custom props."""
+
+    def __init__(self, userName="operator", roles=("Operator", "Administrator"), custom=None):
+        self.props = PropertyTree({
+            "id": "session-1", "auth": {"authenticated": True, "user": {
+                "userName": userName, "roles": list(roles), "id": userName}},
+            "host": "127.0.0.1", "locale": "en-US", "timeZoneId": "UTC"}, "session.props")
+        self.custom = PropertyTree(dict(custom or {}), "session.custom")
+
+
+class Page(object):
+    def __init__(self, path):
+        self.props = PropertyTree({"path": path, "primaryView": "", "pageId": "page-1"},
+                                  "page.props")
+
+
+class View(object):
+    """``self.view``: params (the view's declared params, overridden by ``params``),
+    custom, props, rootContainer."""
+
+    def __init__(self, viewPath, definition, session, page, params=None):
+        self.id = viewPath
+        self.definition = definition
+        self.session = session
+        self.page = page
+        self.tree = {"params": dict(definition.get("params", {})),
+                     "custom": dict(definition.get("custom", {})),
+                     "props": dict(definition.get("props", {}))}
+        self.tree["params"].update(params or {})
+        self.params = PropertyTree(self.tree["params"], viewPath + " view.params")
+        self.custom = PropertyTree(self.tree["custom"], viewPath + " view.custom")
+        self.props = PropertyTree(self.tree["props"], viewPath + " view.props")
+        self.rootContainer = Component(definition["root"], self, None)
+
+    def getChild(self, path):
+        return self.rootContainer.getChild(path)
+
+
+class Component(object):
+    """``self`` of a component's scripts."""
+
+    def __init__(self, node, view, parent):
+        self.node = node
+        self.view = view
+        self.session = view.session
+        self.page = view.page
+        self.parent = parent
+        self.name = node.get("meta", {}).get("name", "")
+        self.type = node.get("type", "")
+        self.tree = {"props": node.setdefault("props", {}),
+                     "custom": node.setdefault("custom", {}),
+                     "meta": node.setdefault("meta", {}),
+                     "position": node.setdefault("position", {})}
+        where = "%s %s" % (view.id, self.path())
+        self.props = PropertyTree(self.tree["props"], where + ".props")
+        self.custom = PropertyTree(self.tree["custom"], where + ".custom")
+        self.meta = PropertyTree(self.tree["meta"], where + ".meta")
+        self.position = PropertyTree(self.tree["position"], where + ".position")
+        self.children = [Component(child, view, self) for child in node.get("children", [])]
+        self._methods = {}
+
+    def path(self):
+        return (self.parent.path() + "/" if self.parent else "") + self.name
+
+    def getChild(self, path):
+        here = self
+        for name in path.split("/"):
+            found = [c for c in here.children if c.name == name]
+            if not found:
+                raise AttributeError("%s has no child %r" % (here.path(), name))
+            here = found[0]
+        return here
+
+    def getSibling(self, name):
+        if self.parent is None:
+            raise AttributeError("%s is the root and has no siblings" % self.path())
+        return self.parent.getChild(name)
+
+    def __getattr__(self, name):
+        methods = self.__dict__.get("_methods", {})
+        if name in methods:
+            return methods[name]
+        raise AttributeError("%s has no attribute or custom method %r" % (self.path(), name))
+
+    def walk(self):
+        yield self
+        for child in self.children:
+            for component in child.walk():
+                yield component
+
+
+class Event(object):
+    """``event`` of a component event: the fields Perspective's events carry."""
+
+    def __init__(self, source):
+        self.source = source
+        self.timestamp = int(time.time() * 1000)
+        props = source.tree["props"]
+        rows = props.get("data")
+        # a table's row events carry the row as ``value``: its first, else one of its columns
+        if isinstance(rows, list) and rows:
+            self.value = _wrap(rows[0], "event.value")
+        elif "columns" in props:
+            self.value = PropertyTree(dict((c["field"], None) for c in props["columns"]),
+                                      "event.value")
+        else:
+            self.value = None
+        self.data = self.value
+        self.row = 0
+        self.column = ""
+
+
+# ---------------------------------------------------------------------------- the globals
+
+class Library(object):
+    """The project library as a script sees it: ``exchange.a.b.f`` without an import. A
+    name that is neither an attribute nor an importable module fails with its dotted name."""
+
+    def __init__(self, dotted, target=None):
+        self._dotted = dotted
+        self._target = target
+
+    def _resolve(self):
+        if self._target is None:
+            self._target = importlib.import_module(self._dotted)
+        return self._target
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        dotted = self._dotted + "." + name
+        target = self._resolve()
+        if hasattr(target, name) and not isinstance(getattr(target, name), types.ModuleType):
+            return getattr(target, name)
+        try:
+            return Library(dotted, importlib.import_module(dotted))
+        except ImportError:
+            raise AttributeError("the view calls %s, which the project library does not have"
+                                 % dotted)
+
+
+class Perspective(object):
+    """``system.perspective``: records what scripts ask of the session; navigation must name
+    a configured page and popups an existing view."""
+
+    def __init__(self):
+        self.calls = []
+
+    def navigate(self, page=None, url=None, view=None, params=None, newTab=False):
+        target = page or url
+        if target is not None and not routeMatches(target):
+            raise ValueError("navigate to %r: no page configuration route matches" % target)
+        if view is not None and view not in viewPaths():
+            raise ValueError("navigate to view %r: no such view" % view)
+        self.calls.append(("navigate", target or view))
+
+    def openPopup(self, id, view, params=None, **options):
+        if view not in viewPaths():
+            raise ValueError("openPopup %r: no such view" % view)
+        self.calls.append(("openPopup", id, view))
+
+    def closePopup(self, id=None, **options):
+        self.calls.append(("closePopup", id))
+
+    def sendMessage(self, messageType, payload=None, scope="page", **options):
+        self.calls.append(("sendMessage", messageType, scope))
+
+
+class System(object):
+    """``system``: the simulator's, with ``system.perspective`` from this module."""
+
+    def __init__(self, perspective):
+        import system
+        self._system = system
+        self.perspective = perspective
+
+    def __getattr__(self, name):
+        return getattr(self._system, name)
+
+
+# ---------------------------------------------------------------------------- the scripts
+
+class Script(object):
+    """One script of a view: kind (transform, event, method, handler), its component, the
+    function Ignition wraps its body in, and for a transform the property it writes."""
+
+    def __init__(self, kind, owner, name, signature, body, target=None, binding=None):
+        self.kind = kind
+        self.owner = owner  # component path in the view, "" for the view's own bindings
+        self.name = name
+        self.signature = signature
+        self.body = body
+        self.target = target
+        self.binding = binding
+
+    def label(self):
+        return "%s %s %s" % (self.kind, self.owner or "(view)", self.name)
+
+    def function(self, namespace):
+        source = "def %s:\n%s\n" % (self.signature, self.body if self.body.strip() else "\tpass")
+        code = compile(source.replace("\r\n", "\n"), "<%s>" % self.label(), "exec")
+        scope = {}
+        exec(code, namespace, scope)
+        return scope[self.signature.split("(")[0]]
+
+
+def _transforms(owner, propConfig):
+    for prop, config in sorted(propConfig.items()):
+        binding = config.get("binding") or {}
+        for transform in binding.get("transforms", []):
+            if transform.get("type") == "script":
+                yield Script("transform", owner, prop,
+                             "transform(self, value, quality, timestamp)",
+                             transform["code"], prop, binding)
+
+
+def _events(owner, events):
+    for category, handlers in sorted(events.items()):
+        for eventName, handler in sorted(handlers.items()):
+            for action in handler if isinstance(handler, list) else [handler]:
+                if action.get("type") == "script":
+                    yield Script("event", owner, category + "." + eventName,
+                                 "runAction(self, event)", action["config"]["script"])
+
+
+def _componentScripts(node, owner):
+    scripts = list(_transforms(owner, node.get("propConfig", {})))
+    block = node.get("scripts") or {}
+    for method in block.get("customMethods") or []:
+        params = ", ".join(["self"] + list(method.get("params", [])))
+        scripts.append(Script("method", owner, method["name"],
+                              "%s(%s)" % (method["name"], params), method["script"]))
+    for handler in block.get("messageHandlers") or []:
+        scripts.append(Script("handler", owner, handler["messageType"],
+                              "onMessageReceived(self, payload)", handler["script"]))
+    scripts.extend(_events(owner, node.get("events", {})))
+    return scripts
+
+
+def scriptsOf(definition):
+    """Every script of a view, the view's bindings first, then each component's in tree
+    order (its bindings, custom methods, message handlers, events)."""
+    scripts = list(_transforms("", definition.get("propConfig", {})))
+
+    def visit(node, owner):
+        scripts.extend(_componentScripts(node, owner))
+        for child in node.get("children", []):
+            visit(child, owner + "/" + child.get("meta", {}).get("name", ""))
+    visit(definition["root"], definition["root"].get("meta", {}).get("name", "root"))
+    return scripts
+
+
+def _bound(function, component):
+    return lambda *args, **kwargs: function(component, *args, **kwargs)
+
+
+class Harness(object):
+    """Runs the scripts of one view against a stand-in session; ``library`` is what the
+    name ``exchange`` means to them (the project library by default)."""
+
+    def __init__(self, viewPath, definition=None, params=None, library=None, session=None):
+        self.viewPath = viewPath
+        self.definition = json.loads(json.dumps(definition or loadView(viewPath)))
+        self.perspective = Perspective()
+        self.view = View(viewPath, self.definition, session or Session(),
+                         Page("/workflows"), params)
+        self.namespace = {"system": System(self.perspective),
+                          "exchange": library or Library("exchange")}
+
+    def component(self, owner):
+        """``self`` of a script: the view for the view's own bindings, else the component."""
+        if not owner:
+            return self.view
+        parts = owner.split("/")[1:]
+        return self.view.getChild("/".join(parts)) if parts else self.view.rootContainer
+
+    def bindingValue(self, binding, component):
+        config = binding.get("config", {})
+        if binding.get("type") == "property":
+            return self._resolve(config["path"], component)
+        if binding.get("type") == "expr":
+            whole = re.match(r"^\{([^{}]+)\}$", config.get("expression", "").strip())
+            if whole:
+                return self._resolve(whole.group(1), component)
+            return int(time.time() * 1000)
+        return None
+
+    def _resolve(self, path, component):
+        scope, rest = path.split(".", 1)
+        if scope == "view":
+            return readPath(self.view.tree, rest)
+        if scope == "this":
+            return readPath(component.tree, rest)
+        if scope == "session":
+            return readPath({"props": self.view.session.props._data,
+                             "custom": self.view.session.custom._data}, rest)
+        if scope == "page":
+            return readPath({"props": self.view.page.props._data}, rest)
+        raise KeyError("binding path %s: unknown scope" % path)
+
+    def bindMethods(self, scripts):
+        """Custom methods become callable attributes of their component."""
+        for script in scripts:
+            if script.kind == "method":
+                component = self.component(script.owner)
+                component._methods[script.name] = _bound(script.function(self.namespace),
+                                                         component)
+
+    def run(self, script):
+        """Run one script; a transform's result lands in its bound property."""
+        component = self.component(script.owner)
+        function = script.function(self.namespace)
+        if script.kind == "transform":
+            value = self.bindingValue(script.binding, component)
+            result = function(component, value, 192, int(time.time() * 1000))
+            tree = component.tree
+            writePath(tree, script.target, _plain(result))
+            return result
+        if script.kind == "event":
+            return function(component, Event(component))
+        if script.kind == "handler":
+            return function(component, {})
+        arity = function.__code__.co_argcount - 1
+        return function(component, *([None] * arity))
+
+    def runAll(self):
+        """Run every script of the view (transforms, then methods and handlers, then
+        events); [(label, error text)] of those that failed."""
+        scripts = scriptsOf(self.definition)
+        self.bindMethods(scripts)
+        order = {"transform": 0, "method": 1, "handler": 2, "event": 3}
+        failures = []
+        for script in sorted(scripts, key=lambda s: order[s.kind]):
+            try:
+                self.run(script)
+            except Exception as error:  # every failure is reported, with its script
+                failures.append((script.label(), "%s: %s" % (type(error).__name__, error)))
+        return failures
