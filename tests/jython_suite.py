@@ -46,6 +46,7 @@ SUITE = [
     "test_clients",
     "test_caller_mistakes",
     "test_selftest",
+    "test_console_ops",
 ]
 
 DSN_ENV = "WORKFLOWS_TEST_DSN_DB"
