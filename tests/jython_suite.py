@@ -48,6 +48,7 @@ SUITE = [
     "test_selftest",
     "test_console_runs",
     "test_views",
+    "test_console_ops",
 ]
 
 DSN_ENV = "WORKFLOWS_TEST_DSN_DB"

@@ -108,6 +108,12 @@ SWAPPED = "SWAPPED"  # swapIfDrained replaced the pools
 NOT_DRAINED = "NOT_DRAINED"  # swapIfDrained: work is still in flight or claimed
 MAINTENANCE_REQUIRED = "MAINTENANCE_REQUIRED"  # swapIfDrained outside maintenance
 
+# Console view models: queues, executors, admin (api.consolequeues, consoleexecutors,
+# consoleadmin)
+QUEUES_PAGE = "QUEUES_PAGE"  # consolequeues.queuesPage
+EXECUTORS_PAGE = "EXECUTORS_PAGE"  # consoleexecutors.executorsPage
+ADMIN_OVERVIEW = "ADMIN_OVERVIEW"  # consoleadmin.overview
+
 # Lifecycle
 STARTED = "STARTED"  # onStartup of an executor
 CLIENT_STARTED = "CLIENT_STARTED"  # onStartup of a gateway that runs no workflows

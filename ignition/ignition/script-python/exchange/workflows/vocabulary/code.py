@@ -29,6 +29,16 @@ MAINTENANCE_EXIT = "MAINTENANCE_EXIT"    # maintenance.mode
 SWAP = "SWAP"                            # maintenance.mode: swapIfDrained
 SELF_TEST = "SELF_TEST"                  # api.selftest
 RECOVER = "RECOVER"                      # db/executors writes it; the console reads it
+# The console's admin actions (api.consoleadmin), journaled with the roles of adminRoles
+DEAD_LETTER_REPLAY = "DEAD_LETTER_REPLAY"
+DEAD_LETTER_PURGE = "DEAD_LETTER_PURGE"
+RETENTION = "RETENTION"
+SCHEMA_UPGRADE = "SCHEMA_UPGRADE"
+
+# The console's maintenance actions (api.consoleadmin.maintenanceAction)
+ENTER = "ENTER"
+EXIT = "EXIT"
+MAINTENANCE_ACTIONS = (ENTER, EXIT, SWAP)
 
 # Why an in-memory enqueue became a dead letter (engine.memoryqueue). The two conflicts are
 # the enqueue codes of the same conflicts, which db/runs writes in its SQL.

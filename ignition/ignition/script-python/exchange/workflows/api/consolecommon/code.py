@@ -1,14 +1,14 @@
 """What every console view model shares: the colour of each status, in one place, and the
 small shapes the Perspective views read (a duration, a dropdown's options).
 
-A view model reads the API's calls through ``dataOf``, so a refusal or a database error of
-the call it wraps comes back as its own envelope. The view models (api/console*) put a ``colour`` on each row so a view only binds it; a
-status the console does not know is drawn in UNKNOWN_COLOUR rather than failing.
+A view model reads the API's calls through ``envelope.dataOf``, so a refusal or a database
+error of the call it wraps comes back as its own envelope. The view models (api/console*)
+put a ``colour`` on each row so a view only binds it; a status the console does not know is
+drawn in UNKNOWN_COLOUR rather than failing.
 """
 from __future__ import absolute_import, division, print_function
 
 from exchange.workflows import statuses
-from exchange.workflows.errors import WorkflowsError
 
 # status -> CSS colour. Run statuses and prompt statuses (a prompt's PENDING is the run's).
 STATUS_COLOURS = {
@@ -44,11 +44,3 @@ def durationMs(startMs, endMs):
 def options(values):
     """A Perspective dropdown's options: ``[{label, value}]`` for each value, in order."""
     return [{"label": value, "value": value} for value in values]
-
-
-def dataOf(result):
-    """The ``data`` of an API call's envelope; a failed one is raised (as a WorkflowsError of
-    its code), so ``envelope.guarded`` answers it unchanged."""
-    if not result["ok"]:
-        raise WorkflowsError(result["message"], result["code"], result["data"])
-    return result["data"]

@@ -8,8 +8,8 @@ Views call these and read ``result["data"]``; each row carries its status ``colo
 from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.api import consoleprompts, envelope, journal, messages, service
-from exchange.workflows.api.consolecommon import colourOf, dataOf, durationMs
-from exchange.workflows.api.envelope import guarded
+from exchange.workflows.api.consolecommon import colourOf, durationMs
+from exchange.workflows.api.envelope import dataOf, guarded
 from exchange.workflows.db import consoleruns as statements
 from exchange.workflows import codes, compat, statuses, validate, vocabulary
 from exchange.workflows.engine import commands

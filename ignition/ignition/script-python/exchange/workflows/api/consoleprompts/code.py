@@ -7,8 +7,8 @@ Views call these and read ``result["data"]``.
 from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.api import envelope, prompts
-from exchange.workflows.api.consolecommon import colourOf, dataOf
-from exchange.workflows.api.envelope import guarded
+from exchange.workflows.api.consolecommon import colourOf
+from exchange.workflows.api.envelope import dataOf, guarded
 from exchange.workflows.db import consoleruns as statements
 from exchange.workflows import codec, codes, validate
 from exchange.workflows.engine import actors

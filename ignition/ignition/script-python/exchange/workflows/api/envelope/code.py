@@ -26,6 +26,14 @@ def fail(code, message, data=None):
             "data": data if data is not None else {}}
 
 
+def dataOf(result):
+    """The ``data`` of an ok envelope from another public call; a failed one is raised (a
+    WorkflowsError with its code, message and data), so the guarded caller answers it."""
+    if not result["ok"]:
+        raise WorkflowsError(result["message"], result["code"], result["data"])
+    return result["data"]
+
+
 def fromError(error, dbName=None):
     """The envelope for an exception raised by the library or the database."""
     if isinstance(error, WorkflowsError):

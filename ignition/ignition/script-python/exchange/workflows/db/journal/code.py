@@ -25,6 +25,7 @@ _LIST = """SELECT entry_id, at_ms, actor, action, workflow_id, prompt_id, queue_
    AND (CAST(? AS text) IS NULL OR action = ?)
    AND (CAST(? AS text) IS NULL OR actor = ?)
    AND (CAST(? AS bigint) IS NULL OR at_ms >= CAST(? AS bigint))
+   AND (CAST(? AS bigint) IS NULL OR at_ms < CAST(? AS bigint))
  ORDER BY entry_id DESC
  LIMIT ?"""
 
@@ -56,9 +57,10 @@ def record(dbName, entry, decision, t=None):
                decision.detailsJson, decision.executorId], t)
 
 
-def listEntries(dbName, workflowId, action, actor, sinceMs, limit):
-    """Journal entries matching the filters (None = any), newest first."""
+def listEntries(dbName, workflowId, action, actor, sinceMs, limit, untilMs=None):
+    """Journal entries matching the filters (None = any; ``untilMs`` excluded), newest
+    first."""
     rows = tx.query(dbName, sql.bind(_LIST, dbName),
                     [workflowId, workflowId, action, action, actor, actor, sinceMs, sinceMs,
-                     limit])
+                     untilMs, untilMs, limit])
     return [dict(zip(JOURNAL_COLUMNS, row)) for row in rows]

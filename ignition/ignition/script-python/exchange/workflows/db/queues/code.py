@@ -45,6 +45,42 @@ SELECT n.queue_name, q.concurrency, q.worker_concurrency, q.rate_limit, q.rate_p
   FROM names n LEFT JOIN {schema}.queues q ON q.queue_name = n.queue_name
  ORDER BY n.queue_name"""
 
+# What each queue holds and did lately, for the console: its active runs by status, how
+# long its oldest claimable run has waited (since it was enqueued, or became due), and the
+# runs first started in the last STARTS_WINDOW_MS (still active, or ended inside the window).
+# Bounded by the active runs and the runs ended inside the window (status_created_idx and
+# the partial completed_idx), never by the history.
+STARTS_WINDOW_MS = 60000
+_ACTIVITY = """WITH active AS (
+    SELECT queue_name, status, count(*) AS n,
+           min(CASE WHEN status = 'ENQUEUED'
+                    THEN GREATEST(created_at_ms, COALESCE(run_at_ms, created_at_ms)) END)
+               AS waiting_since
+      FROM {schema}.workflow_runs
+     WHERE status IN ('DELAYED', 'ENQUEUED', 'PENDING', 'RUNNING', 'WAITING', 'HELD')
+     GROUP BY queue_name, status),
+started AS (
+    SELECT s.queue_name, count(*) AS n FROM (
+        SELECT queue_name FROM {schema}.workflow_runs
+         WHERE status IN ('PENDING', 'RUNNING', 'WAITING', 'HELD')
+           AND started_at_ms > {schema}.now_ms() - CAST(? AS bigint)
+        UNION ALL
+        SELECT queue_name FROM {schema}.workflow_runs
+         WHERE status IN ('SUCCESS', 'ERROR', 'CANCELLED', 'STOPPED',
+                          'MAX_RECOVERY_ATTEMPTS_EXCEEDED')
+           AND completed_at_ms > {schema}.now_ms() - CAST(? AS bigint)
+           AND started_at_ms > {schema}.now_ms() - CAST(? AS bigint)) s
+     GROUP BY s.queue_name),
+names AS (SELECT queue_name FROM active UNION SELECT queue_name FROM started)
+SELECT n.queue_name,
+       (SELECT CAST(jsonb_object_agg(a.status, a.n) AS text) FROM active a
+         WHERE a.queue_name = n.queue_name),
+       {schema}.now_ms() - (SELECT min(a.waiting_since) FROM active a
+                             WHERE a.queue_name = n.queue_name),
+       COALESCE((SELECT s.n FROM started s WHERE s.queue_name = n.queue_name), 0)
+  FROM names n
+ ORDER BY n.queue_name"""
+
 
 def declare(dbName, queueName, concurrency=None, workerConcurrency=None, rateLimit=None,
             ratePeriodMs=None, partitionConcurrency=1):
@@ -65,3 +101,12 @@ def listQueues(dbName):
     """Every declared or used queue: its limits and its DELAYED/ENQUEUED/claimed counts."""
     keys = QUEUE_COLUMNS + ("declared", "delayed", "enqueued", "active")
     return [dict(zip(keys, row)) for row in tx.query(dbName, sql.bind(_LIST, dbName))]
+
+
+def activity(dbName):
+    """Each queue with active runs or recent starts: ``by_status`` (JSON text of
+    {status: count} of its active runs, or None), ``oldest_waiting_ms`` (the age of its
+    oldest ENQUEUED run, or None) and ``starts`` in the last STARTS_WINDOW_MS."""
+    keys = ("queue_name", "by_status", "oldest_waiting_ms", "starts")
+    window = [STARTS_WINDOW_MS] * 3
+    return [dict(zip(keys, row)) for row in tx.query(dbName, sql.bind(_ACTIVITY, dbName), window)]

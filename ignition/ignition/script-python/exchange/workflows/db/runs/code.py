@@ -341,6 +341,11 @@ _DELETE_COMPLETED = """WITH picked AS (
        FOR UPDATE SKIP LOCKED)
 DELETE FROM {schema}.workflow_runs r USING picked WHERE r.workflow_id = picked.workflow_id"""
 
+# What retention would delete first (the partial completed index answers it at once).
+_OLDEST_ENDED = """SELECT min(completed_at_ms), {schema}.now_ms() - min(completed_at_ms)
+  FROM {schema}.workflow_runs
+ WHERE status IN ('SUCCESS', 'ERROR', 'CANCELLED', 'STOPPED', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED')"""
+
 _OWNER = """SELECT status, executor_id, attempts, pending_command FROM {schema}.workflow_runs
  WHERE workflow_id = ?"""
 
@@ -488,3 +493,9 @@ def deleteCompleted(dbName, olderThanMs, limit):
     """Delete up to ``limit`` runs that ended more than ``olderThanMs`` ago by the database
     clock (their steps cascade)."""
     return tx.update(dbName, sql.bind(_DELETE_COMPLETED, dbName), [olderThanMs, limit])
+
+
+def oldestEnded(dbName):
+    """(when the oldest ended run ended, how long ago) by the database clock; (None, None)
+    when no run has ended."""
+    return tuple(tx.query(dbName, sql.bind(_OLDEST_ENDED, dbName))[0])

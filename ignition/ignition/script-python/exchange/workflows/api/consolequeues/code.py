@@ -1,0 +1,49 @@
+"""The Queues page of the operator console: each queue's depth by status, its claimed runs
+against its limits, how long its oldest run has waited, its starts per minute, and whether
+maintenance holds it. The view reads ``data.rows`` and formats it; docs/api.md, "Console
+view models: queues, executors, admin"."""
+from __future__ import absolute_import, division, print_function
+
+from exchange.workflows.api import admin, envelope, queues
+from exchange.workflows.api.envelope import guarded
+from exchange.workflows.db import queues as statements
+from exchange.workflows import codec, codes, statuses
+
+
+@guarded
+def queuesPage(dbName=None):
+    """One row per queue that is declared, holds active runs or started one in the last
+    minute, by name. Code QUEUES_PAGE (data: ``rows``)."""
+    listed = envelope.dataOf(queues.listQueues(dbName=dbName))["queues"]
+    scopes = envelope.dataOf(admin.getMaintenanceStatus(dbName=dbName))["scopes"]
+    limits = dict((q["queueName"], q) for q in listed)
+    activity = dict((a["queue_name"], a) for a in statements.activity(dbName))
+    rows = [_row(name, limits.get(name, {}), activity.get(name, {}), scopes)
+            for name in sorted(set(limits) | set(activity))]
+    return envelope.ok(codes.QUEUES_PAGE, u"%d queue(s)" % len(rows), {"rows": rows})
+
+
+def _row(queueName, limits, activity, scopes):
+    """A queue's row from its declared limits, its activity and the maintenance scopes."""
+    byStatus = dict((status, 0) for status in statuses.ACTIVE)
+    byStatus.update(codec.decode(activity.get("by_status") or u"{}"))
+    byStatus = dict((status, int(n)) for status, n in byStatus.items())
+    mode = _maintenanceMode(queueName, scopes)
+    oldest = activity.get("oldest_waiting_ms")
+    return {"queueName": queueName, "byStatus": byStatus,
+            "running": byStatus[statuses.PENDING] + byStatus[statuses.RUNNING],
+            "concurrency": limits.get("concurrency"),
+            "workerConcurrency": limits.get("workerConcurrency"),
+            "rateLimit": limits.get("rateLimit"), "ratePeriodMs": limits.get("ratePeriodMs"),
+            "partitionConcurrency": limits.get("partitionConcurrency", 1),
+            "declared": bool(limits.get("declared")),
+            "oldestWaitingMs": None if oldest is None else int(oldest),
+            "startsPerMinute": int(activity.get("starts") or 0),
+            "maintenance": mode is not None, "maintenanceMode": mode}
+
+
+def _maintenanceMode(queueName, scopes):
+    """The mode of the maintenance that holds the queue (its own scope first, then every
+    queue's), or None."""
+    modes = dict((s["queueName"], s["mode"]) for s in scopes)
+    return modes.get(queueName, modes.get(None))
