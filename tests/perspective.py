@@ -382,6 +382,27 @@ def _events(owner, events):
                                  "runAction(self, event)", action["config"]["script"])
 
 
+def plainBindings(definition):
+    """(owner, prop, binding) of every binding without a script transform (a property or
+    an expression read as it is), the view's first, then each component's in tree order."""
+    found = []
+
+    def collect(owner, propConfig):
+        for prop, config in sorted(propConfig.items()):
+            binding = config.get("binding") or {}
+            if binding and not any(t.get("type") == "script"
+                                   for t in binding.get("transforms", [])):
+                found.append((owner, prop, binding))
+
+    def visit(node, owner):
+        collect(owner, node.get("propConfig", {}))
+        for child in node.get("children", []):
+            visit(child, owner + "/" + child.get("meta", {}).get("name", ""))
+    collect("", definition.get("propConfig", {}))
+    visit(definition["root"], definition["root"].get("meta", {}).get("name", "root"))
+    return found
+
+
 def _componentScripts(node, owner):
     scripts = list(_transforms(owner, node.get("propConfig", {})))
     block = node.get("scripts") or {}
@@ -482,14 +503,36 @@ class Harness(object):
         arity = function.__code__.co_argcount - 1
         return function(component, *([None] * arity))
 
+    def applyPlainBindings(self):
+        """Write what each binding without a script reads into its property (a table's
+        ``props.data`` bound to ``view.custom.runs.rows``, ...), as the session would once
+        the transforms ran; [(label, error text)] of the paths that do not resolve."""
+        failures = []
+        for owner, prop, binding in plainBindings(self.definition):
+            component = self.component(owner)
+            try:
+                value = self.bindingValue(binding, component)
+            except (KeyError, AttributeError) as error:
+                failures.append(("binding %s %s" % (owner or "(view)", prop),
+                                 "%s: %s" % (type(error).__name__, error)))
+                continue
+            if binding.get("type") == "property":
+                writePath(component.tree, prop, _plain(value))
+        return failures
+
     def runAll(self):
-        """Run every script of the view (transforms, then methods and handlers, then
-        events); [(label, error text)] of those that failed."""
+        """Run every script of the view (transforms, then the bindings without a script,
+        then methods and handlers, then events); [(label, error text)] of those that
+        failed."""
         scripts = scriptsOf(self.definition)
         self.bindMethods(scripts)
         order = {"transform": 0, "method": 1, "handler": 2, "event": 3}
         failures = []
-        for script in sorted(scripts, key=lambda s: order[s.kind]):
+        ordered = sorted(scripts, key=lambda s: order[s.kind])
+        for index, script in enumerate(ordered):
+            if script.kind != "transform" and (index == 0 or
+                                               ordered[index - 1].kind == "transform"):
+                failures.extend(self.applyPlainBindings())
             try:
                 self.run(script)
             except Exception as error:  # every failure is reported, with its script

@@ -61,8 +61,9 @@ def test_project_json_is_at_the_top_of_the_zip(unpacked):
     with open(os.path.join(root, "project.json")) as handle:
         project = json.load(handle)
     assert project["title"] and project["enabled"] is True and project["inheritable"] is True
-    assert set(n.split("/")[0] for n in names) == set(["project.json", "ignition"]), \
-        "only project.json and the module folders (ignition/) at the top"
+    assert set(n.split("/")[0] for n in names) == set(
+        ["project.json", "ignition", "com.inductiveautomation.perspective"]), \
+        "only project.json, the module folders (ignition/) and the Perspective resources"
 
 
 def test_every_resource_json_lists_exactly_the_files_beside_it(unpacked):

@@ -78,7 +78,14 @@ class ViewScriptsRun(EngineCase):
         self.assertTrue(harness.view.tree["custom"]["timeline"]["rows"])
 
     def test_prompts(self):
-        self.runView("Prompts")
+        harness = self.runView("Prompts")  # the row click picked the prompt, left no answer
+        answer = harness.view.tree["custom"]["answer"]
+        self.assertTrue(answer["promptId"])
+        answer.update(response="yes", confirm=True)  # the operator picks an option
+        confirm = [s for s in perspective.scriptsOf(harness.definition)
+                   if s.kind == "event" and s.owner.endswith("/ConfirmAnswer")]
+        self.assertEqual(len(confirm), 1)
+        harness.run(confirm[0])
         waitFor(lambda: self.gw.sql("SELECT count(*) FROM workflows.prompts WHERE status "
                                     "<> 'PENDING'")[0][0] == 1, 10, 0.01, "prompt answered")
 
