@@ -127,9 +127,21 @@ class Engine(object):
 
     def startOnlyOnDispatch(self):
         """Runs wait ENQUEUED until a dispatch claims them (enqueue's immediate claim off),
-        for tests of what one dispatch does with queued work."""
+        for tests of what one dispatch does with queued work. A worker that has just
+        finished a run claims the next itself: this returns once none is doing so."""
         configured = self.admin.configure(startOnEnqueue=False)
         assert configured["ok"], configured
+        self.waitSettled()
+
+    def waitSettled(self):
+        """Wait until every pool thread at work is running a workflow (none is between the
+        end of its run and the claim that may follow it) and nothing claims."""
+        from exchange.workflows.engine import kernel
+
+        def settled():
+            k = kernel.getKernel()
+            return k.claiming.get() == 0 and k.poolActive() == k.inFlight.get()
+        waitFor(settled, 20, 0.005, "no worker between runs")
 
     def status(self, workflowId):
         return self.gw.sql("SELECT status FROM workflows.workflow_runs WHERE workflow_id = ?",
