@@ -231,10 +231,12 @@ class AdminPageTest(EngineCase):
         assert replayed["code"] == "DEAD_LETTER_REPLAYED", replayed
         assert admin.replayDeadLetter(letter, **eng)["code"] == "DEAD_LETTER_ALREADY_REPLAYED"
         assert admin.deadLetters()["data"]["total"] == 2
-        assert admin.purgeDeadLetters(**op)["code"] == "NOT_AUTHORIZED"
+        missing = admin.purgeDeadLetters(**eng)
+        assert (missing["ok"], missing["code"]) == (False, "MISSING_ARGUMENT"), missing
+        assert admin.purgeDeadLetters(olderThanMs=0, **op)["code"] == "NOT_AUTHORIZED"
         kept = admin.purgeDeadLetters(olderThanMs=3600000, **eng)
         assert (kept["code"], kept["data"]["deleted"]) == ("DEAD_LETTERS_PURGED", 0), kept
-        purged = admin.purgeDeadLetters(**eng)
+        purged = admin.purgeDeadLetters(olderThanMs=0, **eng)
         assert (purged["code"], purged["data"]["deleted"]) == ("DEAD_LETTERS_PURGED", 3), purged
         assert admin.deadLetters()["data"] == {"rows": [], "total": 0}
         assert self.journal("DEAD_LETTER_REPLAY") == [

@@ -82,10 +82,14 @@ def replayDeadLetter(id, session=None, user=None, roles=None, dbName=None):
 
 @guarded
 def purgeDeadLetters(olderThanMs=None, session=None, user=None, roles=None, dbName=None):
-    """Delete the dead letters older than ``olderThanMs`` (None: all) as an admin:
-    purgeDeadLetters's envelope (journaled as DEAD_LETTER_PURGE)."""
-    validate.wholeNumber("olderThanMs", olderThanMs, 0, required=False)
-    seconds = 0 if olderThanMs is None else olderThanMs / 1000.0
+    """Delete the dead letters older than ``olderThanMs`` (0: all) as an admin:
+    purgeDeadLetters's envelope (journaled as DEAD_LETTER_PURGE). The age is required, so a
+    page that lost its input cannot purge every dead letter by mistake."""
+    if olderThanMs is None:
+        raise InvalidArgument(u"olderThanMs is required (0 purges every dead letter)",
+                              codes.MISSING_ARGUMENT)
+    validate.wholeNumber("olderThanMs", olderThanMs, 0)
+    seconds = olderThanMs / 1000.0
     return _asAdmin(actors.Caller(user, session, roles), dbName, vocabulary.DEAD_LETTER_PURGE,
                     lambda: deadletters.purgeDeadLetters(olderThanSeconds=seconds,
                                                          dbName=dbName))
