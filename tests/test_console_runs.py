@@ -42,8 +42,10 @@ class RunsPageTest(support.EngineCase):
         assert ended["durationMs"] == ended["endedMs"] - ended["startedMs"] >= 0
         assert ended["waitMs"] == ended["startedMs"] - ended["createdMs"] >= 0
         assert ended["attempts"] == 1 and ended["pendingCommand"] is None
+        assert ended["statusCell"] == {"value": "SUCCESS", "style": {
+            "backgroundColor": "#43A047", "color": common.CELL_TEXT_COLOUR}}
         assert set(queued) == set(["workflowId", "workflowName", "queueName", "partitionKey",
-                                   "status", "colour", "createdMs", "startedMs", "endedMs",
+                                   "status", "colour", "statusCell", "createdMs", "startedMs", "endedMs",
                                    "durationMs", "waitMs", "attempts", "pendingCommand"])
 
     def test_every_filter_narrows_the_page(self):
@@ -154,7 +156,8 @@ class RunDetailsTest(support.EngineCase):
         assert last["output"] == "batch of 15 kg" and last["error"] is None
         assert last["durationMs"] == last["endedMs"] - last["startedMs"] >= 0
         assert last["attempts"] == 1 and last["colour"] == "#43A047"
-        assert [g["label"] for g in timeline["gantt"]] == ["weigh", "mix", "label"]
+        assert [g["label"] for g in timeline["gantt"]] == ["#1 weigh", "#2 mix", "#3 label"]
+        assert last["statusCell"]["value"] == "SUCCESS"
         assert timeline["gantt"][0]["endMs"] == timeline["rows"][0]["endedMs"]
         self.engine.startOnlyOnDispatch()
         held = self.engine.enqueue("three_steps")

@@ -41,7 +41,27 @@ def overview(dbName=None):
         data.update(maintenance=envelope.dataOf(admin.getMaintenanceStatus(dbName=dbName)),
                     deadLetters=int(letters.countWaiting(dbName)),
                     retention={"oldestEndedMs": endedMs, "oldestEndedAgeMs": ageMs})
+    data["summary"] = _summary(data)
     return envelope.ok(codes.ADMIN_OVERVIEW, checked["message"], data)
+
+
+def _summary(data):
+    """The overview as the page's labels read it: one sentence per part."""
+    schema, maintenance, retention = data["schema"], data["maintenance"], data["retention"]
+    summary = {"schema": u"schema %s installed, library %s%s" % (
+        schema["installed"] or u"not", schema["current"],
+        u" (up to date)" if schema["upToDate"] else u" (upgrade pending)"),
+        "maintenance": u"unknown", "deadLetters": u"unknown", "retention": u"unknown"}
+    if maintenance is None:
+        return summary
+    scopes = [u"%s (%s)" % (s["queueName"] or u"every queue", s["mode"])
+              for s in maintenance["scopes"]]
+    summary["maintenance"] = u"on: " + u", ".join(scopes) if scopes else u"off"
+    summary["deadLetters"] = u"%d waiting" % data["deadLetters"]
+    ageMs = retention["oldestEndedAgeMs"]
+    summary["retention"] = u"no ended run" if ageMs is None else \
+        u"oldest ended run %.1f days ago" % (ageMs / 86400000.0)
+    return summary
 
 
 @guarded

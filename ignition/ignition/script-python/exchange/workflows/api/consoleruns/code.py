@@ -61,6 +61,7 @@ def _row(run):
     return {"workflowId": run["workflow_id"], "workflowName": run["workflow_name"],
             "queueName": run["queue_name"], "partitionKey": run["partition_key"],
             "status": run["status"], "colour": consolecommon.colourOf(run["status"]),
+            "statusCell": consolecommon.statusCell(run["status"]),
             "createdMs": run["created_at_ms"], "startedMs": started,
             "endedMs": run["completed_at_ms"],
             "durationMs": consolecommon.durationMs(started, run["completed_at_ms"]),
