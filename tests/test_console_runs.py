@@ -3,6 +3,7 @@
 Perspective views read, against the database, on both interpreters."""
 from __future__ import absolute_import, division, print_function
 
+import json
 import time
 
 import support
@@ -91,6 +92,7 @@ class RunsPageTest(support.EngineCase):
             {"name": "material", "required": False, "default": "flour", "type": "text"},
             {"name": "kg", "required": False, "default": 10, "type": "number"},
             {"name": "crash", "required": False, "default": None, "type": "text"}]
+        assert json.loads(form["inputs"]) == {"material": "flour", "kg": 10, "crash": None}
         assert _data(self.runs.workflowForm("event_waiter"), "WORKFLOW_FORM")["fields"][0] \
             == {"name": "target", "required": True, "default": None, "type": "text"}
         assert self.runs.workflowForm("nope")["code"] == "UNKNOWN_WORKFLOW"
@@ -104,6 +106,13 @@ class RunsPageTest(support.EngineCase):
             == "line-2"
         assert self.runs.startWorkflow("three_steps", {"bad": 1}, user="alice")["code"] == \
             "INVALID_INPUTS"
+        typed = _data(self.runs.startWorkflow("three_steps", '{"kg": 4}', user="alice"),
+                      "WORKFLOW_ENQUEUED")  # the form's JSON text
+        assert self.engine.gw.sql("SELECT inputs::text FROM workflows.workflow_runs WHERE "
+                                  "workflow_id = ?", typed["workflowId"])[0][0] == '{"kg": 4}'
+        broken = self.runs.startWorkflow("three_steps", '{"kg": 4', user="alice")
+        assert (broken["ok"], broken["code"]) == (False, "INVALID_INPUTS"), broken
+        assert broken["message"].startswith("the inputs are not valid JSON"), broken
         self.engine.admin.configure(commandRoles=["Operator"])
         refused = self.runs.startWorkflow("three_steps", user="bob", roles=["Viewer"])
         assert refused["code"] == "NOT_AUTHORIZED", refused
