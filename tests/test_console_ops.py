@@ -8,13 +8,14 @@ from support import EngineCase
 from test_guards_and_limits import gate
 
 ACTIVE = ("DELAYED", "ENQUEUED", "PENDING", "RUNNING", "WAITING", "HELD")
-QUEUE_KEYS = set(["queueName", "byStatus", "running", "concurrency", "workerConcurrency",
+QUEUE_KEYS = set(["queueName", "byStatus", "claimed", "concurrency", "workerConcurrency",
                   "rateLimit", "ratePeriodMs", "partitionConcurrency", "declared",
-                  "oldestWaitingMs", "startsPerMinute", "maintenance", "maintenanceMode"])
+                  "oldestWaitingMs", "startsPerMinute", "maintenance", "maintenanceMode",
+                  "delayed", "enqueued", "pending", "running", "waiting", "held"])
 EXECUTOR_KEYS = set(["executorId", "name", "host", "runtime", "state", "overdue", "colour",
                      "heartbeatAgeMs", "leaseMs", "poolThreads", "poolActive", "inFlight",
                      "activeRuns", "memoryQueueDepth", "generation", "startedAtMs",
-                     "recoveredRuns"])
+                     "recoveredRuns", "stateCell", "here"])
 
 
 def console(name):
@@ -60,7 +61,9 @@ class QueuesPageTest(EngineCase):
         assert all(set(r) == QUEUE_KEYS for r in rows), rows
         done, idle, mixing, packing = rows
         assert mixing["byStatus"] == counts(DELAYED=1, ENQUEUED=2, RUNNING=1, HELD=1), mixing
-        assert (mixing["running"], mixing["concurrency"], mixing["workerConcurrency"],
+        assert [mixing[s] for s in ("delayed", "enqueued", "pending", "running", "waiting",
+                                    "held")] == [1, 2, 0, 1, 0, 1], mixing  # a column each
+        assert (mixing["claimed"], mixing["concurrency"], mixing["workerConcurrency"],
                 mixing["rateLimit"], mixing["ratePeriodMs"], mixing["declared"]) == \
             (1, 2, None, 10, 60000, True), mixing
         assert 5000 <= mixing["oldestWaitingMs"] < 60000, mixing
@@ -105,14 +108,18 @@ class ExecutorsPageTest(EngineCase):
         assert sorted(rows) == sorted([info["executorId"], "line2-exec"]), rows
         assert all(set(r) == EXECUTOR_KEYS for r in rows.values()), rows
         here, other = rows[info["executorId"]], rows["line2-exec"]
-        assert (here["state"], here["overdue"], here["colour"]) == ("alive", False, "#2e7d32")
+        assert (here["state"], here["overdue"], here["colour"], here["here"]) == \
+            ("alive", False, "#2e7d32", True)
+        assert here["stateCell"]["value"] == "alive", here
         assert (here["poolThreads"], here["poolActive"], here["inFlight"],
                 here["memoryQueueDepth"], here["generation"]) == \
             (info["poolThreads"], 0, 0, 1, info["generation"]), here
         assert 0 <= here["heartbeatAgeMs"] < 5000 and here["leaseMs"] > 0, here
         assert (other["name"], other["host"], other["runtime"], other["state"],
                 other["overdue"], other["colour"]) == \
-            ("line2", "host2", "cpython", "overdue", True, "#ef6c00"), other
+            ("line2", "host2", "cpython", "overdue", True, "#e53935"), other
+        assert (other["here"], other["stateCell"]["style"]["backgroundColor"]) == \
+            (False, "#e53935"), other
         assert (other["leaseMs"], other["poolThreads"], other["poolActive"], other["inFlight"],
                 other["memoryQueueDepth"], other["generation"]) == \
             (30000, 4, None, 2, None, 3), other
@@ -160,6 +167,10 @@ class AdminPageTest(EngineCase):
                                   "pending": [], "schemaName": "workflows"}, data
         assert (data["maintenance"]["enabled"], data["deadLetters"], data["retention"]) == \
             (False, 0, {"oldestEndedMs": None, "oldestEndedAgeMs": None}), data
+        assert data["summary"] == {
+            "schema": "schema %d installed, library %d (up to date)" % (
+                schema.LATEST_VERSION, schema.LATEST_VERSION),
+            "maintenance": "off", "deadLetters": "0 waiting", "retention": "no ended run"}
         ended = engine.enqueue("three_steps")
         assert engine.runToEnd(ended) == ["SUCCESS"]
         engine.gw.sql("UPDATE workflows.workflow_runs SET completed_at_ms = "
@@ -174,6 +185,9 @@ class AdminPageTest(EngineCase):
         assert data["deadLetters"] == 2, data
         assert data["maintenance"]["enabled"] and \
             data["maintenance"]["scopes"][0]["queueName"] == "packing", data
+        assert (data["summary"]["maintenance"], data["summary"]["deadLetters"],
+                data["summary"]["retention"]) == ("on: packing (drain)", "2 waiting",
+                                                  "oldest ended run 1.0 days ago"), data
 
     def test_overview_of_a_database_without_the_schema_offers_the_install(self):
         assert self.engine.admin.configure(schemaName="console_missing")["ok"]
@@ -182,6 +196,8 @@ class AdminPageTest(EngineCase):
         assert (data["schema"]["installed"], data["schema"]["upToDate"],
                 data["schema"]["schemaName"], data["maintenance"], data["deadLetters"],
                 data["retention"]) == (0, False, "console_missing", None, None, None), data
+        assert data["summary"]["schema"].startswith("schema not installed, library "), data
+        assert data["summary"]["maintenance"] == "unknown", data
 
     def test_maintenance_actions_act_as_the_caller_under_the_admin_roles(self):
         self.engineerOnly()
@@ -231,10 +247,12 @@ class AdminPageTest(EngineCase):
         assert replayed["code"] == "DEAD_LETTER_REPLAYED", replayed
         assert admin.replayDeadLetter(letter, **eng)["code"] == "DEAD_LETTER_ALREADY_REPLAYED"
         assert admin.deadLetters()["data"]["total"] == 2
-        assert admin.purgeDeadLetters(**op)["code"] == "NOT_AUTHORIZED"
+        missing = admin.purgeDeadLetters(**eng)
+        assert (missing["ok"], missing["code"]) == (False, "MISSING_ARGUMENT"), missing
+        assert admin.purgeDeadLetters(olderThanMs=0, **op)["code"] == "NOT_AUTHORIZED"
         kept = admin.purgeDeadLetters(olderThanMs=3600000, **eng)
         assert (kept["code"], kept["data"]["deleted"]) == ("DEAD_LETTERS_PURGED", 0), kept
-        purged = admin.purgeDeadLetters(**eng)
+        purged = admin.purgeDeadLetters(olderThanMs=0, **eng)
         assert (purged["code"], purged["data"]["deleted"]) == ("DEAD_LETTERS_PURGED", 3), purged
         assert admin.deadLetters()["data"] == {"rows": [], "total": 0}
         assert self.journal("DEAD_LETTER_REPLAY") == [

@@ -3,6 +3,7 @@
 Perspective views read, against the database, on both interpreters."""
 from __future__ import absolute_import, division, print_function
 
+import json
 import time
 
 import support
@@ -42,8 +43,10 @@ class RunsPageTest(support.EngineCase):
         assert ended["durationMs"] == ended["endedMs"] - ended["startedMs"] >= 0
         assert ended["waitMs"] == ended["startedMs"] - ended["createdMs"] >= 0
         assert ended["attempts"] == 1 and ended["pendingCommand"] is None
+        assert ended["statusCell"] == {"value": "SUCCESS", "style": {
+            "backgroundColor": "#43A047", "color": common.CELL_TEXT_COLOUR}}
         assert set(queued) == set(["workflowId", "workflowName", "queueName", "partitionKey",
-                                   "status", "colour", "createdMs", "startedMs", "endedMs",
+                                   "status", "colour", "statusCell", "createdMs", "startedMs", "endedMs",
                                    "durationMs", "waitMs", "attempts", "pendingCommand"])
 
     def test_every_filter_narrows_the_page(self):
@@ -89,6 +92,7 @@ class RunsPageTest(support.EngineCase):
             {"name": "material", "required": False, "default": "flour", "type": "text"},
             {"name": "kg", "required": False, "default": 10, "type": "number"},
             {"name": "crash", "required": False, "default": None, "type": "text"}]
+        assert json.loads(form["inputs"]) == {"material": "flour", "kg": 10, "crash": None}
         assert _data(self.runs.workflowForm("event_waiter"), "WORKFLOW_FORM")["fields"][0] \
             == {"name": "target", "required": True, "default": None, "type": "text"}
         assert self.runs.workflowForm("nope")["code"] == "UNKNOWN_WORKFLOW"
@@ -102,6 +106,13 @@ class RunsPageTest(support.EngineCase):
             == "line-2"
         assert self.runs.startWorkflow("three_steps", {"bad": 1}, user="alice")["code"] == \
             "INVALID_INPUTS"
+        typed = _data(self.runs.startWorkflow("three_steps", '{"kg": 4}', user="alice"),
+                      "WORKFLOW_ENQUEUED")  # the form's JSON text
+        assert self.engine.gw.sql("SELECT inputs::text FROM workflows.workflow_runs WHERE "
+                                  "workflow_id = ?", typed["workflowId"])[0][0] == '{"kg": 4}'
+        broken = self.runs.startWorkflow("three_steps", '{"kg": 4', user="alice")
+        assert (broken["ok"], broken["code"]) == (False, "INVALID_INPUTS"), broken
+        assert broken["message"].startswith("the inputs are not valid JSON"), broken
         self.engine.admin.configure(commandRoles=["Operator"])
         refused = self.runs.startWorkflow("three_steps", user="bob", roles=["Viewer"])
         assert refused["code"] == "NOT_AUTHORIZED", refused
@@ -154,7 +165,8 @@ class RunDetailsTest(support.EngineCase):
         assert last["output"] == "batch of 15 kg" and last["error"] is None
         assert last["durationMs"] == last["endedMs"] - last["startedMs"] >= 0
         assert last["attempts"] == 1 and last["colour"] == "#43A047"
-        assert [g["label"] for g in timeline["gantt"]] == ["weigh", "mix", "label"]
+        assert [g["label"] for g in timeline["gantt"]] == ["#1 weigh", "#2 mix", "#3 label"]
+        assert last["statusCell"]["value"] == "SUCCESS"
         assert timeline["gantt"][0]["endMs"] == timeline["rows"][0]["endedMs"]
         self.engine.startOnlyOnDispatch()
         held = self.engine.enqueue("three_steps")

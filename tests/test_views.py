@@ -49,7 +49,8 @@ def _prompts(case):
 
 def _admin(case):
     return {"custom": {"action": {"method": "applyRetention", "reason": "harness",
-                                  "message": ""}}}
+                                  "message": "", "days": 30, "purgeDays": 30,
+                                  "queueName": ""}}}
 
 
 SCENARIOS = {"Runs": _runs, "RunDetails": _details, "Prompts": _prompts, "Admin": _admin}

@@ -41,7 +41,27 @@ def overview(dbName=None):
         data.update(maintenance=envelope.dataOf(admin.getMaintenanceStatus(dbName=dbName)),
                     deadLetters=int(letters.countWaiting(dbName)),
                     retention={"oldestEndedMs": endedMs, "oldestEndedAgeMs": ageMs})
+    data["summary"] = _summary(data)
     return envelope.ok(codes.ADMIN_OVERVIEW, checked["message"], data)
+
+
+def _summary(data):
+    """The overview as the page's labels read it: one sentence per part."""
+    schema, maintenance, retention = data["schema"], data["maintenance"], data["retention"]
+    summary = {"schema": u"schema %s installed, library %s%s" % (
+        schema["installed"] or u"not", schema["current"],
+        u" (up to date)" if schema["upToDate"] else u" (upgrade pending)"),
+        "maintenance": u"unknown", "deadLetters": u"unknown", "retention": u"unknown"}
+    if maintenance is None:
+        return summary
+    scopes = [u"%s (%s)" % (s["queueName"] or u"every queue", s["mode"])
+              for s in maintenance["scopes"]]
+    summary["maintenance"] = u"on: " + u", ".join(scopes) if scopes else u"off"
+    summary["deadLetters"] = u"%d waiting" % data["deadLetters"]
+    ageMs = retention["oldestEndedAgeMs"]
+    summary["retention"] = u"no ended run" if ageMs is None else \
+        u"oldest ended run %.1f days ago" % (ageMs / 86400000.0)
+    return summary
 
 
 @guarded
@@ -82,10 +102,14 @@ def replayDeadLetter(id, session=None, user=None, roles=None, dbName=None):
 
 @guarded
 def purgeDeadLetters(olderThanMs=None, session=None, user=None, roles=None, dbName=None):
-    """Delete the dead letters older than ``olderThanMs`` (None: all) as an admin:
-    purgeDeadLetters's envelope (journaled as DEAD_LETTER_PURGE)."""
-    validate.wholeNumber("olderThanMs", olderThanMs, 0, required=False)
-    seconds = 0 if olderThanMs is None else olderThanMs / 1000.0
+    """Delete the dead letters older than ``olderThanMs`` (0: all) as an admin:
+    purgeDeadLetters's envelope (journaled as DEAD_LETTER_PURGE). The age is required, so a
+    page that lost its input cannot purge every dead letter by mistake."""
+    if olderThanMs is None:
+        raise InvalidArgument(u"olderThanMs is required (0 purges every dead letter)",
+                              codes.MISSING_ARGUMENT)
+    validate.wholeNumber("olderThanMs", olderThanMs, 0)
+    seconds = olderThanMs / 1000.0
     return _asAdmin(actors.Caller(user, session, roles), dbName, vocabulary.DEAD_LETTER_PURGE,
                     lambda: deadletters.purgeDeadLetters(olderThanSeconds=seconds,
                                                          dbName=dbName))

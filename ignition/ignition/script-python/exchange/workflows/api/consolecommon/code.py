@@ -27,11 +27,24 @@ STATUS_COLOURS = {
     statuses.PROMPT_TIMED_OUT: "#757575",
 }
 UNKNOWN_COLOUR = "#BDBDBD"
+# The text drawn on a coloured cell (every colour above is dark enough for it).
+CELL_TEXT_COLOUR = "#FFFFFF"
 
 
 def colourOf(status):
     """The CSS colour a view draws ``status`` in."""
     return STATUS_COLOURS.get(status, UNKNOWN_COLOUR)
+
+
+def colouredCell(value, colour):
+    """A Perspective table cell drawn on ``colour``: ``{value, style}`` (the table renders
+    the value and styles the cell; the row keeps the plain value for sorting)."""
+    return {"value": value, "style": {"backgroundColor": colour, "color": CELL_TEXT_COLOUR}}
+
+
+def statusCell(status):
+    """The cell of a status column: the status on its colour."""
+    return colouredCell(status, colourOf(status))
 
 
 def durationMs(startMs, endMs):

@@ -8,7 +8,7 @@ Views call these and read ``result["data"]``; each row carries its status ``colo
 from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.api import consoleprompts, envelope, journal, messages, service
-from exchange.workflows.api.consolecommon import colourOf, durationMs
+from exchange.workflows.api.consolecommon import colourOf, durationMs, statusCell
 from exchange.workflows.api.envelope import dataOf, guarded
 from exchange.workflows.db import consoleruns as statements
 from exchange.workflows import codes, compat, statuses, validate, vocabulary
@@ -64,9 +64,18 @@ def _kind(name):
 def _timelineRow(position, name, kind, status, times, attempts=None, output=None, error=None):
     startedMs, endedMs = times
     return {"position": position, "name": name, "kind": kind, "status": status,
-            "colour": colourOf(status), "attempts": attempts, "startedMs": startedMs,
+            "colour": colourOf(status), "statusCell": statusCell(status),
+            "attempts": attempts, "startedMs": startedMs,
             "endedMs": endedMs, "durationMs": durationMs(startedMs, endedMs),
             "output": output, "error": error}
+
+
+def _barLabel(row):
+    """A Gantt bar's label: ``#<position> <name>``, so a step name repeated in a loop draws
+    one bar per position (a recovery or the live row has no position: its name)."""
+    if row["position"] is None:
+        return row["name"]
+    return u"#%d %s" % (row["position"], row["name"])
 
 
 @guarded
@@ -90,7 +99,7 @@ def runTimeline(workflowId, dbName=None):
                                  run["status"], (run["updatedAtMs"], None)))
     rows.sort(key=lambda row: (row["startedMs"], row["position"] or 0))
     now = compat.nowMs()
-    gantt = [{"label": row["name"], "startMs": row["startedMs"],
+    gantt = [{"label": _barLabel(row), "startMs": row["startedMs"],
               "endMs": now if row["endedMs"] is None else row["endedMs"],
               "colour": row["colour"]} for row in rows]
     return envelope.ok(codes.RUN_TIMELINE, u"%d row(s)" % len(rows),

@@ -7,11 +7,13 @@ queues, executors, admin"."""
 from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.api import admin, envelope
+from exchange.workflows.api.consolecommon import colouredCell
 from exchange.workflows.api.envelope import guarded
 from exchange.workflows import codes
 
 # An executor's state (db.executors: alive, overdue, lapsed, retired) -> CSS colour.
-STATE_COLOURS = {"alive": "#2e7d32", "overdue": "#ef6c00", "lapsed": "#c62828",
+# A late heartbeat is red, so an overdue row stands out.
+STATE_COLOURS = {"alive": "#2e7d32", "overdue": "#e53935", "lapsed": "#b71c1c",
                  "retired": "#757575"}
 # The states whose heartbeat is late: the row is shown as overdue.
 LATE_STATES = ("overdue", "lapsed")
@@ -35,6 +37,7 @@ def _row(executor, here):
     return {"executorId": executor["executorId"], "name": executor["executorName"],
             "host": executor["host"], "runtime": executor["runtime"], "state": state,
             "overdue": state in LATE_STATES, "colour": STATE_COLOURS.get(state),
+            "stateCell": colouredCell(state, STATE_COLOURS.get(state)), "here": bool(here),
             "heartbeatAgeMs": int(executor["heartbeatAgeMs"]),
             "leaseMs": int(executor["leaseMs"]),
             "poolThreads": here["poolThreads"] if here else int(executor["workerThreads"]),

@@ -7,7 +7,7 @@ Views call these and read ``result["data"]``.
 from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.api import envelope, prompts
-from exchange.workflows.api.consolecommon import colourOf
+from exchange.workflows.api.consolecommon import colourOf, statusCell
 from exchange.workflows.api.envelope import dataOf, guarded
 from exchange.workflows.db import consoleruns as statements
 from exchange.workflows import codec, codes, validate
@@ -69,7 +69,8 @@ def promptRow(row):
     return {"promptId": row["prompt_id"], "workflowId": row["workflow_id"],
             "workflowName": row["workflow_name"], "position": row["step_position"],
             "message": row["message"], "status": row["status"],
-            "colour": colourOf(row["status"]), "answeredBy": row["answered_by"],
+            "colour": colourOf(row["status"]), "statusCell": statusCell(row["status"]),
+            "answeredBy": row["answered_by"],
             "response": codec.decode(row["response"]), "comment": row["answer_comment"],
             "answeredMs": row["answered_at_ms"], "createdMs": row["created_at_ms"],
             "expiresMs": row["expires_at_ms"]}

@@ -30,16 +30,19 @@ def _row(queueName, limits, activity, scopes):
     byStatus = dict((status, int(n)) for status, n in byStatus.items())
     mode = _maintenanceMode(queueName, scopes)
     oldest = activity.get("oldest_waiting_ms")
-    return {"queueName": queueName, "byStatus": byStatus,
-            "running": byStatus[statuses.PENDING] + byStatus[statuses.RUNNING],
-            "concurrency": limits.get("concurrency"),
-            "workerConcurrency": limits.get("workerConcurrency"),
-            "rateLimit": limits.get("rateLimit"), "ratePeriodMs": limits.get("ratePeriodMs"),
-            "partitionConcurrency": limits.get("partitionConcurrency", 1),
-            "declared": bool(limits.get("declared")),
-            "oldestWaitingMs": None if oldest is None else int(oldest),
-            "startsPerMinute": int(activity.get("starts") or 0),
-            "maintenance": mode is not None, "maintenanceMode": mode}
+    row = {"queueName": queueName, "byStatus": byStatus,
+           "claimed": byStatus[statuses.PENDING] + byStatus[statuses.RUNNING],
+           "concurrency": limits.get("concurrency"),
+           "workerConcurrency": limits.get("workerConcurrency"),
+           "rateLimit": limits.get("rateLimit"), "ratePeriodMs": limits.get("ratePeriodMs"),
+           "partitionConcurrency": limits.get("partitionConcurrency", 1),
+           "declared": bool(limits.get("declared")),
+           "oldestWaitingMs": None if oldest is None else int(oldest),
+           "startsPerMinute": int(activity.get("starts") or 0),
+           "maintenance": mode is not None, "maintenanceMode": mode}
+    # a key per status too, a table column each: delayed, enqueued, pending, running, ...
+    row.update((status.lower(), n) for status, n in byStatus.items())
+    return row
 
 
 def _maintenanceMode(queueName, scopes):

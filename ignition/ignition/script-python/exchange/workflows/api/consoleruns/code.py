@@ -9,7 +9,7 @@ from __future__ import absolute_import, division, print_function
 from exchange.workflows.api import consolecommon, envelope, service
 from exchange.workflows.api.envelope import guarded
 from exchange.workflows.db import consoleruns as statements
-from exchange.workflows import codes, compat, settings, statuses, validate
+from exchange.workflows import codec, codes, compat, settings, statuses, validate
 from exchange.workflows.engine import actors, registry
 from exchange.workflows.errors import InvalidArgument
 
@@ -61,6 +61,7 @@ def _row(run):
     return {"workflowId": run["workflow_id"], "workflowName": run["workflow_name"],
             "queueName": run["queue_name"], "partitionKey": run["partition_key"],
             "status": run["status"], "colour": consolecommon.colourOf(run["status"]),
+            "statusCell": consolecommon.statusCell(run["status"]),
             "createdMs": run["created_at_ms"], "startedMs": started,
             "endedMs": run["completed_at_ms"],
             "durationMs": consolecommon.durationMs(started, run["completed_at_ms"]),
@@ -116,6 +117,19 @@ def runsChart(fromMs=None, toMs=None, buckets=24, workflowName=None, queueName=N
                        {"bucketMs": bucketMs, "series": series, "timings": timings})
 
 
+def _parsedInputs(inputs):
+    """The form's inputs: JSON text parsed (blank: none), anything else as it is."""
+    if not isinstance(inputs, compat.string_types):
+        return inputs
+    if not inputs.strip():
+        return None
+    try:
+        return codec.decode(inputs)
+    except ValueError as error:
+        raise InvalidArgument(u"the inputs are not valid JSON: %s" % error,
+                              codes.INVALID_INPUTS)
+
+
 def _ms(value):
     return None if value is None else int(round(value))
 
@@ -134,8 +148,9 @@ def _fieldType(value):
 @guarded
 def workflowForm(workflowName, dbName=None):
     """The start form of a registered workflow: a field per parameter of its function
-    (``required`` without a default; ``type`` guessed from the default). Codes:
-    WORKFLOW_FORM, UNKNOWN_WORKFLOW."""
+    (``required`` without a default; ``type`` guessed from the default), and ``inputs``,
+    JSON text of every parameter with its default (null without one) that the form's input
+    starts from. Codes: WORKFLOW_FORM, UNKNOWN_WORKFLOW."""
     validate.name("workflowName", workflowName)
     definition = registry.lookup(workflowName)
     if definition is None:
@@ -147,8 +162,9 @@ def workflowForm(workflowName, dbName=None):
     fields = [{"name": name, "required": name not in optional,
                "default": optional.get(name), "type": _fieldType(optional.get(name))}
               for name in names]
+    inputs = codec.encode(dict((field["name"], field["default"]) for field in fields))
     return envelope.ok(codes.WORKFLOW_FORM, u"%d field(s)" % len(fields),
-                       {"workflowName": workflowName, "fields": fields})
+                       {"workflowName": workflowName, "fields": fields, "inputs": inputs})
 
 
 @guarded
@@ -156,7 +172,9 @@ def startWorkflow(workflowName, inputs=None, queueName=None, partitionKey=None, 
                   user=None, roles=None, dbName=None):
     """Start a workflow from the console's form as the session's user, who needs one of the
     ``command`` roles (settings); then exactly api.service.enqueue (its envelope, with
-    ``startedBy``). Codes: those of enqueue, NOT_AUTHORIZED."""
+    ``startedBy``). ``inputs``: a dict, or the form's JSON text of one (text that is not
+    JSON: INVALID_INPUTS, saying where). Codes: those of enqueue, NOT_AUTHORIZED."""
+    inputs = _parsedInputs(inputs)
     actor = actors.resolve(actors.Caller(user, session, roles))
     actors.authorize(actor, "command")
     result = service.enqueue(workflowName, inputs, queueName=queueName,
