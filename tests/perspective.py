@@ -1,26 +1,32 @@
 """A stand-in Perspective for the view harness: read the project's views, find every script in
 them, and run each the way a Perspective session would, against the gateway simulator.
 
-A script is the body Ignition stores (indented with tabs) of one of four functions:
+A script is the body Ignition stores (indented with tabs) of one of five functions:
 ``transform(self, value, quality, timestamp)`` (a binding's script transform),
-``runAction(self, event)`` (a component event), ``<name>(self, ...)`` (a custom method) and
-``onMessageReceived(self, payload)`` (a message handler). ``self`` is a ``Component`` built
+``valueChanged(self, previousValue, currentValue, origin, missedEvents)`` (a property's change
+script), ``runAction(self, event)`` (a component event), ``<name>(self, ...)`` (a custom method)
+and ``onMessageReceived(self, payload)`` (a message handler). ``self`` is a ``Component`` built
 from the view's JSON: ``props``, ``custom``, ``meta``, ``parent``, ``getSibling``,
 ``getChild``, ``view`` (``params``, ``custom``, ``rootContainer``), ``session`` (``props.auth
 .user``) and ``page``. Reading a property the tree does not hold raises AttributeError, as
 Perspective does, so a script that reads a missing key fails; ``exchange`` resolves the
 project library lazily, as Ignition does, and a name it cannot find fails with the dotted
-name it asked for. A transform's result is written to its bound property, so later scripts
-see the shapes the library returned. Python 2.7/3 code: it runs under pytest and Jython.
+name it asked for. Every expression's references resolve and its value is computed
+(tests/perspective_expressions.py); a transform's result is written to its bound property, so
+later scripts see the shapes the library returned. Beyond exceptions, a run fails on: an
+envelope answering a caller-mistake or internal code the scenario does not expect, a row
+event of a table without rows, a column whose field is not a key of its rows, and anything
+the harness does not run (other actions, binding or transform types). Python 2.7/3 code: it
+runs under pytest and Jython.
 """
 from __future__ import absolute_import, division, print_function
 
-import importlib
 import json
 import os
 import re
 import time
-import types
+
+import perspective_expressions as expressions
 
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
 PERSPECTIVE = os.path.join(os.path.dirname(TESTS_DIR), "ignition",
@@ -248,40 +254,86 @@ class Component(object):
                 yield component
 
 
-class Event(object):
-    """``event`` of a component event: the fields Perspective's events carry."""
+ROW_EVENTS = re.compile(r"Row|Cell")
 
-    def __init__(self, source):
+
+class Event(object):
+    """``event`` of a component event: the fields Perspective's events carry. A table's row
+    event carries its first row as ``value``; a row event of a table with no rows fails, so
+    a column/row-key mismatch cannot hide behind an invented row."""
+
+    def __init__(self, source, eventName=""):
         self.source = source
         self.timestamp = int(time.time() * 1000)
-        props = source.tree["props"]
-        rows = props.get("data")
-        # a table's row events carry the row as ``value``: its first, else one of its columns
-        if isinstance(rows, list) and rows:
+        rows = source.tree["props"].get("data")
+        self.value = None
+        if ROW_EVENTS.search(eventName):
+            if not isinstance(rows, list) or not rows:
+                raise AssertionError("%s has a row event (%s) but no rows: give it data in "
+                                     "its scenario" % (source.path(), eventName))
             self.value = _wrap(rows[0], "event.value")
-        elif "columns" in props:
-            self.value = PropertyTree(dict((c["field"], None) for c in props["columns"]),
-                                      "event.value")
-        else:
-            self.value = None
         self.data = self.value
         self.row = 0
         self.column = ""
 
 
+class QualifiedValue(object):
+    """``previousValue`` / ``currentValue`` of a property change script."""
+
+    def __init__(self, value):
+        self.value = value
+        self.quality = 192
+        self.timestamp = int(time.time() * 1000)
+
+
 # ---------------------------------------------------------------------------- the globals
+
+FAILING_CODES = ("MISSING_ARGUMENT", "INVALID_ARGUMENT", "VALUE_TOO_LONG", "INTERNAL_ERROR")
+
+
+class Envelopes(object):
+    """What every library call of a run answered: (script label, dotted name, code, message),
+    the label being the script running when the call was made."""
+
+    def __init__(self):
+        self.current = ""
+        self.answers = []
+
+    def record(self, dotted, result):
+        if isinstance(result, dict) and "ok" in result and "code" in result:
+            self.answers.append((self.current, dotted, result["code"], result.get("message")))
+
+
+def _recorded(function, dotted, envelopes):
+    def call(*args, **kwargs):
+        result = function(*args, **kwargs)
+        envelopes.record(dotted, result)
+        return result
+    return call
+
+
+_PLAIN = (dict, list, tuple, set, str, type(u""), int, float, bool, type(None))
+
+
+def _importModule(dotted):
+    """The module ``dotted`` as ``__import__`` returns it (Jython's importlib reads it back
+    from sys.modules, where a simulated project save may have left another name)."""
+    return __import__(dotted, fromlist=["__name__"])
+
 
 class Library(object):
     """The project library as a script sees it: ``exchange.a.b.f`` without an import. A
-    name that is neither an attribute nor an importable module fails with its dotted name."""
+    name that is neither an attribute nor an importable module fails with its dotted name;
+    every function called through it records its envelope in ``envelopes``."""
 
-    def __init__(self, dotted, target=None):
+    def __init__(self, dotted, target=None, envelopes=None):
         self._dotted = dotted
         self._target = target
+        self._envelopes = envelopes if envelopes is not None else Envelopes()
 
     def _resolve(self):
         if self._target is None:
-            self._target = importlib.import_module(self._dotted)
+            self._target = _importModule(self._dotted)
         return self._target
 
     def __getattr__(self, name):
@@ -289,10 +341,15 @@ class Library(object):
             raise AttributeError(name)
         dotted = self._dotted + "." + name
         target = self._resolve()
-        if hasattr(target, name) and not isinstance(getattr(target, name), types.ModuleType):
-            return getattr(target, name)
+        if hasattr(target, name):
+            value = getattr(target, name)
+            if isinstance(value, type) or isinstance(value, _PLAIN):
+                return value
+            if callable(value):
+                return _recorded(value, dotted, self._envelopes)
+            return Library(dotted, value, self._envelopes)
         try:
-            return Library(dotted, importlib.import_module(dotted))
+            return Library(dotted, _importModule(dotted), self._envelopes)
         except ImportError:
             raise AttributeError("the view calls %s, which the project library does not have"
                                  % dotted)
@@ -322,7 +379,7 @@ class Perspective(object):
         self.calls.append(("closePopup", id))
 
     def sendMessage(self, messageType, payload=None, scope="page", **options):
-        self.calls.append(("sendMessage", messageType, scope))
+        self.calls.append(("sendMessage", messageType, scope, payload))
 
 
 class System(object):
@@ -340,8 +397,9 @@ class System(object):
 # ---------------------------------------------------------------------------- the scripts
 
 class Script(object):
-    """One script of a view: kind (transform, event, method, handler), its component, the
-    function Ignition wraps its body in, and for a transform the property it writes."""
+    """One script of a view: kind (transform, change, method, handler, event), its component,
+    the function Ignition wraps its body in, and for a transform (a binding with transforms)
+    or a change script the property it writes or watches."""
 
     def __init__(self, kind, owner, name, signature, body, target=None, binding=None):
         self.kind = kind
@@ -363,48 +421,95 @@ class Script(object):
         return scope[self.signature.split("(")[0]]
 
 
+TRANSFORMS_RUN = ("script", "expression")
+BINDINGS_RUN = ("property", "expr", "expr-struct")
+
+
 def _transforms(owner, propConfig):
+    """A binding with transforms is one script: its value through each transform in turn."""
     for prop, config in sorted(propConfig.items()):
         binding = config.get("binding") or {}
-        for transform in binding.get("transforms", []):
-            if transform.get("type") == "script":
-                yield Script("transform", owner, prop,
-                             "transform(self, value, quality, timestamp)",
-                             transform["code"], prop, binding)
+        if binding.get("transforms"):
+            code = [t.get("code", "") for t in binding["transforms"] if t.get("type") == "script"]
+            yield Script("transform", owner, prop, "transform(self, value, quality, timestamp)",
+                         code[0] if code else "", prop, binding)
 
 
-def _events(owner, events):
+def _changes(owner, propConfig):
+    for prop, config in sorted(propConfig.items()):
+        if (config.get("onChange") or {}).get("script") is not None:
+            yield Script("change", owner, prop,
+                         "valueChanged(self, previousValue, currentValue, origin, missedEvents)",
+                         config["onChange"]["script"], prop)
+
+
+def _actions(events):
     for category, handlers in sorted(events.items()):
         for eventName, handler in sorted(handlers.items()):
             for action in handler if isinstance(handler, list) else [handler]:
-                if action.get("type") == "script":
-                    yield Script("event", owner, category + "." + eventName,
-                                 "runAction(self, event)", action["config"]["script"])
+                yield category + "." + eventName, action
+
+
+def _events(owner, events):
+    for name, action in _actions(events):
+        if action.get("type") == "script" and action.get("scope") == "G":
+            yield Script("event", owner, name, "runAction(self, event)",
+                         action["config"]["script"])
+
+
+def _visit(definition, visitor):
+    """visitor(owner, node) for the view itself ("", its own propConfig) then every
+    component in tree order."""
+    visitor("", {"propConfig": definition.get("propConfig", {})})
+
+    def visit(node, owner):
+        visitor(owner, node)
+        for child in node.get("children", []):
+            visit(child, owner + "/" + child.get("meta", {}).get("name", ""))
+    visit(definition["root"], definition["root"].get("meta", {}).get("name", "root"))
+
+
+def notRun(definition):
+    """[(label, message)] of what the harness does not run, so none is skipped silently:
+    actions other than gateway-scoped scripts, binding and transform types it cannot read."""
+    found = []
+
+    def visitor(owner, node):
+        where = owner or "(view)"
+        for name, action in _actions(node.get("events", {})):
+            if action.get("type") != "script" or action.get("scope") != "G":
+                found.append(("event %s %s" % (where, name), "a %s action of scope %s is not "
+                              "run by the harness" % (action.get("type"), action.get("scope"))))
+        for prop, config in sorted(node.get("propConfig", {}).items()):
+            binding = config.get("binding") or {}
+            kinds = [t.get("type") for t in binding.get("transforms", [])]
+            unknown = [k for k in kinds if k not in TRANSFORMS_RUN]
+            if binding and binding.get("type") not in BINDINGS_RUN:
+                unknown.insert(0, "binding " + str(binding.get("type")))
+            if unknown or kinds.count("script") > 1:
+                found.append(("binding %s %s" % (where, prop), "not run by the harness: %s"
+                              % ", ".join(unknown or ["more than one script transform"])))
+    _visit(definition, visitor)
+    return found
 
 
 def plainBindings(definition):
-    """(owner, prop, binding) of every binding without a script transform (a property or
-    an expression read as it is), the view's first, then each component's in tree order."""
+    """(owner, prop, binding) of every binding without transforms (a property or an
+    expression read as it is), the view's first, then each component's in tree order."""
     found = []
 
-    def collect(owner, propConfig):
-        for prop, config in sorted(propConfig.items()):
+    def visitor(owner, node):
+        for prop, config in sorted(node.get("propConfig", {}).items()):
             binding = config.get("binding") or {}
-            if binding and not any(t.get("type") == "script"
-                                   for t in binding.get("transforms", [])):
+            if binding and not binding.get("transforms"):
                 found.append((owner, prop, binding))
-
-    def visit(node, owner):
-        collect(owner, node.get("propConfig", {}))
-        for child in node.get("children", []):
-            visit(child, owner + "/" + child.get("meta", {}).get("name", ""))
-    collect("", definition.get("propConfig", {}))
-    visit(definition["root"], definition["root"].get("meta", {}).get("name", "root"))
+    _visit(definition, visitor)
     return found
 
 
 def _componentScripts(node, owner):
     scripts = list(_transforms(owner, node.get("propConfig", {})))
+    scripts.extend(_changes(owner, node.get("propConfig", {})))
     block = node.get("scripts") or {}
     for method in block.get("customMethods") or []:
         params = ", ".join(["self"] + list(method.get("params", [])))
@@ -419,15 +524,18 @@ def _componentScripts(node, owner):
 
 def scriptsOf(definition):
     """Every script of a view, the view's bindings first, then each component's in tree
-    order (its bindings, custom methods, message handlers, events)."""
-    scripts = list(_transforms("", definition.get("propConfig", {})))
-
-    def visit(node, owner):
-        scripts.extend(_componentScripts(node, owner))
-        for child in node.get("children", []):
-            visit(child, owner + "/" + child.get("meta", {}).get("name", ""))
-    visit(definition["root"], definition["root"].get("meta", {}).get("name", "root"))
+    order (its bindings, change scripts, custom methods, message handlers, events)."""
+    scripts = []
+    _visit(definition, lambda owner, node: scripts.extend(_componentScripts(node, owner)))
     return scripts
+
+
+def tables(definition):
+    """(owner, node) of every component with ``props.columns``."""
+    found = []
+    _visit(definition, lambda owner, node: found.append((owner, node))
+           if isinstance(node.get("props", {}).get("columns"), list) else None)
+    return found
 
 
 def _bound(function, component):
@@ -436,16 +544,23 @@ def _bound(function, component):
 
 class Harness(object):
     """Runs the scripts of one view against a stand-in session; ``library`` is what the
-    name ``exchange`` means to them (the project library by default)."""
+    name ``exchange`` means to them (the project library by default). A scenario may give
+    ``expect`` ({script label: code} of an envelope it means the script to get),
+    ``payloads`` ({messageType: payload}) and ``arguments`` ({method name: [args]})."""
 
-    def __init__(self, viewPath, definition=None, params=None, library=None, session=None):
+    def __init__(self, viewPath, definition=None, params=None, library=None, session=None,
+                 expect=None, payloads=None, arguments=None):
         self.viewPath = viewPath
         self.definition = json.loads(json.dumps(definition or loadView(viewPath)))
         self.perspective = Perspective()
         self.view = View(viewPath, self.definition, session or Session(),
                          Page("/workflows"), params)
+        self.envelopes = Envelopes()
+        self.expect = dict(expect or {})
+        self.payloads = dict(payloads or {})
+        self.arguments = dict(arguments or {})
         self.namespace = {"system": System(self.perspective),
-                          "exchange": library or Library("exchange")}
+                          "exchange": Library("exchange", library, self.envelopes)}
 
     def component(self, owner):
         """``self`` of a script: the view for the view's own bindings, else the component."""
@@ -455,17 +570,23 @@ class Harness(object):
         return self.view.getChild("/".join(parts)) if parts else self.view.rootContainer
 
     def bindingValue(self, binding, component):
+        """What a binding reads: a property, or an expression (or a struct of them) whose
+        every reference must resolve, evaluated in the harness's subset."""
         config = binding.get("config", {})
+        resolve = lambda path: self._resolve(path, component)
         if binding.get("type") == "property":
-            return self._resolve(config["path"], component)
+            return resolve(config["path"])
         if binding.get("type") == "expr":
-            whole = re.match(r"^\{([^{}]+)\}$", config.get("expression", "").strip())
-            if whole:
-                return self._resolve(whole.group(1), component)
-            return int(time.time() * 1000)
-        return None
+            return expressions.evaluate(config.get("expression", ""), resolve)
+        if binding.get("type") == "expr-struct":
+            return dict((key, expressions.evaluate(expression, resolve))
+                        for key, expression in config.get("struct", {}).items())
+        raise expressions.Unsupported("a %s binding is not run by the harness"
+                                      % binding.get("type"))
 
     def _resolve(self, path, component):
+        if "." not in path:
+            raise KeyError("binding path %s: no scope" % path)
         scope, rest = path.split(".", 1)
         if scope == "view":
             return readPath(self.view.tree, rest)
@@ -486,48 +607,99 @@ class Harness(object):
                 component._methods[script.name] = _bound(script.function(self.namespace),
                                                          component)
 
+    def transformed(self, script, component):
+        """A binding's value through each of its transforms in turn."""
+        value = self.bindingValue(script.binding, component)
+        for transform in script.binding["transforms"]:
+            if transform.get("type") == "script":
+                value = _plain(script.function(self.namespace)(
+                    component, value, 192, int(time.time() * 1000)))
+            elif transform.get("type") == "expression":
+                current = value
+                value = expressions.evaluate(
+                    transform.get("expression", ""),
+                    lambda path: current if path == "value" else self._resolve(path, component))
+            else:
+                raise expressions.Unsupported("a %s transform is not run by the harness"
+                                              % transform.get("type"))
+        return value
+
     def run(self, script):
         """Run one script; a transform's result lands in its bound property."""
+        self.envelopes.current = script.label()
         component = self.component(script.owner)
-        function = script.function(self.namespace)
         if script.kind == "transform":
-            value = self.bindingValue(script.binding, component)
-            result = function(component, value, 192, int(time.time() * 1000))
-            tree = component.tree
-            writePath(tree, script.target, _plain(result))
+            result = self.transformed(script, component)
+            writePath(component.tree, script.target, result)
             return result
+        function = script.function(self.namespace)
+        if script.kind == "change":
+            current = readPath(component.tree, script.target)
+            return function(component, QualifiedValue(None), QualifiedValue(current),
+                            "Binding", False)
         if script.kind == "event":
-            return function(component, Event(component))
+            return function(component, Event(component, script.name))
         if script.kind == "handler":
-            return function(component, {})
+            if script.name not in self.payloads:
+                raise AssertionError("message handler %s has no payload in its scenario"
+                                     % script.name)
+            return function(component, self.payloads[script.name])
         arity = function.__code__.co_argcount - 1
-        return function(component, *([None] * arity))
+        return function(component, *self.arguments.get(script.name, [None] * arity))
 
     def applyPlainBindings(self):
-        """Write what each binding without a script reads into its property (a table's
-        ``props.data`` bound to ``view.custom.runs.rows``, ...), as the session would once
-        the transforms ran; [(label, error text)] of the paths that do not resolve."""
+        """Write what each binding without transforms reads into its property (a table's
+        ``props.data`` bound to ``view.custom.runs.rows``, a button's ``props.enabled``), as
+        the session would once the transforms ran; [(label, error text)] of those that fail."""
         failures = []
         for owner, prop, binding in plainBindings(self.definition):
             component = self.component(owner)
             try:
                 value = self.bindingValue(binding, component)
-            except (KeyError, AttributeError) as error:
+            except (KeyError, AttributeError, IndexError, TypeError,
+                    expressions.Unsupported) as error:
                 failures.append(("binding %s %s" % (owner or "(view)", prop),
                                  "%s: %s" % (type(error).__name__, error)))
                 continue
-            if binding.get("type") == "property":
-                writePath(component.tree, prop, _plain(value))
+            writePath(component.tree, prop, _plain(value))
+        return failures
+
+    def columnFailures(self):
+        """[(label, text)] of table columns whose ``field`` is not a key of the table's rows."""
+        failures = []
+        for owner, node in tables(self.definition):
+            rows = self.component(owner).tree["props"].get("data")
+            if not isinstance(rows, list) or not rows or not isinstance(rows[0], dict):
+                continue
+            for column in node["props"]["columns"]:
+                field = column.get("field")
+                if field and field not in rows[0]:
+                    failures.append(("columns %s" % owner, "column field %r is not a key of "
+                                     "the rows in props.data (%s)" % (field, sorted(rows[0]))))
+        return failures
+
+    def envelopeFailures(self):
+        """[(label, text)] of library calls that answered a failing code the scenario did
+        not expect, and of expected codes no call answered."""
+        failures, seen = [], set()
+        for label, dotted, code, message in self.envelopes.answers:
+            seen.add((label, code))
+            if code in FAILING_CODES and self.expect.get(label) != code:
+                failures.append((label, "%s answered %s: %s" % (dotted, code, message)))
+        for label, code in sorted(self.expect.items()):
+            if (label, code) not in seen:
+                failures.append((label, "the scenario expects %s, no call answered it" % code))
         return failures
 
     def runAll(self):
-        """Run every script of the view (transforms, then the bindings without a script,
-        then methods and handlers, then events); [(label, error text)] of those that
-        failed."""
+        """Run every script of the view (transforms, then the bindings without transforms,
+        then change scripts, methods, handlers and events), then check the tables' columns
+        and every envelope; [(label, error text)] of all that failed, starting with what the
+        harness does not run."""
         scripts = scriptsOf(self.definition)
         self.bindMethods(scripts)
-        order = {"transform": 0, "method": 1, "handler": 2, "event": 3}
-        failures = []
+        order = {"transform": 0, "change": 1, "method": 2, "handler": 3, "event": 4}
+        failures = notRun(self.definition)
         ordered = sorted(scripts, key=lambda s: order[s.kind])
         for index, script in enumerate(ordered):
             if script.kind != "transform" and (index == 0 or
@@ -537,4 +709,6 @@ class Harness(object):
                 self.run(script)
             except Exception as error:  # every failure is reported, with its script
                 failures.append((script.label(), "%s: %s" % (type(error).__name__, error)))
-        return failures
+        if not any(s.kind != "transform" for s in ordered):
+            failures.extend(self.applyPlainBindings())
+        return failures + self.columnFailures() + self.envelopeFailures()

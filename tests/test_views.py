@@ -4,8 +4,9 @@ tests/perspective.py reads each ``view.json``, finds its scripts (binding transf
 methods, message handlers, component events) and runs each with a stand-in ``self`` built from
 the view's props tree, so a script that calls a function the library lacks, or reads a key
 the library does not return, fails here. A view's scenario sets up what its scripts need to
-do real work (a run to show, a prompt to answer) and the state an operator would have
-entered before pressing a button. Runs under pytest and Jython (tests/jython_suite.py).
+do real work (a run to show, a prompt to answer, a dead letter: every table with a row event
+has rows) and the state an operator would have entered before pressing a button; its
+``expect`` names the failing envelope codes a script is meant to get (none today). Runs under pytest and Jython (tests/jython_suite.py).
 """
 from __future__ import absolute_import, division, print_function
 
@@ -14,6 +15,7 @@ import os
 import unittest
 
 import perspective
+import perspective_expressions
 from helpers import waitFor
 from support import EngineCase
 
@@ -33,7 +35,7 @@ def _runs(case):
 
 
 def _details(case):
-    workflowId = case.engine.enqueue("three_steps")
+    workflowId = case.engine.enqueue("publisher", inputs={"values": 2})  # events, streams
     case.engine.runToEnd(workflowId)
     return {"params": {"workflowId": workflowId},
             "custom": {"command": {"name": "RESUME", "reason": "harness", "message": ""}}}
@@ -47,10 +49,23 @@ def _prompts(case):
                                   "result": ""}}}
 
 
+def _deadLetter(case):
+    """One DROPPED_OLDEST dead letter (as tests/test_console_ops.py makes them): its id."""
+    engine = case.engine
+    engine.startOnlyOnDispatch()
+    assert engine.admin.configure(memoryQueueCapacity=1)["ok"]
+    for kg in (1, 2):
+        assert engine.service.enqueueInMemory("three_steps", inputs={"kg": kg},
+                                              overflowPolicy="dropOldest")["ok"]
+    assert engine.service.dispatch()["data"]["flushed"] == 1
+    return case.gw.sql("SELECT min(dead_letter_id) FROM workflows.dead_letters")[0][0]
+
+
 def _admin(case):
     return {"custom": {"action": {"method": "applyRetention", "reason": "harness",
                                   "message": "", "days": 30, "purgeDays": 30,
-                                  "queueName": ""}}}
+                                  "queueName": ""},
+                       "selectedDeadLetter": _deadLetter(case)}}
 
 
 SCENARIOS = {"Runs": _runs, "RunDetails": _details, "Prompts": _prompts, "Admin": _admin}
@@ -61,7 +76,8 @@ class ViewScriptsRun(EngineCase):
 
     def runView(self, name):
         scenario = SCENARIOS.get(name, lambda case: {})(self)
-        harness = perspective.Harness(BASE + name, params=scenario.get("params"))
+        harness = perspective.Harness(BASE + name, params=scenario.get("params"),
+                                      expect=scenario.get("expect"))
         harness.view.tree["custom"].update(scenario.get("custom", {}))
         failures = harness.runAll()
         if failures:
@@ -103,6 +119,41 @@ class ViewScriptsRun(EngineCase):
         harness = self.runView("Nav")
         self.assertEqual(len(harness.perspective.calls), 5)
 
+    def test_resume_of_a_cancelled_run_resumes_it_from_its_step_log(self):
+        workflowId = self.engine.enqueue("asks_operator")
+        self.engine.runUntil(lambda: self.engine.status(workflowId) == "WAITING")
+        assert self.engine.service.cancel(workflowId, reason="by mistake")["ok"]
+        harness = perspective.Harness(BASE + "RunDetails", params={"workflowId": workflowId})
+        self.assertEqual(harness.runAll(), [])  # nothing pending: no command is confirmed
+        self.assertTrue(harness.view.tree["custom"]["details"]["commands"]["RESUME_TERMINAL"])
+        resume, confirm = [[s for s in perspective.scriptsOf(harness.definition)
+                            if s.kind == "event" and s.owner.endswith(suffix)][0]
+                           for suffix in ("/Commands/RESUME", "/Commands/Confirm")]
+        harness.run(resume)
+        self.assertEqual(harness.view.tree["custom"]["command"]["name"], "RESUME_TERMINAL")
+        harness.view.tree["custom"]["command"]["reason"] = "cancelled by mistake"
+        harness.run(confirm)
+        self.assertNotEqual(self.engine.status(workflowId), "CANCELLED")
+
+    def test_a_command_the_session_may_not_give_shows_the_refusal(self):
+        assert self.engine.admin.configure(commandRoles=["Supervisor"])["ok"]
+        self.addCleanup(self.engine.admin.configure, commandRoles=[])
+        workflowId = self.engine.enqueue("asks_operator")
+        self.engine.runUntil(lambda: self.engine.status(workflowId) == "WAITING")
+        harness = perspective.Harness(BASE + "RunDetails", params={"workflowId": workflowId},
+                                      session=perspective.Session("bob", roles=["Viewer"]))
+        self.assertEqual(harness.runAll(), [])
+        self.assertTrue(harness.view.tree["custom"]["details"]["commands"]["HOLD"])
+        harness.view.tree["custom"]["command"].update(name="HOLD", reason="shift change")
+        confirm = [s for s in perspective.scriptsOf(harness.definition)
+                   if s.kind == "event" and s.owner.endswith("/Commands/Confirm")]
+        harness.run(confirm[0])
+        self.assertIn("needs one of the roles Supervisor",  # the refusal, shown as it is
+                      harness.view.tree["custom"]["command"]["message"])
+        self.assertIn((confirm[0].label(), "exchange.workflows.api.consoledetails.command",
+                       "NOT_AUTHORIZED"), [a[:3] for a in harness.envelopes.answers])
+        self.assertEqual(self.engine.status(workflowId), "WAITING")
+
     def test_every_view_is_a_page_or_the_navigation(self):
         self.assertEqual(sorted(perspective.viewPaths()),
                          sorted(BASE + name for name in PAGES + ["Nav"]))
@@ -119,7 +170,31 @@ class _Fake(object):
 
 def _fakeLibrary():
     page = lambda **kwargs: {"ok": True, "code": "OK", "message": "", "data": {"rows": [1]}}
-    return _Fake(workflows=_Fake(api=_Fake(consolefake=_Fake(page=page))))
+    act = lambda value=None: {"ok": False, "code": "MISSING_ARGUMENT", "message": "value",
+                              "data": None}
+    return _Fake(workflows=_Fake(api=_Fake(consolefake=_Fake(page=page, act=act))))
+
+
+def _table(columns, rows, script="\tself.view.custom.picked = event.value['id']"):
+    """A fake view whose Table shows ``view.custom.rows`` and picks a row on click."""
+    view = _view("\treturn value")
+    view["custom"].update(rows=rows, picked=None)
+    view["propConfig"] = {}
+    view["root"]["children"].append(
+        {"meta": {"name": "Table"}, "type": "ia.display.table",
+         "props": {"columns": [{"field": field} for field in columns]},
+         "propConfig": {"props.data": {"binding": {"type": "property",
+                                                   "config": {"path": "view.custom.rows"}}}},
+         "events": {"component": {"onRowClick": {"type": "script", "scope": "G",
+                                                 "config": {"script": script}}}}})
+    return view
+
+
+def _bind(view, prop, expression, transforms=()):
+    """Bind the Button's ``prop`` to an expression (with optional transforms)."""
+    view["root"]["children"][0]["propConfig"] = {prop: {"binding": {
+        "type": "expr", "config": {"expression": expression}, "transforms": list(transforms)}}}
+    return view
 
 
 def _view(transform):
@@ -166,6 +241,90 @@ class HarnessFindsMistakes(unittest.TestCase):
         with self.assertRaises(AttributeError) as raised:
             library.workflows.api.noSuchConsoleModule.page
         self.assertIn("exchange.workflows.api.noSuchConsoleModule", str(raised.exception))
+
+    def runFake(self, view, **scenario):
+        harness = perspective.Harness("Fake", view, library=_fakeLibrary(), **scenario)
+        return harness, harness.runAll()
+
+    def test_a_failing_envelope_fails_unless_the_scenario_expects_it(self):
+        view = _view("\treturn exchange.workflows.api.consolefake.act()")
+        self.assertIn("answered MISSING_ARGUMENT", self.runFake(view)[1][0][1])
+        label = "transform (view) custom.rows"
+        self.assertEqual(self.runFake(view, expect={label: "MISSING_ARGUMENT"})[1], [])
+        good = _view("\treturn exchange.workflows.api.consolefake.page()")
+        self.assertIn("expects MISSING_ARGUMENT, no call answered it",
+                      self.runFake(good, expect={label: "MISSING_ARGUMENT"})[1][0][1])
+
+    def test_a_row_event_needs_rows_and_columns_name_keys_of_the_rows(self):
+        harness, failures = self.runFake(_table(["id"], [{"id": 7}]))
+        self.assertEqual(failures, [])
+        self.assertEqual(harness.view.tree["custom"]["picked"], 7)
+        self.assertIn("but no rows", self.runFake(_table(["id"], []))[1][0][1])
+        failures = self.runFake(_table(["id"], [{"deadLetterId": 7}], "\tpass"))[1]
+        self.assertEqual([f[0] for f in failures], ["columns root/Table"])
+        self.assertIn("'id' is not a key", failures[0][1])
+
+    def test_every_reference_of_an_expression_resolves_and_the_subset_evaluates(self):
+        view = _bind(_view("\treturn [1, 2]"), "props.text",
+                     "'Rows: ' + len({view.custom.rows}) + ' ' + toStr({this.props.text})")
+        harness, failures = self.runFake(view)
+        self.assertEqual(failures, [])
+        self.assertEqual(harness.view.getChild("Button").tree["props"]["text"], "Rows: 2 Go")
+        missing = _bind(_view("\treturn 1"), "props.enabled",
+                        "len({view.custom.rows}) > 0 || {view.custom.nothing}")
+        self.assertIn("'nothing'", self.runFake(missing)[1][0][1])
+        unknown = _bind(_view("\treturn 1"), "props.text", "dateFormat(now(0), 'HH')")
+        self.assertIn("dateFormat", self.runFake(unknown)[1][0][1])
+
+    def test_the_expression_subset(self):
+        evaluate = lambda text, values=None: perspective_expressions.evaluate(
+            text, lambda path: (values or {})[path])
+        self.assertEqual(evaluate("1 + 2 * 3 > 6 && !false"), True)
+        self.assertEqual(evaluate("'a' + {x} + toStr(null, '-')", {"x": 3}), "a3-")
+        self.assertEqual(evaluate("if({x} == 'on', 1, 2)", {"x": "off"}), 2)
+        self.assertEqual(evaluate("coalesce(null, 4) - (1)"), 3)
+        with self.assertRaises(perspective_expressions.Unsupported):
+            evaluate("{x} ? 1 : 2", {"x": 1})
+
+    def test_transforms_change_scripts_and_actions_it_cannot_run_fail(self):
+        view = _bind(_view("\treturn 1"), "props.text", "{view.custom.rows}",
+                     [{"type": "expression", "expression": "'n=' + {value}"},
+                      {"type": "script", "code": "\treturn value + '!'"}])
+        harness, failures = self.runFake(view)
+        self.assertEqual(failures, [])
+        self.assertEqual(harness.view.getChild("Button").tree["props"]["text"], "n=1!")
+        mapped = _bind(_view("\treturn 1"), "props.text", "1", [{"type": "map"}])
+        self.assertIn("map", self.runFake(mapped)[1][0][1])
+        for action in ({"type": "script", "scope": "C", "config": {"script": "\tpass"}},
+                       {"type": "navigation", "scope": "C", "config": {"page": "/x"}}):
+            view = _view("\treturn 1")
+            view["root"]["children"][0]["events"]["component"]["onActionPerformed"] = action
+            self.assertIn("is not run by the harness", self.runFake(view)[1][0][1])
+
+    def test_change_scripts_run_with_the_current_value(self):
+        view = _view("\treturn [5]")
+        view["propConfig"]["custom.rows"]["onChange"] = {"enabled": None, "script":
+                                                         "\tself.custom.seen = currentValue.value"}
+        harness, failures = self.runFake(view)
+        self.assertEqual(failures, [])
+        self.assertEqual(harness.view.tree["custom"]["seen"], [5])
+        view["propConfig"]["custom.rows"]["onChange"]["script"] = "\tpreviousValue.value.x"
+        self.assertIn("AttributeError", self.runFake(view)[1][0][1])
+
+    def test_handlers_get_the_scenario_payload_and_methods_its_arguments(self):
+        view = _view("\treturn 1")
+        view["root"]["scripts"] = {
+            "messageHandlers": [{"messageType": "pick", "script":
+                                 "\tself.view.custom.picked = payload['id']"}],
+            "customMethods": [{"name": "add", "params": ["a", "b"],
+                               "script": "\tself.view.custom.sum = a + b"}]}
+        harness, failures = self.runFake(view, payloads={"pick": {"id": 3}},
+                                     arguments={"add": [1, 2]})
+        self.assertEqual(failures, [])
+        self.assertEqual((harness.view.tree["custom"]["picked"],
+                          harness.view.tree["custom"]["sum"]), (3, 3))
+        failures = self.runFake(view, arguments={"add": [1, 2]})[1]
+        self.assertIn("no payload", failures[0][1])
 
     def test_every_script_is_found(self):
         kinds = [s.kind for s in perspective.scriptsOf(_view("\treturn 1"))]
