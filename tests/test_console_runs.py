@@ -93,6 +93,8 @@ class RunsPageTest(support.EngineCase):
             {"name": "kg", "required": False, "default": 10, "type": "number"},
             {"name": "crash", "required": False, "default": None, "type": "text"}]
         assert json.loads(form["inputs"]) == {"material": "flour", "kg": 10, "crash": None}
+        assert [(i["name"], i["type"], i["value"]) for i in form["instances"]] == [
+            ("material", "string", "flour"), ("kg", "integer", 10), ("crash", "string", "")]
         assert _data(self.runs.workflowForm("event_waiter"), "WORKFLOW_FORM")["fields"][0] \
             == {"name": "target", "required": True, "default": None, "type": "text"}
         assert self.runs.workflowForm("nope")["code"] == "UNKNOWN_WORKFLOW"
@@ -110,6 +112,14 @@ class RunsPageTest(support.EngineCase):
                       "WORKFLOW_ENQUEUED")  # the form's JSON text
         assert self.engine.gw.sql("SELECT inputs::text FROM workflows.workflow_runs WHERE "
                                   "workflow_id = ?", typed["workflowId"])[0][0] == '{"kg": 4}'
+        instances = _data(self.runs.workflowForm("three_steps"), "WORKFLOW_FORM")["instances"]
+        instances[1]["value"] = 5  # the form filled in, its values as the inputs
+        inputs = _data(_api("consoleforms").values(instances), "FORM_VALUES")
+        formed = _data(self.runs.startWorkflow("three_steps", inputs, user="alice"),
+                       "WORKFLOW_ENQUEUED")
+        assert json.loads(self.engine.gw.sql("SELECT inputs::text FROM workflows.workflow_runs "
+                                             "WHERE workflow_id = ?", formed["workflowId"])
+                          [0][0]) == {"kg": 5, "material": "flour"}
         broken = self.runs.startWorkflow("three_steps", '{"kg": 4', user="alice")
         assert (broken["ok"], broken["code"]) == (False, "INVALID_INPUTS"), broken
         assert broken["message"].startswith("the inputs are not valid JSON"), broken
@@ -221,6 +231,9 @@ class PromptsPageTest(support.EngineCase):
         assert row["createdMs"] > 0 and row["expiresMs"] is None
         form = [r for r in boss if r["workflowId"] == lot][0]["form"]
         assert form == [{"name": None, "type": "string", "required": True, "enum": None}]
+        instances = [r for r in boss if r["workflowId"] == lot][0]["instances"]
+        assert instances == [{"name": None, "type": "string", "required": True,
+                              "options": [], "value": ""}]
         answered = _data(prompts.answer(row["promptId"], "yes", comment="checked",
                                         user="sue", roles=["Supervisor"]), "PROMPT_ANSWERED")
         assert answered["user"] == "sue"

@@ -145,6 +145,7 @@ FILTER_OPTIONS = "FILTER_OPTIONS"  # consoleruns.filterOptions
 RUNS_PAGE = "RUNS_PAGE"  # consoleruns.runsPage
 RUNS_CHART = "RUNS_CHART"  # consoleruns.runsChart
 WORKFLOW_FORM = "WORKFLOW_FORM"  # consoleruns.workflowForm
+FORM_VALUES = "FORM_VALUES"  # consoleforms.values
 RUN_DETAILS = "RUN_DETAILS"  # consoledetails.runDetails
 RUN_TIMELINE = "RUN_TIMELINE"  # consoledetails.runTimeline
 RUN_ACTIVITY = "RUN_ACTIVITY"  # consoledetails.runActivity

@@ -6,7 +6,7 @@ Views call these and read ``result["data"]``.
 """
 from __future__ import absolute_import, division, print_function
 
-from exchange.workflows.api import envelope, prompts
+from exchange.workflows.api import consoleforms, envelope, prompts
 from exchange.workflows.api.consolecommon import colourOf, statusCell
 from exchange.workflows.api.envelope import dataOf, guarded
 from exchange.workflows.db import consoleruns as statements
@@ -40,17 +40,23 @@ def formOf(schema):
              "enum": spec.get("enum")} for name, spec in sorted(properties.items())]
 
 
+def _inboxRow(prompt):
+    form = formOf(prompt["schema"])
+    return {"promptId": prompt["promptId"], "workflowId": prompt["workflowId"],
+            "workflowName": prompt["workflowName"], "message": prompt["message"],
+            "options": prompt["options"], "form": form,
+            "instances": consoleforms.instances(form),
+            "createdMs": prompt["createdAtMs"], "expiresMs": prompt["expiresAtMs"]}
+
+
 @guarded
 def inbox(session=None, user=None, roles=None, dbName=None):
     """The pending prompts (of active runs, oldest first) the session's user may answer,
-    each with its ``options`` and its ``form``. Codes: PROMPT_INBOX."""
+    each with its ``options``, its ``form`` and the form's repeater ``instances``
+    (api.consoleforms). Codes: PROMPT_INBOX."""
     actor = actors.resolve(actors.Caller(user, session, roles))
     pending = dataOf(prompts.listPrompts(limit=INBOX_LIMIT, dbName=dbName))["prompts"]
-    rows = [{"promptId": p["promptId"], "workflowId": p["workflowId"],
-             "workflowName": p["workflowName"], "message": p["message"],
-             "options": p["options"], "form": formOf(p["schema"]),
-             "createdMs": p["createdAtMs"], "expiresMs": p["expiresAtMs"]}
-            for p in pending if _mayAnswer(actor, p["roles"])]
+    rows = [_inboxRow(p) for p in pending if _mayAnswer(actor, p["roles"])]
     return envelope.ok(codes.PROMPT_INBOX, u"%d prompt(s) for %s" % (len(rows), actor.name),
                        {"rows": rows, "user": actor.name})
 

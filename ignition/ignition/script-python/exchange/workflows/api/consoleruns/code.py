@@ -6,7 +6,7 @@ Views call these and read ``result["data"]``; each row carries its status ``colo
 """
 from __future__ import absolute_import, division, print_function
 
-from exchange.workflows.api import consolecommon, envelope, service
+from exchange.workflows.api import consolecommon, consoleforms, envelope, service
 from exchange.workflows.api.envelope import guarded
 from exchange.workflows.db import consoleruns as statements
 from exchange.workflows import codec, codes, compat, settings, statuses, validate
@@ -149,8 +149,9 @@ def _fieldType(value):
 def workflowForm(workflowName, dbName=None):
     """The start form of a registered workflow: a field per parameter of its function
     (``required`` without a default; ``type`` guessed from the default), and ``inputs``,
-    JSON text of every parameter with its default (null without one) that the form's input
-    starts from. Codes: WORKFLOW_FORM, UNKNOWN_WORKFLOW."""
+    JSON text of every parameter with its default (null without one) that the advanced input
+    starts from, and ``instances``, the form's repeater (api.consoleforms). Codes:
+    WORKFLOW_FORM, UNKNOWN_WORKFLOW."""
     validate.name("workflowName", workflowName)
     definition = registry.lookup(workflowName)
     if definition is None:
@@ -164,7 +165,8 @@ def workflowForm(workflowName, dbName=None):
               for name in names]
     inputs = codec.encode(dict((field["name"], field["default"]) for field in fields))
     return envelope.ok(codes.WORKFLOW_FORM, u"%d field(s)" % len(fields),
-                       {"workflowName": workflowName, "fields": fields, "inputs": inputs})
+                       {"workflowName": workflowName, "fields": fields, "inputs": inputs,
+                        "instances": consoleforms.instances(fields)})
 
 
 @guarded
