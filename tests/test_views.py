@@ -29,9 +29,9 @@ def _withRun(case):
 
 def _runs(case):
     case.engine.runToEnd(case.engine.enqueue("three_steps"))
-    return {"custom": {"start": {"workflowName": "three_steps", "fields": [],
-                                 "inputs": '{"kg": 3}', "queueName": "", "partitionKey": "",
-                                 "confirm": True, "message": ""}}}
+    return {"custom": {"start": {"workflowName": "three_steps", "instances": [],
+                                 "inputs": '{"kg": 3}', "advanced": False, "queueName": "",
+                                 "partitionKey": "", "confirm": True, "message": ""}}}
 
 
 def _details(case):
@@ -45,8 +45,14 @@ def _prompts(case):
     workflowId = case.engine.enqueue("asks_operator")
     case.engine.runUntil(lambda: case.engine.status(workflowId) == "WAITING")
     return {"custom": {"answer": {"promptId": "", "message": "", "options": [],
-                                  "response": "yes", "comment": "harness", "confirm": True,
-                                  "result": ""}}}
+                                  "instances": [], "advanced": False, "response": "yes",
+                                  "comment": "harness", "confirm": True, "result": ""}}}
+
+
+def _field(case):
+    """The Field view as the start form's repeater draws a filled integer field."""
+    return {"params": {"name": "kg", "type": "integer", "required": True, "options": [],
+                       "value": 3}}
 
 
 def _deadLetter(case):
@@ -68,7 +74,16 @@ def _admin(case):
                        "selectedDeadLetter": _deadLetter(case)}}
 
 
-SCENARIOS = {"Runs": _runs, "RunDetails": _details, "Prompts": _prompts, "Admin": _admin}
+SCENARIOS = {"Runs": _runs, "RunDetails": _details, "Prompts": _prompts, "Admin": _admin,
+             "Field": _field}
+
+
+def _event(harness, suffix):
+    """The one component event script whose owner ends with ``suffix``."""
+    found = [s for s in perspective.scriptsOf(harness.definition)
+             if s.kind == "event" and s.owner.endswith(suffix)]
+    assert len(found) == 1, (suffix, found)
+    return found[0]
 
 
 class ViewScriptsRun(EngineCase):
@@ -89,6 +104,22 @@ class ViewScriptsRun(EngineCase):
         harness = self.runView("Runs")
         self.assertTrue(harness.view.tree["custom"]["runs"]["rows"])
         self.assertIn("navigate", [c[0] for c in harness.perspective.calls])
+        self.assertEqual([(i["name"], i["type"], i["value"]) for i in harness.view.getChild(
+            "StartForm/Form").tree["props"]["instances"]],
+            [("material", "string", "flour"), ("kg", "integer", 10), ("crash", "string", "")])
+        form = harness.view.tree["custom"]["start"]["instances"]  # the repeater's, bound both
+        form[1]["value"] = 3  # ways: the operator fills the form in
+        harness.view.tree["custom"]["start"]["confirm"] = True
+        harness.run(_event(harness, "/ConfirmStart"))
+        started = harness.perspective.calls[-1][1].split("/")[-1]
+        self.assertEqual(self.gw.sql("SELECT inputs::text FROM workflows.workflow_runs "
+                                     "WHERE workflow_id = ?", started)[0][0],
+                         '{"kg": 3, "material": "flour"}')
+        form[1]["value"] = "ten"  # a value its type refuses: the message, nothing starts
+        harness.run(_event(harness, "/ConfirmStart"))
+        self.assertEqual(harness.view.tree["custom"]["start"]["message"],
+                         'kg must be a number, not "ten"')
+        self.assertEqual(harness.perspective.calls[-1][1].split("/")[-1], started)
 
     def test_run_details(self):
         harness = self.runView("RunDetails")
@@ -99,12 +130,35 @@ class ViewScriptsRun(EngineCase):
         answer = harness.view.tree["custom"]["answer"]
         self.assertTrue(answer["promptId"])
         answer.update(response="yes", confirm=True)  # the operator picks an option
-        confirm = [s for s in perspective.scriptsOf(harness.definition)
-                   if s.kind == "event" and s.owner.endswith("/ConfirmAnswer")]
-        self.assertEqual(len(confirm), 1)
-        harness.run(confirm[0])
+        harness.run(_event(harness, "/ConfirmAnswer"))
         waitFor(lambda: self.gw.sql("SELECT count(*) FROM workflows.prompts WHERE status "
                                     "<> 'PENDING'")[0][0] == 1, 10, 0.01, "prompt answered")
+
+    def test_a_prompt_with_a_schema_is_answered_through_its_form(self):
+        workflowId = self.engine.enqueue("asks_for_lot")
+        self.engine.runUntil(lambda: self.engine.status(workflowId) == "WAITING")
+        harness = perspective.Harness(BASE + "Prompts")
+        self.assertEqual(harness.runAll(), [])  # the row click picked the prompt, its form
+        answer = harness.view.tree["custom"]["answer"]
+        self.assertEqual(answer["instances"], [{"name": None, "type": "string",
+                                                "required": True, "options": [], "value": ""}])
+        self.assertEqual(harness.applyPlainBindings(), [])
+        self.assertEqual(harness.view.getChild("Answer/Form").tree["props"]["instances"],
+                         answer["instances"])  # the repeater shows them, bound both ways
+        answer["instances"][0]["value"] = "L0007"
+        answer.update(confirm=True, comment="harness")
+        harness.run(_event(harness, "/ConfirmAnswer"))
+        self.assertEqual(self.gw.sql("SELECT response::text FROM workflows.prompts")[0][0],
+                         '"L0007"')
+
+    def test_field(self):
+        harness = self.runView("Field")
+        shown = dict((c.name, c.tree["position"].get("display")) for c in
+                     harness.view.rootContainer.children[1:])
+        self.assertEqual(shown, {"Text": False, "Number": True, "Check": False,
+                                 "Choice": False})
+        self.assertEqual(harness.view.getChild("Number").tree["props"]["value"], 3)
+        self.assertEqual(harness.view.getChild("Label").tree["props"]["text"], "kg *")
 
     def test_queues(self):
         self.runView("Queues")
@@ -154,9 +208,9 @@ class ViewScriptsRun(EngineCase):
                        "NOT_AUTHORIZED"), [a[:3] for a in harness.envelopes.answers])
         self.assertEqual(self.engine.status(workflowId), "WAITING")
 
-    def test_every_view_is_a_page_or_the_navigation(self):
+    def test_every_view_is_a_page_the_navigation_or_the_form_field(self):
         self.assertEqual(sorted(perspective.viewPaths()),
-                         sorted(BASE + name for name in PAGES + ["Nav"]))
+                         sorted(BASE + name for name in PAGES + ["Nav", "Field"]))
         self.assertEqual(sorted(perspective.routes().values()),
                          sorted(BASE + name for name in PAGES))
 
@@ -354,4 +408,4 @@ class ResourcesHaveTheExportedShape(unittest.TestCase):
                               resource["overridable"]), (1, False, True), folder)
             self.assertEqual(sorted(resource["files"]),
                              sorted(f for f in files if f != "resource.json"), folder)
-        self.assertEqual(found, len(PAGES) + 1 + 2)  # views, page-config, stylesheet
+        self.assertEqual(found, len(PAGES) + 2 + 2)  # views, page-config, stylesheet
