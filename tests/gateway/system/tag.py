@@ -19,6 +19,9 @@ Simulator extensions (not Ignition API), all named ``sim*``:
   (``initialChange=True``, previousValue None) Ignition sends when a script starts.
 * ``simRemoveValueChangeScripts(path)``, ``simReset()`` (drop all tags and scripts),
   ``simSetQuality(path, qualityName)``, ``simWaitForEvents(timeoutSeconds)``.
+* ``simFailWrites(path, qualityName)``: writes to the tag answer that QualityCode and change
+  nothing (None: writes work again); ``simLagWrites(path, seconds)``: a write answers Good
+  but the tag takes the value only ``seconds`` later (a slow device).
 """
 import collections
 import logging
@@ -164,12 +167,15 @@ class _EventPool(object):
                 _logger.exception("tag event job failed")
 
 
-_state = _jvm.sharedState("system.tag", tags={}, pool=[None], pending=[0])
+_state = _jvm.sharedState("system.tag", tags={}, pool=[None], pending=[0], failing={},
+                          lagging={})
 _lock = _state["lock"]
 _idle = _state["cond"]  # signalled when no event is pending
 _tags = _state["tags"]
 _pool = _state["pool"]
 _pending = _state["pending"]
+_failing = _state.setdefault("failing", {})  # key -> QualityCode name a write answers
+_lagging = _state.setdefault("lagging", {})  # key -> seconds before a write lands
 
 
 def _normalize(path):
@@ -282,13 +288,28 @@ def writeBlocking(tagPaths, values, timeout=45000):
     values = list(values)
     if len(paths) != len(values):
         raise ValueError("tagPaths and values must have the same length")
-    toSubmit = []
+    toSubmit, result = [], []
     with _lock:
         for p, v in zip(paths, values):
-            toSubmit.append(_set(p, v, GOOD))
+            failing, lag = _failing.get(_key(p)), _lagging.get(_key(p))
+            result.append(QualityCode(failing or "Good"))
+            if lag and not failing:
+                _later(lag, p, v)
+            elif not failing:
+                toSubmit.append(_set(p, v, GOOD))
     for tag in toSubmit:
         _submit(tag)
-    return [QualityCode("Good") for _ in paths]
+    return result
+
+
+def _later(seconds, path, value):
+    def land():
+        with _lock:
+            tag = _set(path, value, GOOD)
+        _submit(tag)
+    timer = threading.Timer(seconds, land)
+    timer.daemon = True
+    timer.start()
 
 
 def writeAsync(tagPaths, values, callback=None):
@@ -358,7 +379,25 @@ def simWaitForEvents(timeoutSeconds=10.0):
     return True
 
 
+def simFailWrites(tagPath, qualityName):
+    """Writes to the tag answer QualityCode ``qualityName`` (e.g. "Bad_ReadOnly") and change
+    nothing; None: they work again."""
+    with _lock:
+        _failing.pop(_key(tagPath), None)
+        if qualityName is not None:
+            _failing[_key(tagPath)] = qualityName
+
+
+def simLagWrites(tagPath, seconds):
+    """A write to the tag answers Good at once but lands ``seconds`` later (0: at once)."""
+    with _lock:
+        _lagging[_key(tagPath)] = seconds
+
+
 def simReset():
-    """Drop every tag and script (pending events of dropped tags still run)."""
+    """Drop every tag and script (pending events of dropped tags still run), and every
+    failing or lagging write."""
     with _lock:
         _tags.clear()
+        _failing.clear()
+        _lagging.clear()

@@ -161,6 +161,9 @@ INVALID_SCHEMA = "INVALID_SCHEMA"  # a prompt's schema uses what engine.schemas 
 STEP_FAILED = "STEP_FAILED"  # errors.StepError: a step failed after its retries
 NON_DETERMINISTIC_REPLAY = "NON_DETERMINISTIC_REPLAY"  # errors.NonDeterminismError
 HANDLER_FAILED = "HANDLER_FAILED"  # errors.HandlerFailed: a hold or stop handler raised
+TAG_BAD_QUALITY = "TAG_BAD_QUALITY"  # engine.plant: a tag read came back not Good
+TAG_WRITE_FAILED = "TAG_WRITE_FAILED"  # engine.plant: a tag write answered a bad QualityCode
+TAG_CONFIRM_TIMEOUT = "TAG_CONFIRM_TIMEOUT"  # engine.plant: a written value never read back
 
 # Control signals (errors.ControlSignal): they stop a workflow body and end in no envelope
 OWNERSHIP_LOST = "OWNERSHIP_LOST"  # errors.OwnershipLost: another attempt owns the run

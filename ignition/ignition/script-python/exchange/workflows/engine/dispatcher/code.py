@@ -19,7 +19,8 @@ from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.db import runs, tx
 from exchange.workflows import codec, compat, platform, settings
-from exchange.workflows.engine import kernel, leases, memoryqueue, outages, registry, runner
+from exchange.workflows.engine import kernel, leases, memoryqueue, outages, registry, runner, \
+    tagconditions
 
 # A claim that lost a race (a partition slot, a deadlock between claimers) claims nothing
 # this round; the rows stay ENQUEUED for the next one.
@@ -45,6 +46,7 @@ def dispatch(dbName=None):
         result = leases.heartbeat(dbName)  # first: a slow tick must never cost the lease
         result.update(_flush())
         result["promoted"] = runs.promoteDue(dbName)
+        result["tagWaitsWoken"] = _recheckTags(dbName)
         k.backlog.set(1)  # the timer always looks, whatever the last claim saw
         # the tick claims for a while at most: under a steady backlog finishing workers keep
         # asking for more, and the timer must come back to renew the lease and flush
@@ -57,6 +59,19 @@ def dispatch(dbName=None):
     result["inFlight"] = k.inFlight.get()
     result["executor"] = True
     return result
+
+
+def _recheckTags(dbName):
+    """Wake the runs waiting on a tag whose condition holds (engine.tagconditions); a tag that cannot
+    be read is logged, never a failed tick."""
+    try:
+        return tagconditions.recheck(dbName)
+    except compat.CATCHABLE as error:
+        if tx.isTransient(error):
+            raise
+        _logger().warn(u"re-checking tag waits failed (the next tick tries again): %s"
+                       % compat.describeError(error)[1])
+        return 0
 
 
 def _storeOnly(k):

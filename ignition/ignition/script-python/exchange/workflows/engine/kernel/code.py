@@ -68,6 +68,10 @@ _ENTRIES = (
     # these per-connection facts in six maps of their own, which this one ignores: it
     # derives them afresh (registers again, beats, starts counting suspects and outages anew).
     ("connections", platform.newConcurrentMap),
+    # engine.plant's tag waits: "db|run|position" -> monotonic ms since its condition holds;
+    # and the monotonic ms of the tick's next look for tag waits (0: at the next tick)
+    ("tagHolds", platform.newConcurrentMap),
+    ("tagScanAtMs", lambda: platform.newAtomicLong(0)),
 )
 _NEWEST = _ENTRIES[-1][0]
 _BY_METHOD = ("interpreter", "executes")  # (and "pool", "started", "warnedNotExecutor")

@@ -1,0 +1,29 @@
+"""Test workflows of the step library's tag steps (tests/test_plant_tags.py)."""
+from __future__ import absolute_import, division, print_function
+
+from exchange.workflows.engine import plant
+from exchange.workflows.engine.runtime import StepError, workflow
+
+
+@workflow
+def set_and_confirm(path, value, confirmPath=None, timeoutSeconds=2.0):
+    """Write and confirm; the failed step's code instead of raising it."""
+    try:
+        return {"value": plant.writeAndConfirm(path, value, confirmPath=confirmPath,
+                                               timeoutSeconds=timeoutSeconds)}
+    except StepError as error:
+        return {"code": error.code, "type": error.errorType.rsplit(".", 1)[-1], "attempts": error.attempts}
+
+
+@workflow
+def read_tag(path):
+    try:
+        return {"value": plant.readTag(path)}
+    except StepError as error:
+        return {"code": error.code, "attempts": error.attempts}
+
+
+@workflow
+def wait_for_level(path, low, high, forSeconds=0, timeoutSeconds=60):
+    return plant.waitForTag(path, "within", low=low, high=high, forSeconds=forSeconds,
+                            timeoutSeconds=timeoutSeconds)
