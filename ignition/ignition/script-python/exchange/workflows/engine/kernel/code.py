@@ -69,8 +69,11 @@ _ENTRIES = (
     # derives them afresh (registers again, beats, starts counting suspects and outages anew).
     ("connections", platform.newConcurrentMap),
     # engine.plant's tag waits: "db|run|position" -> monotonic ms since its condition holds;
-    # and the monotonic ms of the tick's next look for tag waits (0: at the next tick)
+    # the tag waits suspended here so far, and how many the tick's last empty look had seen
+    # and until when (monotonic ms) it need not look again
     ("tagHolds", platform.newConcurrentMap),
+    ("tagWaitsBegun", lambda: platform.newAtomicLong(0)),
+    ("tagScanSeen", lambda: platform.newAtomicLong(-1)),
     ("tagScanAtMs", lambda: platform.newAtomicLong(0)),
 )
 _NEWEST = _ENTRIES[-1][0]

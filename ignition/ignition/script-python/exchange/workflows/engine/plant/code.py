@@ -15,7 +15,8 @@ from __future__ import absolute_import, division, print_function
 from exchange.workflows import codes, compat, validate
 from exchange.workflows.db import tagwaits, waits
 from exchange.workflows.engine import context, durable, kernel, registry, steps, tagconditions
-from exchange.workflows.errors import InvalidArgument, StepError, WorkflowsError
+from exchange.workflows.errors import InvalidArgument, StepError, WorkflowsError, \
+    WorkflowSuspended
 
 CONDITIONS = ("equals", "above", "below", "within")
 POLL_MS = 100
@@ -143,7 +144,6 @@ def waitForTag(path, condition, value=None, low=None, high=None, forSeconds=0,
     recorded = durable.operation(ctx, tagwaits.SPEC_NAME, lambda t, p: dict(
         spec, wakeAtMs=waits.databaseNowMs(ctx.dbName, t) + timeoutMs, position=p))
     key = tagconditions.holdKey(ctx.dbName, ctx.workflowId, recorded["position"])
-    kernel.getKernel().tagScanAtMs.set(0)  # the tick looks for tag waits from now on
 
     def look(t, position):
         current, good, quality = tagconditions.reading(path)
@@ -154,6 +154,10 @@ def waitForTag(path, condition, value=None, low=None, high=None, forSeconds=0,
         current, good, quality = tagconditions.reading(path)
         kernel.getKernel().tagHolds.remove(key)
         return {"met": False, "value": current, "quality": quality, "timedOut": True}
-    return durable.waitFor(ctx, "<waitForTag>", u"tag:%s:%d" % (ctx.workflowId,
-                                                               recorded["position"]),
-                           recorded["wakeAtMs"], look, onTimeout, pollMs=POLL_MS)
+    try:
+        return durable.waitFor(ctx, "<waitForTag>", u"tag:%s:%d" % (ctx.workflowId,
+                                                                   recorded["position"]),
+                               recorded["wakeAtMs"], look, onTimeout, pollMs=POLL_MS)
+    except WorkflowSuspended:
+        kernel.getKernel().tagWaitsBegun.incrementAndGet()  # (committed: the tick looks)
+        raise

@@ -75,13 +75,16 @@ def _reading(path):
 def recheck(dbName):
     """The dispatch tick's look at tag waits: read the tags of the runs waiting on one and
     wake those whose condition held long enough (their timeout is dispatch's, run_at_ms).
-    Costs nothing while no tag wait is known here (one look per RESCAN_MS)."""
-    scanAt = kernel.getKernel().tagScanAtMs
-    if compat.monotonicMs() < scanAt.get():
+    Costs nothing while no tag wait is known here: one look per RESCAN_MS (for the waits
+    of other executors), and one after each wait suspended here."""
+    k = kernel.getKernel()
+    begun = k.tagWaitsBegun.get()  # (before the look: a wait suspended after it is seen next)
+    if compat.monotonicMs() < k.tagScanAtMs.get() and begun == k.tagScanSeen.get():
         return 0
     waiting = tagwaits.waiting(dbName)
     if not waiting:
-        scanAt.set(compat.monotonicMs() + RESCAN_MS)
+        k.tagScanSeen.set(begun)
+        k.tagScanAtMs.set(compat.monotonicMs() + RESCAN_MS)
         return 0
     woken = 0
     for workflowId, channel, position, specJson in waiting:
