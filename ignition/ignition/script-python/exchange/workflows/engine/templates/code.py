@@ -132,16 +132,22 @@ class Delete(catalog.Change):
     def __init__(self, dbName, templateName):
         catalog.Change.__init__(self, dbName, KIND, vocabulary.TEMPLATE_DELETE, templateName)
 
-    def decide(self, latest):
+    def lock(self, t):
+        """The template's row locked, and its active runs counted under the lock: (latest
+        version or None, active runs)."""
+        latest = catalog.Change.lock(self, t)
+        return latest, (0 if latest is None else statements.activeRuns(self.dbName, self.name, t))
+
+    def decide(self, state):
+        latest, active = state
         if latest is None:
             return self.refuse(codes.TEMPLATE_NOT_FOUND, u"no template %s" % self.name)
-        active = statements.activeRuns(self.dbName, self.name)
         if active:
             return self.refuse(codes.TEMPLATE_IN_USE, u"%d active run(s) started from "
                                u"template %s" % (active, self.name))
         return "delete", codes.TEMPLATE_DELETED
 
-    def transition(self, t, latest, transition):
+    def transition(self, t, state, transition):
         return KIND.catalog.delete(self.dbName, self.name, t)
 
 
