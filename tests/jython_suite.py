@@ -50,6 +50,7 @@ SUITE = [
     "test_console_runs",
     "test_views",
     "test_console_ops",
+    "test_templates",
 ]
 
 DSN_ENV = "WORKFLOWS_TEST_DSN_DB"

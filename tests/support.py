@@ -233,6 +233,8 @@ def openEngine(gw, executes=True):
     gw.sql("TRUNCATE workflows.workflow_runs, workflows.step_outputs, workflows.queues, "
            "workflows.dead_letters, workflows.executors, workflows.messages, workflows.events, "
            "workflows.streams, workflows.prompts, workflows.journal, workflows.maintenance, "
+           "workflows.template_runs, workflows.templates, workflows.template_versions, "
+           "workflows.enums, workflows.enum_versions, "
            "public.side_effects")
     registered = admin.registerWorkflowModules(["testing.flows"])
     assert registered["ok"], registered

@@ -108,6 +108,27 @@ SWAPPED = "SWAPPED"  # swapIfDrained replaced the pools
 NOT_DRAINED = "NOT_DRAINED"  # swapIfDrained: work is still in flight or claimed
 MAINTENANCE_REQUIRED = "MAINTENANCE_REQUIRED"  # swapIfDrained outside maintenance
 
+# Templates and enums (api.templates, api.enums)
+TEMPLATES_LISTED = "TEMPLATES_LISTED"  # listTemplates
+TEMPLATE_FOUND = "TEMPLATE_FOUND"  # getTemplate
+TEMPLATE_NOT_FOUND = "TEMPLATE_NOT_FOUND"  # no template of that name
+TEMPLATE_FORM = "TEMPLATE_FORM"  # templateForm
+TEMPLATE_DELETED = "TEMPLATE_DELETED"  # deleteTemplate
+TEMPLATE_IN_USE = "TEMPLATE_IN_USE"  # deleteTemplate: a run started from it is active
+TEMPLATE_NOT_ACTIVE = "TEMPLATE_NOT_ACTIVE"  # startWithTemplate: no (such) active version
+TEMPLATE_WORKFLOW_MISMATCH = "TEMPLATE_WORKFLOW_MISMATCH"  # the template is for another workflow
+INVALID_TEMPLATE = "INVALID_TEMPLATE"  # a version's values or form layout are malformed
+ENUMS_LISTED = "ENUMS_LISTED"  # listEnums
+ENUM_FOUND = "ENUM_FOUND"  # getEnum
+ENUM_NOT_FOUND = "ENUM_NOT_FOUND"  # no enum of that name
+INVALID_ENUM = "INVALID_ENUM"  # a version's options are malformed
+VERSION_CREATED = "VERSION_CREATED"  # createTemplateVersion, createEnumVersion: a DRAFT
+VERSION_ACTIVATED = "VERSION_ACTIVATED"  # activate...Version: the previous one retired
+VERSION_RETIRED = "VERSION_RETIRED"  # retire...Version
+VERSION_NOT_FOUND = "VERSION_NOT_FOUND"  # no such version of the template or enum
+VERSION_NOT_DRAFT = "VERSION_NOT_DRAFT"  # activate of a version that is not a DRAFT
+VERSION_ALREADY_RETIRED = "VERSION_ALREADY_RETIRED"  # retire of a retired version
+
 # Console view models: queues, executors, admin (api.consolequeues, consoleexecutors,
 # consoleadmin)
 QUEUES_PAGE = "QUEUES_PAGE"  # consolequeues.queuesPage

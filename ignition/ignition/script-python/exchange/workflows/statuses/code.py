@@ -27,3 +27,9 @@ ALL = ACTIVE + TERMINAL
 PROMPT_PENDING = "PENDING"
 PROMPT_ANSWERED = "ANSWERED"
 PROMPT_TIMED_OUT = "TIMED_OUT"
+
+# A version of a template or an enum (engine.catalog): DRAFT -> ACTIVE -> RETIRED, at most
+# one ACTIVE per name.
+DRAFT = "DRAFT"
+VERSION_ACTIVE = "ACTIVE"
+RETIRED = "RETIRED"

@@ -652,3 +652,18 @@ def sends_to_missing(target):
         sent = False
     sleep(1.5)
     return sent
+
+
+# --- templates and enums (issue 16) ---------------------------------------------------------
+
+@workflow
+def mixing_batch(recipe, material, targetKg, mixSeconds=60):
+    """A mixing batch started from an approved recipe (a template) with a material enum."""
+    return {"recipe": recipe, "material": material, "targetKg": targetKg,
+            "mixSeconds": mixSeconds}
+
+
+@workflow
+def asks_for_material():
+    """A prompt whose options are the enum ``materials``."""
+    return prompt("Which material is loaded?", enum="materials")["response"]

@@ -81,7 +81,7 @@ def _timeoutMs(definition, timeoutSeconds):
     return timeoutMs
 
 
-class _Request(object):
+class Request(object):
     """A validated enqueue request: every field checked, the inputs already JSON."""
 
     def __init__(self, workflowName, inputs, queueName=None, partitionKey=None, priority=0,
@@ -141,13 +141,21 @@ def enqueue(workflowName, inputs=None, queueName=None, partitionKey=None, priori
     holder's id (code DEDUPLICATED). With a caller-supplied ``workflowId`` the call is
     idempotent: a second call returns the same id (code WORKFLOW_EXISTS).
     """
-    request = _Request(workflowName, inputs, queueName=queueName, partitionKey=partitionKey,
+    request = Request(workflowName, inputs, queueName=queueName, partitionKey=partitionKey,
                        priority=priority, deduplicationId=deduplicationId,
                        workflowId=workflowId, timeoutSeconds=timeoutSeconds,
                        delaySeconds=delaySeconds, deduplicationPolicy=deduplicationPolicy)
-    newId = request.workflowId
+    return submit(request, dbName)
+
+
+def submit(request, dbName, insert=runs.insert):
+    """Insert a validated request (``insert(dbName, request)``: True when the run was
+    created; api.templates records its template in the same transaction) and answer as
+    ``enqueue`` does."""
+    workflowName, newId = request.workflowName, request.workflowId
+    deduplicationId = request.deduplicationId
     for _ in range(3):
-        if runs.insert(dbName, request):
+        if insert(dbName, request):
             if not request.delayMs and settings.startOnEnqueue():
                 dispatcher.startSoon(dbName)
             status = statuses.DELAYED if request.delayMs else statuses.ENQUEUED
@@ -192,7 +200,7 @@ def enqueueInMemory(workflowName, inputs=None, queueName=None, partitionKey=None
     workflowId exists or whose deduplicationId is held then becomes a dead letter (under
     ``deduplicationPolicy="returnExisting"`` a held deduplication id just drops it).
     """
-    request = _Request(workflowName, inputs, queueName=queueName, partitionKey=partitionKey,
+    request = Request(workflowName, inputs, queueName=queueName, partitionKey=partitionKey,
                        priority=priority, deduplicationId=deduplicationId,
                        workflowId=workflowId, timeoutSeconds=timeoutSeconds,
                        delaySeconds=delaySeconds, deduplicationPolicy=deduplicationPolicy)

@@ -364,15 +364,15 @@ _LIST = _SELECT_RUN + """
  LIMIT ? OFFSET ?"""
 
 
-def insert(dbName, run):
+def insert(dbName, run, t=None):
     """Insert one run, ENQUEUED (or DELAYED by its ``delayMs``); False when its id or active
-    dedup id is already taken. ``run`` holds the new row's fields by name (a validated
+    dedup id is already taken (in transaction ``t``, a template start's, when given). ``run`` holds the new row's fields by name (a validated
     enqueue request): workflowId, workflowName, queueName, priority, partitionKey,
     deduplicationId, inputsJson, timeoutMs, delayMs, maxRecoveryAttempts."""
     rows = tx.query(dbName, sql.bind(_INSERT, dbName),
                     [run.workflowId, run.workflowName, run.queueName, run.priority,
                      run.partitionKey, run.deduplicationId, run.inputsJson, run.timeoutMs,
-                     run.delayMs, run.maxRecoveryAttempts])
+                     run.delayMs, run.maxRecoveryAttempts], t)
     return bool(rows)
 
 

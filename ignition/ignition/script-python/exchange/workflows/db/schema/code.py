@@ -391,6 +391,72 @@ MIGRATIONS = [
         """CREATE INDEX workflow_runs_waiting_idx ON {schema}.workflow_runs (waiting_for)
            WHERE (status = 'WAITING') IS TRUE""",
     ]),
+    (6, "parameter templates and enums", [
+        # A catalog (enums, templates) holds one row per name, locked by every change of
+        # its versions and numbering them; its versions are append-only (their content is
+        # never updated, only their status: DRAFT -> ACTIVE -> RETIRED), and at most one
+        # version per name is ACTIVE (the partial unique index is the database's word).
+        """CREATE TABLE {schema}.enums (
+            enum_name      text PRIMARY KEY,
+            latest_version integer NOT NULL DEFAULT 0,
+            created_by     text NOT NULL,
+            created_at_ms  bigint NOT NULL DEFAULT {schema}.now_ms(),
+            CONSTRAINT enums_name_length CHECK (length(enum_name) BETWEEN 1 AND 200)
+        )""",
+        """CREATE TABLE {schema}.enum_versions (
+            enum_name     text NOT NULL REFERENCES {schema}.enums (enum_name) ON DELETE CASCADE,
+            version       integer NOT NULL,
+            status        text NOT NULL DEFAULT 'DRAFT',
+            options       jsonb NOT NULL,
+            created_by    text NOT NULL,
+            created_at_ms bigint NOT NULL DEFAULT {schema}.now_ms(),
+            changed_at_ms bigint,
+            PRIMARY KEY (enum_name, version),
+            CONSTRAINT enum_versions_status_known CHECK (status IN ('DRAFT', 'ACTIVE', 'RETIRED')),
+            CONSTRAINT enum_versions_options_array CHECK (jsonb_typeof(options) = 'array')
+        )""",
+        """CREATE UNIQUE INDEX enum_versions_active_idx ON {schema}.enum_versions (enum_name)
+           WHERE (status = 'ACTIVE') IS TRUE""",
+        """CREATE TABLE {schema}.templates (
+            template_name  text PRIMARY KEY,
+            workflow_name  text NOT NULL,
+            latest_version integer NOT NULL DEFAULT 0,
+            created_by     text NOT NULL,
+            created_at_ms  bigint NOT NULL DEFAULT {schema}.now_ms(),
+            CONSTRAINT templates_name_length CHECK (length(template_name) BETWEEN 1 AND 200)
+        )""",
+        """CREATE TABLE {schema}.template_versions (
+            template_name text NOT NULL
+                          REFERENCES {schema}.templates (template_name) ON DELETE CASCADE,
+            version       integer NOT NULL,
+            status        text NOT NULL DEFAULT 'DRAFT',
+            input_values  jsonb NOT NULL,
+            form_layout   jsonb,
+            created_by    text NOT NULL,
+            created_at_ms bigint NOT NULL DEFAULT {schema}.now_ms(),
+            changed_at_ms bigint,
+            PRIMARY KEY (template_name, version),
+            CONSTRAINT template_versions_status_known
+                CHECK (status IN ('DRAFT', 'ACTIVE', 'RETIRED')),
+            CONSTRAINT template_versions_values_object CHECK (jsonb_typeof(input_values) = 'object')
+        )""",
+        """CREATE UNIQUE INDEX template_versions_active_idx
+           ON {schema}.template_versions (template_name) WHERE (status = 'ACTIVE') IS TRUE""",
+        # The template version and overrides a run started with: a table of its own, written
+        # only by startWithTemplate in the transaction of the run's insert, so an enqueue
+        # without a template keeps its one statement and workflow_runs its columns. No
+        # foreign key to templates: the record outlives a deleted template (audit).
+        """CREATE TABLE {schema}.template_runs (
+            workflow_id      text PRIMARY KEY
+                             REFERENCES {schema}.workflow_runs (workflow_id) ON DELETE CASCADE,
+            template_name    text NOT NULL,
+            template_version integer NOT NULL,
+            overrides        jsonb NOT NULL,
+            started_by       text NOT NULL
+        )""",
+        """CREATE INDEX template_runs_template_idx
+           ON {schema}.template_runs (template_name, template_version)""",
+    ]),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]

@@ -10,7 +10,7 @@ from __future__ import absolute_import, division, print_function
 from exchange.workflows.db import prompts, waits
 from exchange.workflows.db.journal import JournalEntry
 from exchange.workflows import codec, codes, statuses, vocabulary
-from exchange.workflows.engine import actors, durable, operator, schemas
+from exchange.workflows.engine import actors, durable, enums, operator, schemas
 from exchange.workflows.errors import NotAuthorized
 
 
@@ -27,10 +27,15 @@ def _refusal(row):
     return None
 
 
-def _invalid(row, response):
-    """Why ``response`` does not answer the prompt, or None."""
+def _invalid(dbName, row, response):
+    """Why ``response`` does not answer the prompt, or None. Options that name an enum
+    ({"enum": name}) are its active version's enabled values now."""
     options = codec.decode(row["options"])
-    if options is not None and response not in options:
+    if isinstance(options, dict):
+        problem = enums.valueProblem(dbName, options["enum"], response)
+        if problem:
+            return problem
+    elif options is not None and response not in options:
         return u"the response must be one of %s" % (options,)
     schema = codec.decode(row["response_schema"])
     if schema is not None:
@@ -74,7 +79,7 @@ class Answer(operator.Action):
         """Why the prompt as read takes no answer, or this one (code, message), or None."""
         problem = _refusal(self.row)
         if problem is None:
-            invalid = _invalid(self.row, self.response)
+            invalid = _invalid(self.dbName, self.row, self.response)
             problem = (codes.INVALID_RESPONSE, invalid) if invalid else None
         return problem
 

@@ -432,16 +432,22 @@ def _promptResult(row):
             "answeredAtMs": row["answered_at_ms"]}
 
 
-def prompt(message, options=None, schema=None, timeoutSeconds=None, roles=None):
+def prompt(message, options=None, schema=None, timeoutSeconds=None, roles=None, enum=None):
     """Ask the operators and wait (without a thread) for the answer: a dict with
     ``status`` ("ANSWERED" or "TIMED_OUT"), ``response``, ``user``, ``comment``,
     ``answeredAtMs``, ``timedOut`` and ``promptId``. ``options``: the allowed responses;
     ``schema``: a JSON schema the response must satisfy; ``roles``: who may answer;
-    ``timeoutSeconds``: after that the prompt times out (None: it waits for ever)."""
+    ``timeoutSeconds``: after that the prompt times out (None: it waits for ever).
+    ``enum``: the name of an enum (api.enums) instead of ``options``: the answer must be
+    one of its active version's enabled values when it arrives."""
     ctx = _inWorkflow("prompt")
     validate.text("message", message, 4000)
     if options is not None and (not isinstance(options, (list, tuple)) or not options):
         raise InvalidArgument(u"options must be a non-empty list of allowed responses")
+    if validate.name("enum", enum, False) is not None:
+        if options is not None:
+            raise InvalidArgument(u"a prompt takes options or an enum, not both")
+        options = {"enum": enum}
     if schema is not None:
         schemas.check(schema)
     if roles is not None:
@@ -449,7 +455,8 @@ def prompt(message, options=None, schema=None, timeoutSeconds=None, roles=None):
         for role in roles:
             validate.name("role", role)
     timeoutMs = _timeoutMs("timeoutSeconds", timeoutSeconds)
-    optionsJson = None if options is None else _json("options", list(options))
+    optionsJson = None if options is None else _json(
+        "options", options if isinstance(options, dict) else list(options))
     schemaJson = None if schema is None else _json("schema", schema)
     rolesJson = None if roles is None else _json("roles", roles)
     question = prompts.Question(message, optionsJson, schemaJson, rolesJson, timeoutMs)
