@@ -49,6 +49,7 @@ SUITE = [
     "test_console_runs",
     "test_views",
     "test_console_ops",
+    "test_plant_io",
 ]
 
 DSN_ENV = "WORKFLOWS_TEST_DSN_DB"

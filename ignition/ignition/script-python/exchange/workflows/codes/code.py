@@ -161,6 +161,7 @@ INVALID_SCHEMA = "INVALID_SCHEMA"  # a prompt's schema uses what engine.schemas 
 STEP_FAILED = "STEP_FAILED"  # errors.StepError: a step failed after its retries
 NON_DETERMINISTIC_REPLAY = "NON_DETERMINISTIC_REPLAY"  # errors.NonDeterminismError
 HANDLER_FAILED = "HANDLER_FAILED"  # errors.HandlerFailed: a hold or stop handler raised
+DB_STATEMENT_REFUSED = "DB_STATEMENT_REFUSED"  # plantio.dbQuery/dbUpdate: refused, not retried
 
 # Control signals (errors.ControlSignal): they stop a workflow body and end in no envelope
 OWNERSHIP_LOST = "OWNERSHIP_LOST"  # errors.OwnershipLost: another attempt owns the run
