@@ -21,6 +21,14 @@ def httpClient(timeout=60000, bypass_cert_validation=False, username=None, passw
     return JythonHttpClient(timeout)
 
 
+def _verb(method):
+    """A client method sending ``method``, with the parameters Ignition's has."""
+    def send(self, url, params=None, data=None, file=None, headers=None, username=None,
+             password=None, timeout=None):
+        return self._send(method, url, data, headers, timeout)
+    return send
+
+
 class JythonHttpClient(object):
     """get/post/put/patch/delete(url, params, data, file, headers, username, password,
     timeout) -> Response."""
@@ -28,25 +36,11 @@ class JythonHttpClient(object):
     def __init__(self, timeoutMs):
         self._timeoutMs = timeoutMs
 
-    def get(self, url, params=None, data=None, file=None, headers=None, username=None,
-            password=None, timeout=None):
-        return self._send("GET", url, data, headers, timeout)
-
-    def post(self, url, params=None, data=None, file=None, headers=None, username=None,
-             password=None, timeout=None):
-        return self._send("POST", url, data, headers, timeout)
-
-    def put(self, url, params=None, data=None, file=None, headers=None, username=None,
-            password=None, timeout=None):
-        return self._send("PUT", url, data, headers, timeout)
-
-    def patch(self, url, params=None, data=None, file=None, headers=None, username=None,
-              password=None, timeout=None):
-        return self._send("PATCH", url, data, headers, timeout)
-
-    def delete(self, url, params=None, data=None, file=None, headers=None, username=None,
-               password=None, timeout=None):
-        return self._send("DELETE", url, data, headers, timeout)
+    get = _verb("GET")
+    post = _verb("POST")
+    put = _verb("PUT")
+    patch = _verb("PATCH")
+    delete = _verb("DELETE")
 
     def _send(self, method, url, data, headers, timeout):
         headers = dict(headers or {})
