@@ -47,15 +47,29 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def startServer(testCase):
-    """A local HTTP server on a free port, stopped after the test; its base URL and hits."""
+    """A local HTTP server on a free port, stopped after the test; its base URL and hits.
+    It serves one request at a time until told to stop (Jython's serve_forever cannot be
+    shut down reliably)."""
     server = HTTPServer(("127.0.0.1", 0), _Handler)
     server.hits = {}
     server.lock = threading.Lock()
-    thread = threading.Thread(target=server.serve_forever)
+    server.timeout = 0.1
+    stopping = threading.Event()
+
+    def serve():
+        while not stopping.is_set():
+            server.handle_request()
+
+    thread = threading.Thread(target=serve)
     thread.daemon = True
     thread.start()
-    testCase.addCleanup(server.server_close)
-    testCase.addCleanup(server.shutdown)
+
+    def stop():
+        stopping.set()
+        thread.join(10)
+        server.server_close()
+
+    testCase.addCleanup(stop)
     return "http://127.0.0.1:%d" % server.server_address[1], server.hits
 
 

@@ -49,6 +49,8 @@ class JythonHttpClient(object):
             headers.setdefault("Content-Type", "application/json")
         if data is not None and not isinstance(data, bytes):
             data = data.encode("utf-8")
+        if not isinstance(url, str):  # Jython's httplib fails on a unicode request line
+            url = url.encode("ascii")
         req = _request.Request(url, data=data, headers=headers)
         req.get_method = lambda: method
         seconds = (timeout if timeout is not None else self._timeoutMs) / 1000.0

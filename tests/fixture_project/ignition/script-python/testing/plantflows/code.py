@@ -36,4 +36,5 @@ def posts_report(url, method="POST"):
         return httpRequest(method, url, body={"batch": "B-17", "kg": 50}, timeoutSeconds=5,
                            **FAST)
     except StepError as failed:
-        return {"failed": failed.errorType, "attempts": failed.attempts}
+        return {"failed": failed.errorType, "attempts": failed.attempts,
+                "message": failed.errorMessage}
