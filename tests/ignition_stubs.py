@@ -161,7 +161,27 @@ class StubPackage(object):
         module = self.module("system." + systemModule)
         if module is None:
             return None
-        return dict((name, Signature(node, module)) for name, node in module.functions.items())
+        found = dict((name, Signature(node, module)) for name, node in module.functions.items())
+        found.update(self._callableAttributes(module))
+        return found
+
+    def _callableAttributes(self, module):
+        """{name: Signature} of the module's annotated attributes whose class is callable
+        (8.3 declares ``httpClient: JythonHttpClient``, a class with ``__call__``): called
+        like a function with ``__call__``'s parameters (``self`` left out)."""
+        found = {}
+        for node in module.tree.body:
+            if not (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)):
+                continue
+            ref = self._lookup(module, _name(node.annotation), 0)
+            calls = [f for f in (ref.node.body if ref else ()) if
+                     isinstance(f, ast.FunctionDef) and f.name == "__call__"]
+            if calls:
+                signature = Signature(calls[0], ref.module)
+                signature.name = node.target.id
+                signature.params = signature.params[1:]
+                found[node.target.id] = signature
+        return found
 
     def function(self, path):
         """The Signature of ``system.<path>`` ("db.runPrepQuery"), or None."""

@@ -51,6 +51,7 @@ SUITE = [
     "test_views",
     "test_console_ops",
     "test_templates",
+    "test_plant_io",
 ]
 
 DSN_ENV = "WORKFLOWS_TEST_DSN_DB"

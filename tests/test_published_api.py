@@ -276,7 +276,7 @@ def _definitions(body):
 
 def test_the_simulator_has_only_modules_and_functions_ignition_has(stubs):
     modules = simulatorModules()
-    assert sorted(modules) == ["date", "db", "tag", "util"], sorted(modules)
+    assert sorted(modules) == ["date", "db", "net", "tag", "util"], sorted(modules)
     extra = []
     for module, definitions in sorted(modules.items()):
         for node in definitions:
@@ -337,6 +337,7 @@ def _samples(gw):
         "util.getLogger": lambda: system.util.getLogger("exchange.workflows.published"),
         "tag.readBlocking": lambda: system.tag.readBlocking(["[System]Gateway/SystemName"]),
         "tag.writeBlocking": lambda: system.tag.writeBlocking(["[default]published/x"], [1]),
+        "net.httpClient": system.net.httpClient,
     }
 
 

@@ -15,3 +15,4 @@ from system import db  # noqa: F401
 from system import util  # noqa: F401
 from system import date  # noqa: F401
 from system import tag  # noqa: F401
+from system import net  # noqa: F401

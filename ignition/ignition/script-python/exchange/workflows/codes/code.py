@@ -185,6 +185,7 @@ HANDLER_FAILED = "HANDLER_FAILED"  # errors.HandlerFailed: a hold or stop handle
 TAG_BAD_QUALITY = "TAG_BAD_QUALITY"  # engine.plant: a tag read came back not Good
 TAG_WRITE_FAILED = "TAG_WRITE_FAILED"  # engine.plant: a tag write answered a bad QualityCode
 TAG_CONFIRM_TIMEOUT = "TAG_CONFIRM_TIMEOUT"  # engine.plant: a written value never read back
+DB_STATEMENT_REFUSED = "DB_STATEMENT_REFUSED"  # plantio.dbQuery/dbUpdate: refused, not retried
 
 # Control signals (errors.ControlSignal): they stop a workflow body and end in no envelope
 OWNERSHIP_LOST = "OWNERSHIP_LOST"  # errors.OwnershipLost: another attempt owns the run

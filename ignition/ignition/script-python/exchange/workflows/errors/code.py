@@ -51,6 +51,12 @@ class StepError(WorkflowsError):
         self.attempts = attempts
 
 
+class StepRefused(WorkflowsError):
+    """Raised in a step's body when trying again cannot change the answer (a statement the
+    database refuses, an HTTP 4xx): the step fails at once, its remaining retries unused,
+    and its recorded error type is ``code``."""
+
+
 class ControlSignal(BaseException):
     """Stops a workflow body; never an error of the workflow itself."""
 

@@ -11,7 +11,7 @@ from exchange.workflows.db import steps as stepLog, tx
 from exchange.workflows import codec, compat, statuses
 from exchange.workflows.engine import boundary, context, faults
 from exchange.workflows.errors import (CheckpointUnavailable, NonDeterminismError,
-                                       StepError)
+                                       StepError, StepRefused)
 
 MAX_OUTPUT_CHARS = 16 * 1024 * 1024
 _BACKOFF_SLICE_MS = 1000
@@ -44,8 +44,9 @@ def _execute(ctx, definition, position, args, kwargs):
     attempt = 0
     while True:
         attempt += 1
-        value, failure = _attempt(ctx, definition, args, kwargs)
-        if failure is None or not definition.retriesAllowed or attempt >= definition.maxAttempts:
+        value, failure, final = _attempt(ctx, definition, args, kwargs)
+        if failure is None or final or not definition.retriesAllowed or \
+                attempt >= definition.maxAttempts:
             break
         _waitBeforeRetry(ctx, definition.delayMs(attempt))
     if failure is None:
@@ -93,13 +94,16 @@ def _waitBeforeRetry(ctx, delayMs):
 
 
 def _attempt(ctx, definition, args, kwargs):
-    """Run the step body once: (value, None) on success, else (None, failure triple)."""
+    """Run the step body once: (value, None, False) on success, else (None, failure triple,
+    whether retrying is pointless: errors.StepRefused)."""
     ctx.inStep = True
     try:
-        return definition.function(*args, **kwargs), None
+        return definition.function(*args, **kwargs), None, False
+    except StepRefused as refused:
+        return None, (refused.code, compat.describeError(refused)[1], u""), True
     except compat.CATCHABLE as error:
         errorType, message = compat.describeError(error)
-        return None, (errorType, message, compat.formatTraceback(error))
+        return None, (errorType, message, compat.formatTraceback(error)), False
     finally:
         ctx.inStep = False
 
