@@ -52,6 +52,7 @@ SUITE = [
     "test_console_ops",
     "test_templates",
     "test_plant_io",
+    "test_aliases",
 ]
 
 DSN_ENV = "WORKFLOWS_TEST_DSN_DB"
