@@ -255,8 +255,15 @@ def inAnotherInterpreter(testCase, variables, code, extraPaths=()):
     from org.python.util import PythonInterpreter  # novm
     from simulator import loader
     interpreter = PythonInterpreter(PyStringMap(), PySystemState())
-    testCase.addCleanup(interpreter.close)
     current = Py.getSystemState()
+
+    def close():
+        # Not interpreter.close(): its cleanup would run the exit functions of the modules
+        # the second interpreter shares with this one (Jython's socket module shuts down
+        # its event loop group then, and every later socket of this JVM fails). Like a
+        # project save, the old interpreter is just left to the garbage collector.
+        Py.setSystemState(current)
+    testCase.addCleanup(close)
     try:
         variables = dict(variables, paths=list(sys.path) + list(extraPaths),
                          roots=loader.roots())
