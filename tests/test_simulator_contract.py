@@ -572,7 +572,8 @@ class UtilContract(unittest.TestCase):
             self.assertEqual(interpreter.get("seen"), "A")
             self.assertEqual(g.get("contract.fromB"), "B")
         finally:
-            interpreter.close()
+            # not interpreter.close(): it would run the exit functions of the modules both
+            # interpreters share (Jython's socket module shuts its event loop group down)
             g.pop("contract.fromA", None)
             g.pop("contract.fromB", None)
 
