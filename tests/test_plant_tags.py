@@ -1,7 +1,7 @@
 """The step library's tag steps against the real database and the simulator's tag provider:
-write and confirm (a lagging device, a refused write, a bad-quality read, a timeout), and a
-long tag wait that releases its thread and is woken by the dispatch tick when the tag meets
-its condition, also after its executor lost it."""
+write and confirm (a lagging device, a refused write, a tolerance, a bad-quality read, a
+timeout), and a long tag wait that releases its thread and is woken by the dispatch tick when
+the tag meets its condition, also on another gateway after its own was killed while waiting."""
 from __future__ import absolute_import, division, print_function
 
 from helpers import waitFor
@@ -41,6 +41,18 @@ class PlantTagsTest(EngineCase):
         wf = self.engine.enqueue("set_and_confirm", inputs={"path": SETPOINT, "value": 1})
         assert self.output(wf) == {"code": "TAG_WRITE_FAILED", "type": "TagWriteError",
                                    "attempts": 3}
+
+    def test_write_and_confirm_accepts_a_reading_within_its_tolerance_only(self):
+        confirm = {"path": SETPOINT, "value": 5, "confirmPath": LEVEL, "timeoutSeconds": 0.3,
+                   "tolerance": 0.05}
+        self.tag.writeBlocking([LEVEL], [4.96])
+        near = self.engine.enqueue("set_and_confirm", inputs=confirm)
+        assert self.output(near) == {"value": 4.96}
+        assert self.steps(near) == ["writeTag", "confirmTag"]
+        self.tag.writeBlocking([LEVEL], [5.06])
+        far = self.engine.enqueue("set_and_confirm", inputs=confirm)
+        assert self.output(far) == {"code": "TAG_CONFIRM_TIMEOUT", "type": "TagConfirmTimeout",
+                                    "attempts": 1}
 
     def test_a_confirm_timeout_and_a_bad_quality_read_fail_without_retry(self):
         wf = self.engine.enqueue("set_and_confirm", inputs={
@@ -97,3 +109,44 @@ class PlantTagsTest(EngineCase):
         assert self.output(wf)["met"] is True
         assert self.gw.sql("SELECT count(*) FROM workflows.workflow_runs "
                            "WHERE waiting_for IS NOT NULL")[0][0] == 0
+
+    def killThisGateway(self):
+        """kill -9 of this gateway's JVM while its run waits without a thread: its (idle)
+        pool and all its kernel held (executor id, the tag holds it counted) are gone, its
+        executor row just stops beating. Another gateway starts: a new executor."""
+        from simulator import gateway
+        from exchange.workflows import platform
+        from exchange.workflows.engine import kernel
+        import exchange.workflows.api.lifecycle as lifecycle
+        killed = kernel.getKernel().executorId
+        platform.shutdownPool(kernel.getKernel().existingPool())
+        gateway.resetGlobals()
+        started = lifecycle.onStartup(workflowModules=["testing.flows", "testing.plantflows"],
+                                      installSchema=False, executorName="standby")
+        assert started["ok"], started
+        assert kernel.getKernel().executorId != killed
+        return killed, kernel.getKernel().executorId
+
+    def test_a_long_tag_wait_survives_its_executor_killed_while_waiting(self):
+        self.tag.writeBlocking([LEVEL], [10.0])
+        wf = self.engine.enqueue("fill_until_level", inputs={
+            "setpoint": SETPOINT, "level": LEVEL, "low": 48, "high": 52, "forSeconds": 0.3})
+        self.waitsWithoutAThread(wf)
+        self.tag.writeBlocking([LEVEL], [50.0])
+        self.engine.service.dispatch()  # the killed one starts counting the hold: lost
+        killed, standby = self.killThisGateway()
+        self.tag.writeBlocking([LEVEL], [30.0])
+        for _ in range(3):
+            self.engine.service.dispatch()
+        assert self.engine.status(wf) == "WAITING"  # the standby's tick looked: not there
+        self.tag.writeBlocking([LEVEL], [49.5])
+        output = self.output(wf)
+        assert (output["met"], output["value"], output["timedOut"]) == (True, 49.5, False)
+        assert self.tag.readBlocking([SETPOINT])[0].value == 0
+        recorded = self.gw.sql("SELECT step_name, executor_id, attempts FROM "
+                               "workflows.step_outputs WHERE workflow_id = ? "
+                               "ORDER BY step_position", wf)
+        assert recorded == [("writeTag", killed, 1), ("<waitForTag.spec>", killed, 1),
+                            ("<waitForTag>", standby, 1), ("writeTag", standby, 1)], recorded
+        assert self.gw.sql("SELECT executor_id FROM workflows.workflow_runs "
+                           "WHERE workflow_id = ?", wf) == [(standby,)]
