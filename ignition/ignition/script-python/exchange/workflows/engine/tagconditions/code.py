@@ -67,11 +67,6 @@ def heldLongEnough(key, spec, met):
     return compat.monotonicMs() - since.get() >= spec["forMs"]
 
 
-def _reading(path):
-    value, quality = read(path)
-    return value, quality.isGood(), compat.toText(quality)
-
-
 def recheck(dbName):
     """The dispatch tick's look at tag waits: read the tags of the runs waiting on one and
     wake those whose condition held long enough (their timeout is dispatch's, run_at_ms).
