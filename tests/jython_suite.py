@@ -51,6 +51,7 @@ SUITE = [
     "test_views",
     "test_console_ops",
     "test_templates",
+    "test_console_catalog",
     "test_plant_io",
     "test_aliases",
 ]

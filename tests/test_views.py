@@ -20,7 +20,7 @@ from helpers import waitFor
 from support import EngineCase
 
 BASE = "Exchange/Workflows/"
-PAGES = ["Runs", "RunDetails", "Prompts", "Queues", "Executors", "Admin"]
+PAGES = ["Runs", "RunDetails", "Prompts", "Queues", "Executors", "Admin", "Templates"]
 
 
 def _withRun(case):
@@ -74,8 +74,20 @@ def _admin(case):
                        "selectedDeadLetter": _deadLetter(case)}}
 
 
+def _templates(case):
+    """A template with a draft version (made through api.templates): the row picked and
+    Activate pressed, so Confirm activates it for real."""
+    templates = __import__("exchange.workflows.api.templates", fromlist=["x"])
+    created = templates.createTemplateVersion("three_steps", "harness-recipe", {"kg": 3},
+                                              user="eng")
+    assert created["code"] == "VERSION_CREATED", created
+    return {"custom": {"selected": {"kind": "TEMPLATE", "name": "harness-recipe",
+                                    "version": created["data"]["version"]},
+                       "action": {"name": "ACTIVATE", "message": ""}}}
+
+
 SCENARIOS = {"Runs": _runs, "RunDetails": _details, "Prompts": _prompts, "Admin": _admin,
-             "Field": _field}
+             "Field": _field, "Templates": _templates}
 
 
 def _event(harness, suffix):
@@ -169,9 +181,25 @@ class ViewScriptsRun(EngineCase):
     def test_admin(self):
         self.runView("Admin")
 
+    def test_templates(self):
+        harness = self.runView("Templates")
+        rows = harness.view.tree["custom"]["catalog"]["rows"]
+        self.assertEqual([(r["kind"], r["name"], r["version"]) for r in rows],
+                         [("TEMPLATE", "harness-recipe", 1)])
+        versions = lambda: self.gw.sql("SELECT version, status FROM workflows.template_versions "
+                                       "WHERE template_name = 'harness-recipe' ORDER BY version")
+        self.assertEqual(versions(), [(1, "RETIRED")])  # Activate, Retire, Confirm: in order
+        templates = __import__("exchange.workflows.api.templates", fromlist=["x"])
+        templates.createTemplateVersion("three_steps", "harness-recipe", {"kg": 4}, user="eng")
+        harness.view.tree["custom"]["selected"]["version"] = 2
+        harness.run(_event(harness, "/Activate"))
+        harness.run(_event(harness, "/Confirm"))
+        self.assertEqual(versions(), [(1, "RETIRED"), (2, "ACTIVE")])
+        self.assertEqual(harness.view.tree["custom"]["action"]["name"], "")
+
     def test_nav(self):
         harness = self.runView("Nav")
-        self.assertEqual(len(harness.perspective.calls), 5)
+        self.assertEqual(len(harness.perspective.calls), 6)
 
     def test_resume_of_a_cancelled_run_resumes_it_from_its_step_log(self):
         workflowId = self.engine.enqueue("asks_operator")

@@ -134,6 +134,7 @@ VERSION_ALREADY_RETIRED = "VERSION_ALREADY_RETIRED"  # retire of a retired versi
 QUEUES_PAGE = "QUEUES_PAGE"  # consolequeues.queuesPage
 EXECUTORS_PAGE = "EXECUTORS_PAGE"  # consoleexecutors.executorsPage
 ADMIN_OVERVIEW = "ADMIN_OVERVIEW"  # consoleadmin.overview
+CATALOG_PAGE = "CATALOG_PAGE"  # consolecatalog.catalogPage
 
 # Lifecycle
 STARTED = "STARTED"  # onStartup of an executor
