@@ -214,6 +214,20 @@ class RunDetailsTest(support.EngineCase):
 
 
 class PromptsPageTest(support.EngineCase):
+    def test_a_prompt_naming_an_enum_offers_its_enabled_options(self):
+        enums = _api("enums")
+        made = enums.createEnumVersion("materials", [
+            {"label": "Sand", "value": "SAND"},
+            {"label": "Lime", "value": "LIME", "disabled": True}], user="eng")
+        enums.activateEnumVersion("materials", made["data"]["version"], user="eng")
+        asking = self.engine.enqueue("asks_for_material")
+        self.engine.runUntil(lambda: self.engine.status(asking) == "WAITING")
+        rows = _data(_api("consoleprompts").inbox(user="bob", roles=["Operator"]),
+                     "PROMPT_INBOX")["rows"]
+        row = [r for r in rows if r["workflowId"] == asking][0]
+        assert row["options"] == ["SAND"], row
+        assert row["choices"] == [{"label": "Sand", "value": "SAND"}], row
+
     def test_the_inbox_holds_what_the_user_may_answer_and_the_history_the_answers(self):
         prompts = _api("consoleprompts")
         anyone = self.engine.enqueue("asks_operator")
@@ -227,6 +241,8 @@ class PromptsPageTest(support.EngineCase):
         boss = _data(prompts.inbox(user="sue", roles=["Supervisor"]), "PROMPT_INBOX")["rows"]
         row = [r for r in boss if r["workflowId"] == guarded][0]
         assert row["options"] == ["yes", "no"] and row["form"] == []
+        assert row["choices"] == [{"label": "yes", "value": "yes"},
+                                  {"label": "no", "value": "no"}]
         assert row["message"] == "Hopper empty?" and row["workflowName"] == "asks_operator"
         assert row["createdMs"] > 0 and row["expiresMs"] is None
         form = [r for r in boss if r["workflowId"] == lot][0]["form"]

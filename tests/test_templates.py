@@ -128,6 +128,10 @@ class StartTest(TemplateCase):
         assert '"overrides": {"targetKg": 450}' in details, details
         plain = self.engine.enqueue("three_steps")
         assert self.templates.getRunTemplate(plain)["data"]["template"] is None
+        details = api("consoledetails")
+        assert self.ok(details.runDetails(wf), "RUN_DETAILS")["template"] == {
+            "name": "recipe-100", "version": 1, "overrides": {"targetKg": 450}}
+        assert self.ok(details.runDetails(plain), "RUN_DETAILS")["template"] is None
 
     def test_a_retired_version_starts_no_run(self):
         self.activeEnum()

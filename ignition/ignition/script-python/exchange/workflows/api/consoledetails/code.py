@@ -7,7 +7,8 @@ Views call these and read ``result["data"]``; each row carries its status ``colo
 """
 from __future__ import absolute_import, division, print_function
 
-from exchange.workflows.api import consoleprompts, envelope, journal, messages, service
+from exchange.workflows.api import (consoleprompts, envelope, journal, messages, service,
+                                    templates)
 from exchange.workflows.api.consolecommon import colourOf, durationMs, statusCell
 from exchange.workflows.api.envelope import dataOf, guarded
 from exchange.workflows.db import consoleruns as statements
@@ -38,7 +39,8 @@ def enabledCommands(status, pendingCommand, started):
 @guarded
 def runDetails(workflowId, dbName=None):
     """One run as the details page shows it (inputs, output and error decoded) and
-    ``commands``: which of HOLD, RESUME, STOP, CANCEL, RESUME_TERMINAL its state allows.
+    ``commands``: which of HOLD, RESUME, STOP, CANCEL, RESUME_TERMINAL its state allows;
+    ``template``: the template it started from (None: none).
     Codes: RUN_DETAILS, WORKFLOW_NOT_FOUND."""
     found = dataOf(service.getStatus(workflowId, dbName=dbName))
     run = {"workflowId": found["workflowId"], "workflowName": found["workflowName"],
@@ -52,7 +54,17 @@ def runDetails(workflowId, dbName=None):
     enabled = enabledCommands(found["status"], found["pendingCommand"],
                               found["startedAtMs"] is not None)
     return envelope.ok(codes.RUN_DETAILS, u"workflow %s is %s" % (workflowId, run["status"]),
-                       {"run": run, "commands": enabled})
+                       {"run": run, "commands": enabled,
+                        "template": runTemplate(workflowId, dbName)})
+
+
+def runTemplate(workflowId, dbName):
+    """The template a run started from ({name, version, overrides}), or None."""
+    found = dataOf(templates.getRunTemplate(workflowId, dbName=dbName))["template"]
+    if found is None:
+        return None
+    return {"name": found["templateName"], "version": found["version"],
+            "overrides": found["overrides"]}
 
 
 def _kind(name):

@@ -7,11 +7,11 @@ Views call these and read ``result["data"]``.
 from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.api import consoleforms, envelope, prompts
-from exchange.workflows.api.consolecommon import colourOf, statusCell
+from exchange.workflows.api.consolecommon import colourOf, options, statusCell
 from exchange.workflows.api.envelope import dataOf, guarded
 from exchange.workflows.db import consoleruns as statements
 from exchange.workflows import codec, codes, validate
-from exchange.workflows.engine import actors
+from exchange.workflows.engine import actors, enums
 from exchange.workflows.errors import NotAuthorized
 
 INBOX_LIMIT = 500
@@ -40,11 +40,22 @@ def formOf(schema):
              "enum": spec.get("enum")} for name, spec in sorted(properties.items())]
 
 
-def _inboxRow(prompt):
+def choicesOf(prompt, dbName):
+    """A prompt's answers as its dropdown shows them ({label, value}): its options, or, for
+    options that name an enum ({"enum": name}), the enum's enabled options now."""
+    named = prompt["options"]
+    if isinstance(named, dict) and named.get("enum"):
+        return enums.enabledOptions(dbName, named["enum"])
+    return options(named or [])
+
+
+def _inboxRow(prompt, dbName):
     form = formOf(prompt["schema"])
+    choices = choicesOf(prompt, dbName)
     return {"promptId": prompt["promptId"], "workflowId": prompt["workflowId"],
             "workflowName": prompt["workflowName"], "message": prompt["message"],
-            "options": prompt["options"], "form": form,
+            "options": [choice["value"] for choice in choices], "choices": choices,
+            "form": form,
             "instances": consoleforms.instances(form),
             "createdMs": prompt["createdAtMs"], "expiresMs": prompt["expiresAtMs"]}
 
@@ -52,11 +63,12 @@ def _inboxRow(prompt):
 @guarded
 def inbox(session=None, user=None, roles=None, dbName=None):
     """The pending prompts (of active runs, oldest first) the session's user may answer,
-    each with its ``options``, its ``form`` and the form's repeater ``instances``
+    each with its ``options`` (an enum's: its enabled values now), their dropdown
+    ``choices`` ({label, value}), its ``form`` and the form's repeater ``instances``
     (api.consoleforms). Codes: PROMPT_INBOX."""
     actor = actors.resolve(actors.Caller(user, session, roles))
     pending = dataOf(prompts.listPrompts(limit=INBOX_LIMIT, dbName=dbName))["prompts"]
-    rows = [_inboxRow(p) for p in pending if _mayAnswer(actor, p["roles"])]
+    rows = [_inboxRow(p, dbName) for p in pending if _mayAnswer(actor, p["roles"])]
     return envelope.ok(codes.PROMPT_INBOX, u"%d prompt(s) for %s" % (len(rows), actor.name),
                        {"rows": rows, "user": actor.name})
 

@@ -51,6 +51,13 @@ def activeOptions(dbName, enumName, t=None):
     return None if row is None else codec.decode(row["options"])
 
 
+def enabledOptions(dbName, enumName):
+    """The enabled options of the enum's active version as a dropdown shows them
+    ({label, value}); none when it has no active version."""
+    return [{"label": o["label"], "value": o["value"]}
+            for o in activeOptions(dbName, enumName) or [] if not o["disabled"]]
+
+
 def enabledValues(dbName, enumName):
     """The values an input or answer bound to the enum may take now, or None when it has
     no active version."""

@@ -160,9 +160,7 @@ def expandedLayout(dbName, layoutJson):
         return None
     for widget in widgets(layout):
         if widget.get("enum"):
-            options = enums.activeOptions(dbName, widget["enum"]) or []
             widget["type"] = widget.get("type") or "dropdown"
-            widget["dropdown"] = dict(widget.get("dropdown") or {}, options=[
-                {"label": o["label"], "value": o["value"]} for o in options
-                if not o["disabled"]])
+            widget["dropdown"] = dict(widget.get("dropdown") or {},
+                                      options=enums.enabledOptions(dbName, widget["enum"]))
     return layout
