@@ -127,6 +127,39 @@ class RunsPageTest(support.EngineCase):
         refused = self.runs.startWorkflow("three_steps", user="bob", roles=["Viewer"])
         assert refused["code"] == "NOT_AUTHORIZED", refused
 
+    def test_a_start_from_a_template_records_its_version_and_only_the_changed_values(self):
+        templates = _api("templates")
+        for name, kg in (("small", 2), ("draft", 9)):
+            _data(templates.createTemplateVersion("three_steps", name, {"kg": kg,
+                                                  "material": "rye"}, user="eng"),
+                  "VERSION_CREATED")
+        _data(templates.activateTemplateVersion("small", 1, user="eng"), "VERSION_ACTIVATED")
+        offered = _data(self.runs.templateOptions("three_steps"), "TEMPLATES_LISTED")["options"]
+        assert offered == [{"label": "small v1", "value": "small", "version": 1,
+                            "values": {"kg": 2, "material": "rye"}}]  # not the draft
+        instances = _data(self.runs.workflowForm("three_steps", templateName="small"),
+                          "WORKFLOW_FORM")["instances"]
+        assert [(i["name"], i["value"]) for i in instances] == [
+            ("material", "rye"), ("kg", 2), ("crash", "")]
+        instances[1]["value"] = 4  # the operator changes kg only
+        started = _data(self.runs.startFromForm("three_steps", instances, templateName="small",
+                                                version=1, user="alice"), "WORKFLOW_ENQUEUED")
+        recorded = _data(templates.getRunTemplate(started["workflowId"]),
+                         "WORKFLOW_FOUND")["template"]
+        assert (recorded["templateName"], recorded["version"], recorded["overrides"]) == \
+            ("small", 1, {"kg": 4})
+        assert json.loads(self.engine.gw.sql("SELECT inputs::text FROM workflows.workflow_runs "
+                                             "WHERE workflow_id = ?", started["workflowId"])
+                          [0][0]) == {"kg": 4, "material": "rye"}
+        plain = _data(self.runs.startFromForm("three_steps", instances, user="alice"),
+                      "WORKFLOW_ENQUEUED")
+        assert _data(templates.getRunTemplate(plain["workflowId"]),
+                     "WORKFLOW_FOUND")["template"] is None
+        assert self.runs.startFromForm("three_steps", instances, templateName="draft",
+                                       user="alice")["code"] == "TEMPLATE_NOT_ACTIVE"
+        instances[1]["value"] = "ten"
+        assert self.runs.startFromForm("three_steps", instances)["code"] == "INVALID_INPUTS"
+
 
 class RunDetailsTest(support.EngineCase):
     def setUp(self):

@@ -31,7 +31,8 @@ def _runs(case):
     case.engine.runToEnd(case.engine.enqueue("three_steps"))
     return {"custom": {"start": {"workflowName": "three_steps", "instances": [],
                                  "inputs": '{"kg": 3}', "advanced": False, "queueName": "",
-                                 "partitionKey": "", "confirm": True, "message": ""}}}
+                                 "partitionKey": "", "confirm": True, "message": "",
+                                 "templateName": "", "templateOptions": []}}}
 
 
 def _details(case):

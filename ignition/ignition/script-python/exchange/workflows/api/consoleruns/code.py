@@ -1,16 +1,17 @@
 """The console's Runs page: its filter options, a page of runs with live counts, the chart
 of runs over time (by status, with the median queue wait and run time) and the start form
-built from a workflow's signature.
+built from a workflow's signature (or from one of its templates' active version).
 
 Views call these and read ``result["data"]``; each row carries its status ``colour``.
 """
 from __future__ import absolute_import, division, print_function
 
-from exchange.workflows.api import consolecommon, consoleforms, envelope, service
+from exchange.workflows.api import consolecommon, consoleforms, envelope, service, templates
 from exchange.workflows.api.envelope import guarded
 from exchange.workflows.db import consoleruns as statements
 from exchange.workflows import codec, codes, compat, settings, statuses, validate
 from exchange.workflows.engine import actors, registry
+from exchange.workflows.engine.templates import KIND as TEMPLATE
 from exchange.workflows.errors import InvalidArgument
 
 OPTIONS_LIMIT = 500  # partitions and queues offered in a filter
@@ -146,12 +147,13 @@ def _fieldType(value):
 
 
 @guarded
-def workflowForm(workflowName, dbName=None):
+def workflowForm(workflowName, templateName=None, dbName=None):
     """The start form of a registered workflow: a field per parameter of its function
     (``required`` without a default; ``type`` guessed from the default), and ``inputs``,
     JSON text of every parameter with its default (null without one) that the advanced input
-    starts from, and ``instances``, the form's repeater (api.consoleforms). Codes:
-    WORKFLOW_FORM, UNKNOWN_WORKFLOW."""
+    starts from, and ``instances``, the form's repeater (api.consoleforms), filled with the
+    values of ``templateName``'s active version when given. Codes: WORKFLOW_FORM,
+    UNKNOWN_WORKFLOW."""
     validate.name("workflowName", workflowName)
     definition = registry.lookup(workflowName)
     if definition is None:
@@ -164,9 +166,34 @@ def workflowForm(workflowName, dbName=None):
                "default": optional.get(name), "type": _fieldType(optional.get(name))}
               for name in names]
     inputs = codec.encode(dict((field["name"], field["default"]) for field in fields))
+    values = _templateValues(templateName, dbName) if templateName else {}
+    filled = [dict(field, default=values.get(field["name"], field["default"]))
+              for field in fields]
     return envelope.ok(codes.WORKFLOW_FORM, u"%d field(s)" % len(fields),
                        {"workflowName": workflowName, "fields": fields, "inputs": inputs,
-                        "instances": consoleforms.instances(fields)})
+                        "instances": consoleforms.instances(filled)})
+
+
+def _templateValues(templateName, dbName):
+    """The values of a template's active version ({} without one)."""
+    validate.name("templateName", templateName)
+    active = TEMPLATE.catalog.active(dbName, templateName)
+    return {} if active is None else codec.decode(active["input_values"])
+
+
+@guarded
+def templateOptions(workflowName, dbName=None):
+    """The start form's template dropdown: the workflow's templates with an active version,
+    each ``{label: "name vN", value: name, version, values}``."""
+    validate.name("workflowName", workflowName)
+    found = []
+    for row in templates.listTemplates(workflowName, dbName)["data"]["templates"]:
+        if row["activeVersion"] is not None:
+            found.append({"label": u"%s v%s" % (row["name"], row["activeVersion"]),
+                          "value": row["name"], "version": row["activeVersion"],
+                          "values": _templateValues(row["name"], dbName)})
+    return envelope.ok(codes.TEMPLATES_LISTED, u"%d active template(s)" % len(found),
+                       {"workflowName": workflowName, "options": found})
 
 
 @guarded
@@ -183,3 +210,26 @@ def startWorkflow(workflowName, inputs=None, queueName=None, partitionKey=None, 
                              partitionKey=partitionKey, dbName=dbName)
     result["data"]["startedBy"] = actor.name
     return result
+
+
+@guarded
+def startFromForm(workflowName, instances, templateName=None, version=None, queueName=None,
+                  partitionKey=None, session=None, user=None, roles=None, dbName=None):
+    """Start a workflow from the form's filled-in ``instances`` (api.consoleforms.values):
+    from ``templateName``'s ``version`` (the one the form showed) with, as overrides, only
+    the values that differ from the template's (api.templates.startWithTemplate); without a
+    template, exactly startWorkflow. Codes: theirs and those of consoleforms.values."""
+    form = consoleforms.values(instances)
+    if not form["ok"]:
+        return form
+    if not templateName:
+        return startWorkflow(workflowName, form["data"], queueName=queueName,
+                             partitionKey=partitionKey, session=session, user=user,
+                             roles=roles, dbName=dbName)
+    approved = _templateValues(templateName, dbName)
+    overrides = dict((name, value) for name, value in form["data"].items()
+                     if name not in approved or approved[name] != value)
+    return templates.startWithTemplate(workflowName, templateName, overrides or None,
+                                       version=version, queueName=queueName,
+                                       partitionKey=partitionKey, user=user, session=session,
+                                       roles=roles, dbName=dbName)
