@@ -2,7 +2,7 @@
 
 engine.plant.waitForTag records what a run waits for; here a condition is tested against a
 Good reading, the time it has held is tracked (this JVM's clock, in the kernel), and
-``recheck`` (called by the dispatch tick) wakes the runs whose condition held long enough.
+``recheck`` (called by the dispatch tick) reads every waiting tag at once and wakes the runs whose condition held long enough.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -21,11 +21,17 @@ def plain(value):
         return compat.toText(value)
 
 
-def read(path):
-    """(value, QualityCode) of one tag (``system.tag.readBlocking``, 8.1 and 8.3)."""
+def readAll(paths):
+    """[(value, QualityCode)] of the tags at ``paths``, in one ``system.tag.readBlocking``
+    (8.1 and 8.3)."""
     import system  # (gateway only: imported when called)
-    qualified = system.tag.readBlocking([path])[0]
-    return plain(qualified.value), qualified.quality
+    return [(plain(qualified.value), qualified.quality)
+            for qualified in system.tag.readBlocking(list(paths))]
+
+
+def read(path):
+    """(value, QualityCode) of one tag."""
+    return readAll([path])[0]
 
 
 def reading(path):
@@ -81,11 +87,12 @@ def recheck(dbName):
         k.tagScanSeen.set(begun)
         k.tagScanAtMs.set(compat.monotonicMs() + RESCAN_MS)
         return 0
+    specs = [codec.decode(specJson) for _w, _c, _p, specJson in waiting]
+    readings = readAll(spec["path"] for spec in specs)  # every waiting tag in one read
     woken = 0
-    for workflowId, channel, position, specJson in waiting:
-        spec = codec.decode(specJson)
-        current, good, _quality = reading(spec["path"])
+    for (workflowId, channel, position, _json), spec, (current, quality) in \
+            zip(waiting, specs, readings):
         if heldLongEnough(holdKey(dbName, workflowId, position), spec,
-                          good and holds(spec, current)):
+                          quality.isGood() and holds(spec, current)):
             woken += waits.wake(dbName, channel)
     return woken
