@@ -11,7 +11,7 @@ from exchange.workflows.api.envelope import guarded
 from exchange.workflows.db import runs, templates as statements, tx
 from exchange.workflows.db.journal import JournalEntry
 from exchange.workflows import codec, codes, settings, validate, vocabulary
-from exchange.workflows.engine import actors, catalog, operator, registry, templates
+from exchange.workflows.engine import actors, catalog, operator, registry, requests, templates
 from exchange.workflows.errors import InvalidArgument
 
 _CONTENT = {"input_values": "values", "form_layout": "formLayout"}
@@ -137,7 +137,7 @@ def startWithTemplate(workflowName, templateName, overrides=None, version=None,
     actor = operator.authorized(entry, actors.Caller(user, session, roles))
     try:
         active = templates.startable(dbName, workflowName, templateName, version)
-        request = service.Request(workflowName, templates.merged(dbName, active, overrides),
+        request = requests.Request(workflowName, templates.merged(dbName, active, overrides),
                                   queueName=queueName, partitionKey=partitionKey,
                                   priority=priority, deduplicationId=deduplicationId,
                                   workflowId=workflowId, timeoutSeconds=timeoutSeconds,
