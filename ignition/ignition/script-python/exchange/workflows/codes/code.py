@@ -174,6 +174,24 @@ RUN_ACTIVITY = "RUN_ACTIVITY"  # consoledetails.runActivity
 PROMPT_INBOX = "PROMPT_INBOX"  # consoleprompts.inbox
 PROMPT_HISTORY = "PROMPT_HISTORY"  # consoleprompts.history
 
+# Schedules (api.schedules, engine.schedules, the cron module; docs/schedules.md)
+INVALID_CRON = "INVALID_CRON"  # a cron expression that does not parse or never fires
+UNKNOWN_TIME_ZONE = "UNKNOWN_TIME_ZONE"  # a time zone neither java.time nor zoneinfo knows
+SCHEDULE_CREATED = "SCHEDULE_CREATED"  # createSchedule stored a new schedule
+SCHEDULE_EXISTS = "SCHEDULE_EXISTS"  # createSchedule: the name is taken; nothing changed
+SCHEDULE_NOT_FOUND = "SCHEDULE_NOT_FOUND"  # no schedule of that name
+SCHEDULE_PAUSED = "SCHEDULE_PAUSED"  # pauseSchedule: it fires no more ticks until resumed
+SCHEDULE_RESUMED = "SCHEDULE_RESUMED"  # resumeSchedule: it fires again from the next tick
+SCHEDULE_ALREADY_PAUSED = "SCHEDULE_ALREADY_PAUSED"  # pauseSchedule of a paused schedule
+SCHEDULE_ALREADY_ACTIVE = "SCHEDULE_ALREADY_ACTIVE"  # resumeSchedule of an active schedule
+SCHEDULE_DELETED = "SCHEDULE_DELETED"  # deleteSchedule removed it (its runs stay)
+SCHEDULE_DECLARED_IN_CODE = "SCHEDULE_DECLARED_IN_CODE"  # delete refused: code declares it
+SCHEDULE_TRIGGERED = "SCHEDULE_TRIGGERED"  # triggerSchedule started a run now
+SCHEDULE_BACKFILLED = "SCHEDULE_BACKFILLED"  # backfillSchedule created the missing ticks
+BACKFILL_TOO_LARGE = "BACKFILL_TOO_LARGE"  # the window holds more ticks than one call makes
+SCHEDULES_LISTED = "SCHEDULES_LISTED"  # listSchedules
+SCHEDULES_PAGE = "SCHEDULES_PAGE"  # consoleschedules.schedulesPage
+
 # Raised in workflow code (a run's error.code when uncaught), not returned by a call
 DUPLICATE_WORKFLOW = "DUPLICATE_WORKFLOW"  # two workflows registered under one name
 NOT_IN_WORKFLOW = "NOT_IN_WORKFLOW"  # a durable helper called outside a workflow

@@ -448,3 +448,82 @@ def pythonObjectsIn(value, path="kernel"):
         for key in value.keySet():
             found.extend(pythonObjectsIn(value.get(key), u"%s.%s" % (path, key)))
     return found
+
+
+# Wall-clock time in an IANA time zone (engine.schedules, the cron module): java.time on the
+# JVM (Jython 2.7 has no zoneinfo), zoneinfo on CPython 3.9+. A wall-clock time is a tuple
+# (year, month, day, hour, minute, second).
+if compat.IS_JYTHON:  # pragma: no cover - exercised by the Jython suite
+    from java.time import DateTimeException, Instant, LocalDateTime, ZoneId  # novm
+
+    def _zone(zoneId):
+        if not isinstance(zoneId, compat.string_types) or not zoneId:
+            raise ValueError(u"unknown time zone %s" % compat.shown(zoneId))
+        try:
+            return ZoneId.of(zoneId)
+        except (DateTimeException, TypeError):
+            raise ValueError(u"unknown time zone %s" % compat.shown(zoneId))
+
+    def wallClock(epochMs, zoneId):
+        """The wall-clock time in ``zoneId`` at ``epochMs`` (to the second)."""
+        t = LocalDateTime.ofInstant(Instant.ofEpochMilli(int(epochMs)), _zone(zoneId))
+        return (t.getYear(), t.getMonthValue(), t.getDayOfMonth(), t.getHour(),
+                t.getMinute(), t.getSecond())
+
+    def _instantsOf(wall, zoneId):
+        """(epoch ms of each instant showing ``wall``, the gap's end when none does)."""
+        local = LocalDateTime.of(*[int(v) for v in wall])
+        rules = _zone(zoneId).getRules()
+        found = [local.toInstant(o).toEpochMilli() for o in rules.getValidOffsets(local)]
+        if found:
+            return found, None
+        return found, rules.getTransition(local).getInstant().toEpochMilli()
+else:
+    import calendar
+    import datetime
+    try:
+        import zoneinfo  # novm
+    except ImportError:  # pragma: no cover - CPython before 3.9
+        zoneinfo = None
+
+    def _zone(zoneId):
+        if zoneinfo is None or not isinstance(zoneId, compat.string_types) or not zoneId:
+            raise ValueError(u"unknown time zone %s" % compat.shown(zoneId))
+        try:
+            return zoneinfo.ZoneInfo(zoneId)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+            raise ValueError(u"unknown time zone %s" % compat.shown(zoneId))
+
+    def wallClock(epochMs, zoneId):
+        """The wall-clock time in ``zoneId`` at ``epochMs`` (to the second)."""
+        t = datetime.datetime.fromtimestamp(int(epochMs) // 1000, _zone(zoneId))
+        return (t.year, t.month, t.day, t.hour, t.minute, t.second)
+
+    def _instantsOf(wall, zoneId):
+        zone, naive = _zone(zoneId), datetime.datetime(*wall)
+        both = [calendar.timegm(naive.replace(tzinfo=zone, fold=fold).utctimetuple()) * 1000  # novm
+                for fold in (0, 1)]
+        found = sorted(set(e for e in both if wallClock(e, zoneId) == tuple(wall)))
+        if found:
+            return found, None
+        low, high = min(both), max(both)  # in a gap: wall(low) < wall < wall(high)
+        while high - low > 1000:  # the first second whose wall clock is past ``wall``
+            middle = low + (high - low) // 2000 * 1000
+            if wallClock(middle, zoneId) > tuple(wall):
+                high = middle
+            else:
+                low = middle
+        return found, high
+
+
+def checkZone(zoneId):
+    """Raise ValueError unless ``zoneId`` names a time zone this platform knows."""
+    _zone(zoneId)
+
+
+def instantOf(wall, zoneId):
+    """The epoch ms at which the wall clock of ``zoneId`` shows ``wall``: at a fall-back's
+    repeated hour the first occurrence; at a spring-forward's skipped hour the first
+    instant after it (the transition: 02:30 of a skipped 02:00-03:00 is 03:00)."""
+    found, gapEnd = _instantsOf(wall, zoneId)
+    return min(found) if found else gapEnd
