@@ -234,7 +234,7 @@ def openEngine(gw, executes=True):
            "workflows.dead_letters, workflows.executors, workflows.messages, workflows.events, "
            "workflows.streams, workflows.prompts, workflows.journal, workflows.maintenance, "
            "workflows.template_runs, workflows.templates, workflows.template_versions, "
-           "workflows.enums, workflows.enum_versions, "
+           "workflows.enums, workflows.enum_versions, workflows.schedules, "
            "public.side_effects")
     registered = admin.registerWorkflowModules(["testing.flows"])
     assert registered["ok"], registered

@@ -33,3 +33,7 @@ PROMPT_TIMED_OUT = "TIMED_OUT"
 DRAFT = "DRAFT"
 VERSION_ACTIVE = "ACTIVE"
 RETIRED = "RETIRED"
+
+# A schedule's status (engine.schedules): an ACTIVE one fires its ticks, a PAUSED one none.
+SCHEDULE_ACTIVE = "ACTIVE"
+SCHEDULE_PAUSED = "PAUSED"

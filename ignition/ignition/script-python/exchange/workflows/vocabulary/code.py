@@ -62,3 +62,18 @@ TEMPLATE = "TEMPLATE"
 ENUM = "ENUM"
 ACTIVATE = "ACTIVATE"
 RETIRE = "RETIRE"
+
+# Schedules (engine.scheduleadmin): journal actions (create, delete and backfill with
+# adminRoles; pause, resume and trigger with commandRoles), where a schedule came from,
+# and the console's buttons (api.consoleschedules.scheduleAction; RESUME is the command's)
+SCHEDULE_CREATE = "SCHEDULE_CREATE"
+SCHEDULE_PAUSE = "SCHEDULE_PAUSE"
+SCHEDULE_RESUME = "SCHEDULE_RESUME"
+SCHEDULE_DELETE = "SCHEDULE_DELETE"
+SCHEDULE_TRIGGER = "SCHEDULE_TRIGGER"
+SCHEDULE_BACKFILL = "SCHEDULE_BACKFILL"
+SOURCE_CODE = "CODE"        # declared with @schedule, upserted by the dispatch tick
+SOURCE_RUNTIME = "RUNTIME"  # created by api.schedules.createSchedule
+PAUSE = "PAUSE"
+TRIGGER = "TRIGGER"
+SCHEDULE_ACTIONS = (PAUSE, RESUME, TRIGGER)

@@ -457,6 +457,33 @@ MIGRATIONS = [
         """CREATE INDEX template_runs_template_idx
            ON {schema}.template_runs (template_name, template_version)""",
     ]),
+    (9, "schedules: cron schedules that start workflows", [
+        # One row per schedule; the dispatch tick fires a due one by advancing next_tick_ms
+        # from the value it read (a guarded UPDATE) in the transaction of the run's insert,
+        # whose id is made of the name and the tick: one run per tick (engine.schedules).
+        """CREATE TABLE {schema}.schedules (
+            schedule_name    text PRIMARY KEY,
+            workflow_name    text NOT NULL,
+            cron             text NOT NULL,
+            time_zone        text NOT NULL,
+            inputs           jsonb NOT NULL DEFAULT '{}',
+            queue_name       text,
+            status           text NOT NULL DEFAULT 'ACTIVE',
+            source           text NOT NULL,
+            next_tick_ms     bigint,
+            last_tick_ms     bigint,
+            last_workflow_id text,
+            created_by       text NOT NULL,
+            created_at_ms    bigint NOT NULL DEFAULT {schema}.now_ms(),
+            updated_at_ms    bigint NOT NULL DEFAULT {schema}.now_ms(),
+            CONSTRAINT schedules_name_length CHECK (length(schedule_name) BETWEEN 1 AND 120),
+            CONSTRAINT schedules_status_known CHECK (status IN ('ACTIVE', 'PAUSED')),
+            CONSTRAINT schedules_source_known CHECK (source IN ('CODE', 'RUNTIME')),
+            CONSTRAINT schedules_inputs_object CHECK (jsonb_typeof(inputs) = 'object')
+        )""",
+        """CREATE INDEX schedules_due_idx ON {schema}.schedules (next_tick_ms)
+           WHERE status = 'ACTIVE'""",
+    ]),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]

@@ -20,7 +20,7 @@ from __future__ import absolute_import, division, print_function
 from exchange.workflows.db import runs, tx
 from exchange.workflows import codec, compat, platform, settings
 from exchange.workflows.engine import kernel, leases, memoryqueue, outages, registry, runner, \
-    tagconditions
+    schedules, tagconditions
 
 # A claim that lost a race (a partition slot, a deadlock between claimers) claims nothing
 # this round; the rows stay ENQUEUED for the next one.
@@ -47,6 +47,7 @@ def dispatch(dbName=None):
         result.update(_flush())
         result["promoted"] = runs.promoteDue(dbName)
         result["tagWaitsWoken"] = _recheckTags(dbName)
+        result["scheduled"] = schedules.tick(dbName)  # cron ticks due: one run each
         k.backlog.set(1)  # the timer always looks, whatever the last claim saw
         # the tick claims for a while at most: under a steady backlog finishing workers keep
         # asking for more, and the timer must come back to renew the lease and flush

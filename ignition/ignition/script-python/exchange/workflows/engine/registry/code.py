@@ -18,6 +18,7 @@ from exchange.workflows.errors import InvalidArgument
 BUILTIN_MODULES = ("exchange.workflows.engine.selftestflow",)
 
 _registry = {}
+_schedules = {}  # schedule name -> ScheduleDeclaration (engine.runtime.schedule)
 _failedImports = set()  # modules that failed in this interpreter: not retried until re-registered
 _lock = threading.RLock()
 
@@ -156,3 +157,33 @@ def inputProblem(definition, inputs):
         return u"inputs do not match %s(%s): %s" % (definition.name, u", ".join(names),
                                                      u"; ".join(parts))
     return None
+
+
+class ScheduleDeclaration(object):
+    """A schedule declared in code (``@schedule``): its name, workflow, cron expression, time
+    zone, inputs, queue, and the module that declared it."""
+
+    def __init__(self, name, workflowName, cron, timeZone, inputs, queueName, module):
+        self.name, self.workflowName, self.cron, self.timeZone = name, workflowName, cron, \
+            timeZone
+        self.inputs, self.queueName, self.module = inputs, queueName, module
+
+
+def addSchedule(declaration):
+    """Record a schedule declared in code; a name another module declares is refused."""
+    with _lock:
+        existing = _schedules.get(declaration.name)
+        if existing is not None and existing.module != declaration.module:
+            raise InvalidArgument(u"schedule %r is already declared by %s"
+                                  % (declaration.name, existing.module))
+        _schedules[declaration.name] = declaration
+
+
+def declaredSchedules():
+    """The schedules declared by the built-in and registered modules, by name (the dispatch
+    tick upserts them: engine.schedules)."""
+    with _lock:
+        _loadRegisteredModules()
+        modules = set(BUILTIN_MODULES) | set(registeredModules())
+        return sorted([d for d in _schedules.values() if d.module in modules],
+                      key=lambda d: d.name)

@@ -9,12 +9,12 @@ from __future__ import absolute_import, division, print_function
 
 import functools
 
-from exchange.workflows import compat, validate
+from exchange.workflows import codec, compat, cron as cronexpr, validate
 from exchange.workflows.engine import boundary, context, durable, registry, steps
 from exchange.workflows.errors import ControlSignal, InvalidArgument, NonDeterminismError, \
     StepError, WorkflowCancelled, WorkflowsError
 
-__all__ = ["workflow", "step", "sleep", "send", "recv", "setEvent", "getEvent", "writeStream",
+__all__ = ["workflow", "step", "schedule", "sleep", "send", "recv", "setEvent", "getEvent", "writeStream",
            "closeStream", "prompt", "checkCancelled", "currentWorkflowId",
            "StepError", "InvalidArgument", "WorkflowCancelled", "NonDeterminismError",
            "ControlSignal", "WorkflowsError"]
@@ -56,6 +56,32 @@ def workflow(name=None, timeoutSeconds=None, maxRecoveryAttempts=None, onHold=No
         return function
 
     return register
+
+
+def schedule(cron, timeZone="UTC", name=None, inputs=None, queueName=None):
+    """Start the workflow below on a cron schedule, put above ``@workflow``
+    (docs/schedules.md): ``cron`` of 5 fields (or 6, seconds first), in the IANA
+    ``timeZone``; the schedule is named ``name`` (default: the workflow's) and its runs get
+    ``inputs`` (and ``scheduledAtMs`` when the workflow takes it) in ``queueName``. The
+    dispatch tick stores it in the database and fires it; stack several for several."""
+    cronexpr.parse(cron)
+    cronexpr.checkZone(timeZone)
+    validate.name("name", name, False)
+    validate.name("queueName", queueName, False)
+    if inputs is not None and codec.asDict(inputs) is None:
+        raise InvalidArgument(u"schedule inputs must be a dict, not %s" % compat.shown(inputs))
+
+    def declare(function):
+        workflowName = getattr(function, "workflowName", None)
+        if workflowName is None:
+            raise InvalidArgument(u"@schedule goes above @workflow (on a workflow function): "
+                                  u"%s" % compat.shown(function))
+        registry.addSchedule(registry.ScheduleDeclaration(
+            name or workflowName, workflowName, cron, timeZone, dict(inputs or {}), queueName,
+            getattr(function, "__module__", "?")))
+        return function
+
+    return declare
 
 
 def step(name=None, retriesAllowed=False, maxAttempts=3, intervalSeconds=1.0, backoffRate=2.0):
