@@ -20,7 +20,8 @@ from helpers import waitFor
 from support import EngineCase
 
 BASE = "Exchange/Workflows/"
-PAGES = ["Runs", "RunDetails", "Prompts", "Queues", "Executors", "Admin", "Templates"]
+PAGES = ["Runs", "RunDetails", "Prompts", "Queues", "Executors", "Admin", "Templates",
+         "Schedules"]
 
 
 def _withRun(case):
@@ -87,8 +88,19 @@ def _templates(case):
                        "action": {"name": "ACTIVATE", "message": ""}}}
 
 
+def _schedules(case):
+    """A schedule (made through api.schedules): its row picked, so Confirm acts on it (the
+    buttons run in order: Pause, Resume, Trigger now, then Confirm triggers a run)."""
+    schedules = __import__("exchange.workflows.api.schedules", fromlist=["x"])
+    created = schedules.createSchedule("harness-hourly", "three_steps", "@hourly",
+                                       "Europe/Zurich", {"kg": 3}, user="eng")
+    assert created["code"] == "SCHEDULE_CREATED", created
+    return {"custom": {"selected": {"scheduleName": "harness-hourly"},
+                       "action": {"name": "", "message": ""}}}
+
+
 SCENARIOS = {"Runs": _runs, "RunDetails": _details, "Prompts": _prompts, "Admin": _admin,
-             "Field": _field, "Templates": _templates}
+             "Field": _field, "Templates": _templates, "Schedules": _schedules}
 
 
 def _event(harness, suffix):
@@ -200,7 +212,20 @@ class ViewScriptsRun(EngineCase):
 
     def test_nav(self):
         harness = self.runView("Nav")
-        self.assertEqual(len(harness.perspective.calls), 6)
+        self.assertEqual(len(harness.perspective.calls), 7)
+
+    def test_schedules(self):
+        harness = self.runView("Schedules")
+        rows = harness.view.tree["custom"]["schedules"]["rows"]
+        self.assertEqual([(r["scheduleName"], r["status"], r["nextFire"][-5:]) for r in rows],
+                         [("harness-hourly", "ACTIVE", "00:00")])
+        triggered = self.gw.sql("SELECT workflow_id FROM workflows.workflow_runs "
+                                "WHERE workflow_id LIKE 'sched:harness-hourly:now:%'")
+        self.assertEqual(len(triggered), 1)
+        self.assertEqual(harness.view.tree["custom"]["action"]["name"], "")
+        harness.run(_event(harness, "/Pause"))
+        harness.run(_event(harness, "/Confirm"))
+        self.assertEqual(self.gw.sql("SELECT status FROM workflows.schedules")[0][0], "PAUSED")
 
     def test_resume_of_a_cancelled_run_resumes_it_from_its_step_log(self):
         workflowId = self.engine.enqueue("asks_operator")

@@ -9,7 +9,8 @@ from __future__ import absolute_import, division, print_function
 from exchange.workflows.api import envelope
 from exchange.workflows.api.envelope import guarded
 from exchange.workflows.db import schedules as statements
-from exchange.workflows import codec, codes, cron as cronexpr, settings, validate
+from exchange.workflows import codec, codes, cron as cronexpr, settings, validate, \
+    vocabulary
 from exchange.workflows.engine import actors, registry, scheduleadmin, schedules
 from exchange.workflows.errors import InvalidArgument
 
@@ -36,7 +37,7 @@ def _answer(action, caller):
 
 
 @guarded
-def createSchedule(scheduleName, workflowName, cron, timeZone="UTC", inputs=None,
+def createSchedule(scheduleName, workflowName, cron, timeZone=vocabulary.UTC, inputs=None,
                    queueName=None, user=None, session=None, roles=None, dbName=None):
     """Start ``workflowName`` with ``inputs`` on each tick of ``cron`` (5 fields, or 6 with
     seconds first) in the IANA ``timeZone``, from the first tick after now. Codes:

@@ -100,11 +100,12 @@ def due(dbName, nowMs=None, limit=100):
     return [Due(row) for row in tx.query(dbName, sql.bind(_DUE, dbName), [nowMs, limit])]
 
 
-def advance(dbName, name, expectedNextMs, tickMs, nextMs, workflowId, t):
-    """Record tick ``tickMs`` as fired (run ``workflowId``) and ``nextMs`` as the next one,
-    only while the schedule is ACTIVE with ``expectedNextMs`` still its next tick."""
+def advance(dbName, name, expectedNextMs, fired, t):
+    """Record ``fired`` = (tickMs, nextMs, workflowId): the tick as fired by that run and
+    the next tick, only while the schedule is ACTIVE with ``expectedNextMs`` still its next
+    tick."""
     return tx.update(dbName, sql.bind(_ADVANCE, dbName),
-                     [tickMs, nextMs, workflowId, name, expectedNextMs], t, skipAudit=True) == 1
+                     list(fired) + [name, expectedNextMs], t, skipAudit=True) == 1
 
 
 def lock(dbName, name, t):

@@ -163,7 +163,8 @@ class ScheduleDeclaration(object):
     """A schedule declared in code (``@schedule``): its name, workflow, cron expression, time
     zone, inputs, queue, and the module that declared it."""
 
-    def __init__(self, name, workflowName, cron, timeZone, inputs, queueName, module):
+    def __init__(self, name, workflowName, cron, timeZone, inputs=None, queueName=None,
+                 module=None):
         self.name, self.workflowName, self.cron, self.timeZone = name, workflowName, cron, \
             timeZone
         self.inputs, self.queueName, self.module = inputs, queueName, module

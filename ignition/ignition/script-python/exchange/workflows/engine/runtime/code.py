@@ -9,7 +9,7 @@ from __future__ import absolute_import, division, print_function
 
 import functools
 
-from exchange.workflows import codec, compat, cron as cronexpr, validate
+from exchange.workflows import codec, compat, cron as cronexpr, validate, vocabulary
 from exchange.workflows.engine import boundary, context, durable, registry, steps
 from exchange.workflows.errors import ControlSignal, InvalidArgument, NonDeterminismError, \
     StepError, WorkflowCancelled, WorkflowsError
@@ -58,7 +58,7 @@ def workflow(name=None, timeoutSeconds=None, maxRecoveryAttempts=None, onHold=No
     return register
 
 
-def schedule(cron, timeZone="UTC", name=None, inputs=None, queueName=None):
+def schedule(cron, timeZone=vocabulary.UTC, name=None, inputs=None, queueName=None):
     """Start the workflow below on a cron schedule, put above ``@workflow``
     (docs/schedules.md): ``cron`` of 5 fields (or 6, seconds first), in the IANA
     ``timeZone``; the schedule is named ``name`` (default: the workflow's) and its runs get
@@ -77,8 +77,8 @@ def schedule(cron, timeZone="UTC", name=None, inputs=None, queueName=None):
             raise InvalidArgument(u"@schedule goes above @workflow (on a workflow function): "
                                   u"%s" % compat.shown(function))
         registry.addSchedule(registry.ScheduleDeclaration(
-            name or workflowName, workflowName, cron, timeZone, dict(inputs or {}), queueName,
-            getattr(function, "__module__", "?")))
+            name or workflowName, workflowName, cron, timeZone, inputs=dict(inputs or {}),
+            queueName=queueName, module=getattr(function, "__module__", "?")))
         return function
 
     return declare

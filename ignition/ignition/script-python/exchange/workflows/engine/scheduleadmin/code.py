@@ -79,7 +79,7 @@ class Create(ScheduleAction):
         self.result.update(workflowName=d.workflowName, cron=d.cron, timeZone=d.timeZone,
                            nextTickMs=cron.nextTick(d.parsed, d.timeZone, self.nowMs))
         return statements.create(self.dbName, d, self.result["nextTickMs"],
-                                 vocabulary.SOURCE_RUNTIME, self.actor.name, t)
+                                 vocabulary.RUNTIME, self.actor.name, t)
 
     def missed(self, t, state):
         self.message = u"schedule %s exists" % self.name
@@ -124,7 +124,7 @@ class Delete(ScheduleAction):
 
     def decide(self, row):
         problem = self.found(row)
-        if problem is None and row["source"] == vocabulary.SOURCE_CODE and \
+        if problem is None and row["source"] == vocabulary.CODE and \
                 schedules.isDeclared(self.name):
             problem = self.refuse(codes.SCHEDULE_DECLARED_IN_CODE, u"schedule %s is declared "
                                   u"in code (%s); pause it, or remove it from the code"

@@ -70,8 +70,8 @@ def fire(dbName, due):
                          tickMs, workflowId)
 
     def work(t):
-        if not statements.advance(dbName, due.name, due.nextTickMs, tickMs, nextMs,
-                                  workflowId, t):
+        if not statements.advance(dbName, due.name, due.nextTickMs,
+                                  (tickMs, nextMs, workflowId), t):
             return False
         return runs.insert(dbName, request, t)
     return tx.inTransaction(dbName, work)
@@ -92,7 +92,7 @@ def declare(dbName):
         items.append({"name": d.name, "workflow": d.workflowName, "cron": d.cron,
                       "zone": d.timeZone, "inputs": d.inputs, "queue": d.queueName,
                       "next": first, "creator": u"code:%s" % d.module})
-    return statements.declare(dbName, codec.encode(items), vocabulary.SOURCE_CODE) \
+    return statements.declare(dbName, codec.encode(items), vocabulary.CODE) \
         if items else 0
 
 

@@ -1,0 +1,50 @@
+"""The Schedules page of the operator console: each schedule with its next fire time in its
+own time zone, its latest run and that run's status, and the Pause, Resume and Trigger
+buttons acting as the session's user. The view reads ``data.rows``; docs/api.md, "Console
+view models: queues, executors, admin"."""
+from __future__ import absolute_import, division, print_function
+
+from exchange.workflows.api import envelope, schedules
+from exchange.workflows.api.envelope import guarded
+from exchange.workflows import codes, platform, vocabulary
+from exchange.workflows.errors import InvalidArgument
+
+_ACTIONS = {vocabulary.PAUSE: schedules.pauseSchedule,
+            vocabulary.RESUME: schedules.resumeSchedule,
+            vocabulary.TRIGGER: schedules.triggerSchedule}
+
+
+def localTime(epochMs, timeZone):
+    """``epochMs`` as the wall-clock text of ``timeZone`` ("2026-12-05 06:00:00"), or ""."""
+    if epochMs is None:
+        return u""
+    return u"%04d-%02d-%02d %02d:%02d:%02d" % platform.wallClock(epochMs, timeZone)
+
+
+@guarded
+def schedulesPage(dbName=None):
+    """One row per schedule, by name. Code SCHEDULES_PAGE (data: ``rows``)."""
+    listed = envelope.dataOf(schedules.listSchedules(dbName=dbName))["schedules"]
+    rows = [_row(s) for s in listed]
+    return envelope.ok(codes.SCHEDULES_PAGE, u"%d schedule(s)" % len(rows), {"rows": rows})
+
+
+def _row(s):
+    zone = s["timeZone"]
+    return {"scheduleName": s["scheduleName"], "workflowName": s["workflowName"],
+            "cron": s["cron"], "timeZone": zone, "status": s["status"], "source": s["source"],
+            "nextFire": localTime(s["nextTickMs"], zone), "nextTickMs": s["nextTickMs"],
+            "lastTick": localTime(s["lastTickMs"], zone), "lastTickMs": s["lastTickMs"],
+            "lastWorkflowId": s["lastWorkflowId"] or u"",
+            "lastRunStatus": s["lastRunStatus"] or u""}
+
+
+@guarded
+def scheduleAction(action, scheduleName, session=None, user=None, roles=None, dbName=None):
+    """PAUSE, RESUME or TRIGGER schedule ``scheduleName`` as the session's user: the
+    envelope of pause/resume/triggerSchedule."""
+    if action not in _ACTIONS:
+        raise InvalidArgument(u"action must be one of %s" % u", ".join(
+            vocabulary.SCHEDULE_ACTIONS))
+    return _ACTIONS[action](scheduleName, user=user, session=session, roles=roles,
+                            dbName=dbName)
