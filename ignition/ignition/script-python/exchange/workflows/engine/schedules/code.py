@@ -46,18 +46,29 @@ def tick(dbName, nowMs=None):
     """Upsert the declared schedules and fire the due ticks (at ``nowMs``, default the
     database's clock); how many runs it started. A schedule that cannot fire here (its
     workflow is not registered in this interpreter, its inputs no longer fit) is logged and
-    left due for an executor that can; a database outage is raised to the dispatcher."""
-    declare(dbName)
+    left due for an executor that can; a database outage is raised to the dispatcher, any
+    other failure (a schema not yet upgraded) is logged: it never stops the claim."""
+    try:
+        declare(dbName)
+        dues = statements.due(dbName, nowMs, MAX_DUE_PER_TICK)
+    except compat.CATCHABLE as error:
+        _unlessTransient(error, u"reading the schedules")
+        return 0
     fired = 0
-    for due in statements.due(dbName, nowMs, MAX_DUE_PER_TICK):
+    for due in dues:
         try:
             fired += 1 if fire(dbName, due) else 0
         except compat.CATCHABLE as error:
-            if tx.isTransient(error):
-                raise
-            _logger().warn(u"schedule %s could not fire its tick (the next dispatch tries "
-                           u"again): %s" % (due.name, compat.describeError(error)[1]))
+            _unlessTransient(error, u"schedule %s firing its tick" % due.name)
     return fired
+
+
+def _unlessTransient(error, what):
+    """Raise a transient database error (the dispatcher's outage handling); log any other."""
+    if tx.isTransient(error):
+        raise error
+    _logger().warn(u"%s failed (the next dispatch tries again): %s"
+                   % (what, compat.describeError(error)[1]))
 
 
 def fire(dbName, due):
