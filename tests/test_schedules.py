@@ -6,6 +6,7 @@ declared in code appears after a dispatch. The tick takes ``nowMs``; tests move
 from __future__ import absolute_import, division, print_function
 
 import calendar
+import threading
 
 from support import EngineCase
 
@@ -77,6 +78,25 @@ class TickTest(ScheduleCase):
         inputs = self.gw.sql("SELECT inputs->>'scheduledAtMs' FROM workflows.workflow_runs "
                              "WHERE workflow_id = ?", label)[0][0]
         assert int(inputs) == tick
+
+    def test_two_threads_firing_the_same_tick_at_once_start_one_run(self):
+        self.everyMinute()
+        tick = self.pastMinute()
+        self.dueAt("every-minute", tick)
+        dues = [self.statements.due(None, tick + 5000)[0] for _ in range(4)]
+        start, results = threading.Event(), []
+
+        def fire(due):
+            start.wait(10)
+            results.append(self.engineSchedules.fire(None, due))
+        threads = [threading.Thread(target=fire, args=(due,)) for due in dues]
+        for thread in threads:
+            thread.start()
+        start.set()
+        for thread in threads:
+            thread.join(20)
+        assert sorted(results) == [False, False, False, True], results
+        assert self.runIds() == [self.engineSchedules.workflowIdOf("every-minute", tick)]
 
     def test_a_restart_fires_only_the_latest_missed_tick_and_backfill_creates_the_rest(self):
         self.everyMinute()
@@ -173,6 +193,9 @@ class ControlTest(ScheduleCase):
         assert self.engine.admin.configure(adminRoles=["Engineer"])["ok"]
         self.refused(api.deleteSchedule("s", user="op", roles=["Operator"]), "NOT_AUTHORIZED")
         self.refused(api.backfillSchedule("s", 2, 1, user="eng"), "INVALID_ARGUMENT")
+        assert self.engine.admin.configure(commandRoles=["Operator"])["ok"]
+        self.refused(api.pauseSchedule("s", user="guest", roles=["Viewer"]), "NOT_AUTHORIZED")
+        self.ok(api.pauseSchedule("s", user="op", roles=["Operator"]), "SCHEDULE_PAUSED")
 
 
 class DeclaredTest(ScheduleCase):
@@ -191,6 +214,23 @@ class DeclaredTest(ScheduleCase):
         self.ok(self.api.pauseSchedule("morning-report", user="op"), "SCHEDULE_PAUSED")
         self.engine.service.dispatch()
         assert self.row("morning-report")["status"] == "PAUSED"
+
+    def test_a_schedule_declared_in_code_fires_with_its_inputs_and_tick(self):
+        self.engine.service.dispatch()
+        cron = __import__("exchange.workflows.cron", fromlist=["x"])
+        now = self.gw.sql("SELECT workflows.now_ms()")[0][0]
+        tick = cron.latestDue(cron.parse("0 6 * * *"), "Europe/Zurich",
+                              utc(2026, 3, 29, 4, 0, 0), now)[0]  # the last 06:00 in Zurich
+        self.dueAt("morning-report", utc(2026, 3, 29, 4, 0, 0))  # long overdue: the latest
+        self.engine.service.dispatch()
+        workflowId = self.engineSchedules.workflowIdOf("morning-report", tick)
+        assert self.runIds("morning_report") == [workflowId]
+        self.engine.runToEnd(workflowId)
+        result = self.engine.service.getResult(workflowId, timeoutSeconds=5)
+        assert result["data"]["output"] == {"scheduledAtMs": tick, "label": "morning"}, result
+        nextTick = self.row("morning-report")["next_tick_ms"]
+        platform = __import__("exchange.workflows.platform", fromlist=["x"])
+        assert platform.wallClock(nextTick, "Europe/Zurich")[3:] == (6, 0, 0)
 
 
 class ZoneTest(ScheduleCase):
