@@ -191,6 +191,24 @@ class ChildWorkflowsTest(EngineCase):
         waitFor(lambda: all(engine.status(w) == "CANCELLED" for w in
                             (inherits, outlives, shorter)), 10, 0.01, "children cancelled")
 
+    def test_the_console_shows_a_runs_children_and_its_parent_and_filters_by_parent(self):
+        engine = self.engine
+        wf = engine.enqueue("parent_calls", inputs={"x": 1})
+        assert engine.runToEnd(wf) == ["SUCCESS"]
+        import exchange.workflows.api.consoledetails as details
+        import exchange.workflows.api.consoleruns as consoleruns
+        shown = details.runDetails(wf)["data"]
+        assert shown["run"]["parentWorkflowId"] is None
+        assert [(c["workflowId"], c["workflowName"], c["status"]) for c in shown["children"]] \
+            == [(wf + "-c1", "child_double", "SUCCESS"), (wf + "-c3", "child_double", "SUCCESS")]
+        child = details.runDetails(wf + "-c1")["data"]
+        assert (child["run"]["parentWorkflowId"], child["children"]) == (wf, [])
+        page = consoleruns.runsPage(parentWorkflowId=wf)["data"]
+        assert sorted(r["workflowId"] for r in page["rows"]) == [wf + "-c1", wf + "-c3"]
+        assert page["total"] == 2 and page["rows"][0]["parentWorkflowId"] == wf
+        timeline = details.runTimeline(wf)["data"]["rows"]
+        assert [r["kind"] for r in timeline if r["name"] == "<child.result>"] == ["wait"] * 2
+
     def test_list_workflows_checks_the_parent_filter(self):
         listed = self.engine.service.listWorkflows(parentWorkflowId="")
         assert (listed["ok"], listed["code"]) == (False, "MISSING_ARGUMENT") or \

@@ -7,7 +7,8 @@ from __future__ import absolute_import, division, print_function
 
 from testing.flows import crashOnce, note
 
-from exchange.workflows.engine.runtime import ChildFailed, recv, startChild, step, workflow
+from exchange.workflows.engine.runtime import ChildFailed, closeStream, recv, setEvent, \
+    startChild, step, workflow, writeStream
 
 
 @step
@@ -101,3 +102,15 @@ def parent_result_timeout():
     except ChildFailed as failed:
         return {"code": failed.code, "status": failed.status}
     return None
+
+
+@workflow
+def family_publisher(values=2):
+    """Events, a stream and a child: what the console's Run details page shows."""
+    setEvent("phase", "filling")
+    for n in range(values):
+        writeStream("log", {"n": n})
+    closeStream("log")
+    child_double(x=values)
+    setEvent("phase", "done")
+    return values
