@@ -89,7 +89,7 @@ def parent_late_wait(x=3):
 @workflow
 def parent_three_children():
     inherits = startChild("child_waits")
-    outlives = startChild("child_waits", outliveParent=True)
+    outlives = startChild(child_waits, outliveParent=True)  # (the function names it)
     shorter = startChild("child_waits", timeoutSeconds=5)
     return [inherits.getResult(), outlives.getResult(), shorter.getResult()]
 

@@ -80,13 +80,15 @@ def _status(dbName, workflowId, t):
 
 def startChild(name, inputs=None, queueName=None, timeoutSeconds=None, workflowId=None,
                outliveParent=False, priority=0, partitionKey=None):
-    """Start workflow ``name`` as a child of the running workflow; its ChildHandle.
+    """Start workflow ``name`` (its name, or its @workflow function) as a child of the
+    running workflow; its ChildHandle.
 
     Recorded: a recovered parent gets the same child and never starts a second. Its id is
     ``<parentId>-c<position>`` unless ``workflowId`` names it (a run of the same workflow
     already holding that id is adopted). It inherits the parent's deadline (it ends by it)
     unless ``outliveParent``; ``timeoutSeconds`` can only shorten that."""
     ctx = durable.inWorkflow("startChild")
+    name = getattr(name, "workflowName", name)  # (the @workflow function itself names it)
 
     def start(t, position):
         request = requests.Request(name, inputs, queueName=queueName,
