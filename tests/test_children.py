@@ -58,6 +58,7 @@ class ChildWorkflowsTest(EngineCase):
         self.release(child)
         assert engine.runToEnd(wf, child) == ["SUCCESS", "SUCCESS"]
         assert self.output(wf) == {"child": child, "result": {"got": "go!"}}
+        assert self.childrenOf(wf) == [child]  # the woken parent replayed its start
 
     def test_a_child_that_ended_before_the_parent_waits_is_found_at_once(self):
         engine = self.engine
