@@ -40,6 +40,7 @@ SUITE = [
     "test_gateway_platform",
     "test_operator_commands",
     "test_durable_waits",
+    "test_children",
     "test_plant_tags",
     "test_maintenance",
     "test_queues",

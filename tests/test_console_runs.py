@@ -47,7 +47,8 @@ class RunsPageTest(support.EngineCase):
             "backgroundColor": "#43A047", "color": common.CELL_TEXT_COLOUR}}
         assert set(queued) == set(["workflowId", "workflowName", "queueName", "partitionKey",
                                    "status", "colour", "statusCell", "createdMs", "startedMs", "endedMs",
-                                   "durationMs", "waitMs", "attempts", "pendingCommand"])
+                                   "durationMs", "waitMs", "attempts", "pendingCommand",
+                                   "parentWorkflowId"])
 
     def test_every_filter_narrows_the_page(self):
         page = self.runs.runsPage

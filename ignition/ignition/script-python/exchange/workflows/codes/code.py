@@ -205,6 +205,9 @@ TAG_BAD_QUALITY = "TAG_BAD_QUALITY"  # engine.plant: a tag read came back not Go
 TAG_WRITE_FAILED = "TAG_WRITE_FAILED"  # engine.plant: a tag write answered a bad QualityCode
 TAG_CONFIRM_TIMEOUT = "TAG_CONFIRM_TIMEOUT"  # engine.plant: a written value never read back
 DB_STATEMENT_REFUSED = "DB_STATEMENT_REFUSED"  # plantio.dbQuery/dbUpdate: refused, not retried
+CHILD_FAILED = "CHILD_FAILED"  # errors.ChildFailed: a child workflow ended in ERROR (or gave up)
+CHILD_CANCELLED = "CHILD_CANCELLED"  # errors.ChildFailed: a child was cancelled or stopped
+CHILD_RESULT_TIMEOUT = "CHILD_RESULT_TIMEOUT"  # errors.ChildFailed: getResult's wait ran out
 
 # Control signals (errors.ControlSignal): they stop a workflow body and end in no envelope
 OWNERSHIP_LOST = "OWNERSHIP_LOST"  # errors.OwnershipLost: another attempt owns the run

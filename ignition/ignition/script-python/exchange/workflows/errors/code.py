@@ -51,6 +51,24 @@ class StepError(WorkflowsError):
         self.attempts = attempts
 
 
+class ChildFailed(WorkflowsError):
+    """A child workflow did not succeed: it ended in ERROR (``CHILD_FAILED``), was cancelled
+    or stopped (``CHILD_CANCELLED``), or the parent's wait for it ran out
+    (``CHILD_RESULT_TIMEOUT``). Raised identically on a live run and on replay (the outcome
+    is recorded). ``status`` is the child's status then; ``errorType`` and ``errorMessage``
+    name its error (None when it had none)."""
+    code = codes.CHILD_FAILED
+
+    def __init__(self, childId, status, errorType, errorMessage, code):
+        WorkflowsError.__init__(self, u"child workflow %s ended %s: %s: %s"
+                                % (childId, status, errorType, errorMessage), code,
+                                {"workflowId": childId, "status": status})
+        self.workflowId = childId
+        self.status = status
+        self.errorType = errorType
+        self.errorMessage = errorMessage
+
+
 class StepRefused(WorkflowsError):
     """Raised in a step's body when trying again cannot change the answer (a statement the
     database refuses, an HTTP 4xx): the step fails at once, its remaining retries unused,

@@ -20,7 +20,8 @@ ACTIVITY_LIMIT = 200  # journal entries, prompts and streams shown per run
 # The timeline's kinds of recorded positions by their recorded name (else an operation, or a
 # step when the name is not <...>).
 _KINDS = {"<hold>": "hold", "<stop>": "hold", "<sleep.done>": "wait", "<recv>": "wait",
-          "<getEvent>": "wait", "<prompt>": "prompt", "<prompt.answer>": "prompt"}
+          "<getEvent>": "wait", "<prompt>": "prompt", "<prompt.answer>": "prompt",
+          "<child.result>": "wait"}
 BUTTONS = vocabulary.COMMANDS + (vocabulary.RESUME_TERMINAL,)
 
 
@@ -40,7 +41,8 @@ def enabledCommands(status, pendingCommand, started):
 def runDetails(workflowId, dbName=None):
     """One run as the details page shows it (inputs, output and error decoded) and
     ``commands``: which of HOLD, RESUME, STOP, CANCEL, RESUME_TERMINAL its state allows;
-    ``template``: the template it started from (None: none).
+    ``template``: the template it started from (None: none); ``parentWorkflowId`` (in
+    ``run``) and ``children``: the runs it started (workflowId, workflowName, status...).
     Codes: RUN_DETAILS, WORKFLOW_NOT_FOUND."""
     found = dataOf(service.getStatus(workflowId, dbName=dbName))
     run = {"workflowId": found["workflowId"], "workflowName": found["workflowName"],
@@ -50,12 +52,24 @@ def runDetails(workflowId, dbName=None):
            "createdMs": found["createdAtMs"], "startedMs": found["startedAtMs"],
            "endedMs": found["completedAtMs"], "attempts": found["attempts"],
            "recoveryAttempts": found["recoveryAttempts"],
-           "pendingCommand": found["pendingCommand"], "executorId": found["executorId"]}
+           "pendingCommand": found["pendingCommand"], "executorId": found["executorId"],
+           "parentWorkflowId": found["parentWorkflowId"]}
     enabled = enabledCommands(found["status"], found["pendingCommand"],
                               found["startedAtMs"] is not None)
     return envelope.ok(codes.RUN_DETAILS, u"workflow %s is %s" % (workflowId, run["status"]),
                        {"run": run, "commands": enabled,
-                        "template": runTemplate(workflowId, dbName)})
+                        "template": runTemplate(workflowId, dbName),
+                        "children": runChildren(workflowId, dbName)})
+
+
+def runChildren(workflowId, dbName):
+    """The runs a run started (its child workflows), oldest first, ACTIVITY_LIMIT at most."""
+    found = dataOf(service.listWorkflows(parentWorkflowId=workflowId, limit=ACTIVITY_LIMIT,
+                                         dbName=dbName))["workflows"]
+    return [{"workflowId": child["workflowId"], "workflowName": child["workflowName"],
+             "status": child["status"], "colour": colourOf(child["status"]),
+             "statusCell": statusCell(child["status"]), "createdMs": child["createdAtMs"],
+             "endedMs": child["completedAtMs"]} for child in reversed(found)]
 
 
 def runTemplate(workflowId, dbName):

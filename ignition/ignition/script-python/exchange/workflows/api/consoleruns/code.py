@@ -47,13 +47,15 @@ def _statusesText(status):
     return u",".join(wanted)
 
 
-def _runFilter(workflowName, queueName, partitionKey, fromMs, toMs):
+def _runFilter(workflowName, queueName, partitionKey, fromMs, toMs, parentWorkflowId=None):
     validate.name("workflowName", workflowName, False)
+    validate.name("parentWorkflowId", parentWorkflowId, False)
     validate.name("queueName", queueName, False)
     validate.name("partitionKey", partitionKey, False)
     validate.wholeNumber("fromMs", fromMs, required=False)
     validate.wholeNumber("toMs", toMs, required=False)
-    return statements.RunFilter(workflowName, queueName, partitionKey, fromMs, toMs)
+    return statements.RunFilter(workflowName, queueName, partitionKey, fromMs, toMs,
+                                parentWorkflowId)
 
 
 def _row(run):
@@ -67,18 +69,20 @@ def _row(run):
             "endedMs": run["completed_at_ms"],
             "durationMs": consolecommon.durationMs(started, run["completed_at_ms"]),
             "waitMs": consolecommon.durationMs(due, started), "attempts": run["attempts"],
-            "pendingCommand": run["pending_command"]}
+            "pendingCommand": run["pending_command"],
+            "parentWorkflowId": run["parent_workflow_id"]}
 
 
 @guarded
 def runsPage(status=None, workflowName=None, queueName=None, partitionKey=None, fromMs=None,
-             toMs=None, limit=100, offset=0, dbName=None):
+             toMs=None, limit=100, offset=0, dbName=None, parentWorkflowId=None):
     """A page of runs, newest first, filtered by status (one, a list or "A,B"), workflow,
-    queue, partition and creation time [fromMs, toMs); with ``counts`` by status of the
+    queue, partition, creation time [fromMs, toMs) and parent (the children of one run); with ``counts`` by status of the
     runs the other filters match and ``total``, the number the status filter keeps (both
     over the newest db.consoleruns.COUNT_LIMIT runs: ``capped`` says when they reached it)."""
     wanted = _statusesText(status)
-    runFilter = _runFilter(workflowName, queueName, partitionKey, fromMs, toMs)
+    runFilter = _runFilter(workflowName, queueName, partitionKey, fromMs, toMs,
+                           parentWorkflowId)
     validate.wholeNumber("limit", limit, 0)
     validate.wholeNumber("offset", offset, 0)
     rows = [_row(run) for run in statements.page(dbName, wanted, runFilter,

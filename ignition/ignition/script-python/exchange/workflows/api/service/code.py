@@ -12,8 +12,8 @@ from exchange.workflows.api.envelope import guarded
 from exchange.workflows.db import runs, steps as stepLog
 from exchange.workflows import codec, codes, compat, platform, settings, statuses, validate, \
     vocabulary
-from exchange.workflows.engine import actors, commands, dispatcher, memoryqueue, registry, \
-    requests
+from exchange.workflows.engine import actors, cascade as family, commands, dispatcher, \
+    memoryqueue, registry, requests
 from exchange.workflows.errors import InvalidArgument
 
 _RUN_KEYS = {"workflow_id": "workflowId", "workflow_name": "workflowName", "status": "status",
@@ -28,7 +28,8 @@ _RUN_KEYS = {"workflow_id": "workflowId", "workflow_name": "workflowName", "stat
              "max_recovery_attempts": "maxRecoveryAttempts",
              "pending_command": "pendingCommand", "waiting_for": "waitingFor",
              "executor_state": "executorState",
-             "executor_heartbeat_age_ms": "executorHeartbeatAgeMs"}
+             "executor_heartbeat_age_ms": "executorHeartbeatAgeMs",
+             "parent_workflow_id": "parentWorkflowId"}
 _STEP_KEYS = {"step_position": "position", "step_name": "name", "status": "status",
               "output": "output", "error": "error", "attempts": "attempts",
               "executor_id": "executorId", "run_attempt": "runAttempt",
@@ -230,8 +231,9 @@ def getResult(workflowId, timeoutSeconds=10.0, dbName=None):
 
 @guarded
 def listWorkflows(status=None, workflowName=None, queueName=None, createdFromMs=None,
-                  createdToMs=None, limit=100, offset=0, dbName=None):
-    """Runs, newest first. ``status`` is one status or a list; times are epoch ms [from, to)."""
+                  createdToMs=None, limit=100, offset=0, dbName=None, parentWorkflowId=None):
+    """Runs, newest first. ``status`` is one status or a list; times are epoch ms [from, to);
+    ``parentWorkflowId``: only the children that run started."""
     wanted = status if isinstance(status, (list, tuple)) else (
         status.split(",") if isinstance(status, compat.string_types) else [status])
     for one in wanted if status is not None else []:
@@ -241,13 +243,15 @@ def listWorkflows(status=None, workflowName=None, queueName=None, createdFromMs=
     status = u",".join(wanted) if status is not None and wanted else None
     validate.name("workflowName", workflowName, False)
     validate.name("queueName", queueName, False)
+    validate.name("parentWorkflowId", parentWorkflowId, False)
     validate.wholeNumber("limit", limit, 0)
     validate.wholeNumber("offset", offset, 0)
     validate.wholeNumber("createdFromMs", createdFromMs, required=False)
     validate.wholeNumber("createdToMs", createdToMs, required=False)
     rows = runs.listRuns(dbName, statuses=status, workflowName=workflowName,
                          queueName=queueName, createdFromMs=createdFromMs,
-                         createdToMs=createdToMs, limit=min(limit, 10000), offset=offset)
+                         createdToMs=createdToMs, limit=min(limit, 10000), offset=offset,
+                         parentWorkflowId=parentWorkflowId)
     workflows = [_present(row, _RUN_KEYS) for row in rows]
     return envelope.ok(codes.WORKFLOWS_LISTED, u"%d workflow(s)" % len(workflows),
                        {"workflows": workflows, "count": len(workflows)})
@@ -265,13 +269,17 @@ def listSteps(workflowId, dbName=None):
                        {"workflowId": workflowId, "steps": steps, "count": len(steps)})
 
 
-def _command(workflowId, command, reason, dbName, caller):
+def _command(workflowId, command, reason, dbName, caller, cascade=False):
     """Send one operator command through the matrix (engine.commands) as ``caller`` (an
-    actors.Caller); the envelope."""
+    actors.Caller); the envelope. ``cascade``: the run's descendants get it too (data
+    ``descendants``: each one's workflowId, accepted and code)."""
     validate.name("workflowId", workflowId)
     validate.text("reason", reason, 2000, required=False)
-    accepted, code, message, data = commands.apply(settings.databaseName(dbName), workflowId,
-                                                   command, reason, caller)
+    if cascade not in (True, False):
+        raise InvalidArgument(u"cascade must be True or False, not %s" % compat.shown(cascade))
+    dbName = settings.databaseName(dbName)
+    accepted, code, message, data = family.commandFamily(
+        dbName, workflowId, command, reason, caller, cascade)
     if accepted:
         _logger().info(u"%s by %s: %s%s" % (command, data["actor"], message,
                                             (u" (%s)" % reason) if reason else u""))
@@ -280,7 +288,7 @@ def _command(workflowId, command, reason, dbName, caller):
 
 @guarded
 def sendCommand(workflowId, cmd, reason=None, dbName=None, user=None, session=None,
-                roles=None):
+                roles=None, cascade=None):
     """An operator command: ``cmd`` is "HOLD", "RESUME" or "STOP" (or "CANCEL").
 
     HOLD: the run pauses at its next step boundary (its hold handler runs) and releases its
@@ -288,19 +296,24 @@ def sendCommand(workflowId, cmd, reason=None, dbName=None, user=None, session=No
     log (a HOLD not applied yet is withdrawn). STOP: an orderly end: the stop handler runs as
     steps at the next boundary, then the run is STOPPED. The state/command matrix and its
     codes are in the manual (api.md, "Operator commands"); every command is journaled with
-    its actor: the Perspective ``session``'s user, else ``user``."""
+    its actor: the Perspective ``session``'s user, else ``user``. ``cascade``: the run's
+    child workflows (and theirs) get the command too; None: only for CANCEL."""
     caller = actors.Caller(user, session, roles)
     command = commands.known(dbName, cmd, workflowId, reason, caller)
-    return _command(workflowId, command, reason, dbName, caller)
+    if cascade is None:
+        cascade = command == vocabulary.CANCEL
+    return _command(workflowId, command, reason, dbName, caller, cascade)
 
 
 @guarded
-def cancel(workflowId, reason=None, dbName=None, user=None, session=None, roles=None):
+def cancel(workflowId, reason=None, dbName=None, user=None, session=None, roles=None,
+           cascade=True):
     """Cancel an active run: queued runs never start; a running one stops at its next step
-    boundary (the step it is in finishes). Resumable later with ``resume``. Codes:
+    boundary (the step it is in finishes). Resumable later with ``resume``. ``cascade``:
+    its child workflows (and theirs) are cancelled too; False: they go on. Codes:
     CANCEL_REQUESTED, NOT_CANCELLABLE, WORKFLOW_NOT_FOUND."""
     return _command(workflowId, vocabulary.CANCEL, reason, dbName,
-                    actors.Caller(user, session, roles))
+                    actors.Caller(user, session, roles), cascade)
 
 
 @guarded

@@ -15,13 +15,14 @@ CHART_LIMIT = 100000
 
 PAGE_COLUMNS = ("workflow_id", "workflow_name", "queue_name", "partition_key", "status",
                 "created_at_ms", "started_at_ms", "completed_at_ms", "run_at_ms", "attempts",
-                "pending_command")
+                "pending_command", "parent_workflow_id")
 _FILTERS = """
    AND (CAST(? AS text) IS NULL OR workflow_name = ?)
    AND (CAST(? AS text) IS NULL OR queue_name = ?)
    AND (CAST(? AS text) IS NULL OR partition_key = ?)
    AND (CAST(? AS bigint) IS NULL OR created_at_ms >= CAST(? AS bigint))
-   AND (CAST(? AS bigint) IS NULL OR created_at_ms < CAST(? AS bigint))"""
+   AND (CAST(? AS bigint) IS NULL OR created_at_ms < CAST(? AS bigint))
+   AND (CAST(? AS text) IS NULL OR parent_workflow_id = ?)"""
 _PAGE = """SELECT """ + ", ".join(PAGE_COLUMNS) + """
   FROM {schema}.workflow_runs
  WHERE (CAST(? AS text) IS NULL OR status = ANY (string_to_array(?, ',')))""" + _FILTERS + """
@@ -85,16 +86,17 @@ class RunFilter(object):
     to) on the creation time."""
 
     def __init__(self, workflowName=None, queueName=None, partitionKey=None, fromMs=None,
-                 toMs=None):
+                 toMs=None, parentWorkflowId=None):
         self.workflowName, self.queueName, self.partitionKey = workflowName, queueName, \
             partitionKey
         self.fromMs, self.toMs = fromMs, toMs
+        self.parentWorkflowId = parentWorkflowId  # the children of one run
 
     def arguments(self):
         """The bound values of _FILTERS, in order."""
         return [self.workflowName, self.workflowName, self.queueName, self.queueName,
                 self.partitionKey, self.partitionKey, self.fromMs, self.fromMs, self.toMs,
-                self.toMs]
+                self.toMs, self.parentWorkflowId, self.parentWorkflowId]
 
 
 def page(dbName, statusesText, runFilter, limit, offset):

@@ -18,7 +18,7 @@ RUN_COLUMNS = ("workflow_id", "workflow_name", "status", "queue_name", "priority
                "attempts", "timeout_ms", "deadline_ms", "created_at_ms", "updated_at_ms",
                "claimed_at_ms", "started_at_ms", "completed_at_ms", "run_at_ms",
                "recovery_attempts", "max_recovery_attempts", "pending_command", "waiting_for",
-               "executor_state", "executor_heartbeat_age_ms")
+               "executor_state", "executor_heartbeat_age_ms", "parent_workflow_id")
 # How a claimed run's owner looks (db.executors.STATE_SQL: alive, overdue, lapsed, retired;
 # unregistered without a row) and how old its last heartbeat is, so a run of a crashed
 # executor says so at once instead of RUNNING for a whole lease.
@@ -33,7 +33,7 @@ _SELECT_RUN = """SELECT workflow_id, workflow_name, status, queue_name, priority
        timeout_ms, deadline_ms, created_at_ms, updated_at_ms, claimed_at_ms, started_at_ms,
        completed_at_ms, run_at_ms, recovery_attempts, max_recovery_attempts, pending_command,
        waiting_for, """ + _OWNER_STATE + """,
-       """ + _OWNER_BEAT_AGE + """
+       """ + _OWNER_BEAT_AGE + """, parent_workflow_id
   FROM {schema}.workflow_runs"""
 
 _INSERT = """INSERT INTO {schema}.workflow_runs
@@ -314,7 +314,8 @@ _LOCK_LIMITED = """SELECT queue_name FROM {schema}.queues
 _RELEASE = """UPDATE {schema}.workflow_runs
    SET status = 'ENQUEUED', executor_id = NULL, claimed_at_ms = NULL, partition_slot = NULL,
        started_at_ms = CASE WHEN attempts = 1 THEN NULL ELSE started_at_ms END,
-       deadline_ms = CASE WHEN attempts = 1 THEN NULL ELSE deadline_ms END,
+       deadline_ms = CASE WHEN attempts = 1 AND parent_workflow_id IS NULL THEN NULL
+                          ELSE deadline_ms END,
        updated_at_ms = {schema}.now_ms()
  WHERE workflow_id = ? AND status IN ('PENDING', 'RUNNING') AND executor_id = ?
    AND attempts = ?"""
@@ -360,6 +361,7 @@ _LIST = _SELECT_RUN + """
    AND (CAST(? AS text) IS NULL OR queue_name = ?)
    AND (CAST(? AS bigint) IS NULL OR created_at_ms >= CAST(? AS bigint))
    AND (CAST(? AS bigint) IS NULL OR created_at_ms < CAST(? AS bigint))
+   AND (CAST(? AS text) IS NULL OR parent_workflow_id = ?)
  ORDER BY created_at_ms DESC, enqueue_seq DESC
  LIMIT ? OFFSET ?"""
 
@@ -481,11 +483,12 @@ def get(dbName, workflowId):
 
 
 def listRuns(dbName, statuses=None, workflowName=None, queueName=None, createdFromMs=None,
-             createdToMs=None, limit=100, offset=0):
+             createdToMs=None, limit=100, offset=0, parentWorkflowId=None):
     """Runs matching the filters (None = any), newest first."""
     rows = tx.query(dbName, sql.bind(_LIST, dbName),
                     [statuses, statuses, workflowName, workflowName, queueName, queueName,
-                     createdFromMs, createdFromMs, createdToMs, createdToMs, limit, offset])
+                     createdFromMs, createdFromMs, createdToMs, createdToMs, parentWorkflowId,
+                     parentWorkflowId, limit, offset])
     return [dict(zip(RUN_COLUMNS, row)) for row in rows]
 
 

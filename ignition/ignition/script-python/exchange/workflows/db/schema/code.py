@@ -457,6 +457,33 @@ MIGRATIONS = [
         """CREATE INDEX template_runs_template_idx
            ON {schema}.template_runs (template_name, template_version)""",
     ]),
+    (7, "child workflows: the parent link and the wake of a waiting parent", [
+        # A run started by a workflow (engine.children) names its parent; the index finds a
+        # run's children (the console, listWorkflows, a cascading command) whatever their
+        # status. No foreign key: a child outlives its parent's row (retention).
+        "ALTER TABLE {schema}.workflow_runs ADD COLUMN parent_workflow_id text",
+        """CREATE INDEX workflow_runs_parent_idx ON {schema}.workflow_runs (parent_workflow_id)
+           WHERE parent_workflow_id IS NOT NULL""",
+        # Whatever ends a child (its own terminal write, a timeout, a cancel, a stop, the
+        # recovery limit) wakes a parent waiting for its result, in that transaction. The
+        # wake takes the channel's advisory lock first, as every waiter and bringer of a
+        # durable wait does (db.waits), so a parent never misses the end it waits for.
+        """CREATE OR REPLACE FUNCTION {schema}.wake_parent() RETURNS trigger
+           LANGUAGE plpgsql AS $$
+           BEGIN
+             PERFORM pg_advisory_xact_lock(hashtext('result:' || NEW.workflow_id));
+             UPDATE {schema}.workflow_runs
+                SET status = 'ENQUEUED', waiting_for = NULL, updated_at_ms = {schema}.now_ms()
+              WHERE waiting_for = 'result:' || NEW.workflow_id
+                AND (status = 'WAITING') IS TRUE;
+             RETURN NULL;
+           END $$""",
+        """CREATE TRIGGER workflow_runs_wake_parent
+           AFTER UPDATE OF status ON {schema}.workflow_runs FOR EACH ROW
+           WHEN (NEW.parent_workflow_id IS NOT NULL AND NEW.completed_at_ms IS NOT NULL
+                 AND OLD.completed_at_ms IS NULL)
+           EXECUTE FUNCTION {schema}.wake_parent()""",
+    ]),
     (9, "schedules: cron schedules that start workflows", [
         # One row per schedule; the dispatch tick fires a due one by advancing next_tick_ms
         # from the value it read (a guarded UPDATE) in the transaction of the run's insert,

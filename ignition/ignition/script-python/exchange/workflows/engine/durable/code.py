@@ -46,6 +46,9 @@ def _inWorkflow(what):
     return ctx
 
 
+inWorkflow = _inWorkflow  # (engine.children)
+
+
 def _timeoutMs(what, seconds, default=None):
     if seconds is None:
         return default

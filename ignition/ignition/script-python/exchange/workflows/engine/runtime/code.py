@@ -10,13 +10,14 @@ from __future__ import absolute_import, division, print_function
 import functools
 
 from exchange.workflows import codec, compat, cron as cronexpr, validate, vocabulary
-from exchange.workflows.engine import boundary, context, durable, registry, steps
-from exchange.workflows.errors import ControlSignal, InvalidArgument, NonDeterminismError, \
-    StepError, WorkflowCancelled, WorkflowsError
+from exchange.workflows.engine import boundary, children, context, durable, registry, steps
+from exchange.workflows.errors import ChildFailed, ControlSignal, InvalidArgument, \
+    NonDeterminismError, StepError, WorkflowCancelled, WorkflowsError
 
-__all__ = ["workflow", "step", "schedule", "sleep", "send", "recv", "setEvent", "getEvent", "writeStream",
-           "closeStream", "prompt", "checkCancelled", "currentWorkflowId",
-           "StepError", "InvalidArgument", "WorkflowCancelled", "NonDeterminismError",
+__all__ = ["workflow", "step", "schedule", "sleep", "send", "recv", "setEvent", "getEvent",
+           "writeStream", "closeStream", "prompt", "checkCancelled", "currentWorkflowId",
+           "startChild", "StepError", "ChildFailed", "InvalidArgument", "WorkflowCancelled",
+           "NonDeterminismError",
            "ControlSignal", "WorkflowsError"]
 
 sleep = durable.sleep
@@ -27,6 +28,7 @@ getEvent = durable.getEvent
 writeStream = durable.writeStream
 closeStream = durable.closeStream
 prompt = durable.prompt
+startChild = children.startChild
 
 
 def workflow(name=None, timeoutSeconds=None, maxRecoveryAttempts=None, onHold=None,
@@ -39,6 +41,9 @@ def workflow(name=None, timeoutSeconds=None, maxRecoveryAttempts=None, onHold=No
     ``onHold`` / ``onStop``: functions (usually calling steps) that bring the equipment to a
     safe state when an operator's HOLD or STOP reaches the run's next step boundary; they
     receive the run's inputs they name as parameters.
+
+    Called from another workflow's body, the function runs as a child workflow and the
+    call returns its result (engine.children); called anywhere else it is a plain call.
     """
     if hasattr(name, "__call__"):
         return workflow()(name)
@@ -52,8 +57,14 @@ def workflow(name=None, timeoutSeconds=None, maxRecoveryAttempts=None, onHold=No
                                                  timeoutSeconds, maxRecoveryAttempts, onHold,
                                                  onStop)
         registry.add(definition)
-        function.workflowName = definition.name
-        return function
+
+        @functools.wraps(function)
+        def callWorkflow(*args, **kwargs):
+            return children.call(definition, args, kwargs)
+
+        function.workflowName = callWorkflow.workflowName = definition.name
+        callWorkflow.workflowDefinition = definition
+        return callWorkflow
 
     return register
 
