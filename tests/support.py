@@ -219,6 +219,9 @@ class Engine(object):
         pool = kernel.getKernel().existingPool()
         if pool is not None:
             platform.shutdownPool(pool)
+        steps = kernel.getKernel().sharedMap().get("stepPool")  # (parallel steps' own)
+        if steps is not None:
+            platform.shutdownPool(steps)
 
 
 def openEngine(gw, executes=True):

@@ -337,8 +337,8 @@ def test_the_architecture_chapter_lists_every_module_under_its_layer():
 
 AUTHORS_SURFACE = ["workflow", "step", "sleep", "send", "recv", "setEvent", "getEvent",
                    "writeStream", "closeStream", "prompt", "checkCancelled",
-                   "currentWorkflowId", "StepError", "InvalidArgument", "WorkflowCancelled",
-                   "NonDeterminismError", "ControlSignal", "WorkflowsError"]
+                   "currentWorkflowId", "runParallel", "StepError", "InvalidArgument",
+                   "WorkflowCancelled", "NonDeterminismError", "ControlSignal", "WorkflowsError"]
 
 
 def test_workflow_authors_import_everything_from_runtime_and_nothing_more():

@@ -23,6 +23,7 @@ from exchange.workflows import compat, platform, settings
 KERNEL_KEY = "exchange.workflows.kernel.v1"
 _ownToken = None  # this interpreter's token, set when its onStartup ran (see Kernel)
 POOL_NAME = "exchange-workflows"
+STEP_POOL_NAME = "exchange-workflows-steps"
 
 
 def _newExecutorId():
@@ -77,7 +78,7 @@ _ENTRIES = (
     ("tagScanAtMs", lambda: platform.newAtomicLong(0)),
 )
 _NEWEST = _ENTRIES[-1][0]
-_BY_METHOD = ("interpreter", "executes")  # (and "pool", "started", "warnedNotExecutor")
+_BY_METHOD = ("interpreter", "executes")  # (and "pool", "stepPool", "started", ...)
 _ATTRIBUTES = tuple(name for name, _make in _ENTRIES if name not in _BY_METHOD)
 
 
@@ -159,6 +160,13 @@ class Kernel(object):
             if won:
                 return candidate
             platform.shutdownPool(candidate)
+
+    def stepPool(self):
+        """The pool of parallel steps (engine.parallel), created once per JVM (atomically):
+        bounded like the workflow pool and apart from it, so a workflow waiting for its
+        parallel steps never waits for a workflow thread."""
+        return _getOrCreate(self._state, "stepPool", lambda: platform.newThreadPool(
+            STEP_POOL_NAME, settings.workerThreads()))
 
     def existingPool(self):
         """The workflow thread pool, or None while none was made (a client never makes one)."""
