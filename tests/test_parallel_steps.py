@@ -158,3 +158,59 @@ class RetryPredicateTest(support.EngineCase):
         from exchange.workflows.engine.runtime import InvalidArgument, step
         self.assertRaises(InvalidArgument, step, retryIf=lambda e: True)
         self.assertRaises(InvalidArgument, step, retriesAllowed=True, retryIf="yes")
+
+
+class ChangeDelayTest(support.EngineCase):
+    def runAt(self, wf):
+        return self.gw.sql("SELECT run_at_ms, workflows.now_ms() FROM workflows.workflow_runs "
+                           "WHERE workflow_id = ?", wf)[0]
+
+    def test_a_delayed_run_gets_a_new_start_and_the_change_is_journaled(self):
+        engine = self.engine
+        wf = engine.enqueue("three_steps", delaySeconds=3600)
+        assert engine.status(wf) == "DELAYED"
+        later = engine.service.changeDelay(wf, runAtMs=self.runAt(wf)[1] + 7200000,
+                                           reason="line 2 is late", user="carol")
+        assert (later["ok"], later["code"]) == (True, "DELAY_CHANGED"), later
+        runAtMs, nowMs = self.runAt(wf)
+        assert later["data"]["newRunAtMs"] == runAtMs and runAtMs - nowMs > 3600000
+        assert later["data"]["actor"] == "carol" and later["data"]["status"] == "DELAYED"
+        now = engine.service.changeDelay(wf, delaySeconds=0)
+        assert now["code"] == "DELAY_CHANGED", now
+        assert engine.runToEnd(wf) == ["SUCCESS"]
+        import exchange.workflows.api.journal as journal
+        entries = journal.listJournal(workflowId=wf)["data"]["entries"]
+        assert [(e["action"], e["actor"], e["outcome"]) for e in reversed(entries)][0] == \
+            ("CHANGE_DELAY", "carol", "DELAY_CHANGED")
+
+    def test_only_a_delayed_run_has_a_delay_to_change(self):
+        engine = self.engine
+        engine.startOnlyOnDispatch()
+        queued = engine.enqueue("three_steps")
+        refused = engine.service.changeDelay(queued, delaySeconds=60)
+        assert (refused["ok"], refused["code"]) == (False, "NOT_DELAYED"), refused
+        assert refused["data"]["status"] == "ENQUEUED" and engine.status(queued) == "ENQUEUED"
+        assert engine.runToEnd(queued) == ["SUCCESS"]
+        assert engine.service.changeDelay(queued, delaySeconds=60)["code"] == "NOT_DELAYED"
+        held = engine.enqueue("three_steps", delaySeconds=3600)
+        assert engine.service.sendCommand(held, "HOLD")["code"] == "HELD"
+        assert engine.service.changeDelay(held, delaySeconds=1)["code"] == "NOT_DELAYED"
+        assert engine.service.changeDelay("no-such-run", delaySeconds=1)["code"] == \
+            "WORKFLOW_NOT_FOUND"
+        for bad in ({}, {"delaySeconds": 1, "runAtMs": 5}, {"delaySeconds": -1},
+                    {"runAtMs": "soon"}):
+            answer = engine.service.changeDelay(held, **bad)
+            assert answer["code"] == "INVALID_ARGUMENT", (bad, answer)
+
+    def test_command_roles_authorize_it(self):
+        engine = self.engine
+        configured = engine.admin.configure(commandRoles=["Operator"])
+        assert configured["ok"], configured
+        self.addCleanup(engine.admin.configure, commandRoles=[])
+        wf = engine.enqueue("three_steps", delaySeconds=3600)
+        refused = engine.service.changeDelay(wf, delaySeconds=0, user="visitor")
+        assert refused["code"] == "NOT_AUTHORIZED", refused
+        assert engine.status(wf) == "DELAYED"
+        accepted = engine.service.changeDelay(wf, delaySeconds=0, user="carol",
+                                              roles=["Operator"])
+        assert accepted["code"] == "DELAY_CHANGED", accepted
