@@ -106,6 +106,18 @@ class ParallelStepsTest(support.EngineCase):
         assert [(s["name"], s["attempts"]) for s in rows] == [("flaky_part", 3),
                                                               ("right_away", 1)]
 
+    def test_the_steps_have_a_pool_apart_that_follows_worker_threads(self):
+        from exchange.workflows import settings
+        from exchange.workflows.engine import kernel
+        engine = self.engine
+        assert engine.runToEnd(engine.enqueue("parallel_all")) == ["SUCCESS"]
+        k = kernel.getKernel()
+        pool = k.existingStepPool()
+        assert pool is not None and pool is not k.existingPool()
+        self.addCleanup(engine.admin.configure, workerThreads=settings.workerThreads())
+        assert engine.admin.configure(workerThreads=3)["ok"]
+        assert pool.getMaximumPoolSize() == 3
+
     def test_outside_a_workflow_the_calls_run_in_turn(self):
         from exchange.workflows.engine.runtime import InvalidArgument, runParallel
         from testing import parallelflows as flows

@@ -148,25 +148,31 @@ class Kernel(object):
     def pool(self):
         """The workflow thread pool, created once per JVM (atomically). A pool found shut down
         (by an administrator, or a swap that raced us) is replaced, again atomically."""
+        return self._livePool("pool", POOL_NAME)
+
+    def stepPool(self):
+        """The pool of parallel steps (engine.parallel), made as the workflow pool is: as
+        many threads, apart from it, so a workflow waiting for its parallel steps never
+        waits for a workflow thread."""
+        return self._livePool("stepPool", STEP_POOL_NAME)
+
+    def existingStepPool(self):
+        """The pool of parallel steps, or None while no workflow ran steps in parallel."""
+        return self._state.get("stepPool")
+
+    def _livePool(self, key, name):
         while True:
-            pool = self._state.get("pool")
+            pool = self._state.get(key)
             if pool is not None and not platform.isShutdown(pool):
                 return pool
-            candidate = platform.newThreadPool(POOL_NAME, settings.workerThreads())
+            candidate = platform.newThreadPool(name, settings.workerThreads())
             if pool is None:
-                won = self._state.putIfAbsent("pool", candidate) is None
+                won = self._state.putIfAbsent(key, candidate) is None
             else:
-                won = self._state.replace("pool", pool, candidate)
+                won = self._state.replace(key, pool, candidate)
             if won:
                 return candidate
             platform.shutdownPool(candidate)
-
-    def stepPool(self):
-        """The pool of parallel steps (engine.parallel), created once per JVM (atomically):
-        bounded like the workflow pool and apart from it, so a workflow waiting for its
-        parallel steps never waits for a workflow thread."""
-        return _getOrCreate(self._state, "stepPool", lambda: platform.newThreadPool(
-            STEP_POOL_NAME, settings.workerThreads()))
 
     def existingPool(self):
         """The workflow thread pool, or None while none was made (a client never makes one)."""
