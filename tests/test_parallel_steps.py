@@ -7,11 +7,16 @@ import support
 from helpers import waitFor
 
 
-class ParallelStepsTest(support.EngineCase):
+class ParallelFlowsCase(support.EngineCase):
+    """An engine with the workflows of testing.parallelflows registered."""
+
     def setUp(self):
         support.EngineCase.setUp(self)
         registered = self.engine.admin.registerWorkflowModules(["testing.parallelflows"])
         assert registered["ok"], registered
+
+
+class ParallelStepsTest(ParallelFlowsCase):
 
     def steps(self, wf):
         return [(s["position"], s["name"], s["status"], s["output"])
@@ -135,12 +140,7 @@ class ParallelStepsTest(support.EngineCase):
         self.assertRaises(InvalidArgument, runParallel, [], "first")
 
 
-class RetryPredicateTest(support.EngineCase):
-    def setUp(self):
-        support.EngineCase.setUp(self)
-        registered = self.engine.admin.registerWorkflowModules(["testing.parallelflows"])
-        assert registered["ok"], registered
-
+class RetryPredicateTest(ParallelFlowsCase):
     def step(self, wf):
         return self.engine.service.listSteps(wf)["data"]["steps"][0]
 
