@@ -82,6 +82,7 @@ def _inline(group, mode):
 
 
 def _durably(ctx, group, mode):
+    """In a workflow: reserve the positions, replay what is recorded, run the rest."""
     positions = [boundary.nextOperation(ctx) for _call in group]
     winner = boundary.nextOperation(ctx) if mode == FIRST else None
     outcomes = [None] * len(group)
@@ -121,7 +122,7 @@ def _decided(winner, outcomes):
     position, recorded = winner
     if recorded is not None:
         index = steps.replay(_WinnerDefinition, position, recorded)["index"]
-        if outcomes[index] is not None and outcomes[index][0]:
+        if 0 <= index < len(outcomes) and outcomes[index] is not None and outcomes[index][0]:
             return index
     for index, outcome in enumerate(outcomes):
         if outcome is not None and outcome[0]:
@@ -130,6 +131,7 @@ def _decided(winner, outcomes):
 
 
 class _WinnerDefinition(object):
+    """What steps.replay checks a recorded ``<first>`` against: its name."""
     name = WINNER
 
 
