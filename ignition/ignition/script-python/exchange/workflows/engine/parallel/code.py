@@ -22,6 +22,9 @@ ALL = "all"
 FIRST = "first"
 WINNER = "<first>"  # the operation recording which call of a "first" group won
 _WAIT_SLICE_S = 1.0
+# what a call's thread hands to the workflow's thread: a step's StepError, a control signal
+# (crash, cancel, lost ownership), or anything else that would end a sequential step call
+_ANYTHING = (BaseException,) + tuple(compat.CATCHABLE)
 
 
 class Call(object):
@@ -199,14 +202,12 @@ class StepThread(object):
 def _submit(ctx, pending, index, call, position):
     """Run one call at its reserved ``position`` on the step pool."""
     def task():
-        outcome = False, None
+        outcome = False, RuntimeError(u"a parallel step ended without an outcome")
         context.activate(StepThread(ctx))
         try:
             outcome = True, steps.execute(context.current(), call.definition, position,
                                           call.args, call.kwargs)
-        except ControlSignal as signal:
-            outcome = False, signal
-        except compat.CATCHABLE as error:
+        except _ANYTHING as error:  # (a control signal or a SystemExit too: the caller's)
             outcome = False, error
         finally:
             context.deactivate()
