@@ -216,9 +216,9 @@ class Engine(object):
         from exchange.workflows import platform
         from exchange.workflows.engine import kernel
         self.waitIdle()
-        pool = kernel.getKernel().existingPool()
-        if pool is not None:
-            platform.shutdownPool(pool)
+        for pool in (kernel.getKernel().existingPool(), kernel.getKernel().existingStepPool()):
+            if pool is not None:
+                platform.shutdownPool(pool)
 
 
 def openEngine(gw, executes=True):

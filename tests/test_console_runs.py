@@ -177,26 +177,33 @@ class RunDetailsTest(support.EngineCase):
         assert run["endedMs"] >= run["startedMs"] >= run["createdMs"]
         assert (run["attempts"], run["recoveryAttempts"], run["pendingCommand"]) == (1, 0, None)
         assert shown["commands"] == {"HOLD": False, "RESUME": False, "STOP": False,
-                                     "CANCEL": False, "RESUME_TERMINAL": False}
+                                     "CANCEL": False, "RESUME_TERMINAL": False,
+                                     "CHANGE_DELAY": False}
         self.engine.startOnlyOnDispatch()
         queued = self.engine.enqueue("three_steps")
         assert _data(self.details.runDetails(queued), "RUN_DETAILS")["commands"] == \
             {"HOLD": True, "RESUME": False, "STOP": True, "CANCEL": True,
-             "RESUME_TERMINAL": False}
+             "RESUME_TERMINAL": False, "CHANGE_DELAY": False}
         _data(self.details.command(queued, "HOLD", "check the scale", user="ann"), "HELD")
         assert _data(self.details.runDetails(queued), "RUN_DETAILS")["commands"] == \
             {"HOLD": False, "RESUME": True, "STOP": True, "CANCEL": True,
-             "RESUME_TERMINAL": False}
+             "RESUME_TERMINAL": False, "CHANGE_DELAY": False}
         _data(self.details.command(queued, "CANCEL", "wrong batch", user="ann"),
               "CANCEL_REQUESTED")
         assert _data(self.details.runDetails(queued), "RUN_DETAILS")["commands"] == \
             {"HOLD": False, "RESUME": False, "STOP": False, "CANCEL": False,
-             "RESUME_TERMINAL": True}
+             "RESUME_TERMINAL": True, "CHANGE_DELAY": False}
         _data(self.details.command(queued, "RESUME_TERMINAL", "right batch after all",
                                    user="ann"), "WORKFLOW_RESUMED")
         assert self.details.command(queued, "PAUSE", "x")["code"] == "UNKNOWN_COMMAND"
         assert self.details.command(queued, "HOLD", None)["code"] == "MISSING_ARGUMENT"
         assert self.details.runDetails("missing")["code"] == "WORKFLOW_NOT_FOUND"
+        delayed = self.engine.enqueue("three_steps", delaySeconds=3600)
+        assert _data(self.details.runDetails(delayed), "RUN_DETAILS")["commands"] == \
+            {"HOLD": True, "RESUME": False, "STOP": True, "CANCEL": True,
+             "RESUME_TERMINAL": False, "CHANGE_DELAY": True}
+        _data(self.details.command(delayed, "CHANGE_DELAY", "line ready", user="ann",
+                                   delaySeconds=5), "DELAY_CHANGED")
 
     def test_the_timeline_has_steps_holds_and_recoveries(self):
         done = self.engine.enqueue("three_steps")

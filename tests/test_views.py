@@ -43,7 +43,8 @@ def _details(case):
     workflowId = case.engine.enqueue("family_publisher", inputs={"values": 2})  # events,
     case.engine.runToEnd(workflowId)                                     # streams, a child
     return {"params": {"workflowId": workflowId},
-            "custom": {"command": {"name": "RESUME", "reason": "harness", "message": ""}}}
+            "custom": {"command": {"name": "RESUME", "reason": "harness", "message": "",
+                                   "delaySeconds": 60}}}
 
 
 def _prompts(case):
@@ -257,6 +258,22 @@ class ViewScriptsRun(EngineCase):
         harness.view.tree["custom"]["command"]["reason"] = "cancelled by mistake"
         harness.run(confirm)
         self.assertNotEqual(self.engine.status(workflowId), "CANCELLED")
+
+    def test_change_delay_gives_a_delayed_run_another_start(self):
+        workflowId = self.engine.enqueue("three_steps", delaySeconds=3600)
+        harness = perspective.Harness(BASE + "RunDetails", params={"workflowId": workflowId})
+        self.assertEqual(harness.runAll(), [])
+        self.assertTrue(harness.view.tree["custom"]["details"]["commands"]["CHANGE_DELAY"])
+        delay, confirm = [[s for s in perspective.scriptsOf(harness.definition)
+                           if s.kind == "event" and s.owner.endswith(suffix)][0]
+                          for suffix in ("/Commands/ChangeDelay", "/Commands/Confirm")]
+        harness.run(delay)
+        harness.view.tree["custom"]["command"].update(reason="line ready early",
+                                                      delaySeconds=0)
+        harness.run(confirm)
+        self.assertIn((confirm.label(), "exchange.workflows.api.consoledetails.command",
+                       "DELAY_CHANGED"), [a[:3] for a in harness.envelopes.answers])
+        self.assertEqual(self.engine.runToEnd(workflowId), ["SUCCESS"])
 
     def test_a_command_the_session_may_not_give_shows_the_refusal(self):
         assert self.engine.admin.configure(commandRoles=["Supervisor"])["ok"]

@@ -28,6 +28,7 @@ MAINTENANCE_ENTER = "MAINTENANCE_ENTER"  # maintenance.mode
 MAINTENANCE_EXIT = "MAINTENANCE_EXIT"    # maintenance.mode
 SWAP = "SWAP"                            # maintenance.mode: swapIfDrained
 SELF_TEST = "SELF_TEST"                  # api.selftest
+CHANGE_DELAY = "CHANGE_DELAY"            # engine.delays: api.service.changeDelay
 RECOVER = "RECOVER"                      # db/executors writes it; the console reads it
 # The console's admin actions (api.consoleadmin), journaled with the roles of adminRoles
 DEAD_LETTER_REPLAY = "DEAD_LETTER_REPLAY"

@@ -72,10 +72,10 @@ def configure(defaultDatabase=None, schemaName=None, dbName=None, workerThreads=
     dbName = wanted.pop("dbName")
     validate.name("dbName", dbName, required=False)
     settings.configure(wanted, dbName)
-    if workerThreads is not None:
-        pool = kernel.getKernel().existingPool()
-        if pool is not None:
-            platform.resizePool(pool, settings.workerThreads())
+    if workerThreads is not None:  # (parallel steps have a pool of that size too)
+        for pool in (kernel.getKernel().existingPool(), kernel.getKernel().existingStepPool()):
+            if pool is not None:
+                platform.resizePool(pool, settings.workerThreads())
     return envelope.ok(codes.CONFIGURED, u"configuration updated", settings.shown(dbName))
 
 

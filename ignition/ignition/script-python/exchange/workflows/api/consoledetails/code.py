@@ -22,27 +22,30 @@ ACTIVITY_LIMIT = 200  # journal entries, prompts and streams shown per run
 _KINDS = {"<hold>": "hold", "<stop>": "hold", "<sleep.done>": "wait", "<recv>": "wait",
           "<getEvent>": "wait", "<prompt>": "prompt", "<prompt.answer>": "prompt",
           "<child.result>": "wait"}
-BUTTONS = vocabulary.COMMANDS + (vocabulary.RESUME_TERMINAL,)
+BUTTONS = vocabulary.COMMANDS + (vocabulary.RESUME_TERMINAL, vocabulary.CHANGE_DELAY)
 
 
 def enabledCommands(status, pendingCommand, started):
     """{button: enabled} for a run's state: a command is enabled when the matrix would take
-    it; RESUME continues a held run, RESUME_TERMINAL a CANCELLED or recovery-exceeded one."""
+    it; RESUME continues a held run, RESUME_TERMINAL a CANCELLED or recovery-exceeded one;
+    CHANGE_DELAY gives a DELAYED run another start (api.service.changeDelay)."""
     taken = dict((command, commands.decide(command, status, pendingCommand, started)[0]
                   is not None) for command in vocabulary.COMMANDS)
     ended = status in statuses.TERMINAL
     resumable = taken.pop(vocabulary.RESUME)
     taken[vocabulary.RESUME] = resumable and not ended
     taken[vocabulary.RESUME_TERMINAL] = resumable and ended
+    taken[vocabulary.CHANGE_DELAY] = status == statuses.DELAYED
     return taken
 
 
 @guarded
 def runDetails(workflowId, dbName=None):
     """One run as the details page shows it (inputs, output and error decoded) and
-    ``commands``: which of HOLD, RESUME, STOP, CANCEL, RESUME_TERMINAL its state allows;
-    ``template``: the template it started from (None: none); ``parentWorkflowId`` (in
-    ``run``) and ``children``: the runs it started (workflowId, workflowName, status...).
+    ``commands``: which of HOLD, RESUME, STOP, CANCEL, RESUME_TERMINAL, CHANGE_DELAY its
+    state allows; ``template``: the template it started from (None: none);
+    ``parentWorkflowId`` (in ``run``) and ``children``: the runs it started (workflowId,
+    workflowName, status...).
     Codes: RUN_DETAILS, WORKFLOW_NOT_FOUND."""
     found = dataOf(service.getStatus(workflowId, dbName=dbName))
     run = {"workflowId": found["workflowId"], "workflowName": found["workflowName"],
@@ -156,11 +159,16 @@ def runActivity(workflowId, dbName=None):
 
 
 @guarded
-def command(workflowId, command, reason, session=None, user=None, roles=None, dbName=None):
+def command(workflowId, command, reason, session=None, user=None, roles=None, dbName=None,
+            delaySeconds=None):
     """A command button: HOLD, RESUME, STOP or CANCEL through api.service.sendCommand (RESUME
-    of an ended run resumes it, like RESUME_TERMINAL: api.service.resume), as the session's
-    user, with the operator's ``reason`` (required). Its envelope and codes."""
+    of an ended run resumes it, like RESUME_TERMINAL: api.service.resume; CHANGE_DELAY
+    starts a DELAYED run ``delaySeconds`` from now: api.service.changeDelay), as the
+    session's user, with the operator's ``reason`` (required). Its envelope and codes."""
     validate.text("reason", reason, 2000)
+    if command == vocabulary.CHANGE_DELAY:
+        return service.changeDelay(workflowId, delaySeconds=delaySeconds, reason=reason,
+                                   dbName=dbName, user=user, session=session, roles=roles)
     if command == vocabulary.RESUME_TERMINAL:
         return service.resume(workflowId, reason, dbName=dbName, user=user, session=session,
                               roles=roles)

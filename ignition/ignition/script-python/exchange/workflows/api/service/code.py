@@ -1,9 +1,10 @@
 """The calls of buttons, tag scripts, the gateway timer and the console.
 
 Start work durably (``enqueue``, alias ``start``) or from a tag event without I/O
-(``enqueueInMemory``), run the dispatch cycle (``dispatch``), read runs and their steps, and
-cancel. Every call returns an envelope ``{ok, code, message,
-data}``; nothing is written when a call is refused.
+(``enqueueInMemory``), run the dispatch cycle (``dispatch``), read runs and their steps,
+send operator commands, cancel, resume, and move the start of a delayed run
+(``changeDelay``). Every call returns an envelope ``{ok, code, message, data}``; nothing is
+written when a call is refused.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -12,8 +13,8 @@ from exchange.workflows.api.envelope import guarded
 from exchange.workflows.db import runs, steps as stepLog
 from exchange.workflows import codec, codes, compat, platform, settings, statuses, validate, \
     vocabulary
-from exchange.workflows.engine import actors, cascade as family, commands, dispatcher, \
-    memoryqueue, registry, requests
+from exchange.workflows.engine import actors, cascade as family, commands, delays, \
+    dispatcher, memoryqueue, registry, requests
 from exchange.workflows.errors import InvalidArgument
 
 _RUN_KEYS = {"workflow_id": "workflowId", "workflow_name": "workflowName", "status": "status",
@@ -277,11 +278,14 @@ def _command(workflowId, command, reason, dbName, caller, cascade=False):
     validate.text("reason", reason, 2000, required=False)
     if cascade not in (True, False):
         raise InvalidArgument(u"cascade must be True or False, not %s" % compat.shown(cascade))
-    dbName = settings.databaseName(dbName)
-    accepted, code, message, data = family.commandFamily(
-        dbName, workflowId, command, reason, caller, cascade)
+    return _answered(command, reason, *family.commandFamily(
+        settings.databaseName(dbName), workflowId, command, reason, caller, cascade))
+
+
+def _answered(action, reason, accepted, code, message, data):
+    """The envelope of an operator action's outcome; an accepted one is logged."""
     if accepted:
-        _logger().info(u"%s by %s: %s%s" % (command, data["actor"], message,
+        _logger().info(u"%s by %s: %s%s" % (action, data["actor"], message,
                                             (u" (%s)" % reason) if reason else u""))
     return (envelope.ok if accepted else envelope.fail)(code, message, data)
 
@@ -327,6 +331,26 @@ def resume(workflowId, reason=None, dbName=None, user=None, session=None, roles=
     holds its deduplication id), WORKFLOW_NOT_FOUND."""
     return _command(workflowId, vocabulary.RESUME, reason, dbName,
                     actors.Caller(user, session, roles))
+
+
+@guarded
+def changeDelay(workflowId, delaySeconds=None, runAtMs=None, reason=None, dbName=None,
+                user=None, session=None, roles=None):
+    """Give a run still waiting for its delay (DELAYED) another start: ``delaySeconds``
+    from now, or ``runAtMs`` (epoch ms, the database's clock); exactly one of them. An
+    operator action: ``commandRoles`` authorize it, it is journaled (CHANGE_DELAY). Codes:
+    DELAY_CHANGED, NOT_DELAYED (the run is in any other status), WORKFLOW_NOT_FOUND."""
+    validate.name("workflowId", workflowId)
+    validate.text("reason", reason, 2000, required=False)
+    if (delaySeconds is None) == (runAtMs is None):
+        raise InvalidArgument(u"give exactly one of delaySeconds and runAtMs")
+    start = (validate.wholeNumber("runAtMs", runAtMs, 0, required=False),
+             None if delaySeconds is None else int(1000 * validate.number(
+                 "delaySeconds", delaySeconds, allowZero=True,
+                 maximum=settings.MAX_DELAY_SECONDS)))
+    return _answered(vocabulary.CHANGE_DELAY, reason, *delays.change(
+        settings.databaseName(dbName), workflowId, start, reason,
+        actors.Caller(user, session, roles)))
 
 
 def _logger():

@@ -23,6 +23,7 @@ from exchange.workflows import compat, platform, settings
 KERNEL_KEY = "exchange.workflows.kernel.v1"
 _ownToken = None  # this interpreter's token, set when its onStartup ran (see Kernel)
 POOL_NAME = "exchange-workflows"
+STEP_POOL_NAME = "exchange-workflows-steps"
 
 
 def _newExecutorId():
@@ -77,7 +78,7 @@ _ENTRIES = (
     ("tagScanAtMs", lambda: platform.newAtomicLong(0)),
 )
 _NEWEST = _ENTRIES[-1][0]
-_BY_METHOD = ("interpreter", "executes")  # (and "pool", "started", "warnedNotExecutor")
+_BY_METHOD = ("interpreter", "executes")  # (and "pool", "stepPool", "started", ...)
 _ATTRIBUTES = tuple(name for name, _make in _ENTRIES if name not in _BY_METHOD)
 
 
@@ -147,15 +148,28 @@ class Kernel(object):
     def pool(self):
         """The workflow thread pool, created once per JVM (atomically). A pool found shut down
         (by an administrator, or a swap that raced us) is replaced, again atomically."""
+        return self._livePool("pool", POOL_NAME)
+
+    def stepPool(self):
+        """The pool of parallel steps (engine.parallel), made as the workflow pool is: as
+        many threads, apart from it, so a workflow waiting for its parallel steps never
+        waits for a workflow thread."""
+        return self._livePool("stepPool", STEP_POOL_NAME)
+
+    def existingStepPool(self):
+        """The pool of parallel steps, or None while no workflow ran steps in parallel."""
+        return self._state.get("stepPool")
+
+    def _livePool(self, key, name):
         while True:
-            pool = self._state.get("pool")
+            pool = self._state.get(key)
             if pool is not None and not platform.isShutdown(pool):
                 return pool
-            candidate = platform.newThreadPool(POOL_NAME, settings.workerThreads())
+            candidate = platform.newThreadPool(name, settings.workerThreads())
             if pool is None:
-                won = self._state.putIfAbsent("pool", candidate) is None
+                won = self._state.putIfAbsent(key, candidate) is None
             else:
-                won = self._state.replace("pool", pool, candidate)
+                won = self._state.replace(key, pool, candidate)
             if won:
                 return candidate
             platform.shutdownPool(candidate)

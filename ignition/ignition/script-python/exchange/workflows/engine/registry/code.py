@@ -46,15 +46,28 @@ class WorkflowDefinition(object):
 
 
 class StepDefinition(object):
-    """A step's name and retry policy (DBOS defaults: off; 3 attempts, 1 s, x2)."""
+    """A step's name and retry policy (DBOS defaults: off; 3 attempts, 1 s, x2; every
+    error worth a retry unless ``retryIf`` says otherwise)."""
 
-    def __init__(self, name, function, retriesAllowed, maxAttempts, intervalSeconds, backoffRate):
+    def __init__(self, name, function, retriesAllowed, maxAttempts, intervalSeconds, backoffRate,
+                 retryIf=None):
         self.name = name
         self.function = function
         self.retriesAllowed = bool(retriesAllowed)
         self.maxAttempts = int(maxAttempts)
         self.intervalSeconds = float(intervalSeconds)
         self.backoffRate = float(backoffRate)
+        self.retryIf = retryIf  # error -> whether another attempt may help (None: always)
+
+    def worthRetrying(self, error):
+        """Whether ``retryIf`` deems the error worth another attempt; a predicate that
+        raises answers no (the step fails with the original error, not the predicate's)."""
+        if self.retryIf is None:
+            return True
+        try:
+            return bool(self.retryIf(error))
+        except compat.CATCHABLE:
+            return False
 
     def delayMs(self, failedAttempt):
         """Wait after the n-th failed attempt: interval * rate^(n-1)."""

@@ -10,14 +10,15 @@ from __future__ import absolute_import, division, print_function
 import functools
 
 from exchange.workflows import codec, compat, cron as cronexpr, validate, vocabulary
-from exchange.workflows.engine import boundary, children, context, durable, registry, steps
+from exchange.workflows.engine import boundary, children, context, durable, parallel, registry, \
+    steps
 from exchange.workflows.errors import ChildFailed, ControlSignal, InvalidArgument, \
     NonDeterminismError, StepError, WorkflowCancelled, WorkflowsError
 
 __all__ = ["workflow", "step", "schedule", "sleep", "send", "recv", "setEvent", "getEvent",
            "writeStream", "closeStream", "prompt", "checkCancelled", "currentWorkflowId",
-           "startChild", "StepError", "ChildFailed", "InvalidArgument", "WorkflowCancelled",
-           "NonDeterminismError",
+           "startChild", "runParallel", "StepError", "ChildFailed", "InvalidArgument",
+           "WorkflowCancelled", "NonDeterminismError",
            "ControlSignal", "WorkflowsError"]
 
 sleep = durable.sleep
@@ -29,6 +30,15 @@ writeStream = durable.writeStream
 closeStream = durable.closeStream
 prompt = durable.prompt
 startChild = children.startChild
+
+
+def runParallel(calls, mode="all"):
+    """Run step calls at once and wait: ``calls`` is a list of steps, or (step, args) or
+    (step, args, kwargs) tuples. Mode "all": their results in call order; if any failed,
+    the first failure in call order is raised once all finished. Mode "first": (index,
+    result) of the first to succeed (recorded, so a replay returns the same one); the others
+    go on and are recorded when they finish. Each step keeps its own retry policy."""
+    return parallel.run(calls, mode)
 
 
 def workflow(name=None, timeoutSeconds=None, maxRecoveryAttempts=None, onHold=None,
@@ -95,18 +105,25 @@ def schedule(cron, timeZone=vocabulary.UTC, name=None, inputs=None, queueName=No
     return declare
 
 
-def step(name=None, retriesAllowed=False, maxAttempts=3, intervalSeconds=1.0, backoffRate=2.0):
-    """Make a function a checkpointed step (``@step`` or ``@step(retriesAllowed=True, ...)``)."""
+def step(name=None, retriesAllowed=False, maxAttempts=3, intervalSeconds=1.0, backoffRate=2.0,
+         retryIf=None):
+    """Make a function a checkpointed step (``@step`` or ``@step(retriesAllowed=True, ...)``).
+
+    ``retryIf``: with retries allowed, a function of the error deciding whether another
+    attempt may help; False (or raising) ends the step at once with that error."""
     if hasattr(name, "__call__"):
         return step()(name)
     if int(maxAttempts) < 1 or float(intervalSeconds) < 0 or float(backoffRate) < 1:
         raise InvalidArgument(u"step policy needs maxAttempts >= 1, intervalSeconds >= 0, "
                               u"backoffRate >= 1")
+    if retryIf is not None and not (retriesAllowed and hasattr(retryIf, "__call__")):
+        raise InvalidArgument(u"retryIf must be a function of the error, with "
+                              u"retriesAllowed=True: %s" % compat.shown(retryIf))
 
     def wrap(function):
         definition = registry.StepDefinition(name or function.__name__, function,
                                              retriesAllowed, maxAttempts, intervalSeconds,
-                                             backoffRate)
+                                             backoffRate, retryIf=retryIf)
         if not isinstance(definition.name, compat.string_types) or \
                 definition.name.startswith("<"):
             raise InvalidArgument(u"step names are text not starting with '<' (the engine's "

@@ -25,12 +25,13 @@ def run(definition, args, kwargs):
     def work():
         position, recorded = boundary.nextOperation(ctx)
         if recorded is not None:
-            return _replay(definition, position, recorded)
-        return _execute(ctx, definition, position, args, kwargs)
+            return replay(definition, position, recorded)
+        return execute(ctx, definition, position, args, kwargs)
     return boundary.closing(ctx, work)
 
 
-def _replay(definition, position, recorded):
+def replay(definition, position, recorded):
+    """The recorded result of a step at ``position``: its output, or its StepError raised."""
     name, status, outputJson, errorJson = recorded
     if name != definition.name:
         raise NonDeterminismError(position, name, definition.name)
@@ -39,14 +40,16 @@ def _replay(definition, position, recorded):
     _raiseRecorded(name, position, errorJson)
 
 
-def _execute(ctx, definition, position, args, kwargs):
+def execute(ctx, definition, position, args, kwargs):
+    """Run a step at its (unrecorded) ``position`` with its retries; record and return its
+    result, or raise its StepError. ``ctx`` may be a parallel step's (engine.parallel)."""
     startedMs = compat.nowMs()
     attempt = 0
     while True:
         attempt += 1
-        value, failure, final = _attempt(ctx, definition, args, kwargs)
-        if failure is None or final or not definition.retriesAllowed or \
-                attempt >= definition.maxAttempts:
+        mayRetry = definition.retriesAllowed and attempt < definition.maxAttempts
+        value, failure, final = _attempt(ctx, definition, args, kwargs, mayRetry)
+        if failure is None or final or not mayRetry:
             break
         _waitBeforeRetry(ctx, definition.delayMs(attempt))
     if failure is None:
@@ -93,9 +96,10 @@ def _waitBeforeRetry(ctx, delayMs):
     boundary.refresh(ctx)
 
 
-def _attempt(ctx, definition, args, kwargs):
+def _attempt(ctx, definition, args, kwargs, mayRetry):
     """Run the step body once: (value, None, False) on success, else (None, failure triple,
-    whether retrying is pointless: errors.StepRefused)."""
+    whether retrying is pointless: errors.StepRefused, or an error the step's ``retryIf``
+    does not deem worth it, asked only when a retry would follow)."""
     ctx.inStep = True
     try:
         return definition.function(*args, **kwargs), None, False
@@ -103,7 +107,8 @@ def _attempt(ctx, definition, args, kwargs):
         return None, (refused.code, compat.describeError(refused)[1], u""), True
     except compat.CATCHABLE as error:
         errorType, message = compat.describeError(error)
-        return None, (errorType, message, compat.formatTraceback(error)), False
+        final = mayRetry and not definition.worthRetrying(error)
+        return None, (errorType, message, compat.formatTraceback(error)), final
     finally:
         ctx.inStep = False
 
