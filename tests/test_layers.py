@@ -337,7 +337,7 @@ def test_the_architecture_chapter_lists_every_module_under_its_layer():
 
 AUTHORS_SURFACE = ["workflow", "step", "sleep", "send", "recv", "setEvent", "getEvent",
                    "writeStream", "closeStream", "prompt", "checkCancelled",
-                   "currentWorkflowId", "StepError", "InvalidArgument", "WorkflowCancelled",
+                   "currentWorkflowId", "patched", "deprecatePatch", "StepError", "InvalidArgument", "WorkflowCancelled",
                    "NonDeterminismError", "ControlSignal", "WorkflowsError"]
 
 

@@ -10,7 +10,7 @@ from exchange.workflows.db import executors, schema
 from exchange.workflows.db.journal import JournalEntry
 from exchange.workflows import codes, compat, platform, settings, validate, vocabulary
 from exchange.workflows.engine import actors, kernel, leases, memoryqueue, operator, \
-    registry, retention
+    registry, retention, versions
 from exchange.workflows.errors import InvalidArgument
 from exchange.workflows.maintenance import mode as maintenanceMode
 
@@ -47,7 +47,8 @@ def checkSchema(dbName=None):
 def configure(defaultDatabase=None, schemaName=None, dbName=None, workerThreads=None,
               claimBatch=None, memoryQueueCapacity=None, memoryQueueOverflow=None,
               startOnEnqueue=None, leaseSeconds=None, executorName=None,
-              maxRecoveryAttempts=None, commandRoles=None, promptRoles=None, adminRoles=None):
+              maxRecoveryAttempts=None, commandRoles=None, promptRoles=None, adminRoles=None,
+              appVersion=None, compatibleVersions=None):
     """Change the engine's configuration for this gateway (kept across project saves).
 
     ``schemaName`` applies to the connection ``dbName`` (default: the default database).
@@ -66,6 +67,9 @@ def configure(defaultDatabase=None, schemaName=None, dbName=None, workerThreads=
     ``commandRoles`` / ``promptRoles`` / ``adminRoles``: lists of roles of which a caller
     needs one to send commands (HOLD, RESUME, STOP, cancel), answer prompts, or switch
     maintenance and swap pools (default []: anyone); refusals are journaled.
+    ``appVersion`` (default "1"): the application version new runs record and this
+    executor runs; ``compatibleVersions``: older versions whose runs this code can finish
+    (docs/versions.md). Set them before ``onStartup``: the executor's row records them.
     Every value is checked before any is applied, so a refused call changes nothing.
     """
     wanted = dict(locals())  # every parameter but dbName is a row of settings.SETTINGS
@@ -229,6 +233,24 @@ def exitMaintenance(queueName=None, reason=None, user=None, session=None, roles=
                              % (queueName or u"any queue"), data)
     return envelope.ok(codes.MAINTENANCE_EXITED, u"maintenance off for %s"
                        % (queueName or u"every queue"), data)
+
+
+@guarded
+def moveRuns(fromVersion, toVersion, workflowName=None, reason=None, user=None, session=None,
+             roles=None, dbName=None):
+    """Give the runs of application version ``fromVersion`` that have not ended (of
+    ``workflowName`` only, when given) the version ``toVersion``: executors that run
+    ``toVersion`` finish them (docs/versions.md). Ended runs keep their version. Journaled
+    (MOVE_RUNS, adminRoles). Codes RUNS_MOVED (data: moved), NOT_AUTHORIZED."""
+    validate.name("fromVersion", fromVersion)
+    validate.name("toVersion", toVersion)
+    validate.name("workflowName", workflowName, False)
+    validate.text("reason", reason, 2000, required=False)
+    data = versions.moveRuns(settings.databaseName(dbName),
+                             versions.Move(fromVersion, toVersion, workflowName), reason,
+                             actors.Caller(user, session, roles))
+    return envelope.ok(codes.RUNS_MOVED, u"%d run(s) of version %s moved to version %s"
+                       % (data["moved"], fromVersion, toVersion), data)
 
 
 @guarded

@@ -10,12 +10,13 @@ from __future__ import absolute_import, division, print_function
 import functools
 
 from exchange.workflows import compat, validate
-from exchange.workflows.engine import boundary, context, durable, registry, steps
+from exchange.workflows.engine import boundary, context, durable, patches, registry, steps
 from exchange.workflows.errors import ControlSignal, InvalidArgument, NonDeterminismError, \
     StepError, WorkflowCancelled, WorkflowsError
 
 __all__ = ["workflow", "step", "sleep", "send", "recv", "setEvent", "getEvent", "writeStream",
-           "closeStream", "prompt", "checkCancelled", "currentWorkflowId",
+           "closeStream", "prompt", "checkCancelled", "currentWorkflowId", "patched",
+           "deprecatePatch",
            "StepError", "InvalidArgument", "WorkflowCancelled", "NonDeterminismError",
            "ControlSignal", "WorkflowsError"]
 
@@ -27,6 +28,8 @@ getEvent = durable.getEvent
 writeStream = durable.writeStream
 closeStream = durable.closeStream
 prompt = durable.prompt
+patched = patches.patched  # a code change old runs must not see (docs/versions.md)
+deprecatePatch = patches.deprecatePatch
 
 
 def workflow(name=None, timeoutSeconds=None, maxRecoveryAttempts=None, onHold=None,
