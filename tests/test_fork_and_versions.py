@@ -303,3 +303,17 @@ class ProjectSaveTest(VersionCase):
                 0.005, "the run finishes after the save")
         assert freshService.getResult(workflowId, 1)["data"]["output"] == ["v1", "v2"]
         assert self.row(workflowId, "app_version")[0] == "1"
+
+
+class ConsoleForkTest(VersionCase):
+    def test_run_details_show_the_fork_and_the_fork_action_forks(self):
+        details = api("consoledetails")
+        original = self.finished("versions.three", n=1)
+        shown = self.ok(details.runDetails(original), "RUN_DETAILS")["run"]
+        assert (shown["forkedFrom"], shown["forkedAtStep"], shown["appVersion"]) == \
+            (None, None, "1")
+        self.refused(details.fork(original, 4, None, user="ann"), "MISSING_ARGUMENT")
+        fork = self.ok(details.fork(original, 4, "again", user="ann"),
+                       "WORKFLOW_FORKED")["workflowId"]
+        shown = self.ok(details.runDetails(fork), "RUN_DETAILS")["run"]
+        assert (shown["forkedFrom"], shown["forkedAtStep"]) == (original, 4)

@@ -40,7 +40,8 @@ def enabledCommands(status, pendingCommand, started):
 def runDetails(workflowId, dbName=None):
     """One run as the details page shows it (inputs, output and error decoded) and
     ``commands``: which of HOLD, RESUME, STOP, CANCEL, RESUME_TERMINAL its state allows;
-    ``template``: the template it started from (None: none).
+    ``template``: the template it started from (None: none); the run's ``forkedFrom`` and
+    ``forkedAtStep`` (None: not a fork) and ``appVersion``.
     Codes: RUN_DETAILS, WORKFLOW_NOT_FOUND."""
     found = dataOf(service.getStatus(workflowId, dbName=dbName))
     run = {"workflowId": found["workflowId"], "workflowName": found["workflowName"],
@@ -50,7 +51,9 @@ def runDetails(workflowId, dbName=None):
            "createdMs": found["createdAtMs"], "startedMs": found["startedAtMs"],
            "endedMs": found["completedAtMs"], "attempts": found["attempts"],
            "recoveryAttempts": found["recoveryAttempts"],
-           "pendingCommand": found["pendingCommand"], "executorId": found["executorId"]}
+           "pendingCommand": found["pendingCommand"], "executorId": found["executorId"],
+           "appVersion": found["appVersion"], "forkedFrom": found["forkedFrom"],
+           "forkedAtStep": found["forkedAtStep"]}
     enabled = enabledCommands(found["status"], found["pendingCommand"],
                               found["startedAtMs"] is not None)
     return envelope.ok(codes.RUN_DETAILS, u"workflow %s is %s" % (workflowId, run["status"]),
@@ -156,3 +159,13 @@ def command(workflowId, command, reason, session=None, user=None, roles=None, db
                               codes.UNKNOWN_COMMAND)
     return service.sendCommand(workflowId, command, reason, dbName=dbName, user=user,
                                session=session, roles=roles)
+
+
+@guarded
+def fork(workflowId, fromStep, reason, session=None, user=None, roles=None, dbName=None):
+    """The Fork action: a new run that replays this run's timeline before position
+    ``fromStep`` and runs the rest (api.service.fork), as the session's user, with the
+    operator's ``reason`` (required). Its envelope and codes."""
+    validate.text("reason", reason, 2000)
+    return service.fork(workflowId, fromStep, reason, dbName=dbName, user=user,
+                        session=session, roles=roles)
