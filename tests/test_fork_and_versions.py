@@ -196,6 +196,23 @@ class VersionClaimTest(VersionCase):
         assert engine.admin.configure(appVersion="1")["ok"]
         assert engine.runToEnd("older") == ["SUCCESS"]
 
+    def test_an_in_memory_run_and_a_replayed_dead_letter_keep_their_version(self):
+        engine = self.engine
+        engine.startOnlyOnDispatch()
+        assert engine.admin.configure(appVersion="2")["ok"]
+        first = self.ok(engine.service.enqueueInMemory(
+            "versions.three", inputs={"n": 1}, workflowId="mem-1"), "ACCEPTED_IN_MEMORY")
+        again = self.ok(engine.service.enqueueInMemory(
+            "versions.three", inputs={"n": 1}, workflowId="mem-1"), "ACCEPTED_IN_MEMORY")
+        assert first["workflowId"] == again["workflowId"] == "mem-1"
+        assert engine.service.dispatch()["ok"]
+        assert self.row("mem-1", "app_version")[0] == "2"
+        letters = self.ok(api("deadletters").listDeadLetters(), "DEAD_LETTERS_LISTED")
+        letter = letters["deadLetters"][0]["deadLetterId"]
+        replayed = self.ok(api("deadletters").replayDeadLetter(letter, freshWorkflowId=True),
+                           "DEAD_LETTER_REPLAYED")["workflowId"]
+        assert self.row(replayed, "app_version")[0] == "2"
+
     def test_the_executor_row_records_the_versions_it_runs(self):
         import exchange.workflows.api.lifecycle as lifecycle
         engine = self.engine
