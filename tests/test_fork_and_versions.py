@@ -221,6 +221,8 @@ class VersionClaimTest(VersionCase):
         rows = self.gw.sql("SELECT app_version, app_versions::text FROM workflows.executors "
                            "WHERE retired_at_ms IS NULL")
         assert rows == [("3", '["3", "2", "1"]')], rows
+        listed = self.ok(engine.admin.listExecutors(), "EXECUTORS_LISTED")["executors"]
+        assert [(e["appVersion"], e["runsVersions"]) for e in listed] == [("3", ["3", "2", "1"])]
 
     def test_move_runs_moves_the_active_runs_of_a_version(self):
         engine = self.engine

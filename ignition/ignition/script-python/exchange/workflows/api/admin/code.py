@@ -8,7 +8,7 @@ from exchange.workflows.api import envelope, selftest
 from exchange.workflows.api.envelope import guarded
 from exchange.workflows.db import executors, schema
 from exchange.workflows.db.journal import JournalEntry
-from exchange.workflows import codes, compat, platform, settings, validate, vocabulary
+from exchange.workflows import codec, codes, compat, platform, settings, validate, vocabulary
 from exchange.workflows.engine import actors, kernel, leases, memoryqueue, operator, \
     registry, retention, versions
 from exchange.workflows.errors import InvalidArgument
@@ -155,7 +155,8 @@ _EXECUTOR_KEYS = (("executor_id", "executorId"), ("executor_name", "executorName
                   ("retired_at_ms", "retiredAtMs"), ("retired_reason", "retiredReason"),
                   ("retired_by", "retiredBy"), ("recovered_runs", "recoveredRuns"),
                   ("alive", "alive"), ("active_runs", "activeRuns"), ("state", "state"),
-                  ("heartbeat_age_ms", "heartbeatAgeMs"), ("overdue_after_ms", "overdueAfterMs"))
+                  ("heartbeat_age_ms", "heartbeatAgeMs"), ("overdue_after_ms", "overdueAfterMs"),
+                  ("app_version", "appVersion"), ("app_versions", "runsVersions"))
 
 
 @guarded
@@ -165,6 +166,8 @@ def listExecutors(includeRetired=False, dbName=None):
     and dead ones, with who recovered their runs."""
     rows = executors.listExecutors(dbName, bool(includeRetired))
     found = [dict((key, row[column]) for column, key in _EXECUTOR_KEYS) for row in rows]
+    for executor in found:  # (JSON text from the database; None before schema version 8)
+        executor["runsVersions"] = codec.decode(executor["runsVersions"])
     alive = len([e for e in found if e["alive"]])
     return envelope.ok(codes.EXECUTORS_LISTED, u"%d executor(s), %d alive" % (len(found), alive),
                        {"executors": found, "count": len(found), "alive": alive})
