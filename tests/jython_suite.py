@@ -57,6 +57,7 @@ SUITE = [
     "test_plant_io",
     "test_aliases",
     "test_schedules",
+    "test_fork_and_versions",
 ]
 
 DSN_ENV = "WORKFLOWS_TEST_DSN_DB"

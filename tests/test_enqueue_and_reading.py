@@ -212,7 +212,10 @@ class EnqueueAndReadingTest(support.EngineCase):
                  "promptRoles": (["B"], "promptRoles", ["B"],
                                  lambda: settings.requiredRoles("prompt")),
                  "adminRoles": (["C"], "adminRoles", ["C"],
-                                lambda: settings.requiredRoles("admin"))}
+                                lambda: settings.requiredRoles("admin")),
+                 "appVersion": ("2", "appVersion", "2", settings.appVersion),
+                 "compatibleVersions": (["1"], "compatibleVersions", ["1"],
+                                        lambda: settings.runnableVersions()[1:])}
         assert sorted(given) == sorted(names), "a setting this test does not try"
         before = admin.getEngineInfo()["data"]
         assert [name for name in given if before[given[name][1]] == given[name][2]] == []

@@ -118,17 +118,18 @@ def hotPath():
     names = json.dumps(["three_steps", "w1"])
     return [
         ("enqueue", runs._INSERT,
-         ["new-1", "three_steps", history.PLAIN, 0, None, None, "{}", None, 0, None]),
+         ["new-1", "three_steps", history.PLAIN, 0, None, None, "{}", None, 0, None, "1"]),
         ("enqueue, partitioned and deduplicated, delayed", runs._INSERT,
          ["new-2", "three_steps", history.PARTITIONED, 0, "unit-1", "batch-7", "{}", 60000,
-          5000, 3]),
+          5000, 3, "2"]),
         ("deduplication holder", runs._DEDUP_HOLDER, [history.PLAIN, "batch-7"]),
         ("in-memory batch insert", runs._INSERT_BATCH, [batch, 2000]),
         ("promote due runs", runs._PROMOTE, [1000]),
         ("lock limited queues", runs._LOCK_LIMITED, []),
-        ("claim", runs._CLAIM, [names, 8, me, "[]"]),
+        ("claim", runs._CLAIM, [names, 8, me, "[]", '["1"]']),
+        ("claim, two versions", runs._CLAIM, [names, 8, me, "[]", '["2", "1"]']),
         ("claim holding the limited queues", runs._CLAIM,
-         [names, 32, me, json.dumps([history.LIMITED, history.PARTITIONED])]),
+         [names, 32, me, json.dumps([history.LIMITED, history.PARTITIONED]), '["1"]']),
         ("step checkpoint", steps._RECORD,
          [mine, me, 1, mine, 4, "step_4", "SUCCESS", "1", None, 1, me, 1, 0, 0]),
         ("step log read (a re-run)", steps._LIST, [mine]),
@@ -167,7 +168,7 @@ def test_no_hot_path_plan_is_jit_compiled_or_reads_the_history(plant, statistics
 
 def test_the_claim_costs_and_reads_no_more_with_a_long_backlog(plant, statistics):
     from exchange.workflows.db import runs
-    params = ['["three_steps"]', 8, history.EXECUTOR, "[]"]
+    params = ['["three_steps"]', 8, history.EXECUTOR, "[]", '["1"]']
     try:
         plant.backlog(SHORT_BACKLOG, statistics)
         short = plant.explain(runs._CLAIM, params, analyze=True)

@@ -337,8 +337,9 @@ def test_the_architecture_chapter_lists_every_module_under_its_layer():
 
 AUTHORS_SURFACE = ["workflow", "step", "sleep", "send", "recv", "setEvent", "getEvent",
                    "writeStream", "closeStream", "prompt", "checkCancelled",
-                   "currentWorkflowId", "schedule", "startChild", "runParallel", "StepError",
-                   "ChildFailed", "InvalidArgument", "WorkflowCancelled",
+                   "currentWorkflowId", "schedule", "startChild", "runParallel", "patched",
+                   "deprecatePatch", "StepError", "ChildFailed", "InvalidArgument",
+                   "WorkflowCancelled",
                    "NonDeterminismError", "ControlSignal", "WorkflowsError"]
 
 

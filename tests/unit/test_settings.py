@@ -29,13 +29,15 @@ READ = {"defaultDatabase": lambda: settings.databaseName(),
         "maxRecoveryAttempts": settings.maxRecoveryAttempts,
         "commandRoles": lambda: settings.requiredRoles("command"),
         "promptRoles": lambda: settings.requiredRoles("prompt"),
-        "adminRoles": lambda: settings.requiredRoles("admin")}
+        "adminRoles": lambda: settings.requiredRoles("admin"),
+        "appVersion": settings.appVersion,
+        "compatibleVersions": lambda: settings.runnableVersions()[1:]}
 # A value other than the default for each, as configure is given it
 OTHER = {"defaultDatabase": "OtherDB", "schemaName": "other_schema", "workerThreads": 3,
          "claimBatch": 5, "memoryQueueCapacity": 7, "memoryQueueOverflow": "dropOldest",
          "startOnEnqueue": False, "leaseSeconds": 2.5, "executorName": "mixer-9",
          "maxRecoveryAttempts": 0, "commandRoles": ["A"], "promptRoles": ["B"],
-         "adminRoles": ["C"]}
+         "adminRoles": ["C"], "appVersion": "2", "compatibleVersions": ["1"]}
 
 
 @pytest.fixture

@@ -215,3 +215,8 @@ CHILD_RESULT_TIMEOUT = "CHILD_RESULT_TIMEOUT"  # errors.ChildFailed: getResult's
 OWNERSHIP_LOST = "OWNERSHIP_LOST"  # errors.OwnershipLost: another attempt owns the run
 CHECKPOINT_UNAVAILABLE = "CHECKPOINT_UNAVAILABLE"  # errors.CheckpointUnavailable
 WORKFLOW_SUSPENDED = "WORKFLOW_SUSPENDED"  # errors.WorkflowSuspended: waiting or held
+
+# Forks and versions (api.service.fork, api.admin.moveRuns)
+WORKFLOW_FORKED = "WORKFLOW_FORKED"  # a new run took the original's history before fromStep
+FORK_STEP_OUT_OF_RANGE = "FORK_STEP_OUT_OF_RANGE"  # fromStep is not 1 .. last position + 1
+RUNS_MOVED = "RUNS_MOVED"  # the active runs of one application version now have another

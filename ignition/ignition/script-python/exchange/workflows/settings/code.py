@@ -54,6 +54,9 @@ WAIT_POLL_MS = 100
 # ran between two steps takes effect at that boundary. Back-to-back steps pay nothing.
 STATE_FRESH_MS = 20
 DEFAULT_WAIT_SECONDS = 60  # recv and getEvent without a timeout (DBOS's default)
+# The application version runs start under and executors run (docs/versions.md); runs
+# stored before versions existed have it (the column's default, schema version 8).
+DEFAULT_APP_VERSION = "1"
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
@@ -154,6 +157,19 @@ def executorName():
     return _config().getOrDefault(_EXECUTOR_NAME.key, _EXECUTOR_NAME.default)
 
 
+def appVersion():
+    """The application version this JVM's code is: new runs record it, and this executor
+    claims runs of it (and of compatibleVersions)."""
+    return _config().getOrDefault(_APP_VERSION.key, _APP_VERSION.default)
+
+
+def runnableVersions():
+    """The versions whose runs this executor claims: its own first, then the compatible."""
+    own = appVersion()
+    compatible = codec.decode(_config().getOrDefault(_COMPATIBLE.key, _COMPATIBLE.default))
+    return [own] + [v for v in compatible or [] if v != own]
+
+
 def requiredRoles(area):
     """The roles of which a caller needs one for ``area`` (commands, prompt answers, admin
     calls); [] when anyone may."""
@@ -243,6 +259,16 @@ def _roleList(area):
     return check
 
 
+def _nameList(what):
+    def check(names):
+        if not isinstance(names, (list, tuple)):
+            raise InvalidArgument(u"%s must be a list of version names" % what)
+        for name in names:
+            validate.name(what, name)
+        return codec.encode(list(names))
+    return check
+
+
 def _roles(text):
     return codec.decode(text) or []
 
@@ -283,6 +309,11 @@ _MAX_RECOVERY = Setting("maxRecoveryAttempts", DEFAULT_MAX_RECOVERY_ATTEMPTS,
                         _atLeast("maxRecoveryAttempts", 0),
                         "the recovery limit given to runs of workflows that name none",
                         show=int)
+_APP_VERSION = Setting("appVersion", DEFAULT_APP_VERSION, _aName("appVersion"),
+                       "the application version new runs record and this executor runs")
+_COMPATIBLE = Setting("compatibleVersions", "[]", _nameList("compatibleVersions"),
+                      "older versions whose runs this executor's code can finish",
+                      show=codec.decode)
 _ROLES = {
     "command": Setting("commandRoles", "[]", _roleList("command"),
                        "an actor needs one of them to send operator commands",
@@ -295,7 +326,7 @@ _ROLES = {
                      key="roles:admin", show=_roles)}
 SETTINGS = (_DATABASE, _SCHEMA, _WORKER_THREADS, _CLAIM_BATCH, _CAPACITY, _OVERFLOW,
             _START_ON_ENQUEUE, _LEASE, _EXECUTOR_NAME, _MAX_RECOVERY, _ROLES["command"],
-            _ROLES["prompt"], _ROLES["admin"])
+            _ROLES["prompt"], _ROLES["admin"], _APP_VERSION, _COMPATIBLE)
 
 
 def configure(values, dbName=None):

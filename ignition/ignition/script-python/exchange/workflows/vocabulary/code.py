@@ -35,6 +35,10 @@ DEAD_LETTER_REPLAY = "DEAD_LETTER_REPLAY"
 DEAD_LETTER_PURGE = "DEAD_LETTER_PURGE"
 RETENTION = "RETENTION"
 SCHEMA_UPGRADE = "SCHEMA_UPGRADE"
+# A fork of a run (engine.forks, commandRoles) and a move of runs between application
+# versions (engine.versions, adminRoles)
+FORK = "FORK"
+MOVE_RUNS = "MOVE_RUNS"
 
 # The console's maintenance actions (api.consoleadmin.maintenanceAction)
 ENTER = "ENTER"

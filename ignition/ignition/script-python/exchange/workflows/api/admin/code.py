@@ -8,9 +8,9 @@ from exchange.workflows.api import envelope, selftest
 from exchange.workflows.api.envelope import guarded
 from exchange.workflows.db import executors, schema
 from exchange.workflows.db.journal import JournalEntry
-from exchange.workflows import codes, compat, platform, settings, validate, vocabulary
+from exchange.workflows import codec, codes, compat, platform, settings, validate, vocabulary
 from exchange.workflows.engine import actors, kernel, leases, memoryqueue, operator, \
-    registry, retention
+    registry, retention, versions
 from exchange.workflows.errors import InvalidArgument
 from exchange.workflows.maintenance import mode as maintenanceMode
 
@@ -47,7 +47,8 @@ def checkSchema(dbName=None):
 def configure(defaultDatabase=None, schemaName=None, dbName=None, workerThreads=None,
               claimBatch=None, memoryQueueCapacity=None, memoryQueueOverflow=None,
               startOnEnqueue=None, leaseSeconds=None, executorName=None,
-              maxRecoveryAttempts=None, commandRoles=None, promptRoles=None, adminRoles=None):
+              maxRecoveryAttempts=None, commandRoles=None, promptRoles=None, adminRoles=None,
+              appVersion=None, compatibleVersions=None):
     """Change the engine's configuration for this gateway (kept across project saves).
 
     ``schemaName`` applies to the connection ``dbName`` (default: the default database).
@@ -66,6 +67,9 @@ def configure(defaultDatabase=None, schemaName=None, dbName=None, workerThreads=
     ``commandRoles`` / ``promptRoles`` / ``adminRoles``: lists of roles of which a caller
     needs one to send commands (HOLD, RESUME, STOP, cancel), answer prompts, or switch
     maintenance and swap pools (default []: anyone); refusals are journaled.
+    ``appVersion`` (default "1"): the application version new runs record and this
+    executor runs; ``compatibleVersions``: older versions whose runs this code can finish
+    (docs/versions.md). Set them before ``onStartup``: the executor's row records them.
     Every value is checked before any is applied, so a refused call changes nothing.
     """
     wanted = dict(locals())  # every parameter but dbName is a row of settings.SETTINGS
@@ -151,7 +155,8 @@ _EXECUTOR_KEYS = (("executor_id", "executorId"), ("executor_name", "executorName
                   ("retired_at_ms", "retiredAtMs"), ("retired_reason", "retiredReason"),
                   ("retired_by", "retiredBy"), ("recovered_runs", "recoveredRuns"),
                   ("alive", "alive"), ("active_runs", "activeRuns"), ("state", "state"),
-                  ("heartbeat_age_ms", "heartbeatAgeMs"), ("overdue_after_ms", "overdueAfterMs"))
+                  ("heartbeat_age_ms", "heartbeatAgeMs"), ("overdue_after_ms", "overdueAfterMs"),
+                  ("app_version", "appVersion"), ("app_versions", "runsVersions"))
 
 
 @guarded
@@ -161,6 +166,8 @@ def listExecutors(includeRetired=False, dbName=None):
     and dead ones, with who recovered their runs."""
     rows = executors.listExecutors(dbName, bool(includeRetired))
     found = [dict((key, row[column]) for column, key in _EXECUTOR_KEYS) for row in rows]
+    for executor in found:  # (JSON text from the database; None before schema version 8)
+        executor["runsVersions"] = codec.decode(executor["runsVersions"])
     alive = len([e for e in found if e["alive"]])
     return envelope.ok(codes.EXECUTORS_LISTED, u"%d executor(s), %d alive" % (len(found), alive),
                        {"executors": found, "count": len(found), "alive": alive})
@@ -229,6 +236,24 @@ def exitMaintenance(queueName=None, reason=None, user=None, session=None, roles=
                              % (queueName or u"any queue"), data)
     return envelope.ok(codes.MAINTENANCE_EXITED, u"maintenance off for %s"
                        % (queueName or u"every queue"), data)
+
+
+@guarded
+def moveRuns(fromVersion, toVersion, workflowName=None, reason=None, user=None, session=None,
+             roles=None, dbName=None):
+    """Give the runs of application version ``fromVersion`` that have not ended (of
+    ``workflowName`` only, when given) the version ``toVersion``: executors that run
+    ``toVersion`` finish them (docs/versions.md). Ended runs keep their version. Journaled
+    (MOVE_RUNS, adminRoles). Codes RUNS_MOVED (data: moved), NOT_AUTHORIZED."""
+    validate.name("fromVersion", fromVersion)
+    validate.name("toVersion", toVersion)
+    validate.name("workflowName", workflowName, False)
+    validate.text("reason", reason, 2000, required=False)
+    data = versions.moveRuns(settings.databaseName(dbName),
+                             versions.Move(fromVersion, toVersion, workflowName), reason,
+                             actors.Caller(user, session, roles))
+    return envelope.ok(codes.RUNS_MOVED, u"%d run(s) of version %s moved to version %s"
+                       % (data["moved"], fromVersion, toVersion), data)
 
 
 @guarded

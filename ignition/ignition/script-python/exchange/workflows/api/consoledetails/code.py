@@ -45,7 +45,8 @@ def runDetails(workflowId, dbName=None):
     ``commands``: which of HOLD, RESUME, STOP, CANCEL, RESUME_TERMINAL, CHANGE_DELAY its
     state allows; ``template``: the template it started from (None: none);
     ``parentWorkflowId`` (in ``run``) and ``children``: the runs it started (workflowId,
-    workflowName, status...).
+    workflowName, status...); the run's ``forkedFrom`` and ``forkedAtStep`` (None: not a
+    fork) and ``appVersion``.
     Codes: RUN_DETAILS, WORKFLOW_NOT_FOUND."""
     found = dataOf(service.getStatus(workflowId, dbName=dbName))
     run = {"workflowId": found["workflowId"], "workflowName": found["workflowName"],
@@ -56,7 +57,9 @@ def runDetails(workflowId, dbName=None):
            "endedMs": found["completedAtMs"], "attempts": found["attempts"],
            "recoveryAttempts": found["recoveryAttempts"],
            "pendingCommand": found["pendingCommand"], "executorId": found["executorId"],
-           "parentWorkflowId": found["parentWorkflowId"]}
+           "parentWorkflowId": found["parentWorkflowId"],
+           "appVersion": found["appVersion"], "forkedFrom": found["forkedFrom"],
+           "forkedAtStep": found["forkedAtStep"]}
     enabled = enabledCommands(found["status"], found["pendingCommand"],
                               found["startedAtMs"] is not None)
     return envelope.ok(codes.RUN_DETAILS, u"workflow %s is %s" % (workflowId, run["status"]),
@@ -178,3 +181,13 @@ def command(workflowId, command, reason, session=None, user=None, roles=None, db
                               codes.UNKNOWN_COMMAND)
     return service.sendCommand(workflowId, command, reason, dbName=dbName, user=user,
                                session=session, roles=roles)
+
+
+@guarded
+def fork(workflowId, fromStep, reason, session=None, user=None, roles=None, dbName=None):
+    """The Fork action: a new run that replays this run's timeline before position
+    ``fromStep`` and runs the rest (api.service.fork), as the session's user, with the
+    operator's ``reason`` (required). Its envelope and codes."""
+    validate.text("reason", reason, 2000)
+    return service.fork(workflowId, fromStep, reason, dbName=dbName, user=user,
+                        session=session, roles=roles)

@@ -14,7 +14,7 @@ from exchange.workflows.db import runs, steps as stepLog
 from exchange.workflows import codec, codes, compat, platform, settings, statuses, validate, \
     vocabulary
 from exchange.workflows.engine import actors, cascade as family, commands, delays, \
-    dispatcher, memoryqueue, registry, requests
+    dispatcher, forks, memoryqueue, registry, requests
 from exchange.workflows.errors import InvalidArgument
 
 _RUN_KEYS = {"workflow_id": "workflowId", "workflow_name": "workflowName", "status": "status",
@@ -30,7 +30,9 @@ _RUN_KEYS = {"workflow_id": "workflowId", "workflow_name": "workflowName", "stat
              "pending_command": "pendingCommand", "waiting_for": "waitingFor",
              "executor_state": "executorState",
              "executor_heartbeat_age_ms": "executorHeartbeatAgeMs",
-             "parent_workflow_id": "parentWorkflowId"}
+             "parent_workflow_id": "parentWorkflowId",
+             "app_version": "appVersion", "forked_from": "forkedFrom",
+             "forked_at_step": "forkedAtStep"}
 _STEP_KEYS = {"step_position": "position", "step_name": "name", "status": "status",
               "output": "output", "error": "error", "attempts": "attempts",
               "executor_id": "executorId", "run_attempt": "runAttempt",
@@ -351,6 +353,26 @@ def changeDelay(workflowId, delaySeconds=None, runAtMs=None, reason=None, dbName
     return _answered(vocabulary.CHANGE_DELAY, reason, *delays.change(
         settings.databaseName(dbName), workflowId, start, reason,
         actors.Caller(user, session, roles)))
+
+
+@guarded
+def fork(workflowId, fromStep, reason=None, newWorkflowId=None, dbName=None, user=None,
+         session=None, roles=None):
+    """Start a new run of the same workflow and inputs that replays the original's step log
+    before position ``fromStep`` (1 .. its last position + 1) without running it, and runs
+    the rest again; the original is not changed (it may have ended). The new run records
+    ``forkedFrom`` and ``forkedAtStep``; the journal records who forked (FORK, commandRoles).
+    ``newWorkflowId``: the new run's id (default: a fresh one). Codes: WORKFLOW_FORKED;
+    FORK_STEP_OUT_OF_RANGE, WORKFLOW_NOT_FOUND, WORKFLOW_EXISTS, UNKNOWN_WORKFLOW,
+    NOT_AUTHORIZED (not ok). docs/forks.md."""
+    validate.name("workflowId", workflowId)
+    validate.wholeNumber("fromStep", fromStep, 1)
+    validate.name("newWorkflowId", newWorkflowId, False)
+    validate.text("reason", reason, 2000, required=False)
+    accepted, code, message, data = forks.fork(settings.databaseName(dbName), workflowId,
+                                               fromStep, reason, newWorkflowId,
+                                               actors.Caller(user, session, roles))
+    return (envelope.ok if accepted else envelope.fail)(code, message, data)
 
 
 def _logger():

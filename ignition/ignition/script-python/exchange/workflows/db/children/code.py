@@ -1,5 +1,6 @@
 """The statements of child workflows: a child's insert (linked to its parent, under the
-parent's deadline), a child's outcome as its waiting parent reads it, and a run's
+parent's deadline and of the parent's application version, so the executors that run
+the parent run it), a child's outcome as its waiting parent reads it, and a run's
 descendants (for cascading commands).
 
 A child's end wakes its waiting parent by the trigger of schema version 7 (db.schema), in
@@ -14,8 +15,8 @@ from exchange.workflows.db import sql, tx
 # parent deadline the claim sets it from the child's timeout, as for any run.
 _INSERT = """INSERT INTO {schema}.workflow_runs
     (workflow_id, workflow_name, status, queue_name, priority, partition_key, inputs,
-     timeout_ms, max_recovery_attempts, parent_workflow_id, deadline_ms)
-SELECT ?, ?, 'ENQUEUED', ?, ?, ?, CAST(? AS jsonb), d.timeout, ?, p.workflow_id,
+     timeout_ms, max_recovery_attempts, parent_workflow_id, app_version, deadline_ms)
+SELECT ?, ?, 'ENQUEUED', ?, ?, ?, CAST(? AS jsonb), d.timeout, ?, p.workflow_id, p.app_version,
        CASE WHEN d.outlive OR p.deadline_ms IS NULL THEN NULL
             ELSE LEAST(p.deadline_ms, {schema}.now_ms() + d.timeout) END
   FROM (SELECT CAST(? AS bigint) AS timeout, CAST(? AS boolean) AS outlive) d,

@@ -29,7 +29,8 @@ _LIST = """SELECT dead_letter_id, workflow_id, workflow_name, queue_name, dedupl
  LIMIT ? OFFSET ?"""
 
 # The stored request becomes an ENQUEUED run (delays are not re-applied: its time has
-# passed), under its own workflow id or ``fresh`` when given.
+# passed), under its own workflow id or ``fresh`` when given, of the application version
+# it was accepted under.
 _REPLAY = """WITH letter AS (
     SELECT dead_letter_id, CAST(request AS jsonb) AS item, CAST(? AS text) AS fresh
       FROM {schema}.dead_letters
@@ -38,12 +39,13 @@ _REPLAY = """WITH letter AS (
 landed AS (
     INSERT INTO {schema}.workflow_runs
         (workflow_id, workflow_name, status, queue_name, priority, partition_key,
-         deduplication_id, inputs, timeout_ms, max_recovery_attempts)
+         deduplication_id, inputs, timeout_ms, max_recovery_attempts, app_version)
     SELECT COALESCE(l.fresh, l.item->>'workflow_id'), l.item->>'workflow_name', 'ENQUEUED',
            l.item->>'queue_name', CAST(l.item->>'priority' AS integer),
            l.item->>'partition_key', l.item->>'deduplication_id', l.item->'inputs',
            CAST(l.item->>'timeout_ms' AS bigint),
-           CAST(l.item->>'max_recovery_attempts' AS integer)
+           CAST(l.item->>'max_recovery_attempts' AS integer),
+           COALESCE(l.item->>'app_version', '1')  -- its version (requests before versions: 1)
       FROM letter l
     ON CONFLICT DO NOTHING
     RETURNING workflow_id)

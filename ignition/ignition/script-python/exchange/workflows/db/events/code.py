@@ -3,11 +3,11 @@ from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.db import sql, tx
 
-_SET = """INSERT INTO {schema}.events AS e (workflow_id, event_key, value)
-VALUES (?, ?, CAST(? AS json))
+_SET = """INSERT INTO {schema}.events AS e (workflow_id, event_key, value, step_position)
+VALUES (?, ?, CAST(? AS json), CAST(? AS integer))
 ON CONFLICT (workflow_id, event_key) DO UPDATE
    SET value = EXCLUDED.value, version = e.version + 1,
-       updated_at_ms = {schema}.now_ms()
+       updated_at_ms = {schema}.now_ms(), step_position = EXCLUDED.step_position
 RETURNING version"""
 
 _GET = """SELECT value::text, version, updated_at_ms FROM {schema}.events
@@ -17,9 +17,11 @@ _ALL = """SELECT event_key, value::text, version, updated_at_ms FROM {schema}.ev
  WHERE workflow_id = ? ORDER BY event_key"""
 
 
-def setEvent(dbName, workflowId, key, valueJson, t):
-    """Publish (or replace) a value; its version (1 for the first)."""
-    return int(tx.query(dbName, sql.bind(_SET, dbName), [workflowId, key, valueJson], t)[0][0])
+def setEvent(dbName, workflowId, key, valueJson, t, position=None):
+    """Publish (or replace) a value, written at step ``position`` of the run (a fork copies
+    it when that is before its fork point); its version (1 for the first)."""
+    return int(tx.query(dbName, sql.bind(_SET, dbName), [workflowId, key, valueJson, position],
+                        t)[0][0])
 
 
 def get(dbName, workflowId, key, t=None):

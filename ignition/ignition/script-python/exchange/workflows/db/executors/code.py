@@ -18,7 +18,7 @@ EXECUTOR_COLUMNS = ("executor_id", "executor_name", "host", "runtime", "generati
                     "lease_ms", "worker_threads", "in_flight", "started_at_ms",
                     "heartbeat_at_ms", "contact_since_ms", "retired_at_ms", "retired_reason",
                     "retired_by", "recovered_runs", "alive", "active_runs", "state",
-                    "heartbeat_age_ms", "overdue_after_ms")
+                    "heartbeat_age_ms", "overdue_after_ms", "app_version", "app_versions")
 
 # An executor's health as others see it (``e`` is its row): retired; lapsed (its lease ran
 # out: its runs are being recovered); overdue (alive by its lease, but its heartbeats, due
@@ -259,7 +259,8 @@ _GET = """SELECT e.executor_id, e.executor_name, e.host, e.runtime, e.generation
        e.retired_at_ms IS NULL AND e.heartbeat_at_ms + e.lease_ms >= {schema}.now_ms(),
        (SELECT count(*) FROM {schema}.workflow_runs r
          WHERE r.executor_id = e.executor_id AND r.status IN ('PENDING', 'RUNNING')),
-       """ + STATE_SQL + """, {schema}.now_ms() - e.heartbeat_at_ms, """ + OVERDUE_AFTER_SQL + """
+       """ + STATE_SQL + """, {schema}.now_ms() - e.heartbeat_at_ms, """ + OVERDUE_AFTER_SQL + """,
+       e.app_version, e.app_versions::text
   FROM {schema}.executors e"""
 
 _LIST = _GET + """

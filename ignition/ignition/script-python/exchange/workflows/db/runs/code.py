@@ -9,6 +9,7 @@ from __future__ import absolute_import, division, print_function
 
 from collections import namedtuple
 
+from exchange.workflows import codec, settings
 from exchange.workflows.db import sql, tx
 from exchange.workflows.db.executors import STATE_SQL
 from exchange.workflows.fence import Fence
@@ -18,7 +19,8 @@ RUN_COLUMNS = ("workflow_id", "workflow_name", "status", "queue_name", "priority
                "attempts", "timeout_ms", "deadline_ms", "created_at_ms", "updated_at_ms",
                "claimed_at_ms", "started_at_ms", "completed_at_ms", "run_at_ms",
                "recovery_attempts", "max_recovery_attempts", "pending_command", "waiting_for",
-               "executor_state", "executor_heartbeat_age_ms", "parent_workflow_id")
+               "executor_state", "executor_heartbeat_age_ms", "parent_workflow_id",
+               "app_version", "forked_from", "forked_at_step")
 # How a claimed run's owner looks (db.executors.STATE_SQL: alive, overdue, lapsed, retired;
 # unregistered without a row) and how old its last heartbeat is, so a run of a crashed
 # executor says so at once instead of RUNNING for a whole lease.
@@ -33,15 +35,17 @@ _SELECT_RUN = """SELECT workflow_id, workflow_name, status, queue_name, priority
        timeout_ms, deadline_ms, created_at_ms, updated_at_ms, claimed_at_ms, started_at_ms,
        completed_at_ms, run_at_ms, recovery_attempts, max_recovery_attempts, pending_command,
        waiting_for, """ + _OWNER_STATE + """,
-       """ + _OWNER_BEAT_AGE + """, parent_workflow_id
+       """ + _OWNER_BEAT_AGE + """, parent_workflow_id, app_version, forked_from, forked_at_step
   FROM {schema}.workflow_runs"""
 
 _INSERT = """INSERT INTO {schema}.workflow_runs
     (workflow_id, workflow_name, status, queue_name, priority, partition_key, deduplication_id,
-     inputs, timeout_ms, run_at_ms, max_recovery_attempts)
+     inputs, timeout_ms, run_at_ms, max_recovery_attempts, app_version)
 SELECT ?, ?, CASE WHEN d.ms > 0 THEN 'DELAYED' ELSE 'ENQUEUED' END, ?, ?, ?, ?,
-       CAST(? AS jsonb), ?, CASE WHEN d.ms > 0 THEN {schema}.now_ms() + d.ms END, d.recoveries
-  FROM (SELECT CAST(? AS bigint) AS ms, CAST(? AS integer) AS recoveries) d
+       CAST(? AS jsonb), ?, CASE WHEN d.ms > 0 THEN {schema}.now_ms() + d.ms END, d.recoveries,
+       d.version
+  FROM (SELECT CAST(? AS bigint) AS ms, CAST(? AS integer) AS recoveries,
+               CAST(? AS text) AS version) d
 ON CONFLICT DO NOTHING
 RETURNING workflow_id"""
 
@@ -63,13 +67,15 @@ items AS (
 landed AS (
     INSERT INTO {schema}.workflow_runs
         (workflow_id, workflow_name, status, queue_name, priority, partition_key,
-         deduplication_id, inputs, timeout_ms, run_at_ms, created_at_ms, max_recovery_attempts)
+         deduplication_id, inputs, timeout_ms, run_at_ms, created_at_ms, max_recovery_attempts,
+         app_version)
     SELECT i.item->>'workflow_id', i.item->>'workflow_name',
            CASE WHEN i.delay > 0 THEN 'DELAYED' ELSE 'ENQUEUED' END, i.item->>'queue_name',
            CAST(i.item->>'priority' AS integer), i.item->>'partition_key',
            i.item->>'deduplication_id', i.item->'inputs', CAST(i.item->>'timeout_ms' AS bigint),
            CASE WHEN i.delay > 0 THEN i.created + i.delay END, i.created,
-           CAST(i.item->>'max_recovery_attempts' AS integer)
+           CAST(i.item->>'max_recovery_attempts' AS integer),
+           COALESCE(i.item->>'app_version', '1')  -- (queued by code before versions)
       FROM items i WHERE i.copy = 1
      ORDER BY i.n
     ON CONFLICT DO NOTHING
@@ -162,13 +168,18 @@ UPDATE {schema}.workflow_runs r
 #  - maintenance is looked up by its key, for every queue ('') and for the queue;
 #  - the registered names are an array the candidates are filtered by, not a set they are
 #    joined with (a join the planner may build the wrong way round: a hash of the backlog);
+#    so are the application versions this executor runs (settings.runnableVersions): a run
+#    of another version is left to an executor that runs it (docs/versions.md). The column
+#    is never NULL (schema version 8), so its statistics know its few values and the
+#    estimate stays that of the names' filter, whatever the backlog;
 #  - queued runs are tested ``(status = 'ENQUEUED') IS TRUE`` (see above _PROMOTE): the
 #    loose index scans and the candidates go through the claim indexes, whose predicates
 #    carry that test, and the candidates are locked and updated by primary key.
 _CLAIM = """WITH RECURSIVE
 params AS NOT MATERIALIZED (  -- inlined: each use is the constant itself, for the planner
     SELECT ARRAY(SELECT jsonb_array_elements_text(CAST(? AS jsonb))) AS names,
-           CAST(? AS integer) AS wanted, CAST(? AS text) AS me, CAST(? AS jsonb) AS held),
+           CAST(? AS integer) AS wanted, CAST(? AS text) AS me, CAST(? AS jsonb) AS held,
+           ARRAY(SELECT jsonb_array_elements_text(CAST(? AS jsonb))) AS versions),
 alive AS (  -- this executor's lease holds (locked, so no recoverer retires it meanwhile)
     SELECT 1 FROM {schema}.executors e, params p
      WHERE e.executor_id = p.me AND e.retired_at_ms IS NULL
@@ -229,6 +240,7 @@ plain AS (
                 WHERE (r.status = 'ENQUEUED') IS TRUE AND r.partition_key IS NULL
                   AND r.queue_name = b.queue_name
                   AND r.workflow_name = ANY (p.names)
+                  AND r.app_version = ANY (p.versions)
                 ORDER BY r.priority, r.enqueue_seq LIMIT b.budget) x
             LIMIT p.wanted) c
      WHERE b.budget > 0),
@@ -250,14 +262,15 @@ heads AS (
            CAST(f.free[h.n] AS integer) AS slot
       FROM free f CROSS JOIN params p CROSS JOIN LATERAL (
            SELECT * FROM (
-               SELECT r.workflow_id, r.workflow_name, r.priority, r.enqueue_seq,
+               SELECT r.workflow_id, r.workflow_name, r.app_version, r.priority, r.enqueue_seq,
                       row_number() OVER (ORDER BY r.priority, r.enqueue_seq) AS n
                  FROM {schema}.workflow_runs r
                 WHERE (r.status = 'ENQUEUED') IS TRUE AND r.queue_name = f.queue_name
                   AND r.partition_key = f.partition_key
                 ORDER BY r.priority, r.enqueue_seq LIMIT cardinality(f.free)) x
             LIMIT p.wanted) h
-     WHERE h.workflow_name = ANY (p.names)),
+     WHERE h.workflow_name = ANY (p.names)
+       AND h.app_version = ANY (p.versions)),
 ranked AS (
     SELECT c.*, row_number() OVER (PARTITION BY c.queue_name
                                    ORDER BY c.priority, c.enqueue_seq) AS turn
@@ -370,11 +383,11 @@ def insert(dbName, run, t=None):
     """Insert one run, ENQUEUED (or DELAYED by its ``delayMs``); False when its id or active
     dedup id is already taken (in transaction ``t``, a template start's, when given). ``run`` holds the new row's fields by name (a validated
     enqueue request): workflowId, workflowName, queueName, priority, partitionKey,
-    deduplicationId, inputsJson, timeoutMs, delayMs, maxRecoveryAttempts."""
+    deduplicationId, inputsJson, timeoutMs, delayMs, maxRecoveryAttempts, appVersion."""
     rows = tx.query(dbName, sql.bind(_INSERT, dbName),
                     [run.workflowId, run.workflowName, run.queueName, run.priority,
                      run.partitionKey, run.deduplicationId, run.inputsJson, run.timeoutMs,
-                     run.delayMs, run.maxRecoveryAttempts], t)
+                     run.delayMs, run.maxRecoveryAttempts, run.appVersion], t)
     return bool(rows)
 
 
@@ -412,14 +425,16 @@ class Claim(object):
 
 
 def claim(dbName, executorId, limit, workflowNamesJson, heldQueuesJson="[]", t=None):
-    """Claim up to ``limit`` runnable rows of the named workflows.
+    """Claim up to ``limit`` runnable rows of the named workflows, of the application
+    versions this executor runs (settings.runnableVersions).
 
     Returns (claimed, limitedWithWork, queuesWithWork): claimed is a list of Claim; the
     counts are of the queues that had runnable rows, and of those the limited ones (served
     only when ``heldQueuesJson`` names them).
     """
     rows = tx.query(dbName, sql.bind(_CLAIM, dbName),
-                    [workflowNamesJson, limit, executorId, heldQueuesJson], t)
+                    [workflowNamesJson, limit, executorId, heldQueuesJson,
+                     codec.encode(settings.runnableVersions())], t)
     claimed = [Claim(Fence(dbName, row[0], executorId, row[1]), row)
                for row in rows if row[0] is not None]
     summary = [row for row in rows if row[0] is None][0]

@@ -484,6 +484,32 @@ MIGRATIONS = [
                  AND OLD.completed_at_ms IS NULL)
            EXECUTE FUNCTION {schema}.wake_parent()""",
     ]),
+    (8, "application versions and forks", [
+        # The application version a run started under (settings.appVersion; the runs from
+        # before versions, and inserts that name none, get settings.DEFAULT_APP_VERSION: a
+        # constant default costs no table rewrite) and the run a fork copied its first steps
+        # from (api.service.fork: the original and the first position it ran again). An
+        # executor claims only runs of the versions it can run (db.runs claim).
+        """ALTER TABLE {schema}.workflow_runs
+             ADD COLUMN app_version text NOT NULL DEFAULT '1',
+             ADD COLUMN forked_from text,
+             ADD COLUMN forked_at_step integer,
+             ADD CONSTRAINT workflow_runs_version_length CHECK (length(app_version) BETWEEN 1 AND 200),
+             ADD CONSTRAINT workflow_runs_fork_complete
+                 CHECK ((forked_from IS NULL) = (forked_at_step IS NULL))""",
+        """CREATE INDEX workflow_runs_forked_from_idx ON {schema}.workflow_runs (forked_from)
+           WHERE forked_from IS NOT NULL""",
+        # What an executor runs: its own version and the versions it declares compatible
+        # (settings.compatibleVersions), as registered at its start.
+        """ALTER TABLE {schema}.executors
+             ADD COLUMN app_version text,
+             ADD COLUMN app_versions jsonb""",
+        # The position of the operation that wrote an event's current value or a stream
+        # entry (the step's, when written inside a step): a fork copies those written before
+        # its fork point. NULL: written before this version (never copied).
+        "ALTER TABLE {schema}.events ADD COLUMN step_position integer",
+        "ALTER TABLE {schema}.streams ADD COLUMN step_position integer",
+    ]),
     (9, "schedules: cron schedules that start workflows", [
         # One row per schedule; the dispatch tick fires a due one by advancing next_tick_ms
         # from the value it read (a guarded UPDATE) in the transaction of the run's insert,

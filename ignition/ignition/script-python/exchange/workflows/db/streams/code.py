@@ -7,10 +7,11 @@ from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.db import sql, tx
 
-_APPEND = """INSERT INTO {schema}.streams (workflow_id, stream_key, stream_offset, value, closed)
+_APPEND = """INSERT INTO {schema}.streams
+    (workflow_id, stream_key, stream_offset, value, closed, step_position)
 SELECT ?, ?, COALESCE((SELECT max(stream_offset) + 1 FROM {schema}.streams
                         WHERE workflow_id = ? AND stream_key = ?), 0),
-       CAST(? AS json), ?
+       CAST(? AS json), ?, CAST(? AS integer)
  WHERE NOT EXISTS (SELECT 1 FROM {schema}.streams
                     WHERE workflow_id = ? AND stream_key = ? AND closed)
 RETURNING stream_offset"""
@@ -20,11 +21,13 @@ _READ = """SELECT stream_offset, value::text, closed FROM {schema}.streams
  ORDER BY stream_offset LIMIT ?"""
 
 
-def append(dbName, workflowId, key, valueJson, closing, t):
-    """Append a value (or, ``closing``, the end); its offset, or None when already closed."""
+def append(dbName, workflowId, key, valueJson, closing, t, position=None):
+    """Append a value (or, ``closing``, the end) at step ``position`` of the run (a fork
+    copies entries written before its fork point); its offset, or None when already
+    closed."""
     rows = tx.query(dbName, sql.bind(_APPEND, dbName),
-                    [workflowId, key, workflowId, key, valueJson, bool(closing), workflowId,
-                     key], t)
+                    [workflowId, key, workflowId, key, valueJson, bool(closing), position,
+                     workflowId, key], t)
     return int(rows[0][0]) if rows else None
 
 

@@ -293,6 +293,7 @@ class _Publication(operator.Action):
         self.workflowId, self.key, self.valueJson = workflowId, key, valueJson
         self.channel = eventChannel(workflowId, key)
         self.version = None
+        self.position = None  # the run's position that writes it (a fork copies by it)
 
     def lock(self, t):
         waits.lockChannel(self.dbName, self.channel, t)
@@ -302,29 +303,32 @@ class _Publication(operator.Action):
 
     def transition(self, t, state, transition):
         self.version = events.setEvent(self.dbName, self.workflowId, self.key,
-                                       self.valueJson, t)
+                                       self.valueJson, t, self.position)
         return True
 
     def wake(self, t, state):
         return waits.wake(self.dbName, self.channel, t)
 
 
-def _publish(ctx, key, valueJson, t):
-    """Publish an event of the run of ``ctx`` in transaction t; {version, woken}."""
+def _publish(ctx, key, valueJson, t, position):
+    """Publish an event of the run of ``ctx`` at ``position`` in transaction t; {version,
+    woken}."""
     action = _Publication(ctx.dbName, ctx.workflowId, key, valueJson)
+    action.position = position
     outcome = operator.within(action, t)
     return {"version": action.version, "woken": outcome.woken}
 
 
 def _once(what, name, perform):
-    """``perform(ctx, t)`` at the next position of the workflow body (recorded: once), or,
-    inside a step, directly in its own transaction (a retried step does it again)."""
+    """``perform(ctx, t, position)`` at the next position of the workflow body (recorded:
+    once), or, inside a step, directly in its own transaction (a retried step does it
+    again; the position is the step's)."""
     ctx = context.current()
     if ctx is None:
         raise InvalidArgument(u"%s is called inside a workflow" % what, codes.NOT_IN_WORKFLOW)
     if ctx.inStep:
-        return ctx, tx.inTransaction(ctx.dbName, lambda t: perform(ctx, t))
-    return ctx, operation(ctx, name, lambda t, p: perform(ctx, t))
+        return ctx, tx.inTransaction(ctx.dbName, lambda t: perform(ctx, t, ctx.position))
+    return ctx, operation(ctx, name, lambda t, p: perform(ctx, t, p))
 
 
 def setEvent(key, value):
@@ -334,7 +338,7 @@ def setEvent(key, value):
     validate.name("key", key)
     valueJson = _json("value", value)
     ctx, result = _once("setEvent", "<setEvent>",
-                        lambda ctx, t: _publish(ctx, key, valueJson, t))
+                        lambda ctx, t, p: _publish(ctx, key, valueJson, t, p))
     operator.claimReleased(ctx.dbName, result.get("woken"))
     return result["version"]
 
@@ -374,8 +378,9 @@ def readEvent(dbName, workflowId, key, timeoutMs):
         pause = min(500, pause * 2)
 
 
-def _append(ctx, key, valueJson, closing, t):
-    offset = streams.append(ctx.dbName, ctx.workflowId, key, valueJson, closing, t)
+def _append(ctx, key, valueJson, closing, t, position):
+    offset = streams.append(ctx.dbName, ctx.workflowId, key, valueJson, closing, t,
+                            position=position)
     if offset is None and not closing:
         raise InvalidArgument(u"stream %r of workflow %s is closed" % (key, ctx.workflowId),
                               codes.STREAM_CLOSED)
@@ -388,7 +393,7 @@ def writeStream(key, value):
     validate.name("key", key)
     valueJson = _json("value", value)
     return _once("writeStream", "<writeStream>",
-                 lambda ctx, t: _append(ctx, key, valueJson, False, t))[1]["offset"]
+                 lambda ctx, t, p: _append(ctx, key, valueJson, False, t, p))[1]["offset"]
 
 
 def closeStream(key):
@@ -396,7 +401,7 @@ def closeStream(key):
     harmless). Returns the closing offset (None when it was closed already)."""
     validate.name("key", key)
     return _once("closeStream", "<closeStream>",
-                 lambda ctx, t: _append(ctx, key, None, True, t))[1]["offset"]
+                 lambda ctx, t, p: _append(ctx, key, None, True, t, p))[1]["offset"]
 
 
 def readStream(dbName, workflowId, key, fromOffset, limit, timeoutMs):

@@ -18,7 +18,7 @@ next step (``guardStep``), so a zombie that wakes between two steps never starts
 """
 from __future__ import absolute_import, division, print_function
 
-from exchange.workflows.db import executors, tx
+from exchange.workflows.db import executors, tx, versions
 from exchange.workflows import codec, compat, platform, settings
 from exchange.workflows.engine import kernel
 from exchange.workflows.errors import CheckpointUnavailable
@@ -61,6 +61,8 @@ def register(dbName):
                                   platform.runtimeName())
     superseded, wasGone = executors.register(dbName, identity, k.generation.get(),
                                              settings.leaseMs(), settings.workerThreads())
+    versions.recordExecutor(dbName, k.executorId, settings.appVersion(),
+                            codec.encode(settings.runnableVersions()))
     connection = k.connection(dbName)
     connection.registered = True
     connection.superseded = None

@@ -84,6 +84,7 @@ class Request(object):
         self.maxRecoveryAttempts = definition.maxRecoveryAttempts \
             if definition.maxRecoveryAttempts is not None else settings.maxRecoveryAttempts()
         self.workflowId = workflowId or compat.toText(uuid.uuid4())
+        self.appVersion = settings.appVersion()  # the version the run starts under
 
     def rowJson(self):
         """The run as one JSON object (db.runs.insertBatch's format), stamped with the JVM
@@ -97,5 +98,6 @@ class Request(object):
                                "deduplication_policy": self.deduplicationPolicy,
                                "timeout_ms": self.timeoutMs, "delay_ms": self.delayMs,
                                "max_recovery_attempts": self.maxRecoveryAttempts,
+                               "app_version": self.appVersion,
                                "accepted_at_ms": compat.nowMs()})
         return u'%s, "inputs": %s}' % (fields[:-1], self.inputsJson)

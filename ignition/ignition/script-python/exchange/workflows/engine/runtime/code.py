@@ -10,15 +10,15 @@ from __future__ import absolute_import, division, print_function
 import functools
 
 from exchange.workflows import codec, compat, cron as cronexpr, validate, vocabulary
-from exchange.workflows.engine import boundary, children, context, durable, parallel, registry, \
-    steps
+from exchange.workflows.engine import boundary, children, context, durable, parallel, patches, \
+    registry, steps
 from exchange.workflows.errors import ChildFailed, ControlSignal, InvalidArgument, \
     NonDeterminismError, StepError, WorkflowCancelled, WorkflowsError
 
 __all__ = ["workflow", "step", "schedule", "sleep", "send", "recv", "setEvent", "getEvent",
            "writeStream", "closeStream", "prompt", "checkCancelled", "currentWorkflowId",
-           "startChild", "runParallel", "StepError", "ChildFailed", "InvalidArgument",
-           "WorkflowCancelled", "NonDeterminismError",
+           "startChild", "runParallel", "patched", "deprecatePatch", "StepError",
+           "ChildFailed", "InvalidArgument", "WorkflowCancelled", "NonDeterminismError",
            "ControlSignal", "WorkflowsError"]
 
 sleep = durable.sleep
@@ -39,6 +39,10 @@ def runParallel(calls, mode="all"):
     result) of the first to succeed (recorded, so a replay returns the same one); the others
     go on and are recorded when they finish. Each step keeps its own retry policy."""
     return parallel.run(calls, mode)
+
+
+patched = patches.patched  # a code change old runs must not see (docs/versions.md)
+deprecatePatch = patches.deprecatePatch
 
 
 def workflow(name=None, timeoutSeconds=None, maxRecoveryAttempts=None, onHold=None,
