@@ -28,8 +28,9 @@ _COUNTS = """SELECT CASE WHEN GROUPING(r.status) = 0 THEN 'status'
 # ended). Per measure: count, mean, p50, p90, p95, p99, max.
 _MEASURES = ("wait", "took")
 _TIMES = """WITH w AS (
-    SELECT GREATEST(0, r.claimed_at_ms - GREATEST(r.created_at_ms,
-                                                  COALESCE(r.run_at_ms, r.created_at_ms))) AS wait,
+    SELECT CASE WHEN r.claimed_at_ms IS NOT NULL  -- GREATEST would make a NULL wait 0
+                THEN GREATEST(0, r.claimed_at_ms - GREATEST(r.created_at_ms,
+                                                            COALESCE(r.run_at_ms, 0))) END AS wait,
            r.completed_at_ms - r.started_at_ms AS took
       FROM {schema}.workflow_runs r
      WHERE """ + _WINDOW + """)
