@@ -20,7 +20,8 @@ from helpers import waitFor
 from support import EngineCase
 
 BASE = "Exchange/Workflows/"
-PAGES = ["Runs", "RunDetails", "Prompts", "Queues", "Executors", "Admin", "Templates"]
+PAGES = ["Runs", "RunDetails", "Prompts", "Queues", "Executors", "Admin", "Templates",
+         "Insights"]
 
 
 def _withRun(case):
@@ -72,7 +73,10 @@ def _admin(case):
     return {"custom": {"action": {"method": "applyRetention", "reason": "harness",
                                   "message": "", "days": 30, "purgeDays": 30,
                                   "queueName": ""},
-                       "selectedDeadLetter": _deadLetter(case)}}
+                       "selectedDeadLetter": _deadLetter(case),
+                       "retentionForm": {"maxAgeDays": 30, "maxRows": 1000,
+                                         "staleAfterHours": None, "intervalSeconds": 60,
+                                         "batchSize": 500, "loadedAtMs": None}}}
 
 
 def _templates(case):
@@ -181,6 +185,14 @@ class ViewScriptsRun(EngineCase):
 
     def test_admin(self):
         self.runView("Admin")
+        policy = self.engine.admin.getRetentionPolicy()["data"]  # Save, then Apply, pressed
+        self.assertEqual((policy["maxAgeDays"], policy["maxRows"], policy["lastPassDeleted"]),
+                         (30.0, 1000, 0))
+
+    def test_insights(self):
+        self.engine.runToEnd(self.engine.enqueue("three_steps"))
+        rows = self.runView("Insights").view.tree["custom"]["insights"]["stepRows"]
+        self.assertEqual(sorted(r["stepName"] for r in rows), ["label", "mix", "weigh"])
 
     def test_templates(self):
         harness = self.runView("Templates")
@@ -200,7 +212,7 @@ class ViewScriptsRun(EngineCase):
 
     def test_nav(self):
         harness = self.runView("Nav")
-        self.assertEqual(len(harness.perspective.calls), 6)
+        self.assertEqual(len(harness.perspective.calls), 7)
 
     def test_resume_of_a_cancelled_run_resumes_it_from_its_step_log(self):
         workflowId = self.engine.enqueue("asks_operator")
@@ -413,7 +425,7 @@ class HarnessFindsMistakes(unittest.TestCase):
         kinds = [s.kind for s in perspective.scriptsOf(_view("\treturn 1"))]
         self.assertEqual(kinds, ["transform", "event"])
         admin = perspective.scriptsOf(perspective.loadView(BASE + "Admin"))
-        self.assertEqual(len([s for s in admin if s.kind == "method"]), 7)
+        self.assertEqual(len([s for s in admin if s.kind == "method"]), 9)
 
     def test_every_view_script_compiles(self):
         for path in perspective.viewPaths():
