@@ -5,7 +5,7 @@ from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.api import statistics
 from exchange.workflows.api.envelope import guarded
-from exchange.workflows import compat, validate
+from exchange.workflows import compat, statuses, validate
 
 # The window dropdown's options: minutes back from now.
 WINDOWS = [{"label": u"Last 15 minutes", "value": 15}, {"label": u"Last hour", "value": 60},
@@ -61,7 +61,7 @@ def _percent(part, whole):
 def _summary(data, minutes):
     """One sentence: how many runs, how many failed, the p95 queue wait and run time."""
     failed = sum(data["counts"]["byStatus"].get(s, 0)
-                 for s in ("ERROR", "MAX_RECOVERY_ATTEMPTS_EXCEEDED"))
+                 for s in (statuses.ERROR, statuses.RECOVERY_EXCEEDED))
 
     def p95(name):
         value = data[name]["p95Ms"]
