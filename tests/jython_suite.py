@@ -54,6 +54,8 @@ SUITE = [
     "test_console_catalog",
     "test_plant_io",
     "test_aliases",
+    "test_retention_policies",
+    "test_inspection",
 ]
 
 DSN_ENV = "WORKFLOWS_TEST_DSN_DB"

@@ -236,8 +236,8 @@ def openEngine(gw, executes=True):
            "workflows.template_runs, workflows.templates, workflows.template_versions, "
            "workflows.enums, workflows.enum_versions, "
            "public.side_effects")
-    gw.sql("UPDATE workflows.retention_policy SET max_age_ms = NULL, max_rows = NULL, "
-           "stale_after_ms = NULL, interval_ms = 60000, batch_size = 500, last_pass_at_ms = 0")
+    gw.sql("DELETE FROM workflows.retention_policy")  # its one row, as the migration made it
+    gw.sql("INSERT INTO workflows.retention_policy (policy_id) VALUES (1)")
     registered = admin.registerWorkflowModules(["testing.flows"])
     assert registered["ok"], registered
     if executes:  # what the gateway's startup script does: this process runs workflows

@@ -12,6 +12,7 @@ DAY_MS, MINUTE_MS = 86400000, 60000
 # apart, the newest first (run g ended g minutes and a half ago). Jython fills fewer rows
 # (the same statement; its driver only reads the remaining ids slower).
 RUNS = 20000 if IS_JYTHON else 100000
+AGE_DAYS = 10  # runs g > 14400 ended longer ago
 
 
 def bulkInsert(gw, runs):
@@ -103,18 +104,22 @@ class RetentionPolicyTest(EngineCase):
                              started_at_ms, completed_at_ms)
                          SELECT workflow_id, 1, 'bulk_step', 'SUCCESS', '1', 1, 'x', 1, 0, 1
                            FROM workflows.workflow_runs WHERE workflow_id LIKE '%01'""")
-        keepRows = RUNS // 5
-        assert engine.admin.setRetentionPolicy(maxAgeDays=30, maxRows=keepRows,
+        ended = [g for g in range(1, RUNS + 1) if not isActive(g)]
+        active = set(bulkId(g) for g in range(1, RUNS + 1) if isActive(g))
+        assert engine.admin.setRetentionPolicy(maxAgeDays=AGE_DAYS, batchSize=5000)["ok"]
+        byAge = engine.admin.applyRetention()
+        assert byAge["code"] == "RETENTION_APPLIED", byAge
+        young = [g for g in ended if g * MINUTE_MS < AGE_DAYS * DAY_MS]
+        assert remaining(engine.gw) == set(bulkId(g) for g in young) | active
+        assert byAge["data"]["deleted"] == len(ended) - len(young), byAge["data"]
+        keepRows = len(young) // 3
+        assert engine.admin.setRetentionPolicy(maxAgeDays=AGE_DAYS, maxRows=keepRows,
                                                batchSize=5000)["ok"]
         applied = engine.admin.applyRetention()
-        assert applied["code"] == "RETENTION_APPLIED", applied
-        ended = [g for g in range(1, RUNS + 1) if not isActive(g)]
-        young = [g for g in ended if g * MINUTE_MS < 30 * DAY_MS]
         kept = set(bulkId(g) for g in young[:keepRows])
-        active = set(bulkId(g) for g in range(1, RUNS + 1) if isActive(g))
         assert remaining(engine.gw) == kept | active
         assert (applied["data"]["deleted"], applied["data"]["cancelled"]) == \
-            (len(ended) - len(kept), 0), applied["data"]
+            (len(young) - keepRows, 0), applied["data"]
         steps = engine.gw.sql("SELECT workflow_id FROM workflows.step_outputs")
         assert set(row[0] for row in steps) == set(w for w in kept if w.endswith("01"))
 
@@ -124,7 +129,7 @@ class RetentionPolicyTest(EngineCase):
         engine.startOnlyOnDispatch()
         bulkInsert(engine.gw, RUNS)
         before = remaining(engine.gw)
-        assert engine.admin.setRetentionPolicy(maxAgeDays=30, intervalSeconds=3600,
+        assert engine.admin.setRetentionPolicy(maxAgeDays=AGE_DAYS, intervalSeconds=3600,
                                                batchSize=500)["ok"]
         queued = [engine.enqueue("three_steps") for _ in range(3)]
         first = engine.service.dispatch()["data"]
