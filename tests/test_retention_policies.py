@@ -147,6 +147,19 @@ class RetentionPolicyTest(EngineCase):
         assert engine.admin.getRetentionPolicy()["data"]["lastPassDeleted"] == 500
         assert engine.runToEnd(*queued) == ["SUCCESS"] * 3
 
+    def test_a_pass_deletes_at_most_its_batch_by_age_and_beyond_the_rows_together(self):
+        from exchange.workflows.engine import retention
+        engine = self.engine
+        bulkInsert(engine.gw, 100)  # 90 ended: 45 older than 50 minutes, 45 younger
+        assert engine.admin.setRetentionPolicy(maxAgeDays=50 / 1440.0, maxRows=10,
+                                               batchSize=30)["ok"]
+        policy = retention.storedPolicy(engine.gw.dbName)
+        passes = [retention.onePass(engine.gw.dbName, policy)["deleted"] for _ in range(4)]
+        assert passes == [30, 30, 20, 0], passes  # 45 by age, then 35 beyond the newest 10
+        young = [g for g in range(1, 51) if not isActive(g)]
+        assert remaining(engine.gw) == set(bulkId(g) for g in young[:10]) | set(
+            bulkId(g) for g in range(1, 101) if isActive(g))
+
     def test_a_gateway_that_lost_the_pass_makes_none(self):
         from exchange.workflows.engine import retention
         engine = self.engine
