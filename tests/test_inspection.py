@@ -107,6 +107,14 @@ class InspectionTest(EngineCase):
         empty = self.statistics(base + 2 * HOUR_MS, base + 3 * HOUR_MS)["data"]
         assert (empty["total"], empty["queueWait"]["count"], empty["queueWait"]["p95Ms"],
                 empty["steps"]) == (0, 0, None, []), empty
+        from exchange.workflows.api import statistics
+        self.addCleanup(setattr, statistics, "RUN_CAP", statistics.RUN_CAP)
+        statistics.RUN_CAP = 4  # the newest 4 of the window: i = 6..9
+        capped = self.statistics(base, base + HOUR_MS)["data"]
+        assert (capped["total"], capped["capped"], capped["counts"]["byStatus"]) == (
+            4, True, {"ERROR": 2, "ENQUEUED": 1, "SUCCESS": 1}), capped
+        assert self.statistics(base, base + HOUR_MS, workflowName="other")["data"]["capped"] is False
+        statistics.RUN_CAP = 100000
         for bad in ((base, base), (base, base + 32 * 24 * HOUR_MS), ("x", base), (base, -1)):
             refused = self.statistics(*bad)
             assert (refused["ok"], refused["code"]) == (False, "INVALID_ARGUMENT"), (bad, refused)

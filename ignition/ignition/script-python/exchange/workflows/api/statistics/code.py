@@ -16,6 +16,7 @@ from exchange.workflows.errors import InvalidArgument
 DAY_MS = 86400000
 MAX_WINDOW_MS = 31 * DAY_MS  # the widest window a call may read
 STEP_ROWS = 200  # the step names reported at most (the busiest)
+RUN_CAP = 100000  # the newest runs of a window the statistics read at most
 
 
 @guarded
@@ -25,13 +26,15 @@ def getStatistics(fromMs=None, toMs=None, queueName=None, workflowName=None, dbN
     data: ``counts`` {byStatus, byQueue, byWorkflow, byExecutor: {key: runs}} (byExecutor's
     key "" for runs never claimed), ``queueWait`` and ``runTime`` {count, meanMs, p50Ms,
     p90Ms, p95Ms, p99Ms, maxMs}, ``steps`` [{stepName, count, errors, meanMs, p95Ms,
-    attempts, meanAttempts, maxAttempts}], ``total``, ``fromMs``, ``toMs``. Code STATISTICS."""
-    window = checkedWindow(fromMs, toMs, queueName, workflowName)
+    attempts, meanAttempts, maxAttempts}], ``total``, ``fromMs``, ``toMs``; over the newest
+    RUN_CAP runs of the window (``capped``: it had that many). Code STATISTICS."""
+    window = checkedWindow(fromMs, toMs, queueName, workflowName) + (RUN_CAP,)
     found = statistics.counts(dbName, window)
     data = {"counts": dict(("by" + dimension.capitalize(),
                             dict(((k if k is not None else u""), v) for k, v in keyed.items()))
                            for dimension, keyed in found.items()),
             "total": sum(found["status"].values()), "fromMs": window[0], "toMs": window[1],
+            "capped": sum(found["status"].values()) >= RUN_CAP,
             "queueName": queueName, "workflowName": workflowName}
     for name, measured in statistics.times(dbName, window).items():
         measured["count"] = int(measured["count"] or 0)

@@ -6,6 +6,7 @@ record by ON DELETE CASCADE; active runs are never deleted."""
 from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.db import sql, tx
+from exchange.workflows.db.maintenance import CANCELLED_SET
 
 POLICY_COLUMNS = ("max_age_ms", "max_rows", "stale_after_ms", "interval_ms", "batch_size",
                   "updated_by", "updated_at_ms", "last_pass_at_ms", "last_pass_deleted",
@@ -67,20 +68,18 @@ DELETE FROM {schema}.workflow_runs r USING picked WHERE r.workflow_id = picked.w
 # the next pass); a running thread stops at its next step boundary, as on any cancel.
 _CANCEL_STALE = """WITH picked AS (
     SELECT workflow_id, status AS was, executor_id AS owner FROM {schema}.workflow_runs
-     WHERE status IN %s AND created_at_ms < {schema}.now_ms() - CAST(? AS bigint)
+     WHERE status IN """ + _ACTIVE + """ AND created_at_ms < {schema}.now_ms() - CAST(? AS bigint)
      ORDER BY created_at_ms
      LIMIT ?
        FOR UPDATE SKIP LOCKED),
 cancelled AS (
     UPDATE {schema}.workflow_runs r
-       SET status = 'CANCELLED', error = CAST(? AS jsonb), pending_command = NULL,
-           waiting_for = NULL, partition_slot = NULL, completed_at_ms = {schema}.now_ms(),
-           updated_at_ms = {schema}.now_ms()
+       """ + CANCELLED_SET + """
       FROM picked
      WHERE r.workflow_id = picked.workflow_id AND r.status = picked.was
        AND r.executor_id IS NOT DISTINCT FROM picked.owner
     RETURNING r.workflow_id)
-SELECT count(*) FROM cancelled""" % _ACTIVE
+SELECT count(*) FROM cancelled"""
 
 
 def policy(dbName, t=None):

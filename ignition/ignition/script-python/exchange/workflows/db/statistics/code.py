@@ -1,39 +1,44 @@
 """Every statement of the console's statistics (api.statistics): counts, queue wait and run
 time percentiles, and step statistics of the runs created in a window.
 
-Each reads only the runs of its window through the created index (workflow_runs_created_idx,
-or the name or status one), and the steps of those runs by their primary key; the API bounds
-the window, so none scans the table's history."""
+Each reads only the newest runs of its window (at most a cap) through the created index
+(workflow_runs_created_idx, or the name one), and the steps of those runs by their primary
+key; the API bounds the window and the cap, so none scans the table's history."""
 from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.db import sql, tx
 
-# The runs of the window, optionally of one queue and one workflow: (from, to, queue, queue,
-# workflow, workflow).
-_WINDOW = """r.created_at_ms >= ? AND r.created_at_ms < ?
-   AND (CAST(? AS text) IS NULL OR r.queue_name = ?)
-   AND (CAST(? AS text) IS NULL OR r.workflow_name = ?)"""
+# The newest runs of the window (at most the cap), optionally of one queue and one workflow,
+# with the columns named: (from, to, queue, queue, workflow, workflow, cap).
+def _window(columns):
+    """The CTE ``w``: the window's newest runs with ``columns`` (of ``r``)."""
+    return """WITH w AS (
+    SELECT """ + columns + """
+      FROM {schema}.workflow_runs r
+     WHERE r.created_at_ms >= ? AND r.created_at_ms < ?
+       AND (CAST(? AS text) IS NULL OR r.queue_name = ?)
+       AND (CAST(? AS text) IS NULL OR r.workflow_name = ?)
+     ORDER BY r.created_at_ms DESC
+     LIMIT ?)
+"""
 
 # One scan, four groupings: (dimension, key, runs); key NULL: no executor (never claimed).
-_COUNTS = """SELECT CASE WHEN GROUPING(r.status) = 0 THEN 'status'
-            WHEN GROUPING(r.queue_name) = 0 THEN 'queue'
-            WHEN GROUPING(r.workflow_name) = 0 THEN 'workflow' ELSE 'executor' END,
-       COALESCE(r.status, r.queue_name, r.workflow_name, r.executor_id), count(*)
-  FROM {schema}.workflow_runs r
- WHERE """ + _WINDOW + """
- GROUP BY GROUPING SETS ((r.status), (r.queue_name), (r.workflow_name), (r.executor_id))"""
+_COUNTS = _window("r.status, r.queue_name, r.workflow_name, r.executor_id") + """
+SELECT CASE WHEN GROUPING(status) = 0 THEN 'status'
+            WHEN GROUPING(queue_name) = 0 THEN 'queue'
+            WHEN GROUPING(workflow_name) = 0 THEN 'workflow' ELSE 'executor' END,
+       COALESCE(status, queue_name, workflow_name, executor_id), count(*)
+  FROM w
+ GROUP BY GROUPING SETS ((status), (queue_name), (workflow_name), (executor_id))"""
 
 # Queue wait: from when the run could first run (created, or its delay's end) to its claim;
 # run time: from its start to its end. percentile_cont skips the NULLs (not claimed, not
 # ended). Per measure: count, mean, p50, p90, p95, p99, max.
 _MEASURES = ("wait", "took")
-_TIMES = """WITH w AS (
-    SELECT CASE WHEN r.claimed_at_ms IS NOT NULL  -- GREATEST would make a NULL wait 0
+_TIMES = _window("""CASE WHEN r.claimed_at_ms IS NOT NULL  -- GREATEST would make a NULL wait 0
                 THEN GREATEST(0, r.claimed_at_ms - GREATEST(r.created_at_ms,
                                                             COALESCE(r.run_at_ms, 0))) END AS wait,
-           r.completed_at_ms - r.started_at_ms AS took
-      FROM {schema}.workflow_runs r
-     WHERE """ + _WINDOW + """)
+           r.completed_at_ms - r.started_at_ms AS took""") + """
 SELECT """ + ",\n       ".join(
     ("count(%(m)s), avg(%(m)s), percentile_cont(0.5) WITHIN GROUP (ORDER BY %(m)s), "
      "percentile_cont(0.9) WITHIN GROUP (ORDER BY %(m)s), "
@@ -45,22 +50,22 @@ TIME_KEYS = ("count", "meanMs", "p50Ms", "p90Ms", "p95Ms", "p99Ms", "maxMs")
 
 # Per step name, over the steps of the window's runs: (name, steps, errors, mean ms, p95 ms,
 # attempts, max attempts), the busiest first.
-_STEPS = """SELECT s.step_name, count(*), count(*) FILTER (WHERE s.status = 'ERROR'),
+_STEPS = _window("r.workflow_id") + """
+SELECT s.step_name, count(*), count(*) FILTER (WHERE s.status = 'ERROR'),
        avg(s.completed_at_ms - s.started_at_ms),
        percentile_cont(0.95) WITHIN GROUP (ORDER BY s.completed_at_ms - s.started_at_ms),
        sum(s.attempts), max(s.attempts)
-  FROM {schema}.workflow_runs r
-  JOIN {schema}.step_outputs s ON s.workflow_id = r.workflow_id
- WHERE """ + _WINDOW + """
+  FROM w
+  JOIN {schema}.step_outputs s ON s.workflow_id = w.workflow_id
  GROUP BY s.step_name
  ORDER BY count(*) DESC, s.step_name
  LIMIT ?"""
 
 
 def _args(window):
-    """The window's arguments: ``window`` is (fromMs, toMs, queueName, workflowName)."""
-    fromMs, toMs, queueName, workflowName = window
-    return [fromMs, toMs, queueName, queueName, workflowName, workflowName]
+    """The window's arguments: ``window`` is (fromMs, toMs, queueName, workflowName, cap)."""
+    fromMs, toMs, queueName, workflowName, cap = window
+    return [fromMs, toMs, queueName, queueName, workflowName, workflowName, cap]
 
 
 def counts(dbName, window):
