@@ -171,6 +171,19 @@ class RetentionPolicyTest(EngineCase):
         assert retention.tick(engine.gw.dbName) is None
         assert len(remaining(engine.gw)) == 100
 
+    def test_a_failed_pass_is_logged_and_never_fails_the_tick(self):
+        from exchange.workflows.db import retention as statements
+        from exchange.workflows.engine import retention
+
+        def broken(dbName):
+            raise ValueError("a pass that cannot be made")
+        self.addCleanup(setattr, statements, "claimPass", statements.claimPass)
+        statements.claimPass = broken
+        retention.checkSoon(self.gw.dbName)
+        self.addCleanup(retention.checkSoon, self.gw.dbName)
+        ticked = self.engine.service.dispatch()
+        assert ticked["ok"] and ticked["data"]["retention"] is None, ticked
+
     def test_stale_active_runs_are_cancelled_with_a_reason_never_deleted(self):
         engine = self.engine
         engine.startOnlyOnDispatch()

@@ -18,6 +18,7 @@ from exchange.workflows import codec, compat, platform, validate
 DAY_MS, HOUR_MS = 86400000, 3600000
 STALE_ERROR_TYPE = "RetentionTimeout"  # the error type of a run the stale timeout cancelled
 LOST_CHECK_MS = 5000  # how soon a gateway that did not win a pass asks again
+FAILED_CHECK_MS = 60000  # how soon it asks again after a pass failed
 _nextCheckMs = {}  # dbName -> monotonic ms before which tick does not ask the database
 
 
@@ -140,7 +141,8 @@ def tick(dbName):
     except compat.CATCHABLE as error:
         if tx.isTransient(error):
             raise
+        _nextCheckMs[dbName] = now + FAILED_CHECK_MS  # a missing table warns once a minute
         platform.logger("exchange.workflows.retention").warn(
-            u"the retention pass failed (the next interval tries again): %s"
+            u"the retention pass failed (tried again in a minute): %s"
             % compat.describeError(error)[1])
         return None
