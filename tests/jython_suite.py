@@ -58,6 +58,8 @@ SUITE = [
     "test_aliases",
     "test_schedules",
     "test_fork_and_versions",
+    "test_retention_policies",
+    "test_inspection",
 ]
 
 DSN_ENV = "WORKFLOWS_TEST_DSN_DB"

@@ -21,7 +21,7 @@ from support import EngineCase
 
 BASE = "Exchange/Workflows/"
 PAGES = ["Runs", "RunDetails", "Prompts", "Queues", "Executors", "Admin", "Templates",
-         "Schedules"]
+         "Schedules", "Insights"]
 
 
 def _withRun(case):
@@ -77,7 +77,10 @@ def _admin(case):
     return {"custom": {"action": {"method": "applyRetention", "reason": "harness",
                                   "message": "", "days": 30, "purgeDays": 30,
                                   "queueName": ""},
-                       "selectedDeadLetter": _deadLetter(case)}}
+                       "selectedDeadLetter": _deadLetter(case),
+                       "retentionForm": {"maxAgeDays": 30, "maxRows": 1000,
+                                         "staleAfterHours": None, "intervalSeconds": 60,
+                                         "batchSize": 500, "loadedAtMs": None}}}
 
 
 def _templates(case):
@@ -208,6 +211,14 @@ class ViewScriptsRun(EngineCase):
 
     def test_admin(self):
         self.runView("Admin")
+        policy = self.engine.admin.getRetentionPolicy()["data"]  # Save, then Apply, pressed
+        self.assertEqual((policy["maxAgeDays"], policy["maxRows"], policy["lastPassDeleted"]),
+                         (30.0, 1000, 0))
+
+    def test_insights(self):
+        self.engine.runToEnd(self.engine.enqueue("three_steps"))
+        rows = self.runView("Insights").view.tree["custom"]["insights"]["stepRows"]
+        self.assertEqual(sorted(r["stepName"] for r in rows), ["label", "mix", "weigh"])
 
     def test_templates(self):
         harness = self.runView("Templates")
@@ -227,7 +238,7 @@ class ViewScriptsRun(EngineCase):
 
     def test_nav(self):
         harness = self.runView("Nav")
-        self.assertEqual(len(harness.perspective.calls), 7)
+        self.assertEqual(len(harness.perspective.calls), 8)
 
     def test_schedules(self):
         harness = self.runView("Schedules")
@@ -262,7 +273,7 @@ class ViewScriptsRun(EngineCase):
     def test_change_delay_gives_a_delayed_run_another_start(self):
         workflowId = self.engine.enqueue("three_steps", delaySeconds=3600)
         harness = perspective.Harness(BASE + "RunDetails", params={"workflowId": workflowId})
-        self.assertEqual(harness.runAll(), [])
+        self.assertEqual(_withoutChildren(harness.runAll()), [])
         self.assertTrue(harness.view.tree["custom"]["details"]["commands"]["CHANGE_DELAY"])
         delay, confirm = [[s for s in perspective.scriptsOf(harness.definition)
                            if s.kind == "event" and s.owner.endswith(suffix)][0]
@@ -470,7 +481,7 @@ class HarnessFindsMistakes(unittest.TestCase):
         kinds = [s.kind for s in perspective.scriptsOf(_view("\treturn 1"))]
         self.assertEqual(kinds, ["transform", "event"])
         admin = perspective.scriptsOf(perspective.loadView(BASE + "Admin"))
-        self.assertEqual(len([s for s in admin if s.kind == "method"]), 7)
+        self.assertEqual(len([s for s in admin if s.kind == "method"]), 9)
 
     def test_every_view_script_compiles(self):
         for path in perspective.viewPaths():

@@ -14,6 +14,8 @@ end), and measures:
   7. claim over history db.runs.claim over 1,000,000 terminal runs, and a drain over them
                                                                vs the same over an empty history
                                                                (and a hand-written claim)
+  8. retention tick     dispatch() with a retention pass due, 100,000 ended runs
+                                                               vs the same tick, retention off
 (baselines 2 to 5: psycopg2 directly, on the same database and tables)
 
 Ratios are engine cost / baseline cost (1.0 = as fast as the baseline; higher = slower).
@@ -70,6 +72,9 @@ CLAIM_SIZE = 8              # figure 7: rows each timed claim asks for (a free w
 CLAIM_WARMUP = 5            # figure 7: claims before the timed ones
 HISTORY_DB = "BenchHistory"  # figure 7: a second datasource on the bench database ...
 HISTORY_SCHEMA = "wf_history"  # ... whose system schema holds the history
+RETENTION_RUNS = 100000     # figure 8: ended runs (3 step rows each) the passes delete from
+RETENTION_BATCH = 500       # figure 8: the pass's batch (the policy's default)
+RETENTION_QUEUED = 8        # figure 8: runs queued before each timed tick (it claims them)
 HAND_WRITTEN_CLAIM = (  # figure 7's baseline: CLAIM_SIZE runs of the queue, FIFO, one statement
     "UPDATE {s}.workflow_runs SET status = 'RUNNING', executor_id = 'bench-raw', "
     "attempts = attempts + 1, claimed_at_ms = {s}.now_ms(), updated_at_ms = {s}.now_ms() "
@@ -1311,6 +1316,64 @@ class Bench(object):
                              fmtRate(fullRate), fmtRate(emptyRate) + " (no history)",
                              fmtRatio(emptyRate / fullRate), "1x"))
 
+    # --- 8. the retention tick --------------------------------------------------------
+    def retentionTick(self):
+        """dispatch() timed with a retention pass due (maxAgeDays=0: every ended run may go;
+        RETENTION_BATCH deleted per pass) and with retention off, in turns, over
+        RETENTION_RUNS ended runs; RETENTION_QUEUED runs are queued before each tick, so
+        each timed tick also claims and submits work."""
+        import history
+        from exchange.workflows.engine import retention
+        conn = self.raw()
+        try:
+            history.fillHistory(conn.cursor(), self.schema, RETENTION_RUNS, RETENTION_RUNS,
+                                oneQueue=True)  # 3 step rows each: they go with their run
+        finally:
+            conn.close()
+        self.sql("VACUUM ANALYZE {s}.workflow_runs")
+        check(self.admin.configure(startOnEnqueue=False), "admin.configure")
+        times = {True: [], False: []}
+        rounds = max(10, self.nClaims // 5)
+        try:
+            for i in range(2 + 2 * rounds):
+                on = i % 2 == 0
+                check(self.admin.setRetentionPolicy(maxAgeDays=0 if on else None,
+                                                    batchSize=RETENTION_BATCH),
+                      "admin.setRetentionPolicy")
+                self.sql("UPDATE {s}.retention_policy SET last_pass_at_ms = 0")
+                retention.checkSoon(DB)
+                self.preload(RETENTION_QUEUED, "three_steps", {"value": 1})
+                t0 = clock()
+                result = check(self.service.dispatch(), "service.dispatch")["data"]
+                elapsed = clock() - t0
+                if on and (result.get("retention") or {}).get("deleted") != RETENTION_BATCH:
+                    raise RuntimeError("a tick made no full retention pass: %r"
+                                       % result.get("retention"))
+                if i >= 2:  # after one warm-up tick of each kind
+                    times[on].append(elapsed)
+                waitFor(lambda: self.inFlight() == 0 and not self.activeRuns(), 60, 0.01,
+                        "the tick's runs to finish")
+        finally:
+            self.admin.setRetentionPolicy()
+            check(self.admin.configure(startOnEnqueue=True), "admin.configure")
+        left = self.sql("SELECT count(*) FROM {s}.workflow_runs WHERE workflow_id LIKE 'h%'")[0][0]
+        p50 = dict((on, percentile(sorted(times[on]), 0.5)) for on in times)
+        for on in (True, False):
+            seconds = sorted(times[on])
+            print("   dispatch() with retention %s: p50 %s  p90 %s  max %s" % (
+                "on (a pass of %d)" % RETENTION_BATCH if on else "off",
+                fmtMs(ms(p50[on])), fmtMs(ms(percentile(seconds, 0.9))), fmtMs(ms(seconds[-1]))))
+        print("   ratio    tick p50 with a pass / without %s  (a pass is due once per interval, "
+              "60 s by default, on one gateway; %d rounds in turns, %d runs claimed by each "
+              "tick, about %d ended runs left)" % (fmtRatio(p50[True] / p50[False]), rounds,
+                                                    RETENTION_QUEUED, left))
+        perMinute = (p50[True] + 59 * p50[False]) / (60 * p50[False])
+        print("            over a minute of 1 s ticks with one pass: %s the cost of the same "
+              "ticks without retention" % fmtRatio(perMinute))
+        self.summary.append((8, "tick with a retention pass, %dk runs" % (RETENTION_RUNS // 1000),
+                             fmtMs(ms(p50[True])), fmtMs(ms(p50[False])) + " (retention off)",
+                             fmtRatio(p50[True] / p50[False]), "a pass once a minute"))
+
     # --- summary ----------------------------------------------------------------------
     def printSummary(self):
         print("")
@@ -1364,6 +1427,8 @@ def main(argv=None):
         bench.block(7, "The claim over a long history: %d queued, claims of 8 and drains of %d, "
                     "over an empty history and over %d terminal runs"
                     % (CLAIM_BACKLOG, bench.nEndToEnd, HISTORY_RUNS), bench.claimOverHistory)
+        bench.block(8, "Retention: dispatch() with a pass of %d due over %d ended runs, and "
+                    "without" % (RETENTION_BATCH, RETENTION_RUNS), bench.retentionTick)
         bench.printSummary()
         print("")
         print("total %.0f s" % (clock() - begun))

@@ -98,6 +98,10 @@ EXECUTORS_LISTED = "EXECUTORS_LISTED"  # listExecutors
 RECOVERY_DONE = "RECOVERY_DONE"  # recoverNow
 NOT_AN_EXECUTOR = "NOT_AN_EXECUTOR"  # recoverNow, swapIfDrained on a JVM that runs no workflows
 RETENTION_APPLIED = "RETENTION_APPLIED"  # applyRetention
+RETENTION_POLICY = "RETENTION_POLICY"  # getRetentionPolicy
+RETENTION_POLICY_SET = "RETENTION_POLICY_SET"  # setRetentionPolicy stored it for every gateway
+NO_RETENTION_POLICY = "NO_RETENTION_POLICY"  # applyRetention of the policy while no limit is set
+STATISTICS = "STATISTICS"  # getStatistics, consoleinsights.insights
 SELF_TEST_PASSED = "SELF_TEST_PASSED"  # selfTest: every check passed
 SELF_TEST_FAILED = "SELF_TEST_FAILED"  # selfTest: a check failed
 

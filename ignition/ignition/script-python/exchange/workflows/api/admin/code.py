@@ -6,7 +6,7 @@ from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.api import envelope, selftest
 from exchange.workflows.api.envelope import guarded
-from exchange.workflows.db import executors, schema
+from exchange.workflows.db import executors, schema, tx
 from exchange.workflows.db.journal import JournalEntry
 from exchange.workflows import codec, codes, compat, platform, settings, validate, vocabulary
 from exchange.workflows.engine import actors, kernel, leases, memoryqueue, operator, \
@@ -135,8 +135,12 @@ def getEngineInfo():
 
 
 @guarded
-def applyRetention(olderThanDays, dbName=None):
-    """Delete runs that ended more than ``olderThanDays`` days ago (active runs are kept)."""
+def applyRetention(olderThanDays=None, dbName=None):
+    """Delete runs that ended more than ``olderThanDays`` days ago (active runs are kept), or
+    with None apply the stored retention policy now, batch after batch (its stale timeout
+    cancels, never deletes). Codes RETENTION_APPLIED, NO_RETENTION_POLICY."""
+    if olderThanDays is None:
+        return _applyPolicy(settings.databaseName(dbName))
     days = validate.number("olderThanDays", olderThanDays, allowZero=True)
     olderThanMs = int(days * 86400000)
     deleted = retention.deleteCompletedOlderThan(dbName, olderThanMs)
@@ -144,7 +148,56 @@ def applyRetention(olderThanDays, dbName=None):
     return envelope.ok(codes.RETENTION_APPLIED, u"%d run(s) and %d gone executor(s) deleted"
                        % (deleted, pruned),
                        {"deleted": deleted, "executorsDeleted": pruned,
-                        "olderThanMs": olderThanMs})
+                        "olderThanMs": olderThanMs, "cancelled": 0})
+
+
+def _applyPolicy(dbName):
+    """applyRetention of the stored policy."""
+    policy = retention.storedPolicy(dbName)
+    if not policy.isOn():
+        return envelope.fail(codes.NO_RETENTION_POLICY, u"no retention limit is set "
+                             u"(setRetentionPolicy)", retention.readPolicy(dbName))
+    done = retention.applyPolicy(dbName, policy)
+    done["executorsDeleted"] = executors.prune(dbName, policy.maxAgeMs) \
+        if policy.maxAgeMs is not None else 0
+    done["olderThanMs"] = policy.maxAgeMs
+    return envelope.ok(codes.RETENTION_APPLIED, u"%d run(s) deleted, %d stale run(s) "
+                       u"cancelled" % (done["deleted"], done["cancelled"]), done)
+
+
+@guarded
+def getRetentionPolicy(dbName=None):
+    """The retention policy every gateway sharing the database follows (None: a limit that
+    is off), and what the last pass did. Code RETENTION_POLICY."""
+    data = retention.readPolicy(settings.databaseName(dbName))
+    return envelope.ok(codes.RETENTION_POLICY, u"retention %s" % (
+        u"on" if data["automatic"] else u"off"), data)
+
+
+@guarded
+def setRetentionPolicy(maxAgeDays=None, maxRows=None, staleAfterHours=None,
+                       intervalSeconds=60, batchSize=500, user=None, session=None, roles=None,
+                       dbName=None):
+    """Replace the retention policy of every gateway sharing the database (None: that limit
+    off; all None: retention off). Ended runs older than ``maxAgeDays`` go, and the oldest
+    ended runs beyond the newest ``maxRows``; active runs older than ``staleAfterHours`` are
+    cancelled (never deleted). Dispatch applies it: one gateway every ``intervalSeconds``
+    deletes at most ``batchSize`` runs in one short transaction. Authorized by adminRoles,
+    journaled as RETENTION. Code RETENTION_POLICY_SET (getRetentionPolicy's data)."""
+    policy = retention.checkedPolicy(maxAgeDays, maxRows, staleAfterHours, intervalSeconds,
+                                     batchSize)
+    dbName = settings.databaseName(dbName)
+    actor = _admin(actors.Caller(user, session, roles), dbName, vocabulary.RETENTION)
+
+    def work(t):
+        retention.setPolicy(dbName, policy, actor.name, t)
+        operator.journal(dbName, actor, JournalEntry(vocabulary.RETENTION),
+                         operator.Outcome(True, codes.RETENTION_POLICY_SET),
+                         {"policy": dict(zip(policy._fields, policy))}, t)
+    tx.inTransaction(dbName, work)
+    data = retention.readPolicy(dbName)
+    return envelope.ok(codes.RETENTION_POLICY_SET, u"retention %s" % (
+        u"on" if data["automatic"] else u"off"), data)
 
 
 _EXECUTOR_KEYS = (("executor_id", "executorId"), ("executor_name", "executorName"),

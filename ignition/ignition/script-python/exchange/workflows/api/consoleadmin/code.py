@@ -116,11 +116,48 @@ def purgeDeadLetters(olderThanMs=None, session=None, user=None, roles=None, dbNa
 
 
 @guarded
-def applyRetention(olderThanDays, session=None, user=None, roles=None, dbName=None):
-    """Delete the runs that ended more than ``olderThanDays`` days ago as an admin:
-    admin.applyRetention's envelope (journaled as RETENTION)."""
+def applyRetention(olderThanDays=None, session=None, user=None, roles=None, dbName=None):
+    """Delete the runs that ended more than ``olderThanDays`` days ago (None: apply the
+    stored policy now) as an admin: admin.applyRetention's envelope (journaled as
+    RETENTION)."""
     return _asAdmin(actors.Caller(user, session, roles), dbName, vocabulary.RETENTION,
                     lambda: admin.applyRetention(olderThanDays, dbName=dbName))
+
+
+@guarded
+def retentionPolicy(dbName=None):
+    """The Retention panel: getRetentionPolicy's data plus ``summary`` (one sentence per
+    limit, and the last pass). Code RETENTION_POLICY."""
+    found = admin.getRetentionPolicy(dbName=dbName)
+    if found["ok"]:
+        found["data"]["summary"] = _policySummary(found["data"])
+    return found
+
+
+def _policySummary(policy):
+    """The policy as the panel's labels read it."""
+    def limit(value, text):
+        return u"off" if value is None else text % value
+    return {"maxAge": limit(policy["maxAgeDays"], u"ended runs older than %g day(s) go"),
+            "maxRows": limit(policy["maxRows"], u"the newest %d ended runs stay"),
+            "staleAfter": limit(policy["staleAfterHours"],
+                                u"active runs older than %g hour(s) are cancelled"),
+            "pace": u"up to %d run(s) every %g s" % (policy["batchSize"],
+                                                     policy["intervalSeconds"]),
+            "lastPass": u"never" if policy["lastPassAtMs"] is None else
+            u"%d deleted, %d cancelled" % (policy["lastPassDeleted"],
+                                           policy["lastPassCancelled"])}
+
+
+@guarded
+def setRetentionPolicy(maxAgeDays=None, maxRows=None, staleAfterHours=None,
+                       intervalSeconds=60, batchSize=500, session=None, user=None, roles=None,
+                       dbName=None):
+    """Store the retention policy as the session's user: setRetentionPolicy's envelope
+    (authorized by adminRoles, journaled as RETENTION)."""
+    return admin.setRetentionPolicy(maxAgeDays, maxRows, staleAfterHours, intervalSeconds,
+                                    batchSize, user=user, session=session, roles=roles,
+                                    dbName=dbName)
 
 
 @guarded

@@ -19,6 +19,12 @@ _LIST = "SELECT scope, mode, reason, actor, since_ms FROM {schema}.maintenance O
 # Cancel mode: every active run in scope ends CANCELLED; counted by the status it had. The
 # rows are locked first (in workflow id order), so a run changing state meanwhile (a claim,
 # a suspend, a wake) is cancelled in the state it reached, not skipped.
+# An active run's cancel (one error parameter): what every bulk cancel writes (maintenance's
+# cancel mode, retention's stale timeout).
+CANCELLED_SET = """SET status = 'CANCELLED', error = CAST(? AS jsonb), pending_command = NULL,
+           waiting_for = NULL, partition_slot = NULL, completed_at_ms = {schema}.now_ms(),
+           updated_at_ms = {schema}.now_ms()"""
+
 _CANCEL_SCOPE = """WITH picked AS (
     SELECT workflow_id, status AS was FROM {schema}.workflow_runs
      WHERE status IN ('DELAYED', 'ENQUEUED', 'PENDING', 'RUNNING', 'WAITING', 'HELD')
@@ -27,9 +33,7 @@ _CANCEL_SCOPE = """WITH picked AS (
        FOR UPDATE),
 cancelled AS (
     UPDATE {schema}.workflow_runs r
-       SET status = 'CANCELLED', error = CAST(? AS jsonb), pending_command = NULL,
-           waiting_for = NULL, partition_slot = NULL, completed_at_ms = {schema}.now_ms(),
-           updated_at_ms = {schema}.now_ms()
+       """ + CANCELLED_SET + """
       FROM picked
      WHERE r.workflow_id = picked.workflow_id AND r.status = picked.was
     RETURNING picked.was)

@@ -346,15 +346,6 @@ _TIME_OUT = """UPDATE {schema}.workflow_runs
        completed_at_ms = {schema}.now_ms(), updated_at_ms = {schema}.now_ms()
  WHERE workflow_id = ? AND status = 'RUNNING' AND executor_id = ? AND attempts = ?"""
 
-_DELETE_COMPLETED = """WITH picked AS (
-    SELECT workflow_id FROM {schema}.workflow_runs
-     WHERE status IN ('SUCCESS', 'ERROR', 'CANCELLED', 'STOPPED', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED')
-       AND completed_at_ms < {schema}.now_ms() - CAST(? AS bigint)
-     ORDER BY completed_at_ms
-     LIMIT ?
-       FOR UPDATE SKIP LOCKED)
-DELETE FROM {schema}.workflow_runs r USING picked WHERE r.workflow_id = picked.workflow_id"""
-
 # What retention would delete first (the partial completed index answers it at once).
 _OLDEST_ENDED = """SELECT min(completed_at_ms), {schema}.now_ms() - min(completed_at_ms)
   FROM {schema}.workflow_runs
@@ -505,12 +496,6 @@ def listRuns(dbName, statuses=None, workflowName=None, queueName=None, createdFr
                      createdFromMs, createdFromMs, createdToMs, createdToMs, parentWorkflowId,
                      parentWorkflowId, limit, offset])
     return [dict(zip(RUN_COLUMNS, row)) for row in rows]
-
-
-def deleteCompleted(dbName, olderThanMs, limit):
-    """Delete up to ``limit`` runs that ended more than ``olderThanMs`` ago by the database
-    clock (their steps cascade)."""
-    return tx.update(dbName, sql.bind(_DELETE_COMPLETED, dbName), [olderThanMs, limit])
 
 
 def oldestEnded(dbName):

@@ -537,6 +537,38 @@ MIGRATIONS = [
         """CREATE INDEX schedules_due_idx ON {schema}.schedules (next_tick_ms)
            WHERE status = 'ACTIVE'""",
     ]),
+    (11, "retention policy", [
+        # One row (policy_id 1) every gateway sharing the database reads: the three limits
+        # (NULL: off), how often and how much the automatic pass does, who set it, and the
+        # last pass (last_pass_at_ms is also the guard one gateway wins per interval).
+        """CREATE TABLE {schema}.retention_policy (
+            policy_id           integer PRIMARY KEY DEFAULT 1,
+            max_age_ms          bigint,
+            max_rows            bigint,
+            stale_after_ms      bigint,
+            interval_ms         bigint NOT NULL DEFAULT 60000,
+            batch_size          integer NOT NULL DEFAULT 500,
+            updated_by          text,
+            updated_at_ms       bigint,
+            last_pass_at_ms     bigint NOT NULL DEFAULT 0,
+            last_pass_deleted   integer NOT NULL DEFAULT 0,
+            last_pass_cancelled integer NOT NULL DEFAULT 0,
+            CONSTRAINT retention_policy_one_row CHECK (policy_id = 1),
+            CONSTRAINT retention_policy_age_range CHECK (max_age_ms >= 0),
+            CONSTRAINT retention_policy_rows_range CHECK (max_rows >= 0),
+            CONSTRAINT retention_policy_stale_range CHECK (stale_after_ms > 0),
+            CONSTRAINT retention_policy_interval_range CHECK (interval_ms >= 1000),
+            CONSTRAINT retention_policy_batch_range CHECK (batch_size BETWEEN 1 AND 10000)
+        )""",
+        "INSERT INTO {schema}.retention_policy (policy_id) VALUES (1)",
+        # maxRows keeps the newest terminal runs by (completed_at_ms, workflow_id): the
+        # completed index gains the id, so it answers both the edge (the N-th newest) and
+        # the batch below it in order (and still everything it answered before).
+        "DROP INDEX {schema}.workflow_runs_completed_idx",
+        """CREATE INDEX workflow_runs_completed_idx
+           ON {schema}.workflow_runs (completed_at_ms, workflow_id)
+           WHERE status IN (%s, 'STOPPED', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED')""" % _TERMINAL,
+    ]),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]

@@ -19,8 +19,8 @@ from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.db import runs, tx
 from exchange.workflows import codec, compat, platform, settings
-from exchange.workflows.engine import kernel, leases, memoryqueue, outages, registry, runner, \
-    schedules, tagconditions
+from exchange.workflows.engine import kernel, leases, memoryqueue, outages, registry, retention, \
+    runner, schedules, tagconditions
 
 # A claim that lost a race (a partition slot, a deadlock between claimers) claims nothing
 # this round; the rows stay ENQUEUED for the next one.
@@ -52,6 +52,7 @@ def dispatch(dbName=None):
         # the tick claims for a while at most: under a steady backlog finishing workers keep
         # asking for more, and the timer must come back to renew the lease and flush
         result.update(pump(dbName, compat.monotonicMs() + settings.heartbeatIntervalMs()))
+        result["retention"] = retention.tick(dbName)  # after the claim; one small batch at most
     except compat.CATCHABLE as error:
         if tx.isTransient(error) and not _lostRace(error) and tx.databaseExists(dbName):
             outages.begins(dbName, error)
