@@ -54,6 +54,7 @@ SUITE = [
     "test_console_catalog",
     "test_plant_io",
     "test_aliases",
+    "test_debounce",
 ]
 
 DSN_ENV = "WORKFLOWS_TEST_DSN_DB"

@@ -235,6 +235,7 @@ def openEngine(gw, executes=True):
            "workflows.streams, workflows.prompts, workflows.journal, workflows.maintenance, "
            "workflows.template_runs, workflows.templates, workflows.template_versions, "
            "workflows.enums, workflows.enum_versions, "
+           "workflows.debounces, "
            "public.side_effects")
     registered = admin.registerWorkflowModules(["testing.flows"])
     assert registered["ok"], registered
