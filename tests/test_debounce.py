@@ -219,3 +219,19 @@ class BadInputTest(DebounceCase):
         assert self.pending() == []
         assert self.ok(self.debounces.listDebounces(), "DEBOUNCES_LISTED")["inMemory"] == 0
         self.refused(self.debounces.listDebounces(0), "INVALID_ARGUMENT")
+
+
+class ConsoleTest(DebounceCase):
+    def test_the_queues_page_shows_the_pending_bursts_soonest_first(self):
+        import exchange.workflows.api.consolequeues as consolequeues
+        for level in range(3):
+            self.debounces.debounce("tank-9", HOUR, "settle_level", {"level": level})
+        self.debounces.debounce("area-1", 60, "recalculate", {"area": 1})
+        page = consolequeues.queuesPage()
+        assert page["ok"] and page["code"] == "QUEUES_PAGE", page
+        shown = [(d["key"], d["workflowName"], d["queueName"], d["calls"])
+                 for d in page["data"]["debounces"]]
+        assert shown == [("area-1", "recalculate", "default", 1),
+                         ("tank-9", "settle_level", "default", 3)], shown
+        soon = page["data"]["debounces"][0]
+        assert soon["fireAtMs"] - soon["firstCallMs"] == 60000 and 0 < soon["firesInMs"], soon
