@@ -235,3 +235,27 @@ class ConsoleTest(DebounceCase):
                          ("tank-9", "settle_level", "default", 3)], shown
         soon = page["data"]["debounces"][0]
         assert soon["fireAtMs"] - soon["firstCallMs"] == 60000 and 0 < soon["firesInMs"], soon
+
+
+class OrderTest(DebounceCase):
+    def test_calls_stored_out_of_order_keep_the_content_of_the_call_made_last(self):
+        """Two gateways flush one key's calls: the one holding the older calls lands last."""
+        self.ok(self.debounces.debounce("late", HOUR, "settle_level", {"level": 2}),
+                "DEBOUNCED")
+        self.gw.sql("UPDATE workflows.debounces SET first_call_ms = first_call_ms - 5000")
+        self.ok(self.debounces.debounceInMemory("late", 60, "recalculate", {"area": 1}),
+                "DEBOUNCED_IN_MEMORY")
+        from exchange.workflows.engine import kernel
+        pending = kernel.getKernel().debounceMap(self.gw.dbName)
+        from exchange.workflows import codec
+        entry = codec.decode(pending.get("late"))
+        entry["first"] -= 10000
+        entry["last"] -= 10000  # called before the stored call
+        pending.put("late", codec.encode(entry))
+        self.ok(self.engine.service.dispatch(), "DISPATCHED")
+        [(first, last, fireAt, name, inputs, calls)] = self.gw.sql(
+            "SELECT first_call_ms, last_call_ms, fire_at_ms, workflow_name, inputs::text, "
+            "calls FROM workflows.debounces")
+        assert (name, calls, fireAt - last) == ("settle_level", 2, HOUR * 1000), \
+            (name, calls, fireAt - last)
+        assert '"level": 2' in inputs and last - first > 5000, (inputs, first, last)

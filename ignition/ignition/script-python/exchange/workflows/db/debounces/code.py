@@ -11,7 +11,17 @@ from exchange.workflows.db import sql, tx
 
 # Times: the database clock. A flush of in-memory calls passes their JVM times with the JVM's
 # now, and they move to the database clock as db/runs.insertBatch moves them; a button's call
-# passes none: now. The content (workflow, inputs, queue, timing) of the latest write wins.
+# passes none: now. The content (workflow, inputs, queue, timing) of the call made last wins,
+# whichever write lands last (two gateways may flush one key's calls out of order).
+_CONTENT = ("workflow_name", "inputs", "queue_name", "partition_key", "priority", "period_ms",
+            "max_wait_ms")
+_NEWER = "EXCLUDED.last_call_ms >= d.last_call_ms"
+
+
+def _latest(column):
+    return "CASE WHEN %s THEN EXCLUDED.%s ELSE d.%s END" % (_NEWER, column, column)
+
+
 _UPSERT = """WITH p AS (
     SELECT {schema}.now_ms() AS now, CAST(? AS bigint) AS jvm_now, CAST(? AS bigint) AS jvm_first,
            CAST(? AS bigint) AS jvm_last, CAST(? AS bigint) AS period,
@@ -29,19 +39,15 @@ SELECT ?, ?, CAST(? AS jsonb), ?, ?, ?, t.period, t.max_wait, t.first_at, t.last
        CAST(? AS bigint)
   FROM t
 ON CONFLICT (debounce_key) DO UPDATE
-   SET workflow_name = EXCLUDED.workflow_name, inputs = EXCLUDED.inputs,
-       queue_name = EXCLUDED.queue_name, partition_key = EXCLUDED.partition_key,
-       priority = EXCLUDED.priority, period_ms = EXCLUDED.period_ms,
-       max_wait_ms = EXCLUDED.max_wait_ms,
+   SET """ + ", ".join("%s = %s" % (c, _latest(c)) for c in _CONTENT) + """,
        first_call_ms = LEAST(d.first_call_ms, EXCLUDED.first_call_ms),
        last_call_ms = GREATEST(d.last_call_ms, EXCLUDED.last_call_ms),
-       fire_at_ms = LEAST(GREATEST(d.last_call_ms, EXCLUDED.last_call_ms) + EXCLUDED.period_ms,
-                          COALESCE(LEAST(d.first_call_ms, EXCLUDED.first_call_ms)
-                                   + EXCLUDED.max_wait_ms,
-                                   GREATEST(d.last_call_ms, EXCLUDED.last_call_ms)
-                                   + EXCLUDED.period_ms)),
+       fire_at_ms = LEAST(GREATEST(d.last_call_ms, EXCLUDED.last_call_ms) + PERIOD,
+                          COALESCE(LEAST(d.first_call_ms, EXCLUDED.first_call_ms) + MAX_WAIT,
+                                   GREATEST(d.last_call_ms, EXCLUDED.last_call_ms) + PERIOD)),
        calls = d.calls + EXCLUDED.calls
-RETURNING first_call_ms, fire_at_ms, calls"""
+RETURNING first_call_ms, fire_at_ms, calls""".replace(
+    "PERIOD", _latest("period_ms")).replace("MAX_WAIT", _latest("max_wait_ms"))
 
 _COLUMNS = """debounce_key, workflow_name, inputs::text, queue_name, partition_key, priority,
        first_call_ms, last_call_ms, fire_at_ms, calls"""
