@@ -22,6 +22,7 @@ def _latest(column):
     return "CASE WHEN %s THEN EXCLUDED.%s ELSE d.%s END" % (_NEWER, column, column)
 
 
+_PERIOD = _latest("period_ms")
 _UPSERT = """WITH p AS (
     SELECT {schema}.now_ms() AS now, CAST(? AS bigint) AS jvm_now, CAST(? AS bigint) AS jvm_first,
            CAST(? AS bigint) AS jvm_last, CAST(? AS bigint) AS period,
@@ -42,12 +43,13 @@ ON CONFLICT (debounce_key) DO UPDATE
    SET """ + ", ".join("%s = %s" % (c, _latest(c)) for c in _CONTENT) + """,
        first_call_ms = LEAST(d.first_call_ms, EXCLUDED.first_call_ms),
        last_call_ms = GREATEST(d.last_call_ms, EXCLUDED.last_call_ms),
-       fire_at_ms = LEAST(GREATEST(d.last_call_ms, EXCLUDED.last_call_ms) + PERIOD,
-                          COALESCE(LEAST(d.first_call_ms, EXCLUDED.first_call_ms) + MAX_WAIT,
-                                   GREATEST(d.last_call_ms, EXCLUDED.last_call_ms) + PERIOD)),
+       fire_at_ms = LEAST(GREATEST(d.last_call_ms, EXCLUDED.last_call_ms) + """ + _PERIOD + """,
+                          COALESCE(LEAST(d.first_call_ms, EXCLUDED.first_call_ms) + """ \
+    + _latest("max_wait_ms") + """,
+                                   GREATEST(d.last_call_ms, EXCLUDED.last_call_ms) + """ \
+    + _PERIOD + """)),
        calls = d.calls + EXCLUDED.calls
-RETURNING first_call_ms, fire_at_ms, calls""".replace(
-    "PERIOD", _latest("period_ms")).replace("MAX_WAIT", _latest("max_wait_ms"))
+RETURNING first_call_ms, fire_at_ms, calls"""
 
 _COLUMNS = """debounce_key, workflow_name, inputs::text, queue_name, partition_key, priority,
        first_call_ms, last_call_ms, fire_at_ms, calls"""
