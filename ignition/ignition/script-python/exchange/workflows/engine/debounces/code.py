@@ -90,7 +90,7 @@ class _Held(object):
 def _merged(older, newer):
     """One entry of two of the same key: the first call of both, the calls of both, and the
     content of the one called last."""
-    late, early = (newer, older) if newer.last >= older.last else (older, newer)
+    late = newer if newer.last >= older.last else older
     return _entry(late, min(older.first, newer.first), late.last, older.calls + newer.calls)
 
 
@@ -127,7 +127,7 @@ def _putBack(pending, taken):
 
 
 def inMemory():
-    """Calls held in this JVM's memory, not yet flushed, for every connection."""
+    """Keys whose calls this JVM holds in memory, not yet flushed, for every connection."""
     maps = kernel.getKernel().debounces
     return sum(maps.get(name).size() for name in list(maps.keySet()))
 
