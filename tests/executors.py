@@ -22,14 +22,17 @@ class Executor(object):
     """One headless executor process."""
 
     def __init__(self, dsn, threads=4, periodSeconds=0.25, name=None, leaseSeconds=None,
-                 env=None, interpreter=None):
+                 env=None, interpreter=None, modules=()):
         """``interpreter``: the command that runs the worker (default: this Python; "jython"
-        for a Jython 2.7 executor on pgJDBC)."""
+        for a Jython 2.7 executor on pgJDBC); ``modules``: fixture workflow modules it
+        registers beside testing.flows."""
         self.log = tempfile.NamedTemporaryFile(prefix="executor-", suffix=".log", delete=False)
         command = [interpreter or sys.executable, WORKER, "--dsn", dsn, "--project",
                    FIXTURE_PROJECT,
                    "--module", "testing.flows", "--period", str(periodSeconds),
                    "--threads", str(threads), "--grace", "2"]
+        for module in modules:
+            command += ["--module", module]
         if name:
             command += ["--name", name]
         if leaseSeconds:

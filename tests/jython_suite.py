@@ -60,6 +60,7 @@ SUITE = [
     "test_fork_and_versions",
     "test_retention_policies",
     "test_inspection",
+    "test_debounce",
 ]
 
 DSN_ENV = "WORKFLOWS_TEST_DSN_DB"

@@ -235,6 +235,7 @@ def openEngine(gw, executes=True):
            "workflows.streams, workflows.prompts, workflows.journal, workflows.maintenance, "
            "workflows.template_runs, workflows.templates, workflows.template_versions, "
            "workflows.enums, workflows.enum_versions, workflows.schedules, "
+           "workflows.debounces, "
            "public.side_effects")
     gw.sql("DELETE FROM workflows.retention_policy")  # its one row, as the migration made it
     gw.sql("INSERT INTO workflows.retention_policy (policy_id) VALUES (1)")

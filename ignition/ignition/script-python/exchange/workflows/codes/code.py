@@ -31,6 +31,13 @@ ACCEPTED_IN_MEMORY = "ACCEPTED_IN_MEMORY"  # queued in gateway memory
 ACCEPTED_DROPPED_OLDEST = "ACCEPTED_DROPPED_OLDEST"  # accepted; the oldest request dropped
 IN_MEMORY_QUEUE_FULL = "IN_MEMORY_QUEUE_FULL"  # the in-memory queue is full (reject)
 
+# debounce, debounceInMemory, listDebounces (api.debounces)
+DEBOUNCED = "DEBOUNCED"  # the call joined (or began) its key's pending burst, durably
+DEBOUNCED_IN_MEMORY = "DEBOUNCED_IN_MEMORY"  # ... in gateway memory; dispatch stores it
+DEBOUNCE_MEMORY_FULL = "DEBOUNCE_MEMORY_FULL"  # too many keys pending in memory; refused
+DEBOUNCE_MAX_WAIT = "DEBOUNCE_MAX_WAIT"  # maxWaitSeconds is shorter than periodSeconds
+DEBOUNCES_LISTED = "DEBOUNCES_LISTED"  # listDebounces answered
+
 # dispatch
 DISPATCHED = "DISPATCHED"  # a dispatch cycle ran on an executor
 FLUSHED = "FLUSHED"  # not an executor: the in-memory requests were stored

@@ -49,8 +49,9 @@ MAINTENANCE_ACTIONS = (ENTER, EXIT, SWAP)
 # the enqueue codes of the same conflicts, which db/runs writes in its SQL.
 REASON_REFUSED = "REFUSED"  # the database refused its data (SQLSTATE class 22 or 23)
 REASON_DROPPED_OLDEST = "DROPPED_OLDEST"  # the full queue's dropOldest policy dropped it
+REASON_DEBOUNCE_INVALID = "DEBOUNCE_INVALID"  # a due debounced burst no longer validates
 DEAD_LETTER_REASONS = (codes.WORKFLOW_EXISTS, codes.DUPLICATE_DEDUPLICATION_ID,
-                       REASON_REFUSED, REASON_DROPPED_OLDEST)
+                       REASON_REFUSED, REASON_DROPPED_OLDEST, REASON_DEBOUNCE_INVALID)
 
 # Templates and enums (engine.catalog, engine.templates), journaled with adminRoles; a start
 # from a template (api.templates.startWithTemplate) with commandRoles

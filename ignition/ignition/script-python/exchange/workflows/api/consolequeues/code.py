@@ -1,10 +1,11 @@
 """The Queues page of the operator console: each queue's depth by status, its claimed runs
 against its limits, how long its oldest run has waited, its starts per minute, and whether
-maintenance holds it. The view reads ``data.rows`` and formats it; docs/api.md, "Console
-view models: queues, executors, admin"."""
+maintenance holds it; and the pending debounced bursts. The view reads ``data.rows`` and
+``data.debounces`` and formats them; docs/api.md, "Console view models: queues, executors,
+admin"."""
 from __future__ import absolute_import, division, print_function
 
-from exchange.workflows.api import admin, envelope, queues
+from exchange.workflows.api import admin, debounces, envelope, queues
 from exchange.workflows.api.envelope import guarded
 from exchange.workflows.db import queues as statements
 from exchange.workflows import codec, codes, statuses
@@ -20,7 +21,20 @@ def queuesPage(dbName=None):
     activity = dict((a["queue_name"], a) for a in statements.activity(dbName))
     rows = [_row(name, limits.get(name, {}), activity.get(name, {}), scopes)
             for name in sorted(set(limits) | set(activity))]
-    return envelope.ok(codes.QUEUES_PAGE, u"%d queue(s)" % len(rows), {"rows": rows})
+    return envelope.ok(codes.QUEUES_PAGE, u"%d queue(s)" % len(rows),
+                       {"rows": rows, "debounces": _debounces(dbName)})
+
+
+DEBOUNCES_SHOWN = 200  # pending bursts on the page, the soonest to fire first
+
+
+def _debounces(dbName):
+    """The pending debounced bursts: key, workflow, queue, calls, when it fires (and in how
+    many ms; negative: due, waiting for a tick or an executor that runs the workflow)."""
+    shown = ("key", "workflowName", "queueName", "calls", "firstCallMs", "fireAtMs",
+             "firesInMs")
+    return [dict((name, row[name]) for name in shown)
+            for row in debounces.pendingRows(dbName, DEBOUNCES_SHOWN)]
 
 
 def _row(queueName, limits, activity, scopes):

@@ -12,7 +12,7 @@ from __future__ import absolute_import, division, print_function
 from exchange.workflows.api import admin, envelope
 from exchange.workflows.api.envelope import guarded
 from exchange.workflows import codes, compat, platform, settings, validate
-from exchange.workflows.engine import kernel, leases, memoryqueue
+from exchange.workflows.engine import debounces, kernel, leases, memoryqueue
 from exchange.workflows.errors import InvalidArgument
 
 SHUTDOWN_FLUSH_PASSES = 20  # up to 100,000 queued requests written before a stop
@@ -127,6 +127,7 @@ def onShutdown():
     k = kernel.getKernel()
     data = {"executorId": k.executorId, "flushed": flushed, "inMemoryLeft": left,
             "inFlight": k.inFlight.get()}
+    data["debouncesStored"] = debounces.flushAll()  # debounced calls held in memory too
     message = u"scripts stopping: %d in-memory enqueue(s) stored, %d left, %d run(s) in " \
               u"flight keep running" % (flushed, left, data["inFlight"])
     _logger().info(message)

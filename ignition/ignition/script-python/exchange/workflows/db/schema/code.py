@@ -537,6 +537,31 @@ MIGRATIONS = [
         """CREATE INDEX schedules_due_idx ON {schema}.schedules (next_tick_ms)
            WHERE status = 'ACTIVE'""",
     ]),
+    (10, "debounced starts", [
+        # One row per debounce key: the pending burst of calls that starts one run when it
+        # goes quiet (engine.debounces). Every call upserts it (the last call's workflow,
+        # inputs and timing win; first_call_ms is kept, calls counted, fire_at_ms
+        # recomputed); the dispatch tick deletes a due row and inserts its run in one
+        # transaction.
+        """CREATE TABLE {schema}.debounces (
+            debounce_key  text PRIMARY KEY,
+            workflow_name text NOT NULL,
+            inputs        jsonb NOT NULL,
+            queue_name    text NOT NULL,
+            partition_key text,
+            priority      integer NOT NULL DEFAULT 0,
+            period_ms     bigint NOT NULL,
+            max_wait_ms   bigint,
+            first_call_ms bigint NOT NULL,
+            last_call_ms  bigint NOT NULL,
+            fire_at_ms    bigint NOT NULL,
+            calls         bigint NOT NULL DEFAULT 1,
+            CONSTRAINT debounces_key_length CHECK (length(debounce_key) BETWEEN 1 AND 150),
+            CONSTRAINT debounces_period_positive CHECK (period_ms > 0),
+            CONSTRAINT debounces_inputs_object CHECK (jsonb_typeof(inputs) = 'object')
+        )""",
+        "CREATE INDEX debounces_fire_at_idx ON {schema}.debounces (fire_at_ms)",
+    ]),
     (11, "retention policy", [
         # One row (policy_id 1) every gateway sharing the database reads: the three limits
         # (NULL: off), how often and how much the automatic pass does, who set it, and the

@@ -19,8 +19,8 @@ from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.db import runs, tx
 from exchange.workflows import codec, compat, platform, settings
-from exchange.workflows.engine import kernel, leases, memoryqueue, outages, registry, retention, \
-    runner, schedules, tagconditions
+from exchange.workflows.engine import debounces, kernel, leases, memoryqueue, outages, registry, \
+    retention, runner, schedules, tagconditions
 
 # A claim that lost a race (a partition slot, a deadlock between claimers) claims nothing
 # this round; the rows stay ENQUEUED for the next one.
@@ -46,6 +46,7 @@ def dispatch(dbName=None):
         result = leases.heartbeat(dbName)  # first: a slow tick must never cost the lease
         result.update(_flush())
         result["promoted"] = runs.promoteDue(dbName)
+        result["debounced"] = debounces.fire(dbName)  # due bursts start runs
         result["tagWaitsWoken"] = _recheckTags(dbName)
         result["scheduled"] = schedules.tick(dbName)  # cron ticks due: one run each
         k.backlog.set(1)  # the timer always looks, whatever the last claim saw
@@ -152,6 +153,7 @@ def _flush():
     is logged and reported, not raised; when the database itself is down, the claim below
     fails and says so."""
     result = memoryqueue.flushAll()
+    result["debouncesStored"] = debounces.flushAll()
     errors = result.pop("errors")
     for name, message in sorted(errors.items()):
         _logger().warn(u"in-memory enqueues for %s not stored yet (%d waiting, kept for the "

@@ -76,6 +76,9 @@ _ENTRIES = (
     ("tagWaitsBegun", lambda: platform.newAtomicLong(0)),
     ("tagScanSeen", lambda: platform.newAtomicLong(-1)),
     ("tagScanAtMs", lambda: platform.newAtomicLong(0)),
+    # engine.debounces: dbName -> (debounce key -> the JSON text of the calls this JVM took
+    # since the last flush)
+    ("debounces", platform.newConcurrentMap),
 )
 _NEWEST = _ENTRIES[-1][0]
 _BY_METHOD = ("interpreter", "executes")  # (and "pool", "stepPool", "started", ...)
@@ -190,6 +193,10 @@ class Kernel(object):
     def sharedQueue(self, queues, dbName, capacity):
         """A bounded queue of one database connection kept in one of the kernel's maps."""
         return _getOrCreate(queues, dbName, lambda: platform.newBoundedQueue(capacity))
+
+    def debounceMap(self, dbName):
+        """The in-memory debounced calls of one database connection, created once per JVM."""
+        return _getOrCreate(self.debounces, dbName, platform.newConcurrentMap)
 
     def noteStarted(self):
         """True on the first onStartup in this JVM, False on every later one (a project
