@@ -205,6 +205,23 @@ class RunDetailsTest(support.EngineCase):
         _data(self.details.command(delayed, "CHANGE_DELAY", "line ready", user="ann",
                                    delaySeconds=5), "DELAY_CHANGED")
 
+    def test_the_fork_button_forks_from_the_first_failure_or_after_the_last_position(self):
+        done = self.engine.enqueue("three_steps")
+        self.engine.runToEnd(done)
+        assert _data(self.details.runTimeline(done), "RUN_TIMELINE")["forkFrom"] == 4
+        rows = [{"position": p, "status": s} for p, s in
+                ((1, "SUCCESS"), (None, "RECOVERED"), (3, "ERROR"), (2, "ERROR"))]
+        assert self.details.forkDefault(rows) == 2
+        assert self.details.forkDefault([]) == 1
+        forked = _data(self.details.command(done, "FORK", "again", user="ann", fromStep=2.0),
+                       "WORKFLOW_FORKED")
+        shown = _data(self.details.runDetails(forked["workflowId"]), "RUN_DETAILS")["run"]
+        assert (shown["forkedFrom"], shown["forkedAtStep"]) == (done, 2)
+        assert self.details.command(done, "FORK", "x", fromStep=9)["code"] == \
+            "FORK_STEP_OUT_OF_RANGE"
+        assert self.details.command(done, "FORK", None, fromStep=2)["code"] == \
+            "MISSING_ARGUMENT"
+
     def test_the_timeline_has_steps_holds_and_recoveries(self):
         done = self.engine.enqueue("three_steps")
         self.engine.runToEnd(done)

@@ -44,7 +44,7 @@ def _details(case):
     case.engine.runToEnd(workflowId)                                     # streams, a child
     return {"params": {"workflowId": workflowId},
             "custom": {"command": {"name": "RESUME", "reason": "harness", "message": "",
-                                   "delaySeconds": 60}}}
+                                   "delaySeconds": 60, "fromStep": 1}}}
 
 
 def _prompts(case):
@@ -167,6 +167,17 @@ class ViewScriptsRun(EngineCase):
                          [("child_double", "SUCCESS")])
         self.assertIn(("navigate", "/workflows/run/" + children[0]["workflowId"]),
                       [tuple(c[:2]) for c in harness.perspective.calls])
+        # the buttons ran in order, Fork last: Confirm forked the run after its last
+        # position (it failed nowhere) and opened the fork
+        original = harness.view.tree["params"]["workflowId"]
+        last = max(r["position"] for r in harness.view.tree["custom"]["timeline"]["rows"]
+                   if r["position"] is not None)
+        forks = self.gw.sql("SELECT workflow_id, forked_at_step FROM workflows.workflow_runs "
+                            "WHERE forked_from = ?", original)
+        self.assertEqual([f[1] for f in forks], [last + 1])
+        self.assertIn(("navigate", "/workflows/run/" + forks[0][0]),
+                      [tuple(c[:2]) for c in harness.perspective.calls])
+        self.assertEqual(harness.view.tree["custom"]["command"]["name"], "")
 
     def test_prompts(self):
         harness = self.runView("Prompts")  # the row click picked the prompt, left no answer
@@ -269,6 +280,32 @@ class ViewScriptsRun(EngineCase):
         harness.view.tree["custom"]["command"]["reason"] = "cancelled by mistake"
         harness.run(confirm)
         self.assertNotEqual(self.engine.status(workflowId), "CANCELLED")
+
+    def test_a_fork_from_a_chosen_step_opens_and_links_back_to_its_original(self):
+        original = self.engine.enqueue("three_steps")
+        self.engine.runToEnd(original)
+        harness = perspective.Harness(BASE + "RunDetails", params={"workflowId": original})
+        self.assertEqual(_withoutChildren(harness.runAll()), [])  # nothing pending
+        self.assertEqual(harness.view.tree["custom"]["timeline"]["forkFrom"], 4)
+        fork, confirm = _event(harness, "/Commands/FORK"), _event(harness, "/Commands/Confirm")
+        harness.run(fork)
+        self.assertEqual(harness.view.tree["custom"]["command"]["fromStep"], 4)
+        harness.run(confirm)  # no reason given
+        self.assertEqual(harness.view.tree["custom"]["command"]["message"],
+                         "Give a reason first.")
+        harness.view.tree["custom"]["command"].update(fromStep=2.0, reason="re-mix")
+        harness.run(confirm)  # 2.0: as the numeric field gives it
+        forked = harness.perspective.calls[-1][1].split("/")[-1]
+        self.assertEqual(tuple(self.gw.sql("SELECT forked_from, forked_at_step FROM "
+                                           "workflows.workflow_runs WHERE workflow_id = ?",
+                                           forked)[0]), (original, 2))
+        self.assertEqual(self.engine.runToEnd(forked), ["SUCCESS"])
+        shown = perspective.Harness(BASE + "RunDetails", params={"workflowId": forked})
+        self.assertEqual(_withoutChildren(shown.runAll()), [])
+        link = shown.view.getChild("Summary/ForkedField/ForkedFrom")
+        self.assertEqual(link.tree["props"]["text"], "%s at step 2" % original)
+        self.assertIn(("navigate", "/workflows/run/" + original),
+                      [tuple(c[:2]) for c in shown.perspective.calls])
 
     def test_change_delay_gives_a_delayed_run_another_start(self):
         workflowId = self.engine.enqueue("three_steps", delaySeconds=3600)

@@ -22,7 +22,8 @@ ACTIVITY_LIMIT = 200  # journal entries, prompts and streams shown per run
 _KINDS = {"<hold>": "hold", "<stop>": "hold", "<sleep.done>": "wait", "<recv>": "wait",
           "<getEvent>": "wait", "<prompt>": "prompt", "<prompt.answer>": "prompt",
           "<child.result>": "wait"}
-BUTTONS = vocabulary.COMMANDS + (vocabulary.RESUME_TERMINAL, vocabulary.CHANGE_DELAY)
+BUTTONS = vocabulary.COMMANDS + (vocabulary.RESUME_TERMINAL, vocabulary.CHANGE_DELAY,
+                                 vocabulary.FORK)
 
 
 def enabledCommands(status, pendingCommand, started):
@@ -115,7 +116,8 @@ def runTimeline(workflowId, dbName=None):
     """A run's timeline: each recorded position (kind step, operation, wait, prompt or hold:
     a HOLD's or STOP's marker), each recovery (from the journal), and the wait or hold it
     is in now (no end yet); in time order. ``gantt``: a bar per row (a live one ends now).
-    Codes: RUN_TIMELINE, WORKFLOW_NOT_FOUND."""
+    ``forkFrom``: the Fork action's default step (forkDefault). Codes: RUN_TIMELINE,
+    WORKFLOW_NOT_FOUND."""
     run = dataOf(service.getStatus(workflowId, dbName=dbName))
     rows = [_timelineRow(step["position"], step["name"], _kind(step["name"]), step["status"],
                          (step["startedAtMs"], step["completedAtMs"]),
@@ -135,7 +137,19 @@ def runTimeline(workflowId, dbName=None):
               "endMs": now if row["endedMs"] is None else row["endedMs"],
               "colour": row["colour"]} for row in rows]
     return envelope.ok(codes.RUN_TIMELINE, u"%d row(s)" % len(rows),
-                       {"rows": rows, "gantt": gantt})
+                       {"rows": rows, "gantt": gantt, "forkFrom": forkDefault(rows)})
+
+
+def forkDefault(rows):
+    """The Fork action's default ``fromStep``: the position of the first failed (ERROR)
+    record, so the fork redoes what failed, else the last position + 1 (replay it all and
+    run what follows the log: 1 for a run that recorded nothing)."""
+    positions = [row["position"] for row in rows if row["position"] is not None]
+    failed = [row["position"] for row in rows
+              if row["position"] is not None and row["status"] == statuses.ERROR]
+    if failed:
+        return min(failed)
+    return max(positions) + 1 if positions else 1
 
 
 @guarded
@@ -163,12 +177,16 @@ def runActivity(workflowId, dbName=None):
 
 @guarded
 def command(workflowId, command, reason, session=None, user=None, roles=None, dbName=None,
-            delaySeconds=None):
+            delaySeconds=None, fromStep=None):
     """A command button: HOLD, RESUME, STOP or CANCEL through api.service.sendCommand (RESUME
     of an ended run resumes it, like RESUME_TERMINAL: api.service.resume; CHANGE_DELAY
-    starts a DELAYED run ``delaySeconds`` from now: api.service.changeDelay), as the
-    session's user, with the operator's ``reason`` (required). Its envelope and codes."""
+    starts a DELAYED run ``delaySeconds`` from now: api.service.changeDelay; FORK starts a
+    new run from position ``fromStep``: fork, its ``data.workflowId`` the new run's), as
+    the session's user, with the operator's ``reason`` (required). Its envelope and codes."""
     validate.text("reason", reason, 2000)
+    if command == vocabulary.FORK:
+        return fork(workflowId, fromStep, reason, session=session, user=user, roles=roles,
+                    dbName=dbName)
     if command == vocabulary.CHANGE_DELAY:
         return service.changeDelay(workflowId, delaySeconds=delaySeconds, reason=reason,
                                    dbName=dbName, user=user, session=session, roles=roles)
@@ -189,5 +207,7 @@ def fork(workflowId, fromStep, reason, session=None, user=None, roles=None, dbNa
     ``fromStep`` and runs the rest (api.service.fork), as the session's user, with the
     operator's ``reason`` (required). Its envelope and codes."""
     validate.text("reason", reason, 2000)
+    if isinstance(fromStep, float) and fromStep == int(fromStep):
+        fromStep = int(fromStep)  # a numeric entry field gives 4.0
     return service.fork(workflowId, fromStep, reason, dbName=dbName, user=user,
                         session=session, roles=roles)
