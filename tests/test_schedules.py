@@ -6,6 +6,7 @@ declared in code appears after a dispatch. The tick takes ``nowMs``; tests move
 from __future__ import absolute_import, division, print_function
 
 import calendar
+import json
 import threading
 
 from support import EngineCase
@@ -196,6 +197,32 @@ class ControlTest(ScheduleCase):
         assert self.engine.admin.configure(commandRoles=["Operator"])["ok"]
         self.refused(api.pauseSchedule("s", user="guest", roles=["Viewer"]), "NOT_AUTHORIZED")
         self.ok(api.pauseSchedule("s", user="op", roles=["Operator"]), "SCHEDULE_PAUSED")
+
+
+class ConsoleTest(ScheduleCase):
+    """api.consoleschedules: the Schedules page's Create schedule form."""
+
+    def test_the_create_form_takes_json_text_and_blank_fields_and_acts_as_the_user(self):
+        console = __import__("exchange.workflows.api.consoleschedules", fromlist=["x"])
+        created = self.ok(console.createSchedule("nightly", "scheduled_job", "0 2 * * *", "",
+                                                 '{"label": "night"}', queueName=" ",
+                                                 user="eng"), "SCHEDULE_CREATED")
+        assert created["scheduleName"] == "nightly"
+        row = self.row("nightly")
+        assert (row["time_zone"], row["queue_name"], row["created_by"]) == ("UTC", None, "eng")
+        assert json.loads(row["inputs"]) == {"label": "night"}
+        self.refused(console.createSchedule("bad", "scheduled_job", "@daily", "UTC", "{label",
+                                            user="eng"), "INVALID_INPUTS")
+        self.refused(console.createSchedule("bad", "scheduled_job", "@daily", "UTC", "[1]",
+                                            user="eng"), "INVALID_INPUTS")
+        self.refused(console.createSchedule("nightly", "scheduled_job", "@daily", "UTC", None,
+                                            user="eng"), "SCHEDULE_EXISTS")
+        assert self.engine.admin.configure(adminRoles=["Engineer"])["ok"]
+        self.refused(console.createSchedule("bad", "scheduled_job", "@daily", "UTC", "",
+                                            user="op", roles=["Operator"]), "NOT_AUTHORIZED")
+        rows = self.ok(console.schedulesPage(), "SCHEDULES_PAGE")["rows"]
+        assert "nightly" in [r["scheduleName"] for r in rows] and \
+            "bad" not in [r["scheduleName"] for r in rows]
 
 
 class DeclaredTest(ScheduleCase):

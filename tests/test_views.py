@@ -97,13 +97,17 @@ def _templates(case):
 
 def _schedules(case):
     """A schedule (made through api.schedules): its row picked, so Confirm acts on it (the
-    buttons run in order: Pause, Resume, Trigger now, then Confirm triggers a run)."""
+    buttons run in order: Pause, Resume, Trigger now, then Confirm triggers a run); the
+    Create schedule form filled in, so Create makes a second one."""
     schedules = __import__("exchange.workflows.api.schedules", fromlist=["x"])
     created = schedules.createSchedule("harness-hourly", "three_steps", "@hourly",
                                        "Europe/Zurich", {"kg": 3}, user="eng")
     assert created["code"] == "SCHEDULE_CREATED", created
     return {"custom": {"selected": {"scheduleName": "harness-hourly"},
-                       "action": {"name": "", "message": ""}}}
+                       "action": {"name": "", "message": ""},
+                       "create": {"scheduleName": "harness-daily", "workflowName": "three_steps",
+                                  "cron": "0 6 * * *", "timeZone": "Europe/Zurich",
+                                  "inputs": '{"kg": 4}', "queueName": None, "message": ""}}}
 
 
 SCENARIOS = {"Runs": _runs, "RunDetails": _details, "Prompts": _prompts, "Admin": _admin,
@@ -262,7 +266,44 @@ class ViewScriptsRun(EngineCase):
         self.assertEqual(harness.view.tree["custom"]["action"]["name"], "")
         harness.run(_event(harness, "/Pause"))
         harness.run(_event(harness, "/Confirm"))
-        self.assertEqual(self.gw.sql("SELECT status FROM workflows.schedules")[0][0], "PAUSED")
+        self.assertEqual(self.gw.sql("SELECT status FROM workflows.schedules WHERE "
+                                     "schedule_name = 'harness-hourly'")[0][0], "PAUSED")
+        created = self.gw.sql("SELECT workflow_name, cron, time_zone, inputs::text, created_by "
+                              "FROM workflows.schedules WHERE schedule_name = 'harness-daily'")
+        self.assertEqual([tuple(r) for r in created], [("three_steps", "0 6 * * *",
+                                                        "Europe/Zurich", '{"kg": 4}', "operator")])  # the session's user
+        form = harness.view.tree["custom"]["create"]
+        self.assertEqual((form["scheduleName"], harness.view.tree["custom"]["refresh"]), ("", 1))
+        self.assertIn({"label": "three_steps", "value": "three_steps"},
+                      harness.view.tree["custom"]["options"]["workflowOptions"])
+
+    def test_the_create_schedule_form_shows_what_is_wrong(self):
+        harness = self.runView("Schedules")
+        form, create = harness.view.tree["custom"]["create"], _event(harness, "/CreateForm/Create")
+        for given, shown in [({"scheduleName": "s", "cron": "61 * * * *"}, "cron"),
+                             ({"cron": "@daily", "inputs": "{kg: 4}"}, "not valid JSON"),
+                             ({"inputs": "", "timeZone": "Mars/Base"}, "Mars/Base"),
+                             ({"timeZone": "", "workflowName": None}, "workflowName")]:
+            form.update(given)
+            harness.run(create)
+            self.assertIn(shown, form["message"])
+        self.assertEqual(self.gw.sql("SELECT count(*) FROM workflows.schedules WHERE "
+                                     "schedule_name = 's'")[0][0], 0)
+        form["workflowName"] = "three_steps"  # blank zone: UTC, blank inputs: none
+        harness.run(create)
+        self.assertEqual(tuple(self.gw.sql("SELECT time_zone, inputs::text FROM "
+                                           "workflows.schedules WHERE schedule_name = 's'")[0]),
+                         ("UTC", "{}"))
+        assert self.engine.admin.configure(adminRoles=["Engineer"])["ok"]
+        self.addCleanup(self.engine.admin.configure, adminRoles=[])
+        refused = perspective.Harness(BASE + "Schedules",
+                                      session=perspective.Session("bob", roles=["Viewer"]))
+        refused.view.tree["custom"]["create"].update(
+            scheduleName="t", workflowName="three_steps", cron="@daily", timeZone="UTC",
+            inputs="", queueName=None, message="")
+        refused.run(_event(refused, "/CreateForm/Create"))
+        self.assertIn("needs one of the roles Engineer",
+                      refused.view.tree["custom"]["create"]["message"])
 
     def test_resume_of_a_cancelled_run_resumes_it_from_its_step_log(self):
         workflowId = self.engine.enqueue("asks_operator")

@@ -8,7 +8,8 @@ drawn in UNKNOWN_COLOUR rather than failing.
 """
 from __future__ import absolute_import, division, print_function
 
-from exchange.workflows import statuses
+from exchange.workflows import codec, codes, compat, statuses
+from exchange.workflows.errors import InvalidArgument
 
 # status -> CSS colour. Run statuses and prompt statuses (a prompt's PENDING is the run's).
 STATUS_COLOURS = {
@@ -57,3 +58,17 @@ def durationMs(startMs, endMs):
 def options(values):
     """A Perspective dropdown's options: ``[{label, value}]`` for each value, in order."""
     return [{"label": value, "value": value} for value in values]
+
+
+def parsedInputs(inputs):
+    """A form's inputs: JSON text parsed (blank: none), anything else as it is. Text that
+    is not JSON raises INVALID_INPUTS."""
+    if not isinstance(inputs, compat.string_types):
+        return inputs
+    if not inputs.strip():
+        return None
+    try:
+        return codec.decode(inputs)
+    except ValueError as error:
+        raise InvalidArgument(u"the inputs are not valid JSON: %s" % error,
+                              codes.INVALID_INPUTS)

@@ -122,19 +122,6 @@ def runsChart(fromMs=None, toMs=None, buckets=24, workflowName=None, queueName=N
                        {"bucketMs": bucketMs, "series": series, "timings": timings})
 
 
-def _parsedInputs(inputs):
-    """The form's inputs: JSON text parsed (blank: none), anything else as it is."""
-    if not isinstance(inputs, compat.string_types):
-        return inputs
-    if not inputs.strip():
-        return None
-    try:
-        return codec.decode(inputs)
-    except ValueError as error:
-        raise InvalidArgument(u"the inputs are not valid JSON: %s" % error,
-                              codes.INVALID_INPUTS)
-
-
 def _ms(value):
     return None if value is None else int(round(value))
 
@@ -207,7 +194,7 @@ def startWorkflow(workflowName, inputs=None, queueName=None, partitionKey=None, 
     ``command`` roles (settings); then exactly api.service.enqueue (its envelope, with
     ``startedBy``). ``inputs``: a dict, or the form's JSON text of one (text that is not
     JSON: INVALID_INPUTS, saying where). Codes: those of enqueue, NOT_AUTHORIZED."""
-    inputs = _parsedInputs(inputs)
+    inputs = consolecommon.parsedInputs(inputs)
     actor = actors.resolve(actors.Caller(user, session, roles))
     actors.authorize(actor, "command")
     result = service.enqueue(workflowName, inputs, queueName=queueName,

@@ -1,12 +1,13 @@
 """The Schedules page of the operator console: each schedule with its next fire time in its
-own time zone, its latest run and that run's status, and the Pause, Resume and Trigger
-buttons acting as the session's user. The view reads ``data.rows``; docs/api.md, "Console
+own time zone, its latest run and that run's status, the Pause, Resume and Trigger
+buttons and the Create schedule form, acting as the session's user. The view reads ``data.rows``; docs/api.md, "Console
 view models: queues, executors, admin"."""
 from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.api import envelope, schedules
+from exchange.workflows.api.consolecommon import parsedInputs
 from exchange.workflows.api.envelope import guarded
-from exchange.workflows import codes, platform, vocabulary
+from exchange.workflows import codes, compat, platform, vocabulary
 from exchange.workflows.errors import InvalidArgument
 
 _ACTIONS = {vocabulary.PAUSE: schedules.pauseSchedule,
@@ -48,3 +49,23 @@ def scheduleAction(action, scheduleName, session=None, user=None, roles=None, db
             vocabulary.SCHEDULE_ACTIONS))
     return _ACTIONS[action](scheduleName, user=user, session=session, roles=roles,
                             dbName=dbName)
+
+
+def _blank(text):
+    """A form's empty text field as None (the call's default)."""
+    if isinstance(text, compat.string_types) and not text.strip():
+        return None
+    return text
+
+
+@guarded
+def createSchedule(scheduleName, workflowName, cron, timeZone, inputs, queueName=None,
+                   session=None, user=None, roles=None, dbName=None):
+    """The Create schedule form: api.schedules.createSchedule as the session's user (one of
+    ``adminRoles``). ``inputs``: the form's JSON text of a dict (blank: none); a blank
+    ``timeZone`` is UTC, a blank ``queueName`` none. Its envelope and codes (INVALID_INPUTS
+    also for text that is not JSON)."""
+    return schedules.createSchedule(scheduleName, workflowName, cron,
+                                    _blank(timeZone) or vocabulary.UTC, parsedInputs(inputs),
+                                    queueName=_blank(queueName), user=user, session=session,
+                                    roles=roles, dbName=dbName)
