@@ -192,6 +192,27 @@ class ChildWorkflowsTest(EngineCase):
         waitFor(lambda: all(engine.status(w) == "CANCELLED" for w in
                             (inherits, outlives, shorter)), 10, 0.01, "children cancelled")
 
+    def test_a_child_runs_under_its_parents_version_and_only_its_executors_claim_it(self):
+        engine, admin = self.engine, self.engine.admin
+        assert admin.configure(appVersion="3")["ok"]
+        wf = engine.enqueue("parent_waits_child")
+        child = wf + "-c1"
+        assert admin.configure(appVersion="4", compatibleVersions=["3"])["ok"]
+        self.waiting(wf, child)  # a version 4 executor that finishes version 3 runs
+
+        def version(w):
+            return self.gw.sql("SELECT app_version FROM workflows.workflow_runs "
+                               "WHERE workflow_id = ?", w)[0][0]
+        assert (version(wf), version(child)) == ("3", "3")
+        assert admin.configure(compatibleVersions=[])["ok"]  # now version 4 only
+        self.release(child)
+        for _ in range(3):
+            assert engine.service.dispatch()["ok"]
+        assert engine.status(child) == "ENQUEUED", "a version 4 executor took a version 3 child"
+        assert admin.configure(appVersion="3")["ok"]
+        assert engine.runToEnd(wf, child) == ["SUCCESS", "SUCCESS"]
+        assert (version(wf), version(child)) == ("3", "3")
+
     def test_the_console_shows_a_runs_children_and_its_parent_and_filters_by_parent(self):
         engine = self.engine
         wf = engine.enqueue("parent_calls", inputs={"x": 1})
