@@ -67,6 +67,17 @@ class ChildWorkflowsTest(EngineCase):
         assert self.output(wf) == {"status": "SUCCESS", "result": 6}
         assert self.childrenOf(wf) == ["late-child-3"]
 
+    def test_an_adopted_run_that_had_no_parent_wakes_its_new_parent_when_it_ends(self):
+        engine = self.engine
+        child = engine.enqueue("child_waits", workflowId="adopted-1")
+        self.waiting(child)
+        wf = engine.enqueue("parent_adopts", inputs={"childId": child})
+        self.waiting(wf)
+        assert self.childrenOf(wf) == [child]  # adopted: now the parent's child
+        self.release(child)
+        assert engine.runToEnd(child, wf) == ["SUCCESS", "SUCCESS"]
+        assert self.output(wf) == {"created": False, "result": {"got": "go!"}}
+
     def test_a_recovered_parent_gets_the_same_child_and_never_starts_a_second(self):
         engine = self.engine
         engine.startOnlyOnDispatch()
