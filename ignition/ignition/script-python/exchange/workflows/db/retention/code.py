@@ -70,9 +70,12 @@ picked AS (
 DELETE FROM {schema}.workflow_runs r USING picked WHERE r.workflow_id = picked.workflow_id""" \
     % {"terminal": _TERMINAL, "notAwaited": _NOT_AWAITED}
 
-# Active runs created longer ago than the timeout end CANCELLED with the reason, each write
-# fenced by the status and owner it was picked in (a run that moved on meanwhile is left to
-# the next pass); a running thread stops at its next step boundary, as on any cancel.
+# Active runs created longer ago than the timeout end CANCELLED with the reason. The pick
+# is the fence: it locks each row and re-checks ``status IN active`` on its newest version
+# (a row another transaction holds is skipped, left to the next pass), so an ended run is
+# never cancelled again; the write names the status and owner it was picked in as well
+# (with the row locked in the same statement, that match cannot fail: a guard, not a race
+# it loses). A running thread stops at its next step boundary, as on any cancel.
 _CANCEL_STALE = """WITH picked AS (
     SELECT workflow_id, status AS was, executor_id AS owner FROM {schema}.workflow_runs
      WHERE status IN """ + _ACTIVE + """ AND created_at_ms < {schema}.now_ms() - CAST(? AS bigint)
