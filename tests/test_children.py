@@ -67,6 +67,17 @@ class ChildWorkflowsTest(EngineCase):
         assert self.output(wf) == {"status": "SUCCESS", "result": 6}
         assert self.childrenOf(wf) == ["late-child-3"]
 
+    def test_an_adopted_run_that_had_no_parent_wakes_its_new_parent_when_it_ends(self):
+        engine = self.engine
+        child = engine.enqueue("child_waits", workflowId="adopted-1")
+        self.waiting(child)
+        wf = engine.enqueue("parent_adopts", inputs={"childId": child})
+        self.waiting(wf)
+        assert self.childrenOf(wf) == [child]  # adopted: now the parent's child
+        self.release(child)
+        assert engine.runToEnd(child, wf) == ["SUCCESS", "SUCCESS"]
+        assert self.output(wf) == {"created": False, "result": {"got": "go!"}}
+
     def test_a_recovered_parent_gets_the_same_child_and_never_starts_a_second(self):
         engine = self.engine
         engine.startOnlyOnDispatch()
@@ -191,6 +202,27 @@ class ChildWorkflowsTest(EngineCase):
         engine.service.cancel(wf)
         waitFor(lambda: all(engine.status(w) == "CANCELLED" for w in
                             (inherits, outlives, shorter)), 10, 0.01, "children cancelled")
+
+    def test_a_child_runs_under_its_parents_version_and_only_its_executors_claim_it(self):
+        engine, admin = self.engine, self.engine.admin
+        assert admin.configure(appVersion="3")["ok"]
+        wf = engine.enqueue("parent_waits_child")
+        child = wf + "-c1"
+        assert admin.configure(appVersion="4", compatibleVersions=["3"])["ok"]
+        self.waiting(wf, child)  # a version 4 executor that finishes version 3 runs
+
+        def version(w):
+            return self.gw.sql("SELECT app_version FROM workflows.workflow_runs "
+                               "WHERE workflow_id = ?", w)[0][0]
+        assert (version(wf), version(child)) == ("3", "3")
+        assert admin.configure(compatibleVersions=[])["ok"]  # now version 4 only
+        self.release(child)
+        for _ in range(3):
+            assert engine.service.dispatch()["ok"]
+        assert engine.status(child) == "ENQUEUED", "a version 4 executor took a version 3 child"
+        assert admin.configure(appVersion="3")["ok"]
+        assert engine.runToEnd(wf, child) == ["SUCCESS", "SUCCESS"]
+        assert (version(wf), version(child)) == ("3", "3")
 
     def test_the_console_shows_a_runs_children_and_its_parent_and_filters_by_parent(self):
         engine = self.engine

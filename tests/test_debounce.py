@@ -189,6 +189,23 @@ class TwoGatewaysTest(DebounceCase):
         [(reason, name)] = self.gw.sql("SELECT reason, workflow_name FROM workflows.dead_letters")
         assert (reason, name) == ("DEBOUNCE_INVALID", "settle_level")
 
+    def test_a_replayed_debounce_dead_letter_runs_under_the_firing_version(self):
+        assert self.engine.admin.configure(appVersion="2")["ok"]
+        self.debounces.debounce("bad", HOUR, "settle_level", {"level": 3})
+        self.gw.sql("UPDATE workflows.debounces SET inputs = '{\"nope\": 1}'")
+        self.makeDue("bad")
+        self.ok(self.engine.service.dispatch(), "DISPATCHED")
+        self.gw.sql("UPDATE workflows.dead_letters SET request = "
+                    "jsonb_set(CAST(request AS jsonb), '{inputs}', '{\"level\": 4}')::text")
+        import exchange.workflows.api.deadletters as deadletters
+        [letter] = self.ok(deadletters.listDeadLetters(), "DEAD_LETTERS_LISTED")["deadLetters"]
+        replayed = self.ok(deadletters.replayDeadLetter(letter["deadLetterId"]),
+                           "DEAD_LETTER_REPLAYED")["workflowId"]
+        assert self.gw.sql("SELECT app_version FROM workflows.workflow_runs WHERE "
+                           "workflow_id = ?", replayed) == [("2",)], "a version 2 executor " \
+            "would never claim it"
+        assert self.output(replayed)["level"] == 4
+
     def test_in_memory_calls_a_connection_cannot_store_wait_for_the_next_tick(self):
         self.ok(self.debounces.debounceInMemory("far", HOUR, "settle_level", {"level": 1},
                                                 dbName="NoSuchDatabase"), "DEBOUNCED_IN_MEMORY")

@@ -92,6 +92,28 @@ class ParallelStepsTest(ParallelFlowsCase):
         assert engine.sideEffects(wf, "run:winner") == 1
         assert engine.sideEffects(wf, "run:loser") == 1
 
+    def test_a_losers_late_checkpoint_after_the_run_moved_on_is_refused(self):
+        from exchange.workflows.engine import kernel
+        import exchange.workflows.api.messages as messages
+        engine = self.engine
+        gate = self.gate("parallel-late-gate")
+        wf = engine.enqueue("parallel_first_then_waits",
+                            inputs={"gateName": "parallel-late-gate"})
+        engine.runUntil(lambda: engine.status(wf) == "WAITING", message="the run waits")
+        before = self.steps(wf)
+        assert [s[:2] for s in before] == [(2, "right_away"), (3, "<first>"),
+                                           (4, "<recv.deadline>")], before
+        gate.set()  # the loser finishes now, on the step pool, for an ownership that is over
+        pool = kernel.getKernel().existingStepPool()
+        waitFor(lambda: engine.sideEffects(wf, "done:loser") == 1 and
+                pool.getActiveCount() == 0, 10, 0.01, "the loser's thread done")
+        assert self.steps(wf) == before, "a late checkpoint landed"
+        assert messages.send(wf, "go!", topic="go")["code"] == "MESSAGE_SENT"
+        assert engine.runToEnd(wf) == ["SUCCESS"]
+        assert engine.service.getResult(wf, 1)["data"]["output"] == [1, "winner", "go!"]
+        assert 1 not in [s[0] for s in self.steps(wf)]  # (its replay knows the winner)
+        assert engine.sideEffects(wf, "run:loser") == 1
+
     def test_all_raises_the_first_failure_in_call_order_after_all_finished(self):
         engine = self.engine
         wf = engine.enqueue("parallel_failures")

@@ -206,6 +206,42 @@ class RetentionPolicyTest(EngineCase):
                                 "cancelled by retention: active for more than 24 hour(s)")])
         assert engine.runToEnd(fresh) == ["SUCCESS"]
 
+    def test_the_stale_timeout_cancels_only_active_runs(self):
+        engine = self.engine
+        bulkInsert(engine.gw, 100)  # created 1.5 to 100.5 minutes ago, one in ten active
+        assert engine.admin.setRetentionPolicy(staleAfterHours=1 / 60.0)["ok"]
+        applied = engine.admin.applyRetention()["data"]
+        assert (applied["deleted"], applied["cancelled"]) == (0, 10), applied
+        rows = engine.gw.sql("SELECT workflow_id, status, error IS NULL FROM "
+                             "workflows.workflow_runs WHERE workflow_name = 'bulk'")
+        assert sorted(rows) == sorted(
+            (bulkId(g), "CANCELLED", False) if isActive(g) else (bulkId(g), "SUCCESS", True)
+            for g in range(1, 101)), "an ended run was cancelled again"
+
+    def test_an_ended_child_stays_while_its_parent_may_still_read_it(self):
+        engine = self.engine
+        assert engine.admin.registerWorkflowModules(["testing.childflows"])["ok"]
+        wf = engine.enqueue("parent_waits_child")
+        child = wf + "-c1"
+        engine.runUntil(lambda: [engine.status(w) for w in (wf, child)] == ["WAITING"] * 2,
+                        message="parent and child wait")
+        engine.startOnlyOnDispatch()
+        engine.gw.sql("""UPDATE workflows.workflow_runs SET status = 'SUCCESS',
+                             output = '{"got": "late"}', waiting_for = NULL,
+                             completed_at_ms = workflows.now_ms() - 60000
+                          WHERE workflow_id = ?""", child)  # (ended; the parent is woken)
+        assert engine.status(wf) == "ENQUEUED"
+        bulkInsert(engine.gw, 20)  # ended runs no parent waits for
+        for policy in (dict(maxAgeDays=0), dict(maxRows=0)):
+            assert engine.admin.setRetentionPolicy(**policy)["ok"]
+            assert engine.admin.applyRetention()["ok"]
+            assert remaining(engine.gw) == set(bulkId(g) for g in (10, 20)), policy
+            assert engine.status(child) == "SUCCESS", policy
+        assert engine.runToEnd(wf) == ["SUCCESS"]
+        assert engine.service.getResult(wf, 0)["data"]["output"] == \
+            {"child": child, "result": {"got": "late"}}
+        assert engine.admin.applyRetention()["data"]["deleted"] == 2  # both ended: both go
+
     def test_the_console_panel_shows_edits_and_applies_the_policy(self):
         self.engineerOnly()
         from exchange.workflows.api import consoleadmin

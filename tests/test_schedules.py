@@ -226,6 +226,20 @@ class ConsoleTest(ScheduleCase):
 
 
 class DeclaredTest(ScheduleCase):
+    def test_a_declared_schedule_whose_run_ids_would_be_too_long_is_refused_at_once(self):
+        from exchange.workflows.engine.runtime import InvalidArgument, schedule
+
+        def flow():
+            return None
+        flow.workflowName = "w" * 180  # (as @workflow marks it; a name may be 200 long)
+        for name in (None, "s" * 121):
+            try:
+                schedule("@daily", name=name)(flow)
+            except InvalidArgument as refused:
+                assert refused.code == "VALUE_TOO_LONG", refused.code
+            else:
+                self.fail("a schedule named %r was declared" % (name,))
+
     def test_a_schedule_declared_in_code_appears_after_a_dispatch_and_stays_paused(self):
         assert self.ok(self.api.listSchedules(), "SCHEDULES_LISTED")["count"] == 0
         self.engine.service.dispatch()

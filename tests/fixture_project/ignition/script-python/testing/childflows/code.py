@@ -87,6 +87,13 @@ def parent_late_wait(x=3):
 
 
 @workflow
+def parent_adopts(childId):
+    """Starts as its child a run that exists already (enqueued on its own), and waits."""
+    handle = startChild("child_waits", workflowId=childId)
+    return {"created": handle.created, "result": handle.getResult()}
+
+
+@workflow
 def parent_three_children():
     inherits = startChild("child_waits")
     outlives = startChild(child_waits, outliveParent=True)  # (the function names it)

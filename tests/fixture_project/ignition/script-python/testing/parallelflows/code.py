@@ -11,7 +11,7 @@ import time
 
 import system
 
-from exchange.workflows.engine.runtime import StepError, runParallel, step, workflow
+from exchange.workflows.engine.runtime import StepError, recv, runParallel, step, workflow
 from testing.flows import DB, crashOnce, note, times
 
 
@@ -92,6 +92,15 @@ def parallel_first(gateName, crash=None):
                                mode="first")
     crashOnce(crash, "after-first")
     return [index, value, after_other("after", "at_gate")]
+
+
+@workflow
+def parallel_first_then_waits(gateName):
+    """The loser waits at a gate while the run goes on and suspends (its thread released):
+    the loser's late checkpoint belongs to an ownership that is over."""
+    index, value = runParallel([(at_gate, ["loser", gateName]), (right_away, ["winner"])],
+                               mode="first")
+    return [index, value, recv("go", timeoutSeconds=60)]
 
 
 @workflow

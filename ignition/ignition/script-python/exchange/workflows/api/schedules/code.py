@@ -14,7 +14,7 @@ from exchange.workflows import codec, codes, cron as cronexpr, settings, validat
 from exchange.workflows.engine import actors, registry, scheduleadmin, schedules
 from exchange.workflows.errors import InvalidArgument
 
-MAX_NAME_LENGTH = 120  # the run ids sched:<name>:<tick> stay within 200 characters
+MAX_NAME_LENGTH = schedules.MAX_NAME_LENGTH
 _KEYS = {"schedule_name": "scheduleName", "workflow_name": "workflowName", "cron": "cron",
          "time_zone": "timeZone", "inputs": "inputs", "queue_name": "queueName",
          "status": "status", "source": "source", "next_tick_ms": "nextTickMs",

@@ -26,6 +26,11 @@ ON CONFLICT DO NOTHING
 RETURNING workflow_id"""
 
 
+# A run the parent adopts (startChild naming the id of a run of that workflow) that has no
+# parent becomes its child: the trigger wakes only the parents of runs that have one.
+_ADOPT = """UPDATE {schema}.workflow_runs SET parent_workflow_id = ?
+ WHERE workflow_id = ? AND parent_workflow_id IS NULL AND workflow_id <> ?"""
+
 _OUTCOME = """SELECT status, output::text, error::text, workflow_name, parent_workflow_id
   FROM {schema}.workflow_runs WHERE workflow_id = ?"""
 
@@ -53,6 +58,12 @@ def insert(dbName, request, parentId, outliveParent, t):
                      request.maxRecoveryAttempts, request.timeoutMs, bool(outliveParent),
                      parentId], t)
     return bool(rows)
+
+
+def adopt(dbName, workflowId, parentId, t):
+    """In the parent's recording transaction ``t``: run ``workflowId``, when it has no
+    parent, becomes a child of ``parentId`` (so its end wakes the parent)."""
+    tx.update(dbName, sql.bind(_ADOPT, dbName), [parentId, workflowId, parentId], t)
 
 
 def outcome(dbName, workflowId, t=None):

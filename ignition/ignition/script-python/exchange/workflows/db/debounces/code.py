@@ -66,7 +66,8 @@ _DUE = """SELECT """ + _COLUMNS + """
 _DELETE = "DELETE FROM {schema}.debounces WHERE debounce_key = ? AND fire_at_ms = ?"
 
 # A due row whose request no longer validates (its inputs no longer fit the workflow) moves
-# to the dead letters, in one statement (replayable as any dead letter).
+# to the dead letters, in one statement (replayable as any dead letter, under the application
+# version its run would have started under: a replay of a request naming none gets "1").
 _DEAD_LETTER = """WITH gone AS (
     DELETE FROM {schema}.debounces WHERE debounce_key = ? AND fire_at_ms = ?
     RETURNING workflow_name, queue_name, partition_key, priority, inputs)
@@ -75,7 +76,8 @@ INSERT INTO {schema}.dead_letters (workflow_id, workflow_name, queue_name, reaso
 SELECT CAST(? AS text), g.workflow_name, g.queue_name, ?, ?,
        jsonb_build_object('workflow_id', CAST(? AS text), 'workflow_name', g.workflow_name,
                           'queue_name', g.queue_name, 'partition_key', g.partition_key,
-                          'priority', g.priority, 'inputs', g.inputs)::text
+                          'priority', g.priority, 'inputs', g.inputs,
+                          'app_version', CAST(? AS text))::text
   FROM gone g"""
 
 _PENDING = """SELECT """ + _COLUMNS + """, fire_at_ms - {schema}.now_ms()
@@ -111,10 +113,11 @@ def delete(dbName, key, fireAtMs, t):
 
 def deadLetter(dbName, row, reason, message, t):
     """Move a pending row (as read by ``due``) to the dead letters under ``row``'s
-    deterministic workflow id; 1, or 0 when it changed meanwhile."""
-    key, fireAtMs, workflowId = row
+    deterministic workflow id and the application version it would have started under
+    (``row``: key, fireAtMs, workflowId, appVersion); 1, or 0 when it changed meanwhile."""
+    key, fireAtMs, workflowId, appVersion = row
     return tx.update(dbName, sql.bind(_DEAD_LETTER, dbName),
-                     [key, fireAtMs, workflowId, reason, message, workflowId], t,
+                     [key, fireAtMs, workflowId, reason, message, workflowId, appVersion], t,
                      skipAudit=True)
 
 

@@ -2,7 +2,8 @@
 reads, the guarded claim of an automatic pass (one gateway per interval), and the bounded
 batches a pass makes (delete ended runs by age or beyond a row count, cancel stale active
 runs). Deleting a run deletes its steps, events, messages, streams, prompts and template
-record by ON DELETE CASCADE; active runs are never deleted."""
+record by ON DELETE CASCADE; active runs are never deleted, nor an ended child whose parent
+is still active (the parent may yet read its outcome: it goes once the parent ended)."""
 from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.db import sql, tx
@@ -14,6 +15,10 @@ POLICY_COLUMNS = ("max_age_ms", "max_rows", "stale_after_ms", "interval_ms", "ba
 
 _TERMINAL = "('SUCCESS', 'ERROR', 'CANCELLED', 'STOPPED', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED')"
 _ACTIVE = "('DELAYED', 'ENQUEUED', 'PENDING', 'RUNNING', 'WAITING', 'HELD')"
+# An ended run ``r`` no active parent may still read (engine.children: a woken parent reads
+# its child's outcome at its next look; deleted, the parent would fail WORKFLOW_NOT_FOUND).
+_NOT_AWAITED = """NOT EXISTS (SELECT 1 FROM {schema}.workflow_runs p
+                     WHERE p.workflow_id = r.parent_workflow_id AND p.status IN """ + _ACTIVE + ")"
 
 _POLICY = "SELECT " + ", ".join(POLICY_COLUMNS) + \
     " FROM {schema}.retention_policy WHERE policy_id = 1"
@@ -38,13 +43,14 @@ _RECORD_PASS = """UPDATE {schema}.retention_policy
 # The oldest ended runs first (the completed index, in order); SKIP LOCKED: a run an
 # operator holds a lock on waits for the next pass.
 _DELETE_AGED = """WITH picked AS (
-    SELECT workflow_id FROM {schema}.workflow_runs
-     WHERE status IN %s AND completed_at_ms < {schema}.now_ms() - CAST(? AS bigint)
-     ORDER BY completed_at_ms, workflow_id
+    SELECT r.workflow_id FROM {schema}.workflow_runs r
+     WHERE r.status IN %s AND r.completed_at_ms < {schema}.now_ms() - CAST(? AS bigint)
+       AND %s
+     ORDER BY r.completed_at_ms, r.workflow_id
      LIMIT ?
-       FOR UPDATE SKIP LOCKED)
+       FOR UPDATE OF r SKIP LOCKED)
 DELETE FROM {schema}.workflow_runs r USING picked WHERE r.workflow_id = picked.workflow_id""" \
-    % _TERMINAL
+    % (_TERMINAL, _NOT_AWAITED)
 
 # Keep the newest ``max_rows`` ended runs by (completed_at_ms, workflow_id): the edge is the
 # first one beyond them, and every ended run at or below it goes, oldest first.
@@ -57,15 +63,19 @@ picked AS (
     SELECT r.workflow_id FROM {schema}.workflow_runs r, edge
      WHERE r.status IN %(terminal)s
        AND (r.completed_at_ms, r.workflow_id) <= (edge.completed_at_ms, edge.workflow_id)
+       AND %(notAwaited)s
      ORDER BY r.completed_at_ms, r.workflow_id
      LIMIT ?
        FOR UPDATE OF r SKIP LOCKED)
 DELETE FROM {schema}.workflow_runs r USING picked WHERE r.workflow_id = picked.workflow_id""" \
-    % {"terminal": _TERMINAL}
+    % {"terminal": _TERMINAL, "notAwaited": _NOT_AWAITED}
 
-# Active runs created longer ago than the timeout end CANCELLED with the reason, each write
-# fenced by the status and owner it was picked in (a run that moved on meanwhile is left to
-# the next pass); a running thread stops at its next step boundary, as on any cancel.
+# Active runs created longer ago than the timeout end CANCELLED with the reason. The pick
+# is the fence: it locks each row and re-checks ``status IN active`` on its newest version
+# (a row another transaction holds is skipped, left to the next pass), so an ended run is
+# never cancelled again; the write names the status and owner it was picked in as well
+# (with the row locked in the same statement, that match cannot fail: a guard, not a race
+# it loses). A running thread stops at its next step boundary, as on any cancel.
 _CANCEL_STALE = """WITH picked AS (
     SELECT workflow_id, status AS was, executor_id AS owner FROM {schema}.workflow_runs
      WHERE status IN """ + _ACTIVE + """ AND created_at_ms < {schema}.now_ms() - CAST(? AS bigint)

@@ -103,6 +103,8 @@ def startChild(name, inputs=None, queueName=None, timeoutSeconds=None, workflowI
                                       % (request.workflowId, existing and existing[3]),
                                       codes.WORKFLOW_ID_CONFLICT,
                                       {"workflowId": request.workflowId})
+            if existing[4] is None:
+                statements.adopt(ctx.dbName, request.workflowId, ctx.workflowId, t)
         return {"workflowId": request.workflowId, "created": created}
     started = durable.operation(ctx, "<startChild>", start)
     if started["created"]:

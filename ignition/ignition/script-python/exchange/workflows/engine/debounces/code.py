@@ -189,7 +189,7 @@ def _fireOne(dbName, row, t):
                                    partitionKey=partitionKey, priority=priority,
                                    workflowId=workflowId)
     except InvalidArgument as refused:
-        statements.deadLetter(dbName, (key, fireAt, workflowId),
+        statements.deadLetter(dbName, (key, fireAt, workflowId, settings.appVersion()),
                               vocabulary.REASON_DEBOUNCE_INVALID, refused.args[0], t)
         _logger().error(u"debounced burst %s of %s not started (kept as a dead letter): %s"
                         % (key, workflowName, refused.args[0]))

@@ -9,9 +9,9 @@ from __future__ import absolute_import, division, print_function
 
 import functools
 
-from exchange.workflows import codec, compat, cron as cronexpr, validate, vocabulary
+from exchange.workflows import codec, codes, compat, cron as cronexpr, validate, vocabulary
 from exchange.workflows.engine import boundary, children, context, durable, parallel, patches, \
-    registry, steps
+    registry, schedules, steps
 from exchange.workflows.errors import ChildFailed, ControlSignal, InvalidArgument, \
     NonDeterminismError, StepError, WorkflowCancelled, WorkflowsError
 
@@ -101,6 +101,10 @@ def schedule(cron, timeZone=vocabulary.UTC, name=None, inputs=None, queueName=No
         if workflowName is None:
             raise InvalidArgument(u"@schedule goes above @workflow (on a workflow function): "
                                   u"%s" % compat.shown(function))
+        if len(name or workflowName) > schedules.MAX_NAME_LENGTH:  # (its runs' ids too long)
+            raise InvalidArgument(u"a schedule name is at most %d characters (name it): %s"
+                                  % (schedules.MAX_NAME_LENGTH, name or workflowName),
+                                  codes.VALUE_TOO_LONG)
         registry.addSchedule(registry.ScheduleDeclaration(
             name or workflowName, workflowName, cron, timeZone, inputs=dict(inputs or {}),
             queueName=queueName, module=getattr(function, "__module__", "?")))

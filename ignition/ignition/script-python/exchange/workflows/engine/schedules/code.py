@@ -19,6 +19,7 @@ from exchange.workflows.engine import registry, requests
 from exchange.workflows.errors import InvalidArgument
 
 MAX_DUE_PER_TICK = 100  # schedules fired by one tick at most; the rest by the next
+MAX_NAME_LENGTH = 120  # the run ids sched:<name>:<tick> stay within 200 characters
 SCHEDULED_AT = "scheduledAtMs"  # the input a workflow names to receive its tick's time
 
 
