@@ -40,6 +40,12 @@ class ScheduleCase(EngineCase):
         return self.ok(self.api.createSchedule(name, "scheduled_job", "* * * * *", "UTC",
                                                user="eng", **kwargs), "SCHEDULE_CREATED")
 
+    def due(self, nowMs):
+        """What this executor's tick reads: the due schedules of the workflows it runs."""
+        registry = __import__("exchange.workflows.engine.registry", fromlist=["x"])
+        names = json.dumps(registry.registeredNames())
+        return self.statements.due(None, names, nowMs)
+
     def dueAt(self, name, tickMs):
         """Move the schedule's next tick to ``tickMs`` (a past minute): it is due."""
         self.gw.sql("UPDATE workflows.schedules SET next_tick_ms = ? WHERE schedule_name = ?",
@@ -64,8 +70,8 @@ class TickTest(ScheduleCase):
         tick = self.pastMinute()
         self.dueAt("every-minute", tick)
         # both executors read the due schedule before either fires it
-        first = self.statements.due(None, tick + 5000)
-        second = self.statements.due(None, tick + 5000)
+        first = self.due(tick + 5000)
+        second = self.due(tick + 5000)
         assert [d.name for d in first] == [d.name for d in second] == ["every-minute"]
         assert self.engineSchedules.fire(None, first[0]) is True
         assert self.engineSchedules.fire(None, second[0]) is False
@@ -80,11 +86,25 @@ class TickTest(ScheduleCase):
                              "WHERE workflow_id = ?", label)[0][0]
         assert int(inputs) == tick
 
+    def test_schedules_only_another_gateway_runs_never_crowd_out_ours(self):
+        # more due schedules of a workflow registered elsewhere than one tick fires
+        self.everyMinute()
+        tick = self.pastMinute()
+        self.dueAt("every-minute", tick)
+        self.gw.sql("INSERT INTO workflows.schedules (schedule_name, workflow_name, cron, "
+                    "time_zone, source, next_tick_ms, created_by) "
+                    "SELECT 'elsewhere-' || i, 'only_on_another_gateway', '* * * * *', 'UTC', "
+                    "'RUNTIME', ? - 60000, 'eng' FROM generate_series(1, ?) i",
+                    tick, self.engineSchedules.MAX_DUE_PER_TICK + 50)
+        assert [d.name for d in self.due(tick + 5000)] == ["every-minute"]
+        assert self.engineSchedules.tick(None, tick + 5000) == 1
+        assert self.runIds() == [self.engineSchedules.workflowIdOf("every-minute", tick)]
+
     def test_two_threads_firing_the_same_tick_at_once_start_one_run(self):
         self.everyMinute()
         tick = self.pastMinute()
         self.dueAt("every-minute", tick)
-        dues = [self.statements.due(None, tick + 5000)[0] for _ in range(4)]
+        dues = [self.due(tick + 5000)[0] for _ in range(4)]
         start, results = threading.Event(), []
 
         def fire(due):

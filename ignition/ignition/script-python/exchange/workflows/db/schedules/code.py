@@ -42,6 +42,7 @@ _DUE = """SELECT s.schedule_name, s.workflow_name, s.cron, s.time_zone, s.inputs
   FROM {schema}.schedules s,
        (SELECT COALESCE(CAST(? AS bigint), {schema}.now_ms()) AS now_ms) n
  WHERE s.status = 'ACTIVE' AND s.next_tick_ms <= n.now_ms
+   AND s.workflow_name IN (SELECT jsonb_array_elements_text(CAST(? AS jsonb)))
  ORDER BY s.next_tick_ms
  LIMIT ?"""
 _ADVANCE = """UPDATE {schema}.schedules
@@ -94,10 +95,12 @@ class Due(object):
          self.queueName, self.nextTickMs, self.nowMs) = row
 
 
-def due(dbName, nowMs=None, limit=100):
-    """The active schedules whose next tick is at or before ``nowMs`` (None: the database's
-    now), earliest first."""
-    return [Due(row) for row in tx.query(dbName, sql.bind(_DUE, dbName), [nowMs, limit])]
+def due(dbName, workflowNamesJson, nowMs=None, limit=100):
+    """The active schedules of the workflows named (a JSON array: those registered here, so
+    schedules only another gateway can run never crowd out ours) whose next tick is at or
+    before ``nowMs`` (None: the database's now), earliest first."""
+    return [Due(row) for row in tx.query(dbName, sql.bind(_DUE, dbName),
+                                         [nowMs, workflowNamesJson, limit])]
 
 
 def advance(dbName, name, expectedNextMs, fired, t):

@@ -45,13 +45,16 @@ def runRequest(workflowName, inputs, queueName, tickMs, workflowId):
 
 def tick(dbName, nowMs=None):
     """Upsert the declared schedules and fire the due ticks (at ``nowMs``, default the
-    database's clock); how many runs it started. A schedule that cannot fire here (its
-    workflow is not registered in this interpreter, its inputs no longer fit) is logged and
-    left due for an executor that can; a database outage is raised to the dispatcher, any
+    database's clock); how many runs it started. Only the schedules of workflows registered
+    in this interpreter are read (the others are left to the executors that run them); one
+    whose inputs no longer fit is logged and left due; a database outage is raised to the dispatcher, any
     other failure (a schema not yet upgraded) is logged: it never stops the claim."""
     try:
         declare(dbName)
-        dues = statements.due(dbName, nowMs, MAX_DUE_PER_TICK)
+        names = registry.registeredNames()
+        if not names:
+            return 0
+        dues = statements.due(dbName, codec.encode(names), nowMs, MAX_DUE_PER_TICK)
     except compat.CATCHABLE as error:
         _unlessTransient(error, u"reading the schedules")
         return 0
