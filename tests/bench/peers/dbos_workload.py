@@ -28,6 +28,7 @@ import argparse
 import collections
 import json
 import platform
+import re
 import sys
 import threading
 import time
@@ -89,6 +90,7 @@ class Counter(object):
         self.engine = engine
         self.lock = threading.Lock()
         self.counts = collections.Counter()
+        self.shapes = collections.defaultdict(collections.Counter)
         self.callerThread = threading.get_ident()
 
     def __enter__(self):
@@ -108,11 +110,22 @@ class Counter(object):
             kind = "poller"
         with self.lock:
             self.counts[kind] += 1
+            self.shapes[kind][shape(statement)] += 1
 
 
 # ---------------------------------------------------------------------------------------
 # the bench
 # ---------------------------------------------------------------------------------------
+TABLE = re.compile(r'"?dbos"?\."?(\w+)')
+
+
+def shape(statement):
+    """A statement's first keyword and first DBOS table: "SELECT workflow_status"."""
+    words = statement.split(None, 1)
+    table = TABLE.search(statement)
+    return "%s %s" % (words[0].upper() if words else "?", table.group(1) if table else "-")
+
+
 def sqlalchemyUrl(dsn):
     from psycopg.conninfo import conninfo_to_dict
     parts = conninfo_to_dict(dsn)
@@ -198,7 +211,8 @@ class Peer(object):
                 time.sleep(POLL_SECONDS)
             self.queue.set_worker_concurrency(0)
         return {"elapsed": now - begun, "done": statuses.get("SUCCESS", 0),
-                "statuses": statuses, "capped": capped, "counts": dict(counter.counts)}
+                "statuses": statuses, "capped": capped, "counts": dict(counter.counts),
+                "shapes": dict((k, dict(v)) for k, v in counter.shapes.items())}
 
     # --- C: durable enqueue ---------------------------------------------------------
     def durableEnqueue(self):
@@ -234,7 +248,7 @@ class Peer(object):
             "statementsPerWorkflow": statements,
             "workflowThreadStatementsPerWorkflow":
                 run["counts"].get("workflow", 0) / float(max(1, run["done"])),
-            "enqueueSeconds": sum(enqueueTimes)}
+            "enqueueSeconds": sum(enqueueTimes), "statementShapes": run["shapes"]}
         print("   A  %d three_steps enqueued (%.1f s), released: %d done in %.2f s = %.1f wf/s%s;"
               " %.2f statement(s) per workflow (%.2f on the workflow threads)"
               % (n, sum(enqueueTimes), run["done"], run["elapsed"], rate,
@@ -269,10 +283,19 @@ class Peer(object):
             "runs": m, "wallMsPerStep": wallMs,
             "inRunMsPerStep": (ten["inRunMs"] - zero["inRunMs"]) / 10.0,
             "statementsPerStep": (ten["workflowStatements"] - zero["workflowStatements"]) / 10.0,
+            "statementShapesPerStep": perStepShapes(zero, ten, m),
             "zero": zero, "ten": ten}
         print("   B  per step: wall clock %.3f ms, inside a run %.3f ms, %.2f statement(s)"
               % (wallMs, self.results["B"]["inRunMsPerStep"],
                  self.results["B"]["statementsPerStep"]))
+
+
+def perStepShapes(zero, ten, runs):
+    """Per step, by shape: the executor threads' statements of the 10-step batch less the
+    0-step batch's, over 10 steps of ``runs`` runs."""
+    a, b = zero["shapes"].get("workflow", {}), ten["shapes"].get("workflow", {})
+    return dict((k, round((b.get(k, 0) - a.get(k, 0)) / (10.0 * runs), 3))
+                for k in set(a) | set(b) if b.get(k, 0) != a.get(k, 0))
 
 
 def parseArgs(argv):
@@ -304,8 +327,8 @@ def main(argv=None):
         version = distVersion("dbos")
     peer = Peer(args)
     begun = clock()
-    peer.launch()
     try:
+        peer.launch()
         print("   DBOS Transact %s on %s %s; queue polling_interval_sec=%g, "
               "worker_concurrency=%s, sys_db_pool_size=%d, max_executor_threads=%s"
               % (version, platform.python_implementation(), platform.python_version(),
@@ -323,7 +346,8 @@ def main(argv=None):
                 sys.stdout.flush()
     finally:
         DBOS.destroy()
-        peer.watch.dispose()
+        if getattr(peer, "watch", None) is not None:
+            peer.watch.dispose()
     out = {"dbos": version, "python": "%s %s" % (platform.python_implementation().lower(),
                                                   platform.python_version()),
            "settings": {"pollingIntervalSec": args.poll,

@@ -156,17 +156,6 @@ def dbosFigures(out, settings):
     return figures
 
 
-def serverVersion(dsn):
-    import psycopg2
-    conn = psycopg2.connect(dsn)
-    try:
-        cur = conn.cursor()
-        cur.execute("SHOW server_version")
-        return cur.fetchone()[0].split()[0]
-    finally:
-        conn.close()
-
-
 def runDbos(args, adminDsn):
     """Install, run and clean up DBOS; returns (workload output, settings text)."""
     python = ensureVenv(os.path.join(VENVS, "dbos"), REQUIREMENTS)
@@ -177,9 +166,14 @@ def runDbos(args, adminDsn):
         command = [python, WORKLOAD, "--dsn", dsn, "--out", outPath, "--only", args.only,
                    "--poll", str(args.poll), "--worker-concurrency", str(args.worker_concurrency),
                    "--pool", str(args.pool)] + (["--quick"] if args.quick else [])
-        code = subprocess.call(command)
-        if code != 0:
-            raise RuntimeError("dbos_workload.py exited %d" % code)
+        child = subprocess.Popen(command, stderr=subprocess.PIPE)
+        last = ""
+        for line in child.stderr:  # passed on as it comes; its last line names the error
+            text = line.decode("utf-8", "replace")
+            sys.stderr.write(text)
+            last = text.strip() or last
+        if child.wait() != 0:
+            raise RuntimeError("dbos_workload.py exited %d: %s" % (child.returncode, last))
         with open(outPath) as handle:
             out = json.load(handle)
     finally:
@@ -202,7 +196,7 @@ def main(argv=None):
             "server": stop.description, "peers": {}, "figures": []}
     failed = None
     try:
-        part["machine"]["postgres"] = serverVersion(adminDsn)
+        part["machine"]["postgres"] = pgserver.serverVersion(adminDsn)
         print("  database: %s" % stop.description)
         out, settings = runDbos(args, adminDsn)
         part["interpreter"] = out["python"]
