@@ -5,7 +5,7 @@ venv: it imports ``dbos`` and nothing of this repository. ``run.py`` creates the
 database, passes its libpq DSN and reads the JSON this script writes.
 
     python dbos_workload.py --dsn "host=... dbname=..." --out result.json [--quick]
-        [--poll 0.01] [--worker-concurrency 16] [--pool 20] [--only A,B,C]
+        --poll 0.01 --worker-concurrency 32 --pool 40 [--only A,B,C]
 
 The workflows mirror tests/bench/project's ``benchflows``: ``three_steps(value)`` (steps
 first, second, third returning value + 1, value * 2, {"value": value}) and
@@ -304,11 +304,11 @@ def parseArgs(argv):
     parser.add_argument("--out", required=True, help="where to write the results (JSON)")
     parser.add_argument("--quick", action="store_true", help="every count divided by 10")
     parser.add_argument("--only", default="A,B,C", help="workloads to run (A, B, C)")
-    parser.add_argument("--poll", type=float, default=0.01,
-                        help="the queue's polling_interval_sec")
-    parser.add_argument("--worker-concurrency", type=int, default=32,
-                        help="the queue's worker_concurrency when released")
-    parser.add_argument("--pool", type=int, default=40, help="sys_db_pool_size")
+    # DBOS's settings: run.py holds the chosen ones (its defaults) and passes them all
+    for flag, kind, what in (("--poll", float, "the queue's polling_interval_sec"),
+                             ("--worker-concurrency", int, "its worker_concurrency when released"),
+                             ("--pool", int, "sys_db_pool_size")):
+        parser.add_argument(flag, type=kind, required=True, help=what)
     parser.add_argument("--executor-threads", type=int, default=None,
                         help="max_executor_threads (default: DBOS's, unbounded)")
     parser.add_argument("--run-limit", type=float, default=None,
