@@ -268,7 +268,8 @@ class Peer(object):
                              "dbos.workflow_status WHERE status = 'SUCCESS' AND queue_name = :q",
                              q=QUEUE)[0][0]
             run["inRunMs"] = float(inRun) if inRun is not None else float("nan")
-            run["workflowStatements"] = run["counts"].get("workflow", 0) / float(max(1, run["done"]))
+            run["workflowStatements"] = (run["counts"].get("workflow", 0)
+                                         / float(max(1, run["done"])))
             print("   B  noop_steps(%d) x %d: %d done in %.2f s%s; inside a run mean %.2f ms; "
                   "%.2f statement(s) per workflow on the workflow threads"
                   % (steps, m, run["done"], run["elapsed"],

@@ -1,4 +1,4 @@
-"""The peer part of ``make bench``: DBOS Transact measured on the bench's workloads, in the same run.
+"""The peer part of ``make bench``: DBOS Transact on the bench's workloads, in the same run.
 
     .venv/bin/python tests/bench/peers/run.py [--json PATH] [--quick] [--peers dbos]
         [--poll S] [--worker-concurrency N] [--pool N]
@@ -125,7 +125,8 @@ def dbosFigures(out, settings):
 
     if a:
         figures.append(figure(
-            "peer A", "DBOS %s: end to end three_steps, %d queued" % (out["dbos"], a.get("runs", 0)),
+            "peer A", "DBOS %s: end to end three_steps, %s queued"
+            % (out["dbos"], format(a.get("runs", 0), ",")),
             value(a, "rate"), "wf/s", True, "4",
             a.get("error") or "enqueued onto a paused Queue, then released (worker_concurrency "
             "set): %d SUCCESS in %.2f s%s; %.2f statements per workflow counted (%.2f on the "
