@@ -1,9 +1,10 @@
 """make bench: what the engine costs, each figure against a baseline measured in the same run.
 
-Boots a simulated gateway in this process (the gateway simulator's system.db over psycopg2,
-the engine's script library, the trivial workflows of tests/bench/project), on a database of
-its own (created on $WORKFLOWS_DSN's server, else on an embedded PostgreSQL; dropped at the
-end), and measures:
+Boots a simulated gateway in this process (the gateway simulator's system.db over psycopg2
+under CPython, over pgJDBC under Jython 2.7, the engine's script library, the trivial
+workflows of tests/bench/project), on a database of its own (created on $WORKFLOWS_DSN's
+server, else on an embedded PostgreSQL; dropped at the end; ``--interpreter jython`` from
+CPython makes the database and runs this script under Jython on it), and measures:
 
   1. in-memory enqueue  service.enqueueInMemory, one thread    vs offer() to a bounded queue
   2. flush              memoryqueue.flushAll until empty        vs execute_values, 500 rows/stmt
@@ -16,7 +17,8 @@ end), and measures:
                                                                (and a hand-written claim)
   8. retention tick     dispatch() with a retention pass due, 100,000 ended runs
                                                                vs the same tick, retention off
-(baselines 2 to 5: psycopg2 directly, on the same database and tables)
+(baselines 2 to 5: psycopg2 directly on CPython, bare JDBC on Jython (rawdb), on the same
+database and tables; every figure also says how much of it the simulator's system.db took)
 
 Ratios are engine cost / baseline cost (1.0 = as fast as the baseline; higher = slower).
 Runs driven by dispatch stop at a time limit (--run-limit) so the whole bench stays within a
@@ -24,6 +26,7 @@ few minutes however slow the engine is; a capped figure says so. A figure the en
 produce (an API raising) prints its error and the bench goes on.
 
     .venv/bin/python tests/bench/bench.py [--quick] [--only 1,4] [--run-limit 60]
+        [--interpreter jython] [--json PATH]
 """
 from __future__ import division, print_function
 
@@ -713,8 +716,8 @@ class Bench(object):
         print("   engine   flushAll x %d until empty: %d rows in %.3f s = %s (%d statements, "
               "%d stored)" % (rounds, depth, elapsed, fmtRate(rate), sum(counts.values()),
                               stored))
-        print("   baseline execute_values, %d rows/statement: %d rows in %.3f s = %s "
-              "(%d stored)" % (RAW_PAGE_SIZE, len(rows), baseElapsed, fmtRate(baseRate),
+        print("   baseline %s multi-row INSERT, %d rows/statement: %d rows in %.3f s = %s "
+              "(%d stored)" % (rawdb.driverName(), RAW_PAGE_SIZE, len(rows), baseElapsed, fmtRate(baseRate),
                                rawStored))
         print("   ratio    time per row %s   (aim: within 2x)"
               % fmtRatio((elapsed / depth) / (baseElapsed / len(rows))))
@@ -840,8 +843,8 @@ class Bench(object):
             print("            meanwhile on other threads (runs the engine started by itself, "
                   "competing for the CPU): %.2f statement(s) per call %s"
                   % (sum(others[0].values()) / float(n), self.kinds(others[0], n)))
-        print("   baseline psycopg2 single-row INSERT x %d: mean %s  p50 %s  p99 %s  = %s"
-              % (n, fmtMs(baseMean), fmtMs(ms(percentile(base, 0.5))),
+        print("   baseline %s single-row INSERT x %d: mean %s  p50 %s  p99 %s  = %s"
+              % (rawdb.driverName(), n, fmtMs(baseMean), fmtMs(ms(percentile(base, 0.5))),
                  fmtMs(ms(percentile(base, 0.99))), fmtRate(1000.0 / baseMean)))
         print("            (SELECT 1 + the same INSERT, i.e. the round trips of a validating "
               "pool: mean %s = %s of the baseline)" % (fmtMs(validatedMean),
@@ -889,7 +892,8 @@ class Bench(object):
                                "status, queue_name, priority, inputs) VALUES %%s"
                                % (schema or self.schema),
                 [(str(uuid.uuid4()), name, "ENQUEUED", "default", 0, json.dumps(inputs))
-                 for _ in range(count)], pageSize=RAW_PAGE_SIZE)
+                 for _ in range(count)], template="(%s, %s, %s, %s, %s, CAST(%s AS jsonb))",
+                pageSize=RAW_PAGE_SIZE)
         finally:
             conn.close()
 
@@ -1030,7 +1034,7 @@ class Bench(object):
                     baselineLabel="the hand-written queue's 5")
 
     def handWrittenQueue(self, n):
-        """The same database work with psycopg2 alone: returns seconds for n workflows."""
+        """The same database work with the raw driver alone: seconds for n workflows."""
         self.preload(n, "three_steps", {"value": 1})
         now = "CAST(extract(epoch FROM statement_timestamp()) * 1000 AS bigint)"
         claim = self.q(
@@ -1127,8 +1131,8 @@ class Bench(object):
         print("            per step, inside a run (started_at..completed_at, up to %d runs "
               "at once): %s" % (WORKER_THREADS, fmtMs(inRunPerStep)))
         print("            statements per step: %.2f   (aim: 1)" % statementsPerStep)
-        print("   baseline psycopg2 single-row INSERT of a small row: mean %s (one thread), %s "
-              "(%d threads at once)" % (fmtMs(baseMs), fmtMs(concurrentMs), WORKER_THREADS))
+        print("   baseline %s single-row INSERT of a small row: mean %s (one thread), %s "
+              "(%d threads at once)" % (rawdb.driverName(), fmtMs(baseMs), fmtMs(concurrentMs), WORKER_THREADS))
         print("   ratio    wall clock per step %s (vs one thread)   inside a run %s (vs %d "
               "threads)" % (fmtRatio(wallPerStep / baseMs), fmtRatio(inRunPerStep / concurrentMs),
                             WORKER_THREADS))
@@ -1736,6 +1740,8 @@ def run(args, adminDsn, dsn, embedded):
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     args = parseArgs(argv)
+    import logging
+    logging.getLogger().addHandler(logging.NullHandler())  # novm (Jython: no "no handlers")
     if args.interpreter == "jython" and not rawdb.IS_JAVA:
         return runUnderJython(args, argv)
     if args.dsn:
