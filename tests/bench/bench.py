@@ -545,6 +545,10 @@ class Bench(object):
         print("")
         print("== %d. %s" % (number, title))
         started = clock()
+        sampler = None
+        if self.args.profile and rawdb.IS_JAVA:
+            import jprofile
+            sampler = jprofile.Sampler().start()
         try:
             function()
         except CATCHABLE as error:  # noqa: B902 - one figure failing must not stop the rest
@@ -562,6 +566,9 @@ class Bench(object):
                 self.truncate()
             except CATCHABLE as error:  # noqa: B902
                 print("   (clean-up after this figure failed: %s)" % error)
+        if sampler is not None:
+            for line in sampler.stop(clock() - started):
+                print("   " + line)
         print("   (%.1f s)" % (clock() - started))
 
     def figure(self, fid, title, engine, unit, baseline, **fields):
@@ -1630,6 +1637,9 @@ def parseArgs(argv):
     parser.add_argument("--dsn", default=None,
                         help="libpq DSN of an existing database to use as it is (not dropped; "
                              "how the Jython run gets the one CPython made)")
+    parser.add_argument("--profile", action="store_true",
+                        help="under Jython: sample where each figure's time goes (jprofile.py; "
+                             "slows the figures down)")
     parser.add_argument("--embedded", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.only = set(int(x) for x in args.only.split(",") if x.strip())
