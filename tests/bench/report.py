@@ -65,6 +65,8 @@ def number(value, unit=""):
 def ratioText(value):
     if value is None:
         return "n/a"
+    if value < 0.1:
+        return "%.3fx" % value
     return "%.1fx" % value if value >= 10 else "%.2fx" % value
 
 
