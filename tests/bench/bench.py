@@ -1668,15 +1668,30 @@ def writeJson(bench, args, path):
     print("figures written to %s" % os.path.relpath(path))
 
 
-def runUnderJython(args, argv):
-    """From CPython: a database of its own (on $WORKFLOWS_DSN's server, else embedded),
-    then this script under Jython with pgJDBC on the class path; returns its exit code."""
+def withDatabase(prefix, body):
+    """body(adminDsn, dsn, embedded) on a database of its own (on $WORKFLOWS_DSN's server,
+    else on an embedded PostgreSQL), dropped afterwards with the server stopped."""
     from simulator import pgserver
-    jython = os.environ.get("JYTHON") or "jython"
     adminDsn, stop = pgserver.serverFromEnv("WORKFLOWS_DSN")
     name = None
     try:
-        name, dsn = pgserver.createDatabase(adminDsn, "wf_bench_jy")
+        name, dsn = pgserver.createDatabase(adminDsn, prefix)
+        return body(adminDsn, dsn, stop.server is not None)
+    finally:
+        if name is not None:
+            try:
+                pgserver.dropDatabase(adminDsn, name)
+            except Exception as error:  # noqa: B902
+                print("could not drop the bench database %s: %s" % (name, error))
+        stop()
+
+
+def runUnderJython(args, argv):
+    """From CPython: a database of its own, then this script under Jython with pgJDBC on the
+    class path; returns its exit code."""
+    jython = os.environ.get("JYTHON") or "jython"
+
+    def body(adminDsn, dsn, embedded):
         env = dict(os.environ)
         env["CLASSPATH"] = os.pathsep.join([PGJDBC_JAR] + [
             part for part in env.get("CLASSPATH", "").split(os.pathsep) if part])
@@ -1686,20 +1701,14 @@ def runUnderJython(args, argv):
         command = [jython, os.path.abspath(__file__), "--dsn", dsn,
                    "--json", os.path.abspath(args.json or os.path.join(RESULTS,
                                                                       "core-jython.json"))]
-        command += ["--embedded"] if stop.server is not None else []
+        command += ["--embedded"] if embedded else []
         sys.stdout.flush()
         try:
             return subprocess.call(command + stripJson(rest), env=env)
         except OSError as error:
             print("bench: cannot run %s: %s" % (jython, error), file=sys.stderr)
             return 127
-    finally:
-        if name is not None:
-            try:
-                pgserver.dropDatabase(adminDsn, name)
-            except Exception as error:  # noqa: B902
-                print("could not drop the bench database %s: %s" % (name, error))
-        stop()
+    return withDatabase("wf_bench_jy", body)
 
 
 def stripJson(argv):
@@ -1761,19 +1770,8 @@ def main(argv=None):
     if args.dsn:
         run(args, args.dsn, args.dsn, args.embedded)
         return 0
-    from simulator import pgserver
-    adminDsn, stop = pgserver.serverFromEnv("WORKFLOWS_DSN")
-    name = None
-    try:
-        name, dsn = pgserver.createDatabase(adminDsn, "wf_bench")
-        run(args, adminDsn, dsn, stop.server is not None)
-    finally:
-        if name is not None:
-            try:
-                pgserver.dropDatabase(adminDsn, name)
-            except Exception as error:  # noqa: B902
-                print("could not drop the bench database %s: %s" % (name, error))
-        stop()
+    withDatabase("wf_bench", lambda adminDsn, dsn, embedded: run(args, adminDsn, dsn,
+                                                                  embedded))
     return 0
 
 
