@@ -671,8 +671,9 @@ class Bench(object):
         self.summary.append((1, "in-memory enqueue rate", fmtRate(rate), fmtRate(baseRate),
                              fmtRatio(baseRate / rate), ""))
         self.figure("1", "in-memory enqueue p50, %d calls, one thread" % n, p50, "ms", b50,
-                    baselineLabel="bounded-queue offer of the same JSON", aim="single-digit ms",
-                    met=p50 < 10, notes="p99 %.4f ms (baseline %.4f ms)" % (p99, b99))
+                    baselineLabel="bounded-queue offer of the same JSON",
+                    aim="p99 under 0.1 ms (tag event threads)", met=p99 < 0.1,
+                    notes="p99 %.4f ms (baseline %.4f ms)" % (p99, b99))
         self.figure("1b", "in-memory enqueue rate", rate, "calls/s", baseRate,
                     higherIsBetter=True, baselineLabel="bounded-queue offer")
 
