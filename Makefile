@@ -5,7 +5,8 @@
 #               (it installs Ignition's API stubs 8.1 and 8.3 into .venv/stubs once)
 #   make test-fast  the fast tier alone, in seconds
 #   make test-jython  the suite under Jython 2.7 + pgJDBC alone (tests/jython_suite.py)
-#   make bench  engine costs vs raw psycopg2 baselines (tests/bench; BENCH_ARGS=--quick)
+#   make bench  engine costs vs raw-driver baselines under CPython and Jython, scaling, the
+#               peer with BENCH_PEERS=dbos, one report (tests/bench; BENCH_ARGS=--quick)
 #   make docs   the manual, built with mkdocs --strict into site/ (make test builds it too)
 #   make package  dist/exchange-workflows-<version>.zip: the project export a gateway imports
 #               (<version> is exchange.workflows.version.VERSION; tests/tools/package.py)
@@ -85,8 +86,37 @@ jython-compile:
 demo: $(STAMP)
 	$(PY) tests/gateway/simulator/demo.py $(DEMO_ARGS)
 
-bench: $(STAMP)
-	$(PY) tests/bench/bench.py $(BENCH_ARGS)
+# make bench: the core figures under CPython, then under Jython 2.7 + pgJDBC (when jython is
+# installed), the scaling part and (BENCH_PEERS=dbos) the peer when their programs exist,
+# then ONE report of every part (tests/bench/report.py; kept in tests/bench/results/).
+# Each part writes its JSON into $(BENCH_JSON) (git-ignored); a failed part is reported
+# and the others still run. matplotlib (the report's chart) is installed for the bench only.
+BENCH_JSON := tests/bench/results/latest
+BENCH_STAMP := $(VENV)/.bench-installed
+$(BENCH_STAMP): tests/bench/requirements.txt | $(STAMP)
+	$(PY) -m pip install --quiet -r tests/bench/requirements.txt || \
+	  echo "bench: could not install tests/bench/requirements.txt: the report's PNG is skipped"
+	touch $(BENCH_STAMP)
+
+bench: $(STAMP) $(BENCH_STAMP)
+	@mkdir -p $(BENCH_JSON) && rm -f $(BENCH_JSON)/*.json; failed=""; \
+	$(PY) tests/bench/bench.py $(BENCH_ARGS) --json $(BENCH_JSON)/core-cpython.json \
+	  || failed="$$failed core-cpython"; \
+	if command -v jython >/dev/null 2>&1; then \
+	  $(PY) tests/bench/bench.py --interpreter jython $(BENCH_ARGS) \
+	    --json $(BENCH_JSON)/core-jython.json || failed="$$failed core-jython"; \
+	else echo "bench: jython NOT FOUND - the Jython core part was SKIPPED"; fi; \
+	if [ -f tests/bench/scaling.py ]; then \
+	  $(PY) tests/bench/scaling.py $(BENCH_ARGS) \
+	    --json '$(BENCH_JSON)/scaling-{interpreter}.json' || failed="$$failed scaling"; fi; \
+	if [ -n "$(BENCH_PEERS)" ]; then \
+	  if [ -f tests/bench/peers/run.py ]; then \
+	    BENCH_PEERS=$(BENCH_PEERS) $(PY) tests/bench/peers/run.py $(BENCH_ARGS) \
+	      --json $(BENCH_JSON)/peers.json \
+	      || failed="$$failed peers"; \
+	  else echo "bench: BENCH_PEERS=$(BENCH_PEERS) but tests/bench/peers/run.py is missing"; fi; fi; \
+	$(PY) tests/bench/report.py --dir $(BENCH_JSON) || failed="$$failed report"; \
+	if [ -n "$$failed" ]; then echo "bench: FAILED parts:$$failed"; exit 1; fi
 
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet

@@ -245,6 +245,11 @@ class ErrorContract(DbTestCase):
         # like pgJDBC's executeQuery, the statement ran (autocommit: committed)
         self.assertEqual(scalar("SELECT qty FROM contract_items WHERE name = 'u'"), 2)
 
+    def test_the_error_names_the_statement_and_its_arguments(self):
+        # (formatted when the call fails, not before every call: a gateway's cost too)
+        e = self.assertDatabaseError(query, "SELECT CAST(? AS integer) / ?", ["7", 0])
+        self.assertIn("SELECT CAST(? AS integer) / ?, [7, 0]", errorMessages(e)[0])
+
     def test_run_prep_update_on_select_raises(self):
         e = self.assertDatabaseError(update, "SELECT 1")
         self.assertErrorSays(e, "A result was returned when none was expected.")

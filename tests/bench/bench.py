@@ -1,9 +1,10 @@
 """make bench: what the engine costs, each figure against a baseline measured in the same run.
 
-Boots a simulated gateway in this process (the gateway simulator's system.db over psycopg2,
-the engine's script library, the trivial workflows of tests/bench/project), on a database of
-its own (created on $WORKFLOWS_DSN's server, else on an embedded PostgreSQL; dropped at the
-end), and measures:
+Boots a simulated gateway in this process (the gateway simulator's system.db over psycopg2
+under CPython, over pgJDBC under Jython 2.7, the engine's script library, the trivial
+workflows of tests/bench/project), on a database of its own (created on $WORKFLOWS_DSN's
+server, else on an embedded PostgreSQL; dropped at the end; ``--interpreter jython`` from
+CPython makes the database and runs this script under Jython on it), and measures:
 
   1. in-memory enqueue  service.enqueueInMemory, one thread    vs offer() to a bounded queue
   2. flush              memoryqueue.flushAll until empty        vs execute_values, 500 rows/stmt
@@ -16,7 +17,8 @@ end), and measures:
                                                                (and a hand-written claim)
   8. retention tick     dispatch() with a retention pass due, 100,000 ended runs
                                                                vs the same tick, retention off
-(baselines 2 to 5: psycopg2 directly, on the same database and tables)
+(baselines 2 to 5: psycopg2 directly on CPython, bare JDBC on Jython (rawdb), on the same
+database and tables; every figure also says how much of it the simulator's system.db took)
 
 Ratios are engine cost / baseline cost (1.0 = as fast as the baseline; higher = slower).
 Runs driven by dispatch stop at a time limit (--run-limit) so the whole bench stays within a
@@ -24,8 +26,9 @@ few minutes however slow the engine is; a capped figure says so. A figure the en
 produce (an API raising) prints its error and the bench goes on.
 
     .venv/bin/python tests/bench/bench.py [--quick] [--only 1,4] [--run-limit 60]
+        [--interpreter jython] [--json PATH]
 """
-from __future__ import print_function
+from __future__ import division, print_function
 
 import argparse
 import collections
@@ -44,13 +47,11 @@ import uuid
 HERE = os.path.dirname(os.path.abspath(__file__))
 TESTS = os.path.dirname(HERE)
 REPO = os.path.dirname(TESTS)
-sys.path[:0] = [os.path.join(TESTS, "gateway"), TESTS]
+sys.path[:0] = [os.path.join(TESTS, "gateway"), TESTS, HERE]
 
-import psycopg2  # noqa: E402
-import psycopg2.extras  # noqa: E402
-
+import rawdb  # noqa: E402  (tests/bench: psycopg2 on CPython, bare JDBC on Jython)
 from helpers import waitFor  # noqa: E402
-from simulator import pgserver, worker  # noqa: E402
+from simulator import worker  # noqa: E402
 
 PROJECT = os.path.join(HERE, "project")
 MODULE = "benchflows"
@@ -82,7 +83,44 @@ HAND_WRITTEN_CLAIM = (  # figure 7's baseline: CLAIM_SIZE runs of the queue, FIF
     "WHERE {queued} AND partition_key IS NULL AND queue_name = 'default' "
     "ORDER BY priority, enqueue_seq LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING workflow_id")
 
-clock = time.perf_counter
+clock = rawdb.clock
+RESULTS = os.path.join(HERE, "results", "latest")
+PGJDBC_JAR = os.environ.get("PGJDBC_JAR") or "/usr/share/java/postgresql.jar"
+try:  # what a figure may fail with: Python errors, and Java ones under Jython
+    from java.lang import Throwable as _Throwable  # novm
+    CATCHABLE = (Exception, _Throwable)
+except ImportError:
+    CATCHABLE = (Exception,)
+
+
+def gitHead():
+    """(short commit, whether the engine has uncommitted changes) or (None, False)."""
+    try:
+        with open(os.devnull, "w") as quiet:
+            head = subprocess.check_output(["git", "-C", REPO, "rev-parse", "--short", "HEAD"],
+                                           stderr=quiet).decode().strip()
+            dirty = subprocess.check_output(
+                ["git", "-C", REPO, "status", "--porcelain", "--", "ignition"],
+                stderr=quiet).decode().strip()
+        return head, bool(dirty)
+    except (OSError, subprocess.CalledProcessError):
+        return None, False
+
+
+def interpreterName():
+    """"cpython 3.11.7" or "jython 2.7.3"."""
+    return "%s %s" % (pyplatform.python_implementation().lower(), pyplatform.python_version())
+
+
+def cpuCount():
+    try:
+        return os.cpu_count() or 0  # novm (Python 2.7: the fallback below)
+    except AttributeError:  # Python 2.7
+        if rawdb.IS_JAVA:
+            from java.lang import Runtime  # novm
+            return Runtime.getRuntime().availableProcessors()
+        import multiprocessing
+        return multiprocessing.cpu_count()
 
 
 # ----------------------------------------------------------------------------------------
@@ -132,6 +170,17 @@ def fmtSmallRatio(value):
     return "%.3fx" % value if value > 0 else "~0x (p50 <= 0)"
 
 
+def finite(value):
+    """A number for JSON (NaN and infinities are not JSON: None)."""
+    if value is None or isinstance(value, bool):
+        return value
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return value if value == value and abs(value) != float("inf") else None
+
+
 def check(envelope, what):
     if not isinstance(envelope, dict) or not envelope.get("ok"):
         raise RuntimeError("%s: %r" % (what, envelope))
@@ -143,10 +192,23 @@ class StatementCounter(object):
     and the connection pool's test-on-borrow validations (a SELECT 1 round trip per borrow,
     Ignition's default datasource setting, which the simulator imitates). Counts made on
     the thread that installed it ("caller") are kept apart from the other threads' (the
-    engine's workers and timer). Uninstallable."""
+    engine's workers and timer). Uninstallable.
+
+    It also times where the time of those calls goes (the simulator's share, issue 18): in
+    system.db's entry points (statements and transaction calls), inside them in the
+    driver (connect, validate, execute, begin/commit/rollback, reset: pgJDBC or psycopg2
+    with the conversion of values a gateway does in Java), and in the error context
+    system.db formats before every call (describe/argsText). system.db minus the driver is
+    the simulator's own cost (pool, locks, transaction bookkeeping, formatting): Java
+    code on a gateway."""
 
     STATEMENTS = ("runPrepQuery", "runPrepUpdate", "runScalarPrepQuery")
+    TRANSACTIONS = ("beginTransaction", "commitTransaction", "rollbackTransaction",
+                    "closeTransaction")
+    DRIVER = ("connect", "validate", "execute", "begin", "commit", "rollback", "reset")
+    FORMATTING = ("describe", "argsText")
     SIDES = ("caller", "other")
+    TIMES = ("db", "driver", "validation", "formatting")
 
     def __init__(self, schema):
         import system.db as db
@@ -156,16 +218,24 @@ class StatementCounter(object):
         self.counts = dict((side, collections.Counter()) for side in self.SIDES)
         self.transactions = dict((side, 0) for side in self.SIDES)
         self.validations = dict((side, 0) for side in self.SIDES)
+        self.seconds = dict(((side, what), 0.0) for side in self.SIDES for what in self.TIMES)
         self.lock = threading.Lock()
         self.saved = []
 
     def install(self):
         for name in self.STATEMENTS:
-            self._wrap(self.db, name, self._statement)
-        self._wrap(self.db, "beginTransaction", self._transaction)
+            self._wrap(self.db, name, self._statement, "db")
+        for name in self.TRANSACTIONS:
+            self._wrap(self.db, name, self._transaction if name == "beginTransaction"
+                       else None, "db")
+        for name in self.FORMATTING:
+            if hasattr(self.db, name):
+                self._wrap(self.db, name, None, "formatting")
         driver = getattr(self.db, "_driver", None)
-        if driver is not None and hasattr(driver, "validate"):
-            self._wrap(driver, "validate", self._validation)
+        for name in self.DRIVER:
+            if driver is not None and hasattr(driver, name):
+                self._wrap(driver, name, self._validation if name == "validate" else None,
+                           "driver")
         return self
 
     def uninstall(self):
@@ -183,16 +253,42 @@ class StatementCounter(object):
             return (counts, sum(self.transactions[one] for one in sides),
                     sum(self.validations[one] for one in sides))
 
+    def share(self, per, side=None):
+        """Milliseconds per unit (``per`` units: runs, calls, rows) spent in system.db, in
+        the driver (of which the SELECT 1 validations), in error-context formatting, and
+        the simulator's own (system.db minus the driver), summed over the threads of
+        ``side`` (both when None); ``ownShare``: own / system.db."""
+        sides = self.SIDES if side is None else (side,)
+        with self.lock:
+            total = dict((what, sum(self.seconds[(one, what)] for one in sides))
+                         for what in self.TIMES)
+        per = float(max(1, per))
+        result = dict((what + "Ms", ms(total[what]) / per) for what in self.TIMES)
+        result["ownMs"] = result["dbMs"] - result["driverMs"]
+        result["ownShare"] = (result["ownMs"] / result["dbMs"]) if result["dbMs"] else None
+        return result
+
     def _side(self):
         return "caller" if threading.current_thread().ident == self.caller else "other"
 
-    def _wrap(self, owner, name, hook):
+    def _wrap(self, owner, name, hook, timed):
         original = getattr(owner, name)
         self.saved.append((owner, name, original))
+        seconds, lock, side = self.seconds, self.lock, self._side
 
         def counted(*args, **kwargs):
-            hook(args)
-            return original(*args, **kwargs)
+            if hook is not None:
+                hook(args)
+            t0 = clock()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                elapsed = clock() - t0
+                key = (side(), timed)
+                with lock:
+                    seconds[key] += elapsed
+                    if name == "validate":
+                        seconds[(key[0], "validation")] += elapsed
         setattr(owner, name, counted)
 
     def _statement(self, args):
@@ -314,15 +410,21 @@ class Bench(object):
     def __init__(self, args):
         self.args = args
         scale = 10 if args.quick else 1
-        self.nMemory = 20000 // scale
-        self.nDurable = 2000 // scale
+        # (counts cut in issue 18 so that both interpreters' core parts take about 5 minutes
+        # together: 10,000 in-memory and 1,000 durable calls still give a p99 over 100 and
+        # 10 samples; the drains over the history, 4 of them, 1,000 runs each)
+        self.nMemory = 10000 // scale
+        self.nDurable = 1000 // scale
         self.nEndToEnd = 2000 // scale
+        self.nDrain = 1000 // scale
         self.nPerStep = 300 // scale
         self.nStart = 300 // scale
         self.nClaims = 100 // (5 if args.quick else 1)
         self.runLimit = args.run_limit if args.run_limit else (30.0 if args.quick else 60.0)
         self.summary = []
+        self.figures = []  # the JSON report's (tests/bench/README.md, "JSON")
         self.memoryTexts = None
+        self.postgres = None
 
     # --- set-up -----------------------------------------------------------------------
     def boot(self, dsn):
@@ -339,9 +441,7 @@ class Bench(object):
                                 "admin.configure").get("data") or {}
 
     def raw(self):
-        conn = psycopg2.connect(self.dsn, application_name="bench-raw")
-        conn.autocommit = True
-        return conn
+        return rawdb.connect(self.dsn)
 
     def sql(self, statement, params=None, conn=None, schema=None):
         cur = (conn or self.conn).cursor()
@@ -375,7 +475,7 @@ class Bench(object):
         try:
             from exchange.workflows.engine import kernel
             return kernel.getKernel().inFlight.get()
-        except Exception:  # noqa: B902 - the engine's internals may have moved
+        except CATCHABLE:  # noqa: B902 - the engine's internals may have moved
             return 0
 
     def statusCounts(self, conn=None, since=None, schema=None):
@@ -400,7 +500,7 @@ class Bench(object):
                 if memoryqueue.totalDepth() == 0:
                     return
                 memoryqueue.flushAll()
-        except Exception:  # noqa: B902
+        except CATCHABLE:  # noqa: B902
             pass
         k = kernel.getKernel()
         for queues in (k.memoryQueues, k.memoryBatches, k.memoryDropped):
@@ -413,29 +513,23 @@ class Bench(object):
         print("exchange.workflows bench (%s)" % ("--quick: counts / 10" if self.args.quick
                                                    else "full counts"))
         print("  machine : %d CPU(s), %s %s on %s" % (
-            os.cpu_count() or 0, pyplatform.python_implementation(),
+            cpuCount(), pyplatform.python_implementation(),
             pyplatform.python_version(), pyplatform.platform(terse=True)))
-        version = self.sql("SHOW server_version")[0][0]
+        version = self.postgres = self.sql("SHOW server_version")[0][0]
         print("  database: PostgreSQL %s, %s, schema %s" % (
             version, "embedded server (durability off)" if embedded else "$WORKFLOWS_DSN server",
             self.schema))
-        try:
-            head = subprocess.check_output(["git", "-C", REPO, "rev-parse", "--short", "HEAD"],
-                                           stderr=subprocess.DEVNULL).decode().strip()
-            dirty = subprocess.check_output(
-                ["git", "-C", REPO, "status", "--porcelain", "--", "ignition"],
-                stderr=subprocess.DEVNULL).decode().strip()
+        head, dirty = gitHead()
+        if head:
             print("  engine  : commit %s%s" % (head, " + uncommitted engine changes" if dirty
                                                else ""))
-        except (OSError, subprocess.CalledProcessError):
-            pass
         info = self.admin.getEngineInfo() if hasattr(self.admin, "getEngineInfo") else None
         if isinstance(info, dict) and info.get("ok"):
             data = info["data"]
             try:
                 from simulator import gateway
                 poolMax = gateway.poolStats(DB)["max"]
-            except Exception:  # noqa: B902
+            except CATCHABLE:  # noqa: B902
                 poolMax = "?"
             print("  settings: workerThreads=%s claimBatch=%s startOnEnqueue=%s, dispatch every "
                   "%.1f s (fixed delay; figure 6 runs no timer), system.db pool of %s "
@@ -451,22 +545,61 @@ class Bench(object):
         print("")
         print("== %d. %s" % (number, title))
         started = clock()
+        sampler = None
+        if self.args.profile and rawdb.IS_JAVA:
+            import jprofile
+            sampler = jprofile.Sampler().start()
         try:
             function()
-        except Exception as error:  # noqa: B902 - one figure failing must not stop the rest
+        except CATCHABLE as error:  # noqa: B902 - one figure failing must not stop the rest
             print("   ERROR: this figure could not be produced: %s: %s"
                   % (type(error).__name__, error))
             for line in traceback.format_exc().rstrip().splitlines()[-8:]:
                 print("   | " + line)
             self.summary.append((number, title.split(":")[0].lower(), "ERROR", "", "", ""))
+            self.figure(str(number), title, None, "", None,
+                        notes="ERROR: %s: %s" % (type(error).__name__, error))
         finally:
             try:
                 if cleanup:  # (figure 2 flushes what figure 1 queued)
                     self.clearMemoryQueue()
                 self.truncate()
-            except Exception as error:  # noqa: B902
+            except CATCHABLE as error:  # noqa: B902
                 print("   (clean-up after this figure failed: %s)" % error)
+        if sampler is not None:
+            for line in sampler.stop(clock() - started):
+                print("   " + line)
         print("   (%.1f s)" % (clock() - started))
+
+    def figure(self, fid, title, engine, unit, baseline, **fields):
+        """One figure of the JSON report: ``engine`` and ``baseline`` in ``unit``; options
+        baselineLabel, higherIsBetter (a rate), ratio (engine cost / baseline cost; by
+        default from the two), aim, met, notes, simulator (StatementCounter.share)."""
+        higher = bool(fields.get("higherIsBetter"))
+        ratio = fields.get("ratio")
+        if ratio is None and engine and baseline:
+            ratio = baseline / engine if higher else engine / baseline
+        entry = {"id": str(fid), "title": title, "engine": finite(engine), "unit": unit,
+                 "higherIsBetter": higher, "baseline": finite(baseline),
+                 "baselineLabel": fields.get("baselineLabel"), "ratio": finite(ratio),
+                 "aim": fields.get("aim"), "met": fields.get("met"),
+                 "notes": fields.get("notes")}
+        simulator = fields.get("simulator")
+        if simulator:
+            entry["simulator"] = dict((k, finite(v) if isinstance(v, float) else v)
+                                      for k, v in simulator.items())
+        self.figures.append(entry)
+
+    def printShare(self, share, unit):
+        """The simulator's share of a figure (StatementCounter.share), one line."""
+        print("   simulator system.db %s per %s (thread time): driver %s (SELECT 1 validations "
+              "%s), the simulator's own %s%s (of it error-context formatting %s)" % (
+                  fmtMs(share["dbMs"]), unit, fmtMs(share["driverMs"]),
+                  fmtMs(share["validationMs"]), fmtMs(share["ownMs"]),
+                  " = %.0f%%" % (100 * share["ownShare"]) if share["ownShare"] is not None
+                  else "", fmtMs(share["formattingMs"])))
+        share["per"] = unit
+        return share
 
     # --- 1. in-memory enqueue ---------------------------------------------------------
     def inMemoryEnqueue(self):
@@ -537,6 +670,12 @@ class Bench(object):
                              fmtRatio(p50 / b50), "tag scripts: single-digit ms"))
         self.summary.append((1, "in-memory enqueue rate", fmtRate(rate), fmtRate(baseRate),
                              fmtRatio(baseRate / rate), ""))
+        self.figure("1", "in-memory enqueue p50, %d calls, one thread" % n, p50, "ms", b50,
+                    baselineLabel="bounded-queue offer of the same JSON",
+                    aim="p99 under 0.1 ms (tag event threads)", met=p99 < 0.1,
+                    notes="p99 %.4f ms (baseline %.4f ms)" % (p99, b99))
+        self.figure("1b", "in-memory enqueue rate", rate, "calls/s", baseRate,
+                    higherIsBetter=True, baselineLabel="bounded-queue offer")
 
     # --- 2. flush ---------------------------------------------------------------------
     def flush(self):
@@ -561,6 +700,7 @@ class Bench(object):
         finally:
             counter.uninstall()
         counts, _, validations = counter.snapshot()
+        share = counter.share(depth)
         landed = self.statusCounts()
         stored = sum(landed.values())
         self.truncate()
@@ -575,11 +715,11 @@ class Bench(object):
         try:
             cur = conn.cursor()
             baseBegun = clock()
-            psycopg2.extras.execute_values(
+            rawdb.executeValues(
                 cur, self.q("INSERT INTO {s}.workflow_runs (workflow_id, workflow_name, status, "
                             "queue_name, priority, inputs) VALUES %s"),
                 rows, template="(%s, %s, %s, %s, %s, CAST(%s AS jsonb))",
-                page_size=RAW_PAGE_SIZE)
+                pageSize=RAW_PAGE_SIZE)
             baseElapsed = clock() - baseBegun
         finally:
             conn.close()
@@ -588,13 +728,19 @@ class Bench(object):
         print("   engine   flushAll x %d until empty: %d rows in %.3f s = %s (%d statements, "
               "%d stored)" % (rounds, depth, elapsed, fmtRate(rate), sum(counts.values()),
                               stored))
-        print("   baseline execute_values, %d rows/statement: %d rows in %.3f s = %s "
-              "(%d stored)" % (RAW_PAGE_SIZE, len(rows), baseElapsed, fmtRate(baseRate),
+        print("   baseline %s multi-row INSERT, %d rows/statement: %d rows in %.3f s = %s "
+              "(%d stored)" % (rawdb.driverName(), RAW_PAGE_SIZE, len(rows), baseElapsed, fmtRate(baseRate),
                                rawStored))
         print("   ratio    time per row %s   (aim: within 2x)"
               % fmtRatio((elapsed / depth) / (baseElapsed / len(rows))))
+        self.printShare(share, "row")
         self.summary.append((2, "flush rows/s", fmtRate(rate), fmtRate(baseRate),
                              fmtRatio(baseRate / rate), "within 2x"))
+        self.figure("2", "flush of the in-memory queue, %d rows" % depth, rate, "rows/s",
+                    baseRate, higherIsBetter=True, aim="within 2x",
+                    met=baseRate / rate <= 2.0, simulator=share,
+                    baselineLabel="multi-row INSERT, %d rows a statement (%s)"
+                    % (RAW_PAGE_SIZE, rawdb.driverName()))
 
     def q(self, statement):
         return statement.replace("{s}", self.schema)
@@ -677,6 +823,7 @@ class Bench(object):
             validatingConn.close()
         failed = failed[0]
         counts, transactions, validations = counter.snapshot("caller")
+        share = counter.share(n, "caller")
         others = counter.snapshot("other")
         stored = self.sql("SELECT count(*) FROM {s}.workflow_runs WHERE queue_name <> %s",
                           (RAW_QUEUE,))[0][0]
@@ -708,8 +855,8 @@ class Bench(object):
             print("            meanwhile on other threads (runs the engine started by itself, "
                   "competing for the CPU): %.2f statement(s) per call %s"
                   % (sum(others[0].values()) / float(n), self.kinds(others[0], n)))
-        print("   baseline psycopg2 single-row INSERT x %d: mean %s  p50 %s  p99 %s  = %s"
-              % (n, fmtMs(baseMean), fmtMs(ms(percentile(base, 0.5))),
+        print("   baseline %s single-row INSERT x %d: mean %s  p50 %s  p99 %s  = %s"
+              % (rawdb.driverName(), n, fmtMs(baseMean), fmtMs(ms(percentile(base, 0.5))),
                  fmtMs(ms(percentile(base, 0.99))), fmtRate(1000.0 / baseMean)))
         print("            (SELECT 1 + the same INSERT, i.e. the round trips of a validating "
               "pool: mean %s = %s of the baseline)" % (fmtMs(validatedMean),
@@ -723,6 +870,20 @@ class Bench(object):
         self.summary.append((3, "  vs validating pool", fmtMs(mean),
                              fmtMs(validatedMean) + " (SELECT 1+INSERT)",
                              fmtRatio(mean / validatedMean), ""))
+        self.printShare(share, "call")
+        print("            the engine's own time per call (the call minus system.db): %s; "
+              "the call without the simulator's own share: %s = %s of SELECT 1 + INSERT"
+              % (fmtMs(mean - share["dbMs"]), fmtMs(mean - share["ownMs"]),
+                 fmtRatio((mean - share["ownMs"]) / validatedMean)))
+        self.figure("3", "durable enqueue, %d calls, one thread" % n, mean, "ms", baseMean,
+                    baselineLabel="single-row INSERT (%s)" % rawdb.driverName(),
+                    aim="within 1.5x", met=mean / baseMean <= 1.5, simulator=share,
+                    notes="p50 %.3f ms, p99 %.3f ms; %.2f statements, %.2f validations a call"
+                    % (ms(percentile(latencies, 0.5)), ms(percentile(latencies, 0.99)),
+                       sum(counts.values()) / float(n), validations / float(n)))
+        self.figure("3b", "durable enqueue vs a validating pool", mean, "ms", validatedMean,
+                    baselineLabel="SELECT 1 + INSERT (%s)" % rawdb.driverName(),
+                    aim="within 1.2x", met=mean / validatedMean <= 1.2, simulator=share)
 
     @staticmethod
     def kinds(counts, per):
@@ -738,12 +899,13 @@ class Bench(object):
         and here nothing may start before the first dispatch."""
         conn = self.raw()
         try:
-            psycopg2.extras.execute_values(
+            rawdb.executeValues(
                 conn.cursor(), "INSERT INTO %s.workflow_runs (workflow_id, workflow_name, "
                                "status, queue_name, priority, inputs) VALUES %%s"
                                % (schema or self.schema),
                 [(str(uuid.uuid4()), name, "ENQUEUED", "default", 0, json.dumps(inputs))
-                 for _ in range(count)], page_size=RAW_PAGE_SIZE)
+                 for _ in range(count)], template="(%s, %s, %s, %s, %s, CAST(%s AS jsonb))",
+                pageSize=RAW_PAGE_SIZE)
         finally:
             conn.close()
 
@@ -802,7 +964,7 @@ class Bench(object):
                 "capped": capped, "counts": counts, "transactions": transactions,
                 "validations": validations, "ticks": executor.ticks,
                 "claimed": list(executor.claimed), "tickSeconds": list(executor.tickSeconds),
-                "failures": list(executor.failures)}
+                "failures": list(executor.failures), "counter": counter}
 
     def cadenceBound(self, run):
         """Whether the run was paced by the timer: every non-empty tick filled the workers
@@ -851,12 +1013,16 @@ class Bench(object):
               "(SELECT 1), %.2f transaction(s)"
               % (perRun, self.kinds(run["counts"], finished),
                  run["validations"] / float(finished), run["transactions"] / float(finished)))
+        share = self.printShare(run["counter"].share(finished), "workflow")
+        print("            (wall clock per workflow: %s; thread times add up over the %d "
+              "workers and the timer)" % (fmtMs(1000.0 / rate), WORKER_THREADS))
         self.truncate()
         baseElapsed = self.handWrittenQueue(n)
         baseRate = n / baseElapsed
-        print("   baseline hand-written psycopg2 queue, %d threads with a connection each "
+        print("   baseline hand-written %s queue, %d threads with a connection each "
               "(claim UPDATE .. RETURNING, 3 INSERT step_outputs, UPDATE to SUCCESS; no "
-              "timer): %d in %.2f s = %s" % (WORKER_THREADS, n, baseElapsed, fmtRate(baseRate)))
+              "timer): %d in %.2f s = %s" % (rawdb.driverName(), WORKER_THREADS, n, baseElapsed,
+                                             fmtRate(baseRate)))
         print("   ratio    time per workflow %s%s" % (
             fmtRatio(baseRate / rate),
             "   (the engine is paced by its %.1f s dispatch timer: each tick claims at most "
@@ -866,9 +1032,21 @@ class Bench(object):
                              fmtRate(rate), fmtRate(baseRate), fmtRatio(baseRate / rate), ""))
         self.summary.append((4, "statements per workflow", "%.2f" % perRun, "5",
                              fmtRatio(perRun / 5.0), ""))
+        self.figure("4", "end to end three_steps, %d queued, dispatch every %.0f s%s"
+                    % (n, DISPATCH_PERIOD, " (CAPPED)" if run["capped"] else ""), rate, "wf/s",
+                    baseRate, higherIsBetter=True, aim="within 1.5x",
+                    met=baseRate / rate <= 1.5, simulator=share,
+                    baselineLabel="hand-written queue (%d threads, %s)"
+                    % (WORKER_THREADS, rawdb.driverName()),
+                    notes="%.2f statements, %.2f validations, %.2f transactions a workflow%s"
+                    % (perRun, run["validations"] / float(finished),
+                       run["transactions"] / float(finished),
+                       "; paced by the timer" if self.cadenceBound(run) else ""))
+        self.figure("4b", "statements per workflow", perRun, "statements", 5.0,
+                    baselineLabel="the hand-written queue's 5")
 
     def handWrittenQueue(self, n):
-        """The same database work with psycopg2 alone: returns seconds for n workflows."""
+        """The same database work with the raw driver alone: seconds for n workflows."""
         self.preload(n, "three_steps", {"value": 1})
         now = "CAST(extract(epoch FROM statement_timestamp()) * 1000 AS bigint)"
         claim = self.q(
@@ -909,7 +1087,7 @@ class Bench(object):
                                              executorId, attempt, stamp, stamp))
                     cur.execute(finish, (json.dumps(outputs[-1]), workflowId, executorId,
                                          attempt))
-            except Exception as error:  # noqa: B902
+            except CATCHABLE as error:  # noqa: B902
                 errors.append(error)
 
         threads = [threading.Thread(target=work, args=(c, "raw:%d" % i))
@@ -943,6 +1121,7 @@ class Bench(object):
             inRun = self.sql("SELECT avg(completed_at_ms - started_at_ms), count(*) "
                              "FROM {s}.workflow_runs WHERE status = 'SUCCESS'")[0]
             run["perRun"] = perRun
+            run["share"] = run["counter"].share(finished)
             run["inRunMs"] = float(inRun[0]) if inRun[0] is not None else float("nan")
             print("            per workflow: %.2f statement(s) %s; start to end inside the "
                   "run: mean %s" % (perRun, self.kinds(run["counts"], finished),
@@ -964,8 +1143,8 @@ class Bench(object):
         print("            per step, inside a run (started_at..completed_at, up to %d runs "
               "at once): %s" % (WORKER_THREADS, fmtMs(inRunPerStep)))
         print("            statements per step: %.2f   (aim: 1)" % statementsPerStep)
-        print("   baseline psycopg2 single-row INSERT of a small row: mean %s (one thread), %s "
-              "(%d threads at once)" % (fmtMs(baseMs), fmtMs(concurrentMs), WORKER_THREADS))
+        print("   baseline %s single-row INSERT of a small row: mean %s (one thread), %s "
+              "(%d threads at once)" % (rawdb.driverName(), fmtMs(baseMs), fmtMs(concurrentMs), WORKER_THREADS))
         print("   ratio    wall clock per step %s (vs one thread)   inside a run %s (vs %d "
               "threads)" % (fmtRatio(wallPerStep / baseMs), fmtRatio(inRunPerStep / concurrentMs),
                             WORKER_THREADS))
@@ -976,6 +1155,19 @@ class Bench(object):
                              fmtRatio(inRunPerStep / concurrentMs), ""))
         self.summary.append((5, "statements per step", "%.2f" % statementsPerStep, "1",
                              fmtRatio(statementsPerStep), "1 statement"))
+        share = dict((key, (ten["share"][key] - zero["share"][key]) / 10.0)
+                     for key in ("dbMs", "driverMs", "validationMs", "formattingMs", "ownMs"))
+        share["ownShare"] = share["ownMs"] / share["dbMs"] if share["dbMs"] > 0 else None
+        self.printShare(share, "step")
+        self.figure("5", "per step (wall clock), noop_steps(10) - noop_steps(0)", wallPerStep,
+                    "ms", baseMs, baselineLabel="small single-row INSERT, one thread (%s)"
+                    % rawdb.driverName(), simulator=share)
+        self.figure("5b", "per step inside a run", inRunPerStep, "ms", concurrentMs,
+                    baselineLabel="small single-row INSERT, %d threads at once"
+                    % WORKER_THREADS, aim="within 2x", met=inRunPerStep / concurrentMs <= 2.0)
+        self.figure("5c", "statements per step", statementsPerStep, "statements", 1.0,
+                    baselineLabel="one INSERT", aim="1 statement",
+                    met=statementsPerStep <= 1.05)
 
     def smallInsertMs(self, threads=1, count=400):
         """Mean latency of a raw single-row INSERT of a small row, each of ``threads``
@@ -999,7 +1191,7 @@ class Bench(object):
                                 "VALUES (%s, %s, CAST(%s AS json))", (name, i, '{"i": %d}' % i))
                     mine.append(clock() - t0)
                 times.extend(mine[20:])
-            except Exception as error:  # noqa: B902
+            except CATCHABLE as error:  # noqa: B902
                 errors.append(error)
 
         workers = [threading.Thread(target=work, args=(c, "t%d" % i))
@@ -1093,6 +1285,7 @@ class Bench(object):
         below = sum(1 for wait in waits if wait < 0)
         counts, _, _ = counter.snapshot()
         enqueued = STARTS_WARMUP + len(ids)
+        share = counter.share(enqueued)
         print("   (idle executor: workerThreads=%d, startOnEnqueue=True, no dispatch timer; %d "
               "warm-up run(s) first; each run waited for until SUCCESS, polled every %.0f ms "
               "with a raw connection; stamps by the database clock, whole ms)"
@@ -1136,12 +1329,19 @@ class Bench(object):
                              "milliseconds, not the timer's 1 s"))
         self.summary.append((6, "  claimed by the enqueue", "%d of %d" % (byEnqueue, len(ids)),
                              "", "", ""))
+        self.printShare(share, "run")
+        self.figure("6", "start latency p50, enqueue to claim, no timer%s"
+                    % (" (FAILED)" if failure else ""), p50, "ms", TIMER_MEAN_WAIT_MS,
+                    baselineLabel="the 1 s timer's mean wait", aim="milliseconds",
+                    met=p50 < 100 and not failure, simulator=share,
+                    notes="p99 %s, max %s; %d of %d claimed by the enqueue itself"
+                    % (fmtWholeMs(p99), fmtWholeMs(top), byEnqueue, len(ids)))
 
     # --- 7. the claim over a long history ------------------------------------------------
     def claimOverHistory(self):
         """The claim statement's own time, measured around db.runs.claim (CLAIM_SIZE rows
         each, CLAIM_BACKLOG queued, no timer), over an empty history and over HISTORY_RUNS
-        terminal runs, JIT as the server has it; then drains of nEndToEnd runs driven by
+        terminal runs, JIT as the server has it; then drains of nDrain runs driven by
         dispatch over each. The history is a second datasource on the same database whose
         schema holds it (the engine serves both), so both sides are measured in turns, on
         the same server and machine state. Baselines: the same over the empty history, and
@@ -1237,6 +1437,7 @@ class Bench(object):
 
         calls = [(kind, function, side) for side in sides
                  for kind, function in (("engine", engineClaim), ("base", handWrittenClaim))]
+        counter = StatementCounter(self.schema).install()
         try:
             for i in range(CLAIM_WARMUP + self.nClaims):
                 if i % 20 == 0:  # no timer runs: renew the leases now and then
@@ -1248,7 +1449,9 @@ class Bench(object):
                     if i >= CLAIM_WARMUP:
                         times[(side[0], kind)].append(elapsed)
         finally:
+            counter.uninstall()
             conn.close()
+        share = counter.share((CLAIM_WARMUP + self.nClaims) * len(sides), "caller")
         for label, _, schema in sides:
             self.sql("DELETE FROM %s.workflow_runs WHERE status = 'ENQUEUED'" % schema)
             for kind, what in (("engine", "engine   db.runs.claim"),
@@ -1273,14 +1476,23 @@ class Bench(object):
                              fmtRatio(f50 / e50), "1x: history costs nothing"))
         self.summary.append((7, "  vs a hand-written claim", fmtMs(ms(f50)), fmtMs(ms(b50)),
                              fmtRatio(f50 / b50), ""))
+        self.printShare(share, "claim")
+        self.figure("7", "claim of %d p50 over %dk terminal runs, %d queued"
+                    % (CLAIM_SIZE, HISTORY_RUNS // 1000, CLAIM_BACKLOG), ms(f50), "ms", ms(e50),
+                    baselineLabel="the same claim over an empty history", aim="1x",
+                    met=f50 / e50 <= 1.2, simulator=share)
+        self.figure("7b", "claim p50 over the history vs a hand-written claim", ms(f50), "ms",
+                    ms(b50), baselineLabel="hand-written %d-row claim (%s)"
+                    % (CLAIM_SIZE, rawdb.driverName()), simulator=share)
 
     def drainsOverHistory(self):
-        """The first nEndToEnd of CLAIM_BACKLOG runs released at once, driven by dispatch
+        """The first nDrain of CLAIM_BACKLOG runs released at once, driven by dispatch
         over each side (the rest is taken away then), twice, alternating; each claim of
         them timed too. The table was vacuumed and analyzed just before the burst: the
         statistics know of no queued run (autovacuum analyzes a big table only after 10%
         of it changed)."""
         rates = dict((label, []) for label, _, _ in self.sides())
+        shares = []
         for _ in range(2):
             for label, dbName, schema in self.sides():
                 if schema == self.schema:
@@ -1290,14 +1502,16 @@ class Bench(object):
                 self.preload(CLAIM_BACKLOG, "three_steps", {"value": 1}, schema)
                 claims = ClaimTracker().install()
                 try:
-                    run = self.drive(self.nEndToEnd, self.runLimit, since, dbName, schema,
+                    run = self.drive(self.nDrain, self.runLimit, since, dbName, schema,
                                      lambda: self.sql("DELETE FROM {s}.workflow_runs "
                                                       "WHERE status = 'ENQUEUED'",
                                                       schema=schema))
                 finally:
                     claims.uninstall()
-                rates[label].append(self.describeDrive(run, self.nEndToEnd,
+                rates[label].append(self.describeDrive(run, self.nDrain,
                                                        "drain over %s: three_steps" % label))
+                if schema != self.schema:
+                    shares.append(run["counter"].share(max(1, run["done"])))
                 seconds = sorted(claims.seconds)
                 print("            %d claim(s) during it (by the timer and finishing workers), "
                       "%d took rows: per claim p50 %s  p90 %s  max %s" % (
@@ -1315,6 +1529,14 @@ class Bench(object):
         self.summary.append((7, "drain, %dk terminal runs" % (HISTORY_RUNS // 1000),
                              fmtRate(fullRate), fmtRate(emptyRate) + " (no history)",
                              fmtRatio(emptyRate / fullRate), "1x"))
+        share = dict((key, sum(one[key] for one in shares) / len(shares))
+                     for key in ("dbMs", "driverMs", "validationMs", "formattingMs", "ownMs"))
+        share["ownShare"] = share["ownMs"] / share["dbMs"] if share["dbMs"] > 0 else None
+        self.printShare(share, "workflow")
+        self.figure("7c", "drain of %d three_steps over %dk terminal runs"
+                    % (self.nDrain, HISTORY_RUNS // 1000), fullRate, "wf/s", emptyRate,
+                    higherIsBetter=True, baselineLabel="the same drain over an empty history",
+                    aim="1x", met=emptyRate / fullRate <= 1.2, simulator=share)
 
     # --- 8. the retention tick --------------------------------------------------------
     def retentionTick(self):
@@ -1334,6 +1556,7 @@ class Bench(object):
         check(self.admin.configure(startOnEnqueue=False), "admin.configure")
         times = {True: [], False: []}
         rounds = max(10, self.nClaims // 5)
+        counter = StatementCounter(self.schema).install()
         try:
             for i in range(2 + 2 * rounds):
                 on = i % 2 == 0
@@ -1354,8 +1577,10 @@ class Bench(object):
                 waitFor(lambda: self.inFlight() == 0 and not self.activeRuns(), 60, 0.01,
                         "the tick's runs to finish")
         finally:
+            counter.uninstall()
             self.admin.setRetentionPolicy()
             check(self.admin.configure(startOnEnqueue=True), "admin.configure")
+        share = counter.share(2 + 2 * rounds, "caller")
         left = self.sql("SELECT count(*) FROM {s}.workflow_runs WHERE workflow_id LIKE 'h%'")[0][0]
         p50 = dict((on, percentile(sorted(times[on]), 0.5)) for on in times)
         for on in (True, False):
@@ -1373,6 +1598,15 @@ class Bench(object):
         self.summary.append((8, "tick with a retention pass, %dk runs" % (RETENTION_RUNS // 1000),
                              fmtMs(ms(p50[True])), fmtMs(ms(p50[False])) + " (retention off)",
                              fmtRatio(p50[True] / p50[False]), "a pass once a minute"))
+        self.printShare(share, "tick")
+        self.figure("8", "dispatch tick p50 with a retention pass of %d over %dk ended runs"
+                    % (RETENTION_BATCH, RETENTION_RUNS // 1000), ms(p50[True]), "ms",
+                    ms(p50[False]), baselineLabel="the same tick, retention off",
+                    simulator=share, notes="a minute of 1 s ticks with one pass costs %.2fx "
+                    "the same ticks without" % perMinute)
+        self.figure("8b", "a minute of 1 s ticks with one retention pass", perMinute, "x",
+                    1.0, baselineLabel="the same ticks without retention",
+                    aim="a few %", met=perMinute <= 1.05)
 
     # --- summary ----------------------------------------------------------------------
     def printSummary(self):
@@ -1395,6 +1629,19 @@ def parseArgs(argv):
     parser.add_argument("--run-limit", type=float, default=None,
                         help="seconds a dispatch-driven run may take before it is cut short "
                              "(default 60, 30 with --quick)")
+    parser.add_argument("--json", default=None,
+                        help="where the figures go as JSON (default tests/bench/results/latest/"
+                             "core-<interpreter>.json)")
+    parser.add_argument("--interpreter", default=None, choices=("cpython", "jython"),
+                        help="jython: run the bench under Jython 2.7 + pgJDBC (from CPython: "
+                             "the database is made here, the figures measured there)")
+    parser.add_argument("--dsn", default=None,
+                        help="libpq DSN of an existing database to use as it is (not dropped; "
+                             "how the Jython run gets the one CPython made)")
+    parser.add_argument("--profile", action="store_true",
+                        help="under Jython: sample where each figure's time goes (jprofile.py; "
+                             "slows the figures down)")
+    parser.add_argument("--embedded", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.only = set(int(x) for x in args.only.split(",") if x.strip())
     if 2 in args.only:
@@ -1402,16 +1649,89 @@ def parseArgs(argv):
     return args
 
 
-def main(argv=None):
-    args = parseArgs(sys.argv[1:] if argv is None else argv)
-    begun = clock()
+def defaultJson():
+    return os.path.join(RESULTS, "core-%s.json" % interpreterName().split()[0])
+
+
+def writeJson(bench, args, path):
+    """The contract's JSON (tests/bench/README.md): every figure of this run."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        os.makedirs(folder)
+    head, dirty = gitHead()
+    document = {"part": "core", "interpreter": interpreterName(), "quick": bool(args.quick),
+                "machine": {"cpus": cpuCount(), "postgres": bench.postgres,
+                            "platform": pyplatform.platform(terse=True)},
+                "commit": head, "dirty": dirty, "rawDriver": rawdb.driverName(),
+                "figures": bench.figures}
+    with open(path, "w") as handle:
+        json.dump(document, handle, indent=1, sort_keys=True)
+    print("figures written to %s" % os.path.relpath(path))
+
+
+def withDatabase(prefix, body):
+    """body(adminDsn, dsn, embedded) on a database of its own (on $WORKFLOWS_DSN's server,
+    else on an embedded PostgreSQL), dropped afterwards with the server stopped."""
+    from simulator import pgserver
     adminDsn, stop = pgserver.serverFromEnv("WORKFLOWS_DSN")
     name = None
     try:
-        name, dsn = pgserver.createDatabase(adminDsn, "wf_bench")
-        bench = Bench(args)
+        name, dsn = pgserver.createDatabase(adminDsn, prefix)
+        return body(adminDsn, dsn, stop.server is not None)
+    finally:
+        if name is not None:
+            try:
+                pgserver.dropDatabase(adminDsn, name)
+            except Exception as error:  # noqa: B902
+                print("could not drop the bench database %s: %s" % (name, error))
+        stop()
+
+
+def runUnderJython(args, argv):
+    """From CPython: a database of its own, then this script under Jython with pgJDBC on the
+    class path; returns its exit code."""
+    jython = os.environ.get("JYTHON") or "jython"
+
+    def body(adminDsn, dsn, embedded):
+        env = dict(os.environ)
+        env["CLASSPATH"] = os.pathsep.join([PGJDBC_JAR] + [
+            part for part in env.get("CLASSPATH", "").split(os.pathsep) if part])
+        rest = [a for a in argv if not a.startswith("--interpreter")]
+        if "jython" in rest:
+            rest.remove("jython")
+        command = [jython, os.path.abspath(__file__), "--dsn", dsn,
+                   "--json", os.path.abspath(args.json or os.path.join(RESULTS,
+                                                                      "core-jython.json"))]
+        command += ["--embedded"] if embedded else []
+        sys.stdout.flush()
+        try:
+            return subprocess.call(command + stripJson(rest), env=env)
+        except OSError as error:
+            print("bench: cannot run %s: %s" % (jython, error), file=sys.stderr)
+            return 127
+    return withDatabase("wf_bench_jy", body)
+
+
+def stripJson(argv):
+    """argv without its --json PATH (the Jython run gets an absolute one)."""
+    out, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--json":
+            skip = True
+        elif not arg.startswith("--json="):
+            out.append(arg)
+    return out
+
+
+def run(args, adminDsn, dsn, embedded):
+    """Every figure asked for, on the database ``dsn``; the JSON written."""
+    begun = clock()
+    bench = Bench(args)
+    try:
         bench.boot(dsn)
-        bench.header(adminDsn, stop.server is not None)
+        bench.header(adminDsn, embedded)
         bench.block(1, "In-memory enqueue: %d enqueueInMemory calls, one thread, no dispatch"
                     % bench.nMemory, bench.inMemoryEnqueue, cleanup=2 not in args.only
                     and bool(args.only))
@@ -1426,7 +1746,7 @@ def main(argv=None):
                     "dispatch timer" % bench.nStart, bench.startLatency)
         bench.block(7, "The claim over a long history: %d queued, claims of 8 and drains of %d, "
                     "over an empty history and over %d terminal runs"
-                    % (CLAIM_BACKLOG, bench.nEndToEnd, HISTORY_RUNS), bench.claimOverHistory)
+                    % (CLAIM_BACKLOG, bench.nDrain, HISTORY_RUNS), bench.claimOverHistory)
         bench.block(8, "Retention: dispatch() with a pass of %d due over %d ended runs, and "
                     "without" % (RETENTION_BATCH, RETENTION_RUNS), bench.retentionTick)
         bench.printSummary()
@@ -1436,15 +1756,43 @@ def main(argv=None):
         try:
             from simulator import gateway
             gateway.closeAll()
-        except Exception:  # noqa: B902
+        except CATCHABLE:  # noqa: B902
             pass
-        if name is not None:
-            try:
-                pgserver.dropDatabase(adminDsn, name)
-            except Exception as error:  # noqa: B902
-                print("could not drop the bench database %s: %s" % (name, error))
-        stop()
+        writeJson(bench, args, args.json or defaultJson())
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    args = parseArgs(argv)
+    import logging
+    logging.getLogger().addHandler(logging.NullHandler())  # novm (Jython: no "no handlers")
+    if args.interpreter == "jython" and not rawdb.IS_JAVA:
+        return runUnderJython(args, argv)
+    if args.dsn:
+        run(args, args.dsn, args.dsn, args.embedded)
+        return 0
+    withDatabase("wf_bench", lambda adminDsn, dsn, embedded: run(args, adminDsn, dsn,
+                                                                  embedded))
+    return 0
+
+
+def _exit(code):
+    """Exit now; under Jython through System.exit, so that the engine's pools (non-daemon
+    Java threads) cannot keep the JVM alive."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if rawdb.IS_JAVA:
+        from java.lang import System  # novm
+        System.exit(code)
+    sys.exit(code)
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        status = main()
+    except SystemExit as stopped:
+        status = stopped.code if isinstance(stopped.code, int) else 1
+    except:  # noqa: E722 - Python and Java errors alike: report, then still exit
+        traceback.print_exc()
+        status = 1
+    _exit(status)
