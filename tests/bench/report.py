@@ -163,6 +163,40 @@ def comparisonLines(documents):
     return ["", "== core figures on both interpreters"] + table(rows)
 
 
+def peerLines(documents):
+    """Each peer figure beside the engine's figure it names (``compareTo``, the same unit: a
+    figure id and its lettered companions, 5, 5b, 5c ...), per interpreter: how many times
+    the engine does better than the peer (engine / peer for a rate, peer / engine for a
+    cost). The aim (e.g. "the engine at least 10x DBOS") is the peer figure's."""
+    core = [d for d in documents if d.get("part") == "core"]
+    peers = [d for d in documents if d.get("part") == "peers"]
+    rows = [("peer figure", "peer", "engine (interpreter)", "engine better by", "aim", "")]
+    for document in peers:
+        for figure in document["figures"]:
+            target, unit, value = figure.get("compareTo"), figure.get("unit"), figure.get("engine")
+            for own in core:
+                match = [f for f in own["figures"] if f.get("unit") == unit and (
+                    f["id"] == target or (f["id"].startswith(target) and f["id"][len(target):]
+                                          .isalpha()))]
+                if not match or not value or not match[0].get("engine"):
+                    continue
+                mine = match[0]["engine"]
+                better = mine / value if figure.get("higherIsBetter") else value / mine
+                aim = figure.get("aim") or ""
+                met = ""
+                if aim and "10x" in aim:
+                    met = "met" if better >= 10 else "NOT met"
+                rows.append(("%s %s" % (figure.get("peer") or "", figure.get("id")),
+                             number(value, unit),
+                             "%s (%s %s)" % (number(mine, unit), match[0]["id"],
+                                             own.get("interpreter")),
+                             ratioText(better), aim, met))
+    if len(rows) == 1:
+        return []
+    return ["", "== the peer in the same run (engine better by: >1 = the engine is faster)"] + \
+        table(rows)
+
+
 def gitHead():
     try:
         with open(os.devnull, "w") as quiet:
@@ -180,6 +214,7 @@ def render(documents, stamp, head):
     for document in documents:
         lines.extend(partLines(document))
     lines.extend(comparisonLines(documents))
+    lines.extend(peerLines(documents))
     lines.extend(shareLines(documents))
     return "\n".join(lines) + "\n"
 
