@@ -6,14 +6,19 @@ embedded PostgreSQL; dropped at the end) and starts headless executors
 under CPython or Jython, with the bench workflows of tests/bench/project. Per interpreter:
 
   a. end to end   2,000 three_steps runs released at once on 1, 2, 4 executor processes
-                  (8 workers each, 1 s timer)   vs a hand-written psycopg2 queue, 8 x N threads
+                  (8 workers each, 1 s timer; a drain stops after 15 s)
+                                                 vs a hand-written psycopg2 queue, 8 x N threads
   c. recovery     kill -9 an executor holding 1,000 running runs: lease expiry -> all running
                   again on the survivor          vs one lease plus two ticks
   d. wake-up      a run enqueued by a client (no engine in that process) -> claimed by an idle
                   executor: p50/p99               vs the timer's mean wait (half a period)
-  e. memory       an executor holding 10,000 WAITING runs, and a full in-memory queue
+  e. memory       an executor that parked 3,000 WAITING runs (10,000 would take a minute
+                  per interpreter), and a full in-memory queue (10,000 requests)
                                                  vs the same executor idle
-and once, in this process (CPython):
+--quick: 500 runs on 1 and 2 executors (8 s cap), 200 orphans, 30 wake-ups, 500 parked
+runs, a 100,000-run history. Executors are started once per interpreter (JVM start excluded
+from every figure) and paused (SIGSTOP) while a smaller count runs.
+And once, in this process (CPython):
   b. dispatch tick  service.dispatch() and each claim with 10,000 queued and over 1,000,000
                   terminal runs                  vs the same on an empty table
 
@@ -255,6 +260,7 @@ class Scaling(object):
         self.dsn = dsn
         q = args.quick
         self.nEndToEnd = 500 if q else 2000
+        self.runLimit = 8.0 if q else 15.0  # a: a drain stops then (rate of those done)
         self.counts = (1, 2) if q else (1, 2, 4)
         self.nOrphans = 200 if q else 1000
         self.nWake = 30 if q else 100
@@ -360,21 +366,29 @@ class Scaling(object):
             with Sampler(self.raw(), executors[:count]) as sampler:
                 t0 = clock()
                 self.preload(n, "three_steps", {"value": 1})
-                self.wait("%d runs to end" % n, lambda: sum(
-                    v for k, v in self.statusCounts().items() if k in TERMINAL) >= n, 120, 0.02)
+                while clock() - t0 < self.runLimit and sum(
+                        v for k, v in self.statusCounts().items() if k in TERMINAL) < n:
+                    time.sleep(0.02)
                 elapsed = clock() - t0
             done = self.statusCounts().get("SUCCESS", 0)
             rate = done / elapsed
+            capped = done < n
+            if capped:  # the rest is taken away, and what is running let finish
+                self.sql("DELETE FROM {s}.workflow_runs WHERE status = 'ENQUEUED'")
+                self.wait("the running runs to end", lambda: not self.sql(
+                    "SELECT 1 FROM {s}.workflow_runs WHERE status IN ('PENDING', 'RUNNING') "
+                    "LIMIT 1"), 60, 0.05)
             rates.append(rate)
             # the baseline right after, in the same machine state; its rows name a workflow
             # no executor registers, so the (idle, ticking) executors leave them alone
             base = baseline[count] = self.handWritten(THREADS * count)
-            print("   %d executor(s) x %d workers: %d runs in %.2f s = %.0f wf/s; baseline "
-                  "%d threads %.0f wf/s; ratio %.2f" % (count, THREADS, done, elapsed, rate,
-                                                        THREADS * count, base,
-                                                        base / rate))
+            print("   %d executor(s) x %d workers: %d runs in %.2f s = %.0f wf/s%s; baseline "
+                  "%d threads %.0f wf/s; ratio %.2f" % (
+                      count, THREADS, done, elapsed, rate,
+                      " (CAPPED at %.0f s: %d of %d done)" % (self.runLimit, done, n)
+                      if capped else "", THREADS * count, base, base / rate))
             print("      %s" % sampler.text())
-            notes.append({"executors": count, "wfPerS": rnd(rate, 1),
+            notes.append({"executors": count, "wfPerS": rnd(rate, 1), "capped": capped,
                           "baselineWfPerS": rnd(base, 1), "sample": sampler.summary()})
         for executor in executors:
             if executor.paused:
@@ -395,8 +409,9 @@ class Scaling(object):
                             "xLabel": "executors"},
                     notes="%d workers each, %.0f s timer (plus the fast paths: a finishing "
                     "worker claims the next runs itself); runs released in one commit after "
-                    "every executor registered (%s start excluded); per count: %s"
-                    % (THREADS, PERIOD, interp, json.dumps(notes)))
+                    "every executor registered (%s start excluded); a drain stops after %.0f "
+                    "s (its rate: the runs done by then); per count: %s"
+                    % (THREADS, PERIOD, interp, self.runLimit, json.dumps(notes)))
         return executors
 
     def handWritten(self, threads):
@@ -482,12 +497,19 @@ class Scaling(object):
                           "FROM {s}.step_outputs WHERE step_position = 1 AND executor_id = %s",
                           (survivor.executorId,))[0]
         first, last, median = [float(x) - expiry for x in stamps]
+        back = self.sql("SELECT min(at_ms), max(at_ms), count(DISTINCT at_ms) FROM {s}.journal "
+                        "WHERE action = 'RECOVER'")[0]
+        requeued = (float(back[0]) - expiry, float(back[1]) - expiry, back[2]) \
+            if back[0] is not None else (float("nan"), float("nan"), 0)
         leases = last / (LEASE * 1000)
         ticks = last / (PERIOD * 1000)
         aimMs = 2 * PERIOD * 1000  # one lease plus two ticks, counted from the lease's end
         print("   victim (%d workers) held %d RUNNING runs, killed -9 %.0f ms before its lease "
               "ran out; lease %.0f s, timer %.0f s" % (HOLD_THREADS, n, expiry - killedMs,
                                                        LEASE, PERIOD))
+        print("   back in the queue (journal RECOVER): first +%.0f ms, all +%.0f ms after the "
+              "lease ran out, in %d recovery statement(s) (heartbeats of %d runs at most)"
+              % (requeued[0], requeued[1], requeued[2], 500))
         print("   after the lease ran out: first running again on the survivor +%.0f ms, "
               "half +%.0f ms, all +%.0f ms (= %.2f leases, %.1f ticks after expiry; from "
               "the kill %.2f leases)" % (first, median, last, leases, ticks,
@@ -505,10 +527,12 @@ class Scaling(object):
                     met=bool(last <= aimMs),
                     notes="lease %.0f s, timer %.0f s, survivor %d workers; after expiry: first "
                     "+%.0f ms, median +%.0f ms, all +%.0f ms = %.1f ticks; from the kill "
-                    "%.2f leases; 'running again' = its step started on the survivor "
+                    "%.2f leases; back in the queue (journal RECOVER) +%.0f..+%.0f ms in %d "
+                    "heartbeat(s); 'running again' = its step started on the survivor "
                     "(step_outputs.started_at_ms, database clock)"
                     % (LEASE, PERIOD, THREADS, first, median, last, ticks,
-                       (last + expiry - killedMs) / (LEASE * 1000)))
+                       (last + expiry - killedMs) / (LEASE * 1000), requeued[0], requeued[1],
+                       requeued[2]))
 
     # --- d. enqueue from a client to running on an executor -------------------------------
     def client(self):
