@@ -261,6 +261,7 @@ class Scaling(object):
         q = args.quick
         self.nEndToEnd = 500 if q else 2000
         self.runLimit = 8.0 if q else 15.0  # a: a drain stops then (rate of those done)
+        self.nWarmUp = 100 if q else 300    # a: runs per executor before (30 s at most)
         self.counts = (1, 2) if q else (1, 2, 4)
         self.nOrphans = 200 if q else 1000
         self.nWake = 30 if q else 100
@@ -354,6 +355,18 @@ class Scaling(object):
         executors, startSeconds = self.start(interp, max(self.counts))
         print("   %d %s executor(s) started and registered in %.1f s (excluded)"
               % (len(executors), interp, startSeconds))
+        warm = self.nWarmUp * len(executors)
+        t0 = clock()
+        self.clean()
+        self.preload(warm, "three_steps", {"value": 1})
+        while clock() - t0 < 30 and self.statusCounts().get("SUCCESS", 0) < warm:
+            time.sleep(0.05)
+        print("   warm-up: %d runs over all of them in %.1f s (a gateway's JIT is warm)"
+              % (self.statusCounts().get("SUCCESS", 0), clock() - t0))
+        self.sql("DELETE FROM {s}.workflow_runs WHERE status = 'ENQUEUED'")
+        self.wait("the warm-up to end", lambda: not self.sql(
+            "SELECT 1 FROM {s}.workflow_runs WHERE status IN ('PENDING', 'RUNNING') LIMIT 1"),
+            60, 0.05)
         rates, notes = [], []
         for count in self.counts:
             for index, executor in enumerate(executors):
@@ -624,9 +637,11 @@ class Scaling(object):
         what = "heap after System.gc()" if jvm else "RSS"
         print("   idle executor: RSS %d kB%s" % (idle["rssKb"], ", heap %.1f MB" % (
             idle["heapBytes"] / 1048576.0) if jvm else ""))
+        objects = (holding["objects"] - idle["objects"]) if idle.get("objects") else None
         print("   holding %d WAITING runs (parked in %.1f s): %s %+.0f kB (%+.2f kB per run; "
-              "RSS %+d kB)" % (n, parkSeconds, what, use(waiting), use(waiting) / n,
-                               waiting["rssKb"]))
+              "RSS %+d kB%s)" % (n, parkSeconds, what, use(waiting), use(waiting) / n,
+                                 waiting["rssKb"], "; Python objects tracked by gc %+d"
+                                 % objects if objects is not None else ""))
         print("   in-memory queue filled to %d of %d (%d accepted): %s %+.0f kB (%.2f kB per "
               "request; RSS %+d kB)" % (full["depth"], self.nMemory, full["accepted"], what,
                                          use(queued), use(queued) / max(1, full["depth"]),
@@ -636,8 +651,10 @@ class Scaling(object):
                     baseline=rnd((idle["heapBytes"] / 1048576.0) if jvm
                                  else idle["rssKb"] / 1024.0, 1),
                     baselineLabel="the idle executor's %s" % what, ratio=None, aim=None,
-                    met=None, notes="%s delta; %.2f kB per waiting run; idle RSS %d kB"
-                    % (what, use(waiting) / n, idle["rssKb"]))
+                    met=None, notes="%s delta after parking %d runs through it (durable "
+                    "sleep: WAITING, no thread); %.2f kB per waiting run; idle RSS %d kB%s"
+                    % (what, n, use(waiting) / n, idle["rssKb"],
+                       "; gc-tracked objects %+d" % objects if objects is not None else ""))
         self.figure(interp, "S6", title="memory of a full in-memory queue (%d requests)"
                     % full["depth"], engine=rnd(use(queued) / 1024.0, 1), unit="MB",
                     higherIsBetter=False, baseline=rnd((idle["heapBytes"] / 1048576.0) if jvm
