@@ -266,7 +266,7 @@ class Scaling(object):
         self.nOrphans = 200 if q else 1000
         self.nWake = 30 if q else 100
         self.nWaiting = 500 if q else 3000
-        self.nMemory = 10000          # the in-memory queue's default capacity, both modes
+        self.nMemory = 2000 if q else 10000  # full: the in-memory queue's default capacity
         self.nTicks = 10 if q else 30
         self.historyRuns = 100000 if q else 1000000
         self.backlog = 10000
