@@ -35,7 +35,6 @@ import os
 import platform as pyplatform
 import random
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -51,11 +50,12 @@ import psycopg2  # noqa: E402
 import psycopg2.errors  # noqa: E402
 import psycopg2.extras  # noqa: E402
 
+import executors  # noqa: E402
 from simulator import pgserver  # noqa: E402
 
 PROJECT = os.path.join(HERE, "project")
 MODULES = ("benchflows", "benchscaling")
-WORKER = os.path.join(TESTS, "gateway", "simulator", "worker.py")
+WORKER = executors.WORKER
 DB = "WorkflowsDB"
 SCHEMA = "workflows"
 THREADS = 8            # worker threads per executor (the engine's default)
@@ -80,11 +80,12 @@ def rnd(value, digits=2):
 # ----------------------------------------------------------------------------------------
 # executors as processes, and what the machine's processes use
 # ----------------------------------------------------------------------------------------
-class Executor(object):
-    """One headless executor process (worker.py) with the bench workflows."""
+class Executor(executors.Executor):
+    """One headless executor process (worker.py) with the bench workflows; started here,
+    registered once ``ready()`` read its first line (so several start at once)."""
 
     def __init__(self, dsn, interpreter, threads=THREADS, period=PERIOD, lease=None,
-                 env=None, name=None):
+                 env=None, name=None):  # noqa: B903 - the parent's start waits at once
         self.log = tempfile.NamedTemporaryFile(prefix="scaling-", suffix=".log", delete=False)
         command = [interpreter, WORKER, "--dsn", dsn, "--project", PROJECT,
                    "--period", str(period), "--threads", str(threads), "--grace", "0"]
@@ -109,37 +110,13 @@ class Executor(object):
         self.executorId = line.split(" ", 1)[1]
         return self
 
-    def errors(self):
-        with open(self.log.name) as handle:
-            return handle.read()[-3000:]
-
     def pause(self):
-        self.process.send_signal(signal.SIGSTOP)
+        executors.Executor.pause(self)
         self.paused = True
 
     def resume(self):
-        self.process.send_signal(signal.SIGCONT)
+        executors.Executor.resume(self)
         self.paused = False
-
-    def kill(self):
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGCONT)
-            self.process.terminate()
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-        self.process.stdout.close()
-        self.log.close()
-        os.unlink(self.log.name)
-
-    def cpuSeconds(self):
-        return processCpu([self.process.pid])
 
 
 def processCpu(pids):
@@ -511,7 +488,7 @@ class Scaling(object):
                           (survivor.executorId,))[0]
         first, last, median = [float(x) - expiry for x in stamps]
         back = self.sql("SELECT min(at_ms), max(at_ms), count(DISTINCT at_ms) FROM {s}.journal "
-                        "WHERE action = 'RECOVER'")[0]
+                        "WHERE action = 'RECOVER' AND at_ms >= %s", (killedMs,))[0]
         requeued = (float(back[0]) - expiry, float(back[1]) - expiry, back[2]) \
             if back[0] is not None else (float("nan"), float("nan"), 0)
         leases = last / (LEASE * 1000)
@@ -788,6 +765,32 @@ def jsonPath(template, interp, many):
     return template
 
 
+def markdownTable(paths):
+    """The figures of scaling JSON files as the table of docs/scaling.md."""
+    lines = ["| figure | interpreter | engine | baseline | ratio | aim |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for path in paths:
+        with open(path) as handle:
+            part = json.load(handle)
+        for f in part["figures"]:
+            series = f.get("series") or {}
+            engine = "%s %s" % (f["engine"], f["unit"])
+            if series.get("y") and len(series["y"]) > 1:
+                engine += " (%s: %s)" % (series.get("xLabel", "x"), ", ".join(
+                    "%s: %s" % xy for xy in zip(series["x"], series["y"])))
+            baseline = "%s %s, %s" % (f["baseline"], f["unit"], f["baselineLabel"]) \
+                if f.get("baseline") is not None else ""
+            if series.get("baseline"):
+                baseline += " (%s)" % ", ".join("%s: %s" % xy for xy in
+                                                zip(series["x"], series["baseline"]))
+            met = {True: " (met)", False: " (not met)"}.get(f.get("met"), "")
+            lines.append("| %s %s | %s | %s | %s | %s | %s%s |" % (
+                f["id"], f["title"], part["interpreter"], engine, baseline,
+                "" if f.get("ratio") is None else "%.2fx" % f["ratio"], f.get("aim") or "",
+                met))
+    return "\n".join(lines)
+
+
 def parseArgs(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small counts (about a minute)")
@@ -797,6 +800,8 @@ def parseArgs(argv):
     parser.add_argument("--only", default="", help="figures to run: a,b,c,d,e")
     parser.add_argument("--json", default=None, help="where to write the JSON (may hold "
                                                      "{interpreter})")
+    parser.add_argument("--table", nargs="+", metavar="JSON",
+                        help="print these JSON files' figures as docs/scaling.md's table")
     args = parser.parse_args(argv)
     args.interpreters = [i.strip() for i in args.interpreters.split(",") if i.strip()]
     args.only = set(x.strip() for x in args.only.split(",") if x.strip()) or set("abcde")
@@ -805,6 +810,9 @@ def parseArgs(argv):
 
 def main(argv=None):
     args = parseArgs(sys.argv[1:] if argv is None else argv)
+    if args.table:
+        print(markdownTable(args.table))
+        return
     begun = clock()
     interps = [i for i in args.interpreters if i != "jython" or shutil.which("jython")]
     for missing in set(args.interpreters) - set(interps):
