@@ -8,7 +8,9 @@ Java objects, so they outlive a project save without pinning the old interpreter
 """
 from __future__ import absolute_import, division, print_function
 
+import binascii
 import collections
+import itertools
 import os
 import platform as _platform
 import socket
@@ -18,10 +20,34 @@ import threading
 from exchange.workflows import compat, validate
 
 
+_getGlobals = []  # system.util.getGlobals, bound on first use (hot: every kernel read)
+
+
 def globalsMap():
     """The JVM-wide globals dictionary (``system.util.getGlobals()``)."""
-    import system  # (gateway only: imported when called, so the module loads anywhere)
-    return system.util.getGlobals()
+    if not _getGlobals:
+        import system  # (gateway only: imported when called, so the module loads anywhere)
+        _getGlobals.append(system.util.getGlobals)
+    return _getGlobals[0]()
+
+
+# Workflow ids (newId): UUID-shaped text (version 4, variant bits), unique without a random
+# draw per id (uuid4 costs 5 us on CPython and 10-20 us on Jython, on a tag event thread).
+# The first 48 bits are a counter scrambled by a bijection (times an odd constant, modulo
+# 2^48, xor random bits), so ids of one load never repeat and still differ at a glance; the
+# other 74 bits are random, drawn once per module load (a project save draws anew): two
+# loads share them with odds of 2^-74 (2^-37 by the birthday bound over all loads ever).
+_ID_RANDOM = int(binascii.hexlify(os.urandom(16)), 16)
+_ID_MASK = (1 << 48) - 1
+_ID_SCRAMBLE = 0x9E3779B97F4B & _ID_MASK | 1   # odd: multiplying by it is a bijection
+_ID_XOR = _ID_RANDOM >> 80 & _ID_MASK
+_ID_HIGH = 0x4000 | (_ID_RANDOM & 0xFFF)                         # version 4, 12 random bits
+_ID_LOW = (0x8000 | (_ID_RANDOM >> 12 & 0x3FFF)) << 48 | (_ID_RANDOM >> 26 & _ID_MASK)
+
+
+def _idBits(count):
+    """The first 48 bits of the id numbered ``count`` (distinct counts: distinct bits)."""
+    return ((count * _ID_SCRAMBLE) & _ID_MASK) ^ _ID_XOR
 
 
 def logger(name):
@@ -34,7 +60,7 @@ def logger(name):
 if compat.IS_JYTHON:  # pragma: no cover - exercised by the Jython suite
     from java.lang import Runnable, System, Thread  # novm
     from java.lang.management import ManagementFactory  # novm
-    from java.util import Map  # novm
+    from java.util import Map, UUID  # novm
     from java.util.concurrent import ConcurrentHashMap, Executors, LinkedBlockingQueue  # novm
     from java.util.concurrent import ThreadPoolExecutor, TimeUnit  # novm
     from java.util.concurrent.atomic import AtomicLong  # novm
@@ -46,6 +72,14 @@ if compat.IS_JYTHON:  # pragma: no cover - exercised by the Jython suite
     def newAtomicLong(value=0):
         """An atomic counter (get/set/incrementAndGet/decrementAndGet/compareAndSet)."""
         return AtomicLong(value)
+
+    _idCount = AtomicLong(0)
+    _ID_LSB = _ID_LOW - (1 << 64)  # (as a signed long: the variant's top bit is set)
+
+    def newId():
+        """A fresh workflow id (see _ID_RANDOM), made by java.util.UUID (1 us)."""
+        high = _idBits(_idCount.incrementAndGet()) << 16 | _ID_HIGH
+        return UUID(high - (1 << 64) if high >> 63 else high, _ID_LSB).toString()
 
     def newBoundedQueue(capacity):
         """A FIFO queue of at most ``capacity`` items (offer/poll/peek/size/iterator)."""
@@ -327,6 +361,14 @@ else:
     def newAtomicLong(value=0):
         """An atomic counter (get/set/incrementAndGet/decrementAndGet/compareAndSet)."""
         return _PyAtomicLong(value)
+
+    _idCount = itertools.count(1)  # (next() is atomic under the GIL)
+    _ID_TAIL = u"-%04x-%04x-%012x" % (_ID_HIGH, _ID_LOW >> 48, _ID_LOW & _ID_MASK)
+
+    def newId():
+        """A fresh workflow id (see _ID_RANDOM), 0.3 us."""
+        bits = _idBits(next(_idCount))
+        return u"%08x-%04x%s" % (bits >> 16, bits & 0xFFFF, _ID_TAIL)
 
     def newThreadPool(name, threads):
         """A fixed pool of named daemon threads."""

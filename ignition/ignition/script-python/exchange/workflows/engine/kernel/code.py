@@ -4,8 +4,9 @@ A project save starts a new interpreter while old threads keep running. So every
 must be unique per JVM (the executor id, the worker pool, the in-flight counter, the names
 of user workflow modules, the in-memory enqueue queues) lives in one concurrent map in
 ``system.util.getGlobals()``, holding platform objects only (Java objects on a gateway: no
-Python object that would keep an old interpreter alive). ``getKernel()`` builds a fresh
-facade over that map on every call, so no Python object of an old interpreter is reused. The
+Python object that would keep an old interpreter alive). ``getKernel()`` answers a facade
+over that map, made by this interpreter and kept in this module (never in the map), so no
+Python object of an old interpreter is reused. The
 configuration sits beside it, in its own map (see settings). What this JVM knows of each
 database connection (its lease, its outage) is one record, a map of its own in
 ``connections`` (``connection(dbName)``).
@@ -124,8 +125,9 @@ def _entry(name):
 
 
 class Kernel(object):
-    """A facade over the JVM-wide map; cheap to build, never stored. Each entry is an
-    attribute or a method, and nothing else is: a misspelt name raises AttributeError."""
+    """A facade over the JVM-wide map; cheap to build, kept by this interpreter only (it
+    holds no state of its own). Each entry is an attribute or a method, and nothing else
+    is: a misspelt name raises AttributeError."""
 
     __slots__ = ("_state",)
 
@@ -281,10 +283,20 @@ class Connection(object):
         return self._fields.putIfAbsent("superseded", by) is None
 
 
+_facade = [None]  # the last facade made, reused while the globals hold its map
+
+
 def getKernel():
-    """The kernel of this JVM, created on first use; safe to call from any thread."""
+    """The kernel of this JVM, created on first use; safe to call from any thread. The
+    facade is made once per map (a hot path calls this often): a new map (the globals were
+    reset) or one lacking this version's entries makes a new one."""
     store = platform.globalsMap()
     state = store.get(KERNEL_KEY)
     if state is None:
         state = store.setdefault(KERNEL_KEY, _createMap())
-    return Kernel(state)
+    facade = _facade[0]
+    if facade is not None and facade._state is state and state.get(_NEWEST) is not None:
+        return facade
+    facade = Kernel(state)
+    _facade[0] = facade
+    return facade
