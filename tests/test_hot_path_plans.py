@@ -118,10 +118,11 @@ def hotPath():
     names = json.dumps(["three_steps", "w1"])
     return [
         ("enqueue", runs._INSERT,
-         ["new-1", "three_steps", history.PLAIN, 0, None, None, "{}", None, 0, None, "1"]),
+         ["new-1", "three_steps", "ENQUEUED", history.PLAIN, 0, None, None, "{}", None, None,
+          None, "1"]),
         ("enqueue, partitioned and deduplicated, delayed", runs._INSERT,
-         ["new-2", "three_steps", history.PARTITIONED, 0, "unit-1", "batch-7", "{}", 60000,
-          5000, 3, "2"]),
+         ["new-2", "three_steps", "DELAYED", history.PARTITIONED, 0, "unit-1", "batch-7", "{}",
+          60000, 5000, 3, "2"]),
         ("deduplication holder", runs._DEDUP_HOLDER, [history.PLAIN, "batch-7"]),
         ("in-memory batch insert", runs._INSERT_BATCH, [batch, 2000]),
         ("promote due runs", runs._PROMOTE, [1000]),

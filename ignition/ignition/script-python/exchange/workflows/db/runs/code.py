@@ -9,7 +9,7 @@ from __future__ import absolute_import, division, print_function
 
 from collections import namedtuple
 
-from exchange.workflows import codec, settings
+from exchange.workflows import codec, settings, statuses
 from exchange.workflows.db import sql, tx
 from exchange.workflows.db.executors import STATE_SQL
 from exchange.workflows.fence import Fence
@@ -41,11 +41,7 @@ _SELECT_RUN = """SELECT workflow_id, workflow_name, status, queue_name, priority
 _INSERT = """INSERT INTO {schema}.workflow_runs
     (workflow_id, workflow_name, status, queue_name, priority, partition_key, deduplication_id,
      inputs, timeout_ms, run_at_ms, max_recovery_attempts, app_version)
-SELECT ?, ?, CASE WHEN d.ms > 0 THEN 'DELAYED' ELSE 'ENQUEUED' END, ?, ?, ?, ?,
-       CAST(? AS jsonb), ?, CASE WHEN d.ms > 0 THEN {schema}.now_ms() + d.ms END, d.recoveries,
-       d.version
-  FROM (SELECT CAST(? AS bigint) AS ms, CAST(? AS integer) AS recoveries,
-               CAST(? AS text) AS version) d
+VALUES (?, ?, ?, ?, ?, ?, ?, CAST(? AS jsonb), ?, {schema}.now_ms() + CAST(? AS bigint), ?, ?)
 ON CONFLICT DO NOTHING
 RETURNING workflow_id"""
 
@@ -375,10 +371,13 @@ def insert(dbName, run, t=None):
     dedup id is already taken (in transaction ``t``, a template start's, when given). ``run`` holds the new row's fields by name (a validated
     enqueue request): workflowId, workflowName, queueName, priority, partitionKey,
     deduplicationId, inputsJson, timeoutMs, delayMs, maxRecoveryAttempts, appVersion."""
+    delayed = run.delayMs > 0  # (a plain VALUES row: the cheapest INSERT to plan)
     rows = tx.query(dbName, sql.bind(_INSERT, dbName),
-                    [run.workflowId, run.workflowName, run.queueName, run.priority,
-                     run.partitionKey, run.deduplicationId, run.inputsJson, run.timeoutMs,
-                     run.delayMs, run.maxRecoveryAttempts, run.appVersion], t)
+                    [run.workflowId, run.workflowName,
+                     statuses.DELAYED if delayed else statuses.ENQUEUED, run.queueName,
+                     run.priority, run.partitionKey, run.deduplicationId, run.inputsJson,
+                     run.timeoutMs, run.delayMs if delayed else None, run.maxRecoveryAttempts,
+                     run.appVersion], t)
     return bool(rows)
 
 
