@@ -60,6 +60,18 @@ class EnqueueAndReadingTest(support.EngineCase):
             assert result["message"]
         assert count(self.engine) == 0
 
+    def test_new_workflow_ids_are_distinct_version_4_uuids(self):
+        import uuid
+        from exchange.workflows import platform
+        made = [platform.newId() for _ in range(20000)]
+        stored = [self.engine.service.enqueue("three_steps")["data"]["workflowId"]
+                  for _ in range(3)]
+        assert len(set(made + stored)) == len(made) + len(stored)
+        for workflowId in made[:50] + stored:
+            parsed = uuid.UUID(workflowId)
+            assert (str(parsed), parsed.version) == (workflowId, 4), workflowId
+        assert len(set(w[:8] for w in made[:50])) == 50, "ids differ at a glance"
+
     def test_enqueue_inserts_one_enqueued_row(self):
         engine = self.engine
         result = engine.service.enqueue("three_steps", inputs={"kg": 2}, queueName="mixing",

@@ -48,3 +48,19 @@ def test_an_error_record_never_fails():
 def test_only_a_dict_is_a_dict():
     assert codec.asDict({"a": 1}) == {"a": 1}
     assert codec.asDict([("a", 1)]) is None and codec.asDict(None) is None
+
+
+def test_a_flat_dict_is_written_exactly_as_the_json_encoder_writes_it():
+    # codec writes dicts of text keys to text, whole numbers, booleans and None itself (a
+    # hot path); the text must be the encoder's, byte for byte
+    encoder = json.JSONEncoder(sort_keys=True, separators=(",", ":"), allow_nan=False,
+                               ensure_ascii=True)
+    flats = [{}, {u"value": 1}, {u"b": None, u"a": True, u"c": False},
+             {u"\u00e9": u"t\u00e9\"\\\n\u2603", u"big": 2 ** 70, u"neg": -5},
+             {u"emoji": u"\U0001F600", u"": u""}]
+    for value in flats:
+        assert codec._flat(value) is not None, value
+        assert codec.encode(value) == encoder.encode(value)
+    for value in ({u"f": 0.5}, {u"l": [1]}, {u"d": {}}, {1: u"a number key"}):
+        assert codec._flat(value) is None, "%r goes the long way" % (value,)
+        assert codec.encode(value) == encoder.encode(value)

@@ -55,10 +55,39 @@ _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), allow_nan=Fal
                             ensure_ascii=True, default=_javaToPython)
 
 
+_NUMBERS = tuple(set(compat.integer_types))  # (whole numbers only: floats go the long way)
+
+
+def _flat(value):
+    """The JSON of a dict of text keys to text, whole numbers, booleans and None (the usual
+    inputs and step outputs), exactly as _ENCODER writes it, or None for anything else.
+    Jython's json sorts keys in pure Python, 5-10 us for the smallest dict; this is 1-2."""
+    parts = []
+    for key in sorted(value):
+        if type(key) is not compat.text_type:
+            return None
+        item = value[key]
+        kind = type(item)
+        if kind is compat.text_type:
+            item = _quote(item)
+        elif item is None:
+            item = u"null"
+        elif kind is bool:
+            item = u"true" if item else u"false"
+        elif kind in _NUMBERS:
+            item = u"%d" % item
+        else:
+            return None
+        parts.append(u"%s:%s" % (_quote(key), item))
+    return u"{%s}" % u",".join(parts)
+
+
 def encode(value):
     """Serialise to compact JSON text, or raise NotSerializable saying why."""
     try:
-        text = _ENCODER.encode(value)
+        text = _flat(value) if type(value) is dict else None
+        if text is None:
+            text = _ENCODER.encode(value)
     except compat.CATCHABLE as error:
         raise NotSerializable(compat.describeError(error)[1])
     if u"\\u0000" in text and _NUL.search(text):  # (the substring first: it is cheap)
