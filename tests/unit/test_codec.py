@@ -57,7 +57,7 @@ def test_a_flat_dict_is_written_exactly_as_the_json_encoder_writes_it():
                                ensure_ascii=True)
     flats = [{}, {u"value": 1}, {u"b": None, u"a": True, u"c": False},
              {u"\u00e9": u"t\u00e9\"\\\n\u2603", u"big": 2 ** 70, u"neg": -5},
-             {u"emoji": u"\U0001F600", u"": u""}]
+             {u"emoji": u"\U0001F600", u"": u""}, {"plain": "text", "n": 1}]
     for value in flats:
         assert codec._flat(value) is not None, value
         assert codec.encode(value) == encoder.encode(value)

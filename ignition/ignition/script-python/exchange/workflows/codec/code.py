@@ -56,6 +56,7 @@ _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), allow_nan=Fal
 
 
 _NUMBERS = tuple(set(compat.integer_types))  # (whole numbers only: floats go the long way)
+_TEXTS = tuple(set(compat.string_types))  # (a Python 2 str is quoted as the encoder does)
 
 
 def _flat(value):
@@ -64,11 +65,11 @@ def _flat(value):
     Jython's json sorts keys in pure Python, 5-10 us for the smallest dict; this is 1-2."""
     parts = []
     for key in sorted(value):
-        if type(key) is not compat.text_type:
+        if type(key) not in _TEXTS:
             return None
         item = value[key]
         kind = type(item)
-        if kind is compat.text_type:
+        if kind in _TEXTS:
             item = _quote(item)
         elif item is None:
             item = u"null"
