@@ -36,7 +36,9 @@ def offer(dbName, rowJson, overflowPolicy):
     policy pushed out to make room (None when nothing was dropped)."""
     name = settings.databaseName(dbName)
     k = kernel.getKernel()
-    queue = k.memoryQueue(name, settings.memoryQueueCapacity())
+    queue = k.memoryQueues.get(name)  # (the capacity is read only to make the queue)
+    if queue is None:
+        queue = k.memoryQueue(name, settings.memoryQueueCapacity())
     dropped = None
     while not queue.offer(rowJson):
         if overflowPolicy != settings.OVERFLOW_DROP_OLDEST:
