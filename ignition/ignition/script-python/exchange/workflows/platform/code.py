@@ -8,9 +8,7 @@ Java objects, so they outlive a project save without pinning the old interpreter
 """
 from __future__ import absolute_import, division, print_function
 
-import binascii
 import collections
-import itertools
 import os
 import platform as _platform
 import socket
@@ -37,7 +35,7 @@ def globalsMap():
 # 2^48, xor random bits), so ids of one load never repeat and still differ at a glance; the
 # other 74 bits are random, drawn once per module load (a project save draws anew): two
 # loads share them with odds of 2^-74 (2^-37 by the birthday bound over all loads ever).
-_ID_RANDOM = int(binascii.hexlify(os.urandom(16)), 16)
+_ID_RANDOM = int(u"".join(u"%02x" % byte for byte in bytearray(os.urandom(16))), 16)
 _ID_MASK = (1 << 48) - 1
 _ID_SCRAMBLE = 0x9E3779B97F4B & _ID_MASK | 1   # odd: multiplying by it is a bijection
 _ID_XOR = _ID_RANDOM >> 80 & _ID_MASK
@@ -60,7 +58,7 @@ def logger(name):
 if compat.IS_JYTHON:  # pragma: no cover - exercised by the Jython suite
     from java.lang import Runnable, System, Thread  # novm
     from java.lang.management import ManagementFactory  # novm
-    from java.util import Map, UUID  # novm
+    from java.util import Map  # novm
     from java.util.concurrent import ConcurrentHashMap, Executors, LinkedBlockingQueue  # novm
     from java.util.concurrent import ThreadPoolExecutor, TimeUnit  # novm
     from java.util.concurrent.atomic import AtomicLong  # novm
@@ -73,6 +71,7 @@ if compat.IS_JYTHON:  # pragma: no cover - exercised by the Jython suite
         """An atomic counter (get/set/incrementAndGet/decrementAndGet/compareAndSet)."""
         return AtomicLong(value)
 
+    from java.util import UUID  # novm
     _idCount = AtomicLong(0)
     _ID_LSB = _ID_LOW - (1 << 64)  # (as a signed long: the variant's top bit is set)
 
@@ -362,6 +361,7 @@ else:
         """An atomic counter (get/set/incrementAndGet/decrementAndGet/compareAndSet)."""
         return _PyAtomicLong(value)
 
+    import itertools
     _idCount = itertools.count(1)  # (next() is atomic under the GIL)
     _ID_TAIL = u"-%04x-%04x-%012x" % (_ID_HIGH, _ID_LOW >> 48, _ID_LOW & _ID_MASK)
 
