@@ -24,6 +24,7 @@ READ = {"defaultDatabase": lambda: settings.databaseName(),
         "memoryQueueCapacity": settings.memoryQueueCapacity,
         "memoryQueueOverflow": settings.memoryQueueOverflow,
         "startOnEnqueue": settings.startOnEnqueue,
+        "idlePollMs": settings.idlePollMs,
         "leaseSeconds": lambda: settings.leaseMs() / 1000.0,
         "executorName": lambda: settings.executorName() or platform.defaultExecutorName(),
         "maxRecoveryAttempts": settings.maxRecoveryAttempts,
@@ -35,7 +36,7 @@ READ = {"defaultDatabase": lambda: settings.databaseName(),
 # A value other than the default for each, as configure is given it
 OTHER = {"defaultDatabase": "OtherDB", "schemaName": "other_schema", "workerThreads": 3,
          "claimBatch": 5, "memoryQueueCapacity": 7, "memoryQueueOverflow": "dropOldest",
-         "startOnEnqueue": False, "leaseSeconds": 2.5, "executorName": "mixer-9",
+         "startOnEnqueue": False, "idlePollMs": 20, "leaseSeconds": 2.5, "executorName": "mixer-9",
          "maxRecoveryAttempts": 0, "commandRoles": ["A"], "promptRoles": ["B"],
          "adminRoles": ["C"], "appVersion": "2", "compatibleVersions": ["1"]}
 

@@ -9,6 +9,7 @@ Java objects, so they outlive a project save without pinning the old interpreter
 from __future__ import absolute_import, division, print_function
 
 import collections
+import heapq
 import os
 import platform as _platform
 import socket
@@ -60,7 +61,8 @@ if compat.IS_JYTHON:  # pragma: no cover - exercised by the Jython suite
     from java.lang.management import ManagementFactory  # novm
     from java.util import Map  # novm
     from java.util.concurrent import ConcurrentHashMap, Executors, LinkedBlockingQueue  # novm
-    from java.util.concurrent import ThreadPoolExecutor, TimeUnit  # novm
+    from java.util.concurrent import ScheduledThreadPoolExecutor, ThreadPoolExecutor  # novm
+    from java.util.concurrent import TimeUnit  # novm
     from java.util.concurrent.atomic import AtomicLong  # novm
 
     def newConcurrentMap():
@@ -144,6 +146,18 @@ if compat.IS_JYTHON:  # pragma: no cover - exercised by the Jython suite
     def isShutdown(pool):
         """Whether the pool no longer accepts work."""
         return pool.isShutdown()
+
+    def newScheduler(name):
+        """One daemon thread that runs tasks after a delay (``schedule``); its shutdown
+        drops the tasks not started yet."""
+        scheduler = ScheduledThreadPoolExecutor(1, _threadFactory(name))
+        scheduler.setRemoveOnCancelPolicy(True)
+        scheduler.setExecuteExistingDelayedTasksAfterShutdownPolicy(False)
+        return scheduler
+
+    def schedule(scheduler, function, delayMs, name):
+        """Run ``function()`` once on the scheduler's thread in ``delayMs``."""
+        scheduler.schedule(_Task(function, name), int(delayMs), TimeUnit.MILLISECONDS)
 
 else:
     from concurrent.futures import ThreadPoolExecutor as _PyPool  # novm
@@ -384,6 +398,58 @@ else:
 
     def _asTask(function, name):
         return function
+
+    class _PyScheduler(object):
+        """Python twin of a one-thread ScheduledThreadPoolExecutor (schedule, shutdown)."""
+
+        def __init__(self, name):
+            self._due = []  # (monotonic seconds, sequence, function), a heap
+            self._condition = threading.Condition()
+            self._shutdown = False
+            self._sequence = 0
+            thread = threading.Thread(target=self._loop, name=name)
+            thread.daemon = True
+            thread.start()
+
+        def schedule(self, function, delayMs):
+            with self._condition:
+                if self._shutdown:
+                    raise RuntimeError("scheduler shut down")
+                self._sequence += 1
+                heapq.heappush(self._due, (compat.monotonicMs() / 1000.0 + delayMs / 1000.0,
+                                           self._sequence, function))
+                self._condition.notify()
+
+        def _loop(self):
+            while True:
+                with self._condition:
+                    while not self._shutdown and (not self._due or self._due[0][0] >
+                                                  compat.monotonicMs() / 1000.0):
+                        wait = self._due[0][0] - compat.monotonicMs() / 1000.0 \
+                            if self._due else None
+                        self._condition.wait(wait)
+                    if self._shutdown:
+                        return
+                    function = heapq.heappop(self._due)[2]
+                function()
+
+        def shutdown(self):
+            with self._condition:
+                self._shutdown = True
+                self._due = []
+                self._condition.notify()
+
+        def isShutdown(self):
+            return self._shutdown
+
+    def newScheduler(name):
+        """One daemon thread that runs tasks after a delay (``schedule``); its shutdown
+        drops the tasks not started yet."""
+        return _PyScheduler(name)
+
+    def schedule(scheduler, function, delayMs, name):
+        """Run ``function()`` once on the scheduler's thread in ``delayMs``."""
+        scheduler.schedule(function, delayMs)
 
     def upgradePool(pool, name):
         """Nothing to upgrade off the JVM."""

@@ -44,6 +44,11 @@ MAX_LEASE_SECONDS = 3600
 # wants an engineer, not an eleventh try.
 DEFAULT_MAX_RECOVERY_ATTEMPTS = 10
 RECOVERY_BATCH = 500
+# How often an executor with nothing to do asks the database whether work arrived that no
+# enqueue here announced (a run enqueued by a client or another gateway, a peer whose lease
+# ran out): one small indexed statement, on a thread of its own (engine.lookout).
+DEFAULT_IDLE_POLL_MS = 50
+MAX_IDLE_POLL_MS = 60000
 # A durable wait (sleep, recv, getEvent, prompt) longer than this releases its thread: the
 # run becomes WAITING and is woken by whoever brings what it waits for, or by dispatch at
 # its wake time. Shorter waits poll on the thread (every WAIT_POLL_MS).
@@ -127,6 +132,12 @@ def memoryQueueCapacity():
 def startOnEnqueue():
     """Whether ``enqueue`` claims on the caller's thread when this executor has room."""
     return bool(_config().getOrDefault(_START_ON_ENQUEUE.key, _START_ON_ENQUEUE.default))
+
+
+def idlePollMs():
+    """How often the lookout asks the database for work no enqueue here announced (0: never;
+    the timer's tick still does)."""
+    return int(_config().getOrDefault(_IDLE_POLL.key, _IDLE_POLL.default))
 
 
 def memoryQueueOverflow():
@@ -241,6 +252,13 @@ def _atLeast(what, minimum):
     return lambda value: validate.wholeNumber(what, value, minimum)
 
 
+def _pollPeriod(value):
+    validate.wholeNumber("idlePollMs", value, 0)
+    if value > MAX_IDLE_POLL_MS:
+        raise InvalidArgument(u"idlePollMs must be at most %d" % MAX_IDLE_POLL_MS)
+    return value
+
+
 def _trueOrFalse(what):
     def check(value):
         if not isinstance(value, bool):
@@ -298,6 +316,11 @@ _OVERFLOW = Setting("memoryQueueOverflow", OVERFLOW_REJECT,
 _START_ON_ENQUEUE = Setting("startOnEnqueue", True, _trueOrFalse("startOnEnqueue"),
                             "whether enqueue claims on the caller's thread when this executor "
                             "has a free worker", show=bool)
+_IDLE_POLL = Setting("idlePollMs", DEFAULT_IDLE_POLL_MS,
+                     _pollPeriod,
+                     "how often (ms) an idle executor looks for runs enqueued elsewhere "
+                     "and lapsed peers",
+                     show=int)
 _LEASE = Setting("leaseSeconds", DEFAULT_LEASE_SECONDS * 1000,
                  lambda value: int(checkLeaseSeconds(value) * 1000),
                  "how long this executor stays the owner of its runs without renewing its "
@@ -325,7 +348,7 @@ _ROLES = {
                      "an actor needs one of them for maintenance, swaps and the self-test",
                      key="roles:admin", show=_roles)}
 SETTINGS = (_DATABASE, _SCHEMA, _WORKER_THREADS, _CLAIM_BATCH, _CAPACITY, _OVERFLOW,
-            _START_ON_ENQUEUE, _LEASE, _EXECUTOR_NAME, _MAX_RECOVERY, _ROLES["command"],
+            _START_ON_ENQUEUE, _IDLE_POLL, _LEASE, _EXECUTOR_NAME, _MAX_RECOVERY, _ROLES["command"],
             _ROLES["prompt"], _ROLES["admin"], _APP_VERSION, _COMPATIBLE)
 
 

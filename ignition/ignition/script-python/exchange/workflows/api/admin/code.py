@@ -48,7 +48,7 @@ def configure(defaultDatabase=None, schemaName=None, dbName=None, workerThreads=
               claimBatch=None, memoryQueueCapacity=None, memoryQueueOverflow=None,
               startOnEnqueue=None, leaseSeconds=None, executorName=None,
               maxRecoveryAttempts=None, commandRoles=None, promptRoles=None, adminRoles=None,
-              appVersion=None, compatibleVersions=None):
+              appVersion=None, compatibleVersions=None, idlePollMs=None):
     """Change the engine's configuration for this gateway (kept across project saves).
 
     ``schemaName`` applies to the connection ``dbName`` (default: the default database).
@@ -57,7 +57,9 @@ def configure(defaultDatabase=None, schemaName=None, dbName=None, workerThreads=
     ``memoryQueueOverflow`` is what a full in-memory queue does when a call names no policy:
     "reject" (the default) or "dropOldest". ``startOnEnqueue`` (default True): ``enqueue``
     claims right away on the caller's thread when this executor has room; False leaves
-    every start to the timer (no claim ever runs on a button's thread).
+    every start to the timer (no claim ever runs on a button's thread). ``idlePollMs``
+    (default 50): how often an executor's lookout asks the database for runs enqueued
+    elsewhere and for peers whose lease ran out (0: only the timer looks).
     ``leaseSeconds`` (default 30): how long this executor stays the owner of its runs
     without renewing its lease; keep it at least 3 timer periods. ``executorName``: this
     executor's stable name (default: the gateway's system name); a start under a name takes

@@ -12,7 +12,7 @@ from __future__ import absolute_import, division, print_function
 from exchange.workflows.api import admin, envelope
 from exchange.workflows.api.envelope import guarded
 from exchange.workflows import codes, compat, platform, settings, validate
-from exchange.workflows.engine import debounces, kernel, leases, memoryqueue
+from exchange.workflows.engine import debounces, kernel, leases, lookout, memoryqueue
 from exchange.workflows.errors import InvalidArgument
 
 SHUTDOWN_FLUSH_PASSES = 20  # up to 100,000 queued requests written before a stop
@@ -72,6 +72,7 @@ def onStartup(workflowModules=None, installSchema=True, dbName=None, executorNam
         problems["executor"] = u"registration failed (the timer retries): %s" \
             % compat.describeError(error)[1]
     pool = k.pool()
+    lookout.ensure()  # (replaces the lookout of the interpreter a project save replaced)
     if platform.upgradePool(pool, kernel.POOL_NAME):
         _logger().info(u"the worker pool of an older library version got a Java thread factory")
     data = {"executorId": k.executorId, "generation": k.generation.get(),
@@ -111,6 +112,7 @@ def onShutdown():
     to the database, since a real stop would lose them, and leave everything else as it is:
     after a project save the running workflows go on in the old interpreter. Call it from
     the shutdown script."""
+    lookout.stop()  # (a project save's onStartup starts the new interpreter's own)
     flushed = 0
     for _ in range(SHUTDOWN_FLUSH_PASSES):
         if memoryqueue.totalDepth() == 0 and memoryqueue.droppedWaiting() == 0:
@@ -144,6 +146,7 @@ def retire(graceSeconds=0, dbName=None):
     save). Code RETIRED with the count of runs given back."""
     graceMs = int(1000 * validate.number("graceSeconds", graceSeconds, allowZero=True,
                                          maximum=3600))
+    lookout.stop()
     retired, givenBack = leases.retire(dbName, graceMs)
     message = u"executor %s retired; %d run(s) given back" % (kernel.getKernel().executorId,
                                                              givenBack)

@@ -14,7 +14,7 @@ from exchange.workflows.db import runs, steps as stepLog
 from exchange.workflows import codec, codes, compat, platform, settings, statuses, validate, \
     vocabulary
 from exchange.workflows.engine import actors, cascade as family, commands, delays, \
-    dispatcher, forks, memoryqueue, registry, requests
+    dispatcher, forks, lookout, memoryqueue, registry, requests
 from exchange.workflows.errors import InvalidArgument
 
 _RUN_KEYS = {"workflow_id": "workflowId", "workflow_name": "workflowName", "status": "status",
@@ -161,6 +161,7 @@ def dispatch(dbName=None):
     client, a script off the gateway) it only stores the in-memory requests taken here:
     code FLUSHED."""
     counts = dispatcher.dispatch(dbName)
+    lookout.ensure()  # (cheap when it runs: a project save's new interpreter starts its own)
     if not counts["executor"]:
         return envelope.ok(codes.FLUSHED, u"not an executor: %d in-memory request(s) stored, "
                            u"nothing claimed" % counts["flushed"], counts)

@@ -63,6 +63,12 @@ _DUE = """SELECT """ + _COLUMNS + """
  LIMIT ?
    FOR UPDATE SKIP LOCKED"""
 
+# Whether any row of those workflows is due, without a lock or a transaction: the tick asks
+# this first, so an idle tick opens no transaction (debounces_fire_at_idx).
+_ANY_DUE = """SELECT EXISTS (SELECT 1 FROM {schema}.debounces
+                WHERE fire_at_ms <= {schema}.now_ms()
+                  AND workflow_name IN (SELECT jsonb_array_elements_text(CAST(? AS jsonb))))"""
+
 _DELETE = "DELETE FROM {schema}.debounces WHERE debounce_key = ? AND fire_at_ms = ?"
 
 # A due row whose request no longer validates (its inputs no longer fit the workflow) moves
@@ -104,6 +110,11 @@ def due(dbName, workflowNamesJson, limit, t):
     """Lock up to ``limit`` due rows of the named workflows (in transaction ``t``); rows of
     _COLUMNS."""
     return tx.query(dbName, sql.bind(_DUE, dbName), [workflowNamesJson, limit], t)
+
+
+def anyDue(dbName, workflowNamesJson):
+    """Whether a row of the named workflows is due (no lock taken)."""
+    return bool(tx.scalar(dbName, sql.bind(_ANY_DUE, dbName), [workflowNamesJson]))
 
 
 def delete(dbName, key, fireAtMs, t):

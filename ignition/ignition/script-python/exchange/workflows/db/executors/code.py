@@ -231,6 +231,23 @@ SELECT workflow_id, status FROM recovered"""
 # lock on our row it meets), then a statement with a snapshot taken after that hands back
 # every run still claimed, so nothing waits for the lease. A hand-back is no interruption:
 # it does not count towards the run's recovery limit.
+# The lookout's look (engine.lookout), cheap enough to ask every 50 ms on an idle executor:
+# the last enqueue number handed out (an insert anywhere moves it: read from the identity's
+# sequence, not the table), whether any run is queued, whether a delayed or waiting run is
+# due (workflow_runs_due_idx), and whether a live peer whose lease ran out still owns runs
+# (the small executors table, then workflow_runs_owner_idx).
+_LOOKOUT = """SELECT (SELECT last_value FROM {schema}.workflow_runs_enqueue_seq_seq),
+       EXISTS (SELECT 1 FROM {schema}.workflow_runs WHERE (status = 'ENQUEUED') IS TRUE),
+       EXISTS (SELECT 1 FROM {schema}.workflow_runs
+                WHERE (status IN ('DELAYED', 'WAITING')) IS TRUE
+                  AND run_at_ms <= {schema}.now_ms()),
+       EXISTS (SELECT 1 FROM {schema}.executors e
+                WHERE e.retired_at_ms IS NULL AND e.executor_id <> ?
+                  AND e.heartbeat_at_ms + e.lease_ms < {schema}.now_ms()
+                  AND EXISTS (SELECT 1 FROM {schema}.workflow_runs r
+                               WHERE r.executor_id = e.executor_id
+                                 AND r.status IN ('PENDING', 'RUNNING')))"""
+
 _RETIRE = """UPDATE {schema}.executors
    SET retired_at_ms = {schema}.now_ms(), retired_reason = 'stopped', retired_by = ?
  WHERE executor_id = ? AND retired_at_ms IS NULL"""
@@ -326,6 +343,15 @@ def recoverOwn(dbName, executorId, ownedJson, defaultMaxRecoveries):
     rows = tx.query(dbName, sql.bind(_RECOVER_OWN, dbName),
                     [executorId, defaultMaxRecoveries, ownedJson])
     return [(row[0], row[1]) for row in rows]
+
+
+Lookout = namedtuple("Lookout", "lastEnqueue queued due lapsedPeers")
+
+
+def lookout(dbName, executorId):
+    """What an idle executor looks for, in one statement: a Lookout."""
+    row = tx.query(dbName, sql.bind(_LOOKOUT, dbName), [executorId])[0]
+    return Lookout(int(row[0] or 0), bool(row[1]), bool(row[2]), bool(row[3]))
 
 
 def retire(dbName, executorId):

@@ -166,15 +166,17 @@ def _flush(dbName, pending):
 # -- firing ---------------------------------------------------------------------------------
 
 def fire(dbName):
-    """Start the runs of due bursts of workflows registered here, in one short transaction:
-    each row is deleted and its run inserted together. Returns how many runs were started."""
-    names = registry.registeredNames()
-    if not names:
-        return 0
+    """Start the runs of due bursts of workflows registered here, in one short transaction
+    (opened only when one is due): each row is deleted and its run inserted together.
+    Returns how many runs were started."""
+    registered = registry.registeredNames()
+    names = codec.encode(registered)
+    if not registered or not statements.anyDue(dbName, names):
+        return 0  # (one read, no transaction: the idle tick's case)
 
     def work(t):
         started = 0
-        for row in statements.due(dbName, codec.encode(names), FIRE_BATCH, t):
+        for row in statements.due(dbName, names, FIRE_BATCH, t):
             started += _fireOne(dbName, row, t)
         return started
     return tx.inTransaction(dbName, work)

@@ -53,7 +53,8 @@ def dispatch(dbName=None):
         # the tick claims for a while at most: under a steady backlog finishing workers keep
         # asking for more, and the timer must come back to renew the lease and flush
         result.update(pump(dbName, compat.monotonicMs() + settings.heartbeatIntervalMs()))
-        result["retention"] = retention.tick(dbName)  # after the claim; one small batch at most
+        if not k.lookoutRuns():  # (else the lookout makes the pass, off the tick's path)
+            result["retention"] = retention.tick(dbName)  # after the claim; one small batch
     except compat.CATCHABLE as error:
         if tx.isTransient(error) and not _lostRace(error) and tx.databaseExists(dbName):
             outages.begins(dbName, error)
@@ -97,6 +98,13 @@ def startSoon(dbName=None):
     never raises: the work is durable and the next tick claims it anyway."""
     kernel.getKernel().backlog.set(1)
     _quietly(dbName)
+
+
+def claimNow(dbName=None):
+    """The lookout saw claimable work: claim now, on its thread; how many runs were claimed.
+    Raises what the claim raised (the lookout logs it; the tick claims anyway)."""
+    kernel.getKernel().backlog.set(1)
+    return pump(dbName)["claimed"]
 
 
 def claimable(dbName=None):

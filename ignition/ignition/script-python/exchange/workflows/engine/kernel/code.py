@@ -179,6 +179,33 @@ class Kernel(object):
                 return candidate
             platform.shutdownPool(candidate)
 
+    def lookout(self):
+        """The lookout's scheduler (engine.lookout), or None while none runs."""
+        return self._state.get("lookout")
+
+    def lookoutIsOurs(self):
+        """Whether the lookout was started by this interpreter (the current one or not)."""
+        return self._state.get("lookoutBy") == _ownToken and _ownToken is not None
+
+    def lookoutRuns(self):
+        """Whether a lookout this interpreter started runs (it makes the retention pass)."""
+        current = self._state.get("lookout")
+        return current is not None and not platform.isShutdown(current) \
+            and self.lookoutIsOurs()
+
+    def swapLookout(self, old, new):
+        """Install ``new`` (None: none) in place of ``old``, atomically; True when done. The
+        interpreter that swaps owns the lookout from then on."""
+        if old is None:
+            done = new is not None and self._state.putIfAbsent("lookout", new) is None
+        elif new is None:
+            done = self._state.remove("lookout", old)
+        else:
+            done = self._state.replace("lookout", old, new)
+        if done and new is not None:
+            self._state.put("lookoutBy", _ownToken)
+        return bool(done)
+
     def existingPool(self):
         """The workflow thread pool, or None while none was made (a client never makes one)."""
         return self._state.get("pool")
