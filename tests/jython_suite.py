@@ -61,6 +61,7 @@ SUITE = [
     "test_retention_policies",
     "test_inspection",
     "test_debounce",
+    "test_lookout",
 ]
 
 DSN_ENV = "WORKFLOWS_TEST_DSN_DB"
