@@ -28,7 +28,7 @@ from simulator import gateway, loader  # noqa: E402
 
 
 def boot(dsn, projects=(), modules=(), dbName="WorkflowsDB", workerThreads=None, name=None,
-         leaseSeconds=None):
+         leaseSeconds=None, idlePollMs=None):
     """Make this process a gateway: datasource, script libraries, then what a gateway's
     startup script does (schema, user modules, executor registration); the envelope of
     onStartup."""
@@ -41,6 +41,8 @@ def boot(dsn, projects=(), modules=(), dbName="WorkflowsDB", workerThreads=None,
         _check(admin.configure(workerThreads=workerThreads))
     if leaseSeconds:
         _check(admin.configure(leaseSeconds=leaseSeconds))
+    if idlePollMs is not None:
+        _check(admin.configure(idlePollMs=idlePollMs))
     started = lifecycle.onStartup(list(modules) or None, dbName=dbName, executorName=name)
     if not started["ok"] and (started.get("data") or {}).get("executorId"):
         lifecycle.retire(0, dbName=dbName)  # exiting: leave no live executor row behind
@@ -149,6 +151,8 @@ def main(argv=None):
                         help="this executor's stable name (default host:pid)")
     parser.add_argument("--lease", type=float, default=None,
                         help="lease seconds (default 30; keep it >= 3 periods)")
+    parser.add_argument("--idle-poll-ms", type=int, default=None,
+                        help="how often the idle lookout looks, ms (default 50; 0: off)")
     parser.add_argument("--grace", type=float, default=10.0,
                         help="seconds running workflows get to finish on SIGTERM")
     parser.add_argument("--log-level", default="warn", choices=LOG_LEVELS,
@@ -162,7 +166,7 @@ def main(argv=None):
             parser.error(problem)
     configureLogging(args.log_level)
     started = boot(args.dsn, args.project, args.module, workerThreads=args.threads,
-                   name=args.name, leaseSeconds=args.lease)
+                   name=args.name, leaseSeconds=args.lease, idlePollMs=args.idle_poll_ms)
     executor = HeadlessExecutor(args.period)
     signal.signal(signal.SIGTERM, lambda *_: executor.stop())  # (before anyone knows us)
     print("EXECUTOR %s" % started["data"]["executorId"])

@@ -43,7 +43,8 @@ def dispatch(dbName=None):
         return _storeOnly(k)
     outages.waitOut(dbName)
     try:
-        result = leases.heartbeat(dbName)  # first: a slow tick must never cost the lease
+        # first: a slow tick must never cost the lease
+        result = leases.heartbeatUntilRecovered(dbName)
         result.update(_flush())
         result["promoted"] = runs.promoteDue(dbName)
         result["debounced"] = debounces.fire(dbName)  # due bursts start runs

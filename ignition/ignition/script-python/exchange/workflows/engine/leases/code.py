@@ -138,6 +138,21 @@ def heartbeat(dbName, force=False, includeUnregistered=False):
     return result
 
 
+def heartbeatUntilRecovered(dbName, force=False, rounds=10):
+    """``heartbeat``, then more (forced) while the last one recovered a full batch
+    (settings.RECOVERY_BATCH): a thousand orphans are back in their queues at once, not a
+    batch per tick. The counters of all of them."""
+    result = heartbeat(dbName, force=force)
+    moved = result["recovered"] + result["exceeded"]
+    while moved >= settings.RECOVERY_BATCH and rounds > 1:
+        rounds -= 1
+        more = heartbeat(dbName, force=True)
+        moved = more["recovered"] + more["exceeded"]
+        result["recovered"] += more["recovered"]
+        result["exceeded"] += more["exceeded"]
+    return result
+
+
 NAMED_IN_LOG = 20
 
 

@@ -23,7 +23,6 @@ from exchange.workflows import compat, platform, settings
 from exchange.workflows.engine import dispatcher, kernel, leases, retention
 
 THREAD_NAME = "exchange-workflows-lookout"
-RECOVERY_BEATS = 10    # heartbeats one look makes while a lapsed peer still owns runs
 RECOVERY_GAP_MS = 100  # the least time between two looks that beat to recover
 _lastEnqueue = {}      # dbName -> the enqueue number the last look saw
 _lastRecoveryMs = {}   # dbName -> monotonic ms of the last look that beat to recover
@@ -108,7 +107,8 @@ def look(dbName, k):
     if seen.lapsedPeers and nowMs - _lastRecoveryMs.get(dbName, nowMs - RECOVERY_GAP_MS) \
             >= RECOVERY_GAP_MS:
         _lastRecoveryMs[dbName] = nowMs
-        done["recovered"] = _recover(dbName)
+        beat = leases.heartbeatUntilRecovered(dbName, force=True)
+        done["recovered"] = beat["recovered"] + beat["exceeded"]
         wanted = True
     if seen.due:
         done["promoted"] = runs.promoteDue(dbName)
@@ -121,15 +121,3 @@ def look(dbName, k):
         done["claimed"] = dispatcher.claimNow(dbName)
     retention.tick(dbName)  # (at most every few seconds; off the tick's path)
     return done
-
-
-def _recover(dbName):
-    """Heartbeats until the lapsed peers' runs are all recovered (each recovers a batch)."""
-    recovered = 0
-    for _ in range(RECOVERY_BEATS):
-        beat = leases.heartbeat(dbName, force=True)
-        moved = beat["recovered"] + beat["exceeded"]
-        recovered += moved
-        if moved < settings.RECOVERY_BATCH:
-            break
-    return recovered
