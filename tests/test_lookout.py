@@ -56,6 +56,20 @@ class LookoutTest(support.EngineCase):
         waitFor(lambda: not kernel.getKernel().lookoutRuns(), 10, 0.01, "the lookout stopped")
         assert not lookout.ensure()
 
+    def test_a_lookout_whose_interpreter_a_project_save_replaced_stops_itself(self):
+        from exchange.workflows import platform
+        from exchange.workflows.engine import kernel
+        self.lookoutOn()
+        k = kernel.getKernel()
+        scheduler = k.lookout()
+        token = k.sharedMap().get("interpreter")
+        k.sharedMap().put("interpreter", "a newer interpreter")  # what its onStartup does
+        try:
+            waitFor(lambda: platform.isShutdown(scheduler), 10, 0.01, "the old lookout over")
+            assert k.lookout() is None
+        finally:
+            k.sharedMap().put("interpreter", token)
+
     def test_a_lapsed_peers_runs_are_recovered_and_run_without_a_tick(self):
         engine = self.engine
         addExecutor(engine.gw, "ghost", heartbeatAgoMs=60000, leaseMs=30000)
