@@ -110,7 +110,7 @@ def touched(plan):
 
 def hotPath():
     """(what, statement, representative parameters) of every hot-path statement."""
-    from exchange.workflows.db import executors, runs, steps, waits
+    from exchange.workflows.db import debounces, executors, runs, steps, waits
     me, mine = history.EXECUTOR, history.RUNNING[0]
     batch = json.dumps([{"workflow_id": "memory-%d" % i, "workflow_name": "three_steps",
                          "queue_name": history.PLAIN, "priority": 0, "inputs": {"i": i},
@@ -143,6 +143,8 @@ def hotPath():
         ("owner read", runs._OWNER, [mine]),
         ("heartbeat", executors._BEAT, [me, 30000, 1, 8, 500, 10, False]),
         ("heartbeat, unregistered owners too", executors._BEAT, [me, 30000, 1, 8, 500, 10, True]),
+        ("the idle lookout's look", executors._LOOKOUT, [me]),
+        ("debounces due (the idle tick's pre-check)", debounces._ANY_DUE, [names]),
         ("recover own runs", executors._RECOVER_OWN,
          [me, 10, json.dumps([{"workflow_id": mine, "attempts": 1}])]),
         ("wait: channel lock", waits._CHANNEL_LOCK, ["channel-1"]),

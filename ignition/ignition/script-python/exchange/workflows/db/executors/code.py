@@ -233,14 +233,21 @@ SELECT workflow_id, status FROM recovered"""
 # it does not count towards the run's recovery limit.
 # The lookout's look (engine.lookout), cheap enough to ask every 50 ms on an idle executor:
 # the last enqueue number handed out (an insert anywhere moves it: read from the identity's
-# sequence, not the table), whether any run is queued, whether a delayed or waiting run is
-# due (workflow_runs_due_idx), and whether a live peer whose lease ran out still owns runs
-# (the small executors table, then workflow_runs_owner_idx).
+# sequence, not the table), whether any run is queued (the first entry of either claim
+# index, as the claim's loose scan starts: never a scan of the table), whether a delayed or
+# waiting run is due (workflow_runs_due_idx), and whether a live peer whose lease ran out
+# still owns runs (the small executors table, then workflow_runs_owner_idx).
 _LOOKOUT = """SELECT (SELECT last_value FROM {schema}.workflow_runs_enqueue_seq_seq),
-       EXISTS (SELECT 1 FROM {schema}.workflow_runs WHERE (status = 'ENQUEUED') IS TRUE),
+       EXISTS (SELECT 1 FROM {schema}.workflow_runs
+                WHERE (status = 'ENQUEUED') IS TRUE AND partition_key IS NULL
+                ORDER BY queue_name LIMIT 1)
+       OR EXISTS (SELECT 1 FROM {schema}.workflow_runs
+                   WHERE (status = 'ENQUEUED') IS TRUE AND partition_key IS NOT NULL
+                   ORDER BY queue_name, partition_key LIMIT 1),
        EXISTS (SELECT 1 FROM {schema}.workflow_runs
                 WHERE (status IN ('DELAYED', 'WAITING')) IS TRUE
-                  AND run_at_ms <= {schema}.now_ms()),
+                  AND run_at_ms <= {schema}.now_ms()
+                ORDER BY run_at_ms LIMIT 1),
        EXISTS (SELECT 1 FROM {schema}.executors e
                 WHERE e.retired_at_ms IS NULL AND e.executor_id <> ?
                   AND e.heartbeat_at_ms + e.lease_ms < {schema}.now_ms()
