@@ -97,3 +97,14 @@ class LookoutTest(support.EngineCase):
         assert self.engine.service.dispatch()["ok"]
         assert "beginTransaction" not in [name for name, _ in counted.sent], counted.sent
         assert len(counted.sent) <= IDLE_TICK_STATEMENTS, counted.sent
+
+
+class ClientLookoutTest(support.EngineCase):
+    executes = False  # a Script Console, a Vision client: onStartup never ran here
+
+    def test_no_lookout_runs_where_the_engine_does_not(self):
+        from exchange.workflows.engine import kernel, lookout
+        assert self.engine.admin.configure(idlePollMs=20)["ok"]
+        assert self.engine.service.dispatch()["ok"]  # (a tick calls ensure)
+        assert not lookout.ensure()
+        assert kernel.getKernel().lookout() is None
