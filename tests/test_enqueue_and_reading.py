@@ -215,6 +215,7 @@ class EnqueueAndReadingTest(support.EngineCase):
                  "memoryQueueOverflow": ("dropOldest", "memoryQueueOverflow", "dropOldest",
                                          settings.memoryQueueOverflow),
                  "startOnEnqueue": (flipped, "startOnEnqueue", flipped, settings.startOnEnqueue),
+                 "idlePollMs": (20, "idlePollMs", 20, settings.idlePollMs),
                  "leaseSeconds": (2.5, "leaseSeconds", 2.5, lambda: settings.leaseMs() / 1e3),
                  "executorName": ("mixer-9", "executorName", "mixer-9", settings.executorName),
                  "maxRecoveryAttempts": (0, "maxRecoveryAttempts", 0,
