@@ -305,6 +305,16 @@ class EngineCase(GatewayCase):
 
     executes = True
 
+    def ok(self, result, code):
+        """The data of an envelope that must be ok with ``code``."""
+        assert result["ok"] and result["code"] == code, result
+        return result["data"]
+
+    def refused(self, result, code):
+        """The data of an envelope that must be refused with ``code``."""
+        assert not result["ok"] and result["code"] == code, result
+        return result["data"]
+
     def setUp(self):
         GatewayCase.setUp(self)
         self.engine = openEngine(self.gw, self.executes)

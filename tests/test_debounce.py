@@ -24,14 +24,6 @@ class DebounceCase(EngineCase):
         assert registered["ok"], registered
         self.debounces = api()
 
-    def ok(self, result, code):
-        assert result["ok"] and result["code"] == code, result
-        return result["data"]
-
-    def refused(self, result, code):
-        assert not result["ok"] and result["code"] == code, result
-        return result["data"]
-
     def pending(self):
         return self.gw.sql("SELECT debounce_key, workflow_name, calls, inputs::text "
                            "FROM workflows.debounces ORDER BY debounce_key")

@@ -49,14 +49,6 @@ class VersionCase(support.EngineCase):
         registered = self.engine.admin.registerWorkflowModules(["testing.versionflows"])
         assert registered["ok"], registered
 
-    def ok(self, result, code):
-        assert result["ok"] and result["code"] == code, result
-        return result["data"]
-
-    def refused(self, result, code):
-        assert not result["ok"] and result["code"] == code, result
-        return result["data"]
-
     def finished(self, name, **inputs):
         workflowId = self.engine.enqueue(name, inputs=inputs)
         assert self.engine.runToEnd(workflowId) == ["SUCCESS"]

@@ -28,14 +28,6 @@ class ScheduleCase(EngineCase):
         registered = self.engine.admin.registerWorkflowModules(["testing.scheduleflows"])
         assert registered["ok"], registered
 
-    def ok(self, result, code):
-        assert result["ok"] and result["code"] == code, result
-        return result["data"]
-
-    def refused(self, result, code):
-        assert not result["ok"] and result["code"] == code, result
-        return result["data"]
-
     def everyMinute(self, name="every-minute", **kwargs):
         return self.ok(self.api.createSchedule(name, "scheduled_job", "* * * * *", "UTC",
                                                user="eng", **kwargs), "SCHEDULE_CREATED")

@@ -23,14 +23,6 @@ class TemplateCase(EngineCase):
         EngineCase.setUp(self)
         self.templates, self.enums = api("templates"), api("enums")
 
-    def ok(self, result, code):
-        assert result["ok"] and result["code"] == code, result
-        return result["data"]
-
-    def refused(self, result, code):
-        assert not result["ok"] and result["code"] == code, result
-        return result["data"]
-
     def activeEnum(self, options=MATERIALS):
         created = self.ok(self.enums.createEnumVersion("materials", options, user="eng"),
                           "VERSION_CREATED")
