@@ -49,6 +49,7 @@ TESTS = os.path.dirname(HERE)
 REPO = os.path.dirname(TESTS)
 sys.path[:0] = [os.path.join(TESTS, "gateway"), TESTS, HERE]
 
+import handwritten  # noqa: E402  (the queue figure 4 compares with)
 import rawdb  # noqa: E402  (tests/bench: psycopg2 on CPython, bare JDBC on Jython)
 from helpers import waitFor  # noqa: E402
 from simulator import worker  # noqa: E402
@@ -1056,57 +1057,8 @@ class Bench(object):
     def handWrittenQueue(self, n):
         """The same database work with the raw driver alone: seconds for n workflows."""
         self.preload(n, "three_steps", {"value": 1})
-        now = "CAST(extract(epoch FROM statement_timestamp()) * 1000 AS bigint)"
-        claim = self.q(
-            "UPDATE {s}.workflow_runs SET status = 'PENDING', executor_id = %s, "
-            "attempts = attempts + 1, claimed_at_ms = " + now + ", updated_at_ms = " + now +
-            " WHERE workflow_id = (SELECT workflow_id FROM {s}.workflow_runs "
-            "WHERE status = 'ENQUEUED' ORDER BY priority, enqueue_seq LIMIT 1 "
-            "FOR UPDATE SKIP LOCKED) RETURNING workflow_id, attempts, inputs")
-        record = self.q(
-            "INSERT INTO {s}.step_outputs (workflow_id, step_position, step_name, status, "
-            "output, attempts, executor_id, run_attempt, started_at_ms, completed_at_ms) "
-            "VALUES (%s, %s, %s, 'SUCCESS', CAST(%s AS json), 1, %s, %s, %s, %s)")
-        finish = self.q(
-            "UPDATE {s}.workflow_runs SET status = 'SUCCESS', output = CAST(%s AS jsonb), "
-            "completed_at_ms = " + now + ", updated_at_ms = " + now +
-            " WHERE workflow_id = %s AND status = 'PENDING' AND executor_id = %s "
-            "AND attempts = %s")
         connections = [self.raw() for _ in range(WORKER_THREADS)]
-        gate = threading.Event()
-        errors = []
-
-        def work(conn, executorId):
-            gate.wait()
-            try:
-                cur = conn.cursor()
-                while True:
-                    cur.execute(claim, (executorId,))
-                    row = cur.fetchone()
-                    if row is None:
-                        return
-                    workflowId, attempt, inputs = row
-                    value = (inputs or {}).get("value", 0)
-                    outputs = [value + 1, (value + 1) * 2, {"value": (value + 1) * 2}]
-                    for position, (name, output) in enumerate(zip(("first", "second", "third"),
-                                                                  outputs), 1):
-                        stamp = int(time.time() * 1000)
-                        cur.execute(record, (workflowId, position, name, json.dumps(output),
-                                             executorId, attempt, stamp, stamp))
-                    cur.execute(finish, (json.dumps(outputs[-1]), workflowId, executorId,
-                                         attempt))
-            except CATCHABLE as error:  # noqa: B902
-                errors.append(error)
-
-        threads = [threading.Thread(target=work, args=(c, "raw:%d" % i))
-                   for i, c in enumerate(connections)]
-        for thread in threads:
-            thread.start()
-        begun = clock()
-        gate.set()
-        for thread in threads:
-            thread.join()
-        elapsed = clock() - begun
+        elapsed, errors = handwritten.drain(connections, self.schema, clock, CATCHABLE)
         for conn in connections:
             conn.close()
         if errors:

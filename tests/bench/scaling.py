@@ -51,6 +51,7 @@ import psycopg2.errors  # noqa: E402
 import psycopg2.extras  # noqa: E402
 
 import executors  # noqa: E402
+import handwritten  # noqa: E402  (tests/bench: the queue S1 compares with)
 from simulator import pgserver  # noqa: E402
 
 PROJECT = os.path.join(HERE, "project")
@@ -412,53 +413,8 @@ class Scaling(object):
         n = self.nEndToEnd
         self.clean()
         self.preload(n, "raw_three_steps", {"value": 1})
-        now = "CAST(extract(epoch FROM statement_timestamp()) * 1000 AS bigint)"
-        claim = ("UPDATE {s}.workflow_runs SET status = 'PENDING', executor_id = %s, "
-                 "attempts = attempts + 1, claimed_at_ms = " + now + ", updated_at_ms = " + now +
-                 " WHERE workflow_id = (SELECT workflow_id FROM {s}.workflow_runs "
-                 "WHERE status = 'ENQUEUED' ORDER BY priority, enqueue_seq LIMIT 1 "
-                 "FOR UPDATE SKIP LOCKED) RETURNING workflow_id, attempts, inputs"
-                 ).replace("{s}", SCHEMA)
-        record = ("INSERT INTO {s}.step_outputs (workflow_id, step_position, step_name, status, "
-                  "output, attempts, executor_id, run_attempt, started_at_ms, completed_at_ms) "
-                  "VALUES (%s, %s, %s, 'SUCCESS', CAST(%s AS json), 1, %s, %s, 0, 0)"
-                  ).replace("{s}", SCHEMA)
-        finish = ("UPDATE {s}.workflow_runs SET status = 'SUCCESS', output = CAST(%s AS jsonb), "
-                  "completed_at_ms = " + now + ", updated_at_ms = " + now +
-                  " WHERE workflow_id = %s AND status = 'PENDING' AND executor_id = %s "
-                  "AND attempts = %s").replace("{s}", SCHEMA)
         connections = [self.raw() for _ in range(threads)]
-        gate = threading.Event()
-        errors = []
-
-        def work(conn, me):
-            gate.wait()
-            try:
-                cur = conn.cursor()
-                while True:
-                    cur.execute(claim, (me,))
-                    row = cur.fetchone()
-                    if row is None:
-                        return
-                    workflowId, attempt, inputs = row
-                    value = (inputs or {}).get("value", 0)
-                    outputs = [value + 1, (value + 1) * 2, {"value": (value + 1) * 2}]
-                    for position, output in enumerate(outputs, 1):
-                        cur.execute(record, (workflowId, position, "s%d" % position,
-                                             json.dumps(output), me, attempt))
-                    cur.execute(finish, (json.dumps(outputs[-1]), workflowId, me, attempt))
-            except Exception as error:  # noqa: B902
-                errors.append(error)
-
-        workers = [threading.Thread(target=work, args=(c, "raw:%d" % i))
-                   for i, c in enumerate(connections)]
-        for thread in workers:
-            thread.start()
-        t0 = clock()
-        gate.set()
-        for thread in workers:
-            thread.join()
-        elapsed = clock() - t0
+        elapsed, errors = handwritten.drain(connections, SCHEMA, clock)
         for conn in connections:
             conn.close()
         if errors:
