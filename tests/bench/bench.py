@@ -17,6 +17,10 @@ CPython makes the database and runs this script under Jython on it), and measure
                                                                (and a hand-written claim)
   8. retention tick     dispatch() with a retention pass due, 100,000 ended runs
                                                                vs the same tick, retention off
+  9. statement time     figure 4's drain, ms per workflow in each statement kind (claim,
+                        step INSERT, terminal UPDATE, SELECT 1, ...): pg_stat_statements'
+                        server time when the server loads it, else client round trips
+                                                               vs the hand-written queue's
 (baselines 2 to 5: psycopg2 directly on CPython, bare JDBC on Jython (rawdb), on the same
 database and tables; every figure also says how much of it the simulator's system.db took)
 
@@ -331,6 +335,121 @@ class StatementCounter(object):
         return "other: %s %s" % (verb, table.group(1) if table else "")
 
 
+def statementKind(query):
+    """Figure 9's kind of one SQL statement (as sent, or as pg_stat_statements normalised
+    it, constants as $1): the claim, the step INSERT, the terminal UPDATE, the pool's
+    validation, the enqueue, transaction control, the bench's own polling, other."""
+    text = " ".join(str(query).split()).lower()
+    if text in ("select 1", "select $1"):
+        return "validation SELECT 1"
+    verb = text.split(" ", 1)[0] if text else "?"
+    if verb in ("begin", "commit", "rollback", "set", "start", "end"):
+        return "transaction control"
+    if "select status, count(*)" in text or "pg_stat_statements" in text:
+        return "(bench's own polling)"
+    if re.search(r"insert into [\w.]*step_outputs", text):
+        return "step INSERT"
+    if "skip locked" in text and re.search(r"update [\w.]*workflow_runs", text):
+        return "claim UPDATE"
+    if re.search(r"insert into [\w.]*workflow_runs", text):
+        return "enqueue INSERT"
+    if re.search(r"update [\w.]*workflow_runs", text) and "completed_at_ms" in text:
+        return "terminal UPDATE"
+    if "heartbeat_at_ms" in text and re.search(r"(update|insert into) [\w.]*executors", text):
+        return "heartbeat / registration"
+    table = re.search(r"\b(?:into|update|from)\s+([\w.]+)", text)
+    return "other: %s %s" % (verb.upper(), table.group(1).split(".")[-1] if table else "")
+
+
+def serverCostLine(kind, per, server, client):
+    """Figure 9's line of one statement kind: count a workflow x mean ms = ms a workflow,
+    of the server's time (``server``, (calls, ms)) when given, and of the client's."""
+    parts = []
+    for label, pair in (("server", server), ("client", client)):
+        if pair is not None:
+            count, spent = pair
+            parts.append("%s%.2f x %.3f = %.3f ms" % (
+                label + " " if server is not None else "", count / per,
+                spent / count if count else 0.0, spent / per))
+    return "%s %s" % (kind, ", ".join(parts))
+
+
+class KindTimer(object):
+    """Figure 9's client-side timing: the round trip of each statement by statementKind,
+    on system.db's driver (execute, the pool's validate, begin/commit/rollback) and on the
+    hand-written queue's cursors. Uninstallable."""
+
+    TRANSACTIONS = ("begin", "commit", "rollback")
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.kinds = {}
+        self.saved = []
+
+    def add(self, kind, seconds):
+        with self.lock:
+            count, spent = self.kinds.get(kind, (0, 0.0))
+            self.kinds[kind] = (count + 1, spent + ms(seconds))
+
+    def snapshot(self):
+        with self.lock:
+            return dict(self.kinds)
+
+    def installDriver(self):
+        import system.db as db
+        driver = db._driver
+        self._wrap(driver, "execute", lambda args: statementKind(args[2]))
+        self._wrap(driver, "validate", lambda args: "validation SELECT 1")
+        for name in self.TRANSACTIONS:
+            if hasattr(driver, name):
+                self._wrap(driver, name, lambda args: "transaction control")
+        return self
+
+    def uninstall(self):
+        for owner, name, original in reversed(self.saved):
+            setattr(owner, name, original)
+        self.saved = []
+
+    def _wrap(self, owner, name, kindOf):
+        original = getattr(owner, name)
+        self.saved.append((owner, name, original))
+        add = self.add
+
+        def timed(*args, **kwargs):
+            t0 = clock()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                add(kindOf(args), clock() - t0)
+        setattr(owner, name, timed)
+
+    def connection(self, conn):
+        """``conn`` whose cursors time each execute (the hand-written queue's)."""
+        timer = self
+
+        class Cursor(object):
+            def __init__(self, cur):
+                self.cur = cur
+
+            def execute(self, statement, params=None):
+                t0 = clock()
+                try:
+                    return self.cur.execute(statement, params)
+                finally:
+                    timer.add(statementKind(statement), clock() - t0)
+
+            def __getattr__(self, name):
+                return getattr(self.cur, name)
+
+        class Connection(object):
+            def cursor(self):
+                return Cursor(conn.cursor())
+
+            def __getattr__(self, name):
+                return getattr(conn, name)
+        return Connection()
+
+
 class TimedExecutor(worker.HeadlessExecutor):
     """The gateway timer (fixed delay, worker.HeadlessExecutor), noting when it first ticked
     and what each tick claimed."""
@@ -546,7 +665,7 @@ class Bench(object):
         print("  limit   : dispatch-driven runs stop after %.0f s each" % self.runLimit)
 
     def block(self, number, title, function, cleanup=True):
-        if self.args.only and number not in self.args.only:
+        if not wantsFigure(self.args, number):
             return
         print("")
         print("== %d. %s" % (number, title))
@@ -1568,6 +1687,112 @@ class Bench(object):
                     1.0, baselineLabel="the same ticks without retention",
                     aim="a few %", met=perMinute <= 1.05)
 
+    # --- 9. where PostgreSQL's time goes -----------------------------------------------
+    def serverCost(self):
+        """Figure 4's drain, engine and hand-written queue, with the time of each statement
+        kind per workflow: PostgreSQL's own execution time (pg_stat_statements) when the
+        server loads it, and always the round trip each statement takes seen from the client
+        (the figure's value is the first when there is one, else the second)."""
+        n = self.nEndToEnd
+        server = self.statementStats()
+        method = ("server time (pg_stat_statements total_exec_time; client round trips "
+                  "beside it)" if server else "client-observed round trips "
+                  "(pg_stat_statements not loaded by this server)")
+        print("   method: %s" % method)
+        sides, walls = [], []
+        for label, drain in (("engine", self.serverCostEngine),
+                             ("hand-written", self.serverCostHandWritten)):
+            self.truncate()
+            self.preload(n, "three_steps", {"value": 1})
+            timer = KindTimer()
+            if server:
+                self.sql("SELECT pg_stat_statements_reset()")
+            finished, elapsed = drain(n, timer)
+            sides.append((label, finished, self.statementStatsRead() if server else None,
+                          timer.snapshot()))
+            walls.append("%s %s" % (label, fmtRate(finished / elapsed if elapsed else 0.0)))
+        rows, totals = [], {}
+        for label, finished, serverKinds, clientKinds in sides:
+            per = float(max(1, finished))
+            main = serverKinds if server else clientKinds
+            totals[label] = sum(spent for kind, (count, spent) in main.items()
+                                if not kind.startswith("(bench")) / per
+            clientTotal = sum(spent for count, spent in clientKinds.values()) / per
+            print("   %-12s %d workflows: %s a workflow%s" % (
+                label, finished, fmtMs(totals[label]), " in the server (%s round trips seen "
+                "by the client)" % fmtMs(clientTotal) if server else " in round trips"))
+            for kind in sorted(set(main) | set(clientKinds),
+                               key=lambda k: -(main.get(k) or clientKinds.get(k))[1]):
+                line = serverCostLine(kind, per, (serverKinds or {}).get(kind),
+                                      clientKinds.get(kind))
+                print("       " + line)
+                if not kind.startswith("(bench"):
+                    rows.append("%s: %s" % (label, line))
+        ratio = totals["engine"] / totals["hand-written"] if totals["hand-written"] else None
+        print("   drains   %s (timed, so slower than figure 4's)" % ", ".join(walls))
+        print("   ratio    statement time per workflow %s" % fmtRatio(ratio or float("nan")))
+        self.summary.append((9, "statement time per workflow (%s)" % ("server" if server
+                                                                      else "client"),
+                             fmtMs(totals["engine"]), fmtMs(totals["hand-written"]),
+                             fmtRatio(ratio or float("nan")), ""))
+        self.figure("9", "where PostgreSQL's time goes: statement ms per workflow (%s), "
+                    "figure 4's drain of %d" % ("server" if server else "client round trips",
+                                                n),
+                    totals["engine"], "ms/workflow", totals["hand-written"],
+                    baselineLabel="hand-written queue (%d threads, %s)"
+                    % (WORKER_THREADS, rawdb.driverName()),
+                    notes="method: %s; drains (timed, so slower than figure 4's): %s; "
+                    "per workflow, kind count x mean = ms: %s"
+                    % (method, ", ".join(walls), "; ".join(rows)))
+
+    def serverCostEngine(self, n, timer):
+        """Figure 4's engine drain (timed by kind when ``timer``): (workflows ended, s)."""
+        if timer is not None:
+            timer.installDriver()
+        try:
+            run = self.drive(n, self.runLimit)
+        finally:
+            if timer is not None:
+                timer.uninstall()
+        return run["final"].get("SUCCESS", 0) + run["final"].get("ERROR", 0), run["elapsed"]
+
+    def serverCostHandWritten(self, n, timer):
+        """The hand-written queue's drain (timed by kind when ``timer``): (workflows, s)."""
+        connections = [self.raw() for _ in range(WORKER_THREADS)]
+        try:
+            wrapped = [timer.connection(c) for c in connections] if timer else connections
+            elapsed, errors = handwritten.drain(wrapped, self.schema, clock, CATCHABLE)
+        finally:
+            for conn in connections:
+                conn.close()
+        if errors:
+            raise RuntimeError("the hand-written queue failed: %r" % errors[0])
+        return self.statusCounts().get("SUCCESS", 0), elapsed
+
+    def statementStats(self):
+        """Whether this server loads pg_stat_statements (it is then made in the bench's
+        own database, dropped with it); the server is never reconfigured."""
+        loaded = self.sql("SELECT current_setting('shared_preload_libraries')")[0][0] or ""
+        if "pg_stat_statements" not in loaded:
+            return False
+        try:
+            self.sql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")  # (autocommit)
+            return True
+        except CATCHABLE as error:  # noqa: B902 - then the client-side timing
+            print("   (pg_stat_statements is loaded but cannot be created: %s)" % error)
+            return False
+
+    def statementStatsRead(self):
+        """{kind: (calls, total exec ms)} of this database's statements since the reset."""
+        kinds = {}
+        for query, calls, total in self.sql(
+                "SELECT query, calls, total_exec_time FROM pg_stat_statements "
+                "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())"):
+            kind = statementKind(query)
+            count, spent = kinds.get(kind, (0, 0.0))
+            kinds[kind] = (count + calls, spent + total)
+        return kinds
+
     # --- summary ----------------------------------------------------------------------
     def printSummary(self):
         print("")
@@ -1609,6 +1834,10 @@ def parseArgs(argv):
     return args
 
 
+def wantsFigure(args, number):
+    return not args.only or number in args.only
+
+
 def defaultJson():
     return os.path.join(RESULTS, "core-%s.json" % interpreterName().split()[0])
 
@@ -1629,11 +1858,14 @@ def writeJson(bench, args, path):
     print("figures written to %s" % os.path.relpath(path))
 
 
-def withDatabase(prefix, body):
+def withDatabase(prefix, body, statementStats=False):
     """body(adminDsn, dsn, embedded) on a database of its own (on $WORKFLOWS_DSN's server,
-    else on an embedded PostgreSQL), dropped afterwards with the server stopped."""
+    else on an embedded PostgreSQL, which loads pg_stat_statements for figure 9 when
+    ``statementStats`` and it has it), dropped afterwards with the server stopped."""
     from simulator import pgserver
-    adminDsn, stop = pgserver.serverFromEnv("WORKFLOWS_DSN")
+    options = ("-c shared_preload_libraries=pg_stat_statements"
+               if statementStats and pgserver.hasLibrary("pg_stat_statements") else "")
+    adminDsn, stop = pgserver.serverFromEnv("WORKFLOWS_DSN", embeddedOptions=options)
     name = None
     try:
         name, dsn = pgserver.createDatabase(adminDsn, prefix)
@@ -1669,7 +1901,7 @@ def runUnderJython(args, argv):
         except OSError as error:
             print("bench: cannot run %s: %s" % (jython, error), file=sys.stderr)
             return 127
-    return withDatabase("wf_bench_jy", body)
+    return withDatabase("wf_bench_jy", body, wantsFigure(args, 9))
 
 
 def stripJson(argv):
@@ -1709,6 +1941,8 @@ def run(args, adminDsn, dsn, embedded):
                     % (CLAIM_BACKLOG, bench.nDrain, HISTORY_RUNS), bench.claimOverHistory)
         bench.block(8, "Retention: dispatch() with a pass of %d due over %d ended runs, and "
                     "without" % (RETENTION_BATCH, RETENTION_RUNS), bench.retentionTick)
+        bench.block(9, "Where PostgreSQL's time goes: figure 4's drain of %d, engine and "
+                    "hand-written queue, by statement kind" % bench.nEndToEnd, bench.serverCost)
         bench.printSummary()
         print("")
         print("total %.0f s" % (clock() - begun))
@@ -1732,7 +1966,8 @@ def main(argv=None):
         run(args, args.dsn, args.dsn, args.embedded)
         return 0
     withDatabase("wf_bench", lambda adminDsn, dsn, embedded: run(args, adminDsn, dsn,
-                                                                  embedded))
+                                                                  embedded),
+                 wantsFigure(args, 9))
     return 0
 
 

@@ -70,6 +70,16 @@ def _binDir():
         return os.path.join(list(spec.submodule_search_locations)[0], "pginstall", "bin")
 
 
+def hasLibrary(name):
+    """Whether the embedded server's binaries come with the shared library ``name``
+    (a contrib module such as pg_stat_statements)."""
+    try:
+        lib = os.path.join(os.path.dirname(_binDir()), "lib")
+    except (RuntimeError, ImportError):
+        return False
+    return os.path.exists(os.path.join(lib, name + ".so"))
+
+
 def _freePort(host):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
@@ -80,11 +90,13 @@ def _freePort(host):
 
 
 class EmbeddedPostgres(object):
-    def __init__(self, host="127.0.0.1", port=None, baseDir=None, crashSafe=False):
+    def __init__(self, host="127.0.0.1", port=None, baseDir=None, crashSafe=False, options=""):
         """``crashSafe``: commits survive a crash of the server (stopServer("immediate"));
-        otherwise the last few hundred ms of commits may be lost with it, which is faster."""
+        otherwise the last few hundred ms of commits may be lost with it, which is faster.
+        ``options``: more ``-c name=value`` server options (the bench's pg_stat_statements)."""
         self.host = host
-        self._options = _CRASH_SAFE_OPTIONS if crashSafe else _SERVER_OPTIONS
+        self._options = (_CRASH_SAFE_OPTIONS if crashSafe else _SERVER_OPTIONS) + (
+            " " + options if options else "")
         self.port = port
         self._requestedPort = port
         self._baseDir = baseDir
@@ -342,12 +354,13 @@ def _firstLine(error):
     return text.splitlines()[0][:200]
 
 
-def serverFromEnv(envVar="WORKFLOWS_TEST_DSN", container=False):
+def serverFromEnv(envVar="WORKFLOWS_TEST_DSN", container=False, embeddedOptions=""):
     """(admin DSN, stopper) of the server chooseServer picks: the server named by
     ``$envVar`` (stopper does nothing), a PostgreSQL container (only with ``container``;
     an automatic choice that fails to start one falls back to embedded), else a freshly
     started EmbeddedPostgres. ``stopper()`` stops what was started; ``stopper.server`` is
-    the EmbeddedPostgres or None; ``stopper.description`` is one line saying which server."""
+    the EmbeddedPostgres or None; ``stopper.description`` is one line saying which server.
+    ``embeddedOptions``: more server options for an embedded server (EmbeddedPostgres)."""
     kind, why = chooseServer(envVar, container)
     if kind == "dsn":
         return _described(os.environ[envVar], lambda: None, None, "at " + why)
@@ -360,13 +373,13 @@ def serverFromEnv(envVar="WORKFLOWS_TEST_DSN", container=False):
             if why == "%s=container" % CHOICE_ENV:  # asked for: no silent fallback
                 raise
             why = "the container did not start: %s" % _firstLine(e)
-    return startEmbedded(why)
+    return startEmbedded(why, embeddedOptions)
 
 
-def startEmbedded(why):
-    """(admin DSN, stopper) of a freshly started EmbeddedPostgres, as serverFromEnv gives
-    them; ``why`` goes into the description."""
-    server = EmbeddedPostgres().start()
+def startEmbedded(why, options=""):
+    """(admin DSN, stopper) of a freshly started EmbeddedPostgres (with more server
+    ``options``), as serverFromEnv gives them; ``why`` goes into the description."""
+    server = EmbeddedPostgres(options=options).start()
     return _described(server.dsn(), server.stop, server, "embedded (%s)" % why)
 
 
