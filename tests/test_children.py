@@ -216,6 +216,11 @@ class ChildWorkflowsTest(EngineCase):
                                "WHERE workflow_id = ?", w)[0][0]
         assert (version(wf), version(child)) == ("3", "3")
         assert admin.configure(compatibleVersions=[])["ok"]  # now version 4 only
+        # a claim that read the versions before that (the parent's worker claims after it
+        # suspends) must be over before the child becomes claimable; later ones read "4"
+        from exchange.workflows.engine import kernel
+        waitFor(lambda: kernel.getKernel().claiming.get() == 0, 20, 0.005,
+                "no claim under way with the old versions")
         self.release(child)
         for _ in range(3):
             assert engine.service.dispatch()["ok"]
