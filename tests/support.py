@@ -144,8 +144,11 @@ class Engine(object):
         waitFor(settled, 20, 0.005, "no worker between runs")
 
     def status(self, workflowId):
-        return self.gw.sql("SELECT status FROM workflows.workflow_runs WHERE workflow_id = ?",
-                           workflowId)[0][0]
+        """The run's status; None while no such run exists (a child its parent has not
+        started yet)."""
+        rows = self.gw.sql("SELECT status FROM workflows.workflow_runs WHERE workflow_id = ?",
+                           workflowId)
+        return rows[0][0] if rows else None
 
     def runUntil(self, predicate, timeoutSeconds=20, message="condition"):
         """Call dispatch (as the timer does) until ``predicate()`` holds."""
