@@ -6,6 +6,7 @@ record by ON DELETE CASCADE; active runs are never deleted, nor an ended child w
 is still active (the parent may yet read its outcome: it goes once the parent ended)."""
 from __future__ import absolute_import, division, print_function
 
+from exchange.workflows import statuses
 from exchange.workflows.db import sql, tx
 from exchange.workflows.db.maintenance import CANCELLED_SET
 
@@ -13,8 +14,15 @@ POLICY_COLUMNS = ("max_age_ms", "max_rows", "stale_after_ms", "interval_ms", "ba
                   "updated_by", "updated_at_ms", "last_pass_at_ms", "last_pass_deleted",
                   "last_pass_cancelled")
 
-_TERMINAL = "('SUCCESS', 'ERROR', 'CANCELLED', 'STOPPED', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED')"
-_ACTIVE = "('DELAYED', 'ENQUEUED', 'PENDING', 'RUNNING', 'WAITING', 'HELD')"
+
+
+def _statusList(names):
+    """A status set as an SQL list, from the statuses module (constants, never inputs)."""
+    return "(%s)" % ", ".join("'%s'" % name for name in names)
+
+
+_TERMINAL = _statusList(statuses.TERMINAL)  # (the completed index's predicate, same order)
+_ACTIVE = _statusList(statuses.ACTIVE)
 # An ended run ``r`` no active parent may still read (engine.children: a woken parent reads
 # its child's outcome at its next look; deleted, the parent would fail WORKFLOW_NOT_FOUND).
 _NOT_AWAITED = """NOT EXISTS (SELECT 1 FROM {schema}.workflow_runs p
