@@ -16,6 +16,211 @@ from exchange.workflows.db import sql, tx
 _ACTIVE = "'ENQUEUED', 'PENDING', 'RUNNING'"
 _TERMINAL = "'SUCCESS', 'ERROR', 'CANCELLED'"
 
+# The claim (version 12): one statement that serves every queue with runnable work, fairly.
+#  - queues and partitions with work are found by skipping through the claim indexes
+#    (a loose index scan), so terminal rows and long backlogs cost nothing;
+#  - each queue gets a budget: the rows asked for, cut by its global concurrency (claimed
+#    runs of the queue), its worker concurrency (this executor's), and its rate limit
+#    (claims within the window, from queues.recent_starts). A queue with any of these
+#    limits is served only when this transaction holds its queues row lock (``held``,
+#    taken just before by lockLimitedQueues), so two claimers never spend one budget;
+#  - candidates are a queue's unpartitioned rows in priority, FIFO order, and the heads of
+#    each partition, as many as the partition has free slots (a head this executor cannot
+#    run blocks its partition: FIFO within a partition);
+#  - queues are interleaved by turn (every queue's first candidate, then every second...),
+#    so a busy queue never starves another; then the fixed candidate set is locked (rows
+#    another claimer holds are skipped) and updated. The LIMIT is fenced in CTEs so one
+#    claim never takes more than it asked for;
+#  - only an executor whose lease holds claims: one declared dead (paused past its lease, say)
+#    claims nothing until its heartbeat has rejoined, and its row is locked for the claim,
+#    so a recoverer cannot retire it while the claim lands;
+#  - no queue in maintenance (db.maintenance: every queue, or this one) is served;
+#  - a claimed run is RUNNING at once (its slot is reserved: it starts on a worker now), and
+#    the claim returns what the runner needs, so a run costs no separate start write: its
+#    inputs, its deadline and whether a step log exists (a re-run reads it).
+# The unique index workflow_runs_partition_slot_idx is the last word on partitions: a claim
+# racing another for one partition slot fails (23505) and is simply tried again.
+# The last row reports (NULL, NULL, limited queues with work, queues with work).
+# Its plan is estimated cheap whatever the history and the backlog (a plan estimated above
+# the server's jit_above_cost is JIT-compiled at every execution: tens of ms for 1 ms of
+# work; tests/test_hot_path_plans.py holds every hot-path statement to that):
+#  - ``params`` is inlined (NOT MATERIALIZED), so the planner sees each parameter as the
+#    constant it is, where a materialized CTE would hide it;
+#  - a LIMIT of a per-row count (a queue's budget, a partition's free slots) is estimated at
+#    a tenth of the rows below it, a tenth of the backlog; a LIMIT of the constant ``wanted``
+#    above each one (never smaller than it) bounds the estimate to what is taken;
+#  - each partition's free slots are computed once (MATERIALIZED: inlined, the array's
+#    subquery was planned and run twice), at most ``wanted`` of them;
+#  - maintenance is looked up by its key, for every queue ('') and for the queue;
+#  - the registered names are an array the candidates are filtered by, not a set they are
+#    joined with (a join the planner may build the wrong way round: a hash of the backlog);
+#    so are the application versions this executor runs (settings.runnableVersions): a run
+#    of another version is left to an executor that runs it (docs/versions.md). The column
+#    is never NULL (schema version 8), so its statistics know its few values and the
+#    estimate stays that of the names' filter, whatever the backlog;
+#  - queued runs are tested ``(status = 'ENQUEUED') IS TRUE`` (see db.runs, above _PROMOTE): the
+#    loose index scans and the candidates go through the claim indexes, whose predicates
+#    carry that test, and the candidates are locked and updated by primary key.
+# It runs inside claim_runs (below), whose plan PostgreSQL keeps per connection: planned
+# each time, the statement cost 2-3 ms of server CPU to plan for 0.5 ms to run, and a
+# prepared statement does not help (its generic plan is estimated dearer than a custom one,
+# so the server keeps planning). The function's generic plan is built on a connection's
+# first claim and reused (plan_cache_mode = force_generic_plan), never JIT-compiled (jit =
+# off); tests/test_hot_path_plans.py holds that generic plan to the same bounds.
+_CLAIM_RUNS_12 = """CREATE OR REPLACE FUNCTION {schema}.claim_runs(
+        a_names text, a_wanted integer, a_me text, a_held text, a_versions text)
+    RETURNS TABLE (o_workflow_id text, o_attempts integer, o_limited bigint, o_queues bigint,
+                   o_workflow_name text, o_inputs text, o_deadline_ms bigint,
+                   o_now_ms bigint, o_has_steps boolean, o_pending_command text)
+    LANGUAGE plpgsql VOLATILE
+    SET plan_cache_mode = force_generic_plan SET jit = off
+    AS $$
+#variable_conflict use_column
+BEGIN
+RETURN QUERY
+WITH RECURSIVE
+params AS NOT MATERIALIZED (  -- inlined: each use is the constant itself, for the planner
+    SELECT ARRAY(SELECT jsonb_array_elements_text(CAST(a_names AS jsonb))) AS names,
+           a_wanted AS wanted, a_me AS me, CAST(a_held AS jsonb) AS held,
+           ARRAY(SELECT jsonb_array_elements_text(CAST(a_versions AS jsonb))) AS versions),
+alive AS (  -- this executor's lease holds (locked, so no recoverer retires it meanwhile)
+    SELECT 1 FROM {schema}.executors e, params p
+     WHERE e.executor_id = p.me AND e.retired_at_ms IS NULL
+       AND e.heartbeat_at_ms + e.lease_ms >= {schema}.now_ms()
+       FOR SHARE OF e),
+plain_queues(queue_name) AS (
+    (SELECT queue_name FROM {schema}.workflow_runs
+      WHERE (status = 'ENQUEUED') IS TRUE AND partition_key IS NULL
+      ORDER BY queue_name LIMIT 1)
+  UNION ALL
+    SELECT n.queue_name FROM plain_queues q CROSS JOIN LATERAL (
+        SELECT r.queue_name FROM {schema}.workflow_runs r
+         WHERE (r.status = 'ENQUEUED') IS TRUE AND r.partition_key IS NULL
+           AND r.queue_name > q.queue_name
+         ORDER BY r.queue_name LIMIT 1) n),
+partitions(queue_name, partition_key) AS (
+    (SELECT queue_name, partition_key FROM {schema}.workflow_runs
+      WHERE (status = 'ENQUEUED') IS TRUE AND partition_key IS NOT NULL
+      ORDER BY queue_name, partition_key LIMIT 1)
+  UNION ALL
+    SELECT n.queue_name, n.partition_key FROM partitions p CROSS JOIN LATERAL (
+        SELECT r.queue_name, r.partition_key FROM {schema}.workflow_runs r
+         WHERE (r.status = 'ENQUEUED') IS TRUE AND r.partition_key IS NOT NULL
+           AND (r.queue_name, r.partition_key) > (p.queue_name, p.partition_key)
+         ORDER BY r.queue_name, r.partition_key LIMIT 1) n),
+limits AS (
+    SELECT w.queue_name, q.concurrency, q.worker_concurrency, q.rate_limit, q.rate_period_ms,
+           q.recent_starts, COALESCE(q.partition_concurrency, 1) AS partition_concurrency,
+           COALESCE(q.concurrency IS NOT NULL OR q.worker_concurrency IS NOT NULL
+                    OR q.rate_limit IS NOT NULL OR q.partition_concurrency > 1, false) AS limited
+      FROM (SELECT queue_name FROM plain_queues
+            UNION SELECT queue_name FROM partitions) w
+      LEFT JOIN {schema}.queues q ON q.queue_name = w.queue_name),
+budgets AS (
+    SELECT l.queue_name, l.partition_concurrency, GREATEST(0, LEAST(p.wanted,
+             CASE WHEN l.concurrency IS NULL THEN p.wanted ELSE l.concurrency - (
+                  SELECT count(*) FROM {schema}.workflow_runs a
+                   WHERE a.queue_name = l.queue_name AND a.status IN ('PENDING', 'RUNNING'))
+             END,
+             CASE WHEN l.worker_concurrency IS NULL THEN p.wanted ELSE l.worker_concurrency - (
+                  SELECT count(*) FROM {schema}.workflow_runs a
+                   WHERE a.queue_name = l.queue_name AND a.executor_id = p.me
+                     AND a.status IN ('PENDING', 'RUNNING'))
+             END,
+             CASE WHEN l.rate_limit IS NULL THEN p.wanted ELSE l.rate_limit - (
+                  SELECT count(*) FROM unnest(l.recent_starts) AS s(t)
+                   WHERE s.t > {schema}.now_ms() - l.rate_period_ms)
+             END)) AS budget
+      FROM limits l CROSS JOIN params p
+     WHERE (NOT l.limited OR l.queue_name IN (SELECT jsonb_array_elements_text(p.held)))
+       AND NOT EXISTS (SELECT 1 FROM {schema}.maintenance m WHERE m.scope = '')
+       AND NOT EXISTS (SELECT 1 FROM {schema}.maintenance m WHERE m.scope = l.queue_name)),
+plain AS (
+    SELECT c.workflow_id, b.queue_name, c.priority, c.enqueue_seq, CAST(NULL AS integer) AS slot
+      FROM budgets b CROSS JOIN params p CROSS JOIN LATERAL (
+           SELECT * FROM (
+               SELECT r.workflow_id, r.priority, r.enqueue_seq FROM {schema}.workflow_runs r
+                WHERE (r.status = 'ENQUEUED') IS TRUE AND r.partition_key IS NULL
+                  AND r.queue_name = b.queue_name
+                  AND r.workflow_name = ANY (p.names)
+                  AND r.app_version = ANY (p.versions)
+                ORDER BY r.priority, r.enqueue_seq LIMIT b.budget) x
+            LIMIT p.wanted) c
+     WHERE b.budget > 0),
+free AS MATERIALIZED (  -- each partition's free slots, lowest first
+    SELECT pt.queue_name, pt.partition_key,
+           ARRAY(SELECT s FROM generate_series(0, b.partition_concurrency - 1) AS s
+                  WHERE NOT EXISTS (
+                        SELECT 1 FROM {schema}.workflow_runs a
+                         WHERE a.queue_name = pt.queue_name
+                           AND a.partition_key = pt.partition_key
+                           AND a.partition_slot = s
+                           AND a.status IN ('PENDING', 'RUNNING'))
+                  ORDER BY s LIMIT p.wanted) AS free
+      FROM partitions pt
+      JOIN budgets b ON b.queue_name = pt.queue_name AND b.budget > 0
+     CROSS JOIN params p),
+heads AS (
+    SELECT h.workflow_id, f.queue_name, h.priority, h.enqueue_seq,
+           CAST(f.free[h.n] AS integer) AS slot
+      FROM free f CROSS JOIN params p CROSS JOIN LATERAL (
+           SELECT * FROM (
+               SELECT r.workflow_id, r.workflow_name, r.app_version, r.priority, r.enqueue_seq,
+                      row_number() OVER (ORDER BY r.priority, r.enqueue_seq) AS n
+                 FROM {schema}.workflow_runs r
+                WHERE (r.status = 'ENQUEUED') IS TRUE AND r.queue_name = f.queue_name
+                  AND r.partition_key = f.partition_key
+                ORDER BY r.priority, r.enqueue_seq LIMIT cardinality(f.free)) x
+            LIMIT p.wanted) h
+     WHERE h.workflow_name = ANY (p.names)
+       AND h.app_version = ANY (p.versions)),
+ranked AS (
+    SELECT c.*, row_number() OVER (PARTITION BY c.queue_name
+                                   ORDER BY c.priority, c.enqueue_seq) AS turn
+      FROM (SELECT * FROM plain UNION ALL SELECT * FROM heads) c),
+chosen AS (
+    SELECT c.workflow_id, c.slot FROM params p CROSS JOIN LATERAL (
+        SELECT k.workflow_id, k.slot FROM ranked k JOIN budgets b ON b.queue_name = k.queue_name
+         WHERE k.turn <= b.budget
+         ORDER BY k.turn, k.priority, k.enqueue_seq
+         LIMIT p.wanted) c),
+locked AS (  -- by key
+    SELECT r.workflow_id, c.slot FROM {schema}.workflow_runs r
+      JOIN chosen c ON c.workflow_id = r.workflow_id
+     WHERE (r.status = 'ENQUEUED') IS TRUE AND EXISTS (SELECT 1 FROM alive)
+       FOR UPDATE OF r SKIP LOCKED),
+claimed AS (
+    UPDATE {schema}.workflow_runs r
+       SET status = 'RUNNING', executor_id = p.me,
+           attempts = r.attempts + 1, partition_slot = locked.slot,
+           claimed_at_ms = {schema}.now_ms(), updated_at_ms = {schema}.now_ms(),
+           started_at_ms = COALESCE(r.started_at_ms, {schema}.now_ms()),
+           deadline_ms = COALESCE(r.deadline_ms, {schema}.now_ms() + r.timeout_ms)
+      FROM locked, params p
+     WHERE r.workflow_id = locked.workflow_id AND (r.status = 'ENQUEUED') IS TRUE
+    RETURNING r.workflow_id, r.attempts, r.queue_name, r.claimed_at_ms, r.workflow_name,
+              r.inputs, r.deadline_ms, r.pending_command),
+starts AS (  -- (a data-modifying CTE runs whether or not it is read)
+    UPDATE {schema}.queues q
+       SET recent_starts = ARRAY(
+               SELECT w.t FROM (SELECT s.t FROM unnest(q.recent_starts) AS s(t)
+                                 WHERE s.t > {schema}.now_ms() - q.rate_period_ms
+                                UNION ALL
+                                SELECT c.claimed_at_ms FROM claimed c
+                                 WHERE c.queue_name = q.queue_name) AS w(t)
+                ORDER BY w.t)
+     WHERE q.rate_limit IS NOT NULL AND q.queue_name IN (SELECT queue_name FROM claimed))
+SELECT c.workflow_id, c.attempts, CAST(NULL AS bigint), CAST(NULL AS bigint),
+       c.workflow_name, c.inputs::text, c.deadline_ms,
+       {schema}.now_ms(), EXISTS (SELECT 1 FROM {schema}.step_outputs o
+                                   WHERE o.workflow_id = c.workflow_id), c.pending_command
+  FROM claimed c
+UNION ALL
+SELECT NULL, NULL, (SELECT count(*) FROM limits WHERE limited),
+       (SELECT count(*) FROM limits),
+       NULL, NULL, NULL, NULL, NULL, NULL;
+END $$"""
+
 MIGRATIONS = [
     (1, "workflow runs and step outputs", [
         # One instant per statement (statement_timestamp), so every column a statement
@@ -594,6 +799,7 @@ MIGRATIONS = [
            ON {schema}.workflow_runs (completed_at_ms, workflow_id)
            WHERE status IN (%s, 'STOPPED', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED')""" % _TERMINAL,
     ]),
+    (12, "the claim as a function with a cached plan", [_CLAIM_RUNS_12]),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]
