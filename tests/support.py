@@ -42,6 +42,37 @@ def testDsn():
     return dsn
 
 
+class CountedDb(object):
+    """Records every system.db statement and transaction while a test runs (restored at its
+    cleanup; the engine reaches system.db at call time): ``sent`` holds (entry point, the
+    statement's text on one line)."""
+
+    NAMES = ("runPrepQuery", "runPrepUpdate", "runScalarPrepQuery", "beginTransaction")
+
+    def __init__(self, testCase):
+        import system
+        self.db = system.db
+        self.sent = []
+        for name in self.NAMES:
+            original = getattr(self.db, name)
+            setattr(self.db, name, self._counted(name, original))
+            testCase.addCleanup(setattr, self.db, name, original)
+
+    def _counted(self, name, original):
+        def counted(*args, **kwargs):
+            self.sent.append((name, " ".join(str(args[0] if args else "").split())))
+            return original(*args, **kwargs)
+        return counted
+
+    def calls(self):
+        """The entry points called, in order."""
+        return [name for name, _ in self.sent]
+
+    def matching(self, text):
+        """The statements sent that contain ``text``."""
+        return [query for _, query in self.sent if text in query]
+
+
 def sqlStateOf(error):
     """The SQLSTATE behind an error raised by system.db (Python or Java), or None."""
     from exchange.workflows.db import tx
@@ -140,7 +171,7 @@ class Engine(object):
 
         def settled():
             k = kernel.getKernel()
-            return k.claiming.get() == 0 and k.poolActive() == k.inFlight.get()
+            return k.claimsUnderWay() == 0 and k.poolActive() == k.inFlight.get()
         waitFor(settled, 20, 0.005, "no worker between runs")
 
     def status(self, workflowId):
@@ -211,7 +242,7 @@ class Engine(object):
 
         def idle():
             k = kernel.getKernel()
-            return k.inFlight.get() == 0 and k.claiming.get() == 0 and k.poolActive() == 0
+            return k.inFlight.get() == 0 and k.claimsUnderWay() == 0 and k.poolActive() == 0
         waitFor(idle, 20, 0.005, "executor idle")
 
     def stop(self):

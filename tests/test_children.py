@@ -219,7 +219,7 @@ class ChildWorkflowsTest(EngineCase):
         # a claim that read the versions before that (the parent's worker claims after it
         # suspends) must be over before the child becomes claimable; later ones read "4"
         from exchange.workflows.engine import kernel
-        waitFor(lambda: kernel.getKernel().claiming.get() == 0, 20, 0.005,
+        waitFor(lambda: kernel.getKernel().claimsUnderWay() == 0, 20, 0.005,
                 "no claim under way with the old versions")
         self.release(child)
         for _ in range(3):

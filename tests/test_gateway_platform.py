@@ -38,26 +38,6 @@ def versioned(gateName=None):
 '''
 
 
-class _StatementCounter(object):
-    """Counts system.db calls while installed (the engine reaches system.db at call time)."""
-
-    NAMES = ("runPrepQuery", "runPrepUpdate", "runScalarPrepQuery", "beginTransaction")
-
-    def __init__(self, testCase):
-        import system
-        self.calls = []
-        for name in self.NAMES:
-            original = getattr(system.db, name)
-            setattr(system.db, name, self._counting(name, original))
-            testCase.addCleanup(setattr, system.db, name, original)
-
-    def _counting(self, name, original):
-        def call(*args, **kwargs):
-            self.calls.append(name)
-            return original(*args, **kwargs)
-        return call
-
-
 def onJavaThreads(function, count):
     """Call ``function()`` from ``count`` threads started together (Java threads on the JVM,
     as tag event threads are); the results."""
@@ -285,10 +265,10 @@ class ProjectSaveTest(support.EngineCase):
 class InMemoryEnqueueTest(support.EngineCase):
     def test_concurrent_in_memory_enqueues_touch_no_database_and_all_land(self):
         engine = self.engine
-        counter = _StatementCounter(self)
+        counter = support.CountedDb(self)
         acks = onJavaThreads(lambda: engine.service.enqueueInMemory(
             "three_steps", inputs={"kg": 1}), 100)
-        assert counter.calls == [], "enqueueInMemory reached the database: %s" % counter.calls
+        assert counter.calls() == [], "enqueueInMemory reached the database: %s" % counter.sent
         assert len(acks) == 100 and all(a["code"] == "ACCEPTED_IN_MEMORY" for a in acks), \
             [a for a in acks if not a["ok"]][:3]
         ids = set(a["data"]["workflowId"] for a in acks)

@@ -13,27 +13,6 @@ from test_recovery import addExecutor, claimedBy, inContactForALease
 IDLE_TICK_STATEMENTS = 4
 
 
-class CountedDb(object):
-    """Wraps system.db so every statement and transaction is counted (restored after)."""
-
-    NAMES = ("runPrepQuery", "runPrepUpdate", "runScalarPrepQuery", "beginTransaction")
-
-    def __init__(self, testCase):
-        import system
-        self.db = system.db
-        self.sent = []
-        for name in self.NAMES:
-            original = getattr(self.db, name)
-            setattr(self.db, name, self._counted(name, original))
-            testCase.addCleanup(setattr, self.db, name, original)
-
-    def _counted(self, name, original):
-        def counted(*args, **kwargs):
-            self.sent.append((name, " ".join(str(args[0] if args else "").split())[:70]))
-            return original(*args, **kwargs)
-        return counted
-
-
 class LookoutTest(support.EngineCase):
     def setUp(self):
         support.EngineCase.setUp(self)
@@ -83,7 +62,7 @@ class LookoutTest(support.EngineCase):
     def test_a_look_with_nothing_arrived_is_one_statement(self):
         from exchange.workflows.engine import kernel, lookout
         assert self.engine.service.dispatch()["ok"]  # registered, and the claim saw nothing
-        counted = CountedDb(self)
+        counted = support.CountedDb(self)
         k = kernel.getKernel()
         assert lookout.lookEverywhere(k)["looks"] == 1  # the first look claims once
         del counted.sent[:]
@@ -93,9 +72,9 @@ class LookoutTest(support.EngineCase):
 
     def test_an_idle_tick_sends_few_statements_and_no_transaction(self):
         assert self.engine.service.dispatch()["ok"]  # registers, beats, asks for retention
-        counted = CountedDb(self)
+        counted = support.CountedDb(self)
         assert self.engine.service.dispatch()["ok"]
-        assert "beginTransaction" not in [name for name, _ in counted.sent], counted.sent
+        assert "beginTransaction" not in counted.calls(), counted.sent
         assert len(counted.sent) <= IDLE_TICK_STATEMENTS, counted.sent
 
 

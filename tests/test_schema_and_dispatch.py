@@ -99,6 +99,85 @@ class DispatchTest(support.EngineCase):
             "SELECT workflow_id FROM workflows.workflow_runs ORDER BY started_at_ms, claimed_at_ms")]
         assert order == [first, second, low], "lower priority value first, FIFO within a value"
 
+    def test_a_finishing_worker_ends_its_run_and_claims_the_next_in_one_statement(self):
+        # under a backlog each run's terminal write also claims the next run: one round trip
+        # (and one pool validation) fewer per run than a write and a claim of its own
+        engine = self.engine
+        engine.admin.configure(workerThreads=1)
+        ids = [engine.enqueue("three_steps", inputs={"kg": i}) for i in range(3)]
+        counted = support.CountedDb(self)
+        assert engine.service.dispatch()["data"]["claimed"] == 1
+        waitFor(lambda: [engine.status(w) for w in ids] == ["SUCCESS"] * 3, 20, 0.005,
+                "the one worker ran all three")
+        engine.waitIdle()
+        handOvers = counted.matching("finish_and_claim(")
+        claims = counted.matching("claim_runs(")
+        alone = counted.matching("UPDATE workflows.workflow_runs SET status = ?, output")
+        assert (len(handOvers), len(claims), len(alone)) == (3, 1, 0), counted.sent
+        assert [engine.gw.sql("SELECT output ->> 'total' FROM workflows.workflow_runs "
+                              "WHERE workflow_id = ?", w)[0][0] for w in ids] == ["5", "6", "7"]
+
+    def test_a_hand_over_that_fails_leaves_the_write_to_the_worker_and_loses_nothing(self):
+        # the statement fails (its transaction, write and claim, rolled back): the worker
+        # writes the end alone, and the next run is claimed the usual way
+        from exchange.workflows.db import runs
+        engine = self.engine
+        engine.admin.configure(workerThreads=1)
+        ids = [engine.enqueue("three_steps", inputs={"kg": i}) for i in range(3)]
+        original, failed = runs.finishAndClaim, []
+
+        def failing(fence, *args):
+            failed.append(fence.workflowId)
+            raise RuntimeError("the hand-over lost a race")
+        runs.finishAndClaim = failing
+        self.addCleanup(setattr, runs, "finishAndClaim", original)
+        assert engine.runToEnd(*ids) == ["SUCCESS"] * 3
+        assert failed == ids[:len(failed)] and failed, failed
+        assert [engine.recoveryAttempts(w) for w in ids] == [0, 0, 0]
+
+    def test_a_hand_over_whose_answer_is_lost_ends_the_run_once(self):
+        # it committed (the end written, the next run claimed) but the answer never came:
+        # the worker reads its end back, and the run claimed with no thread is recovered by
+        # this executor's heartbeat, as any claim whose answer was lost
+        from exchange.workflows.db import runs
+        engine = self.engine
+        engine.admin.configure(workerThreads=1)
+        ids = [engine.enqueue("three_steps", inputs={"kg": i}) for i in range(2)]
+        original, lost = runs.finishAndClaim, []
+
+        def answerLost(fence, *args):
+            result = original(fence, *args)
+            if not lost:
+                lost.append(result[1])
+                raise RuntimeError("connection reset after the commit")
+            return result
+        runs.finishAndClaim = answerLost
+        self.addCleanup(setattr, runs, "finishAndClaim", original)
+        assert engine.runToEnd(*ids) == ["SUCCESS"] * 2
+        assert [c.fence.workflowId for c in lost[0]] == [ids[1]], "the lost claim took the next"
+        assert engine.recoveryAttempts(ids[0]) == 0
+        assert engine.gw.sql("SELECT count(*) FROM workflows.step_outputs WHERE workflow_id = ?",
+                             ids[0]) == [(3,)]
+
+    def test_a_claim_takes_the_next_runs_while_another_claimer_holds_the_first(self):
+        # claimers at once (the finishing workers of an executor, other executors) lock the
+        # same first rows: a claim skips those and takes the next, never nothing
+        import system
+        engine = self.engine
+        engine.admin.configure(workerThreads=1)
+        ids = [engine.enqueue("three_steps") for _ in range(3)]
+        t = system.db.beginTransaction(support.RAW_DB_NAME)
+        try:
+            system.db.runPrepQuery("SELECT 1 FROM workflows.workflow_runs WHERE workflow_id = ? "
+                                   "FOR UPDATE", [ids[0]], support.RAW_DB_NAME, t)
+            assert engine.service.dispatch()["data"]["claimed"] == 1
+            assert engine.status(ids[0]) == "ENQUEUED"
+            waitFor(lambda: engine.status(ids[1]) == "SUCCESS", 20, 0.005, "the second done")
+        finally:
+            system.db.rollbackTransaction(t)
+            system.db.closeTransaction(t)
+        assert engine.runToEnd(*ids) == ["SUCCESS"] * 3
+
     def test_refused_submission_returns_the_row_and_the_counter(self):
         # the pool is shut down between the claim and the submission (a swap racing the
         # timer): the pool refuses the task (RejectedExecutionException on the JVM)

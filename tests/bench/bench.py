@@ -315,6 +315,8 @@ class StatementCounter(object):
     def kind(self, query):
         text = " ".join(str(query).split())
         s = self.schema
+        if "%s.finish_and_claim(" % s in text:
+            return "terminal write + claim (one statement)"
         if re.search(r"claimed_at_ms = %s\.now_ms\(\)" % re.escape(s), text) \
                 or "SET status = 'PENDING'" in text or "%s.claim_runs(" % s in text:
             return "claim"  # (an engine whose claim makes the run RUNNING at once, or PENDING)
@@ -349,6 +351,8 @@ def statementKind(query):
         return "(bench's own polling)"
     if re.search(r"insert into [\w.]*step_outputs", text):
         return "step INSERT"
+    if re.search(r"from [\w.]*finish_and_claim\(", text):
+        return "terminal UPDATE + claim"
     if ("skip locked" in text and re.search(r"update [\w.]*workflow_runs", text)) \
             or re.search(r"from [\w.]*claim_runs\(", text):
         return "claim UPDATE"

@@ -134,6 +134,12 @@ UPDATE {schema}.workflow_runs r
 _CLAIM = """SELECT * FROM {schema}.claim_runs(CAST(? AS text), CAST(? AS integer),
     CAST(? AS text), CAST(? AS text), CAST(? AS text))"""
 
+# A terminal write and, when it took effect, a claim: the finish_and_claim function (db.schema,
+# version 12). Parameters: _FINISH's, then claim_runs' but the executor (the fence's).
+_FINISH_AND_CLAIM = """SELECT * FROM {schema}.finish_and_claim(CAST(? AS text),
+    CAST(? AS text), CAST(? AS text), CAST(? AS text), CAST(? AS text), CAST(? AS integer),
+    CAST(? AS text), CAST(? AS integer), CAST(? AS text), CAST(? AS text))"""
+
 # Limited queues are claimed one claimer at a time: each claim first takes the row locks of
 # the limited queues no other claimer holds right now (never waiting for one).
 _LOCK_LIMITED = """SELECT queue_name FROM {schema}.queues
@@ -247,6 +253,28 @@ def claim(dbName, executorId, limit, workflowNamesJson, heldQueuesJson="[]", t=N
     rows = tx.query(dbName, sql.bind(_CLAIM, dbName),
                     [workflowNamesJson, limit, executorId, heldQueuesJson,
                      codec.encode(settings.runnableVersions())], t)
+    return _claimed(dbName, executorId, rows)
+
+
+def finishAndClaim(fence, status, outputJson, errorJson, limit, workflowNamesJson):
+    """The terminal write of ``fence``'s run (as ``finish``) and, in the same statement when
+    it took effect, a claim of up to ``limit`` runs of the named workflows for the fence's
+    executor (no limited queue: those are claimed holding their locks).
+
+    Returns (finished, claimed, limitedWithWork, queuesWithWork), as ``claim`` for the last
+    three; nothing is claimed when the write did not take effect."""
+    rows = tx.query(fence.dbName, sql.bind(_FINISH_AND_CLAIM, fence.dbName),
+                    [status, outputJson, errorJson] + fence.params()
+                    + [workflowNamesJson, limit, "[]",
+                       codec.encode(settings.runnableVersions())])
+    if not rows:
+        return False, [], 0, 0
+    claimed, limited, queues = _claimed(fence.dbName, fence.executorId, rows)
+    return True, claimed, limited, queues
+
+
+def _claimed(dbName, executorId, rows):
+    """(claims, limited queues with work, queues with work) of a claim's rows."""
     claimed = [Claim(Fence(dbName, row[0], executorId, row[1]), row)
                for row in rows if row[0] is not None]
     summary = [row for row in rows if row[0] is None][0]

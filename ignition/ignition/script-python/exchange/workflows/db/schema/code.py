@@ -28,9 +28,14 @@ _TERMINAL = "'SUCCESS', 'ERROR', 'CANCELLED'"
 #    each partition, as many as the partition has free slots (a head this executor cannot
 #    run blocks its partition: FIFO within a partition);
 #  - queues are interleaved by turn (every queue's first candidate, then every second...),
-#    so a busy queue never starves another; then the fixed candidate set is locked (rows
-#    another claimer holds are skipped) and updated. The LIMIT is fenced in CTEs so one
-#    claim never takes more than it asked for;
+#    so a busy queue never starves another; then the candidates are locked in turn (rows
+#    another claimer holds are skipped) until as many as asked for are, and updated.
+#    An unlimited queue offers 16 candidates more than it may give (``spare``): claimers
+#    running at once (the finishing workers of one executor hand over at once, other
+#    executors claim) lock the same first rows, and a claimer that found its few
+#    candidates all locked by others took nothing though work was queued. A limited queue
+#    has none spare: it is claimed by the one claimer holding its lock, and its budget
+#    holds. The LIMITs are fenced in CTEs so one claim never takes more than it asked for;
 #  - only an executor whose lease holds claims: one declared dead (paused past its lease, say)
 #    claims nothing until its heartbeat has rejoined, and its row is locked for the claim,
 #    so a recoverer cannot retire it while the claim lands;
@@ -130,7 +135,8 @@ budgets AS (
              CASE WHEN l.rate_limit IS NULL THEN p.wanted ELSE l.rate_limit - (
                   SELECT count(*) FROM unnest(l.recent_starts) AS s(t)
                    WHERE s.t > {schema}.now_ms() - l.rate_period_ms)
-             END)) AS budget
+             END)) AS budget,
+           CASE WHEN l.limited THEN 0 ELSE 16 END AS spare
       FROM limits l CROSS JOIN params p
      WHERE (NOT l.limited OR l.queue_name IN (SELECT jsonb_array_elements_text(p.held)))
        AND NOT EXISTS (SELECT 1 FROM {schema}.maintenance m WHERE m.scope = '')
@@ -144,8 +150,8 @@ plain AS (
                   AND r.queue_name = b.queue_name
                   AND r.workflow_name = ANY (p.names)
                   AND r.app_version = ANY (p.versions)
-                ORDER BY r.priority, r.enqueue_seq LIMIT b.budget) x
-            LIMIT p.wanted) c
+                ORDER BY r.priority, r.enqueue_seq LIMIT b.budget + b.spare) x
+            LIMIT p.wanted + 16) c
      WHERE b.budget > 0),
 free AS MATERIALIZED (  -- each partition's free slots, lowest first
     SELECT pt.queue_name, pt.partition_key,
@@ -179,25 +185,28 @@ ranked AS (
                                    ORDER BY c.priority, c.enqueue_seq) AS turn
       FROM (SELECT * FROM plain UNION ALL SELECT * FROM heads) c),
 chosen AS (
-    SELECT c.workflow_id, c.slot FROM params p CROSS JOIN LATERAL (
-        SELECT k.workflow_id, k.slot FROM ranked k JOIN budgets b ON b.queue_name = k.queue_name
-         WHERE k.turn <= b.budget
+    SELECT c.* FROM params p CROSS JOIN LATERAL (
+        SELECT k.workflow_id, k.slot, k.turn, k.priority, k.enqueue_seq
+          FROM ranked k JOIN budgets b ON b.queue_name = k.queue_name
+         WHERE k.turn <= b.budget + b.spare
          ORDER BY k.turn, k.priority, k.enqueue_seq
-         LIMIT p.wanted) c),
-locked AS (  -- by key
+         LIMIT p.wanted + 16) c),
+taken AS (  -- by key, in turn, locked one by one until enough are (the LIMIT above the lock)
     SELECT r.workflow_id, c.slot FROM {schema}.workflow_runs r
       JOIN chosen c ON c.workflow_id = r.workflow_id
      WHERE (r.status = 'ENQUEUED') IS TRUE AND EXISTS (SELECT 1 FROM alive)
+     ORDER BY c.turn, c.priority, c.enqueue_seq
+     LIMIT (SELECT wanted FROM params)
        FOR UPDATE OF r SKIP LOCKED),
 claimed AS (
     UPDATE {schema}.workflow_runs r
        SET status = 'RUNNING', executor_id = p.me,
-           attempts = r.attempts + 1, partition_slot = locked.slot,
+           attempts = r.attempts + 1, partition_slot = taken.slot,
            claimed_at_ms = {schema}.now_ms(), updated_at_ms = {schema}.now_ms(),
            started_at_ms = COALESCE(r.started_at_ms, {schema}.now_ms()),
            deadline_ms = COALESCE(r.deadline_ms, {schema}.now_ms() + r.timeout_ms)
-      FROM locked, params p
-     WHERE r.workflow_id = locked.workflow_id AND (r.status = 'ENQUEUED') IS TRUE
+      FROM taken, params p
+     WHERE r.workflow_id = taken.workflow_id AND (r.status = 'ENQUEUED') IS TRUE
     RETURNING r.workflow_id, r.attempts, r.queue_name, r.claimed_at_ms, r.workflow_name,
               r.inputs, r.deadline_ms, r.pending_command),
 starts AS (  -- (a data-modifying CTE runs whether or not it is read)
@@ -219,6 +228,35 @@ UNION ALL
 SELECT NULL, NULL, (SELECT count(*) FROM limits WHERE limited),
        (SELECT count(*) FROM limits),
        NULL, NULL, NULL, NULL, NULL, NULL;
+END $$"""
+
+# A finishing worker's terminal write and its claim of the next runs, in one statement (one
+# round trip and one pool validation fewer per claim; engine.dispatcher's hand-over). The
+# write is db.runs' _FINISH, guarded by RUNNING and the owner; only when it took effect does
+# the claim run (as claim_runs, with a_me the same executor), so zero rows mean the run had
+# moved on and nothing was claimed. One transaction: a claim that fails (a lost race for a
+# partition slot) takes the terminal write back with it, and the caller writes it alone.
+_FINISH_AND_CLAIM_12 = """CREATE OR REPLACE FUNCTION {schema}.finish_and_claim(
+        a_status text, a_output text, a_error text, a_workflow_id text, a_me text,
+        a_attempt integer, a_names text, a_wanted integer, a_held text, a_versions text)
+    RETURNS TABLE (o_workflow_id text, o_attempts integer, o_limited bigint, o_queues bigint,
+                   o_workflow_name text, o_inputs text, o_deadline_ms bigint,
+                   o_now_ms bigint, o_has_steps boolean, o_pending_command text)
+    LANGUAGE plpgsql VOLATILE
+    SET plan_cache_mode = force_generic_plan SET jit = off
+    AS $$
+#variable_conflict use_column
+BEGIN
+UPDATE {schema}.workflow_runs
+   SET status = a_status, output = CAST(a_output AS jsonb), error = CAST(a_error AS jsonb),
+       pending_command = NULL, completed_at_ms = {schema}.now_ms(),
+       updated_at_ms = {schema}.now_ms()
+ WHERE workflow_id = a_workflow_id AND status = 'RUNNING' AND executor_id = a_me
+   AND attempts = a_attempt;
+IF NOT FOUND THEN
+    RETURN;
+END IF;
+RETURN QUERY SELECT * FROM {schema}.claim_runs(a_names, a_wanted, a_me, a_held, a_versions);
 END $$"""
 
 MIGRATIONS = [
@@ -799,7 +837,7 @@ MIGRATIONS = [
            ON {schema}.workflow_runs (completed_at_ms, workflow_id)
            WHERE status IN (%s, 'STOPPED', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED')""" % _TERMINAL,
     ]),
-    (12, "the claim as a function with a cached plan", [_CLAIM_RUNS_12]),
+    (12, "the claim as functions with cached plans", [_CLAIM_RUNS_12, _FINISH_AND_CLAIM_12]),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]

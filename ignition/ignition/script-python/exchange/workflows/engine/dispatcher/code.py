@@ -116,9 +116,61 @@ def claimable(dbName=None):
 
 
 def afterRun(dbName):
-    """A worker finished a run: take the next runnable rows if the last claim saw any."""
-    if kernel.getKernel().backlog.get():
+    """A worker finished a run: take the next runnable rows if the last claim saw any, or if
+    a claim was asked for and left to the next caller (a hand-over that filled its room, a
+    tick out of time)."""
+    k = kernel.getKernel()
+    if k.backlog.get() or k.claimWanted.get():
         _quietly(dbName)
+
+
+def handOver(fence, status, outputJson, errorJson):
+    """A finishing worker's terminal write with the claim of the next runs in one statement
+    (db.runs.finishAndClaim), when the last claim saw work and no limited queue: the run's
+    worker slot passes to the first run claimed, and the free ones are filled too. True
+    when the write took effect (what was claimed is submitted); None when the worker must
+    write alone (nothing to claim, another thread is claiming, the statement failed: its
+    transaction took the write back). Hand-overs run beside each other and beside the
+    claimer: each takes its own slots (reserved atomically), and SKIP LOCKED keeps their
+    claims apart."""
+    dbName = fence.dbName
+    k = kernel.getKernel()
+    if not k.backlog.get() or k.limitedSeen.get() or not k.isExecutor() \
+            or not k.isCurrentInterpreter():
+        return None
+    k.handingOver.incrementAndGet()
+    try:
+        names = registry.registeredNames()
+        if not names or not leases.mayClaim(dbName, k):
+            return None
+        workers = settings.workerThreads()
+        own = 1 if k.inFlight.get() <= workers else 0  # (not above a shrunk pool's size)
+        extra = _reserve(k.inFlight, workers, settings.claimBatch() - own)
+        if not own + extra:
+            return None
+        epoch = k.leaseEpoch.get()
+        sentAtMs = compat.nowMs()
+        try:
+            pool = k.pool()
+            finished, claimed, limited, queues = runs.finishAndClaim(
+                fence, status, outputJson, errorJson, own + extra, codec.encode(names))
+        except compat.CATCHABLE as error:
+            k.inFlight.addAndGet(-extra)
+            _logger().debug(u"workflow %s: terminal write with a claim failed (%s); written "
+                            u"alone" % (fence.workflowId, compat.describeError(error)[1]))
+            return None
+        # this run's slot is freed when its task ends: the first run claimed takes it over
+        k.inFlight.addAndGet(len(claimed) - extra)
+        if not finished:
+            return None
+        k.limitedSeen.set(1 if limited else 0)
+        k.backlog.set(1 if queues else 0)
+        if limited or len(claimed) == own + extra:
+            k.claimWanted.set(1)  # limited queues wait, or room was filled: afterRun claims
+        _submitAll(k, pool, claimed, sentAtMs, epoch, {"submitted": 0, "released": 0})
+        return True
+    finally:
+        k.handingOver.decrementAndGet()
 
 
 def _quietly(dbName):
@@ -188,6 +240,12 @@ def _claimOnce(dbName, k):
     finally:
         k.inFlight.addAndGet(len(claimed) - reserved)  # give back what was not claimed
     counts["claimed"] = len(claimed)
+    _submitAll(k, pool, claimed, sentAtMs, epoch, counts)
+    return reserved, counts
+
+
+def _submitAll(k, pool, claimed, sentAtMs, epoch, counts):
+    """Track and submit claimed runs (their slots reserved), counting into ``counts``."""
     for claim in claimed:
         leases.trackRun(k.running, claim.fence)
     for claim in claimed:
@@ -198,7 +256,6 @@ def _claimOnce(dbName, k):
             counts["submitted"] += 1
         else:
             counts["released"] += 1
-    return reserved, counts
 
 
 def _reserve(inFlight, workerThreads, batch):
@@ -267,7 +324,7 @@ def _submit(k, pool, claim, clockOffsetMs, epoch):
 
     def task():
         try:
-            runner.execute(claim, clockOffsetMs, epoch)
+            runner.execute(claim, clockOffsetMs, epoch, handOver)
         except compat.CATCHABLE as error:
             _logger().error(u"workflow %s: unexpected failure in the runner: %s"
                             % (workflowId, compat.describeError(error)[1]))

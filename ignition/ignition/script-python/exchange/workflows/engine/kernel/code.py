@@ -54,6 +54,7 @@ _ENTRIES = (
     ("flushing", lambda: platform.newAtomicLong(0)),
     ("claiming", lambda: platform.newAtomicLong(0)),     # one claimer at a time per JVM
     ("claimWanted", lambda: platform.newAtomicLong(0)),  # a claim was asked for meanwhile
+    ("handingOver", lambda: platform.newAtomicLong(0)),  # hand-overs under way (any number)
     ("backlog", lambda: platform.newAtomicLong(1)),      # the last claim saw queued work
     ("limitedSeen", lambda: platform.newAtomicLong(0)),  # ... in a limited queue
     ("createdAtMs", compat.nowMs),
@@ -209,6 +210,11 @@ class Kernel(object):
     def existingPool(self):
         """The workflow thread pool, or None while none was made (a client never makes one)."""
         return self._state.get("pool")
+
+    def claimsUnderWay(self):
+        """Claims under way on this JVM (the claimer's and finishing workers' hand-overs):
+        their runs are not tracked yet."""
+        return self.claiming.get() + self.handingOver.get()
 
     def poolActive(self):
         """Threads of the workflow pool busy right now (0 while none was made)."""

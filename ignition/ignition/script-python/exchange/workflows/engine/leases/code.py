@@ -216,7 +216,7 @@ def _recoverOrphans(dbName, k, connection, owned, sentAtMs):
     """Recover our claimed runs that no thread here runs (claimed at least ORPHAN_MIN_AGE_MS
     ago), once seen so in two heartbeats in a row (not counting a heartbeat during a claim:
     its runs are tracked only once the claim has returned)."""
-    if k.claiming.get():
+    if k.claimsUnderWay():
         return []
     previous = set(codec.decode(connection.suspects or u"[]"))
     # Runs claimed before this JVM tracked its runs (by a library version without leases,

@@ -21,14 +21,17 @@ def _logger():
     return platform.logger("exchange.workflows.runner")
 
 
-def execute(claim, clockOffsetMs, leaseEpoch):
+def execute(claim, clockOffsetMs, leaseEpoch, handOver=None):
     """Run a claimed workflow to a terminal state (or stop quietly if it is no longer ours).
 
     ``claim`` is a db.runs.Claim: the claim made the run RUNNING, named its fence and brought
     its inputs; a re-run reads its step log first. ``clockOffsetMs``: the database clock
     minus this process's, as the dispatcher measured it around the claim (the deadline moves
     by it). ``leaseEpoch`` is the executor's lease epoch before the claim (a lapse noticed
-    since makes the run check ownership before its first step)."""
+    since makes the run check ownership before its first step). ``handOver(fence, status,
+    outputJson, errorJson)``, when given, tries the terminal write together with the claim of
+    the next runs (engine.dispatcher): true when the write took effect; otherwise the write
+    is made alone, as without it."""
     fence = claim.fence
     recorded = {}
     if claim.hasSteps:
@@ -52,7 +55,7 @@ def execute(claim, clockOffsetMs, leaseEpoch):
     if outcome is None:  # left to others: if it was cancelled, a resume may go on now
         _letGo(fence)
         return None
-    status = _finish(ctx, *outcome)
+    status = _finish(ctx, handOver, *outcome)
     if status is None:
         _letGo(fence)  # cancelled meanwhile: a resume may go on now
     return status
@@ -106,8 +109,13 @@ def _runBody(ctx, inputsJson):
                       u"as JSON: %s" % compat.describeError(error)[1], u"")
 
 
-def _finish(ctx, status, outputJson, errorJson):
-    """The terminal write; a result the database refuses becomes a bounded ERROR."""
+def _finish(ctx, handOver, status, outputJson, errorJson):
+    """The terminal write (handed over with the next claim when it can be); a result the
+    database refuses becomes a bounded ERROR."""
+    if handOver is not None and handOver(ctx.fence, status, outputJson, errorJson):
+        faults.point("run.after_finish")
+        return _ended(ctx, status, errorJson)
+
     def finish(status, outputJson, errorJson):
         if runs.finish(ctx.fence, status, outputJson, errorJson):
             faults.point("run.after_finish")
@@ -127,6 +135,11 @@ def _finish(ctx, status, outputJson, errorJson):
         _logger().info(u"workflow %s: terminal write %s rejected; the run moved on without us"
                        % (ctx.workflowId, status))
         return None
+    return _ended(ctx, status, errorJson)
+
+
+def _ended(ctx, status, errorJson):
+    """A run's terminal write took effect: an ERROR is logged; the status."""
     if status == statuses.ERROR:
         error = codec.decode(errorJson) or {}
         _logger().warn(u"workflow %s (%s) ended in ERROR: %s: %s"
