@@ -337,12 +337,12 @@ class Scaling(object):
         print("   %d %s executor(s) started and registered in %.1f s (excluded)"
               % (len(executors), interp, startSeconds))
         # a JVM compiles for long (bench.py figure 4: 30 % faster after 8,000 runs than
-        # after 1,000): Jython executors warm up on five times the runs, a minute at most
-        warm = self.nWarmUp * len(executors) * (5 if interp == "jython" else 1)
+        # after 1,000): Jython executors warm up on three times the runs, 40 s at most
+        warm = self.nWarmUp * len(executors) * (3 if interp == "jython" else 1)
         t0 = clock()
         self.clean()
         self.preload(warm, "three_steps", {"value": 1})
-        while clock() - t0 < (60 if interp == "jython" else 30) \
+        while clock() - t0 < (40 if interp == "jython" else 30) \
                 and self.statusCounts().get("SUCCESS", 0) < warm:
             time.sleep(0.05)
         print("   warm-up: %d runs over all of them in %.1f s (a gateway's JIT is warm)"
