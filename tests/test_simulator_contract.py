@@ -236,6 +236,41 @@ class QueryContract(DbTestCase):
         self.assertDatabaseError(query, "SELECT ?", [1, 2])
 
 
+class PreparedStatementContract(DbTestCase):
+    """pgJDBC prepares a statement server-side once a connection has run it a few times
+    (prepareThreshold, 5 by default): the server then parses and plans it as a prepared
+    statement, not at every call. The simulator's psycopg2 driver does the same, so the
+    engine's statements cost the server what they cost it behind a gateway."""
+    maxConnections = 1  # every call on the one connection
+
+    def preparedCount(self, marker):
+        return scalar("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE ?",
+                      ["%" + marker + "%"])
+
+    def test_a_statement_runs_prepared_after_a_few_executions(self):
+        marker = "contract_prepare_marker"
+        statement = "SELECT ?::bigint + 1 AS %s" % marker
+        for i in range(3):
+            self.assertEqual(scalar(statement, [i]), i + 1)
+        self.assertEqual(self.preparedCount(marker), 0, "prepared too soon")
+        for i in range(3, 10):
+            self.assertEqual(scalar(statement, [i]), i + 1)
+        self.assertEqual(self.preparedCount(marker), 1, "never prepared")
+        # and it still answers as before, with other types as well (a NULL, a string)
+        self.assertEqual(scalar(statement, [None]), None)
+        self.assertEqual(scalar("SELECT ?::text || 'x' AS %s_text" % marker, ["a"]), "ax")
+
+    def test_a_prepared_write_counts_its_rows_and_keeps_errors_as_they_were(self):
+        for i in range(8):
+            self.assertEqual(update("INSERT INTO contract_items (name, qty) VALUES (?, ?)",
+                                    ["n%d" % i, i]), 1)
+        self.assertEqual(update("UPDATE contract_items SET qty = qty + ? WHERE qty >= ?",
+                                [1, 0]), 8)
+        error = self.assertDatabaseError(update, "INSERT INTO contract_items (name, qty) "
+                                                 "VALUES (?, ?)", ["n1", 1])
+        self.assertSqlCause(error, "23505")
+
+
 class ErrorContract(DbTestCase):
     def test_run_prep_query_on_update_raises_after_running(self):
         update("INSERT INTO contract_items (name, qty) VALUES ('u', 1)")

@@ -39,13 +39,47 @@ def driverName():
 
 
 def connect(dsn, applicationName="bench-raw"):
-    """A raw autocommit connection to the libpq ``dsn`` (DB-API subset)."""
+    """A raw autocommit connection to the libpq ``dsn`` (DB-API subset). Under CPython its
+    statements are prepared server-side from their 5th use, as pgJDBC prepares them (under
+    Jython, and behind the gateway simulator's system.db on both): like with like."""
     if not IS_JAVA:
         import psycopg2
-        conn = psycopg2.connect(dsn, application_name=applicationName)
+        conn = psycopg2.connect(dsn, application_name=applicationName,
+                                connection_factory=_preparingConnection())
         conn.autocommit = True
         return conn
     return _JdbcConnection(dsn, applicationName)
+
+
+_PREPARING = []
+
+
+def _preparingConnection():
+    """The psycopg2 connection class whose cursors prepare as pgJDBC does (made once)."""
+    if _PREPARING:
+        return _PREPARING[0]
+    import os
+    import psycopg2.extensions
+    gateway = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "gateway")
+    if gateway not in sys.path:
+        sys.path.append(gateway)
+    from system import _psycopg2_driver as driver
+
+    class PreparingCursor(psycopg2.extensions.cursor):
+        def execute(self, query, vars=None):
+            if isinstance(vars, (list, tuple)):
+                sent = driver.prepared(self.connection, self, query, list(vars), "unspecified")
+                if sent is not None:
+                    return psycopg2.extensions.cursor.execute(self, sent, vars)
+            return psycopg2.extensions.cursor.execute(self, query, vars)
+
+    class PreparingConnection(driver.Connection):
+        def cursor(self, *args, **kwargs):
+            kwargs.setdefault("cursor_factory", PreparingCursor)
+            return driver.Connection.cursor(self, *args, **kwargs)
+
+    _PREPARING.append(PreparingConnection)
+    return PreparingConnection
 
 
 def executeValues(cur, statement, rows, template=None, pageSize=500):

@@ -52,6 +52,7 @@ import psycopg2.extras  # noqa: E402
 
 import executors  # noqa: E402
 import handwritten  # noqa: E402  (tests/bench: the queue S1 compares with)
+import rawdb  # noqa: E402  (its connections prepare as pgJDBC does)
 from simulator import pgserver  # noqa: E402
 
 PROJECT = os.path.join(HERE, "project")
@@ -412,11 +413,12 @@ class Scaling(object):
         return executors
 
     def handWritten(self, threads):
-        """The same database work as three_steps with psycopg2 alone: wf/s."""
+        """The same database work as three_steps with psycopg2 alone (statements prepared from
+        their 5th use, as pgJDBC does): wf/s."""
         n = self.nEndToEnd
         self.clean()
         self.preload(n, "raw_three_steps", {"value": 1})
-        connections = [self.raw() for _ in range(threads)]
+        connections = [rawdb.connect(self.dsn, "scaling-handwritten") for _ in range(threads)]
         elapsed, errors = handwritten.drain(connections, SCHEMA, clock)
         for conn in connections:
             conn.close()

@@ -16,6 +16,11 @@
 * json/jsonb cells come back as their JSON text (not parsed dicts); timestamptz cells as
   naive local datetimes (what a java.util.Date is to system.date), timestamp cells naive.
 * A result column of type void (oid 2278) is refused (``_dbshared.voidColumn``).
+* Server-side prepared statements, as pgJDBC makes them (its default prepareThreshold, 5):
+  from its 5th execution on one connection with the same parameter types, a statement
+  outside a transaction runs as ``EXECUTE`` of a statement the connection ``PREPARE``d,
+  with the types pgJDBC would declare; so the server parses and plans it as it does
+  behind a gateway (a plan it may cache), not at every call.
 
 Errors are :class:`DatabaseError` with ``sqlState`` (SQLSTATE or None), ``cause`` (the
 psycopg2 exception or None) and the message ``Error executing system.db.<fn>(<query>,
@@ -224,11 +229,22 @@ def _problem(err, conn):
 # ---------------------------------------------------------------------------------------
 # Connections (the pool in system.db calls these)
 # ---------------------------------------------------------------------------------------
+class Connection(psycopg2.extensions.connection):
+    """A psycopg2 connection that remembers its statements, to prepare them server-side as
+    pgJDBC does (see prepared)."""
+
+    def __init__(self, *args, **kwargs):
+        super(Connection, self).__init__(*args, **kwargs)
+        self.simUses = {}      # (statement, parameter types) -> executions so far
+        self.simPrepared = {}  # (statement, parameter types) -> its name, or "" (not preparable)
+
+
 def connect(ds):
     """A new connection for datasource ``ds`` in autocommit mode; raises Problem."""
     try:
         conn = psycopg2.connect(ds.dsn, connect_timeout=ds.connectTimeoutSeconds,
-                                application_name="ignition-simulator")
+                                application_name="ignition-simulator",
+                                connection_factory=Connection)
     except psycopg2.Error as e:
         raise Problem(_driverMessage(e), getattr(e, "pgcode", None) or "08001", e)
     conn.autocommit = True
@@ -305,6 +321,74 @@ def rollback(conn):
 # Statements
 # ---------------------------------------------------------------------------------------
 _RETURNING = re.compile(r"\breturning\b", re.IGNORECASE)
+PREPARE_THRESHOLD = 5  # pgJDBC's default prepareThreshold
+_PREPARABLE = re.compile(r"^\s*(?:select|insert|update|delete|with|values)\b", re.IGNORECASE)
+_MAX_REMEMBERED = 1000  # statements a connection counts (then it starts counting afresh)
+
+
+def _paramType(value, stringType):
+    """The type pgJDBC declares for a parameter (None: one it does not type so simply)."""
+    if value is None:
+        return "unknown"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, str):
+        return "varchar" if stringType == "varchar" else "unknown"
+    if isinstance(value, float):
+        return "float8"
+    if isinstance(value, int):
+        return "int4" if -2 ** 31 <= value < 2 ** 31 else "int8"
+    return None
+
+
+def _numbered(sql):
+    """psycopg2 text (``%s`` placeholders, ``%%`` literal percent) as server text ($n)."""
+    out, i, n, count = [], 0, len(sql), 0
+    while i < n:
+        if sql.startswith("%%", i):
+            out.append("%")
+            i += 2
+        elif sql.startswith("%s", i):
+            count += 1
+            out.append("$%d" % count)
+            i += 2
+        else:
+            out.append(sql[i])
+            i += 1
+    return "".join(out)
+
+
+def prepared(conn, cur, sql, args, stringType):
+    """The ``EXECUTE`` text to send instead of ``sql`` (psycopg2 text) once the statement
+    ran PREPARE_THRESHOLD - 1 times on ``conn`` (a Connection) with these parameter types
+    (it is prepared then, on ``cur``), or None: send it as it is (too few uses yet, in a
+    transaction, not preparable). The bench's raw baselines use it too (tests/bench/rawdb),
+    so both sides of a ratio are prepared alike."""
+    uses = getattr(conn, "simUses", None)
+    if uses is None or not conn.autocommit or not _PREPARABLE.match(sql):
+        return None
+    types = tuple(_paramType(a, stringType) for a in args)
+    if None in types:
+        return None
+    key = (sql, types)
+    name = conn.simPrepared.get(key)
+    if name is None:
+        count = uses.get(key, 0) + 1
+        if count < PREPARE_THRESHOLD:
+            if len(uses) >= _MAX_REMEMBERED:
+                uses.clear()
+            uses[key] = count
+            return None
+        name = "sim_%d" % (len(conn.simPrepared) + 1)
+        try:
+            cur.execute("PREPARE %s %s AS %s" % (
+                name, "(%s)" % ", ".join(types) if types else "", _numbered(sql)))
+        except psycopg2.Error:
+            name = ""  # (what PREPARE refuses runs unprepared, as ever)
+        conn.simPrepared[key] = name
+    if not name:
+        return None
+    return "EXECUTE %s%s" % (name, " (%s)" % ", ".join(["%s"] * len(args)) if args else "")
 
 
 def execute(conn, ds, query, args, mode, getKey=False):
@@ -322,7 +406,8 @@ def execute(conn, ds, query, args, mode, getKey=False):
     cur = conn.cursor()
     try:
         try:
-            cur.execute(sql, _bindArgs(args, ds.stringType))
+            sent = prepared(conn, cur, sql, args, ds.stringType) or sql
+            cur.execute(sent, _bindArgs(args, ds.stringType))
         except psycopg2.Error as e:
             raise _problem(e, conn)
         except (TypeError, ValueError, IndexError) as e:
