@@ -16,6 +16,19 @@ from exchange.workflows.db import sql, tx
 _ACTIVE = "'ENQUEUED', 'PENDING', 'RUNNING'"
 _TERMINAL = "'SUCCESS', 'ERROR', 'CANCELLED'"
 
+# What both claim functions return (a claim's rows), and how they run: their plan kept per
+# connection, never JIT-compiled.
+_CLAIMED_ROWS_12 = """
+    RETURNS TABLE (o_workflow_id text, o_attempts integer, o_limited bigint, o_queues bigint,
+                   o_workflow_name text, o_inputs text, o_deadline_ms bigint,
+                   o_now_ms bigint, o_has_steps boolean, o_pending_command text)
+    LANGUAGE plpgsql VOLATILE
+    SET plan_cache_mode = force_generic_plan SET jit = off
+    AS $$
+#variable_conflict use_column
+BEGIN
+"""
+
 # The claim (version 12): one statement that serves every queue with runnable work, fairly.
 #  - queues and partitions with work are found by skipping through the claim indexes
 #    (a loose index scan), so terminal rows and long backlogs cost nothing;
@@ -73,16 +86,8 @@ _TERMINAL = "'SUCCESS', 'ERROR', 'CANCELLED'"
 # first claim and reused (plan_cache_mode = force_generic_plan), never JIT-compiled (jit =
 # off); tests/test_hot_path_plans.py holds that generic plan to the same bounds.
 _CLAIM_RUNS_12 = """CREATE OR REPLACE FUNCTION {schema}.claim_runs(
-        a_names text, a_wanted integer, a_me text, a_held text, a_versions text)
-    RETURNS TABLE (o_workflow_id text, o_attempts integer, o_limited bigint, o_queues bigint,
-                   o_workflow_name text, o_inputs text, o_deadline_ms bigint,
-                   o_now_ms bigint, o_has_steps boolean, o_pending_command text)
-    LANGUAGE plpgsql VOLATILE
-    SET plan_cache_mode = force_generic_plan SET jit = off
-    AS $$
-#variable_conflict use_column
-BEGIN
-RETURN QUERY
+        a_names text, a_wanted integer, a_me text, a_held text, a_versions text)""" + \
+    _CLAIMED_ROWS_12 + """RETURN QUERY
 WITH RECURSIVE
 params AS NOT MATERIALIZED (  -- inlined: each use is the constant itself, for the planner
     SELECT ARRAY(SELECT jsonb_array_elements_text(CAST(a_names AS jsonb))) AS names,
@@ -238,16 +243,8 @@ END $$"""
 # partition slot) takes the terminal write back with it, and the caller writes it alone.
 _FINISH_AND_CLAIM_12 = """CREATE OR REPLACE FUNCTION {schema}.finish_and_claim(
         a_status text, a_output text, a_error text, a_workflow_id text, a_me text,
-        a_attempt integer, a_names text, a_wanted integer, a_held text, a_versions text)
-    RETURNS TABLE (o_workflow_id text, o_attempts integer, o_limited bigint, o_queues bigint,
-                   o_workflow_name text, o_inputs text, o_deadline_ms bigint,
-                   o_now_ms bigint, o_has_steps boolean, o_pending_command text)
-    LANGUAGE plpgsql VOLATILE
-    SET plan_cache_mode = force_generic_plan SET jit = off
-    AS $$
-#variable_conflict use_column
-BEGIN
-UPDATE {schema}.workflow_runs
+        a_attempt integer, a_names text, a_wanted integer, a_held text, a_versions text)""" + \
+    _CLAIMED_ROWS_12 + """UPDATE {schema}.workflow_runs
    SET status = a_status, output = CAST(a_output AS jsonb), error = CAST(a_error AS jsonb),
        pending_command = NULL, completed_at_ms = {schema}.now_ms(),
        updated_at_ms = {schema}.now_ms()
