@@ -129,48 +129,55 @@ def handOver(fence, status, outputJson, errorJson):
     (db.runs.finishAndClaim), when the last claim saw work and no limited queue: the run's
     worker slot passes to the first run claimed, and the free ones are filled too. True
     when the write took effect (what was claimed is submitted); None when the worker must
-    write alone (nothing to claim, another thread is claiming, the statement failed: its
-    transaction took the write back). Hand-overs run beside each other and beside the
-    claimer: each takes its own slots (reserved atomically), and SKIP LOCKED keeps their
-    claims apart."""
-    dbName = fence.dbName
+    write alone (nothing to claim, no room, anything failed: a failed statement's
+    transaction took the write back). Never raises. Hand-overs run beside each other and
+    beside the claimer: each takes its own slots (reserved atomically), and SKIP LOCKED
+    keeps their claims apart."""
     k = kernel.getKernel()
     if not k.backlog.get() or k.limitedSeen.get() or not k.isExecutor() \
             or not k.isCurrentInterpreter():
         return None
     k.handingOver.incrementAndGet()
     try:
-        names = registry.registeredNames()
-        if not names or not leases.mayClaim(dbName, k):
-            return None
-        workers = settings.workerThreads()
-        own = 1 if k.inFlight.get() <= workers else 0  # (not above a shrunk pool's size)
-        extra = _reserve(k.inFlight, workers, settings.claimBatch() - own)
-        if not own + extra:
-            return None
-        epoch = k.leaseEpoch.get()
-        sentAtMs = compat.nowMs()
-        try:
-            pool = k.pool()
-            finished, claimed, limited, queues = runs.finishAndClaim(
-                fence, status, outputJson, errorJson, own + extra, codec.encode(names))
-        except compat.CATCHABLE as error:
-            k.inFlight.addAndGet(-extra)
-            _logger().debug(u"workflow %s: terminal write with a claim failed (%s); written "
-                            u"alone" % (fence.workflowId, compat.describeError(error)[1]))
-            return None
-        # this run's slot is freed when its task ends: the first run claimed takes it over
-        k.inFlight.addAndGet(len(claimed) - extra)
-        if not finished:
-            return None
-        k.limitedSeen.set(1 if limited else 0)
-        k.backlog.set(1 if queues else 0)
-        if limited or len(claimed) == own + extra:
-            k.claimWanted.set(1)  # limited queues wait, or room was filled: afterRun claims
-        _submitAll(k, pool, claimed, sentAtMs, epoch, {"submitted": 0, "released": 0})
-        return True
+        return _handOver(k, fence, status, outputJson, errorJson)
+    except compat.CATCHABLE as error:
+        _logger().debug(u"workflow %s: terminal write with a claim not made (%s); written "
+                        u"alone" % (fence.workflowId, compat.describeError(error)[1]))
+        return None
     finally:
         k.handingOver.decrementAndGet()
+
+
+def _handOver(k, fence, status, outputJson, errorJson):
+    """handOver's work; raises what failed (the slots it reserved given back)."""
+    dbName = fence.dbName
+    names = registry.registeredNames()
+    if not names or not leases.mayClaim(dbName, k):
+        return None
+    workers = settings.workerThreads()
+    own = 1 if k.inFlight.get() <= workers else 0  # (not above a shrunk pool's size)
+    extra = _reserve(k.inFlight, workers, settings.claimBatch() - own)
+    if not own + extra:
+        return None
+    epoch = k.leaseEpoch.get()
+    sentAtMs = compat.nowMs()
+    try:
+        pool = k.pool()
+        finished, claimed, limited, queues = runs.finishAndClaim(
+            fence, status, outputJson, errorJson, own + extra, codec.encode(names))
+    except compat.CATCHABLE:
+        k.inFlight.addAndGet(-extra)
+        raise
+    # this run's slot is freed when its task ends: the first run claimed takes it over
+    k.inFlight.addAndGet(len(claimed) - extra)
+    if not finished:
+        return None
+    k.limitedSeen.set(1 if limited else 0)
+    k.backlog.set(1 if queues else 0)
+    if limited or len(claimed) == own + extra:
+        k.claimWanted.set(1)  # limited queues wait, or room was filled: afterRun claims
+    _submitAll(k, pool, claimed, sentAtMs, epoch, {"submitted": 0, "released": 0})
+    return True
 
 
 def _quietly(dbName):
