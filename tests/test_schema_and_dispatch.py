@@ -117,42 +117,48 @@ class DispatchTest(support.EngineCase):
         assert [engine.gw.sql("SELECT output ->> 'total' FROM workflows.workflow_runs "
                               "WHERE workflow_id = ?", w)[0][0] for w in ids] == ["5", "6", "7"]
 
+    def oneWorkerHandingOver(self, count, replace):
+        """One worker, ``count`` runs queued, and db.runs.finishAndClaim replaced by
+        ``replace(original)`` until the test ends; the runs' ids."""
+        from exchange.workflows.db import runs
+        self.engine.admin.configure(workerThreads=1)
+        ids = [self.engine.enqueue("three_steps", inputs={"kg": i}) for i in range(count)]
+        original = runs.finishAndClaim
+        runs.finishAndClaim = replace(original)
+        self.addCleanup(setattr, runs, "finishAndClaim", original)
+        return ids
+
     def test_a_hand_over_that_fails_leaves_the_write_to_the_worker_and_loses_nothing(self):
         # the statement fails (its transaction, write and claim, rolled back): the worker
         # writes the end alone, and the next run is claimed the usual way
-        from exchange.workflows.db import runs
-        engine = self.engine
-        engine.admin.configure(workerThreads=1)
-        ids = [engine.enqueue("three_steps", inputs={"kg": i}) for i in range(3)]
-        original, failed = runs.finishAndClaim, []
+        failed = []
 
-        def failing(fence, *args):
-            failed.append(fence.workflowId)
-            raise RuntimeError("the hand-over lost a race")
-        runs.finishAndClaim = failing
-        self.addCleanup(setattr, runs, "finishAndClaim", original)
-        assert engine.runToEnd(*ids) == ["SUCCESS"] * 3
+        def failing(original):
+            def call(fence, *args):
+                failed.append(fence.workflowId)
+                raise RuntimeError("the hand-over lost a race")
+            return call
+        ids = self.oneWorkerHandingOver(3, failing)
+        assert self.engine.runToEnd(*ids) == ["SUCCESS"] * 3
         assert failed == ids[:len(failed)] and failed, failed
-        assert [engine.recoveryAttempts(w) for w in ids] == [0, 0, 0]
+        assert [self.engine.recoveryAttempts(w) for w in ids] == [0, 0, 0]
 
     def test_a_hand_over_whose_answer_is_lost_ends_the_run_once(self):
         # it committed (the end written, the next run claimed) but the answer never came:
         # the worker reads its end back, and the run claimed with no thread is recovered by
         # this executor's heartbeat, as any claim whose answer was lost
-        from exchange.workflows.db import runs
-        engine = self.engine
-        engine.admin.configure(workerThreads=1)
-        ids = [engine.enqueue("three_steps", inputs={"kg": i}) for i in range(2)]
-        original, lost = runs.finishAndClaim, []
+        lost = []
 
-        def answerLost(fence, *args):
-            result = original(fence, *args)
-            if not lost:
-                lost.append(result[1])
-                raise RuntimeError("connection reset after the commit")
-            return result
-        runs.finishAndClaim = answerLost
-        self.addCleanup(setattr, runs, "finishAndClaim", original)
+        def answerLost(original):
+            def call(fence, *args):
+                result = original(fence, *args)
+                if not lost:
+                    lost.append(result[1])
+                    raise RuntimeError("connection reset after the commit")
+                return result
+            return call
+        engine = self.engine
+        ids = self.oneWorkerHandingOver(2, answerLost)
         assert engine.runToEnd(*ids) == ["SUCCESS"] * 2
         assert [c.fence.workflowId for c in lost[0]] == [ids[1]], "the lost claim took the next"
         assert engine.recoveryAttempts(ids[0]) == 0
