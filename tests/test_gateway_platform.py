@@ -182,6 +182,25 @@ class KernelTest(support.EngineCase):
         connection.outage = None
         assert k.connection(support.DB_NAME).outage is None
 
+    def test_a_kernel_lacking_any_entry_gains_it_on_the_next_interpreter(self):
+        """An upgrade by project save from a version whose kernel lacks an entry this one has,
+        wherever it stands in the list (not only the newest): the next facade completes
+        the map, and the engine runs on."""
+        from exchange.workflows.engine import kernel
+        engine = self.engine
+        assert engine.runToEnd(engine.enqueue("three_steps")) == ["SUCCESS"]
+        engine.waitIdle()
+        before = kernel.getKernel()
+        executorId = before.executorId
+        names = kernel.entryNames()
+        middle = names[len(names) // 2]  # (the newest is there: only the middle one lacks)
+        before.sharedMap().remove(middle)
+        kernel._facade[0] = None  # (the next interpreter's first look)
+        after = kernel.getKernel()
+        assert after.sharedMap().get(middle) is not None, middle
+        assert after.claimsUnderWay() == 0 and after.executorId == executorId
+        assert engine.runToEnd(engine.enqueue("three_steps")) == ["SUCCESS"]
+
     def test_a_kernel_without_connection_records_keeps_its_executor_and_pool(self):
         """An upgrade by project save from the version that kept each connection's lease and
         outage in maps of their own: the records are derived afresh."""

@@ -232,12 +232,14 @@ def test_the_claim_costs_and_reads_no_more_with_a_long_backlog(plant, statistics
 
 def test_the_claim_function_keeps_a_generic_plan_never_jit_compiled(plant):
     """The claim's plan is built once per connection and reused: the function carries
-    plan_cache_mode = force_generic_plan (a custom plan costs 2-3 ms of planning a claim)
-    and jit = off; and a claim through it takes the runs the statement takes."""
+    plan_cache_mode = force_generic_plan (a custom plan costs 2-3 ms of planning a claim),
+    jit = off and enable_seqscan = off; and a claim through it takes the runs the statement
+    takes."""
     plant.cur.execute("SELECT proconfig FROM pg_proc WHERE oid = to_regproc(%s)",
                       (SCHEMA + ".claim_runs",))
     config = plant.cur.fetchone()[0]
-    assert sorted(config) == ["jit=off", "plan_cache_mode=force_generic_plan"], config
+    assert sorted(config) == ["enable_seqscan=off", "jit=off",
+                              "plan_cache_mode=force_generic_plan"], config
     plant.backlog(BACKLOG, "fresh")
     from exchange.workflows.db import runs
     plant.conn.autocommit = False
@@ -249,3 +251,47 @@ def test_the_claim_function_keeps_a_generic_plan_never_jit_compiled(plant):
         plant.conn.rollback()
         plant.conn.autocommit = True
     assert len([r for r in rows if r[0] is not None]) == 8, rows
+
+
+def test_a_claim_plan_kept_from_a_small_table_reads_no_history_once_it_grew(plant):
+    """A connection's first claim plans the function over the table as it is (a fresh
+    install: nearly empty); the plan is kept while a history grows beneath it, until an
+    ANALYZE. It must not scan the table sequentially then: with 300,000 runs more and no
+    statistics of them, a claim on that connection reads no workflow_runs row but by index."""
+    from exchange.workflows.db import runs, schema
+    small = "plan_small"
+    cur = plant.cur
+    cur.execute("DROP SCHEMA IF EXISTS %s CASCADE" % small)
+    cur.execute("CREATE SCHEMA %s" % small)
+    for _, _, statements in schema.MIGRATIONS:
+        for statement in statements:
+            cur.execute(statement.replace("{schema}", small))
+    cur.execute("ALTER TABLE %s.workflow_runs SET (autovacuum_enabled = false)" % small)
+    cur.execute("INSERT INTO %s.executors (executor_id, executor_name, host, runtime, "
+                "generation, lease_ms, worker_threads) VALUES ('me', 'me', 'h', 'r', 1, "
+                "3600000, 8)" % small)
+    claim = runs._CLAIM.replace("{schema}", small).replace("?", "%s")
+    params = ['["three_steps"]', 1, "me", "[]", '["1"]']
+    own = psycopg2.connect(plant.conn.dsn)  # one connection: the plan it keeps
+    try:
+        ownCur = own.cursor()
+        ownCur.execute(claim, params)  # planned over the empty table, and kept
+        own.rollback()
+        cur.execute("INSERT INTO %s.workflow_runs (workflow_id, workflow_name, status, "
+                    "queue_name, inputs, completed_at_ms, output) "
+                    "SELECT 'old-' || i, 'three_steps', 'SUCCESS', 'default', '{}', 1, '1' "
+                    "FROM generate_series(1, 300000) i" % small)
+        cur.execute("INSERT INTO %s.workflow_runs (workflow_id, workflow_name, status, "
+                    "queue_name, inputs) SELECT 'new-' || i, 'three_steps', 'ENQUEUED', "
+                    "'default', '{}' FROM generate_series(1, 100) i" % small)
+        ownCur.execute(claim, params)
+        taken = [row for row in ownCur.fetchall() if row[0] is not None]
+        ownCur.execute("SELECT seq_scan FROM pg_stat_xact_user_tables "
+                       "WHERE schemaname = %s AND relname = 'workflow_runs'", (small,))
+        scans = ownCur.fetchone()[0]
+        own.rollback()
+    finally:
+        own.close()
+        cur.execute("DROP SCHEMA %s CASCADE" % small)
+    assert len(taken) == 1, taken
+    assert scans == 0, "the kept plan read workflow_runs sequentially %d time(s)" % scans

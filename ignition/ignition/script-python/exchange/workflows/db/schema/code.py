@@ -17,13 +17,15 @@ _ACTIVE = "'ENQUEUED', 'PENDING', 'RUNNING'"
 _TERMINAL = "'SUCCESS', 'ERROR', 'CANCELLED'"
 
 # What both claim functions return (a claim's rows), and how they run: their plan kept per
-# connection, never JIT-compiled.
+# connection, never JIT-compiled, and never a sequential scan (a plan built while the table
+# was small would go on reading it whole once it grew, until the next ANALYZE: 40 ms a
+# claim over 300,000 rows, against 1 ms).
 _CLAIMED_ROWS_12 = """
     RETURNS TABLE (o_workflow_id text, o_attempts integer, o_limited bigint, o_queues bigint,
                    o_workflow_name text, o_inputs text, o_deadline_ms bigint,
                    o_now_ms bigint, o_has_steps boolean, o_pending_command text)
     LANGUAGE plpgsql VOLATILE
-    SET plan_cache_mode = force_generic_plan SET jit = off
+    SET plan_cache_mode = force_generic_plan SET jit = off SET enable_seqscan = off
     AS $$
 #variable_conflict use_column
 BEGIN

@@ -137,15 +137,35 @@ def handOver(fence, status, outputJson, errorJson):
     if not k.backlog.get() or k.limitedSeen.get() or not k.isExecutor() \
             or not k.isCurrentInterpreter():
         return None
-    k.handingOver.incrementAndGet()
+    counting = k.handingOver
+    try:
+        counting.incrementAndGet()
+    except compat.CATCHABLE:
+        return None
     try:
         return _handOver(k, fence, status, outputJson, errorJson)
     except compat.CATCHABLE as error:
-        _logger().debug(u"workflow %s: terminal write with a claim not made (%s); written "
-                        u"alone" % (fence.workflowId, compat.describeError(error)[1]))
+        _handOverFailed(fence, error)
         return None
     finally:
-        k.handingOver.decrementAndGet()
+        counting.decrementAndGet()
+
+
+_warned = set()  # kinds of hand-over failure logged as a warning once by this interpreter
+
+
+def _handOverFailed(fence, error):
+    """A failed hand-over costs the run nothing (it is written alone), but one that fails
+    every time (a schema without version 12, a bug) costs every run a round trip: each
+    kind is a warning once, then a debug line."""
+    kind, message = compat.describeError(error)
+    text = u"workflow %s: terminal write with a claim not made (%s: %s); written alone" \
+        % (fence.workflowId, kind, message)
+    if kind in _warned:
+        _logger().debug(text)
+    else:
+        _warned.add(kind)
+        _logger().warn(text + u" (this kind of failure is logged once as a warning)")
 
 
 def _handOver(k, fence, status, outputJson, errorJson):

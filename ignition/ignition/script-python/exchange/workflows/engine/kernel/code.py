@@ -54,7 +54,6 @@ _ENTRIES = (
     ("flushing", lambda: platform.newAtomicLong(0)),
     ("claiming", lambda: platform.newAtomicLong(0)),     # one claimer at a time per JVM
     ("claimWanted", lambda: platform.newAtomicLong(0)),  # a claim was asked for meanwhile
-    ("handingOver", lambda: platform.newAtomicLong(0)),  # hand-overs under way (any number)
     ("backlog", lambda: platform.newAtomicLong(1)),      # the last claim saw queued work
     ("limitedSeen", lambda: platform.newAtomicLong(0)),  # ... in a limited queue
     ("createdAtMs", compat.nowMs),
@@ -81,6 +80,9 @@ _ENTRIES = (
     # engine.debounces: dbName -> (debounce key -> the JSON text of the calls this JVM took
     # since the last flush)
     ("debounces", platform.newConcurrentMap),
+    # finishing workers' hand-overs under way (engine.dispatcher; any number at once)
+    ("handingOver", lambda: platform.newAtomicLong(0)),
+    # (a new entry goes last: a map lacking the last one is completed at once, see getKernel)
 )
 _NEWEST = _ENTRIES[-1][0]
 _BY_METHOD = ("interpreter", "executes")  # (and "pool", "stepPool", "started", ...)
@@ -133,7 +135,9 @@ class Kernel(object):
     __slots__ = ("_state",)
 
     def __init__(self, state):
-        if state.get(_NEWEST) is None:  # a kernel of an older library version
+        # a kernel of an older library version lacks entries (whichever: made once per
+        # interpreter, the facade checks them all)
+        if any(state.get(key) is None for key, _make in _ENTRIES):
             _complete(state)
         self._state = state
 
@@ -212,8 +216,8 @@ class Kernel(object):
         return self._state.get("pool")
 
     def claimsUnderWay(self):
-        """Claims under way on this JVM (the claimer's and finishing workers' hand-overs):
-        their runs are not tracked yet."""
+        """Claims under way on this JVM, the claimer's and the finishing workers'
+        hand-overs (whose runs are not tracked yet)."""
         return self.claiming.get() + self.handingOver.get()
 
     def poolActive(self):

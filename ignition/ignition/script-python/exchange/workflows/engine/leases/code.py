@@ -216,7 +216,10 @@ def _recoverOrphans(dbName, k, connection, owned, sentAtMs):
     """Recover our claimed runs that no thread here runs (claimed at least ORPHAN_MIN_AGE_MS
     ago), once seen so in two heartbeats in a row (not counting a heartbeat during a claim:
     its runs are tracked only once the claim has returned)."""
-    if k.claimsUnderWay():
+    # (not skipped for hand-overs, which finishing workers make all the time under load:
+    # a run they claimed is tracked microseconds after their commit, and the age rule and
+    # the second heartbeat keep it from being judged before that)
+    if k.claiming.get():
         return []
     previous = set(codec.decode(connection.suspects or u"[]"))
     # Runs claimed before this JVM tracked its runs (by a library version without leases,
