@@ -140,6 +140,18 @@ def jitMs():
     return ManagementFactory.getCompilationMXBean().getTotalCompilationTime()
 
 
+def warmUntilCompiled(oneRound, rounds=10, quietMs=50):
+    """Call ``oneRound()`` once, and on a JVM again until a round costs its JIT compiler
+    under ``quietMs`` (``rounds`` at most): a gateway's hot paths run warm. The rounds run."""
+    done = 0
+    while True:
+        compiledMs = jitMs()
+        oneRound()
+        done += 1
+        if compiledMs is None or jitMs() - compiledMs < quietMs or done >= rounds:
+            return done
+
+
 def percentile(sortedValues, fraction):
     """Nearest-rank percentile of an already sorted list."""
     if not sortedValues:
@@ -769,15 +781,11 @@ class Bench(object):
         enqueueInMemory = self.service.enqueueInMemory
         first = enqueueInMemory("three_steps", inputs={"value": -1})
         check(first, "enqueueInMemory")
-        rounds = 0
-        while True:
-            compiledMs = jitMs()
+        def warmRound():
             for i in range(warm - 1):
                 enqueueInMemory("three_steps", inputs={"value": -1})
-            rounds += 1
             self.discardMemoryQueue()
-            if compiledMs is None or jitMs() - compiledMs < 50 or rounds >= 10:
-                break
+        rounds = warmUntilCompiled(warmRound)
         compiledMs = jitMs()
         latencies = []
         refused = 0
@@ -970,13 +978,11 @@ class Bench(object):
         try:
             # untimed rounds first; on a JVM until a round costs its JIT compiler under
             # 50 ms (at most 10 rounds of 200): a gateway's enqueue path runs warm
-            for rounds in range(1, 11):
-                compiledMs = jitMs()
-                for i in range(200 if compiledMs is not None else 20):
+            def warmRound():
+                for i in range(20 if jitMs() is None else 200):
                     for call in kinds:
                         call(i)
-                if compiledMs is None or jitMs() - compiledMs < 50:
-                    break
+            warmUntilCompiled(warmRound)
             check(enqueue("three_steps", inputs={"value": -1}), "enqueue")
             self.truncate()
             del latencies[:], base[:], validated[:]
@@ -1182,15 +1188,10 @@ class Bench(object):
         # for long: after 1,000 runs its JIT compiler threads still took 40 % of the CPU,
         # and the drain ran 30 % faster after 8,000 than after 1,000
         warm = n * 3 if sys.platform.startswith("java") else n // 4
-        self.truncate()
-        self.preload(warm, "three_steps", {"value": 1})
-        self.drive(warm, self.runLimit)
-        self.truncate()
-        self.preload(n, "three_steps", {"value": 1})
         print("   (the runs are inserted up front with one raw multi-row INSERT, so none "
               "starts before the first dispatch; each side first drained %d untimed runs)"
               % warm)
-        run = self.drive(n, self.runLimit)
+        run = self.drainAfterWarming(n, warm)
         rate = self.describeDrive(run, n, "three_steps")
         perRun, finished = self.perWorkflow(run)
         print("            per workflow: %.2f statement(s) %s, %.2f pool validation(s) "
@@ -1232,6 +1233,15 @@ class Bench(object):
                     baselineLabel="the hand-written queue's 5")
         self.withoutValidation(n, baseRate)
 
+    def drainAfterWarming(self, n, warm):
+        """``warm`` three_steps runs drained untimed, then ``n`` drained by drive(): its
+        result."""
+        for count in (warm, n):
+            self.truncate()
+            self.preload(count, "three_steps", {"value": 1})
+            run = self.drive(count, self.runLimit)
+        return run
+
     def withoutValidation(self, n, baseRate):
         """Figure 4's drain again with the datasource's Test On Borrow off (a gateway's
         setting, on by default): how much of figure 4's ratio the SELECT 1 before every
@@ -1240,12 +1250,7 @@ class Bench(object):
         from simulator import gateway
         gateway.addDatabase(DB, self.dsn, testOnBorrow=False)
         try:
-            self.truncate()
-            self.preload(200, "three_steps", {"value": 1})
-            self.drive(200, self.runLimit)
-            self.truncate()
-            self.preload(n, "three_steps", {"value": 1})
-            run = self.drive(n, self.runLimit)
+            run = self.drainAfterWarming(n, 200)
             rate = self.describeDrive(run, n, "three_steps, Test On Borrow off")
         finally:
             gateway.addDatabase(DB, self.dsn)

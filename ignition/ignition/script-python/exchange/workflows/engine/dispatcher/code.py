@@ -137,18 +137,14 @@ def handOver(fence, status, outputJson, errorJson):
     if not k.backlog.get() or k.limitedSeen.get() or not k.isExecutor() \
             or not k.isCurrentInterpreter():
         return None
-    counting = k.handingOver
-    try:
-        counting.incrementAndGet()
-    except compat.CATCHABLE:
-        return None
+    k.handingOver.incrementAndGet()  # (every kernel has it: a facade completes older ones)
     try:
         return _handOver(k, fence, status, outputJson, errorJson)
     except compat.CATCHABLE as error:
         _handOverFailed(fence, error)
         return None
     finally:
-        counting.decrementAndGet()
+        k.handingOver.decrementAndGet()
 
 
 _warned = set()  # kinds of hand-over failure logged as a warning once by this interpreter
