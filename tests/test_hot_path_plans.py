@@ -132,9 +132,10 @@ CLAIM_TYPES = ("text", "integer", "text", "text", "text")
 
 
 def claimQuery():
-    """The statement inside the claim_runs function (db.schema), its arguments as $1..$5."""
+    """The statement inside the claim_runs_general function (db.schema), its arguments as
+    $1..$5."""
     from exchange.workflows.db import schema
-    body = schema._CLAIM_RUNS_12.split("RETURN QUERY", 1)[1].rsplit(";", 1)[0]
+    body = schema._CLAIM_RUNS_GENERAL_13.split("RETURN QUERY", 1)[1].rsplit(";", 1)[0]
     for n, name in enumerate(("a_names", "a_wanted", "a_me", "a_held", "a_versions"), 1):
         body = body.replace(name, "$%d" % n)
     return body
@@ -145,15 +146,20 @@ def explain(plant, statement, params, analyze=False):
     any other statement's as sent."""
     if statement == CLAIM:
         return plant.explainGeneric(claimQuery(), CLAIM_TYPES, params, analyze)
+    if statement == FAST_TAKE:
+        from exchange.workflows.db import schema
+        return plant.explainGeneric(schema.FAST_TAKE, FAST_TAKE_TYPES, params, analyze)
     return plant.explain(statement, params, analyze)
 
 
-CLAIM = "the claim function's statement"
+CLAIM = "the claim function's general statement"
+FAST_TAKE = "the claim function's fast path"
+FAST_TAKE_TYPES = ("text", "text", "integer", "text", "text")
 
 
 def hotPath():
     """(what, statement, representative parameters) of every hot-path statement."""
-    from exchange.workflows.db import debounces, executors, runs, steps, waits
+    from exchange.workflows.db import debounces, executors, runs, schema, steps, waits
     me, mine = history.EXECUTOR, history.RUNNING[0]
     batch = json.dumps([{"workflow_id": "memory-%d" % i, "workflow_name": "three_steps",
                          "queue_name": history.PLAIN, "priority": 0, "inputs": {"i": i},
@@ -174,6 +180,8 @@ def hotPath():
         ("claim, two versions", CLAIM, [names, 8, me, "[]", '["2", "1"]']),
         ("claim holding the limited queues", CLAIM,
          [names, 32, me, json.dumps([history.LIMITED, history.PARTITIONED]), '["1"]']),
+        ("claim's fast path: the one queue with work", schema.FAST_QUEUE, []),
+        ("claim's fast path: the take", FAST_TAKE, [history.PLAIN, names, 8, me, '["1"]']),
         ("step checkpoint", steps._RECORD,
          [mine, me, 1, mine, 4, "step_4", "SUCCESS", "1", None, 1, me, 1, 0, 0]),
         ("step log read (a re-run)", steps._LIST, [mine]),
@@ -233,13 +241,14 @@ def test_the_claim_costs_and_reads_no_more_with_a_long_backlog(plant, statistics
 def test_the_claim_function_keeps_a_generic_plan_never_jit_compiled(plant):
     """The claim's plan is built once per connection and reused: the function carries
     plan_cache_mode = force_generic_plan (a custom plan costs 2-3 ms of planning a claim),
-    jit = off and enable_seqscan = off; and a claim through it takes the runs the statement
-    takes."""
-    plant.cur.execute("SELECT proconfig FROM pg_proc WHERE oid = to_regproc(%s)",
-                      (SCHEMA + ".claim_runs",))
-    config = plant.cur.fetchone()[0]
-    assert sorted(config) == ["enable_seqscan=off", "jit=off",
-                              "plan_cache_mode=force_generic_plan"], config
+    jit = off and enable_seqscan = off, and so does the general statement's; and a claim
+    through it takes the runs the statement takes."""
+    for function in ("claim_runs", "claim_runs_general", "finish_and_claim"):
+        plant.cur.execute("SELECT proconfig FROM pg_proc WHERE oid = to_regproc(%s)",
+                          (SCHEMA + "." + function,))
+        config = plant.cur.fetchone()[0]
+        assert sorted(config) == ["enable_seqscan=off", "jit=off",
+                                  "plan_cache_mode=force_generic_plan"], (function, config)
     plant.backlog(BACKLOG, "fresh")
     from exchange.workflows.db import runs
     plant.conn.autocommit = False

@@ -126,11 +126,11 @@ UPDATE {schema}.workflow_runs r
  WHERE r.workflow_id = due.workflow_id
    AND (r.status IN ('DELAYED', 'WAITING') AND r.run_at_ms <= {schema}.now_ms()) IS TRUE"""
 
-# The claim: one call of the claim_runs function (db.schema, version 12, where its statement
-# and the reasons for each of its parts are), whose plan each connection keeps. Its
-# parameters: the registered workflow names (JSON array), how many rows at most, this
-# executor, the limited queues this transaction holds (JSON array), the application
-# versions this executor runs (JSON array).
+# The claim: one call of the claim_runs function (db.schema: version 12, where its statement
+# and the reasons for each of its parts are, and version 13, its fast path), whose plan
+# each connection keeps. Its parameters: the registered workflow names (JSON array), how
+# many rows at most, this executor, the limited queues this transaction holds (JSON
+# array), the application versions this executor runs (JSON array).
 _CLAIM = """SELECT * FROM {schema}.claim_runs(CAST(? AS text), CAST(? AS integer),
     CAST(? AS text), CAST(? AS text), CAST(? AS text))"""
 
