@@ -329,7 +329,7 @@ _CLAIM_RUNS_GENERAL_13 = _CLAIM_RUNS_12.replace(".claim_runs(", ".claim_runs_gen
 
 _CLAIM_RUNS_13 = """CREATE OR REPLACE FUNCTION {schema}.claim_runs(
         a_names text, a_wanted integer, a_me text, a_held text, a_versions text)""" + \
-    _CLAIMED_ROWS_12.replace("BEGIN\n", "DECLARE\n    v_queue text;\nBEGIN\n") + \
+    _CLAIMED_ROWS_12.replace("use_column\n", "use_column\nDECLARE\n    v_queue text;\n") + \
     FAST_QUEUE.replace("SELECT q.queue_name FROM", "SELECT q.queue_name INTO v_queue FROM", 1) + \
     """;
 IF v_queue IS NOT NULL THEN
