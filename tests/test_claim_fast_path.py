@@ -52,18 +52,23 @@ class Plant(object):
         self.conn.autocommit = False
         try:
             self.cur.execute("SET LOCAL track_functions = 'pl'")
+            before = self.generalCalls()
             self.cur.execute("SELECT * FROM %s.%s(%%s, %%s, %%s, %%s, %%s)"
                              % (SCHEMA, function), (names, wanted, ME, held, VERSIONS))
             rows = self.cur.fetchall()
-            self.cur.execute("SELECT coalesce(sum(calls), 0) FROM pg_stat_xact_user_functions "
-                             "WHERE schemaname = %s AND funcname = 'claim_runs_general'",
-                             (SCHEMA,))
-            general = self.cur.fetchone()[0]
+            general = self.generalCalls() - before
         finally:
             self.conn.rollback()
             self.conn.autocommit = True
         return ([r[0] for r in rows if r[0] is not None],
                 [(r[2], r[3]) for r in rows if r[0] is None], general > 0)
+
+    def generalCalls(self):
+        """Calls of the general statement counted so far (the counts of a finished
+        transaction may still show until the server flushes them: compare two readings)."""
+        self.cur.execute("SELECT coalesce(sum(calls), 0) FROM pg_stat_xact_user_functions "
+                         "WHERE schemaname = %s AND funcname = 'claim_runs_general'", (SCHEMA,))
+        return self.cur.fetchone()[0]
 
     def close(self):
         self.cur.execute("DROP SCHEMA %s CASCADE" % SCHEMA)
@@ -116,6 +121,31 @@ def test_the_fast_claim_skips_runs_another_claimer_holds(plant):
         other.close()
     assert not fast[2]
     assert fast[0] == general[0] == ["run-10", "run-05", "run-07", "run-02"], (fast, general)
+
+
+def test_the_fast_claim_goes_past_more_held_runs_than_the_general_claim_looks_at(plant):
+    """Other claimers hold the queue's first 20 runs: the general statement, which looks at
+    its first wanted + 16 candidates, takes nothing; the fast path takes the next ones."""
+    for i in range(30):
+        plant.enqueue("run-%02d" % i)
+    other = psycopg2.connect(plant.dsn)
+    try:
+        other.cursor().execute("SELECT workflow_id FROM %s.workflow_runs WHERE workflow_id "
+                               "< 'run-20' FOR UPDATE" % SCHEMA)
+        fast, general = both(plant, 3)
+    finally:
+        other.rollback()
+        other.close()
+    assert not fast[2]
+    assert fast[0] == ["run-20", "run-21", "run-22"], fast
+    assert general[0] == [], general
+
+
+def test_a_claim_of_no_runs_takes_none_on_the_fast_path_either(plant):
+    oneQueue(plant)
+    fast, general = both(plant, None)
+    assert not fast[2]
+    assert fast[0] == general[0] == [], (fast, general)
 
 
 def test_the_fast_claim_stamps_a_claimed_run_as_the_general_claim_does(plant):

@@ -266,7 +266,9 @@ END $$"""
 # one-statement claim 6,000-7,000). In that case fairness across queues, budgets and slots
 # have nothing to decide, so the claim is the queue's oldest runnable rows, locked in order
 # (SKIP LOCKED) until enough are: what the general statement takes there
-# (tests/test_hot_path_plans.py compares the two).
+# (tests/test_claim_fast_path.py compares the two), except that it never stops at the
+# general statement's 16 spare candidates: with more of the queue's first rows held by
+# other claimers, it takes the next ones where the general statement took nothing.
 #  - FAST_QUEUE finds that queue (no row: any other case, left to the general statement);
 #  - the executor's lease is checked and its row locked, as the general statement does
 #    (a lapsed lease also goes to the general statement, which claims nothing);
@@ -304,7 +306,7 @@ FAST_TAKE = """WITH claimed AS (
                   AND c.app_version = ANY (ARRAY(
                           SELECT jsonb_array_elements_text(CAST($5 AS jsonb))))
                 ORDER BY c.priority, c.enqueue_seq
-                LIMIT $3
+                LIMIT GREATEST($3, 0)  -- (NULL: none, as the general statement's budget)
                   FOR UPDATE OF c SKIP LOCKED))
        AND (r.status = 'ENQUEUED') IS TRUE
     RETURNING r.workflow_id, r.attempts, r.workflow_name, r.inputs, r.deadline_ms,
