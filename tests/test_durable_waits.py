@@ -166,6 +166,38 @@ class DurableWaitsTest(EngineCase):
         names = [s["name"] for s in engine.service.listSteps(wf)["data"]["steps"]]
         assert names == ["phase", "<sleep>", "<sleep.done>", "phase"]
 
+    def test_a_sleep_records_its_wake_time_by_the_database_clock_in_one_statement(self):
+        """The wake time is written by one fenced statement, not a transaction of its own
+        with a clock read: what a wait with a timeout costs before it suspends."""
+        import support
+        counted = support.CountedDb(self)
+        wf = self.engine.enqueue("sleeper", inputs={"seconds": 30.0})
+        self.waiting(wf)
+        records = [(entry, query) for entry, query in counted.sent if "wakeAtMs" in query]
+        assert [entry for entry, _ in records] == ["runPrepQuery"], records
+        assert counted.matching("SELECT workflows.now_ms()") == [], "a clock read of its own"
+        steps = self.engine.service.listSteps(wf)["data"]["steps"]
+        sleep = [s for s in steps if s["name"] == "<sleep>"][0]
+        wakeAt = self.gw.sql(
+            "SELECT CAST(s.output->>'wakeAtMs' AS bigint), "
+            "r.run_at_ms - CAST(s.output->>'wakeAtMs' AS bigint) "
+            "FROM workflows.step_outputs s JOIN workflows.workflow_runs r USING (workflow_id) "
+            "WHERE workflow_id = ? AND step_position = ?", wf, sleep["position"])[0]
+        assert wakeAt[1] == 0, "the run wakes at the recorded time"
+        assert 29000 <= wakeAt[0] - sleep["startedAtMs"] <= 31000, (wakeAt, sleep)
+        self.engine.service.cancel(wf)
+
+    def test_a_wake_time_whose_commit_answer_was_lost_is_read_back_not_written_again(self):
+        from exchange.workflows.engine import faults
+        self.addCleanup(faults.disarm)
+        faults.arm("wait.after_deadline", times=2)
+        wf = self.engine.enqueue("sleeper", inputs={"seconds": 0.2})
+        assert self.engine.runToEnd(wf) == ["SUCCESS"]
+        names = [s["name"] for s in self.engine.service.listSteps(wf)["data"]["steps"]]
+        assert names == ["phase", "<sleep>", "<sleep.done>", "phase"], names
+        assert self.engine.sideEffects(wf) == ["phase:1", "phase:2"]
+        assert self.engine.recoveryAttempts(wf) == 0  # the lost answer was read back: ours
+
     def test_200_runs_waiting_on_prompts_and_sleeps_leave_4_threads_free_for_other_work(self):
         engine = self.engine
         assert engine.admin.configure(workerThreads=4)["ok"]

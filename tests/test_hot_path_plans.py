@@ -184,6 +184,8 @@ def hotPath():
         ("claim's fast path: the take", FAST_TAKE, [history.PLAIN, names, 8, me, '["1"]']),
         ("step checkpoint", steps._RECORD,
          [mine, me, 1, mine, 4, "step_4", "SUCCESS", "1", None, 1, me, 1, 0, 0]),
+        ("a wait's wake time", steps._RECORD_WAKE_AT,
+         [mine, me, 1, mine, 4, "<sleep>", "SUCCESS", 30000, 1, me, 1, 0, 0]),
         ("step log read (a re-run)", steps._LIST, [mine]),
         ("step read at a position", steps._OUTPUT_AT, [mine, 2]),
         ("finish", runs._FINISH, ["SUCCESS", "1", None, mine, me, 1]),

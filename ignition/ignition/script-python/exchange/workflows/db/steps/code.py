@@ -11,6 +11,7 @@ from __future__ import absolute_import, division, print_function
 
 from collections import namedtuple
 
+from exchange.workflows import statuses
 from exchange.workflows.db import sql, tx
 
 STEP_COLUMNS = ("step_position", "step_name", "status", "output", "error", "attempts",
@@ -31,6 +32,16 @@ SELECT ?, ?, ?, ?, CAST(? AS json), CAST(? AS json), ?, ?, ?, CAST(? AS bigint),
 ON CONFLICT (workflow_id, step_position) DO NOTHING
 RETURNING (SELECT pending_command FROM own)"""
 
+# A wait's wake time, recorded at its position in one fenced statement (as a checkpoint):
+# the database clock's now plus the wait's timeout (NULL: it never times out), written as
+# the JSON codec.encode writes {"wakeAtMs": ...}, and returned with the pending command.
+_RECORD_WAKE_AT = _RECORD.replace(
+    "CAST(? AS json), CAST(? AS json)",
+    "CAST('{\"wakeAtMs\":' || COALESCE(CAST({schema}.now_ms() + CAST(? AS bigint) AS text),"
+    " 'null') || '}' AS json), NULL", 1).replace(
+    "RETURNING (SELECT pending_command FROM own)",
+    "RETURNING (SELECT pending_command FROM own), output::text", 1)
+
 _AT = """SELECT step_name, executor_id, run_attempt FROM {schema}.step_outputs
  WHERE workflow_id = ? AND step_position = ?"""
 
@@ -50,11 +61,13 @@ class Step(namedtuple("Step", "position name attempts startedMs completedMs")):
 
 
 class Recorded(object):
-    """The answer of a checkpoint: whether it landed, and the run's pending command then."""
+    """The answer of a checkpoint: whether it landed, the run's pending command then, and
+    the output it wrote when the database computed it (a wake time)."""
 
-    def __init__(self, written, pendingCommand):
+    def __init__(self, written, pendingCommand, outputJson=None):
         self.written = written
         self.pendingCommand = pendingCommand
+        self.outputJson = outputJson
 
     def __bool__(self):
         return self.written
@@ -71,6 +84,18 @@ def record(fence, step, status, outputJson, errorJson, t=None):
                                       outputJson, errorJson, step.attempts, fence.executorId,
                                       fence.attempt, step.startedMs, step.completedMs], t)
     return Recorded(bool(rows), rows[0][0] if rows else None)
+
+
+def recordWakeAt(fence, step, timeoutMs):
+    """Record at ``step``'s position, if the run is still ours, when a wait beginning now
+    wakes: ``timeoutMs`` after the database clock's now (None: never). A Recorded, its
+    outputJson the {"wakeAtMs": ...} written."""
+    rows = tx.query(fence.dbName, sql.bind(_RECORD_WAKE_AT, fence.dbName),
+                    fence.params() + [fence.workflowId, step.position, step.name,
+                                      statuses.SUCCESS, timeoutMs, step.attempts,
+                                      fence.executorId, fence.attempt, step.startedMs,
+                                      step.completedMs])
+    return Recorded(bool(rows), rows[0][0] if rows else None, rows[0][1] if rows else None)
 
 
 def at(dbName, workflowId, position):

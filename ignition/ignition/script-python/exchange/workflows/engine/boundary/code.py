@@ -13,7 +13,7 @@ from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.db import runs, steps as stepLog, tx, waits
 from exchange.workflows import codec, compat, settings, statuses, vocabulary
-from exchange.workflows.engine import leases
+from exchange.workflows.engine import faults, leases
 from exchange.workflows.errors import (CheckpointUnavailable, ControlSignal,
                                        HandlerFailed, OwnershipLost, WorkflowCancelled,
                                        WorkflowStopped, WorkflowSuspended)
@@ -205,6 +205,28 @@ def recordIn(ctx, t, position, name, outputJson, errorJson=None, startedMs=None)
                           lambda: stepLog.outputAt(ctx.dbName, ctx.workflowId, position))
     if existing is not None:
         raise AlreadyRecorded(codec.decode(existing[3]))
+
+
+def recordWakeAt(ctx, position, name, timeoutMs):
+    """Record at ``position`` when a wait beginning now wakes, ``timeoutMs`` after the
+    database clock's now (None: never), in one fenced statement, not a transaction of its
+    own (a clock read, the record, the commit: two round trips and a validation more);
+    the wake time as recorded (an answer lost after commit is read back)."""
+    nowMs = compat.nowMs()
+    step = stepLog.Step(position, name, 1, nowMs, nowMs)
+
+    def write():
+        landed = stepLog.recordWakeAt(ctx.fence, step, timeoutMs)
+        faults.point("wait.after_deadline")
+        return landed
+
+    try:
+        landed = tx.persistently(write, u"operation write")
+        existing = whatLanded(ctx, position, name, landed,
+                              lambda: stepLog.outputAt(ctx.dbName, ctx.workflowId, position))
+    except NotOurs:
+        lost(ctx, position)
+    return codec.decode(landed.outputJson if existing is None else existing[3])["wakeAtMs"]
 
 
 def lost(ctx, position, what=u"operation"):

@@ -14,7 +14,7 @@ from __future__ import absolute_import, division, print_function
 
 import hashlib
 
-from exchange.workflows.db import children as statements, waits
+from exchange.workflows.db import children as statements
 from exchange.workflows import codec, codes, compat, statuses, validate
 from exchange.workflows.engine import context, dispatcher, durable, kernel, requests
 from exchange.workflows.errors import ChildFailed, InvalidArgument
@@ -132,8 +132,7 @@ def _wait(ctx, workflowId, timeoutMs):
     """The recorded outcome of the child, waited for durably (no thread while it runs)."""
     wakeAtMs = None
     if timeoutMs is not None:
-        wakeAtMs = durable.operation(ctx, "<child.deadline>", lambda t, p: {
-            "wakeAtMs": waits.databaseNowMs(ctx.dbName, t) + timeoutMs})["wakeAtMs"]
+        wakeAtMs = durable.deadline(ctx, "<child.deadline>", timeoutMs)
 
     def look(t, position):
         found = _outcome(ctx.dbName, workflowId, t)

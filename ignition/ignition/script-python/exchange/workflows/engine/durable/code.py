@@ -91,12 +91,15 @@ def _replayed(position, name, recorded):
     return codec.decode(outputJson)
 
 
-def _deadline(ctx, name, timeoutMs):
-    """The wake time of a wait (database clock), recorded when the wait first began."""
-    if timeoutMs is None:
-        return operation(ctx, name, lambda t, p: {"wakeAtMs": None})["wakeAtMs"]
-    return operation(ctx, name, lambda t, p: {
-        "wakeAtMs": waits.databaseNowMs(ctx.dbName, t) + timeoutMs})["wakeAtMs"]
+def deadline(ctx, name, timeoutMs):
+    """The wake time of a wait (database clock; None: none), recorded when the wait first
+    began (one statement: boundary.recordWakeAt)."""
+    def work():
+        position, recorded = boundary.nextOperation(ctx)
+        if recorded is not None:
+            return _replayed(position, name, recorded)["wakeAtMs"]
+        return boundary.recordWakeAt(ctx, position, name, timeoutMs)
+    return boundary.closing(ctx, work)
 
 
 def waitFor(ctx, name, channel, wakeAtMs, look, onTimeout, pollMs=None):
@@ -180,7 +183,7 @@ def sleep(seconds):
     if ctx is None or ctx.inStep:
         compat.sleepMs(ms)
         return
-    wakeAtMs = _deadline(ctx, "<sleep>", ms)
+    wakeAtMs = deadline(ctx, "<sleep>", ms)
     waitFor(ctx, "<sleep.done>", u"sleep:%s" % ctx.workflowId, wakeAtMs,
             lambda t, position: (False, None), lambda t: True)
 
@@ -273,7 +276,7 @@ def recv(topic=None, timeoutSeconds=settings.DEFAULT_WAIT_SECONDS):
     its timeout counts from the first call."""
     ctx = _inWorkflow("recv")
     topic = _topic(topic)
-    wakeAtMs = _deadline(ctx, "<recv.deadline>",
+    wakeAtMs = deadline(ctx, "<recv.deadline>",
                          _timeoutMs("timeoutSeconds", timeoutSeconds,
                                     settings.DEFAULT_WAIT_SECONDS * 1000))
 
@@ -354,7 +357,7 @@ def getEvent(workflowId, key, timeoutSeconds=settings.DEFAULT_WAIT_SECONDS, dbNa
         found, value, _ = readEvent(dbName if ctx is None else ctx.dbName, workflowId, key,
                                     timeoutMs)
         return value if found else None
-    wakeAtMs = _deadline(ctx, "<getEvent.deadline>", timeoutMs)
+    wakeAtMs = deadline(ctx, "<getEvent.deadline>", timeoutMs)
 
     def look(t, position):
         row = events.get(ctx.dbName, workflowId, key, t)
