@@ -198,6 +198,28 @@ class DurableWaitsTest(EngineCase):
         assert self.engine.sideEffects(wf) == ["phase:1", "phase:2"]
         assert self.engine.recoveryAttempts(wf) == 0  # the lost answer was read back: ours
 
+    def test_a_wake_time_read_back_that_fails_once_is_retried_not_a_workflow_error(self):
+        """A database problem never becomes the workflow's failure: the answer of the wake
+        time's write is lost, and the first read-back of it loses its connection too."""
+        from exchange.workflows.db import steps as stepLog
+        from exchange.workflows.engine import faults
+        self.addCleanup(faults.disarm)
+        faults.arm("wait.after_deadline", times=1)
+        readBack = stepLog.outputAt
+        calls = []
+
+        def flaky(*args):
+            calls.append(args)
+            if len(calls) == 1:
+                raise faults.ConnectionLost(u"the read-back lost its connection")
+            return readBack(*args)
+        stepLog.outputAt = flaky
+        self.addCleanup(setattr, stepLog, "outputAt", readBack)
+        wf = self.engine.enqueue("sleeper", inputs={"seconds": 0.2})
+        assert self.engine.runToEnd(wf) == ["SUCCESS"]
+        assert len(calls) >= 2, calls
+        assert self.engine.recoveryAttempts(wf) == 0
+
     def test_200_runs_waiting_on_prompts_and_sleeps_leave_4_threads_free_for_other_work(self):
         engine = self.engine
         assert engine.admin.configure(workerThreads=4)["ok"]

@@ -210,8 +210,8 @@ def recordIn(ctx, t, position, name, outputJson, errorJson=None, startedMs=None)
 def recordWakeAt(ctx, position, name, timeoutMs):
     """Record at ``position`` when a wait beginning now wakes, ``timeoutMs`` after the
     database clock's now (None: never), in one fenced statement, not a transaction of its
-    own (a clock read, the record, the commit: two round trips and a validation more);
-    the wake time as recorded (an answer lost after commit is read back)."""
+    own (a clock read, the record, the commit: two round trips more); the wake time as
+    recorded (an answer lost after commit is read back, as a checkpoint's is)."""
     nowMs = compat.nowMs()
     step = stepLog.Step(position, name, 1, nowMs, nowMs)
 
@@ -222,10 +222,14 @@ def recordWakeAt(ctx, position, name, timeoutMs):
 
     try:
         landed = tx.persistently(write, u"operation write")
-        existing = whatLanded(ctx, position, name, landed,
-                              lambda: stepLog.outputAt(ctx.dbName, ctx.workflowId, position))
+        existing = whatLanded(ctx, position, name, landed, lambda: tx.retrying(
+            lambda: stepLog.outputAt(ctx.dbName, ctx.workflowId, position)))
     except NotOurs:
         lost(ctx, position)
+    except compat.CATCHABLE as error:  # (a read-back that kept failing: as a checkpoint's)
+        raise CheckpointUnavailable(u"workflow %s: the wake time at #%d could not be "
+                                    u"recorded: %s" % (ctx.workflowId, position,
+                                                       compat.describeError(error)[1]))
     return codec.decode(landed.outputJson if existing is None else existing[3])["wakeAtMs"]
 
 
