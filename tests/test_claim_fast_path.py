@@ -89,6 +89,18 @@ def both(plant, wanted, held="[]"):
                                                                   held)
 
 
+def bothWhileHeld(plant, wanted, heldWhere):
+    """``both`` while another claimer's transaction holds the runs ``heldWhere`` picks."""
+    other = psycopg2.connect(plant.dsn)
+    try:
+        other.cursor().execute("SELECT workflow_id FROM %s.workflow_runs WHERE %s FOR UPDATE"
+                               % (SCHEMA, heldWhere))
+        return both(plant, wanted)
+    finally:
+        other.rollback()
+        other.close()
+
+
 def oneQueue(plant):
     """One plain queue: priorities out of order, a run of another workflow, one of another
     application version."""
@@ -110,15 +122,7 @@ def test_one_plain_queue_is_claimed_fast_and_as_the_general_claim_does(plant, wa
 
 def test_the_fast_claim_skips_runs_another_claimer_holds(plant):
     oneQueue(plant)
-    other = psycopg2.connect(plant.dsn)
-    try:
-        held = other.cursor()
-        held.execute("SELECT workflow_id FROM %s.workflow_runs WHERE workflow_id IN "
-                     "('run-01', 'run-03', 'run-06') FOR UPDATE" % SCHEMA)
-        fast, general = both(plant, 4)
-    finally:
-        other.rollback()
-        other.close()
+    fast, general = bothWhileHeld(plant, 4, "workflow_id IN ('run-01', 'run-03', 'run-06')")
     assert not fast[2]
     assert fast[0] == general[0] == ["run-10", "run-05", "run-07", "run-02"], (fast, general)
 
@@ -128,14 +132,7 @@ def test_the_fast_claim_goes_past_more_held_runs_than_the_general_claim_looks_at
     its first wanted + 16 candidates, takes nothing; the fast path takes the next ones."""
     for i in range(30):
         plant.enqueue("run-%02d" % i)
-    other = psycopg2.connect(plant.dsn)
-    try:
-        other.cursor().execute("SELECT workflow_id FROM %s.workflow_runs WHERE workflow_id "
-                               "< 'run-20' FOR UPDATE" % SCHEMA)
-        fast, general = both(plant, 3)
-    finally:
-        other.rollback()
-        other.close()
+    fast, general = bothWhileHeld(plant, 3, "workflow_id < 'run-20'")
     assert not fast[2]
     assert fast[0] == ["run-20", "run-21", "run-22"], fast
     assert general[0] == [], general
