@@ -320,7 +320,7 @@ SELECT * FROM (  -- in the queue's order, as the general statement answers
 UNION ALL
 SELECT NULL, NULL, CAST(0 AS bigint), CAST(1 AS bigint), NULL, NULL, NULL, NULL, NULL, NULL"""
 
-_ALIVE_13 = """SELECT 1 FROM {schema}.executors e
+_ALIVE_13 = """PERFORM 1 FROM {schema}.executors e
      WHERE e.executor_id = a_me AND e.retired_at_ms IS NULL
        AND e.heartbeat_at_ms + e.lease_ms >= {schema}.now_ms()
        FOR SHARE OF e"""
@@ -335,7 +335,7 @@ _CLAIM_RUNS_13 = """CREATE OR REPLACE FUNCTION {schema}.claim_runs(
     FAST_QUEUE.replace("SELECT q.queue_name FROM", "SELECT q.queue_name INTO v_queue FROM", 1) + \
     """;
 IF v_queue IS NOT NULL THEN
-    PERFORM """ + _ALIVE_13[len("SELECT "):] + """;
+    """ + _ALIVE_13 + """;
 END IF;
 IF v_queue IS NULL OR NOT FOUND THEN
     RETURN QUERY SELECT * FROM {schema}.claim_runs_general(a_names, a_wanted, a_me, a_held,
