@@ -187,6 +187,58 @@ class DurableWaitsTest(EngineCase):
         assert 29000 <= wakeAt[0] - sleep["startedAtMs"] <= 31000, (wakeAt, sleep)
         self.engine.service.cancel(wf)
 
+    def test_a_long_sleep_suspends_in_one_statement_and_its_wake_up_sends_it_no_more(self):
+        """A sleep's suspend is one fenced statement outside a transaction (no channel
+        lock, no look): what S3's recovered runs and every long sleep pay to release their
+        thread. The woken run's replay goes straight to the look, which records the end."""
+        import support
+        counted = support.CountedDb(self)
+        wf = self.engine.enqueue("sleeper", inputs={"seconds": 2.0})
+        self.waiting(wf)
+        alone = [entry for entry, query in counted.sent
+                 if "pending_command IS NULL AND CAST" in query]
+        assert alone == ["runPrepUpdate"], counted.sent
+        assert counted.matching("pg_advisory_xact_lock") == [], "a look's transaction"
+        assert counted.matching("FOR NO KEY UPDATE") == [], "a look's transaction"
+        assert self.engine.runToEnd(wf) == ["SUCCESS"]
+        assert len(counted.matching("pending_command IS NULL AND CAST")) == 1, \
+            "the woken run's replay tried to suspend again"
+        assert self.engine.sideEffects(wf) == ["phase:1", "phase:2"]
+
+    def test_a_command_that_arrives_before_a_long_sleep_suspends_is_applied_there(self):
+        """A HOLD sent between the sleep's wake time and its suspend: the one-statement
+        suspend leaves the run alone, and the look applies the HOLD (the handler runs)."""
+        from exchange.workflows.engine import faults
+        self.addCleanup(faults.disarm)
+        engine = self.engine
+        sent = []
+        faults.arm("wait.after_deadline", action=lambda name: sent.append(
+            engine.service.sendCommand(sent[0], "HOLD")["code"]) if sent else None)
+        wf = engine.enqueue("long_rest", inputs={"seconds": 600})
+        sent.append(wf)
+        engine.runUntil(lambda: engine.status(wf) == "HELD", message="held at the sleep")
+        assert sent[1:] == ["HOLD_REQUESTED"], sent
+        assert engine.sideEffects(wf) == ["phase:1", "safe:hold:R1"]
+        assert engine.service.sendCommand(wf, "RESUME")["code"] == "RESUMED"
+        self.waiting(wf)  # back to its sleep
+        assert engine.service.cancel(wf)["ok"]
+
+    def test_a_sleep_suspend_whose_answer_was_lost_is_read_back_and_the_run_waits(self):
+        """The one-statement suspend landed but its answer was lost: the run is found
+        WAITING (only its owner suspends it), so the worker lets it go as suspended, not
+        as lost to another owner, and no look's transaction runs."""
+        import support
+        from exchange.workflows.engine import faults
+        self.addCleanup(faults.disarm)
+        faults.arm("wait.after_suspend", times=1)
+        counted = support.CountedDb(self)
+        wf = self.engine.enqueue("sleeper", inputs={"seconds": 2.0})
+        self.waiting(wf)
+        assert counted.matching("pg_advisory_xact_lock") == [], "the look ran after the loss"
+        assert self.engine.runToEnd(wf) == ["SUCCESS"]
+        assert self.engine.sideEffects(wf) == ["phase:1", "phase:2"]
+        assert self.engine.recoveryAttempts(wf) == 0
+
     def test_a_wake_time_whose_commit_answer_was_lost_is_read_back_not_written_again(self):
         from exchange.workflows.engine import faults
         self.addCleanup(faults.disarm)

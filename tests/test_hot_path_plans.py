@@ -203,6 +203,8 @@ def hotPath():
         ("wait: channel lock", waits._CHANNEL_LOCK, ["channel-1"]),
         ("wait: own row", waits._OWN, [mine, me, 1]),
         ("wait: suspend", waits._SUSPEND, ["channel-x", 0, mine, me, 1]),
+        ("sleep: suspend alone", waits._SUSPEND_ALONE,
+         ["channel-x", 0, mine, me, 1, 0, 1000]),
         ("wait: hold", waits._HOLD, [mine, me, 1]),
         ("wait: wake", waits._WAKE, ["channel-1"]),
     ]

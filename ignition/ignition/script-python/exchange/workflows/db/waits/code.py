@@ -24,6 +24,14 @@ _SUSPEND = """UPDATE {schema}.workflow_runs
        partition_slot = NULL, claimed_at_ms = NULL, updated_at_ms = {schema}.now_ms()
  WHERE workflow_id = ? AND status = 'RUNNING' AND executor_id = ? AND attempts = ?"""
 
+# A sleep's suspend alone, one statement outside a transaction: nothing is brought to a
+# sleep's channel and its look finds nothing, so neither the channel's lock nor a look is
+# needed; the run's row is the one thing to settle. It takes only while no command is
+# pending and the wake time is more than a short wait ahead (the database's clock); else
+# it changes nothing and the caller's general look (a transaction) decides.
+_SUSPEND_ALONE = _SUSPEND + """
+   AND pending_command IS NULL AND CAST(? AS bigint) - {schema}.now_ms() > CAST(? AS bigint)"""
+
 # Held at a step boundary after the hold handler ran; only while the HOLD is still pending
 # (a RESUME sent meanwhile withdrew it: the run goes on).
 _HOLD = """UPDATE {schema}.workflow_runs
@@ -57,6 +65,15 @@ def suspend(fence, channel, wakeAtMs, t):
     (database clock; None: only a wake); True when it took."""
     return tx.update(fence.dbName, sql.bind(_SUSPEND, fence.dbName),
                      [channel, wakeAtMs] + fence.params(), t, skipAudit=True) == 1
+
+
+def suspendAlone(fence, channel, wakeAtMs, shortWaitMs):
+    """Our run sleeps without a thread until ``wakeAtMs`` (database clock), woken on
+    ``channel``, in one statement; True when it took, False when a command is pending, the
+    wake time is ``shortWaitMs`` away or less, or the run is not ours (see _SUSPEND_ALONE)."""
+    return tx.update(fence.dbName, sql.bind(_SUSPEND_ALONE, fence.dbName),
+                     [channel, wakeAtMs] + fence.params() + [wakeAtMs, shortWaitMs],
+                     skipAudit=True) == 1
 
 
 def hold(fence):

@@ -15,7 +15,7 @@ from collections import namedtuple
 from exchange.workflows.db import events, messages, prompts, runs, streams, \
     tx, waits
 from exchange.workflows import codec, codes, compat, settings, statuses, validate
-from exchange.workflows.engine import boundary, context, operator, schemas
+from exchange.workflows.engine import boundary, context, faults, operator, schemas
 from exchange.workflows.errors import (InvalidArgument, NonDeterminismError,
                                        OwnershipLost, WorkflowSuspended)
 
@@ -102,18 +102,22 @@ def deadline(ctx, name, timeoutMs):
     return boundary.closing(ctx, work)
 
 
-def waitFor(ctx, name, channel, wakeAtMs, look, onTimeout, pollMs=None):
+def waitFor(ctx, name, channel, wakeAtMs, look, onTimeout, pollMs=None, alone=False):
     """Wait at the next position until ``look(t, position)`` finds what the run waits for,
     or ``wakeAtMs`` (database clock; None: no timeout) passes: then ``onTimeout(t)``. Either
     result is recorded in the transaction that found it. Short waits poll (every ``pollMs``;
     None: sleep until the wake time); longer ones suspend the run (the thread is released).
-    A command that arrives meanwhile is applied here, at the wait's boundary."""
+    A command that arrives meanwhile is applied here, at the wait's boundary. ``alone``: a
+    sleep's wait (its look finds nothing and nobody brings anything to its channel), which
+    first tries to suspend in one statement."""
     wait = _Wait(name, channel, wakeAtMs, look, onTimeout)
 
     def work():
         position, recorded = boundary.nextOperation(ctx)
         if recorded is not None:
             return _replayed(position, name, recorded)
+        if alone and _suspendedAlone(ctx, channel, wakeAtMs):
+            raise WorkflowSuspended(u"workflow %s waits on %s" % (ctx.workflowId, channel))
         while True:
             try:
                 outcome, value = tx.persistently(lambda: tx.inTransaction(
@@ -139,6 +143,26 @@ def waitFor(ctx, name, channel, wakeAtMs, look, onTimeout, pollMs=None):
             else:
                 compat.sleepMs(max(1, value if pollMs is None else min(value, pollMs)))
     return boundary.closing(ctx, work)
+
+
+def _suspendedAlone(ctx, channel, wakeAtMs):
+    """A sleep's suspend in one statement (db.waits.suspendAlone), not the look's
+    transaction (a validation, two locks, the suspend, the commit): True when the run now
+    waits. False leaves the wait to the general look: a command is pending, the wake time
+    is near, the run moved on, or the statement failed and the run is still running. A
+    failed statement's run found WAITING was suspended by it (only its owner suspends it).
+    A wake time near or past by the claim's clock estimate (a woken run's replay) goes to
+    the general look at once, which records it or polls."""
+    if wakeAtMs is None or wakeAtMs - ctx.databaseNowMs() <= settings.SHORT_WAIT_MS:
+        return False
+    try:
+        took = waits.suspendAlone(ctx.fence, channel, wakeAtMs, settings.SHORT_WAIT_MS)
+        faults.point("wait.after_suspend")
+        return took
+    except compat.CATCHABLE:
+        state = tx.persistently(lambda: runs.owner(ctx.dbName, ctx.workflowId),
+                                u"status read")
+        return state is not None and state.status == statuses.WAITING
 
 
 class _Wait(namedtuple("_Wait", "name channel wakeAtMs look onTimeout")):
@@ -185,7 +209,7 @@ def sleep(seconds):
         return
     wakeAtMs = deadline(ctx, "<sleep>", ms)
     waitFor(ctx, "<sleep.done>", u"sleep:%s" % ctx.workflowId, wakeAtMs,
-            lambda t, position: (False, None), lambda t: True)
+            lambda t, position: (False, None), lambda t: True, alone=True)
 
 
 def _topic(topic):

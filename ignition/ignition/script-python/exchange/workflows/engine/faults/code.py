@@ -2,8 +2,9 @@
 
 The engine calls ``point(name)`` where a failure is hardest to get right: right after a
 step's checkpoint committed (``step.after_commit``), right after a wait's wake time was
-recorded (``wait.after_deadline``), right after the terminal write (``run.after_finish``)
-and right after a debounced start's row was deleted (``debounce.after_delete``). Unarmed,
+recorded (``wait.after_deadline``), right after a sleep's one-statement suspend
+(``wait.after_suspend``), right after the terminal write (``run.after_finish``) and right
+after a debounced start's row was deleted (``debounce.after_delete``). Unarmed,
 a point costs one dictionary lookup. A test arms it to run an action a number of times,
 e.g. to raise a lost-connection error after the commit, so the engine must cope with a
 write whose outcome it never heard.
