@@ -76,6 +76,8 @@ HISTORY_STEP_RUNS = 300000  # figure 7: ... the last of them with 3 step rows ea
 CLAIM_BACKLOG = 10000       # figure 7: runs queued while the claims are timed
 CLAIM_SIZE = 8              # figure 7: rows each timed claim asks for (a free worker each)
 CLAIM_WARMUP = 5            # figure 7: claims before the timed ones
+JIT_QUIET_SHARE = 0.1       # figure 4: a JVM is warm when a drain costs its JIT under 10 % ...
+JIT_WARM_LIMIT_S = 150      # ... of the drain's wall clock (no new warm-up drain after 150 s)
 HISTORY_DB = "BenchHistory"  # figure 7: a second datasource on the bench database ...
 HISTORY_SCHEMA = "wf_history"  # ... whose system schema holds the history
 RETENTION_RUNS = 100000     # figure 8: ended runs (3 step rows each) the passes delete from
@@ -140,15 +142,19 @@ def jitMs():
     return ManagementFactory.getCompilationMXBean().getTotalCompilationTime()
 
 
-def warmUntilCompiled(oneRound, rounds=10, quietMs=50):
+def warmUntilCompiled(oneRound, rounds=10, quietMs=50, quietShare=0.0, limitS=None):
     """Call ``oneRound()`` once, and on a JVM again until a round costs its JIT compiler
-    under ``quietMs`` (``rounds`` at most): a gateway's hot paths run warm. The rounds run."""
-    done = 0
+    under ``quietMs``, or under ``quietShare`` of the round's wall clock (``rounds`` at most,
+    no new round after ``limitS`` s): a gateway's hot paths run warm. The rounds run."""
+    done, begun = 0, clock()
     while True:
-        compiledMs = jitMs()
+        compiledMs, t0 = jitMs(), clock()
         oneRound()
         done += 1
-        if compiledMs is None or jitMs() - compiledMs < quietMs or done >= rounds:
+        if compiledMs is None or done >= rounds or (limitS and clock() - begun > limitS):
+            return done
+        spentMs = jitMs() - compiledMs
+        if spentMs < quietMs or spentMs < quietShare * (clock() - t0) * 1000.0:
             return done
 
 
@@ -1185,12 +1191,14 @@ class Bench(object):
         n = self.nEndToEnd
         # a gateway runs for months: both sides first drain untimed runs, so the JVM has
         # compiled their hot paths and the connections hold their plans. Jython compiles
-        # for long: after 1,000 runs its JIT compiler threads still took 40 % of the CPU,
-        # and the drain ran 30 % faster after 8,000 than after 1,000
+        # for long: on 2 cores its JIT compiler took 6-7 s of every 2,000-run drain until
+        # about 24,000 runs had been drained, and the drain then ran 1.5x faster with half
+        # the CPU a run (2026-12-05); so on a JVM both sides drain until the JIT is quiet
         warm = n * 3 if sys.platform.startswith("java") else n // 4
         print("   (the runs are inserted up front with one raw multi-row INSERT, so none "
-              "starts before the first dispatch; each side first drained %d untimed runs)"
-              % warm)
+              "starts before the first dispatch; each side first drained %d untimed runs%s)"
+              % (warm, "" if jitMs() is None else ", then drains of %d until the JVM's JIT "
+                 "compiler was quiet" % n))
         run = self.drainAfterWarming(n, warm)
         rate = self.describeDrive(run, n, "three_steps")
         perRun, finished = self.perWorkflow(run)
@@ -1203,13 +1211,26 @@ class Bench(object):
               "workers and the timer)" % (fmtMs(1000.0 / rate), WORKER_THREADS))
         self.truncate()
         self.handWrittenQueue(warm)
-        self.truncate()
-        baseElapsed = self.handWrittenQueue(n)
+
+        def handWrittenRound():
+            self.truncate()
+            return self.handWrittenQueue(n)
+        warmUntilCompiled(handWrittenRound, rounds=40, quietShare=JIT_QUIET_SHARE,
+                          limitS=JIT_WARM_LIMIT_S)
+        compiledMs = jitMs()
+        baseElapsed = handWrittenRound()
+        baseJitMs = None if compiledMs is None else jitMs() - compiledMs
         baseRate = n / baseElapsed
         print("   baseline hand-written %s queue, %d threads with a connection each "
               "(claim UPDATE .. RETURNING, 3 INSERT step_outputs, UPDATE to SUCCESS; no "
               "timer): %d in %.2f s = %s" % (rawdb.driverName(), WORKER_THREADS, n, baseElapsed,
                                              fmtRate(baseRate)))
+        if run["jitMs"] is not None:
+            print("            the JVM's JIT compiler during the timed drains (each side first "
+                  "drained rounds of %d until a round cost it under %d%% of its wall clock, "
+                  "%d s at most): engine %.0f ms in %.2f s, hand-written %.0f ms in %.2f s"
+                  % (n, JIT_QUIET_SHARE * 100, JIT_WARM_LIMIT_S, run["jitMs"], run["elapsed"],
+                     baseJitMs, baseElapsed))
         print("   ratio    time per workflow %s%s" % (
             fmtRatio(baseRate / rate),
             "   (the engine is paced by its %.1f s dispatch timer: each tick claims at most "
@@ -1225,21 +1246,31 @@ class Bench(object):
                     met=baseRate / rate <= 1.5, simulator=share,
                     baselineLabel="hand-written queue (%d threads, %s)"
                     % (WORKER_THREADS, rawdb.driverName()),
-                    notes="%.2f statements, %.2f validations, %.2f transactions a workflow%s"
+                    notes="%.2f statements, %.2f validations, %.2f transactions a workflow%s%s"
                     % (perRun, run["validations"] / float(finished),
                        run["transactions"] / float(finished),
-                       "; paced by the timer" if self.cadenceBound(run) else ""))
+                       "; paced by the timer" if self.cadenceBound(run) else "",
+                       "" if run["jitMs"] is None else "; JIT compiler during the timed "
+                       "drains: engine %.0f ms, hand-written %.0f ms (warmed until quiet)"
+                       % (run["jitMs"], baseJitMs)))
         self.figure("4b", "statements per workflow", perRun, "statements", 5.0,
                     baselineLabel="the hand-written queue's 5")
         self.withoutValidation(n, baseRate)
 
     def drainAfterWarming(self, n, warm):
-        """``warm`` three_steps runs drained untimed, then ``n`` drained by drive(): its
-        result."""
-        for count in (warm, n):
+        """``warm`` three_steps runs drained untimed (on a JVM, then drains of ``n`` until
+        the JIT compiler is quiet), then ``n`` drained by drive(): its result, with the
+        JIT compiler's milliseconds during it (``jitMs``, None off a JVM)."""
+        def drain(count):
             self.truncate()
             self.preload(count, "three_steps", {"value": 1})
-            run = self.drive(count, self.runLimit)
+            return self.drive(count, self.runLimit)
+        drain(warm)
+        warmUntilCompiled(lambda: drain(n), rounds=40, quietShare=JIT_QUIET_SHARE,
+                          limitS=JIT_WARM_LIMIT_S)
+        compiledMs = jitMs()
+        run = drain(n)
+        run["jitMs"] = None if compiledMs is None else jitMs() - compiledMs
         return run
 
     def withoutValidation(self, n, baseRate):

@@ -9,7 +9,8 @@ under CPython or Jython, with the bench workflows of tests/bench/project. Per in
                   (8 workers each, 1 s timer; a drain stops after 15 s)
                                                  vs a hand-written psycopg2 queue, 8 x N threads
   c. recovery     kill -9 an executor holding 1,000 running runs: lease expiry -> all running
-                  again on the survivor          vs one lease plus two ticks
+                  again on the survivor (warmed first on the same path, as a gateway that
+                  has been running is)           vs one lease plus two ticks
   d. wake-up      a run enqueued by a client (no engine in that process) -> claimed by an idle
                   executor: p50/p99               vs the timer's mean wait (half a period)
   e. memory       an executor that parked 3,000 WAITING runs (10,000 would take a minute
@@ -64,6 +65,7 @@ THREADS = 8            # worker threads per executor (the engine's default)
 PERIOD = 1.0           # the dispatch timer: the gateway's fixed delay
 LEASE = 5.0            # c: the lease (short, so the figure fits the budget; 3 s --quick)
 HOLD_THREADS = 1000    # c: the killed executor's workers (one per held run)
+SURVIVOR_WARM_UP = {"cpython": (1000, 10.0), "jython": (10000, 40.0)}  # c: runs, s at most
 TERMINAL = ("SUCCESS", "ERROR", "CANCELLED")
 clock = time.perf_counter
 
@@ -438,6 +440,7 @@ class Scaling(object):
             "SELECT count(*) FROM {s}.workflow_runs WHERE status = 'RUNNING' "
             "AND executor_id = %s", (victim.executorId,))[0][0] >= n, 120, 0.1)
         (survivor,), _ = self.start(interp, 1, lease=self.lease, name="survivor")
+        self.warmSurvivor(interp, survivor)
         time.sleep(self.lease + PERIOD)  # the survivor's contact must be a lease old to judge
         victim.kill()
         killedMs = self.sql("SELECT {s}.now_ms()")[0][0]
@@ -487,6 +490,29 @@ class Scaling(object):
                     % (self.lease, PERIOD, THREADS, first, median, last, ticks,
                        (last + expiry - killedMs) / (self.lease * 1000), requeued[0], requeued[1],
                        requeued[2]))
+
+    def warmSurvivor(self, interp, survivor):
+        """A surviving gateway has been running: the survivor first takes runs down the
+        path the orphans will take (claim, step, wake time, suspend) until it has taken
+        SURVIVOR_WARM_UP of them or its time is up (a JVM compiles that long); they are
+        deleted before the kill. The victim claims none: each of its workers holds a run."""
+        count, limit = SURVIVOR_WARM_UP[interp]
+        t0 = clock()
+        self.preload(count, "held", {"seconds": 0})
+        waiting = lambda: self.sql("SELECT count(*) FROM {s}.workflow_runs "  # noqa: E731
+                                   "WHERE workflow_name = 'held' AND status = 'WAITING'")[0][0]
+        while clock() - t0 < limit and waiting() < count:
+            time.sleep(0.05)
+        print("   survivor warm-up: %d runs suspended in %.1f s (then deleted)"
+              % (waiting(), clock() - t0))
+        self.sql("DELETE FROM {s}.workflow_runs WHERE workflow_name = 'held' "
+                 "AND status = 'ENQUEUED'")
+        self.wait("the warm-up to end", lambda: not self.sql(
+            "SELECT 1 FROM {s}.workflow_runs WHERE workflow_name = 'held' AND status "
+            "IN ('PENDING', 'RUNNING') AND executor_id = %s LIMIT 1",
+            (survivor.executorId,)), 30, 0.05)
+        self.sql("DELETE FROM {s}.workflow_runs WHERE workflow_name = 'held' "
+                 "AND status = 'WAITING'")
 
     # --- d. enqueue from a client to running on an executor -------------------------------
     def client(self):
