@@ -197,12 +197,14 @@ class DurableWaitsTest(EngineCase):
         self.waiting(wf)
         alone = [entry for entry, query in counted.sent
                  if "pending_command IS NULL AND CAST" in query]
-        assert alone == ["runPrepUpdate"], counted.sent
+        suspends = alone + [entry for entry, query in counted.sent
+                            if "suspend_and_claim(" in query]
+        assert len(suspends) == 1, counted.sent  # alone, or handing over under a backlog
         assert counted.matching("pg_advisory_xact_lock") == [], "a look's transaction"
         assert counted.matching("FOR NO KEY UPDATE") == [], "a look's transaction"
         assert self.engine.runToEnd(wf) == ["SUCCESS"]
-        assert len(counted.matching("pending_command IS NULL AND CAST")) == 1, \
-            "the woken run's replay tried to suspend again"
+        assert len(counted.matching("pending_command IS NULL AND CAST")) + len(
+            counted.matching("suspend_and_claim(")) == 1, "the woken replay suspended again"
         assert self.engine.sideEffects(wf) == ["phase:1", "phase:2"]
 
     def test_a_command_that_arrives_before_a_long_sleep_suspends_is_applied_there(self):
@@ -238,6 +240,123 @@ class DurableWaitsTest(EngineCase):
         assert self.engine.runToEnd(wf) == ["SUCCESS"]
         assert self.engine.sideEffects(wf) == ["phase:1", "phase:2"]
         assert self.engine.recoveryAttempts(wf) == 0
+
+    def sleepersOnOneWorker(self, count, replace=None):
+        """``count`` runs about to sleep 600 s, one worker, db.runs.suspendAndClaim
+        replaced by ``replace(original)`` until the test ends; their ids, after one tick
+        claimed the first (the rest are left to the hand-overs)."""
+        from exchange.workflows.db import runs
+        engine = self.engine
+        assert engine.admin.configure(workerThreads=1)["ok"]
+        self.addCleanup(engine.admin.configure, workerThreads=8)
+        engine.startOnlyOnDispatch()
+        if replace is not None:
+            original = runs.suspendAndClaim
+            runs.suspendAndClaim = replace(original)
+            self.addCleanup(setattr, runs, "suspendAndClaim", original)
+        ids = [engine.enqueue("long_rest", inputs={"seconds": 600}) for _ in range(count)]
+        for wf in ids:
+            self.addCleanup(engine.service.cancel, wf)
+        result = engine.service.dispatch()
+        assert result["data"]["claimed"] == 1, (result, [engine.status(w) for w in ids])
+        return ids
+
+    def test_under_a_backlog_a_sleep_suspends_and_claims_the_next_run_in_one_statement(self):
+        """A sleep hands its worker over as a terminal write does: its suspend claims the
+        next run in the same statement (suspend_and_claim), no claim of its own after it."""
+        import support
+        counted = support.CountedDb(self)
+        ids = self.sleepersOnOneWorker(3)
+        waitFor(lambda: [self.engine.status(w) for w in ids] == ["WAITING"] * 3, 20, 0.005,
+                "the one worker put all three to sleep")
+        self.engine.waitIdle()
+        handOvers = counted.matching("suspend_and_claim(")
+        alone = counted.matching("pending_command IS NULL AND CAST")
+        claims = counted.matching("claim_runs(")
+        assert len(claims) == 1, counted.sent  # the tick's: the sleeps claimed the rest
+        assert len(handOvers) >= 2 and len(handOvers) + len(alone) == 3, counted.sent
+        assert counted.matching("pg_advisory_xact_lock") == [], "a look's transaction"
+        assert [self.engine.recoveryAttempts(w) for w in ids] == [0, 0, 0]
+
+    def test_under_a_backlog_a_command_sent_before_the_sleep_suspends_is_applied_there(self):
+        """The hand-over's suspend leaves a run with a pending command alone too: a HOLD
+        sent between the first sleeper's wake time and its suspend holds it there."""
+        from exchange.workflows.engine import context, faults
+        self.addCleanup(faults.disarm)
+        engine = self.engine
+        sent = []
+
+        def hold(name):
+            workflowId = context.current().workflowId
+            sent.append((workflowId, engine.service.sendCommand(workflowId, "HOLD")["code"]))
+        faults.arm("wait.after_deadline", action=hold)
+        import support
+        counted = support.CountedDb(self)
+        ids = self.sleepersOnOneWorker(2)
+        engine.runUntil(lambda: [engine.status(w) for w in ids] == ["HELD", "WAITING"],
+                        message="the first held at its sleep, the second asleep")
+        assert sent == [(ids[0], "HOLD_REQUESTED")], sent
+        assert counted.matching("suspend_and_claim("), "no hand-over was tried"
+        assert engine.sideEffects(ids[0]) == ["phase:1", "safe:hold:R1"]
+
+    def test_a_sleep_hand_over_that_fails_leaves_the_suspend_to_the_look_and_loses_nothing(
+            self):
+        from exchange.workflows.engine import faults
+        failed = []
+
+        def failing(original):
+            def suspendAndClaim(*args):
+                failed.append(args[1])
+                raise faults.ConnectionLost(u"the hand-over failed before it ran")
+            return suspendAndClaim
+        ids = self.sleepersOnOneWorker(2, failing)
+        self.engine.runUntil(lambda: [self.engine.status(w) for w in ids] == ["WAITING"] * 2,
+                             message="both asleep")
+        assert failed, "no hand-over was tried"
+        assert [self.engine.recoveryAttempts(w) for w in ids] == [0, 0]
+
+    def test_a_sleep_hand_over_whose_answer_was_lost_suspends_and_its_claims_are_recovered(
+            self):
+        """The statement suspended the run and claimed the next one, then its answer was
+        lost: the sleeper is read WAITING (no look, no recovery of it), and the run claimed
+        but never started is this executor's orphan, which its heartbeat recovers."""
+        from exchange.workflows.engine import faults
+        lost = []
+
+        def losing(original):
+            def suspendAndClaim(*args):
+                answer = original(*args)
+                if not lost:
+                    lost.append(answer)
+                    raise faults.ConnectionLost(u"the answer was lost after the commit")
+                return answer
+            return suspendAndClaim
+        import support
+        counted = support.CountedDb(self)
+        ids = self.sleepersOnOneWorker(2, losing)
+        self.engine.runUntil(lambda: [self.engine.status(w) for w in ids] == ["WAITING"] * 2,
+                             timeoutSeconds=60, message="both asleep")
+        assert lost and lost[0][0] and len(lost[0][1]) == 1, lost
+        assert counted.matching("pg_advisory_xact_lock") == [], "the sleeper was looked at"
+        assert self.engine.recoveryAttempts(ids[0]) == 0
+        assert self.engine.sideEffects(ids[1]) == ["phase:1"]  # its step ran once
+
+    def test_on_a_schema_before_version_14_sleeps_suspend_alone_after_one_try(self):
+        """A library newer than its schema (suspend_and_claim missing): the first hand-over
+        fails and is not tried again; every sleep still suspends, none is lost."""
+        import support
+        from exchange.workflows.db import schema
+        from exchange.workflows.engine import dispatcher
+        self.gw.sql("DROP FUNCTION workflows.suspend_and_claim")
+        self.addCleanup(self.gw.sql, schema._SUSPEND_AND_CLAIM_14.replace("{schema}",
+                                                                          "workflows"))
+        self.addCleanup(dispatcher._missing.clear)
+        counted = support.CountedDb(self)
+        ids = self.sleepersOnOneWorker(3)
+        self.engine.runUntil(lambda: [self.engine.status(w) for w in ids] == ["WAITING"] * 3,
+                             message="all three asleep")
+        assert len(counted.matching("suspend_and_claim(")) == 1, counted.sent
+        assert [self.engine.recoveryAttempts(w) for w in ids] == [0, 0, 0]
 
     def test_a_wake_time_whose_commit_answer_was_lost_is_read_back_not_written_again(self):
         from exchange.workflows.engine import faults

@@ -65,7 +65,7 @@ THREADS = 8            # worker threads per executor (the engine's default)
 PERIOD = 1.0           # the dispatch timer: the gateway's fixed delay
 LEASE = 5.0            # c: the lease (short, so the figure fits the budget; 3 s --quick)
 HOLD_THREADS = 1000    # c: the killed executor's workers (one per held run)
-SURVIVOR_WARM_UP = {"cpython": (1000, 10.0), "jython": (10000, 40.0)}  # c: runs, s at most
+SURVIVOR_WARM_UP = {"cpython": (1000, 10.0), "jython": (5000, 20.0)}  # c: runs, s at most
 TERMINAL = ("SUCCESS", "ERROR", "CANCELLED")
 clock = time.perf_counter
 

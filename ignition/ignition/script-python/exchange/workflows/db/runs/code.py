@@ -140,6 +140,11 @@ _FINISH_AND_CLAIM = """SELECT * FROM {schema}.finish_and_claim(CAST(? AS text),
     CAST(? AS text), CAST(? AS text), CAST(? AS text), CAST(? AS text), CAST(? AS integer),
     CAST(? AS text), CAST(? AS integer), CAST(? AS text), CAST(? AS text))"""
 
+_SUSPEND_AND_CLAIM = """SELECT * FROM {schema}.suspend_and_claim(CAST(? AS text),
+    CAST(? AS bigint), CAST(? AS bigint), CAST(? AS text), CAST(? AS text),
+    CAST(? AS integer), CAST(? AS text), CAST(? AS integer), CAST(? AS text),
+    CAST(? AS text))"""
+
 # Limited queues are claimed one claimer at a time: each claim first takes the row locks of
 # the limited queues no other claimer holds right now (never waiting for one).
 _LOCK_LIMITED = """SELECT queue_name FROM {schema}.queues
@@ -265,6 +270,19 @@ def finishAndClaim(fence, status, outputJson, errorJson, limit, workflowNamesJso
     three; nothing is claimed when the write did not take effect."""
     rows = tx.query(fence.dbName, sql.bind(_FINISH_AND_CLAIM, fence.dbName),
                     [status, outputJson, errorJson] + fence.params()
+                    + [workflowNamesJson, limit, "[]",
+                       codec.encode(settings.runnableVersions())])
+    if not rows:
+        return False, [], 0, 0
+    claimed, limited, queues = _claimed(fence.dbName, fence.executorId, rows)
+    return True, claimed, limited, queues
+
+
+def suspendAndClaim(fence, channel, wakeAtMs, shortWaitMs, limit, workflowNamesJson):
+    """A sleep's suspend of ``fence``'s run (as db.waits.suspendAlone) and, in the same
+    statement when it took, a claim as finishAndClaim's; the same answer."""
+    rows = tx.query(fence.dbName, sql.bind(_SUSPEND_AND_CLAIM, fence.dbName),
+                    [channel, wakeAtMs, shortWaitMs] + fence.params()
                     + [workflowNamesJson, limit, "[]",
                        codec.encode(settings.runnableVersions())])
     if not rows:

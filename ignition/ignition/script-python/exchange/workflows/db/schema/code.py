@@ -258,6 +258,26 @@ END IF;
 RETURN QUERY SELECT * FROM {schema}.claim_runs(a_names, a_wanted, a_me, a_held, a_versions);
 END $$"""
 
+# A sleeping worker's suspend and its claim of the next runs, in one statement (version
+# 14): what finish_and_claim is to a terminal write, for a sleep's one-statement suspend
+# (db.waits' _SUSPEND_ALONE: taken only while no command is pending and the wake time is
+# more than a_short_ms ahead). Zero rows: the suspend did not take, and nothing was claimed.
+_SUSPEND_AND_CLAIM_14 = """CREATE OR REPLACE FUNCTION {schema}.suspend_and_claim(
+        a_channel text, a_wake_at_ms bigint, a_short_ms bigint, a_workflow_id text,
+        a_me text, a_attempt integer, a_names text, a_wanted integer, a_held text,
+        a_versions text)""" + _CLAIMED_ROWS_12 + """UPDATE {schema}.workflow_runs
+   SET status = 'WAITING', waiting_for = a_channel,
+       run_at_ms = LEAST(a_wake_at_ms, deadline_ms), executor_id = NULL,
+       partition_slot = NULL, claimed_at_ms = NULL, updated_at_ms = {schema}.now_ms()
+ WHERE workflow_id = a_workflow_id AND status = 'RUNNING' AND executor_id = a_me
+   AND attempts = a_attempt AND pending_command IS NULL
+   AND a_wake_at_ms - {schema}.now_ms() > a_short_ms;
+IF NOT FOUND THEN
+    RETURN;
+END IF;
+RETURN QUERY SELECT * FROM {schema}.claim_runs(a_names, a_wanted, a_me, a_held, a_versions);
+END $$"""
+
 # The claim's fast path (version 13). Under a backlog nearly every claim meets one plain
 # queue with work: unlimited, no partitioned work, no maintenance. There the general
 # statement (claim_runs_general, version 12's claim_runs) cost twice the server CPU of a
@@ -927,6 +947,7 @@ MIGRATIONS = [
     (12, "the claim as functions with cached plans", [_CLAIM_RUNS_12, _FINISH_AND_CLAIM_12]),
     (13, "the claim's fast path: one plain unlimited queue", [_CLAIM_RUNS_GENERAL_13,
                                                               _CLAIM_RUNS_13]),
+    (14, "a sleep's suspend with the claim of the next runs", [_SUSPEND_AND_CLAIM_14]),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]

@@ -133,13 +133,12 @@ def handOver(fence, status, outputJson, errorJson):
     transaction took the write back). Never raises. Hand-overs run beside each other and
     beside the claimer: each takes its own slots (reserved atomically), and SKIP LOCKED
     keeps their claims apart."""
-    k = kernel.getKernel()
-    if not k.backlog.get() or k.limitedSeen.get() or not k.isExecutor() \
-            or not k.isCurrentInterpreter():
+    k = _handingOverKernel()
+    if k is None:
         return None
-    k.handingOver.incrementAndGet()  # (every kernel has it: a facade completes older ones)
     try:
-        return _handOver(k, fence, status, outputJson, errorJson)
+        return _handOver(k, fence, lambda wanted, namesJson: runs.finishAndClaim(
+            fence, status, outputJson, errorJson, wanted, namesJson))
     except compat.CATCHABLE as error:
         _handOverFailed(fence, error)
         return None
@@ -147,16 +146,55 @@ def handOver(fence, status, outputJson, errorJson):
         k.handingOver.decrementAndGet()
 
 
+def suspendHandOver(fence, channel, wakeAtMs, shortWaitMs):
+    """A sleeping worker's one-statement suspend (db.waits.suspendAlone) with the claim of
+    the next runs (db.runs.suspendAndClaim), when handOver could hand over: True when the
+    suspend took (what was claimed is submitted); None when the worker must suspend alone
+    (no hand-over here, nothing to claim, no room) or the suspend did not take. Raises what
+    failed (the suspend may have taken: the caller reads the run)."""
+    if _SUSPEND_AND_CLAIM in _missing:
+        return None
+    k = _handingOverKernel()
+    if k is None:
+        return None
+    try:
+        return _handOver(k, fence, lambda wanted, namesJson: runs.suspendAndClaim(
+            fence, channel, wakeAtMs, shortWaitMs, wanted, namesJson))
+    except compat.CATCHABLE as error:
+        if tx.sqlState(error) == _UNDEFINED_FUNCTION:
+            _missing.add(_SUSPEND_AND_CLAIM)  # (a schema before version 14: not again)
+        _handOverFailed(fence, error, u"suspend")
+        raise
+    finally:
+        k.handingOver.decrementAndGet()
+
+
+_SUSPEND_AND_CLAIM = "suspend_and_claim"
+_UNDEFINED_FUNCTION = "42883"
+_missing = set()  # hand-over functions this interpreter found the schema without
+
+
+def _handingOverKernel():
+    """The kernel, counted as handing over (the caller uncounts it), when the last claim saw
+    work and no limited queue on an executor's current interpreter; else None."""
+    k = kernel.getKernel()
+    if not k.backlog.get() or k.limitedSeen.get() or not k.isExecutor() \
+            or not k.isCurrentInterpreter():
+        return None
+    k.handingOver.incrementAndGet()  # (every kernel has it: a facade completes older ones)
+    return k
+
+
 _warned = set()  # kinds of hand-over failure logged as a warning once by this interpreter
 
 
-def _handOverFailed(fence, error):
+def _handOverFailed(fence, error, what=u"terminal write"):
     """A failed hand-over costs the run nothing (it is written alone), but one that fails
     every time (a schema without version 12, a bug) costs every run a round trip: each
     kind is a warning once, then a debug line."""
     kind, message = compat.describeError(error)
-    text = u"workflow %s: terminal write with a claim not made (%s: %s); written alone" \
-        % (fence.workflowId, kind, message)
+    text = u"workflow %s: %s with a claim not made (%s: %s); made alone" \
+        % (fence.workflowId, what, kind, message)
     if kind in _warned:
         _logger().debug(text)
     else:
@@ -164,8 +202,10 @@ def _handOverFailed(fence, error):
         _logger().warn(text + u" (this kind of failure is logged once as a warning)")
 
 
-def _handOver(k, fence, status, outputJson, errorJson):
-    """handOver's work; raises what failed (the slots it reserved given back)."""
+def _handOver(k, fence, writeAndClaim):
+    """A hand-over's work: ``writeAndClaim(wanted, namesJson)`` writes the run and claims
+    (as db.runs.finishAndClaim answers); raises what failed (the slots it reserved given
+    back)."""
     dbName = fence.dbName
     names = registry.registeredNames()
     if not names or not leases.mayClaim(dbName, k):
@@ -179,8 +219,7 @@ def _handOver(k, fence, status, outputJson, errorJson):
     sentAtMs = compat.nowMs()
     try:
         pool = k.pool()
-        finished, claimed, limited, queues = runs.finishAndClaim(
-            fence, status, outputJson, errorJson, own + extra, codec.encode(names))
+        finished, claimed, limited, queues = writeAndClaim(own + extra, codec.encode(names))
     except compat.CATCHABLE:
         k.inFlight.addAndGet(-extra)
         raise

@@ -15,7 +15,8 @@ from collections import namedtuple
 from exchange.workflows.db import events, messages, prompts, runs, streams, \
     tx, waits
 from exchange.workflows import codec, codes, compat, settings, statuses, validate
-from exchange.workflows.engine import boundary, context, faults, operator, schemas
+from exchange.workflows.engine import boundary, context, dispatcher, faults, operator, \
+    schemas
 from exchange.workflows.errors import (InvalidArgument, NonDeterminismError,
                                        OwnershipLost, WorkflowSuspended)
 
@@ -156,7 +157,9 @@ def _suspendedAlone(ctx, channel, wakeAtMs):
     if wakeAtMs is None or wakeAtMs - ctx.databaseNowMs() <= settings.SHORT_WAIT_MS:
         return False
     try:
-        took = waits.suspendAlone(ctx.fence, channel, wakeAtMs, settings.SHORT_WAIT_MS)
+        took = dispatcher.suspendHandOver(ctx.fence, channel, wakeAtMs,
+                                          settings.SHORT_WAIT_MS) or \
+            waits.suspendAlone(ctx.fence, channel, wakeAtMs, settings.SHORT_WAIT_MS)
         faults.point("wait.after_suspend")
         return took
     except compat.CATCHABLE:
