@@ -297,6 +297,7 @@ class DurableWaitsTest(EngineCase):
                         message="the first held at its sleep, the second asleep")
         assert sent == [(ids[0], "HOLD_REQUESTED")], sent
         assert counted.matching("suspend_and_claim("), "no hand-over was tried"
+        assert counted.matching("pg_advisory_xact_lock"), "the held run's look did not run"
         assert engine.sideEffects(ids[0]) == ["phase:1", "safe:hold:R1"]
 
     def test_a_sleep_hand_over_that_fails_leaves_the_suspend_to_the_look_and_loses_nothing(
@@ -309,10 +310,13 @@ class DurableWaitsTest(EngineCase):
                 failed.append(args[1])
                 raise faults.ConnectionLost(u"the hand-over failed before it ran")
             return suspendAndClaim
+        import support
+        counted = support.CountedDb(self)
         ids = self.sleepersOnOneWorker(2, failing)
         self.engine.runUntil(lambda: [self.engine.status(w) for w in ids] == ["WAITING"] * 2,
                              message="both asleep")
         assert failed, "no hand-over was tried"
+        assert counted.matching("pg_advisory_xact_lock"), "the run was not read and looked at"
         assert [self.engine.recoveryAttempts(w) for w in ids] == [0, 0]
 
     def test_a_sleep_hand_over_whose_answer_was_lost_suspends_and_its_claims_are_recovered(
@@ -350,13 +354,56 @@ class DurableWaitsTest(EngineCase):
         self.gw.sql("DROP FUNCTION workflows.suspend_and_claim")
         self.addCleanup(self.gw.sql, schema._SUSPEND_AND_CLAIM_14.replace("{schema}",
                                                                           "workflows"))
-        self.addCleanup(dispatcher._missing.clear)
+        self.addCleanup(dispatcher._withoutSuspendAndClaim.clear)
         counted = support.CountedDb(self)
         ids = self.sleepersOnOneWorker(3)
         self.engine.runUntil(lambda: [self.engine.status(w) for w in ids] == ["WAITING"] * 3,
                              message="all three asleep")
         assert len(counted.matching("suspend_and_claim(")) == 1, counted.sent
+        assert counted.matching("pg_advisory_xact_lock") == [], "a missing function's " \
+            "failure took its sleep to the look, not to the suspend alone"
         assert [self.engine.recoveryAttempts(w) for w in ids] == [0, 0, 0]
+
+    def test_the_hand_over_suspends_exactly_where_the_suspend_alone_does(self):
+        """suspend_and_claim (schema version 14) repeats the one-statement suspend's
+        conditions in PL/pgSQL: both run on twin rows, case by case, and must leave them
+        alike (the plain case, a pending command, a near wake time, another attempt, a
+        deadline before the wake time)."""
+        from exchange.workflows.db import waits
+        gw = self.gw
+        now = gw.sql("SELECT workflows.now_ms()")[0][0]
+        alone = waits._SUSPEND_ALONE.replace("{schema}", "workflows")
+        handOver = ("SELECT * FROM workflows.suspend_and_claim(?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                    "?)")
+        cases = [  # (pending command, wake in ms, the fence's attempt, deadline in ms)
+            (None, 60000, 1, None), ("HOLD", 60000, 1, None), (None, 500, 1, None),
+            (None, 60000, 2, None), (None, 60000, 1, 30000)]
+        left = []
+        for n, (command, wakeIn, attempt, deadlineIn) in enumerate(cases):
+            twins = []
+            for how in ("alone", "hand-over"):
+                wf = "twin-%d-%s" % (n, how)
+                self.addCleanup(gw.sql, "DELETE FROM workflows.workflow_runs "
+                                "WHERE workflow_id = ?", wf)
+                gw.sql("INSERT INTO workflows.workflow_runs (workflow_id, workflow_name, "
+                       "status, queue_name, inputs, executor_id, attempts, pending_command, "
+                       "deadline_ms) VALUES (?, 'long_rest', 'RUNNING', 'default', "
+                       "CAST('{}' AS jsonb), 'twin-executor', 1, ?, ?)",
+                       wf, command, None if deadlineIn is None else now + deadlineIn)
+                fence = [wf, "twin-executor", attempt]
+                if how == "alone":
+                    gw.sql(alone, *(["sleep:" + wf, now + wakeIn] + fence
+                                    + [now + wakeIn, 1000]))
+                else:
+                    gw.sql(handOver, *(["sleep:" + wf, now + wakeIn, 1000] + fence
+                                       + ["[]", 0, "[]", "[]"]))
+                twins.append(gw.sql("SELECT status, waiting_for = ?, run_at_ms - ?, "
+                                    "executor_id FROM workflows.workflow_runs "
+                                    "WHERE workflow_id = ?", "sleep:" + wf, now, wf)[0])
+            assert twins[0] == twins[1], (cases[n], twins)
+            left.append(twins[0][:3])
+        assert left == [("WAITING", True, 60000)] + [("RUNNING", None, None)] * 3 \
+            + [("WAITING", True, 30000)], left
 
     def test_a_wake_time_whose_commit_answer_was_lost_is_read_back_not_written_again(self):
         from exchange.workflows.engine import faults

@@ -350,6 +350,10 @@ class StatementCounter(object):
         s = self.schema
         if "%s.finish_and_claim(" % s in text:
             return "terminal write + claim (one statement)"
+        if "%s.suspend_and_claim(" % s in text:
+            return "sleep's suspend + claim (one statement)"
+        if "pending_command IS NULL AND CAST(" in text and "SET status = 'WAITING'" in text:
+            return "sleep's suspend (one statement)"
         if re.search(r"claimed_at_ms = %s\.now_ms\(\)" % re.escape(s), text) \
                 or "SET status = 'PENDING'" in text or "%s.claim_runs(" % s in text:
             return "claim"  # (an engine whose claim makes the run RUNNING at once, or PENDING)
@@ -386,6 +390,8 @@ def statementKind(query):
         return "step INSERT"
     if re.search(r"from [\w.]*finish_and_claim\(", text):
         return "terminal UPDATE + claim"
+    if re.search(r"from [\w.]*suspend_and_claim\(", text):
+        return "sleep's suspend + claim"
     if ("skip locked" in text and re.search(r"update [\w.]*workflow_runs", text)) \
             or re.search(r"from [\w.]*claim_runs\(", text):
         return "claim UPDATE"

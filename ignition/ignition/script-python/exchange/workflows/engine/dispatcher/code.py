@@ -128,11 +128,11 @@ def handOver(fence, status, outputJson, errorJson):
     """A finishing worker's terminal write with the claim of the next runs in one statement
     (db.runs.finishAndClaim), when the last claim saw work and no limited queue: the run's
     worker slot passes to the first run claimed, and the free ones are filled too. True
-    when the write took effect (what was claimed is submitted); None when the worker must
-    write alone (nothing to claim, no room, anything failed: a failed statement's
-    transaction took the write back). Never raises. Hand-overs run beside each other and
-    beside the claimer: each takes its own slots (reserved atomically), and SKIP LOCKED
-    keeps their claims apart."""
+    when the write took effect (what was claimed is submitted); False when it did not
+    (nothing was claimed); None when the worker must write alone (nothing to claim, no room,
+    anything failed: a failed statement's transaction took the write back). Never raises.
+    Hand-overs run beside each other and beside the claimer: each takes its own slots
+    (reserved atomically), and SKIP LOCKED keeps their claims apart."""
     k = _handingOverKernel()
     if k is None:
         return None
@@ -149,10 +149,12 @@ def handOver(fence, status, outputJson, errorJson):
 def suspendHandOver(fence, channel, wakeAtMs, shortWaitMs):
     """A sleeping worker's one-statement suspend (db.waits.suspendAlone) with the claim of
     the next runs (db.runs.suspendAndClaim), when handOver could hand over: True when the
-    suspend took (what was claimed is submitted); None when the worker must suspend alone
-    (no hand-over here, nothing to claim, no room) or the suspend did not take. Raises what
-    failed (the suspend may have taken: the caller reads the run)."""
-    if _SUSPEND_AND_CLAIM in _missing:
+    suspend took (what was claimed is submitted); False when it did not (nothing was
+    claimed); None when the worker must suspend alone (no hand-over here, nothing to claim,
+    no room, or a statement that failed without effect: a schema before version 14, a lost
+    race for a partition slot). Raises any other failure (the suspend may have taken: the
+    caller reads the run)."""
+    if fence.dbName in _withoutSuspendAndClaim:
         return None
     k = _handingOverKernel()
     if k is None:
@@ -161,17 +163,19 @@ def suspendHandOver(fence, channel, wakeAtMs, shortWaitMs):
         return _handOver(k, fence, lambda wanted, namesJson: runs.suspendAndClaim(
             fence, channel, wakeAtMs, shortWaitMs, wanted, namesJson))
     except compat.CATCHABLE as error:
-        if tx.sqlState(error) == _UNDEFINED_FUNCTION:
-            _missing.add(_SUSPEND_AND_CLAIM)  # (a schema before version 14: not again)
-        _handOverFailed(fence, error, u"suspend")
+        state = tx.sqlState(error)
+        if state == _UNDEFINED_FUNCTION:
+            _withoutSuspendAndClaim.add(fence.dbName)  # (not again: the library reloads)
+        _handOverFailed(fence, error, u"sleep's suspend")
+        if state == _UNDEFINED_FUNCTION or state in _LOST_RACE:
+            return None  # (the statement took nothing back: it did nothing)
         raise
     finally:
         k.handingOver.decrementAndGet()
 
 
-_SUSPEND_AND_CLAIM = "suspend_and_claim"
 _UNDEFINED_FUNCTION = "42883"
-_missing = set()  # hand-over functions this interpreter found the schema without
+_withoutSuspendAndClaim = set()  # connections whose schema lacks it (before version 14)
 
 
 def _handingOverKernel():
@@ -193,7 +197,7 @@ def _handOverFailed(fence, error, what=u"terminal write"):
     every time (a schema without version 12, a bug) costs every run a round trip: each
     kind is a warning once, then a debug line."""
     kind, message = compat.describeError(error)
-    text = u"workflow %s: %s with a claim not made (%s: %s); made alone" \
+    text = u"workflow %s: %s with a claim of the next runs failed (%s: %s); made without" \
         % (fence.workflowId, what, kind, message)
     if kind in _warned:
         _logger().debug(text)
@@ -226,7 +230,7 @@ def _handOver(k, fence, writeAndClaim):
     # this run's slot is freed when its task ends: the first run claimed takes it over
     k.inFlight.addAndGet(len(claimed) - extra)
     if not finished:
-        return None
+        return False
     k.limitedSeen.set(1 if limited else 0)
     k.backlog.set(1 if queues else 0)
     if limited or len(claimed) == own + extra:

@@ -14,7 +14,7 @@ from collections import namedtuple
 
 from exchange.workflows.db import events, messages, prompts, runs, streams, \
     tx, waits
-from exchange.workflows import codec, codes, compat, settings, statuses, validate
+from exchange.workflows import codec, codes, compat, platform, settings, statuses, validate
 from exchange.workflows.engine import boundary, context, dispatcher, faults, operator, \
     schemas
 from exchange.workflows.errors import (InvalidArgument, NonDeterminismError,
@@ -158,14 +158,34 @@ def _suspendedAlone(ctx, channel, wakeAtMs):
         return False
     try:
         took = dispatcher.suspendHandOver(ctx.fence, channel, wakeAtMs,
-                                          settings.SHORT_WAIT_MS) or \
-            waits.suspendAlone(ctx.fence, channel, wakeAtMs, settings.SHORT_WAIT_MS)
+                                          settings.SHORT_WAIT_MS)
+        if took is None:
+            took = waits.suspendAlone(ctx.fence, channel, wakeAtMs, settings.SHORT_WAIT_MS)
         faults.point("wait.after_suspend")
         return took
-    except compat.CATCHABLE:
+    except compat.CATCHABLE as error:
+        _suspendFailed(ctx, error)
         state = tx.persistently(lambda: runs.owner(ctx.dbName, ctx.workflowId),
                                 u"status read")
-        return state is not None and state.status == statuses.WAITING
+        return state is not None and state.status == statuses.WAITING and \
+            state.attempt == ctx.fence.attempt  # (a later attempt's wait is not ours)
+
+
+_suspendFailures = set()  # kinds of failed one-statement suspend warned of (per interpreter)
+
+
+def _suspendFailed(ctx, error):
+    """A failed one-statement suspend costs its sleep a read and the look; one that fails
+    every time costs every sleep that: each kind is a warning once, then a debug line."""
+    kind, message = compat.describeError(error)
+    text = u"workflow %s: the sleep's suspend failed (%s: %s); the run was read and the " \
+        u"wait looked again" % (ctx.workflowId, kind, message)
+    logger = platform.logger("exchange.workflows.durable")
+    if kind in _suspendFailures:
+        logger.debug(text)
+    else:
+        _suspendFailures.add(kind)
+        logger.warn(text + u" (this kind of failure is logged once as a warning)")
 
 
 class _Wait(namedtuple("_Wait", "name channel wakeAtMs look onTimeout")):

@@ -80,7 +80,7 @@ _ENTRIES = (
     # engine.debounces: dbName -> (debounce key -> the JSON text of the calls this JVM took
     # since the last flush)
     ("debounces", platform.newConcurrentMap),
-    # finishing workers' hand-overs under way (engine.dispatcher; any number at once)
+    # hand-overs under way, finishing and sleeping workers' (engine.dispatcher; any number)
     ("handingOver", lambda: platform.newAtomicLong(0)),
     # (a new entry goes last: a map lacking the last one is completed at once, see getKernel)
 )
@@ -216,8 +216,8 @@ class Kernel(object):
         return self._state.get("pool")
 
     def claimsUnderWay(self):
-        """Claims under way on this JVM, the claimer's and the finishing workers'
-        hand-overs (whose runs are not tracked yet)."""
+        """Claims under way on this JVM, the claimer's and the finishing or sleeping
+        workers' hand-overs (whose runs are not tracked yet)."""
         return self.claiming.get() + self.handingOver.get()
 
     def poolActive(self):
