@@ -641,10 +641,14 @@ class Scaling(object):
         import exchange.workflows.api.service as service
         from exchange.workflows.db import runs
         from exchange.workflows.engine import dispatcher, kernel
-        original, afterRun = runs.claim, dispatcher.afterRun
-        # a finishing worker claims no more here: each timed tick's claim is the only one,
-        # and the backlog stays as it is between ticks
+        original, afterRun, handOver = runs.claim, dispatcher.afterRun, dispatcher.handOver
+        # a finishing worker claims no more here, neither after its run nor with its
+        # terminal write (the hand-over): each timed tick's claim is the only one, and the
+        # backlog stays as it is between ticks. (With hand-overs the 8 workers drained the
+        # backlog while the ticks were timed, and on a slow machine the tick could wait
+        # out the pool's 10 s for a connection, one run in three.)
         dispatcher.afterRun = lambda dbName: None
+        dispatcher.handOver = lambda fence, status, outputJson, errorJson: None
         claims = []
 
         def timed(*args, **kwargs):
@@ -700,7 +704,7 @@ class Scaling(object):
                          ticks("%d terminal + %d queued" % (self.historyRuns, self.backlog),
                                False)))
         finally:
-            runs.claim, dispatcher.afterRun = original, afterRun
+            runs.claim, dispatcher.afterRun, dispatcher.handOver = original, afterRun, handOver
             self.sql("DELETE FROM {s}.workflow_runs WHERE status = 'ENQUEUED'")
             self.wait("idle", idle, 60, 0.01)
             from exchange.workflows.api import lifecycle
