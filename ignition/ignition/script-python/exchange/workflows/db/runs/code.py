@@ -268,23 +268,23 @@ def finishAndClaim(fence, status, outputJson, errorJson, limit, workflowNamesJso
 
     Returns (finished, claimed, limitedWithWork, queuesWithWork), as ``claim`` for the last
     three; nothing is claimed when the write did not take effect."""
-    rows = tx.query(fence.dbName, sql.bind(_FINISH_AND_CLAIM, fence.dbName),
-                    [status, outputJson, errorJson] + fence.params()
-                    + [workflowNamesJson, limit, "[]",
-                       codec.encode(settings.runnableVersions())])
-    if not rows:
-        return False, [], 0, 0
-    claimed, limited, queues = _claimed(fence.dbName, fence.executorId, rows)
-    return True, claimed, limited, queues
+    return _writtenAndClaimed(fence, _FINISH_AND_CLAIM, [status, outputJson, errorJson], limit,
+                              workflowNamesJson)
 
 
 def suspendAndClaim(fence, channel, wakeAtMs, shortWaitMs, limit, workflowNamesJson):
     """A sleep's suspend of ``fence``'s run (as db.waits.suspendAlone) and, in the same
     statement when it took, a claim as finishAndClaim's; the same answer."""
-    rows = tx.query(fence.dbName, sql.bind(_SUSPEND_AND_CLAIM, fence.dbName),
-                    [channel, wakeAtMs, shortWaitMs] + fence.params()
-                    + [workflowNamesJson, limit, "[]",
-                       codec.encode(settings.runnableVersions())])
+    return _writtenAndClaimed(fence, _SUSPEND_AND_CLAIM, [channel, wakeAtMs, shortWaitMs],
+                              limit, workflowNamesJson)
+
+
+def _writtenAndClaimed(fence, statement, head, limit, workflowNamesJson):
+    """Run a hand-over function (``head``, the fence, then the claim's arguments): a write
+    of the fence's run and, when it took, a claim; no row means the write did not take."""
+    rows = tx.query(fence.dbName, sql.bind(statement, fence.dbName),
+                    head + fence.params() + [workflowNamesJson, limit, "[]",
+                                             codec.encode(settings.runnableVersions())])
     if not rows:
         return False, [], 0, 0
     claimed, limited, queues = _claimed(fence.dbName, fence.executorId, rows)

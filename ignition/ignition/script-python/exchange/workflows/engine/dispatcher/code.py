@@ -133,17 +133,12 @@ def handOver(fence, status, outputJson, errorJson):
     anything failed: a failed statement's transaction took the write back). Never raises.
     Hand-overs run beside each other and beside the claimer: each takes its own slots
     (reserved atomically), and SKIP LOCKED keeps their claims apart."""
-    k = _handingOverKernel()
-    if k is None:
-        return None
     try:
-        return _handOver(k, fence, lambda wanted, namesJson: runs.finishAndClaim(
+        return _handOver(fence, lambda wanted, namesJson: runs.finishAndClaim(
             fence, status, outputJson, errorJson, wanted, namesJson))
     except compat.CATCHABLE as error:
         _handOverFailed(fence, error)
         return None
-    finally:
-        k.handingOver.decrementAndGet()
 
 
 def suspendHandOver(fence, channel, wakeAtMs, shortWaitMs):
@@ -156,11 +151,8 @@ def suspendHandOver(fence, channel, wakeAtMs, shortWaitMs):
     caller reads the run)."""
     if fence.dbName in _withoutSuspendAndClaim:
         return None
-    k = _handingOverKernel()
-    if k is None:
-        return None
     try:
-        return _handOver(k, fence, lambda wanted, namesJson: runs.suspendAndClaim(
+        return _handOver(fence, lambda wanted, namesJson: runs.suspendAndClaim(
             fence, channel, wakeAtMs, shortWaitMs, wanted, namesJson))
     except compat.CATCHABLE as error:
         state = tx.sqlState(error)
@@ -170,23 +162,25 @@ def suspendHandOver(fence, channel, wakeAtMs, shortWaitMs):
         if state == _UNDEFINED_FUNCTION or state in _LOST_RACE:
             return None  # (the statement took nothing back: it did nothing)
         raise
-    finally:
-        k.handingOver.decrementAndGet()
 
 
 _UNDEFINED_FUNCTION = "42883"
 _withoutSuspendAndClaim = set()  # connections whose schema lacks it (before version 14)
 
 
-def _handingOverKernel():
-    """The kernel, counted as handing over (the caller uncounts it), when the last claim saw
-    work and no limited queue on an executor's current interpreter; else None."""
+def _handOver(fence, writeAndClaim):
+    """A hand-over, when the last claim saw work and no limited queue on an executor's
+    current interpreter (else None): counted as under way while it runs; raises what
+    failed."""
     k = kernel.getKernel()
     if not k.backlog.get() or k.limitedSeen.get() or not k.isExecutor() \
             or not k.isCurrentInterpreter():
         return None
     k.handingOver.incrementAndGet()  # (every kernel has it: a facade completes older ones)
-    return k
+    try:
+        return _handOverWith(k, fence, writeAndClaim)
+    finally:
+        k.handingOver.decrementAndGet()
 
 
 _warned = set()  # kinds of hand-over failure logged as a warning once by this interpreter
@@ -206,7 +200,7 @@ def _handOverFailed(fence, error, what=u"terminal write"):
         _logger().warn(text + u" (this kind of failure is logged once as a warning)")
 
 
-def _handOver(k, fence, writeAndClaim):
+def _handOverWith(k, fence, writeAndClaim):
     """A hand-over's work: ``writeAndClaim(wanted, namesJson)`` writes the run and claims
     (as db.runs.finishAndClaim answers); raises what failed (the slots it reserved given
     back)."""
