@@ -158,6 +158,16 @@ def warmUntilCompiled(oneRound, rounds=10, quietMs=50, quietShare=0.0, limitS=No
             return done
 
 
+def warmThenTimed(oneRound):
+    """On a JVM, ``oneRound()`` until the JIT compiler is quiet (warmUntilCompiled with
+    JIT_QUIET_SHARE and JIT_WARM_LIMIT_S), then once more: (its result, the compiler's
+    milliseconds during that last round; None off a JVM). Off a JVM, one untimed round."""
+    warmUntilCompiled(oneRound, rounds=40, quietShare=JIT_QUIET_SHARE, limitS=JIT_WARM_LIMIT_S)
+    compiledMs = jitMs()
+    result = oneRound()
+    return result, None if compiledMs is None else jitMs() - compiledMs
+
+
 def percentile(sortedValues, fraction):
     """Nearest-rank percentile of an already sorted list."""
     if not sortedValues:
@@ -1221,11 +1231,7 @@ class Bench(object):
         def handWrittenRound():
             self.truncate()
             return self.handWrittenQueue(n)
-        warmUntilCompiled(handWrittenRound, rounds=40, quietShare=JIT_QUIET_SHARE,
-                          limitS=JIT_WARM_LIMIT_S)
-        compiledMs = jitMs()
-        baseElapsed = handWrittenRound()
-        baseJitMs = None if compiledMs is None else jitMs() - compiledMs
+        baseElapsed, baseJitMs = warmThenTimed(handWrittenRound)
         baseRate = n / baseElapsed
         print("   baseline hand-written %s queue, %d threads with a connection each "
               "(claim UPDATE .. RETURNING, 3 INSERT step_outputs, UPDATE to SUCCESS; no "
@@ -1272,11 +1278,8 @@ class Bench(object):
             self.preload(count, "three_steps", {"value": 1})
             return self.drive(count, self.runLimit)
         drain(warm)
-        warmUntilCompiled(lambda: drain(n), rounds=40, quietShare=JIT_QUIET_SHARE,
-                          limitS=JIT_WARM_LIMIT_S)
-        compiledMs = jitMs()
-        run = drain(n)
-        run["jitMs"] = None if compiledMs is None else jitMs() - compiledMs
+        run, compiledMs = warmThenTimed(lambda: drain(n))
+        run["jitMs"] = compiledMs
         return run
 
     def withoutValidation(self, n, baseRate):

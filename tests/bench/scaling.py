@@ -499,8 +499,10 @@ class Scaling(object):
         count, limit = SURVIVOR_WARM_UP[interp]
         t0 = clock()
         self.preload(count, "held", {"seconds": 0})
-        waiting = lambda: self.sql("SELECT count(*) FROM {s}.workflow_runs "  # noqa: E731
-                                   "WHERE workflow_name = 'held' AND status = 'WAITING'")[0][0]
+
+        def waiting():
+            return self.sql("SELECT count(*) FROM {s}.workflow_runs "
+                            "WHERE workflow_name = 'held' AND status = 'WAITING'")[0][0]
         while clock() - t0 < limit and waiting() < count:
             time.sleep(0.05)
         print("   survivor warm-up: %d runs suspended in %.1f s (then deleted)"

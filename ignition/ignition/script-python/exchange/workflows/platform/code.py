@@ -56,6 +56,17 @@ def logger(name):
     return system.util.getLogger(name)
 
 
+def warnOncePerKind(log, warned, kind, text):
+    """Log ``text`` as a warning the first time ``kind`` is met (``warned``: the kinds met
+    so far, kept by the caller per interpreter), then at debug level: a failure that comes
+    back on every call is said once, not on every call."""
+    if kind in warned:
+        log.debug(text)
+    else:
+        warned.add(kind)
+        log.warn(text + u" (this kind of failure is logged once as a warning)")
+
+
 if compat.IS_JYTHON:  # pragma: no cover - exercised by the Jython suite
     from java.lang import Runnable, System, Thread  # novm
     from java.lang.management import ManagementFactory  # novm

@@ -80,9 +80,7 @@ def record(fence, step, status, outputJson, errorJson, t=None):
     still ours, in transaction ``t`` or alone (a Recorded: true when a row was inserted,
     with the run's pending command)."""
     rows = tx.query(fence.dbName, sql.bind(_RECORD, fence.dbName),
-                    fence.params() + [fence.workflowId, step.position, step.name, status,
-                                      outputJson, errorJson, step.attempts, fence.executorId,
-                                      fence.attempt, step.startedMs, step.completedMs], t)
+                    _recordArgs(fence, step, status, [outputJson, errorJson]), t)
     return Recorded(bool(rows), rows[0][0] if rows else None)
 
 
@@ -91,11 +89,14 @@ def recordWakeAt(fence, step, timeoutMs):
     wakes: ``timeoutMs`` after the database clock's now (None: never). A Recorded, its
     outputJson the {"wakeAtMs": ...} written."""
     rows = tx.query(fence.dbName, sql.bind(_RECORD_WAKE_AT, fence.dbName),
-                    fence.params() + [fence.workflowId, step.position, step.name,
-                                      statuses.SUCCESS, timeoutMs, step.attempts,
-                                      fence.executorId, fence.attempt, step.startedMs,
-                                      step.completedMs])
+                    _recordArgs(fence, step, statuses.SUCCESS, [timeoutMs]))
     return Recorded(bool(rows), rows[0][0] if rows else None, rows[0][1] if rows else None)
+
+
+def _recordArgs(fence, step, status, outcome):
+    """_RECORD's parameters (and _RECORD_WAKE_AT's, whose outcome is the timeout alone)."""
+    return fence.params() + [fence.workflowId, step.position, step.name, status] + outcome \
+        + [step.attempts, fence.executorId, fence.attempt, step.startedMs, step.completedMs]
 
 
 def at(dbName, workflowId, position):

@@ -156,12 +156,12 @@ def suspendHandOver(fence, channel, wakeAtMs, shortWaitMs):
             fence, channel, wakeAtMs, shortWaitMs, wanted, namesJson))
     except compat.CATCHABLE as error:
         state = tx.sqlState(error)
+        if state != _UNDEFINED_FUNCTION and state not in _LOST_RACE:
+            raise  # (the caller reads the run, and says what failed)
         if state == _UNDEFINED_FUNCTION:
             _withoutSuspendAndClaim.add(fence.dbName)  # (not again: the library reloads)
         _handOverFailed(fence, error, u"sleep's suspend")
-        if state == _UNDEFINED_FUNCTION or state in _LOST_RACE:
-            return None  # (the statement took nothing back: it did nothing)
-        raise
+        return None  # (the statement took nothing back: it did nothing)
 
 
 _UNDEFINED_FUNCTION = "42883"
@@ -191,13 +191,9 @@ def _handOverFailed(fence, error, what=u"terminal write"):
     every time (a schema without version 12, a bug) costs every run a round trip: each
     kind is a warning once, then a debug line."""
     kind, message = compat.describeError(error)
-    text = u"workflow %s: %s with a claim of the next runs failed (%s: %s); made without" \
-        % (fence.workflowId, what, kind, message)
-    if kind in _warned:
-        _logger().debug(text)
-    else:
-        _warned.add(kind)
-        _logger().warn(text + u" (this kind of failure is logged once as a warning)")
+    platform.warnOncePerKind(_logger(), _warned, kind, u"workflow %s: %s with a claim of the "
+                             u"next runs failed (%s: %s); made without"
+                             % (fence.workflowId, what, kind, message))
 
 
 def _handOverWith(k, fence, writeAndClaim):

@@ -178,14 +178,10 @@ def _suspendFailed(ctx, error):
     """A failed one-statement suspend costs its sleep a read and the look; one that fails
     every time costs every sleep that: each kind is a warning once, then a debug line."""
     kind, message = compat.describeError(error)
-    text = u"workflow %s: the sleep's suspend failed (%s: %s); the run was read and the " \
-        u"wait looked again" % (ctx.workflowId, kind, message)
-    logger = platform.logger("exchange.workflows.durable")
-    if kind in _suspendFailures:
-        logger.debug(text)
-    else:
-        _suspendFailures.add(kind)
-        logger.warn(text + u" (this kind of failure is logged once as a warning)")
+    platform.warnOncePerKind(platform.logger("exchange.workflows.durable"), _suspendFailures,
+                             kind, u"workflow %s: the sleep's suspend failed (%s: %s); the "
+                             u"run was read and the wait looked again"
+                             % (ctx.workflowId, kind, message))
 
 
 class _Wait(namedtuple("_Wait", "name channel wakeAtMs look onTimeout")):
@@ -324,8 +320,8 @@ def recv(topic=None, timeoutSeconds=settings.DEFAULT_WAIT_SECONDS):
     ctx = _inWorkflow("recv")
     topic = _topic(topic)
     wakeAtMs = deadline(ctx, "<recv.deadline>",
-                         _timeoutMs("timeoutSeconds", timeoutSeconds,
-                                    settings.DEFAULT_WAIT_SECONDS * 1000))
+                        _timeoutMs("timeoutSeconds", timeoutSeconds,
+                                   settings.DEFAULT_WAIT_SECONDS * 1000))
 
     def look(t, position):
         row = messages.consume(ctx.dbName, ctx.workflowId, topic, position, t)
