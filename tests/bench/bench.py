@@ -158,14 +158,24 @@ def warmUntilCompiled(oneRound, rounds=10, quietMs=50, quietShare=0.0, limitS=No
             return done
 
 
-def warmThenTimed(oneRound):
+def warmThenTimed(oneRound, timedRound=None):
     """On a JVM, ``oneRound()`` until the JIT compiler is quiet (warmUntilCompiled with
-    JIT_QUIET_SHARE and JIT_WARM_LIMIT_S), then once more: (its result, the compiler's
-    milliseconds during that last round; None off a JVM). Off a JVM, one untimed round."""
+    JIT_QUIET_SHARE and JIT_WARM_LIMIT_S), then ``timedRound()`` (``oneRound`` once more by
+    default): (its result, the compiler's milliseconds during that last round; None off a
+    JVM). Off a JVM, one untimed round first."""
     warmUntilCompiled(oneRound, rounds=40, quietShare=JIT_QUIET_SHARE, limitS=JIT_WARM_LIMIT_S)
     compiledMs = jitMs()
-    result = oneRound()
+    result = (timedRound or oneRound)()
     return result, None if compiledMs is None else jitMs() - compiledMs
+
+
+def withCountsOf(timed, counted):
+    """A drive() result timed without the StatementCounter, given the statements, the
+    simulator's share and the ended runs (``countedFinal``) of an untimed ``counted`` one."""
+    for key in ("counts", "transactions", "validations", "counter"):
+        timed[key] = counted[key]
+    timed["countedFinal"] = counted["final"]
+    return timed
 
 
 def percentile(sortedValues, fraction):
@@ -961,6 +971,7 @@ class Bench(object):
         competing for the CPU). The engine's calls and the two baselines' are interleaved
         (rotating their order), so all three meet the same table size and machine state."""
         n = self.nDurable
+        countedCalls = max(1, n // 5)
         enqueue = self.service.enqueue
         insert = self.q("INSERT INTO {s}.workflow_runs (workflow_id, workflow_name, status, "
                         "queue_name, priority, inputs) "
@@ -1010,13 +1021,23 @@ class Bench(object):
             del latencies[:], base[:], validated[:]
             failed[0] = 0
             idle = (self.inFlight(), self.activeRuns())
+            for i in range(n):
+                for k in range(3):
+                    kinds[(i + k) % 3](i)
+            timed, failedTimed = list(latencies), failed[0]
+            stored = self.sql("SELECT count(*) FROM {s}.workflow_runs WHERE queue_name <> %s",
+                              (RAW_QUEUE,))[0][0]
+            # the statements and the simulator's share: engine calls again with the bench's
+            # StatementCounter, untimed (its wrappers cost the call time the baselines do
+            # not pay)
             counter = StatementCounter(self.schema).install()
             try:
-                for i in range(n):
-                    for k in range(3):
-                        kinds[(i + k) % 3](i)
+                for i in range(countedCalls):
+                    engineCall(i)
             finally:
                 counter.uninstall()
+            latencies[:] = timed
+            failed[0] = failedTimed
             startedMeanwhile = self.sql("SELECT count(*) FROM {s}.workflow_runs "
                                         "WHERE status <> 'ENQUEUED'")[0][0]
         finally:
@@ -1026,10 +1047,8 @@ class Bench(object):
             validatingConn.close()
         failed = failed[0]
         counts, transactions, validations = counter.snapshot("caller")
-        share = counter.share(n, "caller")
+        share = counter.share(countedCalls, "caller")
         others = counter.snapshot("other")
-        stored = self.sql("SELECT count(*) FROM {s}.workflow_runs WHERE queue_name <> %s",
-                          (RAW_QUEUE,))[0][0]
         self.truncate()
         mean, baseMean = ms(sum(latencies) / n), ms(sum(base) / n)
         validatedMean = ms(sum(validated) / n)
@@ -1050,14 +1069,17 @@ class Bench(object):
               "%d stored)" % (n, fmtMs(mean), fmtMs(ms(percentile(latencies, 0.5))),
                               fmtMs(ms(percentile(latencies, 0.99))), fmtRate(1000.0 / mean),
                               failed, stored))
-        print("            per call, on the caller's thread: %.2f statement(s) %s, %.2f pool "
-              "validation(s) (SELECT 1), %.2f transaction(s)"
-              % (sum(counts.values()) / float(n), self.kinds(counts, n),
-                 validations / float(n), transactions / float(n)))
+        print("            per call, on the caller's thread (counted over %d more calls, "
+              "untimed): %.2f statement(s) %s, %.2f pool validation(s) (SELECT 1), %.2f "
+              "transaction(s)" % (countedCalls, sum(counts.values()) / float(countedCalls),
+                                  self.kinds(counts, countedCalls),
+                                  validations / float(countedCalls),
+                                  transactions / float(countedCalls)))
         if sum(others[0].values()):
             print("            meanwhile on other threads (runs the engine started by itself, "
                   "competing for the CPU): %.2f statement(s) per call %s"
-                  % (sum(others[0].values()) / float(n), self.kinds(others[0], n)))
+                  % (sum(others[0].values()) / float(countedCalls),
+                     self.kinds(others[0], countedCalls)))
         print("   baseline %s single-row INSERT x %d: mean %s  p50 %s  p99 %s  = %s"
               % (rawdb.driverName(), n, fmtMs(baseMean), fmtMs(ms(percentile(base, 0.5))),
                  fmtMs(ms(percentile(base, 0.99))), fmtRate(1000.0 / baseMean)))
@@ -1083,7 +1105,8 @@ class Bench(object):
                     aim="within 1.5x", met=mean / baseMean <= 1.5, simulator=share,
                     notes="p50 %.3f ms, p99 %.3f ms; %.2f statements, %.2f validations a call"
                     % (ms(percentile(latencies, 0.5)), ms(percentile(latencies, 0.99)),
-                       sum(counts.values()) / float(n), validations / float(n)))
+                       sum(counts.values()) / float(countedCalls),
+                       validations / float(countedCalls)))
         self.figure("3b", "durable enqueue vs a validating pool", mean, "ms", validatedMean,
                     baselineLabel="SELECT 1 + INSERT (%s)" % rawdb.driverName(),
                     aim="within 1.2x", met=mean / validatedMean <= 1.2, simulator=share)
@@ -1112,15 +1135,20 @@ class Bench(object):
         finally:
             conn.close()
 
-    def drive(self, count, limit, since=None, dbName=None, schema=None, enough=None):
+    def drive(self, count, limit, since=None, dbName=None, schema=None, enough=None,
+              counted=True):
         """Dispatch every DISPATCH_PERIOD s (fixed delay) from a timer thread until ``count``
         runs ended (polled with a raw connection every 20 ms; only the runs created since
         ``since``, when given) or ``limit`` s passed; on another datasource (``dbName``,
         whose system schema is ``schema``) when given. ``enough()`` is called then, before
         the timer stops (to take away what is still queued, say).
         Returns a dict of what happened; the statements cover the whole run, in-flight runs
-        included (they are waited for after the timer stops)."""
-        counter = StatementCounter(schema or self.schema).install()
+        included (they are waited for after the timer stops). ``counted=False``: no
+        StatementCounter (its wrappers and lock cost the workers CPU the baselines do not
+        pay), so no counts either."""
+        counter = StatementCounter(schema or self.schema)
+        if counted:
+            counter.install()
         executor = TimedExecutor(DISPATCH_PERIOD, dbName)
         thread = threading.Thread(target=executor.runSafely, name="bench-dispatch-timer")
         thread.daemon = True
@@ -1199,7 +1227,9 @@ class Bench(object):
         return rate
 
     def perWorkflow(self, run):
-        finished = max(1, run["final"].get("SUCCESS", 0) + run["final"].get("ERROR", 0))
+        """(statements a workflow, workflows ended) of the drain the counts come from."""
+        final = run.get("countedFinal", run["final"])
+        finished = max(1, final.get("SUCCESS", 0) + final.get("ERROR", 0))
         return sum(run["counts"].values()) / float(finished), finished
 
     # --- 4. end to end ----------------------------------------------------------------
@@ -1218,8 +1248,9 @@ class Bench(object):
         run = self.drainAfterWarming(n, warm)
         rate = self.describeDrive(run, n, "three_steps")
         perRun, finished = self.perWorkflow(run)
-        print("            per workflow: %.2f statement(s) %s, %.2f pool validation(s) "
-              "(SELECT 1), %.2f transaction(s)"
+        print("            per workflow (counted in the untimed drain before; the timed one "
+              "runs without the bench's statement counter): %.2f statement(s) %s, %.2f pool "
+              "validation(s) (SELECT 1), %.2f transaction(s)"
               % (perRun, self.kinds(run["counts"], finished),
                  run["validations"] / float(finished), run["transactions"] / float(finished)))
         share = self.printShare(run["counter"].share(finished), "workflow")
@@ -1272,13 +1303,22 @@ class Bench(object):
     def drainAfterWarming(self, n, warm):
         """``warm`` three_steps runs drained untimed (on a JVM, then drains of ``n`` until
         the JIT compiler is quiet), then ``n`` drained by drive(): its result, with the
-        JIT compiler's milliseconds during it (``jitMs``, None off a JVM)."""
-        def drain(count):
+        JIT compiler's milliseconds during it (``jitMs``, None off a JVM). The timed drain
+        runs without the StatementCounter, as the hand-written queue does; its statements
+        and the simulator's share are those counted in the untimed drain of ``n`` just
+        before it (``countedIn``: "the untimed drain before")."""
+        counted = []
+
+        def drain(count, timed=False):
             self.truncate()
             self.preload(count, "three_steps", {"value": 1})
-            return self.drive(count, self.runLimit)
+            run = self.drive(count, self.runLimit, counted=not timed)
+            if not timed:
+                counted[:] = [run]
+            return run
         drain(warm)
-        run, compiledMs = warmThenTimed(lambda: drain(n))
+        run, compiledMs = warmThenTimed(lambda: drain(n), lambda: drain(n, timed=True))
+        run = withCountsOf(run, counted[0])
         run["jitMs"] = compiledMs
         return run
 
@@ -1327,9 +1367,14 @@ class Bench(object):
         m = self.nPerStep
         results = {}
         for steps in (0, 10):
-            self.truncate()
-            self.preload(m, "noop_steps", {"n": steps})
-            run = self.drive(m, self.runLimit)
+            # counted first (statements, the simulator's share), then timed without the
+            # bench's StatementCounter, whose wrappers cost the workers CPU
+            drains = []
+            for counted in (True, False):
+                self.truncate()
+                self.preload(m, "noop_steps", {"n": steps})
+                drains.append(self.drive(m, self.runLimit, counted=counted))
+            run = withCountsOf(drains[1], drains[0])
             self.describeDrive(run, m, "noop_steps(n=%d)" % steps)
             perRun, finished = self.perWorkflow(run)
             inRun = self.sql("SELECT avg(completed_at_ms - started_at_ms), count(*) "
@@ -1337,8 +1382,8 @@ class Bench(object):
             run["perRun"] = perRun
             run["share"] = run["counter"].share(finished)
             run["inRunMs"] = float(inRun[0]) if inRun[0] is not None else float("nan")
-            print("            per workflow: %.2f statement(s) %s; start to end inside the "
-                  "run: mean %s" % (perRun, self.kinds(run["counts"], finished),
+            print("            per workflow (counted in an untimed drain before): %.2f "
+                  "statement(s) %s; start to end inside the run: mean %s" % (perRun, self.kinds(run["counts"], finished),
                                     fmtMs(run["inRunMs"])))
             results[steps] = run
         self.truncate()
