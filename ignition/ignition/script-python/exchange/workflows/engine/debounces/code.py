@@ -169,8 +169,7 @@ def fire(dbName):
     """Start the runs of due bursts of workflows registered here, in one short transaction
     (opened only when one is due): each row is deleted and its run inserted together.
     Returns how many runs were started."""
-    registered = registry.registeredNames()
-    names = codec.encode(registered)
+    registered, names = registry.namesAndJson()
     if not registered or not statements.anyDue(dbName, names):
         return 0  # (one read, no transaction: the idle tick's case)
 

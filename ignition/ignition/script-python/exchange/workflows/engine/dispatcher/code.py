@@ -201,7 +201,7 @@ def _handOverWith(k, fence, writeAndClaim):
     (as db.runs.finishAndClaim answers); raises what failed (the slots it reserved given
     back)."""
     dbName = fence.dbName
-    names = registry.registeredNames()
+    names, namesJson = registry.namesAndJson()
     if not names or not leases.mayClaim(dbName, k):
         return None
     workers = settings.workerThreads()
@@ -213,7 +213,7 @@ def _handOverWith(k, fence, writeAndClaim):
     sentAtMs = compat.nowMs()
     try:
         pool = k.pool()
-        finished, claimed, limited, queues = writeAndClaim(own + extra, codec.encode(names))
+        finished, claimed, limited, queues = writeAndClaim(own + extra, namesJson)
     except compat.CATCHABLE:
         k.inFlight.addAndGet(-extra)
         raise
@@ -283,7 +283,7 @@ def _flush():
 def _claimOnce(dbName, k):
     """Reserve free slots, claim up to that many rows, submit them; (reserved, counts)."""
     counts = {"claimed": 0, "submitted": 0, "released": 0}
-    names = registry.registeredNames()
+    names, namesJson = registry.namesAndJson()
     reserved = _reserve(k.inFlight, settings.workerThreads(), settings.claimBatch()) \
         if names else 0
     if not reserved:
@@ -292,7 +292,7 @@ def _claimOnce(dbName, k):
     epoch = k.leaseEpoch.get()  # before the claim: a lapse noticed since is checked by the run
     try:
         pool = k.pool()  # before the claim: a pool found shut down is replaced now
-        claimed, sentAtMs = _claim(dbName, k, reserved, codec.encode(names))
+        claimed, sentAtMs = _claim(dbName, k, reserved, namesJson)
     finally:
         k.inFlight.addAndGet(len(claimed) - reserved)  # give back what was not claimed
     counts["claimed"] = len(claimed)

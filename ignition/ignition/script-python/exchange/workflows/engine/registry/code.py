@@ -9,7 +9,7 @@ from __future__ import absolute_import, division, print_function
 
 import threading
 
-from exchange.workflows import codes, compat, platform
+from exchange.workflows import codec, codes, compat, platform
 from exchange.workflows.engine import kernel
 from exchange.workflows.errors import InvalidArgument
 
@@ -150,9 +150,29 @@ def lookup(name):
 
 def registeredNames():
     """All workflow names known in this interpreter, sorted."""
+    return list(namesAndJson()[0])
+
+
+_names = [None]  # (the kernel's modules map, its size, the registry's size, names, JSON)
+
+
+def namesAndJson():
+    """(registeredNames() as a tuple, its JSON text) for a claim, which names what this
+    interpreter runs. Every claim asks (a worker's hand-over, each tick): modules are only
+    added, to the kernel's map and to the registry, so while both sizes (and the map) are
+    those of the last answer, nothing new is registered and the answer stands, made without
+    the lock, the imports' scan or the encoding."""
+    modules = kernel.getKernel().modules
+    size = modules.size()
+    known = _names[0]
+    if known is not None and known[0] is modules and known[1] == size \
+            and known[2] == len(_registry):
+        return known[3], known[4]
     with _lock:
         _loadRegisteredModules()
-        return sorted(_registry.keys())
+        names = tuple(sorted(_registry.keys()))
+        _names[0] = (modules, size, len(_registry), names, codec.encode(list(names)))
+        return names, _names[0][4]
 
 
 def inputProblem(definition, inputs):

@@ -51,10 +51,10 @@ def tick(dbName, nowMs=None):
     other failure (a schema not yet upgraded) is logged: it never stops the claim."""
     try:
         declare(dbName)
-        names = registry.registeredNames()
+        names, namesJson = registry.namesAndJson()
         if not names:
             return 0
-        dues = statements.due(dbName, codec.encode(names), nowMs, MAX_DUE_PER_TICK)
+        dues = statements.due(dbName, namesJson, nowMs, MAX_DUE_PER_TICK)
     except compat.CATCHABLE as error:
         _unlessTransient(error, u"reading the schedules")
         return 0
