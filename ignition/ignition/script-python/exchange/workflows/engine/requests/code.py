@@ -54,7 +54,15 @@ def _timeoutMs(definition, timeoutSeconds):
 
 
 class Request(object):
-    """A validated enqueue request: every field checked, the inputs already JSON."""
+    """A validated enqueue request: every field checked, the inputs already JSON.
+
+    Slots, not an instance dict: under Jython an instance's dict is a ConcurrentHashMap
+    whose table is resized at the 12th attribute (that resize alone was 2 % of a tag
+    event's enqueueInMemory in a JFR profile, 2026-12-05)."""
+
+    __slots__ = ("inputsJson", "queueName", "deduplicationPolicy", "delayMs", "workflowName",
+                 "partitionKey", "priority", "deduplicationId", "timeoutMs",
+                 "maxRecoveryAttempts", "workflowId", "appVersion")
 
     def __init__(self, workflowName, inputs, queueName=None, partitionKey=None, priority=0,
                  deduplicationId=None, workflowId=None, timeoutSeconds=None,
