@@ -134,13 +134,16 @@ def test_a_killed_jython_executor_is_recovered_by_a_cpython_one(engine):
     victim = Executor(gw.dsn, threads=4, periodSeconds=PERIOD_SECONDS,
                       leaseSeconds=LEASE_SECONDS, interpreter="jython")
     gw.addCleanup(victim.stop)
-    ids = [engine.enqueue("chain", inputs={"seed": i, "ms": 200}) for i in range(12)]
-    waitFor(lambda: victim.alive() and gw.sql(
-        "SELECT count(*) FROM workflows.step_outputs WHERE executor_id = ?",
-        victim.executorId)[0][0] >= 2, 60, 0.01, "the Jython executor ran steps")
+    # both running before the work comes (a slow machine started the survivor after the
+    # victim had ended every run), and the kill only once the victim is inside a run
     survivor = Executor(gw.dsn, threads=4, periodSeconds=PERIOD_SECONDS,
                         leaseSeconds=LEASE_SECONDS)
     gw.addCleanup(survivor.stop)
+    ids = [engine.enqueue("chain", inputs={"seed": i, "ms": 300}) for i in range(12)]
+    waitFor(lambda: victim.alive() and gw.sql(
+        "SELECT count(*) FROM workflows.step_outputs WHERE executor_id = ?",
+        victim.executorId)[0][0] >= 2 and runningOn(gw, victim), 60, 0.01,
+        "the Jython executor inside a run, after it ran steps")
     victim.kill()
     owned = runningOn(gw, victim)
     waitFor(lambda: succeeded(gw, ids) == len(ids), 60, 0.05, "the CPython executor finished")
