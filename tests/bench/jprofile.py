@@ -1,5 +1,6 @@
 """Where a figure's time goes under Jython (bench.py --profile): a sampling profiler in the
-bench's own JVM, since JFR is not at hand and ``jython -J-Xprof`` is gone.
+bench's own JVM, needing no JDK (where one is installed, a JFR recording read with
+jfrstacks.py gives whole stacks) now that ``jython -J-Xprof`` is gone.
 
 Every ``interval`` s a daemon thread takes ``Thread.getAllStackTraces()`` and, for every
 RUNNABLE thread but its own, notes whether it waits on PostgreSQL (a socket read at the top
