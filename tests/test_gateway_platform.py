@@ -286,8 +286,11 @@ class ProjectSaveTest(support.EngineCase):
         between claims (registry.namesAndJson): a module registered in the JVM since (by
         another project's interpreter, or an older one) is still imported and its runs
         claimed by the very next claim."""
-        from exchange.workflows.engine import kernel, registry
+        from simulator import loader
         engine = self.engine
+        loader.simulateProjectSave()  # a fresh interpreter (whatever ran before in this one)
+        from exchange.workflows.engine import kernel, registry
+        import exchange.workflows.api.service as service
         names, namesJson = registry.namesAndJson()
         assert "save_test.versioned" not in names
         assert registry.namesAndJson()[1] is namesJson, "the answer is not kept"
@@ -295,13 +298,14 @@ class ProjectSaveTest(support.EngineCase):
         self.gw.sql("INSERT INTO workflows.workflow_runs (workflow_id, workflow_name, status, "
                     "queue_name, inputs) VALUES (%s, 'save_test.versioned', 'ENQUEUED', "
                     "'default', '{}')", runId)
-        assert engine.service.dispatch()["ok"]
+        assert service.dispatch()["ok"]
         assert engine.status(runId) == "ENQUEUED", "claimed before it was registered"
         kernel.getKernel().modules.put("savetest.flows", True)  # what registerModule does
         assert "save_test.versioned" in registry.namesAndJson()[0]
-        waitFor(lambda: engine.service.dispatch() and engine.status(runId) == "SUCCESS", 20,
+        waitFor(lambda: service.dispatch() and engine.status(runId) == "SUCCESS", 20,
                 0.005, "the run of the module registered since finishes")
-        assert engine.service.getResult(runId, 1)["data"]["output"] == ["v1", "v1"]
+        assert service.getResult(runId, 1)["data"]["output"] == ["v1", "v1"]
+
 
 class InMemoryEnqueueTest(support.EngineCase):
     def test_concurrent_in_memory_enqueues_touch_no_database_and_all_land(self):

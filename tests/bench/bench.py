@@ -1027,6 +1027,8 @@ class Bench(object):
             timed, failedTimed = list(latencies), failed[0]
             stored = self.sql("SELECT count(*) FROM {s}.workflow_runs WHERE queue_name <> %s",
                               (RAW_QUEUE,))[0][0]
+            startedMeanwhile = self.sql("SELECT count(*) FROM {s}.workflow_runs "
+                                        "WHERE status <> 'ENQUEUED'")[0][0]
             # the statements and the simulator's share: engine calls again with the bench's
             # StatementCounter, untimed (its wrappers cost the call time the baselines do
             # not pay)
@@ -1037,10 +1039,10 @@ class Bench(object):
             finally:
                 counter.uninstall()
             countedMean = ms(sum(latencies[len(timed):]) / max(1, len(latencies) - len(timed)))
+            if failed[0] != failedTimed:
+                raise RuntimeError("%d of the %d counted enqueue calls failed"
+                                   % (failed[0] - failedTimed, countedCalls))
             latencies[:] = timed
-            failed[0] = failedTimed
-            startedMeanwhile = self.sql("SELECT count(*) FROM {s}.workflow_runs "
-                                        "WHERE status <> 'ENQUEUED'")[0][0]
         finally:
             if turnedOff:
                 self.setStartOnEnqueue(True)
@@ -1097,11 +1099,12 @@ class Bench(object):
                              fmtMs(validatedMean) + " (SELECT 1+INSERT)",
                              fmtRatio(mean / validatedMean), ""))
         self.printShare(share, "call")
-        print("            the engine's own time per call (the counted calls: %s each, minus "
-              "system.db): %s; the call without the simulator's own share: %s = %s of SELECT 1 "
-              "+ INSERT" % (fmtMs(countedMean), fmtMs(countedMean - share["dbMs"]),
-                            fmtMs(mean - share["ownMs"]),
-                            fmtRatio((mean - share["ownMs"]) / validatedMean)))
+        print("            the counted calls (%s each, the bench's counter included): the "
+              "engine's own time per call (minus system.db) %s; the call without the "
+              "simulator's own share %s = %s of SELECT 1 + INSERT"
+              % (fmtMs(countedMean), fmtMs(countedMean - share["dbMs"]),
+                 fmtMs(countedMean - share["ownMs"]),
+                 fmtRatio((countedMean - share["ownMs"]) / validatedMean)))
         self.figure("3", "durable enqueue, %d calls, one thread" % n, mean, "ms", baseMean,
                     baselineLabel="single-row INSERT (%s)" % rawdb.driverName(),
                     aim="within 1.5x", met=mean / baseMean <= 1.5, simulator=share,
@@ -1308,7 +1311,7 @@ class Bench(object):
         JIT compiler's milliseconds during it (``jitMs``, None off a JVM). The timed drain
         runs without the StatementCounter, as the hand-written queue does; its statements
         and the simulator's share are those counted in the untimed drain of ``n`` just
-        before it (``countedIn``: "the untimed drain before")."""
+        before it (``countedFinal``: the runs it ended)."""
         counted = []
 
         def drain(count, timed=False):
@@ -1337,7 +1340,8 @@ class Bench(object):
         finally:
             gateway.addDatabase(DB, self.dsn)
         perRun, finished = self.perWorkflow(run)
-        print("            per workflow: %.2f statement(s), %.2f pool validation(s)"
+        print("            per workflow (counted in the untimed drain before): %.2f "
+              "statement(s), %.2f pool validation(s)"
               % (perRun, run["validations"] / float(finished)))
         print("   ratio    time per workflow %s (the hand-written queue above)"
               % fmtRatio(baseRate / rate))

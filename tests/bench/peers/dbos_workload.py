@@ -147,8 +147,8 @@ class Peer(object):
         self.nDurable = 2000 // scale
         self.nEndToEnd = 2000 // scale
         self.nPerStep = 300 // scale
-        # (a drain stops then, its rate taken over the runs done: on the bench machine
-        # DBOS drains its 2,000 in 20-30 s, on a slower one 30 s is what the budget allows)
+        # (a drain stops then, its rate taken over the runs done: DBOS drained its 2,000 in
+        # 20-30 s on the machine of the earlier reports; on a slower one it is cut short)
         self.runLimit = args.run_limit or (15.0 if args.quick else 30.0)
         self.results = {}
 
