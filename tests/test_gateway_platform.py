@@ -38,6 +38,22 @@ def versioned(gateName=None):
 '''
 
 
+ELSEWHERE_MODULE = '''"""A workflow module registered in the JVM by another interpreter."""
+from __future__ import absolute_import
+from exchange.workflows.engine.runtime import step, workflow
+
+
+@step
+def where():
+    return "elsewhere"
+
+
+@workflow(name="save_test.registered_elsewhere")
+def registeredElsewhere():
+    return where()
+'''
+
+
 def onJavaThreads(function, count):
     """Call ``function()`` from ``count`` threads started together (Java threads on the JVM,
     as tag event threads are); the results."""
@@ -286,25 +302,25 @@ class ProjectSaveTest(support.EngineCase):
         between claims (registry.namesAndJson): a module registered in the JVM since (by
         another project's interpreter, or an older one) is still imported and its runs
         claimed by the very next claim."""
-        from simulator import loader
-        engine = self.engine
-        loader.simulateProjectSave()  # a fresh interpreter (whatever ran before in this one)
         from exchange.workflows.engine import kernel, registry
-        import exchange.workflows.api.service as service
+        engine = self.engine
+        os.makedirs(os.path.join(self.root, "savetest", "elsewhere"))
+        with open(os.path.join(self.root, "savetest", "elsewhere", "code.py"), "w") as handle:
+            handle.write(ELSEWHERE_MODULE)  # (a module no other test imports)
         names, namesJson = registry.namesAndJson()
-        assert "save_test.versioned" not in names
+        assert "save_test.registered_elsewhere" not in names
         assert registry.namesAndJson()[1] is namesJson, "the answer is not kept"
         runId = "registered-elsewhere-1"  # (enqueued where the module is registered)
         self.gw.sql("INSERT INTO workflows.workflow_runs (workflow_id, workflow_name, status, "
-                    "queue_name, inputs) VALUES (%s, 'save_test.versioned', 'ENQUEUED', "
-                    "'default', '{}')", runId)
-        assert service.dispatch()["ok"]
+                    "queue_name, inputs) VALUES (%s, 'save_test.registered_elsewhere', "
+                    "'ENQUEUED', 'default', '{}')", runId)
+        assert engine.service.dispatch()["ok"]
         assert engine.status(runId) == "ENQUEUED", "claimed before it was registered"
-        kernel.getKernel().modules.put("savetest.flows", True)  # what registerModule does
-        assert "save_test.versioned" in registry.namesAndJson()[0]
-        waitFor(lambda: service.dispatch() and engine.status(runId) == "SUCCESS", 20,
+        kernel.getKernel().modules.put("savetest.elsewhere", True)  # what registerModule does
+        assert "save_test.registered_elsewhere" in registry.namesAndJson()[0]
+        waitFor(lambda: engine.service.dispatch() and engine.status(runId) == "SUCCESS", 20,
                 0.005, "the run of the module registered since finishes")
-        assert service.getResult(runId, 1)["data"]["output"] == ["v1", "v1"]
+        assert engine.service.getResult(runId, 1)["data"]["output"] == "elsewhere"
 
 
 class InMemoryEnqueueTest(support.EngineCase):
