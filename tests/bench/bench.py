@@ -1389,8 +1389,8 @@ class Bench(object):
             run["share"] = run["counter"].share(finished)
             run["inRunMs"] = float(inRun[0]) if inRun[0] is not None else float("nan")
             print("            per workflow (counted in an untimed drain before): %.2f "
-                  "statement(s) %s; start to end inside the run: mean %s" % (perRun, self.kinds(run["counts"], finished),
-                                    fmtMs(run["inRunMs"])))
+                  "statement(s) %s; start to end inside the run: mean %s"
+                  % (perRun, self.kinds(run["counts"], finished), fmtMs(run["inRunMs"])))
             results[steps] = run
         self.truncate()
         baseMs = self.smallInsertMs()

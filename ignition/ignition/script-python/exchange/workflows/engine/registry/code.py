@@ -171,8 +171,9 @@ def namesAndJson():
     with _lock:
         _loadRegisteredModules()
         names = tuple(sorted(_registry.keys()))
-        _names[0] = (modules, size, len(_registry), names, codec.encode(list(names)))
-        return names, _names[0][4]
+        namesJson = codec.encode(list(names))
+        _names[0] = (modules, size, len(_registry), names, namesJson)
+        return names, namesJson
 
 
 def inputProblem(definition, inputs):
