@@ -36,6 +36,7 @@ SUITE = [
     "test_schema_and_dispatch",
     "test_enqueue_and_reading",
     "test_durable_execution",
+    "test_kept_checkpoints",
     "test_parallel_steps",
     "test_guards_and_limits",
     "test_gateway_platform",

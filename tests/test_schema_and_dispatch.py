@@ -100,8 +100,9 @@ class DispatchTest(support.EngineCase):
         assert order == [first, second, low], "lower priority value first, FIFO within a value"
 
     def test_a_finishing_worker_ends_its_run_and_claims_the_next_in_one_statement(self):
-        # under a backlog each run's terminal write also claims the next run: one round trip
-        # (and one pool validation) fewer per run than a write and a claim of its own
+        # under a backlog each run's terminal write also claims the next run, and writes the
+        # run's last step's checkpoint: two round trips (and two pool validations) fewer
+        # per run than a checkpoint, a write and a claim of their own
         engine = self.engine
         engine.admin.configure(workerThreads=1)
         ids = [engine.enqueue("three_steps", inputs={"kg": i}) for i in range(3)]
@@ -110,12 +111,19 @@ class DispatchTest(support.EngineCase):
         waitFor(lambda: [engine.status(w) for w in ids] == ["SUCCESS"] * 3, 20, 0.005,
                 "the one worker ran all three")
         engine.waitIdle()
-        handOvers = counted.matching("finish_and_claim(")
+        handOvers = counted.matching("finish_step_and_claim(")
         claims = counted.matching("claim_runs(")
         alone = counted.matching("UPDATE workflows.workflow_runs SET status = ?, output")
-        assert (len(handOvers), len(claims), len(alone)) == (3, 1, 0), counted.sent
+        checkpoints = counted.matching("INSERT INTO workflows.step_outputs")
+        assert (len(handOvers), len(claims), len(alone), len(checkpoints)) == (3, 1, 0, 6), \
+            counted.sent
         assert [engine.gw.sql("SELECT output ->> 'total' FROM workflows.workflow_runs "
                               "WHERE workflow_id = ?", w)[0][0] for w in ids] == ["5", "6", "7"]
+        assert [engine.gw.sql("SELECT s.step_name, s.output::text, s.executor_id = r.executor_id "
+                              "  AND s.run_attempt = r.attempts FROM workflows.step_outputs s "
+                              "JOIN workflows.workflow_runs r USING (workflow_id) "
+                              "WHERE workflow_id = ? ORDER BY s.step_position", w)[2]
+                for w in ids] == [("label", '"batch of %d kg"' % kg, True) for kg in (5, 6, 7)]
 
     def oneWorkerHandingOver(self, count, replace):
         """One worker, ``count`` runs queued, and db.runs.finishAndClaim replaced by
@@ -134,7 +142,7 @@ class DispatchTest(support.EngineCase):
         failed = []
 
         def failing(original):
-            def call(fence, *args):
+            def call(fence, *args, **kwargs):
                 failed.append(fence.workflowId)
                 raise RuntimeError("the hand-over lost a race")
             return call
@@ -150,8 +158,8 @@ class DispatchTest(support.EngineCase):
         lost = []
 
         def answerLost(original):
-            def call(fence, *args):
-                result = original(fence, *args)
+            def call(fence, *args, **kwargs):
+                result = original(fence, *args, **kwargs)
                 if not lost:
                     lost.append(result[1])
                     raise RuntimeError("connection reset after the commit")

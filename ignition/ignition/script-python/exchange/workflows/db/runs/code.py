@@ -140,6 +140,13 @@ _FINISH_AND_CLAIM = """SELECT * FROM {schema}.finish_and_claim(CAST(? AS text),
     CAST(? AS text), CAST(? AS text), CAST(? AS text), CAST(? AS text), CAST(? AS integer),
     CAST(? AS text), CAST(? AS integer), CAST(? AS text), CAST(? AS text))"""
 
+# The same with the checkpoint of the run's last step (schema version 15): the step's
+# six parameters (position, name, output, attempts, started and completed ms) first.
+_FINISH_STEP_AND_CLAIM = """SELECT * FROM {schema}.finish_step_and_claim(CAST(? AS integer),
+    CAST(? AS text), CAST(? AS text), CAST(? AS integer), CAST(? AS bigint), CAST(? AS bigint),
+    CAST(? AS text), CAST(? AS text), CAST(? AS text), CAST(? AS text), CAST(? AS text),
+    CAST(? AS integer), CAST(? AS text), CAST(? AS integer), CAST(? AS text), CAST(? AS text))"""
+
 _SUSPEND_AND_CLAIM = """SELECT * FROM {schema}.suspend_and_claim(CAST(? AS text),
     CAST(? AS bigint), CAST(? AS bigint), CAST(? AS text), CAST(? AS text),
     CAST(? AS integer), CAST(? AS text), CAST(? AS integer), CAST(? AS text),
@@ -166,6 +173,21 @@ _FINISH = """UPDATE {schema}.workflow_runs
    SET status = ?, output = CAST(? AS jsonb), error = CAST(? AS jsonb), pending_command = NULL,
        completed_at_ms = {schema}.now_ms(), updated_at_ms = {schema}.now_ms()
  WHERE workflow_id = ? AND status = 'RUNNING' AND executor_id = ? AND attempts = ?"""
+
+# _FINISH with the checkpoint of the run's last step (engine.checkpoints keeps a SUCCESS one to
+# the run's next durable operation): the step's row is inserted only when the terminal
+# write took effect, in its statement (the run row locked by it). The step's parameters
+# follow _FINISH's.
+_FINISH_WITH_STEP = """WITH fin AS (""" + _FINISH + """
+RETURNING workflow_id, executor_id, attempts), step AS (
+INSERT INTO {schema}.step_outputs
+    (workflow_id, step_position, step_name, status, output, error, attempts, executor_id,
+     run_attempt, started_at_ms, completed_at_ms)
+SELECT workflow_id, ?, ?, 'SUCCESS', CAST(? AS json), NULL, ?, executor_id, attempts,
+       CAST(? AS bigint), CAST(? AS bigint)
+  FROM fin
+ON CONFLICT (workflow_id, step_position) DO NOTHING)
+SELECT count(*) FROM fin"""
 
 _FINISHED_BY = """SELECT count(*) FROM {schema}.workflow_runs
  WHERE workflow_id = ? AND status = ? AND executor_id = ? AND attempts = ?"""
@@ -261,15 +283,28 @@ def claim(dbName, executorId, limit, workflowNamesJson, heldQueuesJson="[]", t=N
     return _claimed(dbName, executorId, rows)
 
 
-def finishAndClaim(fence, status, outputJson, errorJson, limit, workflowNamesJson):
-    """The terminal write of ``fence``'s run (as ``finish``) and, in the same statement when
-    it took effect, a claim of up to ``limit`` runs of the named workflows for the fence's
-    executor (no limited queue: those are claimed holding their locks).
+def finishAndClaim(fence, status, outputJson, errorJson, limit, workflowNamesJson,
+                   lastStep=None):
+    """The terminal write of ``fence``'s run (as ``finish``, with ``lastStep``'s checkpoint
+    when given) and, in the same statement when it took effect, a claim of up to ``limit``
+    runs of the named workflows for the fence's executor (no limited queue: those are
+    claimed holding their locks).
 
     Returns (finished, claimed, limitedWithWork, queuesWithWork), as ``claim`` for the last
     three; nothing is claimed when the write did not take effect."""
-    return _writtenAndClaimed(fence, _FINISH_AND_CLAIM, [status, outputJson, errorJson], limit,
-                              workflowNamesJson)
+    head = [status, outputJson, errorJson]
+    if lastStep is None:
+        return _writtenAndClaimed(fence, _FINISH_AND_CLAIM, head, limit, workflowNamesJson)
+    return _writtenAndClaimed(fence, _FINISH_STEP_AND_CLAIM, _lastStepArgs(lastStep) + head,
+                              limit, workflowNamesJson)
+
+
+def _lastStepArgs(lastStep):
+    """The parameters of a run's last step's SUCCESS checkpoint (``lastStep``: a
+    (db.steps.Step, outputJson) pair) as the statements ending a run with it take them."""
+    step, outputJson = lastStep
+    return [step.position, step.name, outputJson, step.attempts, step.startedMs,
+            step.completedMs]
 
 
 def suspendAndClaim(fence, channel, wakeAtMs, shortWaitMs, limit, workflowNamesJson):
@@ -310,10 +345,16 @@ def release(fence):
                      skipAudit=True) == 1
 
 
-def finish(fence, status, outputJson, errorJson):
-    """The terminal write, guarded by RUNNING and the owner; True when it took effect."""
-    return tx.update(fence.dbName, sql.bind(_FINISH, fence.dbName),
-                     [status, outputJson, errorJson] + fence.params(), skipAudit=True) == 1
+def finish(fence, status, outputJson, errorJson, lastStep=None):
+    """The terminal write, guarded by RUNNING and the owner; True when it took effect.
+    ``lastStep``, a (db.steps.Step, outputJson) pair: the SUCCESS checkpoint of the run's
+    last step, written with it in one statement (only when it took effect)."""
+    args = [status, outputJson, errorJson] + fence.params()
+    if lastStep is None:
+        return tx.update(fence.dbName, sql.bind(_FINISH, fence.dbName), args,
+                         skipAudit=True) == 1
+    return int(tx.scalar(fence.dbName, sql.bind(_FINISH_WITH_STEP, fence.dbName),
+                         args + _lastStepArgs(lastStep))) == 1
 
 
 def finishedBy(fence, status):

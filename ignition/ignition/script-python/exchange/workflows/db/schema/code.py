@@ -237,6 +237,10 @@ SELECT NULL, NULL, (SELECT count(*) FROM limits WHERE limited),
        NULL, NULL, NULL, NULL, NULL, NULL;
 END $$"""
 
+# The claim that follows a hand-over's write (when it took effect), and the function's end.
+_CLAIM_NEXT_12 = """RETURN QUERY SELECT * FROM {schema}.claim_runs(a_names, a_wanted, a_me, a_held, a_versions);
+END $$"""
+
 # A finishing worker's terminal write and its claim of the next runs, in one statement (one
 # round trip and one pool validation fewer per claim; engine.dispatcher's hand-over). The
 # write is db.runs' _FINISH, guarded by RUNNING and the owner; only when it took effect does
@@ -255,8 +259,34 @@ _FINISH_AND_CLAIM_12 = """CREATE OR REPLACE FUNCTION {schema}.finish_and_claim(
 IF NOT FOUND THEN
     RETURN;
 END IF;
-RETURN QUERY SELECT * FROM {schema}.claim_runs(a_names, a_wanted, a_me, a_held, a_versions);
-END $$"""
+""" + _CLAIM_NEXT_12
+
+# finish_and_claim with the checkpoint of the run's last step (version 15): a step's
+# SUCCESS checkpoint waits for the run's next durable operation (engine.steps), and when
+# that is the end of the run, the step's row is written in the terminal write's statement,
+# only when the terminal write took effect (the run row stays locked by it: no re-claim
+# slips between). Its first six parameters are the step's; then finish_and_claim's.
+_FINISH_STEP_AND_CLAIM_15 = """CREATE OR REPLACE FUNCTION {schema}.finish_step_and_claim(
+        a_position integer, a_step_name text, a_step_output text, a_step_attempts integer,
+        a_step_started_ms bigint, a_step_completed_ms bigint,
+        a_status text, a_output text, a_error text, a_workflow_id text, a_me text,
+        a_attempt integer, a_names text, a_wanted integer, a_held text, a_versions text)""" + \
+    _CLAIMED_ROWS_12 + """UPDATE {schema}.workflow_runs
+   SET status = a_status, output = CAST(a_output AS jsonb), error = CAST(a_error AS jsonb),
+       pending_command = NULL, completed_at_ms = {schema}.now_ms(),
+       updated_at_ms = {schema}.now_ms()
+ WHERE workflow_id = a_workflow_id AND status = 'RUNNING' AND executor_id = a_me
+   AND attempts = a_attempt;
+IF NOT FOUND THEN
+    RETURN;
+END IF;
+INSERT INTO {schema}.step_outputs
+    (workflow_id, step_position, step_name, status, output, error, attempts, executor_id,
+     run_attempt, started_at_ms, completed_at_ms)
+VALUES (a_workflow_id, a_position, a_step_name, 'SUCCESS', CAST(a_step_output AS json), NULL,
+        a_step_attempts, a_me, a_attempt, a_step_started_ms, a_step_completed_ms)
+ON CONFLICT (workflow_id, step_position) DO NOTHING;
+""" + _CLAIM_NEXT_12
 
 # A sleeping worker's suspend and its claim of the next runs, in one statement (version
 # 14): what finish_and_claim is to a terminal write, for a sleep's one-statement suspend
@@ -948,6 +978,8 @@ MIGRATIONS = [
     (13, "the claim's fast path: one plain unlimited queue", [_CLAIM_RUNS_GENERAL_13,
                                                               _CLAIM_RUNS_13]),
     (14, "a sleep's suspend with the claim of the next runs", [_SUSPEND_AND_CLAIM_14]),
+    (15, "a run's end with its last step's checkpoint and the claim of the next runs",
+     [_FINISH_STEP_AND_CLAIM_15]),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]

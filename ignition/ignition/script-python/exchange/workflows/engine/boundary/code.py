@@ -29,6 +29,7 @@ def closing(ctx, work):
     if ctx.closed is not None:
         raise ctx.closed
     try:
+        ctx.flushCheckpoint()  # the last step's, kept (engine.checkpoints): first
         return work()
     except ControlSignal as signal:
         ctx.closed = signal
@@ -40,6 +41,7 @@ def nextOperation(ctx):
 
     Replays the markers (and handlers) recorded on the way; at a new position, checks the
     deadline and the lease and applies a pending command first."""
+    ctx.flushCheckpoint()  # (closing did, for the operations it wraps)
     while True:
         position = ctx.nextPosition()
         recorded = ctx.recorded.get(position)

@@ -32,10 +32,28 @@ class WorkflowContext(object):
         self.definition = None  # the WorkflowDefinition being run (its handlers)
         self.inputs = {}  # the run's inputs (hold and stop handlers receive them too)
         self.clockOffsetMs = 0  # database clock minus this process's (from the claim)
+        self.defersCheckpoints = False  # the runner's own run: keeps a step's checkpoint
+        self.pendingStep = None  # engine.checkpoints.PendingStep: kept, not written yet
 
     def databaseNowMs(self):
         """This process's estimate of the database clock (durable wake times use it)."""
         return compat.nowMs() + self.clockOffsetMs
+
+    def flushCheckpoint(self):
+        """Write the kept checkpoint (engine.checkpoints), if any, before anything else the
+        run does (unless the flusher wrote it: then its failure, if any, is raised)."""
+        pending = self.takePendingStep()
+        if pending is not None:
+            pending.write()
+
+    def takePendingStep(self):
+        """The kept checkpoint (an engine.checkpoints.PendingStep), now this thread's to
+        write; None when there is none or the flusher wrote it (its failure raised)."""
+        pending = self.pendingStep
+        if pending is None:
+            return None
+        self.pendingStep = None
+        return pending if pending.take() else None
 
     def nextPosition(self):
         """The position of the next step call (1-based, in call order)."""

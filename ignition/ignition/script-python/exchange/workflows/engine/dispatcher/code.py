@@ -124,19 +124,24 @@ def afterRun(dbName):
         _quietly(dbName)
 
 
-def handOver(fence, status, outputJson, errorJson):
+def handOver(fence, status, outputJson, errorJson, lastStep=None):
     """A finishing worker's terminal write with the claim of the next runs in one statement
-    (db.runs.finishAndClaim), when the last claim saw work and no limited queue: the run's
-    worker slot passes to the first run claimed, and the free ones are filled too. True
-    when the write took effect (what was claimed is submitted); False when it did not
-    (nothing was claimed); None when the worker must write alone (nothing to claim, no room,
-    anything failed: a failed statement's transaction took the write back). Never raises.
-    Hand-overs run beside each other and beside the claimer: each takes its own slots
-    (reserved atomically), and SKIP LOCKED keeps their claims apart."""
+    (db.runs.finishAndClaim, with ``lastStep``'s kept checkpoint when given), when the
+    last claim saw work and no limited queue: the run's worker slot passes to the first run
+    claimed, and the free ones are filled too. True when the write took effect (what was
+    claimed is submitted); False when it did not (nothing was claimed); None when the worker
+    must write alone (nothing to claim, no room, anything failed: a failed statement's
+    transaction took the write back; a schema before version 15 with a last step). Never
+    raises. Hand-overs run beside each other and beside the claimer: each takes its own
+    slots (reserved atomically), and SKIP LOCKED keeps their claims apart."""
+    if lastStep is not None and fence.dbName in _withoutFinishStepAndClaim:
+        return None
     try:
         return _handOver(fence, lambda wanted, namesJson: runs.finishAndClaim(
-            fence, status, outputJson, errorJson, wanted, namesJson))
+            fence, status, outputJson, errorJson, wanted, namesJson, lastStep=lastStep))
     except compat.CATCHABLE as error:
+        if lastStep is not None and tx.sqlState(error) == _UNDEFINED_FUNCTION:
+            _withoutFinishStepAndClaim.add(fence.dbName)  # (not again: the library reloads)
         _handOverFailed(fence, error)
         return None
 
@@ -166,6 +171,7 @@ def suspendHandOver(fence, channel, wakeAtMs, shortWaitMs):
 
 _UNDEFINED_FUNCTION = "42883"
 _withoutSuspendAndClaim = set()  # connections whose schema lacks it (before version 14)
+_withoutFinishStepAndClaim = set()  # ... and finish_step_and_claim (before version 15)
 
 
 def _handOver(fence, writeAndClaim):

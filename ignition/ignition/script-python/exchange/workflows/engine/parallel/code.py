@@ -185,6 +185,8 @@ class StepThread(object):
     flag and a last-read state of its own, so threads never write each other's; it takes
     no positions (the calling thread reserved them)."""
 
+    defersCheckpoints = False  # (threads at once: each checkpoint is written at once)
+
     def __init__(self, parent):
         self._parent = parent
         self.inStep = False
@@ -197,6 +199,10 @@ class StepThread(object):
 
     def nextPosition(self):
         raise InvalidArgument(u"a parallel step takes no positions of its own")
+
+    def flushCheckpoint(self):
+        """Nothing to write: the run's kept checkpoint is its own thread's (written
+        before the positions of the parallel steps were taken)."""
 
 
 def _submit(ctx, pending, index, call, position):

@@ -12,7 +12,7 @@ from exchange.workflows.db import runs, steps as stepLog, tx
 from exchange.workflows import codec, compat, platform, statuses
 from exchange.workflows.engine import context, faults, registry, steps
 from exchange.workflows.errors import ControlSignal, HandlerFailed, \
-    NonDeterminismError, WorkflowCancelled, WorkflowStopped, WorkflowSuspended
+    NonDeterminismError, StepError, WorkflowCancelled, WorkflowStopped, WorkflowSuspended
 
 _SUSPENDED = "suspended"
 
@@ -49,10 +49,12 @@ def execute(claim, clockOffsetMs, leaseEpoch, handOver=None):
     ctx.leaseEpoch = leaseEpoch
     ctx.command = claim.pendingCommand
     ctx.clockOffsetMs = clockOffsetMs
+    ctx.defersCheckpoints = True  # a step's, kept until the next operation or the end
     outcome = _runBody(ctx, claim.inputsJson)
     if outcome is _SUSPENDED:
         return None
     if outcome is None:  # left to others: if it was cancelled, a resume may go on now
+        _writeKept(ctx)
         _letGo(fence)
         return None
     status = _finish(ctx, handOver, *outcome)
@@ -110,18 +112,47 @@ def _runBody(ctx, inputsJson):
 
 
 def _finish(ctx, handOver, status, outputJson, errorJson):
-    """The terminal write (handed over with the next claim when it can be); a result the
-    database refuses becomes a bounded ERROR."""
-    if handOver is not None and handOver(ctx.fence, status, outputJson, errorJson):
+    """The terminal write (handed over with the next claim when it can be), with the last
+    step's kept checkpoint (engine.checkpoints) in the same statement; a result the database
+    refuses becomes a bounded ERROR."""
+    try:
+        pending = ctx.takePendingStep()  # (the flusher may have written it: then None)
+    except StepError as error:  # the flusher's write: the step's output refused
+        pending = None
+        status, outputJson, errorJson = _failure(error)
+    except ControlSignal as signal:  # the flusher's write: no longer ours
+        _logger().warn(u"workflow %s left to recovery: %s"
+                       % (ctx.workflowId, compat.describeError(signal)[1]))
+        return None
+    lastStep = None if pending is None else pending.lastStep
+    if handOver is not None and handOver(ctx.fence, status, outputJson, errorJson, lastStep):
         faults.point("run.after_finish")
         return _ended(ctx, status, errorJson)
 
-    def finish(status, outputJson, errorJson):
-        if runs.finish(ctx.fence, status, outputJson, errorJson):
+    def finish(status, outputJson, errorJson, lastStep=None):
+        if runs.finish(ctx.fence, status, outputJson, errorJson, lastStep):
             faults.point("run.after_finish")
             return True
         # an earlier try of this write may have landed with its answer lost
         return runs.finishedBy(ctx.fence, status)
+
+    if pending is not None:
+        try:
+            written = tx.persistently(lambda: finish(status, outputJson, errorJson, lastStep),
+                                      u"terminal write")
+            return _written(ctx, written, status, errorJson)
+        except compat.CATCHABLE as refused:  # the step's output or the result: write apart
+            _logger().info(u"workflow %s: the terminal write with its last step's checkpoint "
+                           u"was refused (%s); written apart"
+                           % (ctx.workflowId, compat.describeError(refused)[1]))
+        try:
+            pending.write()
+        except StepError as error:  # the step's output refused: the run fails on it
+            status, outputJson, errorJson = _failure(error)
+        except ControlSignal as signal:  # no longer ours, or the database away for good
+            _logger().warn(u"workflow %s left to recovery: %s"
+                           % (ctx.workflowId, compat.describeError(signal)[1]))
+            return None
 
     def write(status, outputJson, errorJson):
         return tx.persistently(lambda: finish(status, outputJson, errorJson), u"terminal write")
@@ -131,6 +162,12 @@ def _finish(ctx, handOver, status, outputJson, errorJson):
     except compat.CATCHABLE as error:
         _abandon(ctx.workflowId, u"its %s could not be recorded" % status, error)
         return None
+    return _written(ctx, written, status, errorJson)
+
+
+def _written(ctx, written, status, errorJson):
+    """The run's terminal write took effect (``written``), or was rejected: the status, or
+    None."""
     if not written:
         _logger().info(u"workflow %s: terminal write %s rejected; the run moved on without us"
                        % (ctx.workflowId, status))
@@ -146,6 +183,19 @@ def _ended(ctx, status, errorJson):
                        % (ctx.workflowName, ctx.workflowId, error.get("type"),
                           compat.toText(error.get("message"))[:500]))
     return status
+
+
+def _writeKept(ctx):
+    """A run stopped without a verdict (an executor stopping, a lost run): its last step's
+    kept checkpoint is still written if the run is ours (a step that ended is not run
+    again); refused quietly if not."""
+    try:
+        ctx.flushCheckpoint()
+    except (ControlSignal, StepError):
+        pass  # no longer ours, or refused (the step's error was recorded)
+    except compat.CATCHABLE as error:
+        _logger().warn(u"workflow %s: its last step's checkpoint could not be written: %s"
+                       % (ctx.workflowId, compat.describeError(error)[1]))
 
 
 def _letGo(fence):

@@ -4,12 +4,17 @@ A finished step is never run again: its recorded output (or error) is returned a
 position on replay. A step whose result was not recorded (the executor died mid-step) runs
 again, so steps are at-least-once; the checkpoint write is exactly-once. The step boundary
 is where a run stops: at its deadline, and (between retries) when it was cancelled.
+
+A SUCCESS checkpoint of the run's own thread is kept until the run's next durable operation
+(engine.boundary writes it first), the run's end (whose terminal write takes it in the same
+statement: a run's last step costs no statement of its own) or DEFER_MS, whichever comes
+first (engine.checkpoints). Nothing durable happens between a step and its checkpoint.
 """
 from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.db import steps as stepLog, tx
 from exchange.workflows import codec, compat, statuses
-from exchange.workflows.engine import boundary, context, faults
+from exchange.workflows.engine import boundary, checkpoints, context, faults
 from exchange.workflows.errors import (CheckpointUnavailable, NonDeterminismError,
                                        StepError, StepRefused)
 
@@ -55,8 +60,13 @@ def execute(ctx, definition, position, args, kwargs):
     if failure is None:
         outputJson, result, failure = _encodeOutput(definition, value)
     if failure is None:
-        status, errorJson = _checkpoint(ctx, _step(definition, position, attempt, startedMs),
-                                        statuses.SUCCESS, outputJson, None)
+        step = _step(definition, position, attempt, startedMs)
+        if ctx.defersCheckpoints and not ctx.inHandler:
+            checkpoints.keep(ctx, step, outputJson,
+                             lambda byFlusher=False: writeKept(ctx, step, outputJson,
+                                                               byFlusher))
+            return result
+        status, errorJson = _checkpoint(ctx, step, statuses.SUCCESS, outputJson, None)
         if status == statuses.SUCCESS:
             return result
     else:
@@ -65,6 +75,20 @@ def execute(ctx, definition, position, args, kwargs):
         _checkpoint(ctx, _step(definition, position, attempt, startedMs), statuses.ERROR,
                     None, errorJson)
     _raiseRecorded(definition.name, position, errorJson)
+
+
+def writeKept(ctx, step, outputJson, byFlusher=False):
+    """Write a kept SUCCESS checkpoint alone (engine.checkpoints): before the run's next
+    durable operation, by the flusher, or at the run's end when the terminal write could
+    not take it. A result the database refuses is recorded as the step's error, raised.
+    The flusher's write notes a pending command for the run, but not as the run's own
+    read of its state: a command sent after it is still read at the next boundary."""
+    readAtMs = ctx.stateReadAtMs
+    status, errorJson = _checkpoint(ctx, step, statuses.SUCCESS, outputJson, None)
+    if byFlusher:
+        ctx.stateReadAtMs = readAtMs
+    if status != statuses.SUCCESS:
+        _raiseRecorded(step.name, step.position, errorJson)
 
 
 def _encodeOutput(definition, value):

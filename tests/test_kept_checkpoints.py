@@ -1,0 +1,129 @@
+"""A step's checkpoint kept until the run's next operation, its end or a tenth of a second
+(engine.checkpoints): the last step's written with the run's end in one statement, a step
+followed by blocking workflow code still recorded while the code blocks, and a write the
+database refuses still recording the step apart."""
+from __future__ import absolute_import, division, print_function
+
+import json
+
+import support
+from helpers import waitFor
+from test_guards_and_limits import gate
+
+
+def stepRows(engine, workflowId):
+    """(name, status, output, written by the run's owner and attempt) per position."""
+    return [(r[0], r[1], json.loads(r[2]), r[3]) for r in engine.gw.sql(
+        "SELECT s.step_name, s.status, s.output::text, "
+        "       s.executor_id = r.executor_id AND s.run_attempt = r.attempts "
+        "  FROM workflows.step_outputs s JOIN workflows.workflow_runs r USING (workflow_id) "
+        " WHERE workflow_id = ? ORDER BY s.step_position", workflowId)]
+
+
+class KeptCheckpointTest(support.EngineCase):
+    def test_a_runs_last_step_is_written_with_its_end_in_one_statement(self):
+        engine = self.engine
+        counted = support.CountedDb(self)
+        wf = engine.enqueue("three_steps", inputs={"kg": 3})
+        assert engine.runToEnd(wf) == ["SUCCESS"]
+        ends = counted.matching("finish_step_and_claim(") + \
+            counted.matching("WITH fin AS (UPDATE workflows.workflow_runs")
+        assert len(counted.matching("WITH own AS")) == 2, counted.sent  # checkpoints alone
+        assert len(ends) == 1 and not counted.matching("finish_and_claim("), counted.sent
+        assert stepRows(engine, wf) == [
+            ("weigh", "SUCCESS", {"material": "flour", "kg": 3}, True),
+            ("mix", "SUCCESS", 8, True),
+            ("label", "SUCCESS", "batch of 8 kg", True)]
+        assert engine.sideEffects(wf) == ["weigh", "mix", "label"]
+
+    def test_without_a_hand_over_the_terminal_write_alone_takes_the_last_step(self):
+        # no backlog seen: the worker's terminal write is its own statement, with the step
+        engine = self.engine
+        from exchange.workflows.engine import kernel
+        release = gate("gate.alone.1")
+        self.addCleanup(release.set)
+        wf = engine.enqueue("held_per_attempt", inputs={"gateName": "gate.alone"})
+        engine.runUntil(lambda: len(stepRows(engine, wf)) == 1, message="first step")
+        kernel.getKernel().backlog.set(0)
+        counted = support.CountedDb(self)
+        release.set()
+        waitFor(lambda: engine.status(wf) == "SUCCESS", 10, 0.005, "the run ended")
+        assert len(counted.matching("WITH fin AS (UPDATE workflows.workflow_runs")) == 1, \
+            counted.sent
+        assert not counted.matching("WITH own AS"), counted.sent
+        assert not counted.matching("_and_claim("), counted.sent
+        assert stepRows(engine, wf)[1] == ("label", "SUCCESS", "batch of 4 kg", True)
+
+    def test_a_step_followed_by_blocking_workflow_code_is_recorded_while_it_blocks(self):
+        # the body waits at a gate after its first step: no next operation comes, so the
+        # flusher writes the kept checkpoint (the run's own thread is still in the body)
+        engine = self.engine
+        release = gate("gate.kept.1")
+        self.addCleanup(release.set)
+        wf = engine.enqueue("held_per_attempt", inputs={"gateName": "gate.kept"})
+        # (the gate opens by itself after 20 s: the step must be recorded well before)
+        engine.runUntil(lambda: len(stepRows(engine, wf)) == 1, timeoutSeconds=10,
+                        message="the first step recorded while its run waits at the gate")
+        assert engine.status(wf) == "RUNNING" and not release.is_set()
+        assert stepRows(engine, wf) == [("weigh", "SUCCESS",
+                                         {"material": "sand", "kg": 3}, True)]
+        release.set()
+        assert engine.runToEnd(wf) == ["SUCCESS"]
+        assert [r[0] for r in stepRows(engine, wf)] == ["weigh", "label"]
+        assert engine.sideEffects(wf) == ["weigh", "label"]
+
+    def refuse(self, table, name, check):
+        """Make the database refuse rows of ``table`` that fail ``check`` until the test
+        ends (existing rows are not checked)."""
+        self.gw.sql("ALTER TABLE workflows.%s ADD CONSTRAINT %s CHECK (%s) NOT VALID"
+                    % (table, name, check))
+        self.addCleanup(self.gw.sql, "ALTER TABLE workflows.%s DROP CONSTRAINT %s"
+                        % (table, name))
+
+    def test_a_result_the_database_refuses_still_records_the_last_step(self):
+        # the one statement is refused as a whole: the step is written apart, then the end
+        # (the result refused: ResultRefused, as without a kept step)
+        engine = self.engine
+        self.refuse("workflow_runs", "refuse_total_42",
+                    "output IS NULL OR (output ->> 'total') IS DISTINCT FROM '42'")
+        wf = engine.enqueue("three_steps", inputs={"kg": 37})
+        assert engine.runToEnd(wf) == ["ERROR"]
+        error = engine.service.getResult(wf, 0)["data"]["error"]
+        assert error["type"] == "ResultRefused", error
+        assert stepRows(engine, wf)[2] == ("label", "SUCCESS", "batch of 42 kg", True)
+        assert engine.sideEffects(wf) == ["weigh", "mix", "label"]
+
+    def test_a_last_step_output_the_database_refuses_fails_the_run_on_that_step(self):
+        # the step written apart is refused in turn: recorded as the step's error, and the
+        # run ends in it (as if the step had raised it), with no step run twice
+        engine = self.engine
+        self.refuse("step_outputs", "refuse_label_43",
+                    "output IS NULL OR output::text <> '\"batch of 43 kg\"'")
+        wf = engine.enqueue("three_steps", inputs={"kg": 38})
+        assert engine.runToEnd(wf) == ["ERROR"]
+        error = engine.service.getResult(wf, 0)["data"]["error"]
+        assert error["type"].endswith("StepError") and "CheckpointRefused" in error["message"], \
+            error
+        rows = engine.gw.sql("SELECT step_name, status, error ->> 'type' FROM "
+                             "workflows.step_outputs WHERE workflow_id = ? "
+                             "ORDER BY step_position", wf)
+        assert [tuple(r) for r in rows] == [("weigh", "SUCCESS", None), ("mix", "SUCCESS", None),
+                                            ("label", "ERROR", "CheckpointRefused")]
+        assert engine.sideEffects(wf) == ["weigh", "mix", "label"]
+        assert engine.recoveryAttempts(wf) == 0
+
+    def test_a_cancel_while_the_body_blocks_after_a_step_keeps_that_step_for_a_resume(self):
+        # the flusher's write lands before the cancel: a resume replays the step
+        engine = self.engine
+        first = gate("gate.cancel.1")
+        second = gate("gate.cancel.2")
+        self.addCleanup(first.set)
+        self.addCleanup(second.set)
+        wf = engine.enqueue("held_per_attempt", inputs={"gateName": "gate.cancel"})
+        engine.runUntil(lambda: len(stepRows(engine, wf)) == 1, message="step recorded")
+        assert engine.service.cancel(wf, reason="wrong batch")["ok"]
+        first.set()  # the body goes on, meets the cancel at its next step and lets go
+        waitFor(lambda: engine.service.resume(wf)["ok"], 10, 0.01, "resumed")
+        second.set()
+        assert engine.runToEnd(wf) == ["SUCCESS"]
+        assert engine.sideEffects(wf) == ["weigh", "label"]  # weigh replayed, not run again
