@@ -127,3 +127,20 @@ class KeptCheckpointTest(support.EngineCase):
         second.set()
         assert engine.runToEnd(wf) == ["SUCCESS"]
         assert engine.sideEffects(wf) == ["weigh", "label"]  # weigh replayed, not run again
+
+    def test_a_kept_step_output_refused_at_the_next_step_ends_the_run_there(self):
+        # the body went on with weigh's result; its kept checkpoint, written before mix, is
+        # refused: the run ends in weigh's error at once (a control signal the body cannot
+        # catch), and mix never runs
+        engine = self.engine
+        self.refuse("step_outputs", "refuse_weigh_41",
+                    "output IS NULL OR (output ->> 'kg') IS DISTINCT FROM '41'")
+        wf = engine.enqueue("three_steps", inputs={"kg": 41})
+        assert engine.runToEnd(wf) == ["ERROR"]
+        error = engine.service.getResult(wf, 0)["data"]["error"]
+        assert error["type"].endswith("StepError") and "CheckpointRefused" in error["message"] \
+            and "weigh" in error["message"], error
+        rows = engine.gw.sql("SELECT step_name, status, error ->> 'type' FROM "
+                             "workflows.step_outputs WHERE workflow_id = ?", wf)
+        assert [tuple(r) for r in rows] == [("weigh", "ERROR", "CheckpointRefused")]
+        assert engine.sideEffects(wf) == ["weigh"]

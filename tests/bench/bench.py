@@ -370,6 +370,10 @@ class StatementCounter(object):
         s = self.schema
         if "%s.finish_and_claim(" % s in text:
             return "terminal write + claim (one statement)"
+        if "%s.finish_step_and_claim(" % s in text:
+            return "terminal write + last checkpoint + claim (one statement)"
+        if text.startswith("WITH fin AS (UPDATE %s.workflow_runs" % s):
+            return "terminal write + last checkpoint (one statement)"
         if "%s.suspend_and_claim(" % s in text:
             return "sleep's suspend + claim (one statement)"
         if "pending_command IS NULL AND CAST(" in text and "SET status = 'WAITING'" in text:
@@ -406,10 +410,14 @@ def statementKind(query):
         return "transaction control"
     if "select status, count(*)" in text or "pg_stat_statements" in text:
         return "(bench's own polling)"
+    if text.startswith("with fin as (update"):
+        return "terminal UPDATE + last step INSERT"
     if re.search(r"insert into [\w.]*step_outputs", text):
         return "step INSERT"
     if re.search(r"from [\w.]*finish_and_claim\(", text):
         return "terminal UPDATE + claim"
+    if re.search(r"from [\w.]*finish_step_and_claim\(", text):
+        return "terminal UPDATE + last step INSERT + claim"
     if re.search(r"from [\w.]*suspend_and_claim\(", text):
         return "sleep's suspend + claim"
     if ("skip locked" in text and re.search(r"update [\w.]*workflow_runs", text)) \

@@ -70,7 +70,10 @@ def _countStatements(db):
 
 def _kind(query):
     text = " ".join(query.split())
-    for marker, kind in (("INSERT INTO workflows.step_outputs", "step checkpoint (INSERT)"),
+    for marker, kind in (("finish_step_and_claim(", "terminal write + last checkpoint + claim"),
+                         ("WITH fin AS (UPDATE", "terminal write + last checkpoint"),
+                         ("finish_and_claim(", "terminal write + claim"),
+                         ("INSERT INTO workflows.step_outputs", "step checkpoint (INSERT)"),
                          ("INSERT INTO workflows.executors", "executor registration"),
                          ("UPDATE workflows.executors", "heartbeat (lease + recovery)"),
                          ("SET status = 'RUNNING'", "claim (batched; starts the run)"),

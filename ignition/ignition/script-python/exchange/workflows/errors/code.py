@@ -116,6 +116,17 @@ class CheckpointUnavailable(ControlSignal):
     code = codes.CHECKPOINT_UNAVAILABLE
 
 
+class KeptCheckpointRefused(ControlSignal):
+    """The database refused a step's kept checkpoint (engine.checkpoints) after the workflow
+    went on with its result: the run ends in the step's error (``stepError``, a StepError)
+    where it is, and no later code of the body can catch it and go on."""
+
+    def __init__(self, stepError):
+        ControlSignal.__init__(self, stepError.args[0] if stepError.args
+                               else u"a kept checkpoint was refused")
+        self.stepError = stepError
+
+
 class WorkflowSuspended(ControlSignal):
     """The run released its thread: it waits durably (WAITING) or was held (HELD); whoever
     brings what it waits for, dispatch at its wake time, or a RESUME makes it claimable."""

@@ -94,18 +94,24 @@ def _startFlusher():
 
 
 def _flushLoop():
-    """Write each kept checkpoint that is due; end when none is kept."""
-    while True:
-        while _kept:
-            head = _kept[0]
-            waitMs = head.dueMs - compat.monotonicMs()
-            if waitMs > 0:
-                compat.sleepMs(waitMs)
-                continue
-            _kept.popleft()
-            head.flushDue()
+    """Write each kept checkpoint that is due; end when none is kept (or on a failure of
+    its own: the flag goes down, so the next kept checkpoint starts it again)."""
+    try:
+        while True:
+            while _kept:
+                head = _kept[0]
+                waitMs = head.dueMs - compat.monotonicMs()
+                if waitMs > 0:
+                    compat.sleepMs(waitMs)
+                    continue
+                _kept.popleft()
+                head.flushDue()
+            with _stateLock:  # flag down first, then look: one kept meanwhile is seen
+                _state["flushing"] = False  # here, or sees the flag down and starts us
+                if not _kept:
+                    return
+                _state["flushing"] = True
+    except (BaseException, compat.JavaThrowable):  # noqa: B902 - never up with no flusher
         with _stateLock:
             _state["flushing"] = False
-            if not _kept:  # (one kept after this check finds the flag down: it starts us)
-                return
-            _state["flushing"] = True
+        raise

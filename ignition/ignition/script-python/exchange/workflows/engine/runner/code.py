@@ -11,8 +11,8 @@ from __future__ import absolute_import, division, print_function
 from exchange.workflows.db import runs, steps as stepLog, tx
 from exchange.workflows import codec, compat, platform, statuses
 from exchange.workflows.engine import context, faults, registry, steps
-from exchange.workflows.errors import ControlSignal, HandlerFailed, \
-    NonDeterminismError, StepError, WorkflowCancelled, WorkflowStopped, WorkflowSuspended
+from exchange.workflows.errors import ControlSignal, HandlerFailed, KeptCheckpointRefused, \
+    NonDeterminismError, WorkflowCancelled, WorkflowStopped, WorkflowSuspended
 
 _SUSPENDED = "suspended"
 
@@ -90,6 +90,8 @@ def _runBody(ctx, inputsJson):
     except NonDeterminismError as error:
         return _error("NonDeterminismError", compat.toText(error.args[0]),
                       compat.formatTraceback(error), error.code)
+    except KeptCheckpointRefused as refused:  # a step's kept checkpoint: the step's error
+        return _failure(refused.stepError)
     except ControlSignal as signal:  # ownership lost, database unreachable, executor stopping
         _logger().warn(u"workflow %s left to recovery: %s"
                        % (ctx.workflowId, compat.describeError(signal)[1]))
@@ -117,12 +119,15 @@ def _finish(ctx, handOver, status, outputJson, errorJson):
     refuses becomes a bounded ERROR."""
     try:
         pending = ctx.takePendingStep()  # (the flusher may have written it: then None)
-    except StepError as error:  # the flusher's write: the step's output refused
+    except KeptCheckpointRefused as refused:  # the flusher's write: the output refused
         pending = None
-        status, outputJson, errorJson = _failure(error)
+        status, outputJson, errorJson = _failure(refused.stepError)
     except ControlSignal as signal:  # the flusher's write: no longer ours
         _logger().warn(u"workflow %s left to recovery: %s"
                        % (ctx.workflowId, compat.describeError(signal)[1]))
+        return None
+    except compat.CATCHABLE as error:  # the flusher's write failed otherwise
+        _abandon(ctx.workflowId, u"its last step could not be recorded", error)
         return None
     lastStep = None if pending is None else pending.lastStep
     if handOver is not None and handOver(ctx.fence, status, outputJson, errorJson, lastStep):
@@ -147,11 +152,14 @@ def _finish(ctx, handOver, status, outputJson, errorJson):
                            % (ctx.workflowId, compat.describeError(refused)[1]))
         try:
             pending.write()
-        except StepError as error:  # the step's output refused: the run fails on it
-            status, outputJson, errorJson = _failure(error)
+        except KeptCheckpointRefused as refused:  # the step's output: the run fails on it
+            status, outputJson, errorJson = _failure(refused.stepError)
         except ControlSignal as signal:  # no longer ours, or the database away for good
             _logger().warn(u"workflow %s left to recovery: %s"
                            % (ctx.workflowId, compat.describeError(signal)[1]))
+            return None
+        except compat.CATCHABLE as error:
+            _abandon(ctx.workflowId, u"its last step could not be recorded", error)
             return None
 
     def write(status, outputJson, errorJson):
@@ -191,7 +199,7 @@ def _writeKept(ctx):
     again); refused quietly if not."""
     try:
         ctx.flushCheckpoint()
-    except (ControlSignal, StepError):
+    except ControlSignal:
         pass  # no longer ours, or refused (the step's error was recorded)
     except compat.CATCHABLE as error:
         _logger().warn(u"workflow %s: its last step's checkpoint could not be written: %s"

@@ -15,8 +15,8 @@ from __future__ import absolute_import, division, print_function
 from exchange.workflows.db import steps as stepLog, tx
 from exchange.workflows import codec, compat, statuses
 from exchange.workflows.engine import boundary, checkpoints, context, faults
-from exchange.workflows.errors import (CheckpointUnavailable, NonDeterminismError,
-                                       StepError, StepRefused)
+from exchange.workflows.errors import (CheckpointUnavailable, KeptCheckpointRefused,
+                                       NonDeterminismError, StepError, StepRefused)
 
 MAX_OUTPUT_CHARS = 16 * 1024 * 1024
 _BACKOFF_SLICE_MS = 1000
@@ -80,7 +80,8 @@ def execute(ctx, definition, position, args, kwargs):
 def writeKept(ctx, step, outputJson, byFlusher=False):
     """Write a kept SUCCESS checkpoint alone (engine.checkpoints): before the run's next
     durable operation, by the flusher, or at the run's end when the terminal write could
-    not take it. A result the database refuses is recorded as the step's error, raised.
+    not take it. A result the database refuses is recorded as the step's error, which ends
+    the run (KeptCheckpointRefused: the body already went on, so no later call may catch it).
     The flusher's write notes a pending command for the run, but not as the run's own
     read of its state: a command sent after it is still read at the next boundary."""
     readAtMs = ctx.stateReadAtMs
@@ -88,7 +89,10 @@ def writeKept(ctx, step, outputJson, byFlusher=False):
     if byFlusher:
         ctx.stateReadAtMs = readAtMs
     if status != statuses.SUCCESS:
-        _raiseRecorded(step.name, step.position, errorJson)
+        try:
+            _raiseRecorded(step.name, step.position, errorJson)
+        except StepError as error:  # (the body went on with the result: it ends here)
+            raise KeptCheckpointRefused(error)
 
 
 def _encodeOutput(definition, value):
