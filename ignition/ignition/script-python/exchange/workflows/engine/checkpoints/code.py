@@ -57,6 +57,8 @@ class PendingStep(object):
 
     def flushDue(self):
         """The flusher: write the checkpoint unless the run's thread took it."""
+        if self._writer is not None:  # (set once, never undone: taken already)
+            return
         with self._lock:
             if self._writer is not None:
                 return
@@ -99,13 +101,11 @@ def _flushLoop():
     try:
         while True:
             while _kept:
-                head = _kept[0]
-                waitMs = head.dueMs - compat.monotonicMs()
-                if waitMs > 0:
-                    compat.sleepMs(waitMs)
-                    continue
-                _kept.popleft()
-                head.flushDue()
+                nowMs = compat.monotonicMs()
+                while _kept and _kept[0].dueMs <= nowMs:
+                    _kept.popleft().flushDue()
+                if _kept:
+                    compat.sleepMs(max(1, _kept[0].dueMs - nowMs))
             with _stateLock:  # flag down first, then look: one kept meanwhile is seen
                 _state["flushing"] = False  # here, or sees the flag down and starts us
                 if not _kept:
