@@ -3,8 +3,20 @@
 Rows come back as lists of plain Python values (``cell`` converts the Java types a gateway
 returns), so the SQL modules above never see a PyDataSet or a Java object. A transaction is
 always opened, used and closed inside one call here: none stays open across user code.
+
+The timer goes first (``first``). A gateway's pool hands a returned connection to whoever
+asks next, not to the longest waiter: under a backlog a worker that just returned its
+connection takes it back at once for its next statement, and the timer's tick (the lease
+renewal among it) waited out the pool's 10 s, once per tick, while the workers waited
+milliseconds (pool of 8, 8 workers: Ignition's and the engine's defaults). So a thread
+marked ``first`` counts its statements while they run, JVM-wide, and any other thread's
+statement that needs a connection waits (1 ms slices, YIELD_MAX_MS at most) while one runs:
+the connections the workers return meanwhile go to it. One read of a counter per statement
+when nobody is first.
 """
 from __future__ import absolute_import, division, print_function
+
+import threading
 
 import system
 
@@ -42,8 +54,55 @@ def _rows(dataset):
     return result
 
 
+YIELD_MAX_MS = 50  # the longest a statement waits for the first ones (a stuck one: go)
+_FIRST_KEY = "exchange.workflows.tx.firstStatements"
+_first = threading.local()
+_firstCount = []  # the JVM-wide count of statements of ``first`` threads running now
+
+
+def _running():
+    if not _firstCount:
+        shared = platform.globalsMap()
+        counter = shared.get(_FIRST_KEY)
+        if counter is None:
+            shared.setdefault(_FIRST_KEY, platform.newAtomicLong(0))
+            counter = shared.get(_FIRST_KEY)
+        _firstCount.append(counter)
+    return _firstCount[0]
+
+
+def first(work):
+    """``work()`` with this thread's statements first in line for a pool connection (the
+    timer's tick, the lookout): see the module's docstring."""
+    before = getattr(_first, "on", False)
+    _first.on = True
+    try:
+        return work()
+    finally:
+        _first.on = before
+
+
+def _inTurn(call, *args, **kwargs):
+    """A statement that borrows a connection from the pool, in its turn."""
+    counter = _running()
+    if getattr(_first, "on", False):
+        counter.incrementAndGet()
+        try:
+            return call(*args, **kwargs)
+        finally:
+            counter.decrementAndGet()
+    if counter.get():
+        endMs = compat.monotonicMs() + YIELD_MAX_MS
+        while counter.get() and compat.monotonicMs() < endMs:
+            compat.sleepMs(1)
+    return call(*args, **kwargs)
+
+
 def query(dbName, sql, args=(), tx=None):
     """Run a statement that returns rows (SELECT, or DML with RETURNING); list of row lists."""
+    if tx is None:
+        return _rows(_inTurn(system.db.runPrepQuery, sql, list(args),
+                             settings.databaseName(dbName), None))
     return _rows(system.db.runPrepQuery(sql, list(args), settings.databaseName(dbName), tx))
 
 
@@ -53,20 +112,26 @@ def update(dbName, sql, args=(), tx=None, skipAudit=False):
     ``skipAudit=True`` keeps it out of the audit log of the project's audit profile (the
     engine's own frequent bookkeeping: the timer tick, a run's status writes); writes an
     operator or a script asked for stay audited, Ignition's default."""
+    if tx is None:
+        return _inTurn(system.db.runPrepUpdate, sql, list(args), settings.databaseName(dbName),
+                       None, skipAudit=skipAudit)
     return system.db.runPrepUpdate(sql, list(args), settings.databaseName(dbName), tx,
                                    skipAudit=skipAudit)
 
 
 def scalar(dbName, sql, args=(), tx=None):
     """First column of the first row, or None."""
+    if tx is None:
+        return cell(_inTurn(system.db.runScalarPrepQuery, sql, list(args),
+                            settings.databaseName(dbName), None))
     return cell(system.db.runScalarPrepQuery(sql, list(args), settings.databaseName(dbName), tx))
 
 
 def inTransaction(dbName, work, timeoutMs=None):
     """Run ``work(tx)`` in one transaction at the connection's default isolation level:
     commit on success, roll back on any error, close."""
-    tx = system.db.beginTransaction(database=settings.databaseName(dbName),
-                                    timeout=timeoutMs or settings.TX_TIMEOUT_MS)
+    tx = _inTurn(system.db.beginTransaction, database=settings.databaseName(dbName),
+                 timeout=timeoutMs or settings.TX_TIMEOUT_MS)
     try:
         result = work(tx)
         system.db.commitTransaction(tx)

@@ -36,8 +36,12 @@ def dispatch(dbName=None):
     enqueues, promote due delayed runs, claim. Returns counters of what it did.
 
     While the database is unreachable the tick raises DatabaseUnavailable, and the next
-    ticks wait out a growing backoff without touching it (engine.outages)."""
-    dbName = settings.databaseName(dbName)
+    ticks wait out a growing backoff without touching it (engine.outages). The tick's
+    statements go first for a pool connection (db.tx.first): busy workers never starve it."""
+    return tx.first(lambda: _tick(settings.databaseName(dbName)))
+
+
+def _tick(dbName):
     k = kernel.getKernel()
     if not k.isExecutor():
         return _storeOnly(k)
