@@ -56,25 +56,30 @@ def _rows(dataset):
 
 YIELD_MAX_MS = 50  # the longest a statement waits for the first ones (a stuck one: go)
 _FIRST_KEY = "exchange.workflows.tx.firstStatements"
-_first = threading.local()
+
+
+class _First(threading.local):
+    """Whether this thread's statements go first (``first``)."""
+    on = False
+
+
+_first = _First()
 _firstCount = []  # the JVM-wide count of statements of ``first`` threads running now
 
 
 def _running():
     if not _firstCount:
-        shared = platform.globalsMap()
-        counter = shared.get(_FIRST_KEY)
+        counter = platform.globalsMap().get(_FIRST_KEY)
         if counter is None:
-            shared.setdefault(_FIRST_KEY, platform.newAtomicLong(0))
-            counter = shared.get(_FIRST_KEY)
+            counter = platform.globalsMap().setdefault(_FIRST_KEY, platform.newAtomicLong(0))
         _firstCount.append(counter)
     return _firstCount[0]
 
 
 def first(work):
     """``work()`` with this thread's statements first in line for a pool connection (the
-    timer's tick, the lookout): see the module's docstring."""
-    before = getattr(_first, "on", False)
+    timer's tick): see the module's docstring."""
+    before = _first.on
     _first.on = True
     try:
         return work()
@@ -85,7 +90,7 @@ def first(work):
 def _inTurn(call, *args, **kwargs):
     """A statement that borrows a connection from the pool, in its turn."""
     counter = _running()
-    if getattr(_first, "on", False):
+    if _first.on:
         counter.incrementAndGet()
         try:
             return call(*args, **kwargs)

@@ -104,8 +104,10 @@ def _flushLoop():
                 nowMs = compat.monotonicMs()
                 while _kept and _kept[0].dueMs <= nowMs:
                     _kept.popleft().flushDue()
-                if _kept:
-                    compat.sleepMs(max(1, _kept[0].dueMs - nowMs))
+                if _kept:  # (the clock again: the writes above took time)
+                    waitMs = _kept[0].dueMs - compat.monotonicMs()
+                    if waitMs > 0:
+                        compat.sleepMs(waitMs)
             with _stateLock:  # flag down first, then look: one kept meanwhile is seen
                 _state["flushing"] = False  # here, or sees the flag down and starts us
                 if not _kept:
