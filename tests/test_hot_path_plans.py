@@ -247,7 +247,8 @@ def test_the_claim_function_keeps_a_generic_plan_never_jit_compiled(plant):
     plan_cache_mode = force_generic_plan (a custom plan costs 2-3 ms of planning a claim),
     jit = off and enable_seqscan = off, and so does the general statement's; and a claim
     through it takes the runs the statement takes."""
-    for function in ("claim_runs", "claim_runs_general", "finish_and_claim", "suspend_and_claim"):
+    for function in ("claim_runs", "claim_runs_general", "finish_and_claim", "suspend_and_claim",
+                     "finish_step_and_claim"):
         plant.cur.execute("SELECT proconfig FROM pg_proc WHERE oid = to_regproc(%s)",
                           (SCHEMA + "." + function,))
         config = plant.cur.fetchone()[0]

@@ -237,6 +237,19 @@ SELECT NULL, NULL, (SELECT count(*) FROM limits WHERE limited),
        NULL, NULL, NULL, NULL, NULL, NULL;
 END $$"""
 
+# A hand-over's terminal write (db.runs' _FINISH on the function's arguments), and its end
+# when the write did not take effect (zero rows: nothing is claimed).
+_FINISH_RUN_12 = """UPDATE {schema}.workflow_runs
+   SET status = a_status, output = CAST(a_output AS jsonb), error = CAST(a_error AS jsonb),
+       pending_command = NULL, completed_at_ms = {schema}.now_ms(),
+       updated_at_ms = {schema}.now_ms()
+ WHERE workflow_id = a_workflow_id AND status = 'RUNNING' AND executor_id = a_me
+   AND attempts = a_attempt;
+IF NOT FOUND THEN
+    RETURN;
+END IF;
+"""
+
 # The claim that follows a hand-over's write (when it took effect), and the function's end.
 _CLAIM_NEXT_12 = """RETURN QUERY SELECT * FROM {schema}.claim_runs(a_names, a_wanted, a_me, a_held, a_versions);
 END $$"""
@@ -250,16 +263,7 @@ END $$"""
 _FINISH_AND_CLAIM_12 = """CREATE OR REPLACE FUNCTION {schema}.finish_and_claim(
         a_status text, a_output text, a_error text, a_workflow_id text, a_me text,
         a_attempt integer, a_names text, a_wanted integer, a_held text, a_versions text)""" + \
-    _CLAIMED_ROWS_12 + """UPDATE {schema}.workflow_runs
-   SET status = a_status, output = CAST(a_output AS jsonb), error = CAST(a_error AS jsonb),
-       pending_command = NULL, completed_at_ms = {schema}.now_ms(),
-       updated_at_ms = {schema}.now_ms()
- WHERE workflow_id = a_workflow_id AND status = 'RUNNING' AND executor_id = a_me
-   AND attempts = a_attempt;
-IF NOT FOUND THEN
-    RETURN;
-END IF;
-""" + _CLAIM_NEXT_12
+    _CLAIMED_ROWS_12 + _FINISH_RUN_12 + _CLAIM_NEXT_12
 
 # finish_and_claim with the checkpoint of the run's last step (version 15): a step's
 # SUCCESS checkpoint waits for the run's next durable operation (engine.steps), and when
@@ -271,16 +275,7 @@ _FINISH_STEP_AND_CLAIM_15 = """CREATE OR REPLACE FUNCTION {schema}.finish_step_a
         a_step_started_ms bigint, a_step_completed_ms bigint,
         a_status text, a_output text, a_error text, a_workflow_id text, a_me text,
         a_attempt integer, a_names text, a_wanted integer, a_held text, a_versions text)""" + \
-    _CLAIMED_ROWS_12 + """UPDATE {schema}.workflow_runs
-   SET status = a_status, output = CAST(a_output AS jsonb), error = CAST(a_error AS jsonb),
-       pending_command = NULL, completed_at_ms = {schema}.now_ms(),
-       updated_at_ms = {schema}.now_ms()
- WHERE workflow_id = a_workflow_id AND status = 'RUNNING' AND executor_id = a_me
-   AND attempts = a_attempt;
-IF NOT FOUND THEN
-    RETURN;
-END IF;
-INSERT INTO {schema}.step_outputs
+    _CLAIMED_ROWS_12 + _FINISH_RUN_12 + """INSERT INTO {schema}.step_outputs
     (workflow_id, step_position, step_name, status, output, error, attempts, executor_id,
      run_attempt, started_at_ms, completed_at_ms)
 VALUES (a_workflow_id, a_position, a_step_name, 'SUCCESS', CAST(a_step_output AS json), NULL,
