@@ -117,18 +117,13 @@ def _finish(ctx, handOver, status, outputJson, errorJson):
     """The terminal write (handed over with the next claim when it can be), with the last
     step's kept checkpoint (engine.checkpoints) in the same statement; a result the database
     refuses becomes a bounded ERROR."""
-    try:
-        pending = ctx.takePendingStep()  # (the flusher may have written it: then None)
-    except KeptCheckpointRefused as refused:  # the flusher's write: the output refused
-        pending = None
-        status, outputJson, errorJson = _failure(refused.stepError)
-    except ControlSignal as signal:  # the flusher's write: no longer ours
-        _logger().warn(u"workflow %s left to recovery: %s"
-                       % (ctx.workflowId, compat.describeError(signal)[1]))
+    taken = []  # (the flusher may have written it: then None, and its failure raised)
+    outcome = _withKept(ctx, lambda: taken.append(ctx.takePendingStep()),
+                        (status, outputJson, errorJson))
+    if outcome is None:
         return None
-    except compat.CATCHABLE as error:  # the flusher's write failed otherwise
-        _abandon(ctx.workflowId, u"its last step could not be recorded", error)
-        return None
+    status, outputJson, errorJson = outcome
+    pending = taken[0] if taken else None
     lastStep = None if pending is None else pending.lastStep
     if handOver is not None and handOver(ctx.fence, status, outputJson, errorJson, lastStep):
         faults.point("run.after_finish")
@@ -150,17 +145,10 @@ def _finish(ctx, handOver, status, outputJson, errorJson):
             _logger().info(u"workflow %s: the terminal write with its last step's checkpoint "
                            u"was refused (%s); written apart"
                            % (ctx.workflowId, compat.describeError(refused)[1]))
-        try:
-            pending.write()
-        except KeptCheckpointRefused as refused:  # the step's output: the run fails on it
-            status, outputJson, errorJson = _failure(refused.stepError)
-        except ControlSignal as signal:  # no longer ours, or the database away for good
-            _logger().warn(u"workflow %s left to recovery: %s"
-                           % (ctx.workflowId, compat.describeError(signal)[1]))
+        outcome = _withKept(ctx, pending.write, (status, outputJson, errorJson))
+        if outcome is None:
             return None
-        except compat.CATCHABLE as error:
-            _abandon(ctx.workflowId, u"its last step could not be recorded", error)
-            return None
+        status, outputJson, errorJson = outcome
 
     def write(status, outputJson, errorJson):
         return tx.persistently(lambda: finish(status, outputJson, errorJson), u"terminal write")
@@ -171,6 +159,24 @@ def _finish(ctx, handOver, status, outputJson, errorJson):
         _abandon(ctx.workflowId, u"its %s could not be recorded" % status, error)
         return None
     return _written(ctx, written, status, errorJson)
+
+
+def _withKept(ctx, action, outcome):
+    """``action()`` takes or writes the run's kept checkpoint; the run's outcome after it:
+    ``outcome`` as it was, the step's error when its checkpoint was refused, or None when
+    the run must be left to others (no longer ours, or the write failed for good)."""
+    try:
+        action()
+        return outcome
+    except KeptCheckpointRefused as refused:  # the step's output: the run fails on it
+        return _failure(refused.stepError)
+    except ControlSignal as signal:  # no longer ours, or the database away for good
+        _logger().warn(u"workflow %s left to recovery: %s"
+                       % (ctx.workflowId, compat.describeError(signal)[1]))
+        return None
+    except compat.CATCHABLE as error:
+        _abandon(ctx.workflowId, u"its last step could not be recorded", error)
+        return None
 
 
 def _written(ctx, written, status, errorJson):
