@@ -1,10 +1,12 @@
-"""A step's SUCCESS checkpoint written a moment later, never later than DEFER_MS.
+"""A step's SUCCESS checkpoint written a moment later: with the run's next write, or by a
+flusher once it was kept DEFER_MS.
 
 The run's own thread keeps its last step's checkpoint (engine.steps) until its next durable
 operation (engine.boundary writes it first) or its end (the runner's terminal write takes it
 in the same statement: a three-step run makes three statements, not four). So that plain
 workflow code that blocks between two steps never leaves a finished step unrecorded for
-long, a flusher writes any checkpoint still kept DEFER_MS after its step ended.
+long, a flusher writes any checkpoint still kept DEFER_MS after its step ended (one flusher
+per interpreter: while the database does not answer, it waits as every write does).
 
 Who writes a kept checkpoint is decided once, under its lock: the run's thread (``take``) or
 the flusher (``flushDue``), which holds the lock while it writes, so a run that reaches its
