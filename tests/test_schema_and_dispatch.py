@@ -125,6 +125,33 @@ class DispatchTest(support.EngineCase):
                               "WHERE workflow_id = ? ORDER BY s.step_position", w)[2]
                 for w in ids] == [("label", '"batch of %d kg"' % kg, True) for kg in (5, 6, 7)]
 
+    def test_a_run_claimed_by_a_statement_begun_before_it_existed_starts_after_it(self):
+        # the claim functions read with snapshots of their own, later than the statement's
+        # start (now_ms()): a claim that began before a run's insert may still take it, and
+        # must not stamp a start before the run's creation (a negative wait on the console)
+        import system
+        from exchange.workflows import codec, settings
+        from exchange.workflows.engine import kernel
+        engine = self.engine
+        engine.startOnlyOnDispatch()
+        me = kernel.getKernel().executorId
+        claim = ("DO $$ BEGIN PERFORM pg_sleep(0.5); PERFORM * FROM workflows.claim_runs("
+                 "'[\"three_steps\"]', 1, '%s', '[]', '%s'); END $$"
+                 % (me, codec.encode(settings.runnableVersions())))
+        thread = threading.Thread(target=system.db.runPrepUpdate,
+                                  args=(claim, [], support.RAW_DB_NAME))
+        thread.start()
+        waitFor(lambda: self.gw.sql("SELECT count(*) FROM pg_stat_activity "
+                                    "WHERE wait_event = 'PgSleep'")[0][0] == 1,
+                10, 0.005, "the claiming statement began")
+        wf = engine.enqueue("three_steps")
+        thread.join(20)
+        row = self.gw.sql("SELECT status, executor_id, started_at_ms - created_at_ms "
+                          "FROM workflows.workflow_runs WHERE workflow_id = ?", wf)[0]
+        assert (row[0], row[1]) == ("RUNNING", me), row
+        assert row[2] >= 0, "started %d ms before it was created" % -row[2]
+        engine.admin.recoverNow()  # (the run has no thread here: give it back)
+
     def oneWorkerHandingOver(self, count, replace):
         """One worker, ``count`` runs queued, and db.runs.finishAndClaim replaced by
         ``replace(original)`` until the test ends; the runs' ids."""

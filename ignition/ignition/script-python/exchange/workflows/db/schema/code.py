@@ -335,7 +335,7 @@ FAST_QUEUE = """SELECT q.queue_name FROM (
    AND NOT EXISTS (SELECT 1 FROM {schema}.maintenance m WHERE m.scope = '')
    AND NOT EXISTS (SELECT 1 FROM {schema}.maintenance m WHERE m.scope = q.queue_name)"""
 
-FAST_TAKE = """WITH claimed AS (
+FAST_TAKE_13 = """WITH claimed AS (
     UPDATE {schema}.workflow_runs r
        SET status = 'RUNNING', executor_id = $4,
            attempts = r.attempts + 1, partition_slot = NULL,
@@ -387,9 +387,30 @@ IF v_queue IS NULL OR NOT FOUND THEN
                                                            a_versions);
     RETURN;
 END IF;
-RETURN QUERY """ + FAST_TAKE.replace("$1", "v_queue").replace("$2", "a_names") \
+RETURN QUERY """ + FAST_TAKE_13.replace("$1", "v_queue").replace("$2", "a_names") \
     .replace("$3", "a_wanted").replace("$4", "a_me").replace("$5", "a_versions") + """;
 END $$"""
+
+# A claim stamps a run's first start no earlier than the run was created or due (version
+# 16). now_ms() is the claiming statement's start, and the claim functions read with a
+# snapshot of their own, taken later: a run whose insert began after the claiming statement
+# and committed before the claim's read was claimed "before" it existed (a negative queue
+# wait on the console; seen with the hand-over, whose claim follows the terminal write).
+_STARTED_NOW = "started_at_ms = COALESCE(r.started_at_ms, {schema}.now_ms()),"
+_STARTED_NOT_BEFORE = ("started_at_ms = COALESCE(r.started_at_ms, "
+                       "GREATEST({schema}.now_ms(), r.created_at_ms, r.run_at_ms)),")
+
+
+def _startedNotBefore(text):
+    """A claim's text with version 16's first start (exactly one place to change)."""
+    if text.count(_STARTED_NOW) != 1:
+        raise AssertionError("the claim's start stamp is not where version 16 expects it")
+    return text.replace(_STARTED_NOW, _STARTED_NOT_BEFORE)
+
+
+FAST_TAKE = _startedNotBefore(FAST_TAKE_13)  # (the fast path's take as installed now)
+_CLAIM_RUNS_GENERAL_16 = _startedNotBefore(_CLAIM_RUNS_GENERAL_13)
+_CLAIM_RUNS_16 = _startedNotBefore(_CLAIM_RUNS_13)
 
 MIGRATIONS = [
     (1, "workflow runs and step outputs", [
@@ -975,6 +996,8 @@ MIGRATIONS = [
     (14, "a sleep's suspend with the claim of the next runs", [_SUSPEND_AND_CLAIM_14]),
     (15, "a run's end with its last step's checkpoint and the claim of the next runs",
      [_FINISH_STEP_AND_CLAIM_15]),
+    (16, "a claim starts a run no earlier than it was created or due",
+     [_CLAIM_RUNS_GENERAL_16, _CLAIM_RUNS_16]),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]
