@@ -354,7 +354,7 @@ class DurableWaitsTest(EngineCase):
         self.gw.sql("DROP FUNCTION workflows.suspend_and_claim")
         self.addCleanup(self.gw.sql, schema._SUSPEND_AND_CLAIM_14.replace("{schema}",
                                                                           "workflows"))
-        self.addCleanup(dispatcher._withoutSuspendAndClaim.clear)
+        self.addCleanup(dispatcher._lacking.clear)
         counted = support.CountedDb(self)
         ids = self.sleepersOnOneWorker(3)
         self.engine.runUntil(lambda: [self.engine.status(w) for w in ids] == ["WAITING"] * 3,

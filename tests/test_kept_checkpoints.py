@@ -80,15 +80,26 @@ class KeptCheckpointTest(support.EngineCase):
         self.addCleanup(self.gw.sql, "ALTER TABLE workflows.%s DROP CONSTRAINT %s"
                         % (table, name))
 
+    def failedRun(self, kg):
+        """A three_steps run of ``kg`` run to its end, which must be ERROR: (its id, its
+        error)."""
+        wf = self.engine.enqueue("three_steps", inputs={"kg": kg})
+        assert self.engine.runToEnd(wf) == ["ERROR"]
+        return wf, self.engine.service.getResult(wf, 0)["data"]["error"]
+
+    def stepErrors(self, wf):
+        """(name, status, error type) of the run's steps, in position order."""
+        return [tuple(r) for r in self.gw.sql(
+            "SELECT step_name, status, error ->> 'type' FROM workflows.step_outputs "
+            "WHERE workflow_id = ? ORDER BY step_position", wf)]
+
     def test_a_result_the_database_refuses_still_records_the_last_step(self):
         # the one statement is refused as a whole: the step is written apart, then the end
         # (the result refused: ResultRefused, as without a kept step)
         engine = self.engine
         self.refuse("workflow_runs", "refuse_total_42",
                     "output IS NULL OR (output ->> 'total') IS DISTINCT FROM '42'")
-        wf = engine.enqueue("three_steps", inputs={"kg": 37})
-        assert engine.runToEnd(wf) == ["ERROR"]
-        error = engine.service.getResult(wf, 0)["data"]["error"]
+        wf, error = self.failedRun(37)
         assert error["type"] == "ResultRefused", error
         assert stepRows(engine, wf)[2] == ("label", "SUCCESS", "batch of 42 kg", True)
         assert engine.sideEffects(wf) == ["weigh", "mix", "label"]
@@ -99,16 +110,11 @@ class KeptCheckpointTest(support.EngineCase):
         engine = self.engine
         self.refuse("step_outputs", "refuse_label_43",
                     "output IS NULL OR output::text <> '\"batch of 43 kg\"'")
-        wf = engine.enqueue("three_steps", inputs={"kg": 38})
-        assert engine.runToEnd(wf) == ["ERROR"]
-        error = engine.service.getResult(wf, 0)["data"]["error"]
+        wf, error = self.failedRun(38)
         assert error["type"].endswith("StepError") and "CheckpointRefused" in error["message"], \
             error
-        rows = engine.gw.sql("SELECT step_name, status, error ->> 'type' FROM "
-                             "workflows.step_outputs WHERE workflow_id = ? "
-                             "ORDER BY step_position", wf)
-        assert [tuple(r) for r in rows] == [("weigh", "SUCCESS", None), ("mix", "SUCCESS", None),
-                                            ("label", "ERROR", "CheckpointRefused")]
+        assert self.stepErrors(wf) == [("weigh", "SUCCESS", None), ("mix", "SUCCESS", None),
+                                       ("label", "ERROR", "CheckpointRefused")]
         assert engine.sideEffects(wf) == ["weigh", "mix", "label"]
         assert engine.recoveryAttempts(wf) == 0
 
@@ -135,12 +141,8 @@ class KeptCheckpointTest(support.EngineCase):
         engine = self.engine
         self.refuse("step_outputs", "refuse_weigh_41",
                     "output IS NULL OR (output ->> 'kg') IS DISTINCT FROM '41'")
-        wf = engine.enqueue("three_steps", inputs={"kg": 41})
-        assert engine.runToEnd(wf) == ["ERROR"]
-        error = engine.service.getResult(wf, 0)["data"]["error"]
+        wf, error = self.failedRun(41)
         assert error["type"].endswith("StepError") and "CheckpointRefused" in error["message"] \
             and "weigh" in error["message"], error
-        rows = engine.gw.sql("SELECT step_name, status, error ->> 'type' FROM "
-                             "workflows.step_outputs WHERE workflow_id = ?", wf)
-        assert [tuple(r) for r in rows] == [("weigh", "ERROR", "CheckpointRefused")]
+        assert self.stepErrors(wf) == [("weigh", "ERROR", "CheckpointRefused")]
         assert engine.sideEffects(wf) == ["weigh"]

@@ -138,14 +138,14 @@ def handOver(fence, status, outputJson, errorJson, lastStep=None):
     transaction took the write back; a schema before version 15 with a last step). Never
     raises. Hand-overs run beside each other and beside the claimer: each takes its own
     slots (reserved atomically), and SKIP LOCKED keeps their claims apart."""
-    if lastStep is not None and fence.dbName in _withoutFinishStepAndClaim:
+    if lastStep is not None and (fence.dbName, "finish_step_and_claim") in _lacking:
         return None
     try:
         return _handOver(fence, lambda wanted, namesJson: runs.finishAndClaim(
             fence, status, outputJson, errorJson, wanted, namesJson, lastStep=lastStep))
     except compat.CATCHABLE as error:
-        if lastStep is not None and tx.sqlState(error) == _UNDEFINED_FUNCTION:
-            _withoutFinishStepAndClaim.add(fence.dbName)  # (not again: the library reloads)
+        if lastStep is not None:
+            _noteLacking(fence.dbName, "finish_step_and_claim", tx.sqlState(error))
         _handOverFailed(fence, error)
         return None
 
@@ -158,7 +158,7 @@ def suspendHandOver(fence, channel, wakeAtMs, shortWaitMs):
     no room, or a statement that failed without effect: a schema before version 14, a lost
     race for a partition slot). Raises any other failure (the suspend may have taken: the
     caller reads the run)."""
-    if fence.dbName in _withoutSuspendAndClaim:
+    if (fence.dbName, "suspend_and_claim") in _lacking:
         return None
     try:
         return _handOver(fence, lambda wanted, namesJson: runs.suspendAndClaim(
@@ -167,15 +167,22 @@ def suspendHandOver(fence, channel, wakeAtMs, shortWaitMs):
         state = tx.sqlState(error)
         if state != _UNDEFINED_FUNCTION and state not in _LOST_RACE:
             raise  # (the caller reads the run, and says what failed)
-        if state == _UNDEFINED_FUNCTION:
-            _withoutSuspendAndClaim.add(fence.dbName)  # (not again: the library reloads)
+        _noteLacking(fence.dbName, "suspend_and_claim", state)
         _handOverFailed(fence, error, u"sleep's suspend")
         return None  # (the statement took nothing back: it did nothing)
 
 
 _UNDEFINED_FUNCTION = "42883"
-_withoutSuspendAndClaim = set()  # connections whose schema lacks it (before version 14)
-_withoutFinishStepAndClaim = set()  # ... and finish_step_and_claim (before version 15)
+# (connection, hand-over function) pairs whose schema lacks the function: suspend_and_claim
+# before version 14, finish_step_and_claim before version 15. Not tried again until the
+# library is loaded again.
+_lacking = set()
+
+
+def _noteLacking(dbName, function, sqlState):
+    """A hand-over that failed for want of its function is not tried again."""
+    if sqlState == _UNDEFINED_FUNCTION:
+        _lacking.add((dbName, function))
 
 
 def _handOver(fence, writeAndClaim):
