@@ -37,6 +37,7 @@ SUITE = [
     "test_enqueue_and_reading",
     "test_durable_execution",
     "test_kept_checkpoints",
+    "test_group_commit",
     "test_pool_turns",
     "test_parallel_steps",
     "test_guards_and_limits",

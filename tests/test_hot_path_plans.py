@@ -184,6 +184,9 @@ def hotPath():
         ("claim's fast path: the take", FAST_TAKE, [history.PLAIN, names, 8, me, '["1"]']),
         ("step checkpoint", steps._RECORD,
          [mine, me, 1, mine, 4, "step_4", "SUCCESS", "1", None, 1, me, 1, 0, 0]),
+        ("step checkpoints of several runs", steps._RECORD_SEVERAL,
+         [json.dumps([[run, me, 1, 4, "step_4", 1, 0, 0, {"kg": 4}]
+                      for run in history.RUNNING[:8]])]),
         ("a wait's wake time", steps._RECORD_WAKE_AT,
          [mine, me, 1, mine, 4, "<sleep>", "SUCCESS", 30000, 1, me, 1, 0, 0]),
         ("step log read (a re-run)", steps._LIST, [mine]),

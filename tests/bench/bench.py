@@ -381,6 +381,8 @@ class StatementCounter(object):
         if re.search(r"claimed_at_ms = %s\.now_ms\(\)" % re.escape(s), text) \
                 or "SET status = 'PENDING'" in text or "%s.claim_runs(" % s in text:
             return "claim"  # (an engine whose claim makes the run RUNNING at once, or PENDING)
+        if "json_array_elements(" in text and "INSERT INTO %s.step_outputs" % s in text:
+            return "step checkpoints of several runs (one statement)"
         for marker, kind in (("INSERT INTO %s.step_outputs" % s, "step checkpoint (INSERT)"),
                              ("INSERT INTO %s.executors" % s, "executor registration"),
                              ("UPDATE %s.executors" % s, "heartbeat (lease + recovery)"),

@@ -73,6 +73,7 @@ def _kind(query):
     for marker, kind in (("finish_step_and_claim(", "terminal write + last checkpoint + claim"),
                          ("WITH fin AS (UPDATE", "terminal write + last checkpoint"),
                          ("finish_and_claim(", "terminal write + claim"),
+                         ("json_array_elements(", "step checkpoints of several runs"),
                          ("INSERT INTO workflows.step_outputs", "step checkpoint (INSERT)"),
                          ("INSERT INTO workflows.executors", "executor registration"),
                          ("UPDATE workflows.executors", "heartbeat (lease + recovery)"),

@@ -404,6 +404,14 @@ def gate_between_steps(gateName):
     return [first["kg"], label(4)]
 
 
+@workflow
+def gate_then_steps(gateName):
+    """Waits at a gate in its body before its first step (a test locks its row meanwhile)."""
+    _gate(gateName)
+    first = weigh("sand", 3)
+    return [first["kg"], label(4)]
+
+
 @step
 def watch_the_clock():
     """A long step that calls checkCancelled() as it works."""

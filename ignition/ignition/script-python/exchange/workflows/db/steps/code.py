@@ -6,13 +6,16 @@ boundary (HOLD, STOP): on the happy path a step costs exactly one statement. The
 locks the run row (FOR SHARE), so a re-claim cannot slip between the check and the insert:
 a zombie's checkpoint either lands before the new owner reads the log, or not at all. A
 retried write whose first commit did land is harmless (the primary key keeps one row).
+
+The SUCCESS checkpoints of several runs asked for while one is in flight go in one statement
+(db.groupcommit): the same check and answer for each row, their run rows locked in one order.
 """
 from __future__ import absolute_import, division, print_function
 
 from collections import namedtuple
 
-from exchange.workflows import statuses
-from exchange.workflows.db import sql, tx
+from exchange.workflows import codec, statuses
+from exchange.workflows.db import groupcommit, sql, tx
 
 STEP_COLUMNS = ("step_position", "step_name", "status", "output", "error", "attempts",
                 "executor_id", "run_attempt", "started_at_ms", "completed_at_ms")
@@ -41,6 +44,35 @@ _RECORD_WAKE_AT = _RECORD.replace(
     " 'null') || '}' AS json), NULL", 1).replace(
     "RETURNING (SELECT pending_command FROM own)",
     "RETURNING (SELECT pending_command FROM own), output::text", 1)
+
+# _RECORD for several SUCCESS checkpoints: one JSON array per row, [workflow_id, executor_id,
+# run attempt, position, name, attempts, started_at_ms, completed_at_ms, output]. The run
+# rows are locked in workflow_id order (no deadlock between two of these), each row checked
+# against the version its lock returns; the rows written come back with their pending command.
+_RECORD_SEVERAL = """WITH input AS (
+    SELECT e->>0 AS workflow_id, e->>1 AS executor_id, CAST(e->>2 AS integer) AS run_attempt,
+           CAST(e->>3 AS integer) AS step_position, e->>4 AS step_name,
+           CAST(e->>5 AS integer) AS attempts, CAST(e->>6 AS bigint) AS started_at_ms,
+           CAST(e->>7 AS bigint) AS completed_at_ms, e->8 AS output
+      FROM json_array_elements(CAST(? AS json)) AS e),
+own AS (
+    SELECT workflow_id, executor_id, attempts, pending_command FROM {schema}.workflow_runs
+     WHERE workflow_id IN (SELECT workflow_id FROM input) AND status = 'RUNNING'
+     ORDER BY workflow_id
+       FOR SHARE),
+written AS (
+    INSERT INTO {schema}.step_outputs
+        (workflow_id, step_position, step_name, status, output, error, attempts, executor_id,
+         run_attempt, started_at_ms, completed_at_ms)
+    SELECT i.workflow_id, i.step_position, i.step_name, 'SUCCESS', i.output, NULL,
+           i.attempts, i.executor_id, i.run_attempt, i.started_at_ms, i.completed_at_ms
+      FROM input i
+      JOIN own o ON o.workflow_id = i.workflow_id AND o.executor_id = i.executor_id
+                AND o.attempts = i.run_attempt
+    ON CONFLICT (workflow_id, step_position) DO NOTHING
+    RETURNING workflow_id, step_position)
+SELECT w.workflow_id, w.step_position, o.pending_command
+  FROM written w JOIN own o ON o.workflow_id = w.workflow_id"""
 
 _AT = """SELECT step_name, executor_id, run_attempt FROM {schema}.step_outputs
  WHERE workflow_id = ? AND step_position = ?"""
@@ -77,11 +109,51 @@ class Recorded(object):
 
 def record(fence, step, status, outputJson, errorJson, t=None):
     """Write one step's outcome (a Step and its status, output and error) if the run is
-    still ours, in transaction ``t`` or alone (a Recorded: true when a row was inserted,
-    with the run's pending command)."""
+    still ours, in transaction ``t`` or in a statement of its own or shared with other runs'
+    SUCCESS checkpoints (a Recorded: true when a row was inserted, with the run's pending
+    command)."""
+    if t is None and status == statuses.SUCCESS and errorJson is None:
+        return _group(fence.dbName).write((fence, step, outputJson))
+    return _recordAlone(fence, step, status, outputJson, errorJson, t)
+
+
+def _recordAlone(fence, step, status, outputJson, errorJson, t=None):
     rows = tx.query(fence.dbName, sql.bind(_RECORD, fence.dbName),
                     _recordArgs(fence, step, status, [outputJson, errorJson]), t)
     return Recorded(bool(rows), rows[0][0] if rows else None)
+
+
+_groups = {}
+
+
+def _group(dbName):
+    """The group commit of SUCCESS checkpoints on one database connection."""
+    group = _groups.get(dbName)
+    if group is None:
+        group = _groups.setdefault(dbName, groupcommit.Group(
+            lambda item: _recordAlone(item[0], item[1], statuses.SUCCESS, item[2], None),
+            lambda items: _recordSeveral(dbName, items)))
+    return group
+
+
+def checkpointsWaiting():
+    """How many SUCCESS checkpoints wait for the one in flight of their database."""
+    return sum(group.waiting() for group in list(_groups.values()))
+
+
+def _recordSeveral(dbName, items):
+    """SUCCESS checkpoints of (fence, step, outputJson) items in one statement, a Recorded
+    each, in their order."""
+    rows = tx.query(dbName, sql.bind(_RECORD_SEVERAL, dbName), [u"[%s]" % u",".join(
+        u"[%s,%s,%d,%d,%s,%d,%d,%d,%s]" % (
+            codec.quoted(fence.workflowId), codec.quoted(fence.executorId), fence.attempt,
+            step.position, codec.quoted(step.name), step.attempts, step.startedMs,
+            step.completedMs, outputJson)
+        for fence, step, outputJson in items)])
+    pending = dict(((row[0], row[1]), row[2]) for row in rows)
+    return [Recorded((fence.workflowId, step.position) in pending,
+                     pending.get((fence.workflowId, step.position)))
+            for fence, step, outputJson in items]
 
 
 def recordWakeAt(fence, step, timeoutMs):
