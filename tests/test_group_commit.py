@@ -20,15 +20,9 @@ from test_guards_and_limits import gate
 
 
 class GroupCommitTest(support.EngineCase):
-    def blockOneRun(self, name):
-        """A run of gate_then_steps whose first checkpoint is in flight, blocked on its run
-        row's lock held by the test: (its id, the function that lets the lock go)."""
+    def transaction(self):
+        """A transaction of the test's own: (it, the function that rolls it back)."""
         import system
-        engine = self.engine
-        opened = gate(name)
-        self.addCleanup(opened.set)
-        blocked = engine.enqueue("gate_then_steps", inputs={"gateName": name})
-        engine.runUntil(lambda: engine.status(blocked) == "RUNNING", message="A running")
         t = system.db.beginTransaction(support.RAW_DB_NAME)
         state = {"open": True}
 
@@ -38,14 +32,38 @@ class GroupCommitTest(support.EngineCase):
                 system.db.rollbackTransaction(t)
                 system.db.closeTransaction(t)
         self.addCleanup(letGo)
-        system.db.runPrepQuery("SELECT 1 FROM workflows.workflow_runs WHERE workflow_id = ? "
-                               "FOR UPDATE", [blocked], support.RAW_DB_NAME, t)
+        return t, letGo
+
+    def blockOneRun(self, name):
+        """A run of gate_then_steps whose first checkpoint is in flight, blocked: the test's
+        open transaction inserted a row at that position first (the insert waits to see
+        whether it commits). (Its id, the function that rolls that row back.)"""
+        import system
+        engine = self.engine
+        opened = gate(name)
+        self.addCleanup(opened.set)
+        blocked = engine.enqueue("gate_then_steps", inputs={"gateName": name})
+        engine.runUntil(lambda: engine.status(blocked) == "RUNNING", message="A running")
+        t, letGo = self.transaction()
+        system.db.runPrepUpdate(
+            "INSERT INTO workflows.step_outputs (workflow_id, step_position, step_name, "
+            "status, output, attempts, executor_id, run_attempt, started_at_ms, "
+            "completed_at_ms) VALUES (?, 1, 'weigh', 'SUCCESS', '1', 1, 'test', 1, 0, 0)",
+            [blocked], support.RAW_DB_NAME, t)
         opened.set()
         waitFor(lambda: self.gw.sql(
             "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
             "AND query LIKE '%INSERT INTO workflows.step_outputs%'")[0][0] == 1, 20, 0.005,
-            "A's checkpoint waits for the row lock")
+            "A's checkpoint waits for the test's row")
         return blocked, letGo
+
+    def holdRow(self, workflowId):
+        """Lock a run's row in a transaction of the test's: the function that lets it go."""
+        import system
+        t, letGo = self.transaction()
+        system.db.runPrepQuery("SELECT 1 FROM workflows.workflow_runs WHERE workflow_id = ? "
+                               "FOR UPDATE", [workflowId], support.RAW_DB_NAME, t)
+        return letGo
 
     def waitBehind(self, runs):
         """Start three_steps runs of these kg and wait until their first checkpoints wait
@@ -106,6 +124,68 @@ class GroupCommitTest(support.EngineCase):
         assert engine.sideEffects(held) == ["weigh", "mix", "label"]
         assert engine.sideEffects(cancelled) == ["weigh"]
 
+    def test_a_run_row_another_transaction_holds_is_skipped_not_waited_for(self):
+        # the statement never waits for a run row: the held run's checkpoint is written
+        # alone (and waits alone); the others go on together meanwhile
+        engine = self.engine
+        blocked, letGo = self.blockOneRun("gate.group.held")
+        first, rowHeld, last = self.waitBehind([41, 42, 43])
+        letRowGo = self.holdRow(rowHeld)
+        letGo()
+        assert engine.runToEnd(blocked, first, last) == ["SUCCESS"] * 3
+        assert self.weighXmin(first) == self.weighXmin(last) is not None
+        assert engine.status(rowHeld) == "RUNNING" and self.weighXmin(rowHeld) is None
+        letRowGo()
+        assert engine.runToEnd(rowHeld) == ["SUCCESS"]
+        assert engine.sideEffects(rowHeld) == ["weigh", "mix", "label"]
+
+    def test_the_statement_answers_each_row_by_its_run_position_and_owner(self):
+        # straight at db.steps: the owner's rows (two positions of one run, one output a
+        # JSON null) written and answered; a stale attempt's row at the owner's position
+        # not written, and answered ALONE (written alone, it reads back whose row that is)
+        from exchange.workflows.db import groupcommit, steps
+        from exchange.workflows.fence import Fence
+        engine = self.engine
+        opened = gate("gate.group.direct")
+        self.addCleanup(opened.set)
+        wf = engine.enqueue("gated_body", inputs={"gateName": "gate.group.direct"})
+        engine.runUntil(lambda: engine.status(wf) == "RUNNING", message="running")
+        row = engine.service.getStatus(wf)["data"]
+        owner = Fence(None, wf, row["executorId"], row["attempts"])
+        stale = Fence(None, wf, row["executorId"], row["attempts"] - 1)
+        answers = steps._recordSeveral(None, [
+            (stale, steps.Step(7, "weigh", 1, 10, 20), '"stale"'),
+            (owner, steps.Step(7, "weigh", 2, 10, 20), "null"),
+            (owner, steps.Step(8, "mix", 1, 20, 30), '{"kg":8}')])
+        assert answers[0] is groupcommit.ALONE
+        assert answers[1].written and answers[2].written, answers
+        assert self.gw.sql("SELECT step_position, output IS NULL, output::text, attempts, "
+                           "run_attempt FROM workflows.step_outputs WHERE workflow_id = ? "
+                           "ORDER BY step_position", wf) == [
+            (7, False, "null", 2, row["attempts"]), (8, False, '{"kg":8}', 1, row["attempts"])]
+        opened.set()
+        assert engine.runToEnd(wf) == ["SUCCESS"]
+
+    def test_a_run_whose_row_is_held_delays_no_other_runs_checkpoints(self):
+        # its checkpoint, sent with none in flight, skips the held row and is written alone
+        # outside the group, where it waits; the other runs' checkpoints go on meanwhile
+        engine = self.engine
+        opened = gate("gate.group.rowheld")
+        self.addCleanup(opened.set)
+        held = engine.enqueue("gate_then_steps", inputs={"gateName": "gate.group.rowheld"})
+        engine.runUntil(lambda: engine.status(held) == "RUNNING", message="running")
+        letRowGo = self.holdRow(held)
+        opened.set()
+        waitFor(lambda: self.gw.sql(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            "AND query LIKE '%INSERT INTO workflows.step_outputs%'")[0][0] == 1, 20, 0.005,
+            "the held run's checkpoint waits for its row")
+        others = [engine.enqueue("three_steps", inputs={"kg": kg}) for kg in (51, 52)]
+        assert engine.runToEnd(*others) == ["SUCCESS"] * 2
+        assert engine.status(held) == "RUNNING" and self.weighXmin(held) is None
+        letRowGo()
+        assert engine.runToEnd(held) == ["SUCCESS"]
+
     def test_a_statement_refused_as_a_whole_writes_each_checkpoint_alone(self):
         # one run's output is refused: the statement fails as a whole, each checkpoint is
         # then written alone, and only that run fails (CheckpointRefused on its step)
@@ -116,10 +196,12 @@ class GroupCommitTest(support.EngineCase):
                         "ALTER TABLE workflows.step_outputs DROP CONSTRAINT refuse_kg_32")
         blocked, letGo = self.blockOneRun("gate.group.refused")
         first, refused, last = self.waitBehind([31, 32, 33])
+        counted = support.CountedDb(self)
         letGo()
         assert engine.runToEnd(blocked, first, refused, last) == \
             ["SUCCESS", "SUCCESS", "ERROR", "SUCCESS"]
         assert self.weighXmin(first) != self.weighXmin(last)  # alone, each
+        assert counted.matching("json_array_elements("), counted.sent  # (tried together)
         error = engine.service.getResult(refused, 0)["data"]["error"]
         assert "CheckpointRefused" in error["message"] and "weigh" in error["message"], error
         assert self.gw.sql("SELECT status, error ->> 'type' FROM workflows.step_outputs "
@@ -128,45 +210,63 @@ class GroupCommitTest(support.EngineCase):
             assert engine.sideEffects(wf, "weigh") == 1
 
 
+class LostConnection(Exception):
+    """What a driver raises when the connection drops (a transient SQLSTATE)."""
+    sqlState = "08006"
+
+
 class Writes(object):
-    """alone/together that record their calls; "first" blocks until ``release`` is set and
-    a batch holding "refused" fails as a whole."""
+    """The three writes of a group, recording their calls: "first" blocks until ``release``
+    is set, "held" cannot be written without waiting (ALONE), a batch holding "refused" is
+    refused as a whole and one holding "lost" loses its connection."""
 
     def __init__(self):
         from exchange.workflows.db import groupcommit
+        self.ALONE = groupcommit.ALONE
         self.release = threading.Event()
         self.calls = []
-        self.group = groupcommit.Group(self.alone, self.together)
+        self.group = groupcommit.Group(self.nowait, self.together, self.alone, len)
         self.answers = {}
         self.threads = []
 
-    def alone(self, item):
-        self.calls.append(("alone", item))
+    def nowait(self, item):
+        self.calls.append(("nowait", item))
         if item == "first":
             assert self.release.wait(10)
-        return "alone:" + item
+        return self.ALONE if item == "held" else "nowait:" + item
 
     def together(self, items):
         self.calls.append(("together", list(items)))
         if "refused" in items:
             raise IOError("check constraint")
-        return ["together:" + item for item in items]
+        if "lost" in items:
+            raise LostConnection("connection reset")
+        return [self.ALONE if item == "held" else "together:" + item for item in items]
+
+    def alone(self, item):
+        self.calls.append(("alone", item))
+        return "alone:" + item
 
     def write(self, item, waitingAfter):
         """Write ``item`` on a thread of its own; return once ``waitingAfter`` writes wait."""
         def run():
-            self.answers[item] = self.group.write(item)
+            try:
+                self.answers[item] = self.group.write(item)
+            except LostConnection as error:
+                self.answers[item] = error
         thread = threading.Thread(target=run)
+        thread.daemon = True
         thread.start()
         self.threads.append(thread)
         waitFor(lambda: self.group.waiting() == waitingAfter
-                and (waitingAfter or ("alone", item) in self.calls), 5, 0.001,
+                and (waitingAfter or ("nowait", item) in self.calls), 5, 0.001,
                 "%s written or waiting" % item)
 
     def finish(self):
         self.release.set()
         for thread in self.threads:
             thread.join(10)
+            assert not thread.is_alive(), "a write never ended"
         return self.answers
 
 
@@ -182,35 +282,44 @@ class GroupHandOverTest(unittest.TestCase):
     """The hand-over between threads alone (no database): writes that record what they
     were given."""
 
-    def test_a_write_with_none_in_flight_goes_alone_at_once(self):
+    def test_a_write_with_none_in_flight_goes_at_once(self):
         writes = Writes()
-        assert writes.group.write("solo") == "alone:solo"
-        assert writes.group.write("next") == "alone:next"
-        assert writes.calls == [("alone", "solo"), ("alone", "next")]
+        assert writes.group.write("solo") == "nowait:solo"
+        assert writes.group.write("held") == "alone:held"
+        assert writes.calls == [("nowait", "solo"), ("nowait", "held"), ("alone", "held")]
 
     def test_the_writes_asked_for_meanwhile_go_together_each_with_its_answer(self):
-        writes = behindFirst("a", "b", "c")
-        assert writes.finish() == {"first": "alone:first", "a": "together:a",
-                                   "b": "together:b", "c": "together:c"}
-        assert writes.calls == [("alone", "first"), ("together", ["a", "b", "c"])]
-        assert writes.group.write("later") == "alone:later"  # the group is idle again
+        writes = behindFirst("a", "held", "c")
+        assert writes.finish() == {"first": "nowait:first", "a": "together:a",
+                                   "held": "alone:held", "c": "together:c"}
+        assert writes.calls == [("nowait", "first"), ("together", ["a", "held", "c"]),
+                                ("alone", "held")]
+        assert writes.group.write("later") == "nowait:later"  # the group is idle again
 
     def test_a_statement_refused_as_a_whole_sends_each_write_alone(self):
         writes = behindFirst("a", "refused", "c")
-        assert writes.finish() == {"first": "alone:first", "a": "alone:a",
+        assert writes.finish() == {"first": "nowait:first", "a": "alone:a",
                                    "refused": "alone:refused", "c": "alone:c"}
-        assert writes.calls[:2] == [("alone", "first"), ("together", ["a", "refused", "c"])]
-        assert sorted(writes.calls[2:]) == [("alone", "a"), ("alone", "c"), ("alone", "refused")]
+        assert writes.calls[:2] == [("nowait", "first"), ("together", ["a", "refused", "c"])]
+        assert sorted(writes.calls[2:]) == [("alone", "a"), ("alone", "c"),
+                                            ("alone", "refused")]
+
+    def test_a_statement_that_lost_its_connection_raises_that_in_each(self):
+        writes = behindFirst("a", "lost")
+        answers = writes.finish()
+        assert isinstance(answers["a"], LostConnection) and answers["lost"] is answers["a"]
+        assert writes.calls == [("nowait", "first"), ("together", ["a", "lost"])]
+        assert writes.group.write("later") == "nowait:later"
 
     def test_at_most_max_together_go_in_one_statement_the_rest_in_the_next(self):
         from exchange.workflows.db import groupcommit
-        before = groupcommit.MAX_TOGETHER
-        groupcommit.MAX_TOGETHER = 2
-        try:
-            writes = behindFirst("a", "b", "c", "d", "e")
+        before = groupcommit.MAX_TOGETHER, groupcommit.MAX_TOGETHER_CHARS
+        groupcommit.MAX_TOGETHER, groupcommit.MAX_TOGETHER_CHARS = 3, 6
+        try:  # (three at most, and six characters, but always one)
+            writes = behindFirst("a", "b", "c", "d", "eeeeeeeeee", "f")
             answers = writes.finish()
         finally:
-            groupcommit.MAX_TOGETHER = before
-        assert writes.calls == [("alone", "first"), ("together", ["a", "b"]),
-                                ("together", ["c", "d"]), ("alone", "e")]
-        assert answers["e"] == "alone:e" and answers["d"] == "together:d"
+            groupcommit.MAX_TOGETHER, groupcommit.MAX_TOGETHER_CHARS = before
+        assert writes.calls == [("nowait", "first"), ("together", ["a", "b", "c"]),
+                                ("nowait", "d"), ("nowait", "eeeeeeeeee"), ("nowait", "f")]
+        assert answers["c"] == "together:c" and answers["f"] == "nowait:f"

@@ -3,37 +3,42 @@ next statement.
 
 Under a backlog every worker writes a checkpoint between two steps, and each write alone
 costs a pool borrow (the datasource's SELECT 1), a round trip and a commit. A thread that
-finds no write of its group in flight writes alone at once (an idle engine never waits); one
-that finds one in flight waits, and when that write ends the first waiter writes every
-waiting one (MAX_TOGETHER at most) in one statement and answers the others. A statement that
-fails as a whole fails nobody: each of its writes is then made alone, by its own thread,
-which sees its own outcome as it always did. A write that fails alone is its caller's.
+finds no write of its group in flight sends its own at once (an idle engine never waits);
+one that finds one in flight waits, and when that write ends the first waiter sends every
+waiting one (MAX_TOGETHER, MAX_TOGETHER_CHARS at most) in one statement and hands each its
+answer. One statement is in flight at a time, so the writes of a group never wait for a
+lock: one that would (``ALONE``) is made again alone, by its own thread, after the group
+moved on. A statement that fails as a whole fails nobody: each of its writes is made alone,
+and sees its own outcome; one that lost its connection (a transient error) raises that
+error in each, whose caller retries as it always did.
 """
 from __future__ import absolute_import, division, print_function
 
 import threading
 
 from exchange.workflows import compat
+from exchange.workflows.db import tx
 
 MAX_TOGETHER = 64
-IN_FLIGHT = 1
+MAX_TOGETHER_CHARS = 1 << 20  # (a batch of large outputs: 64 x 16 MB is no parameter)
 
-_ALONE = object()  # a waiter's answer: write alone (the statement together failed)
+ALONE = object()  # an answer: the write could not be made without waiting; make it alone
 
 
 class _Waiter(object):
     """A thread waiting for its write: ``wait`` until another ``wake``s it (a lock held from
-    the start, which any thread may release: a tenth of an Event's cost on both
-    interpreters)."""
+    the start, which any thread may release, and whose acquire no interrupt ends on either
+    interpreter: a tenth of an Event's cost)."""
 
-    __slots__ = ("item", "_ready", "batch", "answer")
+    __slots__ = ("item", "_ready", "batch", "answer", "failure")
 
     def __init__(self, item):
         self.item = item
         self._ready = threading.Lock()
         self._ready.acquire()
-        self.batch = None  # set when this waiter writes the next statement
-        self.answer = _ALONE
+        self.batch = None  # set when this waiter sends the next statement
+        self.answer = ALONE
+        self.failure = None  # the statement's transient error, raised on this thread
 
     def wait(self):
         self._ready.acquire()
@@ -43,69 +48,85 @@ class _Waiter(object):
 
 
 class Group(object):
-    """One kind of write on one database: ``alone(item)`` writes one item, ``together(items)``
-    writes several in one statement and returns their answers in order."""
+    """One kind of write on one database.
 
-    def __init__(self, alone, together):
-        self._alone = alone
+    ``nowait(item)`` and ``together(items)`` send one statement that never waits for a row
+    lock, answering ALONE for a write that would; ``alone(item)`` makes one write that may
+    wait; ``charsOf(item)`` is an item's size in a statement."""
+
+    def __init__(self, nowait, together, alone, charsOf):
+        self._nowait = nowait
         self._together = together
+        self._alone = alone
+        self._charsOf = charsOf
         self._lock = threading.Lock()
         self._waiting = []
-        self._busy = 0
+        self._busy = False
 
     def write(self, item):
         """The answer of ``item``'s write, made alone or together with others'."""
         with self._lock:
-            if self._busy >= IN_FLIGHT:
+            if self._busy:
                 waiter = _Waiter(item)
                 self._waiting.append(waiter)
             else:
-                self._busy += 1
+                self._busy = True
                 waiter = None
         if waiter is None:
-            return self._writeFirst(item)
-        waiter.wait()
-        if waiter.batch is not None:
-            if len(waiter.batch) == 1:
-                return self._writeFirst(item)
-            self._writeBatch(waiter.batch)
-        if waiter.answer is _ALONE:
-            return self._alone(item)
-        return waiter.answer
+            answer = self._first(item)
+        else:
+            waiter.wait()
+            if waiter.batch is not None:
+                self._send(waiter.batch)
+            if waiter.failure is not None:
+                raise waiter.failure
+            answer = waiter.answer
+        return self._alone(item) if answer is ALONE else answer
 
     def waiting(self):
         """How many writes wait for the one in flight."""
         return len(self._waiting)
 
-    def _writeFirst(self, item):
+    def _first(self, item):
         """The one write in flight, alone."""
         try:
-            return self._alone(item)
+            return self._nowait(item)
         finally:
             self._handOn()
 
-    def _writeBatch(self, batch):
+    def _send(self, batch):
         """On the first waiter's thread: one statement for ``batch``, its answers handed
         out, then the next batch handed on (also when this thread is stopped meanwhile)."""
         try:
-            answers = self._together([waiter.item for waiter in batch])
+            if len(batch) == 1:
+                answers = [self._nowait(batch[0].item)]
+            else:
+                answers = self._together([waiter.item for waiter in batch])
             for waiter, answer in zip(batch, answers):
                 waiter.answer = answer
-        except compat.CATCHABLE:  # each writes alone: its own error is its own
-            pass
+        except compat.CATCHABLE as failure:  # each alone: its own error is its own
+            if tx.isTransient(failure):
+                for waiter in batch:
+                    waiter.failure = failure
         finally:
             for waiter in batch[1:]:
                 waiter.wake()
             self._handOn()
 
     def _handOn(self):
-        """The write in flight ended: wake the first waiter to write the others with its
-        own, or mark the group idle."""
+        """The write in flight ended: wake the first waiter to send the next batch, or
+        mark the group idle."""
         with self._lock:
-            batch = self._waiting[:MAX_TOGETHER]
-            del self._waiting[:MAX_TOGETHER]
-            if not batch:
-                self._busy = 0
+            if not self._waiting:
+                self._busy = False
                 return
+            count, chars = 0, 0
+            for waiter in self._waiting[:MAX_TOGETHER]:
+                chars += self._charsOf(waiter.item)
+                if count and chars > MAX_TOGETHER_CHARS:
+                    break
+                count += 1
+            batch = self._waiting[:count]
+            del self._waiting[:count]
         batch[0].batch = batch
         batch[0].wake()

@@ -8,7 +8,9 @@ a zombie's checkpoint either lands before the new owner reads the log, or not at
 retried write whose first commit did land is harmless (the primary key keeps one row).
 
 The SUCCESS checkpoints of several runs asked for while one is in flight go in one statement
-(db.groupcommit): the same check and answer for each row, their run rows locked in one order.
+(db.groupcommit): the same check and answer for each row. Those statements skip a run row
+another transaction holds (SKIP LOCKED), so they never wait for one: that checkpoint is then
+written alone, as above, and only its run waits.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -45,10 +47,14 @@ _RECORD_WAKE_AT = _RECORD.replace(
     "RETURNING (SELECT pending_command FROM own)",
     "RETURNING (SELECT pending_command FROM own), output::text", 1)
 
-# _RECORD for several SUCCESS checkpoints: one JSON array per row, [workflow_id, executor_id,
-# run attempt, position, name, attempts, started_at_ms, completed_at_ms, output]. The run
-# rows are locked in workflow_id order (no deadlock between two of these), each row checked
-# against the version its lock returns; the rows written come back with their pending command.
+# _RECORD in a group commit: a run row another transaction holds is skipped, not waited for
+# (no row written: the checkpoint is then written alone with _RECORD)
+_RECORD_NOWAIT = _RECORD.replace("FOR SHARE)", "FOR SHARE SKIP LOCKED)", 1)
+
+# _RECORD_NOWAIT for several SUCCESS checkpoints: one JSON array per row, [workflow_id,
+# executor_id, run attempt, position, name, attempts, started_at_ms, completed_at_ms,
+# output]. Each row is checked against its run row as the lock returned it; the rows written
+# come back with their owner and their run's pending command.
 _RECORD_SEVERAL = """WITH input AS (
     SELECT e->>0 AS workflow_id, e->>1 AS executor_id, CAST(e->>2 AS integer) AS run_attempt,
            CAST(e->>3 AS integer) AS step_position, e->>4 AS step_name,
@@ -58,8 +64,7 @@ _RECORD_SEVERAL = """WITH input AS (
 own AS (
     SELECT workflow_id, executor_id, attempts, pending_command FROM {schema}.workflow_runs
      WHERE workflow_id IN (SELECT workflow_id FROM input) AND status = 'RUNNING'
-     ORDER BY workflow_id
-       FOR SHARE),
+       FOR SHARE SKIP LOCKED),
 written AS (
     INSERT INTO {schema}.step_outputs
         (workflow_id, step_position, step_name, status, output, error, attempts, executor_id,
@@ -70,8 +75,8 @@ written AS (
       JOIN own o ON o.workflow_id = i.workflow_id AND o.executor_id = i.executor_id
                 AND o.attempts = i.run_attempt
     ON CONFLICT (workflow_id, step_position) DO NOTHING
-    RETURNING workflow_id, step_position)
-SELECT w.workflow_id, w.step_position, o.pending_command
+    RETURNING workflow_id, step_position, executor_id, run_attempt)
+SELECT w.workflow_id, w.step_position, w.executor_id, w.run_attempt, o.pending_command
   FROM written w JOIN own o ON o.workflow_id = w.workflow_id"""
 
 _AT = """SELECT step_name, executor_id, run_attempt FROM {schema}.step_outputs
@@ -114,12 +119,12 @@ def record(fence, step, status, outputJson, errorJson, t=None):
     command)."""
     if t is None and status == statuses.SUCCESS and errorJson is None:
         return _group(fence.dbName).write((fence, step, outputJson))
-    return _recordAlone(fence, step, status, outputJson, errorJson, t)
+    return _recordWith(_RECORD, fence, step, status, [outputJson, errorJson], t)
 
 
-def _recordAlone(fence, step, status, outputJson, errorJson, t=None):
-    rows = tx.query(fence.dbName, sql.bind(_RECORD, fence.dbName),
-                    _recordArgs(fence, step, status, [outputJson, errorJson]), t)
+def _recordWith(statement, fence, step, status, outcome, t=None):
+    rows = tx.query(fence.dbName, sql.bind(statement, fence.dbName),
+                    _recordArgs(fence, step, status, outcome), t)
     return Recorded(bool(rows), rows[0][0] if rows else None)
 
 
@@ -131,8 +136,10 @@ def _group(dbName):
     group = _groups.get(dbName)
     if group is None:
         group = _groups.setdefault(dbName, groupcommit.Group(
-            lambda item: _recordAlone(item[0], item[1], statuses.SUCCESS, item[2], None),
-            lambda items: _recordSeveral(dbName, items)))
+            _recordNowait, lambda items: _recordSeveral(dbName, items),
+            lambda item: _recordWith(_RECORD, item[0], item[1], statuses.SUCCESS,
+                                     [item[2], None]),
+            lambda item: len(item[2]) + 200))
     return group
 
 
@@ -141,19 +148,30 @@ def checkpointsWaiting():
     return sum(group.waiting() for group in list(_groups.values()))
 
 
+def _recordNowait(item):
+    """A (fence, step, outputJson) item's SUCCESS checkpoint, unless its run row is held:
+    a Recorded, or groupcommit.ALONE when no row was written."""
+    fence, step, outputJson = item
+    written = _recordWith(_RECORD_NOWAIT, fence, step, statuses.SUCCESS, [outputJson, None])
+    return written if written else groupcommit.ALONE
+
+
 def _recordSeveral(dbName, items):
-    """SUCCESS checkpoints of (fence, step, outputJson) items in one statement, a Recorded
-    each, in their order."""
+    """SUCCESS checkpoints of (fence, step, outputJson) items in one statement: a Recorded
+    each, in their order, or groupcommit.ALONE for one not written (its run row held, or
+    no longer this owner's, or a row already there: written alone it says which)."""
     rows = tx.query(dbName, sql.bind(_RECORD_SEVERAL, dbName), [u"[%s]" % u",".join(
         u"[%s,%s,%d,%d,%s,%d,%d,%d,%s]" % (
             codec.quoted(fence.workflowId), codec.quoted(fence.executorId), fence.attempt,
             step.position, codec.quoted(step.name), step.attempts, step.startedMs,
             step.completedMs, outputJson)
         for fence, step, outputJson in items)])
-    pending = dict(((row[0], row[1]), row[2]) for row in rows)
-    return [Recorded((fence.workflowId, step.position) in pending,
-                     pending.get((fence.workflowId, step.position)))
-            for fence, step, outputJson in items]
+    pending = dict((tuple(row[:4]), row[4]) for row in rows)
+    answers = []
+    for fence, step, _ in items:
+        key = (fence.workflowId, step.position, fence.executorId, fence.attempt)
+        answers.append(Recorded(True, pending[key]) if key in pending else groupcommit.ALONE)
+    return answers
 
 
 def recordWakeAt(fence, step, timeoutMs):
