@@ -34,16 +34,28 @@ class GroupCommitTest(support.EngineCase):
         self.addCleanup(letGo)
         return t, letGo
 
+    def runningAtGate(self, flow, name):
+        """A run of ``flow`` that waits at gate ``name`` in its body: (its id, the gate)."""
+        opened = gate(name)
+        self.addCleanup(opened.set)
+        wf = self.engine.enqueue(flow, inputs={"gateName": name})
+        self.engine.runUntil(lambda: self.engine.status(wf) == "RUNNING",
+                             message="%s running" % wf)
+        return wf, opened
+
+    def waitCheckpointBlocked(self, message):
+        """Wait until one checkpoint statement waits for a lock."""
+        waitFor(lambda: self.gw.sql(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            "AND query LIKE '%INSERT INTO workflows.step_outputs%'")[0][0] == 1, 20, 0.005,
+            message)
+
     def blockOneRun(self, name):
         """A run of gate_then_steps whose first checkpoint is in flight, blocked: the test's
         open transaction inserted a row at that position first (the insert waits to see
         whether it commits). (Its id, the function that rolls that row back.)"""
         import system
-        engine = self.engine
-        opened = gate(name)
-        self.addCleanup(opened.set)
-        blocked = engine.enqueue("gate_then_steps", inputs={"gateName": name})
-        engine.runUntil(lambda: engine.status(blocked) == "RUNNING", message="A running")
+        blocked, opened = self.runningAtGate("gate_then_steps", name)
         t, letGo = self.transaction()
         system.db.runPrepUpdate(
             "INSERT INTO workflows.step_outputs (workflow_id, step_position, step_name, "
@@ -51,10 +63,7 @@ class GroupCommitTest(support.EngineCase):
             "completed_at_ms) VALUES (?, 1, 'weigh', 'SUCCESS', '1', 1, 'test', 1, 0, 0)",
             [blocked], support.RAW_DB_NAME, t)
         opened.set()
-        waitFor(lambda: self.gw.sql(
-            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-            "AND query LIKE '%INSERT INTO workflows.step_outputs%'")[0][0] == 1, 20, 0.005,
-            "A's checkpoint waits for the test's row")
+        self.waitCheckpointBlocked("A's checkpoint waits for the test's row")
         return blocked, letGo
 
     def holdRow(self, workflowId):
@@ -146,10 +155,7 @@ class GroupCommitTest(support.EngineCase):
         from exchange.workflows.db import groupcommit, steps
         from exchange.workflows.fence import Fence
         engine = self.engine
-        opened = gate("gate.group.direct")
-        self.addCleanup(opened.set)
-        wf = engine.enqueue("gated_body", inputs={"gateName": "gate.group.direct"})
-        engine.runUntil(lambda: engine.status(wf) == "RUNNING", message="running")
+        wf, opened = self.runningAtGate("gated_body", "gate.group.direct")
         row = engine.service.getStatus(wf)["data"]
         owner = Fence(None, wf, row["executorId"], row["attempts"])
         stale = Fence(None, wf, row["executorId"], row["attempts"] - 1)
@@ -170,16 +176,10 @@ class GroupCommitTest(support.EngineCase):
         # its checkpoint, sent with none in flight, skips the held row and is written alone
         # outside the group, where it waits; the other runs' checkpoints go on meanwhile
         engine = self.engine
-        opened = gate("gate.group.rowheld")
-        self.addCleanup(opened.set)
-        held = engine.enqueue("gate_then_steps", inputs={"gateName": "gate.group.rowheld"})
-        engine.runUntil(lambda: engine.status(held) == "RUNNING", message="running")
+        held, opened = self.runningAtGate("gate_then_steps", "gate.group.rowheld")
         letRowGo = self.holdRow(held)
         opened.set()
-        waitFor(lambda: self.gw.sql(
-            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-            "AND query LIKE '%INSERT INTO workflows.step_outputs%'")[0][0] == 1, 20, 0.005,
-            "the held run's checkpoint waits for its row")
+        self.waitCheckpointBlocked("the held run's checkpoint waits for its row")
         others = [engine.enqueue("three_steps", inputs={"kg": kg}) for kg in (51, 52)]
         assert engine.runToEnd(*others) == ["SUCCESS"] * 2
         assert engine.status(held) == "RUNNING" and self.weighXmin(held) is None

@@ -6,9 +6,9 @@ costs a pool borrow (the datasource's SELECT 1), a round trip and a commit. A th
 finds no write of its group in flight sends its own at once (an idle engine never waits);
 one that finds one in flight waits, and when that write ends the first waiter sends every
 waiting one (MAX_TOGETHER, MAX_TOGETHER_CHARS at most) in one statement and hands each its
-answer. One statement is in flight at a time, so the writes of a group never wait for a
-lock: one that would (``ALONE``) is made again alone, by its own thread, after the group
-moved on. A statement that fails as a whole fails nobody: each of its writes is made alone,
+answer. One statement is in flight at a time, and it never waits for a row lock (or every
+write behind it would): a write that would (``ALONE``) is made again alone, by its own
+thread, after the group moved on. A statement that fails as a whole fails nobody: each of its writes is made alone,
 and sees its own outcome; one that lost its connection (a transient error) raises that
 error in each, whose caller retries as it always did.
 """
@@ -108,10 +108,10 @@ class Group(object):
             if tx.isTransient(failure):
                 for waiter in batch:
                     waiter.failure = failure
-        finally:
+        finally:  # (the next statement first: the answered threads can wait a moment)
+            self._handOn()
             for waiter in batch[1:]:
                 waiter.wake()
-            self._handOn()
 
     def _handOn(self):
         """The write in flight ended: wake the first waiter to send the next batch, or
