@@ -321,6 +321,40 @@ class FastPathTest(support.EngineCase):
         assert engine.gw.sql("SELECT max(attempts) FROM workflows.workflow_runs") == [(1,)]
         assert len(ids) == 5
 
+    def test_a_run_enqueued_while_a_hand_over_claims_is_not_left_for_the_tick(self):
+        # the hand-over's claim began before the run existed and saw no work (the backlog
+        # flag goes down), and the enqueue found no free worker: the request stays with
+        # the executor, and the finishing worker claims the run without a tick
+        import threading
+        import system
+        from exchange.workflows.db import runs
+        from exchange.workflows.engine import kernel
+        engine = self.engine
+        engine.admin.configure(workerThreads=1)
+        opened = threading.Event()
+        system.util.getGlobals()["gate.handover"] = opened
+        self.addCleanup(opened.set)
+        first = engine.enqueue("gated", inputs={"gateName": "gate.handover"})
+        waitFor(lambda: engine.status(first) == "RUNNING", 10, 0.005, "the first running")
+        late = []
+        finishAndClaim = runs.finishAndClaim
+
+        def thenEnqueue(*args, **kwargs):
+            answer = finishAndClaim(*args, **kwargs)
+            if not late:
+                enqueuing = threading.Thread(
+                    target=lambda: late.append(engine.enqueue("three_steps")))
+                enqueuing.start()
+                enqueuing.join(10)
+            return answer
+        runs.finishAndClaim = thenEnqueue
+        self.addCleanup(setattr, runs, "finishAndClaim", finishAndClaim)
+        kernel.getKernel().backlog.set(1)  # (as after an enqueue that found no room)
+        opened.set()
+        waitFor(lambda: late and engine.status(late[0]) == "SUCCESS", 20, 0.005,
+                "the run enqueued during the hand-over ran without a dispatch")
+        assert engine.status(first) == "SUCCESS"
+
     def test_threads_of_a_replaced_interpreter_start_nothing_new(self):
         import threading
         import system

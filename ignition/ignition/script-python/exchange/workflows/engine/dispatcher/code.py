@@ -228,15 +228,18 @@ def _handOverWith(k, fence, writeAndClaim):
         return None
     epoch = k.leaseEpoch.get()
     sentAtMs = compat.nowMs()
-    try:
+    k.claimWanted.set(0)  # this claim sees the work of every request made before it; one
+    try:  # made while it runs (it may not see that work) raises the flag again for afterRun
         pool = k.pool()
         finished, claimed, limited, queues = writeAndClaim(own + extra, namesJson)
     except compat.CATCHABLE:
         k.inFlight.addAndGet(-extra)
+        k.claimWanted.set(1)  # (no claim was made: the requests stand)
         raise
     # this run's slot is freed when its task ends: the first run claimed takes it over
     k.inFlight.addAndGet(len(claimed) - extra)
     if not finished:
+        k.claimWanted.set(1)
         return False
     k.limitedSeen.set(1 if limited else 0)
     k.backlog.set(1 if queues else 0)
@@ -258,21 +261,27 @@ def pump(dbName=None, untilMs=None):
     """Claim and submit until this executor is full or nothing more is claimable (or, with
     ``untilMs``, that monotonic time passed: the request is left to the next caller, a
     finishing worker or the next tick). Callers arriving while another thread claims leave
-    their request to it and return at once."""
+    their request to it and return at once; a full executor leaves it to its next finishing
+    worker."""
     dbName = settings.databaseName(dbName)
     k = kernel.getKernel()
     total = {"claimed": 0, "submitted": 0, "released": 0}
     if not k.isExecutor() or not leases.mayClaim(dbName, k):
         return total
     k.claimWanted.set(1)
-    while k.claimWanted.get() and k.claiming.compareAndSet(0, 1):
+    full = False
+    while not full and k.claimWanted.get() and k.claiming.compareAndSet(0, 1):
         try:
             while (untilMs is None or compat.monotonicMs() < untilMs) and \
                     k.claimWanted.getAndSet(0) and k.isCurrentInterpreter():
                 reserved, counts = _claimOnce(dbName, k)
                 for key in total:
                     total[key] += counts[key]
-                if reserved and counts["claimed"] == reserved:
+                if not reserved:  # no room: the request waits for the next finishing worker
+                    k.claimWanted.set(1)  # (the backlog flag alone may be cleared meanwhile
+                    full = True  # by a claim that began before this request's work existed)
+                    break
+                if counts["claimed"] == reserved:
                     k.claimWanted.set(1)  # room was filled: there may be more, and room
         finally:
             k.claiming.set(0)
