@@ -184,6 +184,8 @@ def hotPath():
         ("claim's fast path: the take", FAST_TAKE, [history.PLAIN, names, 8, me, '["1"]']),
         ("step checkpoint", steps._RECORD,
          [mine, me, 1, mine, 4, "step_4", "SUCCESS", "1", None, 1, me, 1, 0, 0]),
+        ("step checkpoint, skipping a held run row (the group's)", steps._RECORD_NOWAIT,
+         [mine, me, 1, mine, 4, "step_4", "SUCCESS", "1", None, 1, me, 1, 0, 0]),
         ("step checkpoints of several runs", steps._RECORD_SEVERAL,
          [json.dumps([[run, me, 1, 4, "step_4", 1, 0, 0, {"kg": 4}]
                       for run in history.RUNNING[:8]])]),

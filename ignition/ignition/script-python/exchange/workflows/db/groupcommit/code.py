@@ -6,11 +6,11 @@ costs a pool borrow (the datasource's SELECT 1), a round trip and a commit. A th
 finds no write of its group in flight sends its own at once (an idle engine never waits);
 one that finds one in flight waits, and when that write ends the first waiter sends every
 waiting one (MAX_TOGETHER, MAX_TOGETHER_CHARS at most) in one statement and hands each its
-answer. One statement is in flight at a time, and it never waits for a row lock (or every
-write behind it would): a write that would (``ALONE``) is made again alone, by its own
-thread, after the group moved on. A statement that fails as a whole fails nobody: each of its writes is made alone,
-and sees its own outcome; one that lost its connection (a transient error) raises that
-error in each, whose caller retries as it always did.
+answer. One statement of a group is in flight at a time, and it never waits for a run row
+(or every write behind it would): a write that would (``ALONE``) is made again alone, by
+its own thread, after the group moved on. A statement that fails as a whole fails nobody:
+each of its writes is made alone, and sees its own outcome; one that lost its connection
+(a transient error) raises that error in each, whose caller retries as it always did.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -27,13 +27,14 @@ ALONE = object()  # an answer: the write could not be made without waiting; make
 
 class _Waiter(object):
     """A thread waiting for its write: ``wait`` until another ``wake``s it (a lock held from
-    the start, which any thread may release, and whose acquire no interrupt ends on either
-    interpreter: a tenth of an Event's cost)."""
+    the start, which any thread may release: a tenth of an Event's cost. No interrupt ends
+    its acquire under Jython; under CPython only the main thread's, which runs no run)."""
 
-    __slots__ = ("item", "_ready", "batch", "answer", "failure")
+    __slots__ = ("item", "chars", "_ready", "batch", "answer", "failure")
 
-    def __init__(self, item):
+    def __init__(self, item, chars):
         self.item = item
+        self.chars = chars
         self._ready = threading.Lock()
         self._ready.acquire()
         self.batch = None  # set when this waiter sends the next statement
@@ -65,9 +66,10 @@ class Group(object):
 
     def write(self, item):
         """The answer of ``item``'s write, made alone or together with others'."""
+        chars = self._charsOf(item)  # (outside the lock: nothing under it can fail)
         with self._lock:
             if self._busy:
-                waiter = _Waiter(item)
+                waiter = _Waiter(item, chars)
                 self._waiting.append(waiter)
             else:
                 self._busy = True
@@ -109,9 +111,11 @@ class Group(object):
                 for waiter in batch:
                     waiter.failure = failure
         finally:  # (the next statement first: the answered threads can wait a moment)
-            self._handOn()
-            for waiter in batch[1:]:
-                waiter.wake()
+            try:
+                self._handOn()
+            finally:
+                for waiter in batch[1:]:
+                    waiter.wake()
 
     def _handOn(self):
         """The write in flight ended: wake the first waiter to send the next batch, or
@@ -122,7 +126,7 @@ class Group(object):
                 return
             count, chars = 0, 0
             for waiter in self._waiting[:MAX_TOGETHER]:
-                chars += self._charsOf(waiter.item)
+                chars += waiter.chars
                 if count and chars > MAX_TOGETHER_CHARS:
                     break
                 count += 1
