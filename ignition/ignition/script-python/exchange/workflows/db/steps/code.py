@@ -137,10 +137,18 @@ def _group(dbName):
     if group is None:
         group = _groups.setdefault(dbName, groupcommit.Group(
             _recordNowait, lambda items: _recordSeveral(dbName, items),
-            lambda item: _recordWith(_RECORD, item[0], item[1], statuses.SUCCESS,
-                                     [item[2], None]),
-            lambda item: len(item[2]) + 200))
+            lambda item: _recordItem(_RECORD, item),
+            lambda item: len(item[2]) + _ROW_CHARS))
     return group
+
+
+_ROW_CHARS = 200  # a row's JSON in _RECORD_SEVERAL beside its output (ids, name, numbers)
+
+
+def _recordItem(statement, item):
+    """A (fence, step, outputJson) item's SUCCESS checkpoint alone, with ``statement``."""
+    fence, step, outputJson = item
+    return _recordWith(statement, fence, step, statuses.SUCCESS, [outputJson, None])
 
 
 def checkpointsWaiting():
@@ -151,8 +159,7 @@ def checkpointsWaiting():
 def _recordNowait(item):
     """A (fence, step, outputJson) item's SUCCESS checkpoint, unless its run row is held:
     a Recorded, or groupcommit.ALONE when no row was written."""
-    fence, step, outputJson = item
-    written = _recordWith(_RECORD_NOWAIT, fence, step, statuses.SUCCESS, [outputJson, None])
+    written = _recordItem(_RECORD_NOWAIT, item)
     return written if written else groupcommit.ALONE
 
 
