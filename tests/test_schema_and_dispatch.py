@@ -81,6 +81,7 @@ class DispatchTest(support.EngineCase):
             assert engine.service.dispatch()["ok"]  # the idle timer tick
         assert audited() == []
         queued = engine.enqueue("three_steps")
+        assert audited() == []  # the enqueue's insert: a runPrepUpdate that skips the audit
         assert engine.service.cancel(queued, reason="wrong recipe")["ok"]
         assert any("UPDATE" in q and "workflow_runs" in q for q in audited()), audited()
 

@@ -42,8 +42,7 @@ _INSERT = """INSERT INTO {schema}.workflow_runs
     (workflow_id, workflow_name, status, queue_name, priority, partition_key, deduplication_id,
      inputs, timeout_ms, run_at_ms, max_recovery_attempts, app_version)
 VALUES (?, ?, ?, ?, ?, ?, ?, CAST(? AS jsonb), ?, {schema}.now_ms() + CAST(? AS bigint), ?, ?)
-ON CONFLICT DO NOTHING
-RETURNING workflow_id"""
+ON CONFLICT DO NOTHING"""
 
 # Many runs in one statement (the in-memory enqueue flush): one JSON array parameter whose
 # objects carry the columns by name, inserted in array order so FIFO holds. Times move from
@@ -227,13 +226,12 @@ def insert(dbName, run, t=None):
     enqueue request): workflowId, workflowName, queueName, priority, partitionKey,
     deduplicationId, inputsJson, timeoutMs, delayMs, maxRecoveryAttempts, appVersion."""
     delayed = run.delayMs > 0  # (a plain VALUES row: the cheapest INSERT to plan)
-    rows = tx.query(dbName, sql.bind(_INSERT, dbName),
-                    [run.workflowId, run.workflowName,
-                     statuses.DELAYED if delayed else statuses.ENQUEUED, run.queueName,
-                     run.priority, run.partitionKey, run.deduplicationId, run.inputsJson,
-                     run.timeoutMs, run.delayMs if delayed else None, run.maxRecoveryAttempts,
-                     run.appVersion], t)
-    return bool(rows)
+    return tx.update(dbName, sql.bind(_INSERT, dbName),
+                     [run.workflowId, run.workflowName,
+                      statuses.DELAYED if delayed else statuses.ENQUEUED, run.queueName,
+                      run.priority, run.partitionKey, run.deduplicationId, run.inputsJson,
+                      run.timeoutMs, run.delayMs if delayed else None,
+                      run.maxRecoveryAttempts, run.appVersion], t, skipAudit=True) == 1
 
 
 def insertBatch(dbName, itemsJson, jvmNowMs):
