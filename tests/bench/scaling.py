@@ -6,11 +6,12 @@ embedded PostgreSQL; dropped at the end) and starts headless executors
 under CPython or Jython, with the bench workflows of tests/bench/project. Per interpreter:
 
   a. end to end   2,000 three_steps runs released at once on 1, 2, 4 executor processes
-                  (8 workers each, 1 s timer; a drain stops after 15 s)
+                  (8 workers each, 1 s timer; a drain stops after 15 s), after warm-up
+                  rounds until the executors' JIT compilers are quiet (90 s at most)
                                                  vs a hand-written psycopg2 queue, 8 x N threads
   c. recovery     kill -9 an executor holding 1,000 running runs: lease expiry -> all running
-                  again on the survivor (warmed first on the same path, as a gateway that
-                  has been running is)           vs one lease plus two ticks
+                  again on the survivor (warmed first on the same path until its JIT
+                  compiler is quiet, 40 s at most, as a gateway that has been running is)           vs one lease plus two ticks
   d. wake-up      a run enqueued by a client (no engine in that process) -> claimed by an idle
                   executor: p50/p99               vs the timer's mean wait (half a period)
   e. memory       an executor that parked 3,000 WAITING runs (10,000 would take a minute
@@ -65,7 +66,10 @@ THREADS = 8            # worker threads per executor (the engine's default)
 PERIOD = 1.0           # the dispatch timer: the gateway's fixed delay
 LEASE = 5.0            # c: the lease (short, so the figure fits the budget; 3 s --quick)
 HOLD_THREADS = 1000    # c: the killed executor's workers (one per held run)
-SURVIVOR_WARM_UP = {"cpython": (1000, 10.0), "jython": (5000, 20.0)}  # c: runs, s at most
+WARM_UP_LIMIT = {"cpython": 30.0, "jython": 90.0}  # a: s of warm-up rounds at most
+JIT_QUIET_SHARE = 0.10  # a: a warm-up round whose compilers took less of it is the last
+SURVIVOR_ROUND = 1000  # c: runs of a survivor's warm-up round
+SURVIVOR_WARM_UP = {"cpython": 10.0, "jython": 40.0}  # c: s of warm-up rounds at most
 TERMINAL = ("SUCCESS", "ERROR", "CANCELLED")
 clock = time.perf_counter
 
@@ -134,6 +138,32 @@ def processCpu(pids):
             total += int(fields[11]) + int(fields[12])
         except (IOError, OSError, IndexError):
             pass
+    return total / float(tick)
+
+
+_COMPILERS = ("C1 CompilerThre", "C2 CompilerThre")  # HotSpot's names, cut to 15 characters
+
+
+def compilerCpu(pids):
+    """CPU seconds the JIT compiler threads of these JVMs have used so far (0 for a CPython
+    process: it has none)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            tids = os.listdir("/proc/%d/task" % pid)
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                with open("/proc/%d/task/%s/stat" % (pid, tid)) as handle:
+                    text = handle.read()
+            except (IOError, OSError):
+                continue
+            name = text[text.index("(") + 1:text.rindex(")")]
+            if name.startswith(_COMPILERS):
+                fields = text.rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])
     return total / float(tick)
 
 
@@ -242,7 +272,8 @@ class Scaling(object):
         q = args.quick
         self.nEndToEnd = 500 if q else 2000
         self.runLimit = 8.0 if q else 15.0  # a: a drain stops then (rate of those done)
-        self.nWarmUp = 100 if q else 300    # a: runs per executor before (30 s at most)
+        self.nWarmUp = 100 if q else 300    # a: runs per executor in a warm-up round
+        self.warmShare = 0.25 if q else 1.0  # a, c: of the warm-ups' time limits
         self.counts = (1, 2) if q else (1, 2, 4)
         self.nOrphans = 200 if q else 1000
         self.lease = 3.0 if q else LEASE  # c: at least 3 timer periods
@@ -339,21 +370,7 @@ class Scaling(object):
         executors, startSeconds = self.start(interp, max(self.counts))
         print("   %d %s executor(s) started and registered in %.1f s (excluded)"
               % (len(executors), interp, startSeconds))
-        # a JVM compiles for long (bench.py figure 4: 30 % faster after 8,000 runs than
-        # after 1,000): Jython executors warm up on three times the runs, 40 s at most
-        warm = self.nWarmUp * len(executors) * (3 if interp == "jython" else 1)
-        t0 = clock()
-        self.clean()
-        self.preload(warm, "three_steps", {"value": 1})
-        while clock() - t0 < (40 if interp == "jython" else 30) \
-                and self.statusCounts().get("SUCCESS", 0) < warm:
-            time.sleep(0.05)
-        print("   warm-up: %d runs over all of them in %.1f s (a gateway's JIT is warm)"
-              % (self.statusCounts().get("SUCCESS", 0), clock() - t0))
-        self.sql("DELETE FROM {s}.workflow_runs WHERE status = 'ENQUEUED'")
-        self.wait("the warm-up to end", lambda: not self.sql(
-            "SELECT 1 FROM {s}.workflow_runs WHERE status IN ('PENDING', 'RUNNING') LIMIT 1"),
-            60, 0.05)
+        self.warmUp(interp, executors)
         rates, notes = [], []
         for count in self.counts:
             for index, executor in enumerate(executors):
@@ -413,6 +430,34 @@ class Scaling(object):
                     "s (its rate: the runs done by then); per count: %s"
                     % (THREADS, PERIOD, interp, self.runLimit, json.dumps(notes)))
         return executors
+
+    def warmUp(self, interp, executors):
+        """A gateway that has been running is warm: rounds of runs over all the executors
+        (nWarmUp each) until a round costs their JIT compilers under JIT_QUIET_SHARE of
+        the round's wall clock (each compiles on its own: figure 4 under Jython ran 1.5
+        times faster once its compiler was quiet), WARM_UP_LIMIT s at most; CPython: one
+        round. Then the queue is emptied and the running runs let end."""
+        pids = [e.process.pid for e in executors]
+        t0, rounds, share = clock(), 0, None
+        while True:
+            self.clean()
+            compiled, begun = compilerCpu(pids), clock()
+            count = self.nWarmUp * len(executors)
+            self.preload(count, "three_steps", {"value": 1})
+            limit = WARM_UP_LIMIT[interp] * self.warmShare
+            while clock() - begun < limit and self.statusCounts().get("SUCCESS", 0) < count:
+                time.sleep(0.05)
+            rounds += 1
+            share = (compilerCpu(pids) - compiled) / (clock() - begun)
+            if interp != "jython" or share < JIT_QUIET_SHARE or clock() - t0 > limit:
+                break
+        print("   warm-up: %d round(s) of %d runs over all of them in %.1f s; the JIT "
+              "compilers' share of the last: %.0f%% of a core (a gateway's JIT is warm)"
+              % (rounds, self.nWarmUp * len(executors), clock() - t0, 100 * share))
+        self.sql("DELETE FROM {s}.workflow_runs WHERE status = 'ENQUEUED'")
+        self.wait("the warm-up to end", lambda: not self.sql(
+            "SELECT 1 FROM {s}.workflow_runs WHERE status IN ('PENDING', 'RUNNING') LIMIT 1"),
+            60, 0.05)
 
     def handWritten(self, threads):
         """The same database work as three_steps with psycopg2 alone (statements prepared from
@@ -493,20 +538,29 @@ class Scaling(object):
 
     def warmSurvivor(self, interp, survivor):
         """A surviving gateway has been running: the survivor first takes runs down the
-        path the orphans will take (claim, step, wake time, suspend) until it has taken
-        SURVIVOR_WARM_UP of them or its time is up (a JVM compiles that long); they are
-        deleted before the kill. The victim claims none: each of its workers holds a run."""
-        count, limit = SURVIVOR_WARM_UP[interp]
-        t0 = clock()
-        self.preload(count, "held", {"seconds": 0})
+        path the orphans will take (claim, step, wake time, suspend), in rounds of
+        SURVIVOR_ROUND, until a round costs its JIT compiler under JIT_QUIET_SHARE of the
+        round's wall clock or its time is up (CPython: one round); they are deleted before
+        the kill. The victim claims none: each of its workers holds a run."""
+        limit = SURVIVOR_WARM_UP[interp] * self.warmShare
+        t0, rounds, share = clock(), 0, None
 
         def waiting():
             return self.sql("SELECT count(*) FROM {s}.workflow_runs "
                             "WHERE workflow_name = 'held' AND status = 'WAITING'")[0][0]
-        while clock() - t0 < limit and waiting() < count:
-            time.sleep(0.05)
-        print("   survivor warm-up: %d runs suspended in %.1f s (then deleted)"
-              % (waiting(), clock() - t0))
+        while True:
+            compiled, begun = compilerCpu([survivor.process.pid]), clock()
+            target = waiting() + SURVIVOR_ROUND
+            self.preload(SURVIVOR_ROUND, "held", {"seconds": 0})
+            while clock() - t0 < limit and waiting() < target:
+                time.sleep(0.05)
+            rounds += 1
+            share = (compilerCpu([survivor.process.pid]) - compiled) / (clock() - begun)
+            if interp != "jython" or share < JIT_QUIET_SHARE or clock() - t0 > limit:
+                break
+        print("   survivor warm-up: %d runs suspended in %d round(s), %.1f s; the JIT "
+              "compiler's share of the last: %.0f%% of a core (then deleted)"
+              % (waiting(), rounds, clock() - t0, 100 * share))
         self.sql("DELETE FROM {s}.workflow_runs WHERE workflow_name = 'held' "
                  "AND status = 'ENQUEUED'")
         self.wait("the warm-up to end", lambda: not self.sql(
