@@ -7,11 +7,12 @@ under CPython or Jython, with the bench workflows of tests/bench/project. Per in
 
   a. end to end   2,000 three_steps runs released at once on 1, 2, 4 executor processes
                   (8 workers each, 1 s timer; a drain stops after 15 s), after warm-up
-                  rounds until the executors' JIT compilers are quiet (90 s at most)
+                  rounds (Jython: until the JIT compilers are quiet, 90 s at most)
                                                  vs a hand-written psycopg2 queue, 8 x N threads
   c. recovery     kill -9 an executor holding 1,000 running runs: lease expiry -> all running
-                  again on the survivor (warmed first on the same path until its JIT
-                  compiler is quiet, 40 s at most, as a gateway that has been running is)           vs one lease plus two ticks
+                  again on the survivor (warmed first on the same path, as a gateway
+                  that has been running is; Jython: until its JIT compiler is quiet,
+                  40 s at most)           vs one lease plus two ticks
   d. wake-up      a run enqueued by a client (no engine in that process) -> claimed by an idle
                   executor: p50/p99               vs the timer's mean wait (half a period)
   e. memory       an executor that parked 3,000 WAITING runs (10,000 would take a minute
@@ -145,10 +146,10 @@ _COMPILERS = ("C1 CompilerThre", "C2 CompilerThre")  # HotSpot's names, cut to 1
 
 
 def compilerCpu(pids):
-    """CPU seconds the JIT compiler threads of these JVMs have used so far (0 for a CPython
-    process: it has none)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
+    """{(pid, tid): CPU seconds} of the JIT compiler threads of these JVMs so far ({} for
+    a CPython process: it has none)."""
+    tick = float(os.sysconf("SC_CLK_TCK"))
+    threads = {}
     for pid in pids:
         try:
             tids = os.listdir("/proc/%d/task" % pid)
@@ -163,8 +164,26 @@ def compilerCpu(pids):
             name = text[text.index("(") + 1:text.rindex(")")]
             if name.startswith(_COMPILERS):
                 fields = text.rsplit(")", 1)[1].split()
-                total += int(fields[11]) + int(fields[12])
-    return total / float(tick)
+                threads[(pid, tid)] = (int(fields[11]) + int(fields[12])) / tick
+    return threads
+
+
+def compiledSince(before, after):
+    """CPU seconds the compiler threads of ``after`` (compilerCpu) used since ``before``:
+    thread by thread, so a compiler thread the JVM stopped meanwhile (it starts and stops
+    them with the load) takes nothing away; None when there was none to read (not a
+    HotSpot JVM, or not the JVM's process)."""
+    if not before and not after:
+        return None
+    return sum(seconds - before.get(key, 0.0) for key, seconds in after.items())
+
+
+def jitShare(interp, share):
+    """A warm-up's last compiler share as the bench prints it."""
+    if interp != "jython":
+        return "none (no JIT)"
+    return "not read (warmed to the limit)" if share is None else "%.0f%% of a core" % (
+        100 * share)
 
 
 def postgresPids():
@@ -435,25 +454,29 @@ class Scaling(object):
         """A gateway that has been running is warm: rounds of runs over all the executors
         (nWarmUp each) until a round costs their JIT compilers under JIT_QUIET_SHARE of
         the round's wall clock (each compiles on its own: figure 4 under Jython ran 1.5
-        times faster once its compiler was quiet), WARM_UP_LIMIT s at most; CPython: one
-        round. Then the queue is emptied and the running runs let end."""
+        times faster once its compiler was quiet), WARM_UP_LIMIT s at most, to the limit
+        when no compiler thread can be read; CPython: one round. Then the queue is emptied
+        and the running runs let end."""
         pids = [e.process.pid for e in executors]
+        limit = WARM_UP_LIMIT[interp] * self.warmShare
         t0, rounds, share = clock(), 0, None
         while True:
             self.clean()
             compiled, begun = compilerCpu(pids), clock()
             count = self.nWarmUp * len(executors)
             self.preload(count, "three_steps", {"value": 1})
-            limit = WARM_UP_LIMIT[interp] * self.warmShare
-            while clock() - begun < limit and self.statusCounts().get("SUCCESS", 0) < count:
+            while clock() - t0 < limit and self.statusCounts().get("SUCCESS", 0) < count:
                 time.sleep(0.05)
             rounds += 1
-            share = (compilerCpu(pids) - compiled) / (clock() - begun)
-            if interp != "jython" or share < JIT_QUIET_SHARE or clock() - t0 > limit:
+            spent = compiledSince(compiled, compilerCpu(pids))
+            share = None if spent is None else spent / (clock() - begun)
+            if interp != "jython" or clock() - t0 >= limit \
+                    or (share is not None and share < JIT_QUIET_SHARE):
                 break
         print("   warm-up: %d round(s) of %d runs over all of them in %.1f s; the JIT "
-              "compilers' share of the last: %.0f%% of a core (a gateway's JIT is warm)"
-              % (rounds, self.nWarmUp * len(executors), clock() - t0, 100 * share))
+              "compilers' share of the last: %s (a gateway's JIT is warm)"
+              % (rounds, self.nWarmUp * len(executors), clock() - t0,
+                 jitShare(interp, share)))
         self.sql("DELETE FROM {s}.workflow_runs WHERE status = 'ENQUEUED'")
         self.wait("the warm-up to end", lambda: not self.sql(
             "SELECT 1 FROM {s}.workflow_runs WHERE status IN ('PENDING', 'RUNNING') LIMIT 1"),
@@ -540,27 +563,32 @@ class Scaling(object):
         """A surviving gateway has been running: the survivor first takes runs down the
         path the orphans will take (claim, step, wake time, suspend), in rounds of
         SURVIVOR_ROUND, until a round costs its JIT compiler under JIT_QUIET_SHARE of the
-        round's wall clock or its time is up (CPython: one round); they are deleted before
-        the kill. The victim claims none: each of its workers holds a run."""
+        round's wall clock or its time is up (to the limit when no compiler thread can be
+        read; CPython: one round); they are deleted before the kill. The victim claims
+        none: each of its workers holds a run."""
         limit = SURVIVOR_WARM_UP[interp] * self.warmShare
         t0, rounds, share = clock(), 0, None
 
         def waiting():
             return self.sql("SELECT count(*) FROM {s}.workflow_runs "
                             "WHERE workflow_name = 'held' AND status = 'WAITING'")[0][0]
+        pids = [survivor.process.pid]
         while True:
-            compiled, begun = compilerCpu([survivor.process.pid]), clock()
+            compiled, begun = compilerCpu(pids), clock()
             target = waiting() + SURVIVOR_ROUND
             self.preload(SURVIVOR_ROUND, "held", {"seconds": 0})
             while clock() - t0 < limit and waiting() < target:
                 time.sleep(0.05)
             rounds += 1
-            share = (compilerCpu([survivor.process.pid]) - compiled) / (clock() - begun)
-            if interp != "jython" or share < JIT_QUIET_SHARE or clock() - t0 > limit:
+            spent = compiledSince(compiled, compilerCpu(pids))
+            share = None if spent is None else spent / (clock() - begun)
+            if interp != "jython" or clock() - t0 >= limit \
+                    or (share is not None and share < JIT_QUIET_SHARE):
                 break
         print("   survivor warm-up: %d runs suspended in %d round(s), %.1f s; the JIT "
-              "compiler's share of the last: %.0f%% of a core (then deleted)"
-              % (waiting(), rounds, clock() - t0, 100 * share))
+              "compiler's share of the last: %s (then deleted)"
+              % (waiting(), rounds, clock() - t0,
+                 jitShare(interp, share)))
         self.sql("DELETE FROM {s}.workflow_runs WHERE workflow_name = 'held' "
                  "AND status = 'ENQUEUED'")
         self.wait("the warm-up to end", lambda: not self.sql(
