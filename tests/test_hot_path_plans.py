@@ -314,3 +314,49 @@ def test_a_claim_plan_kept_from_a_small_table_reads_no_history_once_it_grew(plan
         cur.execute("DROP SCHEMA %s CASCADE" % small)
     assert len(taken) == 1, taken
     assert scans == 0, "the kept plan read workflow_runs sequentially %d time(s)" % scans
+
+
+def test_the_fast_path_reads_no_backlog_to_find_its_queue_after_a_burst(testDatabase):
+    """A burst of runs into one plain queue of a table analyzed before it (statistics that
+    know of no queued run: autovacuum analyzes a big table only after 10% of it changed):
+    each claim still finds the queue with a few index probes. Version 13's fast path asked
+    whether a queued run named a later queue with an anti join, which such statistics
+    planned as a read of every queued run of the queue, in every claim. (The rows are
+    fresh, not yet all-visible: each index entry a scan reads fetches its row.)"""
+    from exchange.workflows.db import runs, schema
+    burst = "plan_burst"
+    conn = psycopg2.connect(testDatabase)
+    conn.autocommit = True
+    cur = conn.cursor()
+    try:
+        cur.execute("DROP SCHEMA IF EXISTS %s CASCADE" % burst)
+        cur.execute("CREATE SCHEMA %s" % burst)
+        for _, _, statements in schema.MIGRATIONS:
+            for statement in statements:
+                cur.execute(statement.replace("{schema}", burst))
+        cur.execute("ALTER TABLE %s.workflow_runs SET (autovacuum_enabled = false)" % burst)
+        cur.execute("INSERT INTO %s.executors (executor_id, executor_name, host, runtime, "
+                    "generation, lease_ms, worker_threads) VALUES ('me', 'me', 'h', 'r', 1, "
+                    "3600000, 8)" % burst)
+        cur.execute("INSERT INTO %s.workflow_runs (workflow_id, workflow_name, status, "
+                    "queue_name, inputs, completed_at_ms, output) "
+                    "SELECT 'old-' || i, 'three_steps', 'SUCCESS', 'default', '{}', 1, '1' "
+                    "FROM generate_series(1, 20000) i" % burst)
+        cur.execute("VACUUM ANALYZE %s.workflow_runs" % burst)
+        cur.execute("INSERT INTO %s.workflow_runs (workflow_id, workflow_name, status, "
+                    "queue_name, inputs) SELECT 'new-' || i, 'three_steps', 'ENQUEUED', "
+                    "'default', '{}' FROM generate_series(1, %d) i" % (burst, BACKLOG))
+        conn.autocommit = False
+        cur.execute(runs._CLAIM.replace("{schema}", burst).replace("?", "%s"),
+                    ['["three_steps"]', 1, "me", "[]", '["1"]'])
+        taken = [row[0] for row in cur.fetchall() if row[0] is not None]
+        cur.execute("SELECT idx_tup_fetch FROM pg_stat_xact_user_tables "
+                    "WHERE schemaname = %s AND relname = 'workflow_runs'", (burst,))
+        read = cur.fetchone()[0]
+        conn.rollback()
+        conn.autocommit = True
+    finally:
+        cur.execute("DROP SCHEMA IF EXISTS %s CASCADE" % burst)
+        conn.close()
+    assert taken == ["new-1"], taken
+    assert read <= 100, "a claim of 1 of %d queued runs fetched %d rows" % (BACKLOG, read)
