@@ -272,23 +272,30 @@ def test_the_claim_function_keeps_a_generic_plan_never_jit_compiled(plant):
     assert len([r for r in rows if r[0] is not None]) == 8, rows
 
 
+def bareSchema(cur, name):
+    """A system schema of its own, ``name``, made anew: every migration, autovacuum off on
+    workflow_runs (its statistics change only when a test says so), executor "me" alive."""
+    from exchange.workflows.db import schema
+    cur.execute("DROP SCHEMA IF EXISTS %s CASCADE" % name)
+    cur.execute("CREATE SCHEMA %s" % name)
+    for _, _, statements in schema.MIGRATIONS:
+        for statement in statements:
+            cur.execute(statement.replace("{schema}", name))
+    cur.execute("ALTER TABLE %s.workflow_runs SET (autovacuum_enabled = false)" % name)
+    cur.execute("INSERT INTO %s.executors (executor_id, executor_name, host, runtime, "
+                "generation, lease_ms, worker_threads) VALUES ('me', 'me', 'h', 'r', 1, "
+                "3600000, 8)" % name)
+
+
 def test_a_claim_plan_kept_from_a_small_table_reads_no_history_once_it_grew(plant):
     """A connection's first claim plans the function over the table as it is (a fresh
     install: nearly empty); the plan is kept while a history grows beneath it, until an
     ANALYZE. It must not scan the table sequentially then: with 300,000 runs more and no
     statistics of them, a claim on that connection reads no workflow_runs row but by index."""
-    from exchange.workflows.db import runs, schema
+    from exchange.workflows.db import runs
     small = "plan_small"
     cur = plant.cur
-    cur.execute("DROP SCHEMA IF EXISTS %s CASCADE" % small)
-    cur.execute("CREATE SCHEMA %s" % small)
-    for _, _, statements in schema.MIGRATIONS:
-        for statement in statements:
-            cur.execute(statement.replace("{schema}", small))
-    cur.execute("ALTER TABLE %s.workflow_runs SET (autovacuum_enabled = false)" % small)
-    cur.execute("INSERT INTO %s.executors (executor_id, executor_name, host, runtime, "
-                "generation, lease_ms, worker_threads) VALUES ('me', 'me', 'h', 'r', 1, "
-                "3600000, 8)" % small)
+    bareSchema(cur, small)
     claim = runs._CLAIM.replace("{schema}", small).replace("?", "%s")
     params = ['["three_steps"]', 1, "me", "[]", '["1"]']
     own = psycopg2.connect(plant.conn.dsn)  # one connection: the plan it keeps
@@ -323,21 +330,13 @@ def test_the_fast_path_reads_no_backlog_to_find_its_queue_after_a_burst(testData
     whether a queued run named a later queue with an anti join, which such statistics
     planned as a read of every queued run of the queue, in every claim. (The rows are
     fresh, not yet all-visible: each index entry a scan reads fetches its row.)"""
-    from exchange.workflows.db import runs, schema
+    from exchange.workflows.db import runs
     burst = "plan_burst"
     conn = psycopg2.connect(testDatabase)
     conn.autocommit = True
     cur = conn.cursor()
     try:
-        cur.execute("DROP SCHEMA IF EXISTS %s CASCADE" % burst)
-        cur.execute("CREATE SCHEMA %s" % burst)
-        for _, _, statements in schema.MIGRATIONS:
-            for statement in statements:
-                cur.execute(statement.replace("{schema}", burst))
-        cur.execute("ALTER TABLE %s.workflow_runs SET (autovacuum_enabled = false)" % burst)
-        cur.execute("INSERT INTO %s.executors (executor_id, executor_name, host, runtime, "
-                    "generation, lease_ms, worker_threads) VALUES ('me', 'me', 'h', 'r', 1, "
-                    "3600000, 8)" % burst)
+        bareSchema(cur, burst)
         cur.execute("INSERT INTO %s.workflow_runs (workflow_id, workflow_name, status, "
                     "queue_name, inputs, completed_at_ms, output) "
                     "SELECT 'old-' || i, 'three_steps', 'SUCCESS', 'default', '{}', 1, '1' "
@@ -347,16 +346,21 @@ def test_the_fast_path_reads_no_backlog_to_find_its_queue_after_a_burst(testData
                     "queue_name, inputs) SELECT 'new-' || i, 'three_steps', 'ENQUEUED', "
                     "'default', '{}' FROM generate_series(1, %d) i" % (burst, BACKLOG))
         conn.autocommit = False
+        cur.execute("SET LOCAL track_functions = 'pl'")
         cur.execute(runs._CLAIM.replace("{schema}", burst).replace("?", "%s"),
                     ['["three_steps"]', 1, "me", "[]", '["1"]'])
         taken = [row[0] for row in cur.fetchall() if row[0] is not None]
         cur.execute("SELECT idx_tup_fetch FROM pg_stat_xact_user_tables "
                     "WHERE schemaname = %s AND relname = 'workflow_runs'", (burst,))
         read = cur.fetchone()[0]
+        cur.execute("SELECT funcname FROM pg_stat_xact_user_functions WHERE schemaname = %s",
+                    (burst,))
+        ran = sorted(row[0] for row in cur.fetchall())
+    finally:
         conn.rollback()
         conn.autocommit = True
-    finally:
         cur.execute("DROP SCHEMA IF EXISTS %s CASCADE" % burst)
         conn.close()
     assert taken == ["new-1"], taken
+    assert "claim_runs_general" not in ran, "the fast path did not take it: %s" % ran
     assert read <= 100, "a claim of 1 of %d queued runs fetched %d rows" % (BACKLOG, read)

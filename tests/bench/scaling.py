@@ -178,6 +178,24 @@ def compiledSince(before, after):
     return sum(seconds - before.get(key, 0.0) for key, seconds in after.items())
 
 
+def warmInRounds(interp, pids, limit, oneRound):
+    """Warm-up rounds (``oneRound(t0, limit)`` queues one and waits for it, not past
+    ``limit`` s after ``t0``) until a round costs the JIT compilers of the processes
+    ``pids`` under JIT_QUIET_SHARE of its wall clock, or ``limit`` s passed (to the limit
+    when no compiler thread can be read; CPython: one round): (rounds, the last round's
+    compiler share or None, seconds)."""
+    t0, rounds = clock(), 0
+    while True:
+        compiled, begun = compilerCpu(pids), clock()
+        oneRound(t0, limit)
+        rounds += 1
+        spent = compiledSince(compiled, compilerCpu(pids))
+        share = None if spent is None else spent / (clock() - begun)
+        if interp != "jython" or clock() - t0 >= limit \
+                or (share is not None and share < JIT_QUIET_SHARE):
+            return rounds, share, clock() - t0
+
+
 def jitShare(interp, share):
     """A warm-up's last compiler share as the bench prints it."""
     if interp != "jython":
@@ -457,26 +475,18 @@ class Scaling(object):
         times faster once its compiler was quiet), WARM_UP_LIMIT s at most, to the limit
         when no compiler thread can be read; CPython: one round. Then the queue is emptied
         and the running runs let end."""
-        pids = [e.process.pid for e in executors]
-        limit = WARM_UP_LIMIT[interp] * self.warmShare
-        t0, rounds, share = clock(), 0, None
-        while True:
+        count = self.nWarmUp * len(executors)
+
+        def oneRound(t0, limit):
             self.clean()
-            compiled, begun = compilerCpu(pids), clock()
-            count = self.nWarmUp * len(executors)
             self.preload(count, "three_steps", {"value": 1})
             while clock() - t0 < limit and self.statusCounts().get("SUCCESS", 0) < count:
                 time.sleep(0.05)
-            rounds += 1
-            spent = compiledSince(compiled, compilerCpu(pids))
-            share = None if spent is None else spent / (clock() - begun)
-            if interp != "jython" or clock() - t0 >= limit \
-                    or (share is not None and share < JIT_QUIET_SHARE):
-                break
+        rounds, share, seconds = warmInRounds(interp, [e.process.pid for e in executors],
+                                              WARM_UP_LIMIT[interp] * self.warmShare, oneRound)
         print("   warm-up: %d round(s) of %d runs over all of them in %.1f s; the JIT "
               "compilers' share of the last: %s (a gateway's JIT is warm)"
-              % (rounds, self.nWarmUp * len(executors), clock() - t0,
-                 jitShare(interp, share)))
+              % (rounds, count, seconds, jitShare(interp, share)))
         self.sql("DELETE FROM {s}.workflow_runs WHERE status = 'ENQUEUED'")
         self.wait("the warm-up to end", lambda: not self.sql(
             "SELECT 1 FROM {s}.workflow_runs WHERE status IN ('PENDING', 'RUNNING') LIMIT 1"),
@@ -566,29 +576,21 @@ class Scaling(object):
         round's wall clock or its time is up (to the limit when no compiler thread can be
         read; CPython: one round); they are deleted before the kill. The victim claims
         none: each of its workers holds a run."""
-        limit = SURVIVOR_WARM_UP[interp] * self.warmShare
-        t0, rounds, share = clock(), 0, None
-
         def waiting():
             return self.sql("SELECT count(*) FROM {s}.workflow_runs "
                             "WHERE workflow_name = 'held' AND status = 'WAITING'")[0][0]
-        pids = [survivor.process.pid]
-        while True:
-            compiled, begun = compilerCpu(pids), clock()
+
+        def oneRound(t0, limit):
             target = waiting() + SURVIVOR_ROUND
             self.preload(SURVIVOR_ROUND, "held", {"seconds": 0})
             while clock() - t0 < limit and waiting() < target:
                 time.sleep(0.05)
-            rounds += 1
-            spent = compiledSince(compiled, compilerCpu(pids))
-            share = None if spent is None else spent / (clock() - begun)
-            if interp != "jython" or clock() - t0 >= limit \
-                    or (share is not None and share < JIT_QUIET_SHARE):
-                break
+        rounds, share, seconds = warmInRounds(interp, [survivor.process.pid],
+                                              SURVIVOR_WARM_UP[interp] * self.warmShare,
+                                              oneRound)
         print("   survivor warm-up: %d runs suspended in %d round(s), %.1f s; the JIT "
               "compiler's share of the last: %s (then deleted)"
-              % (waiting(), rounds, clock() - t0,
-                 jitShare(interp, share)))
+              % (waiting(), rounds, seconds, jitShare(interp, share)))
         self.sql("DELETE FROM {s}.workflow_runs WHERE workflow_name = 'held' "
                  "AND status = 'ENQUEUED'")
         self.wait("the warm-up to end", lambda: not self.sql(

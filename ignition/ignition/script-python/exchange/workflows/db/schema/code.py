@@ -319,14 +319,9 @@ END $$"""
 #    (a lapsed lease also goes to the general statement, which claims nothing);
 #  - FAST_TAKE claims in the queue: $1 the queue, then a_names, a_wanted, a_me, a_versions
 #    as $2..$5, and reports the general statement's last row (no limited queue, one queue).
-_FAST_QUEUE_13 = """SELECT q.queue_name FROM (
-    SELECT r.queue_name FROM {schema}.workflow_runs r
-     WHERE (r.status = 'ENQUEUED') IS TRUE AND r.partition_key IS NULL
-     ORDER BY r.queue_name LIMIT 1) q
- WHERE NOT EXISTS (SELECT 1 FROM {schema}.workflow_runs r
-                    WHERE (r.status = 'ENQUEUED') IS TRUE AND r.partition_key IS NULL
-                      AND r.queue_name > q.queue_name)
-   AND NOT EXISTS (SELECT 1 FROM {schema}.workflow_runs r
+# The rest of the fast path's test, after its one-queue test: no partitioned work, no limit
+# on the queue, no maintenance over everything or over it.
+_FAST_QUEUE_CHECKS = """   AND NOT EXISTS (SELECT 1 FROM {schema}.workflow_runs r
                     WHERE (r.status = 'ENQUEUED') IS TRUE AND r.partition_key IS NOT NULL)
    AND NOT EXISTS (SELECT 1 FROM {schema}.queues l
                     WHERE l.queue_name = q.queue_name
@@ -335,31 +330,33 @@ _FAST_QUEUE_13 = """SELECT q.queue_name FROM (
    AND NOT EXISTS (SELECT 1 FROM {schema}.maintenance m WHERE m.scope = '')
    AND NOT EXISTS (SELECT 1 FROM {schema}.maintenance m WHERE m.scope = q.queue_name)"""
 
-# The fast path's queue (version 17): the first and the last queue name among the plain
-# runnable rows, each one probe at an end of their index, must be the same. Version 13
-# asked whether any such row named a later queue than the first, an anti join whose
-# planner, with statistics that predate a burst (ANALYZE saw no queued run: on a big
-# table autovacuum analyzes only after 10% of it changed), read every queued run of the
-# queue instead of looking past the first name: every claim read the whole backlog (10,000
-# queued: 2-6 ms a claim; bench figure 7c drained 1.3-1.4 times slower than over a freshly
-# emptied table). Two LIMIT 1 probes have no plan to get wrong (0.04 ms there).
+_FAST_QUEUE_13 = """SELECT q.queue_name FROM (
+    SELECT r.queue_name FROM {schema}.workflow_runs r
+     WHERE (r.status = 'ENQUEUED') IS TRUE AND r.partition_key IS NULL
+     ORDER BY r.queue_name LIMIT 1) q
+ WHERE NOT EXISTS (SELECT 1 FROM {schema}.workflow_runs r
+                    WHERE (r.status = 'ENQUEUED') IS TRUE AND r.partition_key IS NULL
+                      AND r.queue_name > q.queue_name)
+""" + _FAST_QUEUE_CHECKS
+
+# The fast path's queue (version 17): the first queue name among the plain runnable rows,
+# and no such row naming a later one, each a LIMIT 1 probe of their index, the second
+# starting past the first queue's rows. Version 13 asked the second as NOT EXISTS, an anti
+# join that a planner with statistics predating a burst (ANALYZE saw no queued run: on a
+# big table autovacuum analyzes only after 10% of it changed) ran as a read of every
+# queued run of the queue, filtered, instead of a probe past the first name: every claim
+# read the whole backlog (10,000 queued: 2-6 ms a claim; bench figure 7c drained 1.3-1.4
+# times slower than over a freshly emptied table). A scalar subquery is never made a
+# join: it runs as the probe (0.04 ms there).
 FAST_QUEUE = """SELECT q.queue_name FROM (
     SELECT (SELECT r.queue_name FROM {schema}.workflow_runs r
              WHERE (r.status = 'ENQUEUED') IS TRUE AND r.partition_key IS NULL
-             ORDER BY r.queue_name LIMIT 1) AS queue_name,
-           (SELECT r.queue_name FROM {schema}.workflow_runs r
-             WHERE (r.status = 'ENQUEUED') IS TRUE AND r.partition_key IS NULL
-             ORDER BY r.queue_name DESC LIMIT 1) AS last_queue
-     OFFSET 0) q  -- (kept whole: each probe runs once, not once for each use of its name)
- WHERE q.queue_name = q.last_queue
-   AND NOT EXISTS (SELECT 1 FROM {schema}.workflow_runs r
-                    WHERE (r.status = 'ENQUEUED') IS TRUE AND r.partition_key IS NOT NULL)
-   AND NOT EXISTS (SELECT 1 FROM {schema}.queues l
-                    WHERE l.queue_name = q.queue_name
-                      AND (l.concurrency IS NOT NULL OR l.worker_concurrency IS NOT NULL
-                           OR l.rate_limit IS NOT NULL OR l.partition_concurrency > 1))
-   AND NOT EXISTS (SELECT 1 FROM {schema}.maintenance m WHERE m.scope = '')
-   AND NOT EXISTS (SELECT 1 FROM {schema}.maintenance m WHERE m.scope = q.queue_name)"""
+             ORDER BY r.queue_name LIMIT 1) AS queue_name
+     OFFSET 0) q  -- (kept whole: its probe runs once, not once for each use of its name)
+ WHERE (SELECT 1 FROM {schema}.workflow_runs r
+         WHERE (r.status = 'ENQUEUED') IS TRUE AND r.partition_key IS NULL
+           AND r.queue_name > q.queue_name LIMIT 1) IS NULL
+""" + _FAST_QUEUE_CHECKS
 
 FAST_TAKE_13 = """WITH claimed AS (
     UPDATE {schema}.workflow_runs r
@@ -400,8 +397,11 @@ _ALIVE_13 = """PERFORM 1 FROM {schema}.executors e
 # executor's lease lapsed: it claims nothing and reports the queues).
 _CLAIM_RUNS_GENERAL_13 = _CLAIM_RUNS_12.replace(".claim_runs(", ".claim_runs_general(", 1)
 
+
 def _claimRuns(fastQueue):
     """The claim function with its fast path, finding the queue with ``fastQueue``."""
+    if fastQueue.count("SELECT q.queue_name FROM") != 1:
+        raise AssertionError("the fast path's queue test is not where the claim expects it")
     return """CREATE OR REPLACE FUNCTION {schema}.claim_runs(
         a_names text, a_wanted integer, a_me text, a_held text, a_versions text)""" + \
         _CLAIMED_ROWS_12.replace("use_column\n", "use_column\nDECLARE\n    v_queue text;\n") + \
