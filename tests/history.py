@@ -70,10 +70,11 @@ def fillHistory(cur, schema, runs=1000000, withSteps=300000, steps=3, oneQueue=F
     cur.execute("VACUUM ANALYZE {s}.workflow_runs, {s}.step_outputs".format(s=s))
 
 
-def setBacklog(cur, schema, queued, fresh=True):
+def setBacklog(cur, schema, queued, fresh=True, oneQueue=False):
     """Replace every non-terminal run: ``queued`` ENQUEUED runs (80% plain, 10% over the
-    partitions of a queue with two slots each, 10% in a queue with every limit), and what a
-    working plant has beside them. Executors and queue rows are set up too. Not ``fresh``:
+    partitions of a queue with two slots each, 10% in a queue with every limit; with
+    ``oneQueue`` all plain, the claim's fast path's case), and what a working plant has
+    beside them. Executors and queue rows are set up too. Not ``fresh``:
     the statistics are taken before (they know of no active run: a burst that came after
     the last ANALYZE, as on a big table, where autovacuum analyzes after 10% changed)."""
     s = schema
@@ -99,13 +100,14 @@ def setBacklog(cur, schema, queued, fresh=True):
         INSERT INTO {s}.workflow_runs (workflow_id, workflow_name, status, queue_name, priority,
                partition_key, inputs)
         SELECT 'q' || lpad(g::text, 8, '0'), 'three_steps', 'ENQUEUED',
-               CASE WHEN g %% 10 < 8 THEN %(plain)s WHEN g %% 10 = 8 THEN %(partitioned)s
-                    ELSE %(limited)s END,
+               CASE WHEN %(one)s OR g %% 10 < 8 THEN %(plain)s
+                    WHEN g %% 10 = 8 THEN %(partitioned)s ELSE %(limited)s END,
                CASE WHEN g %% 50 = 0 THEN -1 ELSE 0 END,
-               CASE WHEN g %% 10 = 8 THEN 'unit-' || (g / 10 %% %(keys)s) END, '{{}}'
+               CASE WHEN NOT %(one)s AND g %% 10 = 8
+                    THEN 'unit-' || (g / 10 %% %(keys)s) END, '{{}}'
           FROM generate_series(1, %(queued)s) AS g""".format(s=s),
                 dict(plain=PLAIN, partitioned=PARTITIONED, limited=LIMITED,
-                     keys=PARTITION_KEYS, queued=queued))
+                     keys=PARTITION_KEYS, queued=queued, one=oneQueue))
     # claimed runs: this executor's (some in partitions, holding slots), and a dead one's
     cur.execute("""
         INSERT INTO {s}.workflow_runs (workflow_id, workflow_name, status, queue_name,

@@ -4,7 +4,8 @@ waiting and 1,000 delayed, no plan would be JIT-compiled (its estimated cost sta
 the server's jit_above_cost) or reads workflow_runs or step_outputs sequentially, and
 none touches more than a thousand of their rows (the backlog is never read whole), with
 statistics taken after the backlog came or before it (as after a burst on a big table,
-which autovacuum analyzes only after 10% of it changed). And the claim reads no more, and
+which autovacuum analyzes only after 10% of it changed), the backlog spread over three
+queues or all in one plain queue (the claim's fast path's case). And the claim reads no more, and
 nothing sequentially, with 100,000 runs queued than with 1,000. CPython only: plans are read
 with psycopg2, which sends parameters as literals, as a gateway's driver does for a
 statement's first executions; the claim's is the generic plan its function keeps.
@@ -81,9 +82,11 @@ class Plant(object):
 
     def backlog(self, queued, statistics):
         """``queued`` runs and the rest of the working set, the statistics taken after them
-        ("fresh") or before ("stale")."""
+        ("fresh") or before ("stale"; "stale, one queue": all queued runs in one plain
+        queue, the claim's fast path's case)."""
         if self.state != (queued, statistics):
-            history.setBacklog(self.cur, SCHEMA, queued, fresh=statistics == "fresh")
+            history.setBacklog(self.cur, SCHEMA, queued, fresh=statistics == "fresh",
+                               oneQueue=statistics.endswith("one queue"))
             self.state = (queued, statistics)
 
 
@@ -98,7 +101,7 @@ def plant(testDatabase):
     made.conn.close()
 
 
-@pytest.fixture(scope="module", params=["fresh", "stale"])
+@pytest.fixture(scope="module", params=["fresh", "stale", "stale, one queue"])
 def statistics(request, plant):
     """The backlog, with statistics taken after it came or before."""
     plant.backlog(BACKLOG, request.param)
