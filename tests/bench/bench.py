@@ -1515,7 +1515,7 @@ class Bench(object):
                 called = clock()
                 check(result, "enqueue")
                 workflowId = result["data"]["workflowId"]
-                status, claimedBy = "ENQUEUED", None
+                status = "ENQUEUED"
                 while True:
                     pollCur.execute(select, (workflowId,))
                     row = pollCur.fetchone()
