@@ -128,18 +128,24 @@ class Executor(executors.Executor):
         self.paused = False
 
 
+_TICK = float(os.sysconf("SC_CLK_TCK"))
+
+
+def _statCpu(path):
+    """(name, CPU seconds: user + system) of a /proc ``stat`` file, or None when it is gone."""
+    try:
+        with open(path) as handle:
+            text = handle.read()
+        fields = text.rsplit(")", 1)[1].split()
+        seconds = (int(fields[11]) + int(fields[12])) / _TICK
+        return text[text.index("(") + 1:text.rindex(")")], seconds
+    except (IOError, OSError, IndexError, ValueError):
+        return None
+
+
 def processCpu(pids):
     """CPU seconds (user + system) used so far by these processes."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for pid in pids:
-        try:
-            with open("/proc/%d/stat" % pid) as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-        except (IOError, OSError, IndexError):
-            pass
-    return total / float(tick)
+    return sum(stat[1] for stat in (_statCpu("/proc/%d/stat" % pid) for pid in pids) if stat)
 
 
 _COMPILERS = ("C1 CompilerThre", "C2 CompilerThre")  # HotSpot's names, cut to 15 characters
@@ -148,7 +154,6 @@ _COMPILERS = ("C1 CompilerThre", "C2 CompilerThre")  # HotSpot's names, cut to 1
 def compilerCpu(pids):
     """{(pid, tid): CPU seconds} of the JIT compiler threads of these JVMs so far ({} for
     a CPython process: it has none)."""
-    tick = float(os.sysconf("SC_CLK_TCK"))
     threads = {}
     for pid in pids:
         try:
@@ -156,15 +161,9 @@ def compilerCpu(pids):
         except OSError:
             continue
         for tid in tids:
-            try:
-                with open("/proc/%d/task/%s/stat" % (pid, tid)) as handle:
-                    text = handle.read()
-            except (IOError, OSError):
-                continue
-            name = text[text.index("(") + 1:text.rindex(")")]
-            if name.startswith(_COMPILERS):
-                fields = text.rsplit(")", 1)[1].split()
-                threads[(pid, tid)] = (int(fields[11]) + int(fields[12])) / tick
+            stat = _statCpu("/proc/%d/task/%s/stat" % (pid, tid))
+            if stat and stat[0].startswith(_COMPILERS):
+                threads[(pid, tid)] = stat[1]
     return threads
 
 
