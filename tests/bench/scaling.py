@@ -10,9 +10,10 @@ under CPython or Jython, with the bench workflows of tests/bench/project. Per in
                   rounds (Jython: until the JIT compilers are quiet, 90 s at most)
                                                  vs a hand-written psycopg2 queue, 8 x N threads
   c. recovery     kill -9 an executor holding 1,000 running runs: lease expiry -> all running
-                  again on the survivor (warmed first on the same path, as a gateway
-                  that has been running is; Jython: until its JIT compiler is quiet,
-                  40 s at most)           vs one lease plus two ticks
+                  again on the survivor, a's first executor when a ran (a gateway that has
+                  been running; paused while the victim takes its runs), warmed first on
+                  the orphans' path (Jython: until its JIT compiler is quiet, 40 s at
+                  most)                   vs one lease plus two ticks
   d. wake-up      a run enqueued by a client (no engine in that process) -> claimed by an idle
                   executor: p50/p99               vs the timer's mean wait (half a period)
   e. memory       an executor that parked 3,000 WAITING runs (10,000 would take a minute
@@ -240,6 +241,7 @@ class Sampler(object):
         self.first, self.last = {}, {}
         self._cpu()
         self.ex0 = processCpu([e.process.pid for e in self.executors])
+        self.jit0 = compilerCpu([e.process.pid for e in self.executors])
         self.busy0 = machineBusy()
         self.t0 = clock()
         self.thread = threading.Thread(target=self._sample)
@@ -275,7 +277,10 @@ class Sampler(object):
         busy1 = machineBusy()
         self.cores = os.cpu_count() or 1
         self.pgCores = sum(self.last[p] - self.first[p] for p in self.last) / elapsed
-        self.exCores = (processCpu([e.process.pid for e in self.executors]) - self.ex0) / elapsed
+        pids = [e.process.pid for e in self.executors]
+        self.exCores = (processCpu(pids) - self.ex0) / elapsed
+        compiled = compiledSince(self.jit0, compilerCpu(pids))
+        self.jitCores = None if compiled is None else compiled / elapsed
         self.machine = (busy1[0] - self.busy0[0]) / float(max(1, busy1[1] - self.busy0[1]))
         self.conn.close()
         return False
@@ -284,15 +289,19 @@ class Sampler(object):
         n = max(1, self.samples)
         top = sorted(self.waits.items(), key=lambda item: -item[1])[:4]
         return {"postgresCores": rnd(self.pgCores), "executorCores": rnd(self.exCores),
+                "executorJitCores": None if self.jitCores is None else rnd(self.jitCores),
                 "machineBusy": rnd(self.machine),
                 "activeBackends": rnd(sum(self.waits.values()) / float(n)),
                 "waits": dict((k, rnd(v / float(n))) for k, v in top)}
 
     def text(self):
         s = self.summary()
-        return ("postgres %.2f cores, executors %.2f cores, machine %.0f%% busy of %d cores; "
+        jit = s["executorJitCores"]
+        return ("postgres %.2f cores, executors %.2f cores%s, machine %.0f%% busy of %d cores; "
                 "active backends %.1f avg (%s)" % (
-                    s["postgresCores"], s["executorCores"], 100 * s["machineBusy"], self.cores,
+                    s["postgresCores"], s["executorCores"],
+                    "" if jit is None else " (of it their JIT compilers %.2f)" % jit,
+                    100 * s["machineBusy"], self.cores,
                     s["activeBackends"], ", ".join("%s %.1f" % kv for kv in
                                                    sorted(s["waits"].items(),
                                                           key=lambda kv: -kv[1]))))
@@ -360,13 +369,16 @@ class Scaling(object):
             executor.ready()
         return started, clock() - t0
 
-    def stopAll(self):
+    def stopAll(self, keep=None):
+        """Every executor stopped, but ``keep`` (left running)."""
         for executor in self.executors:
+            if executor is keep:
+                continue
             try:
                 executor.stop()
             except Exception as error:  # noqa: B902
                 print("   (could not stop an executor: %s)" % error)
-        self.executors = []
+        self.executors = [keep] if keep is not None else []
 
     def clean(self):
         """No run left: the run tables emptied. A paused executor may hold a lock (it was
@@ -403,7 +415,8 @@ class Scaling(object):
     # --- a. end to end on 1, 2, 4 executors ---------------------------------------------
     def endToEnd(self, interp, baseline):
         n = self.nEndToEnd
-        executors, startSeconds = self.start(interp, max(self.counts))
+        # (the bench's short lease: the first one survives into c)
+        executors, startSeconds = self.start(interp, max(self.counts), lease=self.lease)
         print("   %d %s executor(s) started and registered in %.1f s (excluded)"
               % (len(executors), interp, startSeconds))
         self.warmUp(interp, executors)
@@ -507,18 +520,32 @@ class Scaling(object):
         return n / elapsed
 
     # --- c. recovery of orphans -----------------------------------------------------------
-    def recovery(self, interp):
+    def recovery(self, interp, survivor=None):
+        """The victim holds nOrphans runs and is killed; ``survivor`` (an executor that has
+        been running, else one started here) recovers and runs them."""
         n = self.nOrphans
         self.clean()
+        if survivor is not None:  # (it would take some of the victim's runs)
+            survivor.pause()
         (victim,), _ = self.start(interp, 1, threads=HOLD_THREADS, lease=self.lease,
                                   env={"SCALING_HOLD": "1"}, name="victim")
         self.preload(n, "held", {"seconds": 600})
         self.wait("the victim to hold %d runs" % n, lambda: self.sql(
             "SELECT count(*) FROM {s}.workflow_runs WHERE status = 'RUNNING' "
             "AND executor_id = %s", (victim.executorId,))[0][0] >= n, 120, 0.1)
-        (survivor,), _ = self.start(interp, 1, lease=self.lease, name="survivor")
+        origin = "S1's first executor, warm from S1, paused while the victim took its runs"
+        if survivor is None:
+            (survivor,), _ = self.start(interp, 1, lease=self.lease, name="survivor")
+            origin = "started for this figure"
+        else:
+            survivor.resume()
         self.warmSurvivor(interp, survivor)
-        time.sleep(self.lease + PERIOD)  # the survivor's contact must be a lease old to judge
+        # it judges another dead once in contact for a lease, its own or the other's
+        self.wait("the survivor's contact to be a lease old", lambda: self.sql(
+            "SELECT 1 FROM {s}.executors s, {s}.executors v WHERE s.executor_id = %s "
+            "AND v.executor_id = %s AND s.contact_since_ms + GREATEST(s.lease_ms, v.lease_ms) "
+            "+ %s < {s}.now_ms()", (survivor.executorId, victim.executorId, PERIOD * 1000)),
+            60 + 2 * self.lease, 0.1)
         victim.kill()
         killedMs = self.sql("SELECT {s}.now_ms()")[0][0]
         expiry = self.sql("SELECT heartbeat_at_ms + lease_ms FROM {s}.executors "
@@ -539,8 +566,8 @@ class Scaling(object):
         ticks = last / (PERIOD * 1000)
         aimMs = 2 * PERIOD * 1000  # one lease plus two ticks, counted from the lease's end
         print("   victim (%d workers) held %d RUNNING runs, killed -9 %.0f ms before its lease "
-              "ran out; lease %.0f s, timer %.0f s" % (HOLD_THREADS, n, expiry - killedMs,
-                                                       self.lease, PERIOD))
+              "ran out; lease %.0f s, timer %.0f s; the survivor: %s"
+              % (HOLD_THREADS, n, expiry - killedMs, self.lease, PERIOD, origin))
         print("   back in the queue (journal RECOVER): first +%.0f ms, all +%.0f ms after the "
               "lease ran out, in %d recovery statement(s) (heartbeats of %d runs at most)"
               % (requeued[0], requeued[1], requeued[2], 500))
@@ -551,7 +578,8 @@ class Scaling(object):
         victim.stop()
         survivor.stop()
         self.executors = [e for e in self.executors if e not in (victim, survivor)]
-        self.sql("DELETE FROM {s}.executors WHERE executor_name IN ('victim', 'survivor')")
+        self.sql("DELETE FROM {s}.executors WHERE executor_id IN (%s, %s)",
+                 (victim.executorId, survivor.executorId))
         self.clean()
         self.figure(interp, "S3", title="recovery of %d orphaned runs (kill -9): lease expiry "
                     "to all running again" % n, engine=rnd(last, 0), unit="ms",
@@ -559,12 +587,12 @@ class Scaling(object):
                     baselineLabel="two ticks after the lease (the aim)",
                     ratio=rnd(last / aimMs), aim="one lease plus two ticks",
                     met=bool(last <= aimMs),
-                    notes="lease %.0f s, timer %.0f s, survivor %d workers; after expiry: first "
+                    notes="lease %.0f s, timer %.0f s, survivor %d workers (%s); after expiry: first "
                     "+%.0f ms, median +%.0f ms, all +%.0f ms = %.1f ticks; from the kill "
                     "%.2f leases; back in the queue (journal RECOVER) +%.0f..+%.0f ms in %d "
                     "heartbeat(s); 'running again' = its step started on the survivor "
                     "(step_outputs.started_at_ms, database clock)"
-                    % (self.lease, PERIOD, THREADS, first, median, last, ticks,
+                    % (self.lease, PERIOD, THREADS, origin, first, median, last, ticks,
                        (last + expiry - killedMs) / (self.lease * 1000), requeued[0], requeued[1],
                        requeued[2]))
 
@@ -921,10 +949,14 @@ def main(argv=None):
                     section(bench, "d", lambda: bench.wakeUp(interp, one))
                 if "e" in args.only:
                     section(bench, "e", lambda: bench.memory(interp, one))
-                bench.stopAll()
-                bench.sql("DELETE FROM {s}.executors")
+                # the warm one survives into c: a surviving gateway has been running
+                survivor = one if "c" in args.only else None
+                bench.stopAll(keep=survivor)
+                bench.sql("DELETE FROM {s}.executors WHERE executor_id <> %s",
+                          (survivor.executorId if survivor is not None else "",))
             if "c" in args.only:
-                section(bench, "c", lambda: bench.recovery(interp))
+                section(bench, "c", lambda: bench.recovery(
+                    interp, bench.executors[0] if bench.executors else None))
         if "b" in args.only:
             print("")
             print("== in this process (cpython)")
