@@ -7,7 +7,7 @@ under CPython or Jython, with the bench workflows of tests/bench/project. Per in
 
   a. end to end   2,000 three_steps runs released at once on 1, 2, 4 executor processes
                   (8 workers each, 1 s timer; a drain stops after 15 s), after warm-up
-                  rounds (Jython: until the JIT compilers are quiet, 90 s at most)
+                  rounds (Jython: until the JIT compilers are quiet, 60 s at most)
                                                  vs a hand-written psycopg2 queue, 8 x N threads
   c. recovery     kill -9 an executor holding 1,000 running runs: lease expiry -> all running
                   again on the survivor, a's first executor when a ran (a gateway that has
@@ -68,7 +68,7 @@ THREADS = 8            # worker threads per executor (the engine's default)
 PERIOD = 1.0           # the dispatch timer: the gateway's fixed delay
 LEASE = 5.0            # c: the lease (short, so the figure fits the budget; 3 s --quick)
 HOLD_THREADS = 1000    # c: the killed executor's workers (one per held run)
-WARM_UP_LIMIT = {"cpython": 30.0, "jython": 90.0}  # a: s of warm-up rounds at most
+WARM_UP_LIMIT = {"cpython": 30.0, "jython": 60.0}  # a: s of warm-up rounds at most
 JIT_QUIET_SHARE = 0.10  # a: a warm-up round whose compilers took less of it is the last
 SURVIVOR_ROUND = 1000  # c: runs of a survivor's warm-up round
 SURVIVOR_WARM_UP = {"cpython": 10.0, "jython": 40.0}  # c: s of warm-up rounds at most
