@@ -20,6 +20,14 @@ def stepRows(engine, workflowId):
         " WHERE workflow_id = ? ORDER BY s.step_position", workflowId)]
 
 
+def refuse(case, table, name, check):
+    """Make the database refuse rows of ``table`` that fail ``check`` until the test ends
+    (existing rows are not checked)."""
+    case.gw.sql("ALTER TABLE workflows.%s ADD CONSTRAINT %s CHECK (%s) NOT VALID"
+                % (table, name, check))
+    case.addCleanup(case.gw.sql, "ALTER TABLE workflows.%s DROP CONSTRAINT %s" % (table, name))
+
+
 class KeptCheckpointTest(support.EngineCase):
     def test_a_runs_last_step_is_written_with_its_end_in_one_statement(self):
         engine = self.engine
@@ -73,12 +81,7 @@ class KeptCheckpointTest(support.EngineCase):
         assert engine.sideEffects(wf) == ["weigh", "label"]
 
     def refuse(self, table, name, check):
-        """Make the database refuse rows of ``table`` that fail ``check`` until the test
-        ends (existing rows are not checked)."""
-        self.gw.sql("ALTER TABLE workflows.%s ADD CONSTRAINT %s CHECK (%s) NOT VALID"
-                    % (table, name, check))
-        self.addCleanup(self.gw.sql, "ALTER TABLE workflows.%s DROP CONSTRAINT %s"
-                        % (table, name))
+        refuse(self, table, name, check)
 
     def failedRun(self, kg):
         """A three_steps run of ``kg`` run to its end, which must be ERROR: (its id, its
@@ -146,3 +149,95 @@ class KeptCheckpointTest(support.EngineCase):
             and "weigh" in error["message"], error
         assert self.stepErrors(wf) == [("weigh", "ERROR", "CheckpointRefused")]
         assert engine.sideEffects(wf) == ["weigh"]
+
+
+class KeptBeforeASleepTest(support.EngineCase):
+    """A sleep (any wait with a wake time) right after a step: the step's kept checkpoint
+    and the wake time go in one statement (boundary.recordWakeAtAfter)."""
+
+    def sleeping(self, wf):
+        self.engine.runUntil(lambda: self.engine.status(wf) == "WAITING",
+                             message="%s sleeps" % wf)
+        self.addCleanup(self.engine.service.cancel, wf)
+
+    def names(self, wf):
+        return [row[0] for row in stepRows(self.engine, wf)]
+
+    def test_a_sleep_after_a_step_writes_that_step_with_its_wake_time_in_one_statement(self):
+        counted = support.CountedDb(self)
+        wf = self.engine.enqueue("sleeper", inputs={"seconds": 30.0})
+        self.sleeping(wf)
+        writes = counted.matching("INSERT INTO workflows.step_outputs")
+        assert len(writes) == 1 and "wake AS (" in writes[0], counted.sent
+        rows = stepRows(self.engine, wf)
+        assert [(name, status) for name, status, _, _ in rows] == \
+            [("phase", "SUCCESS"), ("<sleep>", "SUCCESS")], rows
+        wakeAt = self.gw.sql(
+            "SELECT r.run_at_ms - CAST(s.output->>'wakeAtMs' AS bigint), "
+            "CAST(s.output->>'wakeAtMs' AS bigint) - s.started_at_ms "
+            "FROM workflows.step_outputs s JOIN workflows.workflow_runs r USING (workflow_id) "
+            "WHERE workflow_id = ? AND step_name = '<sleep>'", wf)[0]
+        assert wakeAt[0] == 0 and 29000 <= wakeAt[1] <= 31000, wakeAt
+        assert self.engine.sideEffects(wf) == ["phase:1"]
+
+    def test_a_command_sent_while_the_step_before_a_sleep_is_kept_comes_before_the_sleep(self):
+        # a HOLD pending when the step lands is applied before the wake time is recorded,
+        # as the step's own answer would have had it: the sleep starts after the hold
+        from exchange.workflows.engine import checkpoints
+        engine = self.engine
+        sent = []
+        original = checkpoints.keep
+
+        def keep(ctx, step, outputJson, write):
+            original(ctx, step, outputJson, write)
+            if not sent:
+                sent.append(engine.service.sendCommand(ctx.workflowId, "HOLD")["code"])
+        checkpoints.keep = keep
+        self.addCleanup(setattr, checkpoints, "keep", original)
+        counted = support.CountedDb(self)
+        wf = engine.enqueue("long_rest", inputs={"seconds": 600})
+        self.addCleanup(engine.service.cancel, wf)
+        engine.runUntil(lambda: engine.status(wf) == "HELD", message="held before the sleep")
+        assert sent == ["HOLD_REQUESTED"], sent
+        assert counted.matching("wake AS ("), "the step was not written with the wake time"
+        assert "<sleep>" not in self.names(wf) and self.names(wf)[:2] == ["phase", "<hold>"], \
+            stepRows(engine, wf)
+        assert engine.sideEffects(wf) == ["phase:1", "safe:hold:R1"]
+        checkpoints.keep = original
+        assert engine.service.sendCommand(wf, "RESUME")["code"] == "RESUMED"
+        self.sleeping(wf)
+        names = self.names(wf)
+        assert names.index("<sleep>") > names.index("<hold>"), names
+        assert engine.sideEffects(wf) == ["phase:1", "safe:hold:R1"]
+
+    def test_a_sleep_written_with_the_kept_step_whose_answer_was_lost_reads_it_back(self):
+        from exchange.workflows.engine import faults
+        self.addCleanup(faults.disarm)
+        faults.arm("wait.after_deadline", times=1)
+        counted = support.CountedDb(self)
+        wf = self.engine.enqueue("sleeper", inputs={"seconds": 30.0})
+        self.sleeping(wf)
+        assert len(counted.matching("wake AS (")) == 2, counted.sent  # the write, its retry
+        assert self.names(wf) == ["phase", "<sleep>"]
+        assert self.gw.sql("SELECT r.run_at_ms = CAST(s.output->>'wakeAtMs' AS bigint) "
+                           "FROM workflows.step_outputs s JOIN workflows.workflow_runs r "
+                           "USING (workflow_id) WHERE workflow_id = ? "
+                           "AND step_name = '<sleep>'", wf) == [(True,)]
+        assert self.engine.sideEffects(wf) == ["phase:1"]
+        assert self.engine.recoveryAttempts(wf) == 0
+
+    def test_a_kept_step_output_refused_at_a_sleep_ends_the_run_on_that_step(self):
+        # the one statement is refused as a whole: the step written apart is refused in
+        # turn and recorded as its error; no wake time, and the run ends there
+        refuse(self, "step_outputs", "refuse_phase_1",
+               "step_name <> 'phase' OR output::text <> '1'")
+        wf = self.engine.enqueue("sleeper", inputs={"seconds": 30.0})
+        assert self.engine.runToEnd(wf) == ["ERROR"]
+        error = self.engine.service.getResult(wf, 0)["data"]["error"]
+        assert error["type"].endswith("StepError") and "CheckpointRefused" in error["message"] \
+            and "phase" in error["message"], error
+        assert [tuple(r) for r in self.gw.sql(
+            "SELECT step_name, status, error ->> 'type' FROM workflows.step_outputs "
+            "WHERE workflow_id = ? ORDER BY step_position", wf)] == \
+            [("phase", "ERROR", "CheckpointRefused")]
+        assert self.engine.sideEffects(wf) == ["phase:1"]

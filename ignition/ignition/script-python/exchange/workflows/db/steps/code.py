@@ -47,6 +47,38 @@ _RECORD_WAKE_AT = _RECORD.replace(
     "RETURNING (SELECT pending_command FROM own)",
     "RETURNING (SELECT pending_command FROM own), output::text", 1)
 
+# A sleep's wake time with the step before it, kept until then (engine.checkpoints), in one
+# fenced statement: the kept SUCCESS checkpoint at its position, then the wake time at the
+# next, unless a command is pending (the run applies it first, as it would have on the kept
+# checkpoint's own answer, and records the wake time after it). One row: the pending
+# command, the wake time written (NULL: none), whether the run is still this owner's.
+_RECORD_WAKE_AT_AFTER = """WITH own AS (
+    SELECT pending_command FROM {schema}.workflow_runs
+     WHERE workflow_id = ? AND status = 'RUNNING' AND executor_id = ? AND attempts = ?
+       FOR SHARE),
+kept AS (
+    INSERT INTO {schema}.step_outputs
+        (workflow_id, step_position, step_name, status, output, error, attempts, executor_id,
+         run_attempt, started_at_ms, completed_at_ms)
+    SELECT ?, ?, ?, 'SUCCESS', CAST(? AS json), NULL, ?, ?, ?, CAST(? AS bigint),
+           CAST(? AS bigint)
+      FROM own
+    ON CONFLICT (workflow_id, step_position) DO NOTHING
+    RETURNING step_position),
+wake AS (
+    INSERT INTO {schema}.step_outputs
+        (workflow_id, step_position, step_name, status, output, error, attempts, executor_id,
+         run_attempt, started_at_ms, completed_at_ms)
+    SELECT ?, ?, ?, 'SUCCESS',
+           CAST('{"wakeAtMs":' || COALESCE(CAST({schema}.now_ms() + CAST(? AS bigint) AS text),
+                'null') || '}' AS json), NULL, ?, ?, ?, CAST(? AS bigint), CAST(? AS bigint)
+      FROM own
+     WHERE own.pending_command IS NULL
+    ON CONFLICT (workflow_id, step_position) DO NOTHING
+    RETURNING output::text)
+SELECT (SELECT pending_command FROM own), (SELECT output FROM wake),
+       EXISTS (SELECT 1 FROM own)"""
+
 # _RECORD in a group commit: a run row another transaction holds is skipped, not waited for
 # (no row written: the checkpoint is then written alone with _RECORD)
 _RECORD_NOWAIT = _RECORD.replace("FOR SHARE)", "FOR SHARE SKIP LOCKED)", 1)
@@ -188,6 +220,27 @@ def recordWakeAt(fence, step, timeoutMs):
     rows = tx.query(fence.dbName, sql.bind(_RECORD_WAKE_AT, fence.dbName),
                     _recordArgs(fence, step, statuses.SUCCESS, [timeoutMs]))
     return Recorded(bool(rows), rows[0][0] if rows else None, rows[0][1] if rows else None)
+
+
+class WakeAfterKept(namedtuple("WakeAfterKept", "pendingCommand outputJson ours")):
+    """The answer of recordWakeAtAfter: the run's pending command, the wake time's output
+    as written (None: not written), and whether the run is still this owner's."""
+
+    __slots__ = ()
+
+
+def recordWakeAtAfter(fence, kept, keptOutputJson, step, timeoutMs):
+    """The kept SUCCESS checkpoint of ``kept`` (a Step), then the wake time at ``step``'s
+    position as recordWakeAt writes it unless a command is pending, in one statement (a
+    WakeAfterKept). Nothing is written once the run is no longer ours."""
+    row = tx.query(fence.dbName, sql.bind(_RECORD_WAKE_AT_AFTER, fence.dbName),
+                   fence.params()
+                   + [fence.workflowId, kept.position, kept.name, keptOutputJson,
+                      kept.attempts, fence.executorId, fence.attempt, kept.startedMs,
+                      kept.completedMs]
+                   + [fence.workflowId, step.position, step.name, timeoutMs, step.attempts,
+                      fence.executorId, fence.attempt, step.startedMs, step.completedMs])[0]
+    return WakeAfterKept(row[0], row[1], bool(row[2]))
 
 
 def _recordArgs(fence, step, status, outcome):

@@ -12,7 +12,7 @@ a run is part of its history.
 from __future__ import absolute_import, division, print_function
 
 from exchange.workflows.db import runs, steps as stepLog, tx, waits
-from exchange.workflows import codec, compat, settings, statuses, vocabulary
+from exchange.workflows import codec, compat, platform, settings, statuses, vocabulary
 from exchange.workflows.engine import faults, leases
 from exchange.workflows.errors import (CheckpointUnavailable, ControlSignal,
                                        HandlerFailed, OwnershipLost, WorkflowCancelled,
@@ -22,26 +22,31 @@ MARKERS = {"<hold>": vocabulary.HOLD, "<stop>": vocabulary.STOP}
 _MARKER_OF = {vocabulary.HOLD: "<hold>", vocabulary.STOP: "<stop>"}
 
 
-def closing(ctx, work):
+def closing(ctx, work, flush=True):
     """Run one durable operation of the workflow body. Once the engine stopped the body (a
     suspend, a stop, a cancel, a lost ownership...), no later operation runs: a user's
-    ``finally`` or ``with`` block that calls a step after it gets the same signal again."""
+    ``finally`` or ``with`` block that calls a step after it gets the same signal again.
+    Not ``flush``: the operation's own write takes the kept checkpoint (a sleep's)."""
     if ctx.closed is not None:
         raise ctx.closed
     try:
-        ctx.flushCheckpoint()  # the last step's, kept (engine.checkpoints): first
+        if flush:
+            ctx.flushCheckpoint()  # the last step's, kept (engine.checkpoints): first
         return work()
     except ControlSignal as signal:
         ctx.closed = signal
         raise
 
 
-def nextOperation(ctx):
+def nextOperation(ctx, flush=True):
     """The position of the workflow's next operation and its record (None: run it now).
 
     Replays the markers (and handlers) recorded on the way; at a new position, checks the
-    deadline and the lease and applies a pending command first."""
-    ctx.flushCheckpoint()  # (closing did, for the operations it wraps)
+    deadline and the lease and applies a pending command first. Not ``flush``: the kept
+    checkpoint stays kept for the operation's own write, which also answers the run's
+    pending command (so the state is not read first, however old the last answer is)."""
+    if flush:
+        ctx.flushCheckpoint()  # (closing did, for the operations it wraps)
     while True:
         position = ctx.nextPosition()
         recorded = ctx.recorded.get(position)
@@ -52,10 +57,11 @@ def nextOperation(ctx):
             return position, recorded
         checkDeadline(ctx)
         leases.guardStep(ctx, refresh)
-        if not ctx.inHandler and \
+        if flush and not ctx.inHandler and \
                 compat.monotonicMs() - ctx.stateReadAtMs > settings.STATE_FRESH_MS:
             refresh(ctx)  # a command (or a cancel) sent since the last checkpoint
         if ctx.command and not ctx.inHandler:
+            ctx.flushCheckpoint()  # (the step before the command's marker)
             ctx.position -= 1  # nothing was recorded there: the command's marker takes it
             applyPending(ctx)
             continue
@@ -233,6 +239,53 @@ def recordWakeAt(ctx, position, name, timeoutMs):
                                     u"recorded: %s" % (ctx.workflowId, position,
                                                        compat.describeError(error)[1]))
     return codec.decode(landed.outputJson if existing is None else existing[3])["wakeAtMs"]
+
+
+AGAIN = object()  # recordWakeAtAfter's answer: the step landed, the wake time did not
+
+
+def recordWakeAtAfter(ctx, position, name, timeoutMs, pending):
+    """recordWakeAt with the kept checkpoint ``pending`` (an engine.checkpoints.PendingStep,
+    now this thread's) in the same statement: a sleep's two writes in one. AGAIN when only
+    the step landed: a command is pending (as the step's own answer would have told, it is
+    applied before the wake time is recorded), or the database refused the statement (the
+    step's output: the kept checkpoint is then written alone, as the flush writes it). The
+    caller then takes the position again, as any operation does, and records the wake time
+    alone."""
+    nowMs = compat.nowMs()
+    kept, keptOutputJson = pending.lastStep
+    step = stepLog.Step(position, name, 1, nowMs, nowMs)
+
+    def write():
+        landed = stepLog.recordWakeAtAfter(ctx.fence, kept, keptOutputJson, step, timeoutMs)
+        faults.point("step.after_commit")
+        faults.point("wait.after_deadline")
+        return landed
+
+    try:
+        landed = tx.persistently(write, u"operation write")
+    except compat.CATCHABLE as refused:
+        platform.logger("exchange.workflows.boundary").info(
+            u"workflow %s: the wake time with the kept checkpoint of step #%d was refused "
+            u"(%s); written apart" % (ctx.workflowId, kept.position,
+                                      compat.describeError(refused)[1]))
+        pending.write()
+        return AGAIN
+    if landed.outputJson is not None:
+        noteState(ctx, landed.pendingCommand)
+        return codec.decode(landed.outputJson)["wakeAtMs"]
+    try:  # an earlier try of ours landed (its answer lost), or the run moved on
+        existing = tx.retrying(lambda: stepLog.outputAt(ctx.dbName, ctx.workflowId, position))
+    except compat.CATCHABLE as error:
+        raise CheckpointUnavailable(u"workflow %s: the wake time at #%d could not be read "
+                                    u"back: %s" % (ctx.workflowId, position,
+                                                   compat.describeError(error)[1]))
+    if existing is not None and existing[0] == name and ctx.fence.isOwner(*existing[1:3]):
+        return codec.decode(existing[3])["wakeAtMs"]
+    if landed.ours and existing is None and landed.pendingCommand is not None:
+        noteState(ctx, landed.pendingCommand)
+        return AGAIN
+    lost(ctx, position)
 
 
 def lost(ctx, position, what=u"operation"):

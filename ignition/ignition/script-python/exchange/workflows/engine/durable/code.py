@@ -94,13 +94,25 @@ def _replayed(position, name, recorded):
 
 def deadline(ctx, name, timeoutMs):
     """The wake time of a wait (database clock; None: none), recorded when the wait first
-    began (one statement: boundary.recordWakeAt)."""
+    began (one statement: boundary.recordWakeAt), with the step before it when its
+    checkpoint is still kept (boundary.recordWakeAtAfter: a sleep after a step costs one
+    statement less)."""
     def work():
-        position, recorded = boundary.nextOperation(ctx)
+        keeps = ctx.pendingStep is not None
+        position, recorded = boundary.nextOperation(ctx, flush=not keeps)
+        if recorded is None and keeps:
+            pending = ctx.takePendingStep()  # (None: the flusher wrote it meanwhile)
+            wakeAtMs = boundary.AGAIN if pending is None else \
+                boundary.recordWakeAtAfter(ctx, position, name, timeoutMs, pending)
+            if wakeAtMs is not boundary.AGAIN:
+                return wakeAtMs
+            ctx.position -= 1  # nothing recorded there: taken again, the usual way
+            position, recorded = boundary.nextOperation(ctx)
         if recorded is not None:
+            ctx.flushCheckpoint()  # (a replayed position has none kept: a live run does)
             return _replayed(position, name, recorded)["wakeAtMs"]
         return boundary.recordWakeAt(ctx, position, name, timeoutMs)
-    return boundary.closing(ctx, work)
+    return boundary.closing(ctx, work, flush=False)
 
 
 def waitFor(ctx, name, channel, wakeAtMs, look, onTimeout, pollMs=None, alone=False):
