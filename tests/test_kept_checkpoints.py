@@ -200,6 +200,8 @@ class KeptBeforeASleepTest(support.EngineCase):
         engine.runUntil(lambda: engine.status(wf) == "HELD", message="held before the sleep")
         assert sent == ["HOLD_REQUESTED"], sent
         assert counted.matching("wake AS ("), "the step was not written with the wake time"
+        assert not counted.matching("run_attempt, output::text FROM workflows.step_outputs"), \
+            "a read-back after a statement that wrote the step"
         assert "<sleep>" not in self.names(wf) and self.names(wf)[:2] == ["phase", "<hold>"], \
             stepRows(engine, wf)
         assert engine.sideEffects(wf) == ["phase:1", "safe:hold:R1"]
@@ -241,3 +243,57 @@ class KeptBeforeASleepTest(support.EngineCase):
             "WHERE workflow_id = ? ORDER BY step_position", wf)] == \
             [("phase", "ERROR", "CheckpointRefused")]
         assert self.engine.sideEffects(wf) == ["phase:1"]
+
+    def keepThen(self, action, before=False):
+        """``action(ctx)`` on the run's thread right after a step's checkpoint is kept (the
+        first time only; ``before``: right before, as the end of the step's body), until
+        the test ends."""
+        from exchange.workflows.engine import checkpoints
+        original = checkpoints.keep
+        done = []
+
+        def keep(ctx, step, outputJson, write):
+            if before and not done:
+                done.append(action(ctx))
+            original(ctx, step, outputJson, write)
+            if not done:
+                done.append(action(ctx))
+        checkpoints.keep = keep
+        self.addCleanup(setattr, checkpoints, "keep", original)
+        return done
+
+    def test_a_step_that_ends_past_the_runs_deadline_before_a_sleep_is_recorded(self):
+        # the timeout ends the run at the sleep, but the step before it landed first: a
+        # resume (which lifts the deadline) replays it and does not run it again
+        from exchange.workflows import compat
+        engine = self.engine
+
+        def pastTheDeadline(ctx):
+            waitFor(lambda: compat.nowMs() > ctx.deadlineMs + 5, 5, 0.005, "the deadline")
+        self.keepThen(pastTheDeadline, before=True)  # (the flusher writes after 0.1 s)
+        wf = engine.enqueue("long_rest", inputs={"seconds": 600}, timeoutSeconds=1)
+        assert engine.runToEnd(wf) == ["CANCELLED"]
+        assert engine.service.getResult(wf, 0)["data"]["error"]["type"] == "Timeout"
+        assert self.names(wf) == ["phase"], stepRows(engine, wf)
+        assert engine.service.resume(wf)["ok"]
+        self.sleeping(wf)
+        assert engine.sideEffects(wf) == ["phase:1"]
+
+    def test_a_hold_noted_and_withdrawn_during_the_step_before_a_sleep_is_not_applied(self):
+        # the run noted a HOLD (a read inside the step, as checkCancelled() makes), then a
+        # RESUME withdrew it: the sleep's step write answers that none is pending, and the
+        # run goes to sleep with no hold marker
+        from exchange.workflows.engine import boundary
+        engine = self.engine
+
+        def holdThenResume(ctx):
+            assert engine.service.sendCommand(ctx.workflowId, "HOLD")["ok"]
+            boundary.refresh(ctx)
+            assert ctx.command == "HOLD", ctx.command
+            return engine.service.sendCommand(ctx.workflowId, "RESUME")["code"]
+        done = self.keepThen(holdThenResume)
+        wf = engine.enqueue("long_rest", inputs={"seconds": 600})
+        self.sleeping(wf)
+        assert done == ["HOLD_WITHDRAWN"], done
+        assert self.names(wf) == ["phase", "<sleep>"], (done, stepRows(engine, wf))
+        assert engine.sideEffects(wf) == ["phase:1"]

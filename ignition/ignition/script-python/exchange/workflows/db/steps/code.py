@@ -51,7 +51,8 @@ _RECORD_WAKE_AT = _RECORD.replace(
 # fenced statement: the kept SUCCESS checkpoint at its position, then the wake time at the
 # next, unless a command is pending (the run applies it first, as it would have on the kept
 # checkpoint's own answer, and records the wake time after it). One row: the pending
-# command, the wake time written (NULL: none), whether the run is still this owner's.
+# command, the wake time written (NULL: none), whether the run is still this owner's,
+# whether this statement wrote the step.
 _RECORD_WAKE_AT_AFTER = """WITH own AS (
     SELECT pending_command FROM {schema}.workflow_runs
      WHERE workflow_id = ? AND status = 'RUNNING' AND executor_id = ? AND attempts = ?
@@ -77,7 +78,7 @@ wake AS (
     ON CONFLICT (workflow_id, step_position) DO NOTHING
     RETURNING output::text)
 SELECT (SELECT pending_command FROM own), (SELECT output FROM wake),
-       EXISTS (SELECT 1 FROM own)"""
+       EXISTS (SELECT 1 FROM own), EXISTS (SELECT 1 FROM kept)"""
 
 # _RECORD in a group commit: a run row another transaction holds is skipped, not waited for
 # (no row written: the checkpoint is then written alone with _RECORD)
@@ -222,9 +223,10 @@ def recordWakeAt(fence, step, timeoutMs):
     return Recorded(bool(rows), rows[0][0] if rows else None, rows[0][1] if rows else None)
 
 
-class WakeAfterKept(namedtuple("WakeAfterKept", "pendingCommand outputJson ours")):
+class WakeAfterKept(namedtuple("WakeAfterKept", "pendingCommand outputJson ours keptWritten")):
     """The answer of recordWakeAtAfter: the run's pending command, the wake time's output
-    as written (None: not written), and whether the run is still this owner's."""
+    as written (None: not written), whether the run is still this owner's and whether this
+    statement wrote the step."""
 
     __slots__ = ()
 
@@ -240,7 +242,7 @@ def recordWakeAtAfter(fence, kept, keptOutputJson, step, timeoutMs):
                       kept.completedMs]
                    + [fence.workflowId, step.position, step.name, timeoutMs, step.attempts,
                       fence.executorId, fence.attempt, step.startedMs, step.completedMs])[0]
-    return WakeAfterKept(row[0], row[1], bool(row[2]))
+    return WakeAfterKept(row[0], row[1], bool(row[2]), bool(row[3]))
 
 
 def _recordArgs(fence, step, status, outcome):

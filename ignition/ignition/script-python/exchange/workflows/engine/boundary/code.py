@@ -55,6 +55,8 @@ def nextOperation(ctx, flush=True):
             continue
         if recorded is not None:
             return position, recorded
+        if not flush and deadlinePassed(ctx.deadlineMs, compat.nowMs()):
+            ctx.flushCheckpoint()  # (the step lands before the timeout ends the run)
         checkDeadline(ctx)
         leases.guardStep(ctx, refresh)
         if flush and not ctx.inHandler and \
@@ -62,6 +64,8 @@ def nextOperation(ctx, flush=True):
             refresh(ctx)  # a command (or a cancel) sent since the last checkpoint
         if ctx.command and not ctx.inHandler:
             ctx.flushCheckpoint()  # (the step before the command's marker)
+            if not ctx.command:  # (its answer: withdrawn meanwhile)
+                return position, None
             ctx.position -= 1  # nothing was recorded there: the command's marker takes it
             applyPending(ctx)
             continue
@@ -274,6 +278,9 @@ def recordWakeAtAfter(ctx, position, name, timeoutMs, pending):
     if landed.outputJson is not None:
         noteState(ctx, landed.pendingCommand)
         return codec.decode(landed.outputJson)["wakeAtMs"]
+    if landed.keptWritten and landed.pendingCommand is not None:
+        noteState(ctx, landed.pendingCommand)  # (the step landed now: no earlier try did)
+        return AGAIN
     try:  # an earlier try of ours landed (its answer lost), or the run moved on
         existing = tx.retrying(lambda: stepLog.outputAt(ctx.dbName, ctx.workflowId, position))
     except compat.CATCHABLE as error:

@@ -98,7 +98,7 @@ def deadline(ctx, name, timeoutMs):
     checkpoint is still kept (boundary.recordWakeAtAfter: a sleep after a step costs one
     statement less)."""
     def work():
-        keeps = ctx.pendingStep is not None
+        keeps = ctx.pendingStep is not None and not ctx.command
         position, recorded = boundary.nextOperation(ctx, flush=not keeps)
         if recorded is None and keeps:
             pending = ctx.takePendingStep()  # (None: the flusher wrote it meanwhile)
