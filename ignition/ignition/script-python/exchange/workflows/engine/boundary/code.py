@@ -55,8 +55,6 @@ def nextOperation(ctx, flush=True):
             continue
         if recorded is not None:
             return position, recorded
-        if not flush and deadlinePassed(ctx.deadlineMs, compat.nowMs()):
-            ctx.flushCheckpoint()  # (the step lands before the timeout ends the run)
         checkDeadline(ctx)
         leases.guardStep(ctx, refresh)
         if flush and not ctx.inHandler and \
@@ -162,6 +160,7 @@ def checkDeadline(ctx):
     """At a step boundary: end the run as CANCELLED (reason timeout) once its deadline passed."""
     if not deadlinePassed(ctx.deadlineMs, compat.nowMs()):
         return
+    ctx.flushCheckpoint()  # (a step kept for the next write lands before the timeout)
     errorJson = codec.errorJson("Timeout", u"the run's deadline passed")
     try:
         tx.persistently(lambda: runs.timeOut(ctx.fence, errorJson), u"timeout write")
