@@ -297,3 +297,18 @@ class KeptBeforeASleepTest(support.EngineCase):
         assert done == ["HOLD_WITHDRAWN"], done
         assert self.names(wf) == ["phase", "<sleep>"], (done, stepRows(engine, wf))
         assert engine.sideEffects(wf) == ["phase:1"]
+
+    def test_a_cancel_sent_during_the_step_before_a_sleep_is_found_by_its_one_statement(self):
+        # no state read before the sleep: the statement with the step finds the run
+        # cancelled and writes nothing (the step unrecorded, as for any cancel within the
+        # moment its checkpoint is kept), and the run ends without sleeping
+        engine = self.engine
+        done = self.keepThen(lambda ctx: engine.service.cancel(ctx.workflowId)["code"],
+                             before=True)
+        counted = support.CountedDb(self)
+        wf = engine.enqueue("long_rest", inputs={"seconds": 600})
+        assert engine.runToEnd(wf) == ["CANCELLED"]
+        assert done == ["CANCEL_REQUESTED"], done
+        assert len(counted.matching("wake AS (")) == 1, counted.sent
+        assert stepRows(engine, wf) == [], stepRows(engine, wf)
+        assert engine.sideEffects(wf) == ["phase:1"]
