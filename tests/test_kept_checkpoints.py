@@ -308,6 +308,7 @@ class KeptBeforeASleepTest(support.EngineCase):
         counted = support.CountedDb(self)
         wf = engine.enqueue("long_rest", inputs={"seconds": 600})
         assert engine.runToEnd(wf) == ["CANCELLED"]
+        engine.waitIdle()  # (the run's thread goes on after the cancel, to its sleep)
         assert done == ["CANCEL_REQUESTED"], done
         assert len(counted.matching("wake AS (")) == 1, counted.sent
         assert stepRows(engine, wf) == [], stepRows(engine, wf)
