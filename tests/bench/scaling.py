@@ -232,7 +232,7 @@ class Sampler(object):
 
     def __init__(self, conn, executors=()):
         self.conn = conn
-        self.executors = list(executors)
+        self.pids = [e.process.pid for e in executors]
         self.waits = {}
         self.samples = 0
         self.stopping = threading.Event()
@@ -240,8 +240,8 @@ class Sampler(object):
     def __enter__(self):
         self.first, self.last = {}, {}
         self._cpu()
-        self.ex0 = processCpu([e.process.pid for e in self.executors])
-        self.jit0 = compilerCpu([e.process.pid for e in self.executors])
+        self.ex0 = processCpu(self.pids)
+        self.jit0 = compilerCpu(self.pids)
         self.busy0 = machineBusy()
         self.t0 = clock()
         self.thread = threading.Thread(target=self._sample)
@@ -277,9 +277,8 @@ class Sampler(object):
         busy1 = machineBusy()
         self.cores = os.cpu_count() or 1
         self.pgCores = sum(self.last[p] - self.first[p] for p in self.last) / elapsed
-        pids = [e.process.pid for e in self.executors]
-        self.exCores = (processCpu(pids) - self.ex0) / elapsed
-        compiled = compiledSince(self.jit0, compilerCpu(pids))
+        self.exCores = (processCpu(self.pids) - self.ex0) / elapsed
+        compiled = compiledSince(self.jit0, compilerCpu(self.pids))
         self.jitCores = None if compiled is None else compiled / elapsed
         self.machine = (busy1[0] - self.busy0[0]) / float(max(1, busy1[1] - self.busy0[1]))
         self.conn.close()

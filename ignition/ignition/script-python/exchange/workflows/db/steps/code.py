@@ -22,28 +22,34 @@ from exchange.workflows.db import groupcommit, sql, tx
 STEP_COLUMNS = ("step_position", "step_name", "status", "output", "error", "attempts",
                 "executor_id", "run_attempt", "started_at_ms", "completed_at_ms")
 
-# (the run's pending command is read from the row version the lock returns: a command
-# committed while the checkpoint waited for the lock is in the answer)
-_RECORD = """WITH own AS (
+# The run, if it is still this owner's (workflow_id, executor_id, attempts): its pending
+# command, read from the row version the lock returns (a command committed while the
+# checkpoint waited for the lock is in the answer)
+_OWN = """own AS (
     SELECT pending_command FROM {schema}.workflow_runs
      WHERE workflow_id = ? AND status = 'RUNNING' AND executor_id = ? AND attempts = ?
-       FOR SHARE)
-INSERT INTO {schema}.step_outputs
+       FOR SHARE)"""
+
+_INSERT_STEP = """INSERT INTO {schema}.step_outputs
     (workflow_id, step_position, step_name, status, output, error, attempts, executor_id,
-     run_attempt, started_at_ms, completed_at_ms)
+     run_attempt, started_at_ms, completed_at_ms)"""
+
+_RECORD = "WITH " + _OWN + "\n" + _INSERT_STEP + """
 SELECT ?, ?, ?, ?, CAST(? AS json), CAST(? AS json), ?, ?, ?, CAST(? AS bigint),
        CAST(? AS bigint)
   FROM own
 ON CONFLICT (workflow_id, step_position) DO NOTHING
 RETURNING (SELECT pending_command FROM own)"""
 
-# A wait's wake time, recorded at its position in one fenced statement (as a checkpoint):
-# the database clock's now plus the wait's timeout (NULL: it never times out), written as
-# the JSON codec.encode writes {"wakeAtMs": ...}, and returned with the pending command.
+# A wait's wake time as a step's output: the database clock's now plus the wait's timeout
+# (NULL: it never times out), written as the JSON codec.encode writes {"wakeAtMs": ...}
+_WAKE_AT_OUTPUT = ("CAST('{\"wakeAtMs\":' || COALESCE(CAST({schema}.now_ms() + CAST(? AS bigint) "
+                   "AS text), 'null') || '}' AS json)")
+
+# A wait's wake time, recorded at its position in one fenced statement (as a checkpoint),
+# and returned with the pending command.
 _RECORD_WAKE_AT = _RECORD.replace(
-    "CAST(? AS json), CAST(? AS json)",
-    "CAST('{\"wakeAtMs\":' || COALESCE(CAST({schema}.now_ms() + CAST(? AS bigint) AS text),"
-    " 'null') || '}' AS json), NULL", 1).replace(
+    "CAST(? AS json), CAST(? AS json)", _WAKE_AT_OUTPUT + ", NULL", 1).replace(
     "RETURNING (SELECT pending_command FROM own)",
     "RETURNING (SELECT pending_command FROM own), output::text", 1)
 
@@ -53,26 +59,18 @@ _RECORD_WAKE_AT = _RECORD.replace(
 # checkpoint's own answer, and records the wake time after it). One row: the pending
 # command, the wake time written (NULL: none), whether the run is still this owner's,
 # whether this statement wrote the step.
-_RECORD_WAKE_AT_AFTER = """WITH own AS (
-    SELECT pending_command FROM {schema}.workflow_runs
-     WHERE workflow_id = ? AND status = 'RUNNING' AND executor_id = ? AND attempts = ?
-       FOR SHARE),
+_RECORD_WAKE_AT_AFTER = "WITH " + _OWN + """,
 kept AS (
-    INSERT INTO {schema}.step_outputs
-        (workflow_id, step_position, step_name, status, output, error, attempts, executor_id,
-         run_attempt, started_at_ms, completed_at_ms)
+    """ + _INSERT_STEP + """
     SELECT ?, ?, ?, 'SUCCESS', CAST(? AS json), NULL, ?, ?, ?, CAST(? AS bigint),
            CAST(? AS bigint)
       FROM own
     ON CONFLICT (workflow_id, step_position) DO NOTHING
     RETURNING step_position),
 wake AS (
-    INSERT INTO {schema}.step_outputs
-        (workflow_id, step_position, step_name, status, output, error, attempts, executor_id,
-         run_attempt, started_at_ms, completed_at_ms)
-    SELECT ?, ?, ?, 'SUCCESS',
-           CAST('{"wakeAtMs":' || COALESCE(CAST({schema}.now_ms() + CAST(? AS bigint) AS text),
-                'null') || '}' AS json), NULL, ?, ?, ?, CAST(? AS bigint), CAST(? AS bigint)
+    """ + _INSERT_STEP + """
+    SELECT ?, ?, ?, 'SUCCESS', """ + _WAKE_AT_OUTPUT + """, NULL, ?, ?, ?,
+           CAST(? AS bigint), CAST(? AS bigint)
       FROM own
      WHERE own.pending_command IS NULL
     ON CONFLICT (workflow_id, step_position) DO NOTHING
@@ -223,10 +221,10 @@ def recordWakeAt(fence, step, timeoutMs):
     return Recorded(bool(rows), rows[0][0] if rows else None, rows[0][1] if rows else None)
 
 
-class WakeAfterKept(namedtuple("WakeAfterKept", "pendingCommand outputJson ours keptWritten")):
-    """The answer of recordWakeAtAfter: the run's pending command, the wake time's output
-    as written (None: not written), whether the run is still this owner's and whether this
-    statement wrote the step."""
+class WakeAfterKept(namedtuple("WakeAfterKept", "recorded ours keptWritten")):
+    """The answer of recordWakeAtAfter: the wake time's write as recordWakeAt answers it (a
+    Recorded, with the run's pending command), whether the run is still this owner's and
+    whether this statement wrote the step."""
 
     __slots__ = ()
 
@@ -242,7 +240,8 @@ def recordWakeAtAfter(fence, kept, keptOutputJson, step, timeoutMs):
                       kept.completedMs]
                    + [fence.workflowId, step.position, step.name, timeoutMs, step.attempts,
                       fence.executorId, fence.attempt, step.startedMs, step.completedMs])[0]
-    return WakeAfterKept(row[0], row[1], bool(row[2]), bool(row[3]))
+    return WakeAfterKept(Recorded(row[1] is not None, row[0], row[1]), bool(row[2]),
+                         bool(row[3]))
 
 
 def _recordArgs(fence, step, status, outcome):

@@ -232,16 +232,24 @@ def recordWakeAt(ctx, position, name, timeoutMs):
         return landed
 
     try:
-        landed = tx.persistently(write, u"operation write")
-        existing = whatLanded(ctx, position, name, landed, lambda: tx.retrying(
-            lambda: stepLog.outputAt(ctx.dbName, ctx.workflowId, position)))
+        return _wakeAtLanded(ctx, position, name, tx.persistently(write, u"operation write"))
     except NotOurs:
         lost(ctx, position)
     except compat.CATCHABLE as error:  # (a read-back that kept failing: as a checkpoint's)
-        raise CheckpointUnavailable(u"workflow %s: the wake time at #%d could not be "
-                                    u"recorded: %s" % (ctx.workflowId, position,
-                                                       compat.describeError(error)[1]))
+        raise _wakeAtUnavailable(ctx, position, error)
+
+
+def _wakeAtLanded(ctx, position, name, landed):
+    """The wake time a write at ``position`` left (``landed``: a db.steps.Recorded): the one
+    it wrote, else the one an earlier try of ours wrote (read back); NotOurs otherwise."""
+    existing = whatLanded(ctx, position, name, landed, lambda: tx.retrying(
+        lambda: stepLog.outputAt(ctx.dbName, ctx.workflowId, position)))
     return codec.decode(landed.outputJson if existing is None else existing[3])["wakeAtMs"]
+
+
+def _wakeAtUnavailable(ctx, position, error):
+    return CheckpointUnavailable(u"workflow %s: the wake time at #%d could not be recorded: %s"
+                                 % (ctx.workflowId, position, compat.describeError(error)[1]))
 
 
 AGAIN = object()  # recordWakeAtAfter's answer: the step landed, the wake time did not
@@ -266,7 +274,7 @@ def recordWakeAtAfter(ctx, position, name, timeoutMs, pending):
         return landed
 
     try:
-        landed = tx.persistently(write, u"operation write")
+        answer = tx.persistently(write, u"operation write")
     except compat.CATCHABLE as refused:
         platform.logger("exchange.workflows.boundary").info(
             u"workflow %s: the wake time with the kept checkpoint of step #%d was refused "
@@ -274,24 +282,19 @@ def recordWakeAtAfter(ctx, position, name, timeoutMs, pending):
                                       compat.describeError(refused)[1]))
         pending.write()
         return AGAIN
-    if landed.outputJson is not None:
-        noteState(ctx, landed.pendingCommand)
-        return codec.decode(landed.outputJson)["wakeAtMs"]
-    if landed.keptWritten and landed.pendingCommand is not None:
-        noteState(ctx, landed.pendingCommand)  # (the step landed now: no earlier try did)
+    command = answer.recorded.pendingCommand
+    if not answer.recorded and answer.keptWritten and command is not None:
+        noteState(ctx, command)  # (the step landed now, so no earlier try did: no read-back)
         return AGAIN
-    try:  # an earlier try of ours landed (its answer lost), or the run moved on
-        existing = tx.retrying(lambda: stepLog.outputAt(ctx.dbName, ctx.workflowId, position))
+    try:
+        return _wakeAtLanded(ctx, position, name, answer.recorded)
+    except NotOurs:  # (nothing at the position: a command kept it free, or the run moved on)
+        if answer.ours and command is not None:
+            noteState(ctx, command)
+            return AGAIN
+        lost(ctx, position)
     except compat.CATCHABLE as error:
-        raise CheckpointUnavailable(u"workflow %s: the wake time at #%d could not be read "
-                                    u"back: %s" % (ctx.workflowId, position,
-                                                   compat.describeError(error)[1]))
-    if existing is not None and existing[0] == name and ctx.fence.isOwner(*existing[1:3]):
-        return codec.decode(existing[3])["wakeAtMs"]
-    if landed.ours and existing is None and landed.pendingCommand is not None:
-        noteState(ctx, landed.pendingCommand)
-        return AGAIN
-    lost(ctx, position)
+        raise _wakeAtUnavailable(ctx, position, error)
 
 
 def lost(ctx, position, what=u"operation"):

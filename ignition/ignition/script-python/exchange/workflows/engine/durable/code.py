@@ -109,7 +109,6 @@ def deadline(ctx, name, timeoutMs):
             ctx.position -= 1  # nothing recorded there: taken again, the usual way
             position, recorded = boundary.nextOperation(ctx)
         if recorded is not None:
-            ctx.flushCheckpoint()  # (a replayed position has none kept: a live run does)
             return _replayed(position, name, recorded)["wakeAtMs"]
         return boundary.recordWakeAt(ctx, position, name, timeoutMs)
     return boundary.closing(ctx, work, flush=False)
