@@ -823,24 +823,40 @@ class Bench(object):
         enqueueInMemory = self.service.enqueueInMemory
         first = enqueueInMemory("three_steps", inputs={"value": -1})
         check(first, "enqueueInMemory")
+        latencies = []
+        refusals = []
+
+        def oneRound(count):
+            # the warm-up rounds and the timed one run this same code, so the timed calls
+            # run what the JIT compiled during the warm-up (a new loop would be compiled
+            # anew while it is timed)
+            del latencies[:], refusals[:]
+            for i in range(count):
+                t0 = clock()
+                result = enqueueInMemory("three_steps", inputs={"value": i})
+                latencies.append(clock() - t0)
+                if not result["ok"]:
+                    refusals.append(result)
+
         def warmRound():
-            for i in range(warm - 1):
-                enqueueInMemory("three_steps", inputs={"value": -1})
+            oneRound(warm - 1)
             self.discardMemoryQueue()
         rounds = warmUntilCompiled(warmRound)
-        compiledMs = jitMs()
-        latencies = []
-        refused = 0
-        lastRefusal = None
-        begun = clock()
-        for i in range(n):
-            t0 = clock()
-            result = enqueueInMemory("three_steps", inputs={"value": i})
-            latencies.append(clock() - t0)
-            if not result["ok"]:
-                refused += 1
-                lastRefusal = result
-        elapsed = clock() - begun
+        # the timed round again (twice at most, the queue emptied first) when the JIT
+        # compiler worked during it: a warm gateway's tag threads run compiled code, and on
+        # 2 cores a compilation in the timed second shows in its p99
+        retaken = 0
+        while True:
+            compiledMs = jitMs()
+            begun = clock()
+            oneRound(n)
+            elapsed = clock() - begun
+            if compiledMs is None or jitMs() - compiledMs < 50 or retaken == 2:
+                break
+            retaken += 1
+            self.discardMemoryQueue()
+        refused = len(refusals)
+        lastRefusal = refusals[-1] if refusals else None
         timedJitMs = None if compiledMs is None else jitMs() - compiledMs
         queue = kernel.getKernel().memoryQueues.get(settings.databaseName(None))
         texts = []
@@ -891,8 +907,8 @@ class Bench(object):
                     aim="p99 under 0.1 ms (tag event threads)", met=p99 < 0.1,
                     notes="p99 %.4f ms (baseline %.4f ms), after %d untimed warm-up calls%s"
                     % (p99, b99, warm * rounds, "" if timedJitMs is None else
-                       "; the JIT compiler's time during the timed calls: %d ms"
-                       % timedJitMs))
+                       "; the JIT compiler's time during the timed calls: %d ms (the timed "
+                       "round taken %d time(s))" % (timedJitMs, retaken + 1)))
         self.figure("1b", "in-memory enqueue rate", rate, "calls/s", baseRate,
                     higherIsBetter=True, baselineLabel="bounded-queue offer")
 
