@@ -62,6 +62,10 @@ PROJECT = os.path.join(HERE, "project")
 MODULE = "benchflows"
 DB = "WorkflowsDB"
 WORKER_THREADS = 8
+# figure 4d: the concurrency the peer runs at (peers/README.md, its best on 2 cores: a
+# queue's worker_concurrency 32, sys_db_pool_size 40), given to the engine and to the
+# hand-written queue, so the peer's ratio compares like with like
+PEER_WORKERS, PEER_POOL = 32, 40
 DISPATCH_PERIOD = 1.0
 POLL_SECONDS = 0.02
 RAW_PAGE_SIZE = 500
@@ -1330,6 +1334,7 @@ class Bench(object):
         self.figure("4b", "statements per workflow", perRun, "statements", 5.0,
                     baselineLabel="the hand-written queue's 5")
         self.withoutValidation(n, baseRate)
+        self.atPeerConcurrency(n)
 
     def drainAfterWarming(self, n, warm):
         """``warm`` three_steps runs drained untimed (on a JVM, then drains of ``n`` until
@@ -1380,10 +1385,46 @@ class Bench(object):
                     "the engine, the runs and the baseline as figure 4's"
                     % (run["validations"] / float(finished)))
 
-    def handWrittenQueue(self, n):
+    def atPeerConcurrency(self, n):
+        """Figure 4's drain at the peer's concurrency (PEER_WORKERS workers on a pool of
+        PEER_POOL, a gateway's settings), and the hand-written queue with as many threads:
+        what the engine does at the settings the peer's figure is measured with. (The
+        interpreter is warm from figure 4: a short untimed drain fills the new pool.)"""
+        from simulator import gateway
+        gateway.addDatabase(DB, self.dsn, maxConnections=PEER_POOL)
+        check(self.admin.configure(workerThreads=PEER_WORKERS), "admin.configure")
+        try:
+            run = self.drainAfterWarming(n, 200)
+            rate = self.describeDrive(run, n, "three_steps, %d workers, a pool of %d"
+                                      % (PEER_WORKERS, PEER_POOL))
+        finally:
+            check(self.admin.configure(workerThreads=WORKER_THREADS), "admin.configure")
+            gateway.addDatabase(DB, self.dsn)
+        self.truncate()
+        perRun, finished = self.perWorkflow(run)
+
+        def handWrittenRound():
+            self.truncate()
+            return self.handWrittenQueue(n, PEER_WORKERS)
+        baseElapsed, _ = warmThenTimed(handWrittenRound)
+        baseRate = n / baseElapsed
+        print("   baseline the hand-written queue with %d threads: %d in %.2f s = %s"
+              % (PEER_WORKERS, n, baseElapsed, fmtRate(baseRate)))
+        print("   ratio    time per workflow %s" % fmtRatio(baseRate / rate))
+        self.summary.append((4, "  the same, %d workers" % PEER_WORKERS, fmtRate(rate),
+                             fmtRate(baseRate), fmtRatio(baseRate / rate), ""))
+        self.figure("4d", "end to end three_steps, %d queued, at the peer's concurrency "
+                    "(%d workers, a pool of %d)" % (n, PEER_WORKERS, PEER_POOL), rate, "wf/s",
+                    baseRate, higherIsBetter=True,
+                    baselineLabel="hand-written queue (%d threads, %s)"
+                    % (PEER_WORKERS, rawdb.driverName()),
+                    notes="%.2f statements, %.2f validations a workflow (counted in the "
+                    "untimed drain before)" % (perRun, run["validations"] / float(finished)))
+
+    def handWrittenQueue(self, n, threads=WORKER_THREADS):
         """The same database work with the raw driver alone: seconds for n workflows."""
         self.preload(n, "three_steps", {"value": 1})
-        connections = [self.raw() for _ in range(WORKER_THREADS)]
+        connections = [self.raw() for _ in range(threads)]
         elapsed, errors = handwritten.drain(connections, self.schema, clock, CATCHABLE)
         for conn in connections:
             conn.close()

@@ -103,14 +103,21 @@ def ensureVenv(venv, requirements):
 # ---------------------------------------------------------------------------------------
 # the contract's JSON
 # ---------------------------------------------------------------------------------------
-def figure(fid, title, value, unit, higherIsBetter, compareTo, notes, details=None, aim=None):
+# bench.py's figure 4d runs the engine at these (its PEER_WORKERS, PEER_POOL): the peer's
+# aim is judged there when the peer runs at them too
+ENGINE_AT = (32, 40)
+
+
+def figure(fid, title, value, unit, higherIsBetter, compareTo, notes, details=None, aim=None,
+           aimAt=None):
     """One figure of the part: ``engine`` is the peer's value (the field name is the
     contract's); no baseline and no ratio, report.py pairs it with the core figure
-    ``compareTo`` (same unit) and computes engine / peer."""
+    ``compareTo`` and its lettered companions (same unit) and computes engine / peer; the
+    aim is judged on ``aimAt`` (else ``compareTo``)."""
     return {"id": fid, "title": title, "engine": value, "unit": unit,
             "higherIsBetter": higherIsBetter, "baseline": None, "baselineLabel": None,
-            "ratio": None, "aim": aim, "met": None, "compareTo": compareTo, "peer": "dbos",
-            "notes": notes, "details": details or {}}
+            "ratio": None, "aim": aim, "met": None, "compareTo": compareTo, "aimAt": aimAt,
+            "peer": "dbos", "notes": notes, "details": details or {}}
 
 
 def dbosFigures(out, settings):
@@ -123,6 +130,9 @@ def dbosFigures(out, settings):
     def value(result, key):
         return None if "error" in result else result.get(key)
 
+    ran = out.get("settings") or {}
+    engineAt = "4d" if (ran.get("workerConcurrency"), ran.get("sysDbPoolSize")) == ENGINE_AT \
+        else None
     if a:
         figures.append(figure(
             "peer A", "DBOS %s: end to end three_steps, %s queued"
@@ -133,7 +143,7 @@ def dbosFigures(out, settings):
             "executor threads, the rest queue polls); %s"
             % (a["done"], a["elapsed"], " CAPPED" if a["capped"] else "",
                a["statementsPerWorkflow"], a["workflowThreadStatementsPerWorkflow"], settings),
-            a, aim="the engine at least 10x DBOS (issue 18)"))
+            a, aim="the engine at least 10x DBOS (issue 18)", aimAt=engineAt))
     if b:
         figures.append(figure(
             "peer B", "DBOS %s: per step (noop_steps(10) - noop_steps(0), %d runs each)"
