@@ -82,6 +82,7 @@ CLAIM_SIZE = 8              # figure 7: rows each timed claim asks for (a free w
 CLAIM_WARMUP = 5            # figure 7: claims before the timed ones
 JIT_QUIET_SHARE = 0.1       # figure 4: a JVM is warm when a drain costs its JIT under 10 % ...
 JIT_WARM_LIMIT_S = 60       # ... of the drain's wall clock (no new warm-up drain after 60 s)
+WARM_AGAIN_LIMIT_S = 10     # figures 4c and 4d, warm from figure 4: no new warm-up drain after 10 s
 HISTORY_DB = "BenchHistory"  # figure 7: a second datasource on the bench database ...
 HISTORY_SCHEMA = "wf_history"  # ... whose system schema holds the history
 RETENTION_RUNS = 100000     # figure 8: ended runs (3 step rows each) the passes delete from
@@ -162,12 +163,12 @@ def warmUntilCompiled(oneRound, rounds=10, quietMs=50, quietShare=0.0, limitS=No
             return done
 
 
-def warmThenTimed(oneRound, timedRound=None):
+def warmThenTimed(oneRound, timedRound=None, limitS=JIT_WARM_LIMIT_S):
     """On a JVM, ``oneRound()`` until the JIT compiler is quiet (warmUntilCompiled with
     JIT_QUIET_SHARE and JIT_WARM_LIMIT_S), then ``timedRound()`` (``oneRound`` once more by
     default): (its result, the compiler's milliseconds during that last round; None off a
-    JVM). Off a JVM, one untimed round first."""
-    warmUntilCompiled(oneRound, rounds=40, quietShare=JIT_QUIET_SHARE, limitS=JIT_WARM_LIMIT_S)
+    JVM). Off a JVM, one untimed round first. ``limitS``: no new untimed round after it."""
+    warmUntilCompiled(oneRound, rounds=40, quietShare=JIT_QUIET_SHARE, limitS=limitS)
     compiledMs = jitMs()
     result = (timedRound or oneRound)()
     return result, None if compiledMs is None else jitMs() - compiledMs
@@ -1336,7 +1337,7 @@ class Bench(object):
         self.withoutValidation(n, baseRate)
         self.atPeerConcurrency(n)
 
-    def drainAfterWarming(self, n, warm):
+    def drainAfterWarming(self, n, warm, limitS=JIT_WARM_LIMIT_S):
         """``warm`` three_steps runs drained untimed (on a JVM, then drains of ``n`` until
         the JIT compiler is quiet), then ``n`` drained by drive(): its result, with the
         JIT compiler's milliseconds during it (``jitMs``, None off a JVM). The timed drain
@@ -1353,7 +1354,7 @@ class Bench(object):
                 counted[:] = [run]
             return run
         drain(warm)
-        run, compiledMs = warmThenTimed(lambda: drain(n), lambda: drain(n, timed=True))
+        run, compiledMs = warmThenTimed(lambda: drain(n), lambda: drain(n, timed=True), limitS)
         run = withCountsOf(run, counted[0])
         run["jitMs"] = compiledMs
         return run
@@ -1366,7 +1367,7 @@ class Bench(object):
         from simulator import gateway
         gateway.addDatabase(DB, self.dsn, testOnBorrow=False)
         try:
-            run = self.drainAfterWarming(n, 200)
+            run = self.drainAfterWarming(n, 200, WARM_AGAIN_LIMIT_S)
             rate = self.describeDrive(run, n, "three_steps, Test On Borrow off")
         finally:
             gateway.addDatabase(DB, self.dsn)
@@ -1394,7 +1395,7 @@ class Bench(object):
         gateway.addDatabase(DB, self.dsn, maxConnections=PEER_POOL)
         check(self.admin.configure(workerThreads=PEER_WORKERS), "admin.configure")
         try:
-            run = self.drainAfterWarming(n, 200)
+            run = self.drainAfterWarming(n, 200, WARM_AGAIN_LIMIT_S)
             rate = self.describeDrive(run, n, "three_steps, %d workers, a pool of %d"
                                       % (PEER_WORKERS, PEER_POOL))
         finally:
@@ -1406,7 +1407,7 @@ class Bench(object):
         def handWrittenRound():
             self.truncate()
             return self.handWrittenQueue(n, PEER_WORKERS)
-        baseElapsed, _ = warmThenTimed(handWrittenRound)
+        baseElapsed, _ = warmThenTimed(handWrittenRound, limitS=WARM_AGAIN_LIMIT_S)
         baseRate = n / baseElapsed
         print("   baseline the hand-written queue with %d threads: %d in %.2f s = %s"
               % (PEER_WORKERS, n, baseElapsed, fmtRate(baseRate)))
