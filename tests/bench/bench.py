@@ -786,7 +786,8 @@ class Bench(object):
     def figure(self, fid, title, engine, unit, baseline, **fields):
         """One figure of the JSON report: ``engine`` and ``baseline`` in ``unit``; options
         baselineLabel, higherIsBetter (a rate), ratio (engine cost / baseline cost; by
-        default from the two), aim, met, notes, simulator (StatementCounter.share)."""
+        default from the two), aim, met, notes, simulator (StatementCounter.share),
+        settings (what the engine ran with, where a peer's figure is compared at them)."""
         higher = bool(fields.get("higherIsBetter"))
         ratio = fields.get("ratio")
         if ratio is None and engine and baseline:
@@ -796,6 +797,8 @@ class Bench(object):
                  "baselineLabel": fields.get("baselineLabel"), "ratio": finite(ratio),
                  "aim": fields.get("aim"), "met": fields.get("met"),
                  "notes": fields.get("notes")}
+        if fields.get("settings"):
+            entry["settings"] = fields["settings"]
         simulator = fields.get("simulator")
         if simulator:
             entry["simulator"] = dict((k, finite(v) if isinstance(v, float) else v)
@@ -1233,14 +1236,14 @@ class Bench(object):
                 "claimed": list(executor.claimed), "tickSeconds": list(executor.tickSeconds),
                 "failures": list(executor.failures), "counter": counter}
 
-    def cadenceBound(self, run):
+    def cadenceBound(self, run, workers=WORKER_THREADS):
         """Whether the run was paced by the timer: every non-empty tick filled the workers
         and the ticks claimed (nearly) every run."""
         claimed = [c for c in run["claimed"] if c]
-        return run["capped"] or (len(claimed) > 1 and min(claimed[:-1] or [0]) >= WORKER_THREADS
+        return run["capped"] or (len(claimed) > 1 and min(claimed[:-1] or [0]) >= workers
                                  and sum(claimed) >= 0.9 * run["done"])
 
-    def describeDrive(self, run, count, label):
+    def describeDrive(self, run, count, label, workers=WORKER_THREADS):
         rate = run["done"] / run["elapsed"] if run["elapsed"] > 0 else float("nan")
         claimed = [c for c in run["claimed"] if c] or [0]
         ticks = run["tickSeconds"] or [0.0]
@@ -1255,7 +1258,7 @@ class Bench(object):
                   max(0, run["final"].get("SUCCESS", 0) + run["final"].get("ERROR", 0)
                       - sum(run["claimed"])),
                   fmtMs(ms(percentile(sorted(ticks), 0.5))), fmtMs(ms(max(ticks))),
-                  "; paced by the timer" if self.cadenceBound(run) else ""))
+                  "; paced by the timer" if self.cadenceBound(run, workers) else ""))
         others = dict((k, v) for k, v in run["final"].items() if k != "SUCCESS")
         if others or run["failures"]:
             print("            not SUCCESS at the end: %r; failed dispatches: %d %s"
@@ -1393,21 +1396,23 @@ class Bench(object):
         interpreter is warm from figure 4: a short untimed drain fills the new pool.)"""
         from simulator import gateway
         gateway.addDatabase(DB, self.dsn, maxConnections=PEER_POOL)
-        check(self.admin.configure(workerThreads=PEER_WORKERS), "admin.configure")
         try:
-            run = self.drainAfterWarming(n, 200, WARM_AGAIN_LIMIT_S)
-            rate = self.describeDrive(run, n, "three_steps, %d workers, a pool of %d"
-                                      % (PEER_WORKERS, PEER_POOL))
+            check(self.admin.configure(workerThreads=PEER_WORKERS), "admin.configure")
+            try:
+                run = self.drainAfterWarming(n, 200, WARM_AGAIN_LIMIT_S)
+            finally:
+                check(self.admin.configure(workerThreads=WORKER_THREADS), "admin.configure")
         finally:
-            check(self.admin.configure(workerThreads=WORKER_THREADS), "admin.configure")
             gateway.addDatabase(DB, self.dsn)
+        rate = self.describeDrive(run, n, "three_steps, %d workers, a pool of %d"
+                                  % (PEER_WORKERS, PEER_POOL), PEER_WORKERS)
         self.truncate()
         perRun, finished = self.perWorkflow(run)
 
         def handWrittenRound():
             self.truncate()
             return self.handWrittenQueue(n, PEER_WORKERS)
-        baseElapsed, _ = warmThenTimed(handWrittenRound, limitS=WARM_AGAIN_LIMIT_S)
+        baseElapsed, baseJitMs = warmThenTimed(handWrittenRound, limitS=WARM_AGAIN_LIMIT_S)
         baseRate = n / baseElapsed
         print("   baseline the hand-written queue with %d threads: %d in %.2f s = %s"
               % (PEER_WORKERS, n, baseElapsed, fmtRate(baseRate)))
@@ -1419,8 +1424,13 @@ class Bench(object):
                     baseRate, higherIsBetter=True,
                     baselineLabel="hand-written queue (%d threads, %s)"
                     % (PEER_WORKERS, rawdb.driverName()),
+                    settings={"workers": PEER_WORKERS, "pool": PEER_POOL},
                     notes="%.2f statements, %.2f validations a workflow (counted in the "
-                    "untimed drain before)" % (perRun, run["validations"] / float(finished)))
+                    "untimed drain before)%s" % (
+                        perRun, run["validations"] / float(finished),
+                        "" if run["jitMs"] is None else "; JIT compiler during the timed "
+                        "drains: engine %.0f ms, hand-written %.0f ms" % (run["jitMs"],
+                                                                          baseJitMs)))
 
     def handWrittenQueue(self, n, threads=WORKER_THREADS):
         """The same database work with the raw driver alone: seconds for n workflows."""

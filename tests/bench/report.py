@@ -166,10 +166,11 @@ def comparisonLines(documents):
 def peerLines(documents):
     """Each peer figure beside the engine's figure it names (``compareTo``, or its first
     lettered companion of the same unit: 5c for statements) and the one ``aimAt`` names
-    (the engine at the peer's own settings), per interpreter: how many times the engine
-    does better than the peer (engine / peer for a rate, peer / engine for a cost). The
-    aim (e.g. "the engine at least 10x DBOS") is the peer figure's, judged on ``aimAt``'s
-    figure when the interpreter has it, else on ``compareTo``'s."""
+    (the engine at the peer's own settings: shown only when its ``settings`` are the peer
+    figure's ``aimAtSettings``), per interpreter: how many times the engine does better
+    than the peer (engine / peer for a rate, peer / engine for a cost). The aim (e.g. "the
+    engine at least 10x DBOS") is the peer figure's, judged on ``aimAt``'s figure when it
+    is shown, else on ``compareTo``'s."""
     core = [d for d in documents if d.get("part") == "core"]
     peers = [d for d in documents if d.get("part") == "peers"]
     rows = [("peer figure", "peer", "engine (interpreter)", "engine better by", "aim", "")]
@@ -177,10 +178,13 @@ def peerLines(documents):
         for figure in document["figures"]:
             target, unit, value = figure.get("compareTo"), figure.get("unit"), figure.get("engine")
             for own in core:
-                same = [f for f in own["figures"] if f.get("unit") == unit and f.get("engine")]
+                same = [f for f in own["figures"] if f.get("unit") == unit]
                 mine = [f for f in same if f["id"] == target or (
                     f["id"].startswith(target) and f["id"][len(target):].isalpha())][:1]
-                mine += [f for f in same if f["id"] == figure.get("aimAt")]
+                mine += [f for f in same if f["id"] == figure.get("aimAt") and f not in mine
+                         and figure.get("aimAtSettings")
+                         and f.get("settings") == figure.get("aimAtSettings")]
+                mine = [f for f in mine if f.get("engine")]
                 if not mine or not value:
                     continue
                 judged = mine[-1]["id"]

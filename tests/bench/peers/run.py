@@ -103,21 +103,20 @@ def ensureVenv(venv, requirements):
 # ---------------------------------------------------------------------------------------
 # the contract's JSON
 # ---------------------------------------------------------------------------------------
-# bench.py's figure 4d runs the engine at these (its PEER_WORKERS, PEER_POOL): the peer's
-# aim is judged there when the peer runs at them too
-ENGINE_AT = (32, 40)
-
-
 def figure(fid, title, value, unit, higherIsBetter, compareTo, notes, details=None, aim=None,
            aimAt=None):
     """One figure of the part: ``engine`` is the peer's value (the field name is the
     contract's); no baseline and no ratio, report.py pairs it with the core figure
-    ``compareTo`` and its lettered companions (same unit) and computes engine / peer; the
-    aim is judged on ``aimAt`` (else ``compareTo``)."""
-    return {"id": fid, "title": title, "engine": value, "unit": unit,
-            "higherIsBetter": higherIsBetter, "baseline": None, "baselineLabel": None,
-            "ratio": None, "aim": aim, "met": None, "compareTo": compareTo, "aimAt": aimAt,
-            "peer": "dbos", "notes": notes, "details": details or {}}
+    ``compareTo`` (same unit) and computes engine / peer. ``aimAt``: (figure id, settings),
+    the engine's figure measured at the peer's settings, on which report.py judges the aim
+    when that figure ran with these settings."""
+    entry = {"id": fid, "title": title, "engine": value, "unit": unit,
+             "higherIsBetter": higherIsBetter, "baseline": None, "baselineLabel": None,
+             "ratio": None, "aim": aim, "met": None, "compareTo": compareTo, "peer": "dbos",
+             "notes": notes, "details": details or {}}
+    if aimAt:
+        entry["aimAt"], entry["aimAtSettings"] = aimAt
+    return entry
 
 
 def dbosFigures(out, settings):
@@ -131,8 +130,8 @@ def dbosFigures(out, settings):
         return None if "error" in result else result.get(key)
 
     ran = out.get("settings") or {}
-    engineAt = "4d" if (ran.get("workerConcurrency"), ran.get("sysDbPoolSize")) == ENGINE_AT \
-        else None
+    # bench.py's figure 4d: the engine with as many workers on as large a pool
+    engineAt = ("4d", {"workers": ran.get("workerConcurrency"), "pool": ran.get("sysDbPoolSize")})
     if a:
         figures.append(figure(
             "peer A", "DBOS %s: end to end three_steps, %s queued"
