@@ -1298,10 +1298,7 @@ class Bench(object):
         self.truncate()
         self.handWrittenQueue(warm)
 
-        def handWrittenRound():
-            self.truncate()
-            return self.handWrittenQueue(n)
-        baseElapsed, baseJitMs = warmThenTimed(handWrittenRound)
+        baseElapsed, baseJitMs = self.timedHandWritten(n)
         baseRate = n / baseElapsed
         print("   baseline hand-written %s queue, %d threads with a connection each "
               "(claim UPDATE .. RETURNING, 3 INSERT step_outputs, UPDATE to SUCCESS; no "
@@ -1362,18 +1359,37 @@ class Bench(object):
         run["jitMs"] = compiledMs
         return run
 
+    def drainAgain(self, n, workers=WORKER_THREADS, **datasource):
+        """Figure 4's drain on other settings (``workers``, the datasource's ``datasource``
+        options, gateway.addDatabase's), each put back after it, also when it fails: the
+        drainAfterWarming result. (The interpreter is warm from figure 4: a short untimed
+        drain fills the new pool, and no new warm-up drain begins after
+        WARM_AGAIN_LIMIT_S.)"""
+        from simulator import gateway
+        gateway.addDatabase(DB, self.dsn, **datasource)
+        try:
+            check(self.admin.configure(workerThreads=workers), "admin.configure")
+            try:
+                return self.drainAfterWarming(n, 200, WARM_AGAIN_LIMIT_S)
+            finally:
+                check(self.admin.configure(workerThreads=WORKER_THREADS), "admin.configure")
+        finally:
+            gateway.addDatabase(DB, self.dsn)
+
+    def timedHandWritten(self, n, threads=WORKER_THREADS, limitS=JIT_WARM_LIMIT_S):
+        """The hand-written queue's drain of ``n`` with ``threads``, timed after warmThenTimed's
+        untimed ones: (seconds, the JIT compiler's milliseconds during it; None off a JVM)."""
+        def handWrittenRound():
+            self.truncate()
+            return self.handWrittenQueue(n, threads)
+        return warmThenTimed(handWrittenRound, limitS=limitS)
+
     def withoutValidation(self, n, baseRate):
         """Figure 4's drain again with the datasource's Test On Borrow off (a gateway's
         setting, on by default): how much of figure 4's ratio the SELECT 1 before every
-        statement is. (The interpreter is warm from figure 4: a short untimed drain fills
-        the new pool.)"""
-        from simulator import gateway
-        gateway.addDatabase(DB, self.dsn, testOnBorrow=False)
-        try:
-            run = self.drainAfterWarming(n, 200, WARM_AGAIN_LIMIT_S)
-            rate = self.describeDrive(run, n, "three_steps, Test On Borrow off")
-        finally:
-            gateway.addDatabase(DB, self.dsn)
+        statement is."""
+        run = self.drainAgain(n, testOnBorrow=False)
+        rate = self.describeDrive(run, n, "three_steps, Test On Borrow off")
         perRun, finished = self.perWorkflow(run)
         print("            per workflow (counted in the untimed drain before): %.2f "
               "statement(s), %.2f pool validation(s)"
@@ -1392,27 +1408,13 @@ class Bench(object):
     def atPeerConcurrency(self, n):
         """Figure 4's drain at the peer's concurrency (PEER_WORKERS workers on a pool of
         PEER_POOL, a gateway's settings), and the hand-written queue with as many threads:
-        what the engine does at the settings the peer's figure is measured with. (The
-        interpreter is warm from figure 4: a short untimed drain fills the new pool.)"""
-        from simulator import gateway
-        gateway.addDatabase(DB, self.dsn, maxConnections=PEER_POOL)
-        try:
-            check(self.admin.configure(workerThreads=PEER_WORKERS), "admin.configure")
-            try:
-                run = self.drainAfterWarming(n, 200, WARM_AGAIN_LIMIT_S)
-            finally:
-                check(self.admin.configure(workerThreads=WORKER_THREADS), "admin.configure")
-        finally:
-            gateway.addDatabase(DB, self.dsn)
+        what the engine does at the settings the peer's figure is measured with."""
+        run = self.drainAgain(n, PEER_WORKERS, maxConnections=PEER_POOL)
         rate = self.describeDrive(run, n, "three_steps, %d workers, a pool of %d"
                                   % (PEER_WORKERS, PEER_POOL), PEER_WORKERS)
         self.truncate()
         perRun, finished = self.perWorkflow(run)
-
-        def handWrittenRound():
-            self.truncate()
-            return self.handWrittenQueue(n, PEER_WORKERS)
-        baseElapsed, baseJitMs = warmThenTimed(handWrittenRound, limitS=WARM_AGAIN_LIMIT_S)
+        baseElapsed, baseJitMs = self.timedHandWritten(n, PEER_WORKERS, WARM_AGAIN_LIMIT_S)
         baseRate = n / baseElapsed
         print("   baseline the hand-written queue with %d threads: %d in %.2f s = %s"
               % (PEER_WORKERS, n, baseElapsed, fmtRate(baseRate)))
